@@ -1,0 +1,138 @@
+"""``Meridian``: the core's one object, holding its ports and what each capability registered.
+
+Capabilities (stand-ups, RACI, retros, digests) are modules that register command
+families, kinds of scheduled work and planners here; adapters call ``command``,
+``message`` and ``action``; the scheduler calls ``run_due``. Nothing here knows a
+platform, a database or an HTTP library.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.commands import CommandFamily, Invocation, Reply, dispatch, usage_error
+from bot.delivery import Outbox
+from bot.domain import Member
+from bot.messages import Message
+from bot.ports import ChatPort, ClaimedItem, Clock, DueItem, Store
+
+log = logging.getLogger("meridian")
+
+DueHandler = Callable[["Meridian", ClaimedItem], Awaitable[None]]
+Planner = Callable[["Meridian", datetime, datetime], list[DueItem]]
+MessageHook = Callable[["Meridian", "IncomingMessage"], Awaitable[bool]]
+ActionHandler = Callable[["Meridian", "Action"], Awaitable[Reply | None]]
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A message a person wrote to the bot or in a thread the bot watches."""
+
+    workspace: str
+    member: Member
+    text: str
+    channel: str | None
+    is_dm: bool
+    thread: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button press or a form submission, already translated from the platform's payload."""
+
+    workspace: str
+    member: Member
+    action_id: str
+    value: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None
+    trigger: str | None = None
+
+
+@dataclass
+class Settings:
+    """Core behaviour knobs (not secrets; those live in ``bot.settings``)."""
+
+    catch_up: timedelta = timedelta(hours=2)
+    """Work due longer ago than this after downtime is recorded as missed, not sent."""
+    plan_horizon: timedelta = timedelta(hours=48)
+    lease: timedelta = timedelta(minutes=5)
+    retention_days: int = 365
+
+
+class Meridian:
+    def __init__(self, store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+                 worker_id: str = "worker") -> None:
+        self.store = store
+        self.clock = clock
+        self.chats = chats
+        self.settings = settings or Settings()
+        self.worker_id = worker_id
+        self.families: dict[str, CommandFamily] = {}
+        self.due_handlers: dict[str, DueHandler] = {}
+        self.planners: list[Planner] = []
+        self.message_hooks: list[MessageHook] = []
+        self.action_handlers: dict[str, ActionHandler] = {}
+        self.outbox = Outbox(self)
+        self.services: dict[str, Any] = {}
+        """Capability services other capabilities may use (``raci``, ``sources``); absent when not wired."""
+
+    # --- registration -------------------------------------------------------------
+    def add_family(self, family: CommandFamily) -> None:
+        self.families[family.name] = family
+
+    def on_due(self, kind: str, handler: DueHandler) -> None:
+        self.due_handlers[kind] = handler
+
+    def add_planner(self, planner: Planner) -> None:
+        self.planners.append(planner)
+
+    def on_message(self, hook: MessageHook) -> None:
+        self.message_hooks.append(hook)
+
+    def on_action(self, prefix: str, handler: ActionHandler) -> None:
+        """Handle actions whose id starts with ``prefix`` (``standup.``, ``retro.``)."""
+        self.action_handlers[prefix] = handler
+
+    # --- ports --------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def chat_for(self, workspace: str) -> ChatPort:
+        ws = self.store.get_workspace(workspace)
+        platform = ws.platform if ws else "console"
+        if platform in self.chats:
+            return self.chats[platform]
+        return next(iter(self.chats.values()))
+
+    # --- entry points for adapters -------------------------------------------------
+    async def command(self, inv: Invocation) -> Reply:
+        family = self.families.get(inv.family.lstrip("/").lower())
+        if family is None:
+            known = ", ".join(f"/{n}" for n in sorted(self.families))
+            return Reply(Message.text(f"Unknown command /{inv.family.lstrip('/')}. Known commands: {known}."))
+        try:
+            return await dispatch(self, family, inv)
+        except Exception:
+            log.exception("command /%s failed", family.name)
+            return usage_error(family, "Something went wrong on our side; nothing was changed. Please try again.")
+
+    async def message(self, msg: IncomingMessage) -> bool:
+        """Offer a message to each capability in turn; ``True`` when one took it."""
+        for hook in self.message_hooks:
+            if await hook(self, msg):
+                return True
+        return False
+
+    async def action(self, act: Action) -> Reply | None:
+        for prefix, handler in self.action_handlers.items():
+            if act.action_id.startswith(prefix):
+                return await handler(self, act)
+        log.warning("no handler for action %s", act.action_id)
+        return None

@@ -1,0 +1,122 @@
+"""Domain types shared by every capability.
+
+Plain frozen dataclasses: they know nothing of storage or chat platforms. A person's
+wall-clock time is always (IANA zone, local time); instants are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKWEEK: frozenset[str] = frozenset(WEEKDAYS[:5])
+
+DEFAULT_QUESTIONS: tuple[str, ...] = (
+    "What did you get done since last time?",
+    "What will you do next?",
+    "Anything blocking you?",
+)
+
+
+def weekday_name(day: date) -> str:
+    return WEEKDAYS[day.weekday()]
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Working hours in the member's own zone."""
+
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """An inclusive range of local dates (out of office)."""
+
+    first: date
+    last: date
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.first <= day <= self.last
+
+    def __str__(self) -> str:
+        return f"{self.first.isoformat()}..{self.last.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Member:
+    workspace: str
+    id: str
+    name: str
+    tz: str = "UTC"
+    hours: Hours = field(default_factory=Hours)
+    workdays: frozenset[str] = WORKWEEK
+    ooo: tuple[DateRange, ...] = ()
+    accounts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    is_admin: bool = False
+    owner_of: tuple[str, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.zone)
+
+    def is_away(self, day: date) -> bool:
+        return any(day in r for r in self.ooo)
+
+    def works_on(self, day: date) -> bool:
+        return weekday_name(day) in self.workdays and not self.is_away(day)
+
+    def account(self, platform: str) -> str:
+        """The member's id on another system; the member id itself when none is mapped."""
+        return self.accounts.get(platform, self.id)
+
+
+@dataclass(frozen=True)
+class Standup:
+    workspace: str
+    name: str
+    channel: str
+    remind_at: time = time(9, 30)
+    days: frozenset[str] = WORKWEEK
+    members: tuple[str, ...] | None = None
+    """Member ids, or ``None`` for everyone in the workspace."""
+    questions: tuple[str, ...] = DEFAULT_QUESTIONS
+    nudge_after: timedelta = timedelta(hours=2)
+    cutoff: time | None = None
+    """Each member's local cut-off; ``None`` means the end of their working hours."""
+    tz: str = "UTC"
+    """The zone in which channel events (the summary) are shown."""
+    paused: bool = False
+    mention_missing: bool = False
+
+    def includes(self, member: Member) -> bool:
+        return self.members is None or member.id in self.members
+
+    def blocker_question(self) -> int | None:
+        """Index of the question whose answers are blockers (the one that mentions blocking)."""
+        for i, q in enumerate(self.questions):
+            if "block" in q.lower():
+                return i
+        return None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    platform: str = "console"
+    name: str = ""
+    tz: str = "UTC"
