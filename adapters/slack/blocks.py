@@ -208,9 +208,8 @@ def block_kit(blocks: tuple[Block, ...], resolve: MentionResolver = no_mentions)
             out.append({"type": "divider"})
         elif isinstance(block, Actions):
             out.extend(_actions(block))
-        elif isinstance(block, Image):
-            if SAFE_URL.match(block.url):
-                out.append({"type": "image", "image_url": block.url, "alt_text": _cut(block.alt, 2000) or " "})
+        elif isinstance(block, Image) and SAFE_URL.match(block.url):
+            out.append({"type": "image", "image_url": block.url, "alt_text": _cut(block.alt, 2000) or " "})
     return out
 
 

@@ -84,11 +84,11 @@ class SlackChat:
             if err.response.status_code == 429:
                 raise RateLimited(_retry_after(err.response.headers)) from None
             raise DeliveryError(f"{method}: {err.response.get('error', 'error')}") from None
-        except (SlackClientError, OSError, asyncio.TimeoutError) as err:
+        except (TimeoutError, SlackClientError, OSError) as err:
             raise DeliveryError(f"{method}: {type(err).__name__}") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    def _resolver(self, workspace: str) -> Callable[[str], str | None]:
+    def mention_resolver(self, workspace: str) -> Callable[[str], str | None]:
         cache: dict[str, str | None] = {}
 
         def resolve(member_id: str) -> str | None:
@@ -101,7 +101,7 @@ class SlackChat:
 
     # --- ChatPort -----------------------------------------------------------------------
     async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
-        parts = render(message, self._resolver(workspace))
+        parts = render(message, self.mention_resolver(workspace))
         first = await self._post_one(workspace, channel, parts[0], thread)
         for extra in parts[1:]:
             await self._post_continuation(workspace, first.channel, extra, thread or first.message_id)
@@ -125,7 +125,7 @@ class SlackChat:
         log.warning("a continuation in %s was dropped after repeated rate limits", channel)
 
     async def update(self, workspace: str, posted: Posted, message: Message) -> None:
-        part = render(message, self._resolver(workspace))[0]
+        part = render(message, self.mention_resolver(workspace))[0]
         await self._call(workspace, "chat.update", channel=posted.channel, ts=posted.message_id,
                          text=part.text, blocks=part.blocks)
 
@@ -142,7 +142,7 @@ class SlackChat:
         return self._dm_channels[key]
 
     async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
-        part = render(message, self._resolver(member.workspace))[0]
+        part = render(message, self.mention_resolver(member.workspace))[0]
         await self._call(member.workspace, "chat.postEphemeral", channel=channel, user=_slack_user(member),
                          text=part.text, blocks=part.blocks)
 

@@ -1,0 +1,72 @@
+"""``manifest.json`` declares exactly what the code registers, and the code registers what it declares."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine
+
+from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, SlackConfig
+from adapters.slack.chat import SlackChat, fixed_token
+from bot.app import Meridian
+from storage.slack_repo import SlackRepo
+
+MANIFEST = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text())
+
+EVENT_SCOPES = {
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "message.im": {"im:history"},
+    "reaction_added": {"reactions:read"},
+    "member_joined_channel": {"channels:read", "groups:read"},
+    "user_change": {"users:read"},
+    "app_home_opened": set(),
+}
+
+
+class _Clock:
+    def now(self) -> Any:
+        raise AssertionError("not used")
+
+
+def adapter() -> SlackAdapter:
+    core = Meridian(store=None, clock=_Clock(), chats={})  # type: ignore[arg-type]
+    chat = SlackChat(fixed_token("xoxb-T1-x"), lambda _w, _m: None, api_url="http://127.0.0.1:9/api/")
+    config = SlackConfig(signing_secret="s", bot_token="xoxb-T1-x")
+    return SlackAdapter(core, config, SlackRepo(create_engine("sqlite://")), chat)
+
+
+def test_manifest_commands_are_exactly_the_registered_slash_commands() -> None:
+    declared = {c["command"].lstrip("/") for c in MANIFEST["features"]["slash_commands"]}
+    assert declared == set(adapter().registered_commands)
+    assert declared == {"standup", "raci", "retro", "experiments", "drift", "meridian"}
+
+
+def test_manifest_events_are_exactly_the_registered_event_listeners() -> None:
+    declared = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert sorted(declared) == sorted(BOT_EVENTS)
+    assert {e.split(".")[0] for e in declared} == set(adapter().registered_events)
+    for required in ("app_home_opened", "message.channels", "message.groups", "message.im", "reaction_added",
+                     "member_joined_channel", "user_change"):
+        assert required in declared
+
+
+def test_manifest_asks_for_the_scopes_used_and_no_more() -> None:
+    declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert declared == set(BOT_SCOPES)
+    needed = {"commands", "chat:write", "im:write", "users:read"}
+    for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
+        needed |= EVENT_SCOPES[event]
+    assert declared == needed
+
+
+def test_manifest_enables_interactivity_socket_mode_and_the_home_tab() -> None:
+    settings = MANIFEST["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    assert MANIFEST["_metadata"]["major_version"] == 1
+    for command in MANIFEST["features"]["slash_commands"]:
+        assert command["description"] and len(command["description"]) <= 100
