@@ -31,6 +31,10 @@ def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings:
                worker: str | None = None) -> Meridian:
     app = Meridian(store, clock, chats, settings, worker_id=worker or worker_id())
     install_capabilities(app)
+    for chat in chats.values():  # a chat port that needs the core (member lookups, its own scheduled work)
+        attach = getattr(chat, "attach", None)
+        if callable(attach):
+            attach(app)
     return app
 
 
