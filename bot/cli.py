@@ -268,6 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _register_platforms() -> None:
+    """Chat platforms plug into serve, worker and the command list (their heavy imports stay lazy)."""
+    from adapters.slack.cli import add_socket_command, slack_chats
+
+    CHAT_FACTORIES.append(slack_chats)
+    EXTRA_COMMANDS.append(add_socket_command)
+
+
+_register_platforms()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
