@@ -33,13 +33,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import form_metadata, form_values, home_view, modal, render
 from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_api_url
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
-from adapters.slack.people import SWEEP_KIND, People
+from adapters.slack.people import People
 from bot.app import Action, IncomingMessage, Meridian
 from bot.commands import CommandError, Invocation, Reply
 from bot.domain import Member
 from bot.home import home_page
 from bot.messages import Message
-from bot.ports import ClaimedItem, Store
 from storage.slack_repo import EVENT_MEMORY_SECONDS, SlackRepo
 
 log = logging.getLogger("meridian.slack")
@@ -131,9 +130,9 @@ def token_source(config: SlackConfig, repo: SlackRepo) -> TokenSource:
     return installations.bot_token
 
 
-def slack_chat(config: SlackConfig, store: Store, repo: SlackRepo) -> SlackChat:
-    """The chat port, built before the core exists (the core is constructed with it)."""
-    return SlackChat(token_source(config, repo), store.get_member, api_url=config.api_url)
+def slack_chat(config: SlackConfig, repo: SlackRepo) -> SlackChat:
+    """The chat port, built before the core exists; the composition root attaches the core to it."""
+    return SlackChat(token_source(config, repo), api_url=config.api_url)
 
 
 # --- payload helpers ------------------------------------------------------------------
@@ -178,14 +177,15 @@ class SlackAdapter:
         self.config = config
         self.repo = repo
         self.chat = chat
-        self.people = People(meridian, chat)
+        if chat.people is None or chat.people.app is not meridian:
+            chat.attach(meridian)
+        self.people: People = chat.people
         self.registered_commands: list[str] = []
         self.registered_events: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bolt = self._build_bolt(socket_mode)
         self._register()
-        meridian.on_due(SWEEP_KIND, self._sweep)
-        meridian.add_planner(self.people.plan_sweeps)
+        meridian.services["slack.forget_events"] = self._forget_events
 
     # --- bolt -------------------------------------------------------------------------
     def _build_bolt(self, socket_mode: bool) -> AsyncApp:
@@ -371,10 +371,8 @@ class SlackAdapter:
         self._tasks.add(runner)
         runner.add_done_callback(self._tasks.discard)
 
-    # --- scheduled work -----------------------------------------------------------------
-    async def _sweep(self, app: Meridian, item: ClaimedItem) -> None:
+    def _forget_events(self) -> None:
         self.repo.forget_events_before(time.time() - EVENT_MEMORY_SECONDS)
-        await self.people.sweep(item.workspace)
 
     # --- HTTP -----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
@@ -417,5 +415,4 @@ async def _no_options(ack: Any) -> None:
 
 def build_slack(meridian: Meridian, config: SlackConfig, repo: SlackRepo, chat: SlackChat,
                 socket_mode: bool = False) -> SlackAdapter:
-    repo.create_tables()
     return SlackAdapter(meridian, config, repo, chat, socket_mode=socket_mode)

@@ -57,11 +57,21 @@ class SlackChat:
 
     platform = "slack"
 
-    def __init__(self, tokens: TokenSource, members: MemberLookup, api_url: str | None = None) -> None:
+    def __init__(self, tokens: TokenSource, members: MemberLookup | None = None, api_url: str | None = None) -> None:
         self._tokens = tokens
-        self._members = members
+        self._members: MemberLookup = members or _nobody
         self.api_url = normalise_api_url(api_url)
         self._dm_channels: dict[tuple[str, str], str] = {}
+        self.people: Any = None
+        """``adapters.slack.people.People`` once the core is attached."""
+
+    def attach(self, app: Any) -> None:
+        """Called by the composition root once the core exists: members for mentions, the daily zone sweep."""
+        from adapters.slack.people import People
+
+        self._members = app.store.get_member
+        self.people = People(app, self)
+        self.people.register()
 
     # --- clients ----------------------------------------------------------------------
     def client(self, token: str, for_sending: bool = False) -> AsyncWebClient:
@@ -167,6 +177,10 @@ class SlackChat:
     # --- beyond the port: the App Home ----------------------------------------------------
     async def publish_home(self, workspace: str, user_id: str, view: dict[str, Any]) -> None:
         await self._call(workspace, "views.publish", for_sending=False, user_id=user_id, view=view)
+
+
+def _nobody(_workspace: str, _member_id: str) -> Member | None:
+    return None
 
 
 def profile_from_user(user: dict[str, Any]) -> Profile:

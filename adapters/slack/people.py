@@ -18,7 +18,7 @@ from adapters.slack.chat import SlackChat, profile_from_user
 from bot.app import Meridian
 from bot.domain import Member, Workspace
 from bot.messages import Code, Message
-from bot.ports import DueItem, Profile
+from bot.ports import ClaimedItem, DueItem, Profile
 from bot.timekeeping import iso_z
 
 log = logging.getLogger("meridian.slack.people")
@@ -117,6 +117,16 @@ class People:
         await self.app.outbox.dm(f"slack.ask-tz:{member.workspace}:{member.id}", member.workspace, member.id, message)
 
     # --- the daily sweep ---------------------------------------------------------------
+    def register(self) -> None:
+        self.app.on_due(SWEEP_KIND, self._on_sweep)
+        self.app.add_planner(self.plan_sweeps)
+
+    async def _on_sweep(self, app: Meridian, item: ClaimedItem) -> None:
+        await self.sweep(item.workspace)
+        forget = app.services.get("slack.forget_events")
+        if forget is not None:
+            forget()
+
     def plan_sweeps(self, app: Meridian, start: datetime, end: datetime) -> list[DueItem]:
         """One sweep per Slack workspace per UTC day, at 03:00 UTC."""
         items: list[DueItem] = []

@@ -67,7 +67,7 @@ class SlackHarness:
         repo = SlackRepo(make_engine(db))
         config = SlackConfig.from_env({**self.env, "SLACK_API_URL": api})
         assert config is not None
-        chat = slack_chat(config, store, repo)
+        chat = slack_chat(config, repo)
         self.app = build_core(store, self.clock, {"slack": chat}, worker="test")
         self.adapter = build_slack(self.app, config, repo, chat)
         self.engine = Engine(self.app)
