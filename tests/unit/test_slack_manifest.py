@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import create_engine
-
-from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, SlackConfig
-from adapters.slack.chat import SlackChat, fixed_token
-from bot.app import Meridian
+from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, SlackConfig, slack_chat
+from bot.clock import SimulatedClock
+from bot.timekeeping import utc
+from bot.wiring import build_core, open_store
+from storage.db import make_engine
 from storage.slack_repo import SlackRepo
 
 MANIFEST = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text())
@@ -26,28 +25,27 @@ EVENT_SCOPES = {
 }
 
 
-class _Clock:
-    def now(self) -> Any:
-        raise AssertionError("not used")
+def adapter(tmp: Path) -> SlackAdapter:
+    url = f"sqlite:///{tmp / 'm.db'}"
+    config = SlackConfig(signing_secret="s", bot_token="xoxb-T1-x", api_url="http://127.0.0.1:9/api/")
+    repo = SlackRepo(make_engine(url))
+    chat = slack_chat(config, repo)
+    core = build_core(open_store(url), SimulatedClock(utc(2027, 3, 15)), {"slack": chat}, worker="test")
+    return SlackAdapter(core, config, repo, chat)
 
 
-def adapter() -> SlackAdapter:
-    core = Meridian(store=None, clock=_Clock(), chats={})  # type: ignore[arg-type]
-    chat = SlackChat(fixed_token("xoxb-T1-x"), lambda _w, _m: None, api_url="http://127.0.0.1:9/api/")
-    config = SlackConfig(signing_secret="s", bot_token="xoxb-T1-x")
-    return SlackAdapter(core, config, SlackRepo(create_engine("sqlite://")), chat)
-
-
-def test_manifest_commands_are_exactly_the_registered_slash_commands() -> None:
+def test_manifest_commands_are_exactly_the_registered_slash_commands(tmp_path: Path) -> None:
     declared = {c["command"].lstrip("/") for c in MANIFEST["features"]["slash_commands"]}
-    assert declared == set(adapter().registered_commands)
+    slack = adapter(tmp_path)
+    assert declared == set(slack.registered_commands)
     assert declared == {"standup", "raci", "retro", "experiments", "drift", "meridian"}
+    assert set(slack.meridian.families) <= declared, "a core command is missing from manifest.json"
 
 
-def test_manifest_events_are_exactly_the_registered_event_listeners() -> None:
+def test_manifest_events_are_exactly_the_registered_event_listeners(tmp_path: Path) -> None:
     declared = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     assert sorted(declared) == sorted(BOT_EVENTS)
-    assert {e.split(".")[0] for e in declared} == set(adapter().registered_events)
+    assert {e.split(".")[0] for e in declared} == set(adapter(tmp_path).registered_events)
     for required in ("app_home_opened", "message.channels", "message.groups", "message.im", "reaction_added",
                      "member_joined_channel", "user_change"):
         assert required in declared
