@@ -48,7 +48,10 @@ def signed_headers(body: str, content_type: str, timestamp: int | None = None, s
 
 
 class SlackHarness:
-    def __init__(self, tmp: Path, start: datetime, env: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, start: datetime, env: dict[str, str] | None = None,
+                 socket_mode: bool = False) -> None:
+        self.socket_mode = socket_mode
+        self.socket: Any = None
         self.tmp = tmp
         self.clock = SimulatedClock(start)
         self.emulator = SlackEmulator()
@@ -65,11 +68,13 @@ class SlackHarness:
         db = f"sqlite:///{self.tmp / 'meridian.db'}"
         store = open_store(db)
         repo = SlackRepo(make_engine(db))
-        config = SlackConfig.from_env({**self.env, "SLACK_API_URL": api})
+        config = SlackConfig.from_env({**self.env, "SLACK_API_URL": api}, socket_mode=self.socket_mode)
         assert config is not None
         chat = slack_chat(config, repo)
         self.app = build_core(store, self.clock, {"slack": chat}, worker="test")
-        self.adapter = build_slack(self.app, config, repo, chat)
+        self.adapter = build_slack(self.app, config, repo, chat, socket_mode=self.socket_mode)
+        if self.socket_mode:
+            self.socket = await self.adapter.start_socket_mode()
         self.engine = Engine(self.app)
         web_app = web.Application()
         self.adapter.mount(web_app)
@@ -85,6 +90,8 @@ class SlackHarness:
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.sleep(0.05)
         await self.session.close()
+        if self.socket is not None:
+            await self.socket.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.emulator.stop()
