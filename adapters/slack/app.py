@@ -3,9 +3,11 @@
 Slash commands become ``Invocation``s, messages become ``IncomingMessage``s, buttons
 and modal submissions become ``Action``s; the core's replies come back as neutral
 messages and forms rendered by ``adapters.slack.blocks``. Every listener acknowledges
-first and works after (lazy listeners), so Slack's 3 seconds are always met; the one
-exception is a modal submission, which waits briefly for the core so that a mistake
-can be shown inside the modal. Every event id is handled once, across processes.
+first and works after, so Slack's 3 seconds are always met; the one exception is a
+modal submission, which waits briefly for the core so that a mistake can be shown
+inside the modal. Work after the ack yields to requests still waiting for theirs
+(``AckFirst``): a burst of commands is acknowledged as fast as a bare bolt app would,
+and the work follows. Every event id is handled once, across processes.
 
 One URL (``/slack/events``) takes commands, events, interactivity and options; the
 install flow lives at ``/slack/install`` and ``/slack/oauth_redirect``.
@@ -14,11 +16,12 @@ install flow lives at ``/slack/install`` and ``/slack/oauth_redirect``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,7 +185,8 @@ class SlackAdapter:
         self.people: People = chat.people
         self.registered_commands: list[str] = []
         self.registered_events: list[str] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self.ack_first = AckFirst()
         self.bolt = self._build_bolt(socket_mode)
         self._register()
         meridian.services["slack.forget_events"] = self._forget_events
@@ -212,7 +216,7 @@ class SlackAdapter:
         bolt = self.bolt
         bolt.middleware(self._once_per_event)
         for name in SLASH_COMMANDS:
-            bolt.command(f"/{name}")(ack=_ack, lazy=[self._command])
+            bolt.command(f"/{name}")(self._later(self._command))
             self.registered_commands.append(name)
         events: dict[str, Callable[..., Awaitable[None]]] = {
             "app_home_opened": self._home_opened,
@@ -222,13 +226,22 @@ class SlackAdapter:
             "user_change": self._user_change,
         }
         for event, handler in events.items():
-            bolt.event(event)(ack=_ack, lazy=[handler])
+            bolt.event(event)(self._later(handler))
             self.registered_events.append(event)
-        bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._button])
+        bolt.action(re.compile(r".+"))(self._later(self._button))
         bolt.view_submission(re.compile(r".+"))(self._submission)
         bolt.view_closed(re.compile(r".+"))(_ack)
         bolt.options(re.compile(r".+"))(_no_options)
         bolt.error(self._error)
+
+    def _later(self, work: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """A listener that acknowledges at once and queues ``work`` behind the acks still pending."""
+        async def listener(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            self.ack_first.run_after_acks(work(body))
+
+        listener.__name__ = f"ack_then_{getattr(work, '__name__', 'work')}"
+        return listener
 
     async def _error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request of type %s failed: %s", body.get("type", "?"), type(error).__name__,
@@ -243,7 +256,7 @@ class SlackAdapter:
         return await next()
 
     # --- commands ---------------------------------------------------------------------
-    async def _command(self, body: dict[str, Any], respond: Any) -> None:
+    async def _command(self, body: dict[str, Any]) -> None:
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace, body.get("team_domain", ""))
         member = await self.people.member(workspace, body["user_id"])
@@ -256,9 +269,10 @@ class SlackAdapter:
                          text=plain_command_text(body.get("text", ""), member_id_of),
                          channel=body.get("channel_id"), trigger=body.get("trigger_id"), platform="slack")
         reply = await self.meridian.command(inv)
-        await self._deliver(reply, member, body.get("trigger_id"), respond)
+        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
 
-    async def _deliver(self, reply: Reply | None, member: Member, trigger: str | None, respond: Any) -> None:
+    async def _deliver(self, reply: Reply | None, member: Member, trigger: str | None,
+                       response_url: str | None) -> None:
         """Show the core's reply: its form as a modal, its message in place of the command."""
         if reply is None:
             return
@@ -267,11 +281,17 @@ class SlackAdapter:
             reply = Reply(Message.text("I could not open the form; please try the command again."))
         if reply.message is not None:
             for part in render(reply.message, self.chat.mention_resolver(member.workspace)):
-                await respond(text=part.text, blocks=part.blocks,
-                              response_type="in_channel" if reply.public else "ephemeral", replace_original=False)
+                answer = {"text": part.text, "blocks": part.blocks, "replace_original": False,
+                          "response_type": "in_channel" if reply.public else "ephemeral"}
+                if response_url:
+                    await self.chat.respond(response_url, answer)
+                else:
+                    await self.chat.dm(member, reply.message)
+                    break
 
     # --- events -----------------------------------------------------------------------
-    async def _home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _home_opened(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
         if event.get("tab", "home") != "home":
             return
         workspace = body_workspace(body)
@@ -280,7 +300,8 @@ class SlackAdapter:
         view = home_view(home_page(self.meridian, member), self.chat.mention_resolver(workspace))
         await self.chat.publish_home(workspace, event["user"], view)
 
-    async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _message(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
         if event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
             return
         user = event.get("user")
@@ -294,24 +315,27 @@ class SlackAdapter:
             channel=event.get("channel"), is_dm=event.get("channel_type") == "im",
             thread=event.get("thread_ts"), message_id=event.get("ts")))
 
-    async def _member_joined(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _member_joined(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace)
         await self.people.member(workspace, event["user"])
 
-    async def _user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _user_change(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace)
         await self.people.apply_user(workspace, event.get("user") or {})
 
-    async def _reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _reaction(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
         """Reactions are subscribed for capabilities that count them; none is registered yet."""
         hook = self.meridian.services.get("slack.reactions")
         if hook is not None:
             await hook(body_workspace(body), event)
 
     # --- interactivity ------------------------------------------------------------------
-    async def _button(self, body: dict[str, Any], respond: Any) -> None:
+    async def _button(self, body: dict[str, Any]) -> None:
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace)
         member = await self.people.member(workspace, body["user"]["id"])
@@ -322,7 +346,7 @@ class SlackAdapter:
                          or (body.get("container") or {}).get("channel_id"),
                          trigger=body.get("trigger_id"))
             reply = await self.meridian.action(act)
-            await self._deliver(reply, member, body.get("trigger_id"), respond)
+            await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
 
     async def _submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Wait briefly for the core so that a mistake is shown in the modal; close it otherwise."""
@@ -376,8 +400,9 @@ class SlackAdapter:
 
     # --- HTTP -----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
-        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        with self.ack_first.request():
+            bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
 
     async def install(self, request: web.Request) -> web.Response:
         flow = self.bolt.oauth_flow
@@ -396,6 +421,12 @@ class SlackAdapter:
         app.router.add_get("/slack/install", self.install)
         app.router.add_get("/slack/oauth_redirect", self.oauth_redirect)
 
+        async def close(_app: web.Application) -> None:
+            await self.ack_first.drain()
+            await self.chat.close()
+
+        app.on_cleanup.append(close)
+
     async def start_socket_mode(self) -> Any:
         """Connect over Socket Mode (no public URL); returns the handler, already connected."""
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -403,6 +434,52 @@ class SlackAdapter:
         handler = AsyncSocketModeHandler(self.bolt, self.config.app_token)
         await handler.connect_async()
         return handler
+
+
+class AckFirst:
+    """Work after an ack waits (briefly) until no Slack request is waiting for its own ack.
+
+    Acks are what Slack times; the work behind them is not. Without this, a burst of
+    commands would have the first commands' work (database reads, Web API calls)
+    delay the later commands' acks.
+    """
+
+    MAX_WAIT_SECONDS = 0.5
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        self._in_flight += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._quiet.set()
+
+    def run_after_acks(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._run(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, work: Awaitable[None]) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), self.MAX_WAIT_SECONDS)
+        try:
+            await work
+        except Exception:
+            log.exception("work after a Slack acknowledgement failed")
+
+    async def drain(self) -> None:
+        """Wait for queued work (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
 async def _ack(ack: Any) -> None:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -62,6 +63,7 @@ class SlackChat:
         self._members: MemberLookup = members or _nobody
         self.api_url = normalise_api_url(api_url)
         self._dm_channels: dict[tuple[str, str], str] = {}
+        self._session: aiohttp.ClientSession | None = None
         self.people: Any = None
         """``adapters.slack.people.People`` once the core is attached."""
 
@@ -74,11 +76,31 @@ class SlackChat:
         self.people.register()
 
     # --- clients ----------------------------------------------------------------------
+    def session(self) -> aiohttp.ClientSession:
+        """One connection pool for every Web API call and response URL of this process."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
     def client(self, token: str, for_sending: bool = False) -> AsyncWebClient:
         handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
         if not for_sending:
             handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-        return AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15)
+        return AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15,
+                              session=self.session())
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """Answer a command or a button through its response URL (valid 30 minutes, 5 uses)."""
+        try:
+            async with self.session().post(response_url, json=payload) as resp:
+                if resp.status >= 400:
+                    log.info("response URL answered %s", resp.status)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.info("response URL failed: %s", type(err).__name__)
 
     async def _token(self, workspace: str) -> str:
         token = await self._tokens(workspace)

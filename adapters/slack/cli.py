@@ -89,6 +89,8 @@ def cmd_socket(args: argparse.Namespace) -> int:
             await asyncio.Event().wait()
         finally:
             await handler.close_async()
+            await adapter.ack_first.drain()
+            await chat.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

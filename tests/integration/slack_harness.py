@@ -92,6 +92,8 @@ class SlackHarness:
         await self.session.close()
         if self.socket is not None:
             await self.socket.close_async()
+            await self.adapter.ack_first.drain()
+            await self.adapter.chat.close()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.emulator.stop()
