@@ -2,7 +2,9 @@
 
 Sends (post, update, DM) are retried here only for connection errors; a 429 surfaces
 as ``RateLimited`` so the core's outbox waits out ``Retry-After`` and sends each
-message exactly once. Reads and interactive calls (``users.info``, ``views.*``) also
+message exactly once. After a 429, other sends of the same method in the same
+workspace hold back until ``Retry-After`` has passed instead of each earning a 429 of
+its own, so a fan-out runs at the rate Slack allows. Reads and interactive calls (``users.info``, ``views.*``) also
 use slack_sdk's rate-limit retry handler, since repeating them is harmless.
 
 ``SLACK_API_URL`` (``api_url``) points every client at another host: tests use the
@@ -64,6 +66,8 @@ class SlackChat:
         self.api_url = normalise_api_url(api_url)
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._paused_until: dict[tuple[str, str], float] = {}
+        """(workspace, method) → loop time before which a send would only earn another 429."""
         self.people: Any = None
         """``adapters.slack.people.People`` once the core is attached."""
 
@@ -110,11 +114,20 @@ class SlackChat:
 
     async def _call(self, workspace: str, method: str, for_sending: bool = True, **args: Any) -> dict[str, Any]:
         client = self.client(await self._token(workspace), for_sending)
+        loop = asyncio.get_running_loop()
+        paused = self._paused_until.get((workspace, method), 0.0) - loop.time()
+        if paused > 0:  # another send just hit the limit: wait with it rather than collect a 429 too
+            await asyncio.sleep(paused)
         try:
             response = await getattr(client, method.replace(".", "_"))(**args)
         except SlackApiError as err:
             if err.response.status_code == 429:
-                raise RateLimited(_retry_after(err.response.headers)) from None
+                retry_after = _retry_after(err.response.headers)
+                key = (workspace, method)
+                now = loop.time()
+                if self._paused_until.get(key, 0.0) <= now:
+                    self._paused_until[key] = now + retry_after
+                raise RateLimited(max(0.0, self._paused_until[key] - now)) from None
             raise DeliveryError(f"{method}: {err.response.get('error', 'error')}") from None
         except (TimeoutError, SlackClientError, OSError) as err:
             raise DeliveryError(f"{method}: {type(err).__name__}") from None

@@ -56,7 +56,7 @@ async def test_a_429_reaches_the_outbox_as_rate_limited_with_retry_after(slack: 
     slack.rate_limit("chat.postMessage", per_second=100, retry_after=7, storm=1)
     with pytest.raises(RateLimited) as err:
         await port(slack).post("T0001", "C1", Message.text("x"))
-    assert err.value.retry_after == 7
+    assert 6.5 < err.value.retry_after <= 7
     assert len(slack.calls("chat.postMessage#429")) == 1 and not slack.calls("chat.postMessage")
 
 
