@@ -71,6 +71,17 @@ FORM_WAIT_SECONDS = 2.0
 """How long a modal submission waits for the core before the modal is closed anyway."""
 
 
+class _TokenFromEnvironment(logging.Filter):
+    """bolt also reads SLACK_BOT_TOKEN itself and warns that our client's copy wins; it is the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+bolt_log = logging.getLogger("meridian.slack.bolt")
+bolt_log.addFilter(_TokenFromEnvironment())
+
+
 class SlackSettingError(ValueError):
     """A Slack setting is missing or inconsistent; the message names it."""
 
@@ -196,6 +207,7 @@ class SlackAdapter:
         api_url = normalise_api_url(self.config.api_url)
         common: dict[str, Any] = {
             "name": "meridian",
+            "logger": bolt_log,
             "process_before_response": False,
             "request_verification_enabled": not socket_mode,
             "signing_secret": self.config.signing_secret or ("socket-mode" if socket_mode else None),
