@@ -36,12 +36,13 @@ reproducible across platforms.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -147,6 +148,7 @@ class PlannedOccurrence:
     local: dict[str, datetime]
     penalty: dict[str, float]
     fixed: bool = False
+    night: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,6 @@ class RotationPlan:
     burden: dict[str, float]
     night_cap_met: bool = True
     notes: list[str] = field(default_factory=list)
-    duration: timedelta = timedelta(minutes=60)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -474,7 +475,7 @@ class _State:
         """Total, slot changes, then the candidate indices (earliest first) — the tie-breaks."""
         inst = self.inst
         slots = [inst.slot_of[o][c] for o, c in enumerate(self.choice)]
-        changes = sum(1 for a, b in zip(slots, slots[1:], strict=False) if a != b)
+        changes = sum(1 for a, b in itertools.pairwise(slots) if a != b)
         return sum(self.burden), changes, list(self.choice)
 
     def key(self) -> tuple[tuple[int, list[int]], tuple[int, int, list[int]]]:
@@ -755,7 +756,7 @@ def plan_rotation(
     inst = _build_instance(members, dates, duration, parsed, fixed, night_cap, scale)
     steps, rounds = _default_effort(inst, effort)
     state = _search(inst, steps, rounds, seed)
-    return _to_plan(inst, state, duration)
+    return _to_plan(inst, state)
 
 
 def _default_effort(inst: _Instance, effort: float) -> tuple[int, int]:
@@ -768,7 +769,7 @@ def _default_effort(inst: _Instance, effort: float) -> tuple[int, int]:
     return steps, rounds
 
 
-def _to_plan(inst: _Instance, state: _State, duration: timedelta) -> RotationPlan:
+def _to_plan(inst: _Instance, state: _State) -> RotationPlan:
     members = inst.members
     occurrences = []
     fixed_set = set(range(len(inst.starts))) - set(inst.free)
@@ -780,6 +781,7 @@ def _to_plan(inst: _Instance, state: _State, duration: timedelta) -> RotationPla
                 local={m.id: start.astimezone(m.zone) for m in members},
                 penalty={m.id: inst.penalty[o][c][i] * inst.quantum for i, m in enumerate(members)},
                 fixed=o in fixed_set,
+                night=frozenset(members[i].id for i in inst.nights[o][c]),
             )
         )
     burden = {m.id: state.burden[i] * inst.quantum for i, m in enumerate(members)}
@@ -807,7 +809,7 @@ def _to_plan(inst: _Instance, state: _State, duration: timedelta) -> RotationPla
                 f"The night cap of {inst.cap} per member could not be met; "
                 f"this is the fairest plan found, and these members carry more night meetings: {who}."
             )
-    return RotationPlan(occurrences, burden, night_cap_met, notes, duration)
+    return RotationPlan(occurrences, burden, night_cap_met, notes)
 
 
 # --------------------------------------------------------------------------- presenting
@@ -845,7 +847,6 @@ def format_plan_table(plan: RotationPlan) -> str:
     early = dict.fromkeys(ids, 0)
     late = dict.fromkeys(ids, 0)
     night = dict.fromkeys(ids, 0)
-    minutes = max(1, int(plan.duration.total_seconds() // 60))
     for occ in plan.occurrences:
         cells = [occ.start_utc.strftime("%Y-%m-%d %H:%M").ljust(17)]
         for who in ids:
@@ -856,7 +857,7 @@ def format_plan_table(plan: RotationPlan) -> str:
                 early[who] += 1
             if start >= LATE_FROM_MINUTE:
                 late[who] += 1
-            if any(_is_night_minute((start + k) % MINUTES_PER_DAY) for k in range(0, minutes, 5)):
+            if who in occ.night:
                 night[who] += 1
         lines.append("  ".join(cells) + ("  (published)" if occ.fixed else ""))
     lines.append("")
