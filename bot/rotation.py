@@ -806,8 +806,8 @@ def _to_plan(inst: _Instance, state: _State) -> RotationPlan:
             night_cap_met = False
             who = ", ".join(f"{k} ({n})" for k, n in sorted(over.items(), key=lambda kv: (-kv[1], kv[0])))
             notes.append(
-                f"The night cap of {inst.cap} per member could not be met; "
-                f"this is the fairest plan found, and these members carry more night meetings: {who}."
+                f"The night cap of {inst.cap} per member could not be met; this is the fairest plan "
+                f"found, and these members carry more night meetings than the cap: {who}."
             )
     return RotationPlan(occurrences, burden, night_cap_met, notes)
 
