@@ -511,8 +511,12 @@ def _greedy(inst: _Instance) -> _State:
     return state
 
 
-def _descend(state: _State) -> None:
-    """Local search to a local optimum of the full key under single moves and swaps."""
+def _descend(state: _State, thorough: bool = False) -> None:
+    """Local search to a local optimum of the full key under single moves and swaps.
+
+    Swaps are the expensive neighbourhood (quadratic in occurrences); unless
+    ``thorough``, only swaps that relieve the worst-off member are tried.
+    """
     inst = state.inst
     free = inst.free
     improved = True
@@ -550,6 +554,11 @@ def _descend(state: _State) -> None:
                 if c1 == c2 or c2 >= len(inst.penalty[o1]) or c1 >= len(inst.penalty[o2]):
                     continue
                 p1, p2 = inst.penalty[o1], inst.penalty[o2]
+                if excess == 0:
+                    top = max(range(len(state.burden)), key=state.burden.__getitem__)
+                    relief = p1[c1][top] + p2[c2][top] - p1[c2][top] - p2[c1][top]
+                    if relief < 0 or (relief == 0 and not thorough):
+                        continue
                 cand = sorted(
                     [
                         b - a1 - a2 + n1 + n2
@@ -569,12 +578,25 @@ def _descend(state: _State) -> None:
 
 
 def _better_tie(state: _State, moves: Sequence[tuple[int, int]]) -> bool:
-    """Whether applying ``moves`` improves the tie-breaks (primary key assumed equal)."""
-    before = state.secondary()
-    trial = state.copy()
-    for o, c in moves:
-        trial.set(o, c)
-    return trial.secondary() < before
+    """Whether applying ``moves`` improves the tie-breaks, given an equal primary key.
+
+    Equal sorted burdens mean equal totals, so only slot changes (counted on the pairs
+    next to a moved occurrence) and then the earliest start are compared.
+    """
+    slot_of, choice = state.inst.slot_of, state.choice
+    new = dict(moves)
+    last = len(choice) - 1
+    pairs = {(o + d, o + d + 1) for o in new for d in (-1, 0) if 0 <= o + d < last}
+
+    def slot(o: int, c: int) -> int:
+        return slot_of[o][c]
+
+    before = sum(slot(a, choice[a]) != slot(b, choice[b]) for a, b in pairs)
+    after = sum(slot(a, new.get(a, choice[a])) != slot(b, new.get(b, choice[b])) for a, b in pairs)
+    if after != before:
+        return after < before
+    first = min((o for o, c in new.items() if c != choice[o]), default=None)
+    return first is not None and new[first] < choice[first]
 
 
 def _kick(state: _State, rng: random.Random, strength: int) -> None:
@@ -697,10 +719,11 @@ def _search(inst: _Instance, steps: int, rounds: int, seed: int) -> _State:
         best = walked
     best_key = best.key()
     current = best.copy()
+    thorough = len(inst.free) <= 24  # a full swap neighbourhood is cheap on short horizons
     for r in range(rounds):
         trial = current.copy()
         _kick(trial, rng, 1 + r % 3)
-        _descend(trial)
+        _descend(trial, thorough)
         trial_key = trial.key()
         if trial_key < best_key:
             best, best_key = trial.copy(), trial_key
@@ -709,6 +732,7 @@ def _search(inst: _Instance, steps: int, rounds: int, seed: int) -> _State:
             current = trial
         elif r % 8 == 7:
             current = best.copy()
+    _descend(best, thorough=True)
     return best
 
 
@@ -764,8 +788,8 @@ def _default_effort(inst: _Instance, effort: float) -> tuple[int, int]:
     if effort < 0:
         raise RotationError("effort cannot be negative")
     work = max(1, len(inst.free) * max(len(s) for s in inst.starts) * len(inst.members))
-    steps = round(effort * max(500, min(4000, 30_000_000 // work)))
-    rounds = round(effort * max(10, min(100, 1_000_000 // work)))
+    steps = round(effort * max(300, min(2000, 200_000_000 // work)))
+    rounds = round(effort * max(10, min(50, 1_000_000 // work)))
     return steps, rounds
 
 
