@@ -146,18 +146,13 @@ def region_of(member: Member) -> str:
 
 def round_robin_baseline(inst: Instance, matrix: list[list[list[float]]]) -> tuple[list[float], list[int]]:
     """Rotate over three regional slots: for each region, the slot with its lowest total pain."""
+    occurrences = range(len(matrix))
+    everyone = [sum(sum(matrix[o][c]) for o in occurrences) for c in range(len(inst.candidates))]
     slots = []
     for region in ("Americas", "Europe", "Asia-Pacific"):
         mine = [i for i, m in enumerate(inst.members) if region_of(m) == region]
-        slots.append(
-            min(
-                range(len(inst.candidates)),
-                key=lambda c, mine=mine: (  # type: ignore[misc]
-                    sum(matrix[o][c][i] for o in range(len(matrix)) for i in mine),
-                    sum(sum(matrix[o][c]) for o in range(len(matrix))),
-                ),
-            )
-        )
+        theirs = [sum(matrix[o][c][i] for o in occurrences for i in mine) for c in range(len(inst.candidates))]
+        slots.append(min(range(len(inst.candidates)), key=lambda c: (theirs[c], everyone[c])))
     choice = [slots[o % len(slots)] for o in range(len(matrix))]
     return burdens_of(matrix, choice), slots
 

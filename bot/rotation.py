@@ -498,17 +498,33 @@ def _excess_after(state: _State, changes: Sequence[tuple[int, int]]) -> int:
 
 
 def _greedy(inst: _Instance) -> _State:
-    """Occurrence by occurrence, take the slot that is best for the burdens so far."""
-    state = _State(inst, [0] * len(inst.starts))
-    for o in inst.free:
-        best_c, best_key = state.choice[o], None
-        for c in range(len(inst.starts[o])):
-            state.set(o, c)
-            key = state.key()
-            if best_key is None or key < best_key:
-                best_c, best_key = c, key
-        state.set(o, best_c)
-    return state
+    """Occurrence by occurrence, take the slot that is leximin-best for the burdens so far.
+
+    Burdens so far are the carried-over ones, the published occurrences and the
+    occurrences already decided; ties keep the previous slot, then take the earliest.
+    """
+    free = set(inst.free)
+    burden = list(inst.base)
+    for o in range(len(inst.starts)):
+        if o not in free:
+            burden = [b + p for b, p in zip(burden, inst.penalty[o][0], strict=True)]
+    choice = [0] * len(inst.starts)
+    previous_slot: int | None = None
+    for o in range(len(inst.starts)):
+        if o in free:
+            rows = inst.penalty[o]
+            ranked = [
+                (
+                    sorted([b + p for b, p in zip(burden, row, strict=True)], reverse=True),
+                    inst.slot_of[o][c] != previous_slot,
+                    c,
+                )
+                for c, row in enumerate(rows)
+            ]
+            choice[o] = min(ranked)[2]
+            burden = [b + p for b, p in zip(burden, rows[choice[o]], strict=True)]
+        previous_slot = inst.slot_of[o][choice[o]]
+    return _State(inst, choice)
 
 
 def _descend(state: _State, thorough: bool = False) -> None:
@@ -706,10 +722,20 @@ def _lower_the_peak(state: _State, steps: int, rng: random.Random, sample: int) 
 
 
 def _search(inst: _Instance, steps: int, rounds: int, seed: int) -> _State:
-    """Greedy start, a min-conflicts walk on the peak, then leximin polishing with seeded kicks."""
+    """Greedy start, a min-conflicts walk on the peak, then leximin polishing with seeded kicks.
+
+    The best single slot for every occurrence is also tried as a start, so the plan is
+    never worse than the simplest thing a team could do by hand.
+    """
     best = _greedy(inst)
     if not inst.free:
         return best
+    width = min(len(inst.starts[o]) for o in inst.free)
+    for c in range(width):
+        uniform = [c if o in inst.free else 0 for o in range(len(inst.starts))]
+        trial = _State(inst, uniform)
+        if trial.key() < best.key():
+            best = trial
     _descend(best)
     rng = random.Random(seed)
     sample = max(4, 2500 // max(1, len(inst.starts[inst.free[0]]) * len(inst.members)))
