@@ -62,6 +62,7 @@ __all__ = [
     "parse_every",
     "parse_hours",
     "parse_workdays",
+    "plan_retro",
     "plan_rotation",
     "plan_to_json",
     "starting_burden_for_newcomer",
@@ -656,9 +657,12 @@ def _lower_the_peak(state: _State, steps: int, rng: random.Random, sample: int) 
     def excess(values: Sequence[int]) -> int:
         return sum(v - target for v in values if v > target)
 
+    floor = max(inst.base)  # nobody's burden can go below what they carry over
     energy = (night_excess(night_count), excess(burden))
     for step in range(steps):
         if energy[1] == 0:
+            if energy[0] == 0 and max(burden) <= floor:
+                break  # the peak cannot go lower
             target = max(burden) - 1
             energy = (energy[0], excess(burden))
         over = [m for m in range(members) if burden[m] > target or (cap is not None and night_count[m] > cap)]
@@ -807,6 +811,31 @@ def plan_rotation(
     steps, rounds = _default_effort(inst, effort)
     state = _search(inst, steps, rounds, seed)
     return _to_plan(inst, state)
+
+
+def plan_retro(
+    members: Sequence[Member],
+    *,
+    starts: date,
+    every: str,
+    duration: str,
+    count: int,
+    candidates: Sequence[str | time] | None = None,
+    fixed: Mapping[date, datetime] | None = None,
+    night_cap: int | None = None,
+    scale: PainScale = DEFAULT_PAIN,
+) -> RotationPlan:
+    """Plan a retro as the team file describes it (``every: 2w``, ``duration: 60m``, ``starts``)."""
+    dates = occurrence_dates(starts, parse_every(every), count)
+    return plan_rotation(
+        members,
+        dates,
+        parse_duration(duration),
+        candidates=candidates,
+        fixed=fixed,
+        night_cap=night_cap,
+        scale=scale,
+    )
 
 
 def _default_effort(inst: _Instance, effort: float) -> tuple[int, int]:

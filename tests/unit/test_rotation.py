@@ -22,6 +22,7 @@ from bot.rotation import (
     parse_every,
     parse_hours,
     parse_workdays,
+    plan_retro,
     plan_rotation,
     plan_to_json,
     starting_burden_for_newcomer,
@@ -67,6 +68,15 @@ def test_london_member_sees_the_same_utc_start_an_hour_earlier_after_october_tra
     first, second = (occ.local["ann"] for occ in plan.occurrences)
     assert (first.hour, second.hour) == (9, 8)
     assert [occ.penalty["ann"] for occ in plan.occurrences] == [0, 1]
+
+
+def test_meeting_across_the_fall_back_hour_is_sampled_on_the_real_clock() -> None:
+    # 00:30-01:30 UTC on 26 October 2025: London shows 01:30-01:59 BST, then 01:00-01:29 GMT.
+    by_hour = PainScale(hourly=tuple(float(h) for h in range(24)), non_working_day=0)
+    london = Member("ann", "Europe/London")
+    assert meeting_penalty(london, utc(2025, 10, 26, 0, 30), HOUR, by_hour) == 1.0
+    plan = plan_rotation([london], [date(2025, 10, 26)], HOUR, candidates=["00:30"], scale=by_hour)
+    assert plan.occurrences[0].penalty["ann"] == 1.0
 
 
 def test_non_working_day_adds_six() -> None:
@@ -188,6 +198,13 @@ def test_plan_is_leximin_optimal_on_a_small_team_and_beats_plain_minimum_total()
     ]
     min_total_peak = max(sum(meeting_penalty(m, s, HOUR) for s in min_total_starts) for m in members)
     assert max(plan.burden.values()) < min_total_peak
+
+
+def test_retro_is_planned_from_its_team_file_settings() -> None:
+    members = [Member("ann", "Europe/London"), Member("ravi", "Asia/Kolkata", hours=parse_hours("10:00-18:00"))]
+    plan = plan_retro(members, starts=TUESDAY, every="2w", duration="45m", count=3, candidates=["06:00", "09:00"])
+    assert [occ.start_utc.date() for occ in plan.occurrences] == occurrence_dates(TUESDAY, timedelta(weeks=2), 3)
+    assert all(occ.start_utc.hour in (6, 9) for occ in plan.occurrences)
 
 
 def test_same_input_gives_the_same_plan() -> None:
