@@ -27,11 +27,19 @@ met and as "as few excess nights as possible" when it cannot.
 
 Search
 ------
-Greedy per-occurrence leximin alone gets stuck well above the optimum, so the greedy plan
-is improved by a deterministic local search (move one occurrence to another slot, swap
-the slots of two occurrences) with seeded kicks aimed at the worst-off member. All
-burdens are kept as integers on a fine grid so that comparisons are exact and plans are
-reproducible across platforms.
+Greedy per-occurrence leximin alone gets stuck well above the optimum (on the reference
+team of the benchmark it lands near 49 where 47 is optimal). So the better of the greedy
+plan and the best single slot is improved in three stages, all seeded and bounded by
+step counts rather than the clock, so the result never depends on machine speed:
+
+1. a min-conflicts walk that drives the peak burden down (the first leximin term);
+2. local search on the full leximin key (move one occurrence to another slot, swap the
+   slots of two occurrences);
+3. a few kicks aimed at the worst-off members, each followed by the local search.
+
+Burdens are kept as integers on a fine grid so comparisons are exact and plans are
+reproducible across platforms. ``benchmarks/rotation_bench.py`` measures the result
+against baselines and an exact MILP.
 """
 
 from __future__ import annotations
