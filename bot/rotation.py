@@ -28,7 +28,7 @@ met and as "as few excess nights as possible" when it cannot.
 Search
 ------
 Greedy per-occurrence leximin alone gets stuck well above the optimum (on the reference
-team of the benchmark it lands near 49 where 47 is optimal). So the better of the greedy
+team of the benchmark it reaches 53, and 50 after local search, where 47 is optimal). So the better of the greedy
 plan and the best single slot is improved in three stages, all seeded and bounded by
 step counts rather than the clock, so the result never depends on machine speed:
 
