@@ -27,10 +27,11 @@ met and as "as few excess nights as possible" when it cannot.
 
 Search
 ------
-Greedy per-occurrence leximin alone gets stuck well above the optimum (on the reference
-team of the benchmark it reaches 53, and 50 after local search, where 47 is optimal). So the better of the greedy
-plan and the best single slot is improved in three stages, all seeded and bounded by
-step counts rather than the clock, so the result never depends on machine speed:
+Greedy per-occurrence leximin alone gets stuck well above the optimum: on the benchmark's
+reference team it reaches a peak of 53, and 50 after local search, where 47 is optimal.
+So the better of the greedy plan and the best single slot is improved in three stages,
+all seeded and bounded by step counts rather than the clock, so the result never depends
+on machine speed:
 
 1. a min-conflicts walk that drives the peak burden down (the first leximin term);
 2. local search on the full leximin key (move one occurrence to another slot, swap the
