@@ -677,9 +677,10 @@ async def cmd_stats(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     for m in participants(app, s):
         mine = by_member.get(m.id, {})
         expected = answered = 0
+        since = min(mine, default=today)  # count from their first stand-up, not from before they joined
         for i in range(STATS_DAYS):
             day = first + timedelta(days=i)
-            if day > local_date(app.now(), m.tz) or not is_standup_day(m, s, day):
+            if day < since or day > local_date(app.now(), m.tz) or not is_standup_day(m, s, day):
                 continue
             run = mine.get(day)
             if run and run.status == "skipped":

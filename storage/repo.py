@@ -226,8 +226,8 @@ class SqlStore:
                 stmt = self._insert(DueWorkRow).values([
                     {"key": i.key, "kind": i.kind, "workspace": i.workspace, "due_at": i.due_at,
                      "payload": i.payload, "status": "pending", "attempts": 0, "note": ""} for i in chunk
-                ]).on_conflict_do_nothing(index_elements=["key"])
-                new += int(s.execute(stmt).rowcount or 0)
+                ]).on_conflict_do_nothing(index_elements=["key"]).returning(DueWorkC.key)
+                new += len(s.execute(stmt).all())
         return new
 
     def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
