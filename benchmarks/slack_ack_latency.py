@@ -23,7 +23,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._slack_common import (  # noqa: E402
+from benchmarks._slack_common import (
     SECRET,
     TOKEN,
     command_body,
@@ -33,7 +33,7 @@ from benchmarks._slack_common import (  # noqa: E402
     signed,
     wait_until_up,
 )
-from tests.emulators.slack import SlackEmulator  # noqa: E402
+from tests.emulators.slack import SlackEmulator
 
 
 def run_bare(port: int, api_url: str) -> None:

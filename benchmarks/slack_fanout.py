@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.slack.app import SlackConfig, slack_chat  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
-from bot.domain import Member, Workspace  # noqa: E402
-from bot.messages import Message  # noqa: E402
-from bot.wiring import build_core, open_store  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.slack_repo import SlackRepo  # noqa: E402
-from tests.emulators.slack import SlackEmulator  # noqa: E402
+from adapters.slack.app import SlackConfig, slack_chat
+from bot.clock import SystemClock
+from bot.domain import Member, Workspace
+from bot.messages import Message
+from bot.wiring import build_core, open_store
+from storage.db import make_engine
+from storage.slack_repo import SlackRepo
+from tests.emulators.slack import SlackEmulator
 
 
 async def main(people: int, rate: int, concurrency: int) -> int:

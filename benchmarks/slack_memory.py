@@ -22,8 +22,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._slack_common import command_body, free_port, serve, signed, wait_until_up  # noqa: E402
-from tests.emulators.slack import SlackEmulator  # noqa: E402
+from benchmarks._slack_common import command_body, free_port, serve, signed, wait_until_up
+from tests.emulators.slack import SlackEmulator
 
 TARGET_MB = 150.0
 
