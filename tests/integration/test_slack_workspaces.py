@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -57,6 +58,15 @@ async def test_a_bad_oauth_state_installs_nothing(slack: SlackHarness) -> None:
                                  params={"code": "code-x", "state": "forged"}) as resp:
         assert resp.status >= 400
     assert slack.adapter.repo.installed_workspaces() == []
+
+
+async def test_installing_logs_no_token(slack: SlackHarness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    await install(slack, "T0AAA")
+    await slack.command("help", user="U0AADMIN", team="T0AAA")
+    await slack.until(lambda: bool(slack.emulator.calls("response_url")))
+    assert "installed in Slack workspace T0AAA" in caplog.text
+    assert TOKENS["T0AAA"] not in caplog.text and "oauth-secret" not in caplog.text
 
 
 async def test_two_workspaces_cannot_see_each_others_data(slack: SlackHarness) -> None:
