@@ -84,3 +84,40 @@ async def test_user_change_follows_slack_but_never_overrides_meridian_tz(slack: 
     await slack.settle(0.3)
     alice = slack.app.store.get_member("T0001", "U0ALICE")
     assert alice is not None and alice.tz == "America/Chicago"
+
+
+async def test_answers_typed_in_the_dm_arrive_as_message_im_events(slack: SlackHarness) -> None:
+    await join(slack, "U0ALICE")
+    await slack.command("setup ml-daily channel=C0TEAM at=09:30 questions=Done?|Next?", user="U0ALICE")
+    await slack.until(lambda: slack.app.store.get_standup("T0001", "ml-daily") is not None)
+    await slack.engine.advance_to(utc(2027, 3, 15, 8, 31), slack.clock)
+    for n, text in enumerate(("fixed the <!here> loader", "evaluate")):
+        await slack.event({"type": "message", "channel": "D0ALICE", "channel_type": "im", "user": "U0ALICE",
+                           "text": text, "ts": f"1790000100.00000{n}"})
+        await slack.settle(0.2)
+    await slack.until(lambda: any("evaluate" in json.dumps(c.params) and c.params["channel"] == "C0TEAM"
+                                  for c in slack.emulator.calls("chat.postMessage")))
+    post = next(c for c in slack.emulator.calls("chat.postMessage")
+                if c.params["channel"] == "C0TEAM" and "evaluate" in json.dumps(c.params))
+    posted = json.dumps(post.params)
+    assert "fixed the @here loader" in posted  # the person's own @here becomes words, never a ping
+    assert "<!here>" not in posted
+
+
+async def test_bot_messages_and_edits_are_not_taken_as_answers(slack: SlackHarness) -> None:
+    await join(slack, "U0ALICE")
+    before = len(slack.emulator.calls())
+    await slack.event({"type": "message", "channel": "D0ALICE", "channel_type": "im", "bot_id": "BBOT",
+                       "text": "echo", "ts": "1.1"})
+    await slack.event({"type": "message", "subtype": "message_changed", "channel": "D0ALICE",
+                       "channel_type": "im", "ts": "1.2"})
+    await slack.settle(0.3)
+    assert len(slack.emulator.calls()) == before
+
+
+async def test_zones_are_refreshed_by_the_daily_sweep(slack: SlackHarness) -> None:
+    await join(slack, "U0P001")
+    slack.emulator.add_user("U0P001", "Person U0P001", "America/Sao_Paulo")
+    await slack.engine.advance_to(utc(2027, 3, 16, 3, 5), slack.clock)
+    member = slack.app.store.get_member("T0001", "U0P001")
+    assert member is not None and member.tz == "America/Sao_Paulo"
