@@ -457,6 +457,8 @@ class AckFirst:
     """
 
     MAX_WAIT_SECONDS = 0.5
+    SETTLE_SECONDS = 0.03
+    """Requests of a burst arrive a few milliseconds apart: quiet must last this long to count."""
 
     def __init__(self) -> None:
         self._in_flight = 0
@@ -475,6 +477,13 @@ class AckFirst:
             if self._in_flight == 0:
                 self._quiet.set()
 
+    async def _settled(self) -> None:
+        while True:
+            await self._quiet.wait()
+            await asyncio.sleep(self.SETTLE_SECONDS)
+            if self._quiet.is_set():
+                return
+
     def run_after_acks(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._run(work))
         self._tasks.add(task)
@@ -482,7 +491,7 @@ class AckFirst:
 
     async def _run(self, work: Awaitable[None]) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._quiet.wait(), self.MAX_WAIT_SECONDS)
+            await asyncio.wait_for(self._settled(), self.MAX_WAIT_SECONDS)
         try:
             await work
         except Exception:

@@ -66,6 +66,7 @@ class SlackChat:
         self.api_url = normalise_api_url(api_url)
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._clients: dict[tuple[str, bool], AsyncWebClient] = {}
         self._paused_until: dict[tuple[str, str], float] = {}
         """(workspace, method) → loop time before which a send would only earn another 429."""
         self.people: Any = None
@@ -91,11 +92,17 @@ class SlackChat:
             await self._session.close()
 
     def client(self, token: str, for_sending: bool = False) -> AsyncWebClient:
-        handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
-        if not for_sending:
-            handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-        return AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15,
-                              session=self.session())
+        session = self.session()
+        key = (token, for_sending)
+        client = self._clients.get(key)
+        if client is None or client.session is not session:
+            handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+            if not for_sending:
+                handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+            client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15,
+                                    session=session)
+            self._clients[key] = client
+        return client
 
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """Answer a command or a button through its response URL (valid 30 minutes, 5 uses)."""

@@ -100,15 +100,21 @@ class SlackEmulator:
         return f"http://127.0.0.1:{self.port}/api/"
 
     # --- lifecycle --------------------------------------------------------------------
-    async def start(self) -> str:
+    async def _dump_calls(self, request: web.Request) -> web.Response:
+        """Every recorded call, for a test or benchmark that runs this emulator in another process."""
+        return web.json_response([{"method": c.method, "params": c.params, "token": c.token, "at": c.at}
+                                  for c in self.recorded])
+
+    async def start(self, port: int = 0) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/_emulator/calls", self._dump_calls)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[union-attr]
@@ -302,3 +308,23 @@ def _as_json(raw: Any) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(raw)
         return parsed
     return dict(raw or {})
+
+
+async def _serve_forever(port: int, limits: list[str]) -> None:
+    emulator = SlackEmulator()
+    for spec in limits:
+        method, _, rate = spec.partition("=")
+        emulator.rate_limit(method, per_second=int(rate))
+    await emulator.start(port)
+    print(emulator.api_url, flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local Slack Web API for tests and benchmarks.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rate-limit", action="append", default=[], metavar="METHOD=PER_SECOND")
+    args = parser.parse_args()
+    asyncio.run(_serve_forever(args.port, args.rate_limit))
