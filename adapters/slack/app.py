@@ -273,15 +273,19 @@ class SlackAdapter:
         self.people.ensure_workspace(workspace, body.get("team_domain", ""))
         member = await self.people.member(workspace, body["user_id"])
 
+        inv = Invocation(workspace=workspace, member=member, family=body["command"].lstrip("/"),
+                         text=plain_command_text(body.get("text", ""), self._member_id_of(workspace)),
+                         channel=body.get("channel_id"), trigger=body.get("trigger_id"), platform="slack")
+        reply = await self.meridian.command(inv)
+        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
+
+    def _member_id_of(self, workspace: str) -> Callable[[str], str]:
+        """Slack user id → the member id the core knows them by (the same id for people met on Slack)."""
         def member_id_of(user_id: str) -> str:
             found = self.meridian.store.find_member_by_account(workspace, "slack", user_id)
             return found.id if found else user_id
 
-        inv = Invocation(workspace=workspace, member=member, family=body["command"].lstrip("/"),
-                         text=plain_command_text(body.get("text", ""), member_id_of),
-                         channel=body.get("channel_id"), trigger=body.get("trigger_id"), platform="slack")
-        reply = await self.meridian.command(inv)
-        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
+        return member_id_of
 
     async def _deliver(self, reply: Reply | None, member: Member, trigger: str | None,
                        response_url: str | None) -> None:
@@ -364,7 +368,7 @@ class SlackAdapter:
         """Wait briefly for the core so that a mistake is shown in the modal; close it otherwise."""
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace)
-        values = form_values(view)
+        values = form_values(view, self._member_id_of(workspace))
         first_input = next(iter(values), "")
         member = await self.people.member(workspace, body["user"]["id"])
         metadata = form_metadata(view)

@@ -296,7 +296,7 @@ def modal(form: Form) -> dict[str, Any]:
             "private_metadata": json.dumps(form.metadata)[:3000], "blocks": blocks}
 
 
-def _state_value(state: dict[str, Any]) -> str:
+def _state_value(state: dict[str, Any], member_id_of: Callable[[str], str]) -> str:
     kind = state.get("type")
     if kind == "static_select":
         return str((state.get("selected_option") or {}).get("value", ""))
@@ -308,16 +308,21 @@ def _state_value(state: dict[str, Any]) -> str:
         return str(state.get("selected_conversation") or state.get("selected_channel") or "")
     if kind in {"multi_users_select", "users_select"}:
         users = state.get("selected_users") or ([state["selected_user"]] if state.get("selected_user") else [])
-        return ",".join(users)
+        return ",".join(member_id_of(u) for u in users)
     return str(state.get("value") or "")
 
 
-def form_values(view: dict[str, Any]) -> dict[str, str]:
-    """A submitted view's values as ``{input_id: text}`` (several choices are joined with commas)."""
+def _same(user_id: str) -> str:
+    return user_id
+
+
+def form_values(view: dict[str, Any], member_id_of: Callable[[str], str] = _same) -> dict[str, str]:
+    """A submitted view's values as ``{input_id: text}``; several choices are joined with commas,
+    and people picked in a users input are given as member ids (``member_id_of``)."""
     values: dict[str, str] = {}
     for block_id, actions in (view.get("state") or {}).get("values", {}).items():
         for action_id, state in actions.items():
-            values[action_id or block_id] = _state_value(state)
+            values[action_id or block_id] = _state_value(state, member_id_of)
     return values
 
 

@@ -121,3 +121,20 @@ async def test_zones_are_refreshed_by_the_daily_sweep(slack: SlackHarness) -> No
     await slack.engine.advance_to(utc(2027, 3, 16, 3, 5), slack.clock)
     member = slack.app.store.get_member("T0001", "U0P001")
     assert member is not None and member.tz == "America/Sao_Paulo"
+
+
+async def test_snooze_on_the_reminder_answers_in_place_and_reminds_again_an_hour_later(slack: SlackHarness) -> None:
+    await join(slack, "U0ALICE")
+    await slack.command("setup ml-daily channel=C0TEAM at=09:30", user="U0ALICE")
+    await slack.until(lambda: slack.app.store.get_standup("T0001", "ml-daily") is not None)
+    await slack.engine.advance_to(utc(2027, 3, 15, 8, 31), slack.clock)
+    reminder = next(c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0ALICE")
+    snooze = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"][2]
+    slack.emulator.reset()
+    await slack.press(snooze, user="U0ALICE", channel="D0ALICE")
+    await slack.until(lambda: bool(slack.emulator.calls("response_url")))
+    assert "Snoozed" in json.dumps(slack.emulator.calls("response_url")[0].params)
+    slack.emulator.reset()
+    await slack.engine.advance_to(utc(2027, 3, 15, 9, 35), slack.clock)
+    again = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0ALICE"]
+    assert len(again) == 1 and "Stand-up: ml-daily" in json.dumps(again[0].params)

@@ -151,4 +151,6 @@ def test_a_form_becomes_a_modal_and_its_submission_comes_back_by_input_id() -> N
     }}}
     assert form_values(submitted) == {"q0": "shipped <it>", "days": "mon,tue", "at": "10:15",
                                       "channel": "C123", "people": "U1,U2"}
+    named = form_values(submitted, lambda u: {"U1": "ravi"}.get(u, u))
+    assert named["people"] == "ravi,U2"
     assert form_metadata(submitted) == {"standup": "ml-daily"}
