@@ -30,7 +30,10 @@ def config_from_settings(settings: Any, socket_mode: bool = False) -> Any:
 
 
 def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
-    """The Slack chat port and the installer of its routes; nothing when Slack is not configured."""
+    """The Slack chat port and the installer of its routes; nothing (and nothing loaded) without Slack settings."""
+    if not (settings.slack_bot_token or settings.slack_client_id or settings.slack_client_secret
+            or settings.slack_app_token):
+        return {}, []
     from adapters.slack.app import SlackAdapter, SlackSettingError, slack_chat
     from bot.cli import UserError
 
