@@ -1,0 +1,130 @@
+"""The RACI store on SQLModel: SQLite for the console, PostgreSQL in production.
+
+``apply`` is one transaction, so an import of a hundred activities lands whole or not
+at all, and every change is written together with its history row. The revision is
+the newest history id of the workspace: each write adds history, so a process that
+caches the lookup index notices changes made by any other process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role, normalise
+from storage.raci_models import RaciActivityRow, RaciAssignmentRow, RaciHistoryRow
+
+RACI_TABLES = [SQLModel.metadata.tables[name] for name in ("raci_activity", "raci_assignment", "raci_history")]
+
+
+def create_raci_tables(engine: Engine) -> None:
+    """Create RACI's tables where migrations are not run (the console, tests)."""
+    SQLModel.metadata.create_all(engine, tables=RACI_TABLES)
+
+
+def _aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+class RaciRepo:
+    """Implements ``bot.raci.RaciStore``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- reading ------------------------------------------------------------------
+    def revision(self, workspace: str) -> int:
+        with Session(self.engine) as s:
+            newest = s.exec(select(func.max(RaciHistoryRow.id)).where(RaciHistoryRow.workspace == workspace)).one()
+            return int(newest or 0)
+
+    def index_entries(self, workspace: str) -> list[tuple[str, tuple[str, ...]]]:
+        with Session(self.engine) as s:
+            rows = s.exec(select(RaciActivityRow.name, RaciActivityRow.aliases)
+                          .where(RaciActivityRow.workspace == workspace)).all()
+            return [(name, tuple(json.loads(aliases))) for name, aliases in rows]
+
+    def get_activity(self, workspace: str, name: str) -> Activity | None:
+        with Session(self.engine) as s:
+            row = s.exec(select(RaciActivityRow).where(RaciActivityRow.workspace == workspace,
+                                                       RaciActivityRow.key == normalise(name))).first()
+            if row is None or row.id is None:
+                return None
+            return self._activities(s, [row])[0]
+
+    def list_activities(self, workspace: str) -> list[Activity]:
+        with Session(self.engine) as s:
+            rows = s.exec(select(RaciActivityRow).where(RaciActivityRow.workspace == workspace)
+                          .order_by(RaciActivityRow.key)).all()
+            return self._activities(s, list(rows))
+
+    def activities_of(self, workspace: str, member_id: str) -> list[Activity]:
+        with Session(self.engine) as s:
+            ids = select(RaciAssignmentRow.activity_id).where(RaciAssignmentRow.workspace == workspace,
+                                                             RaciAssignmentRow.member_id == member_id)
+            rows = s.exec(select(RaciActivityRow).where(col(RaciActivityRow.id).in_(ids))
+                          .order_by(RaciActivityRow.key)).all()
+            return self._activities(s, list(rows))
+
+    def history(self, workspace: str, names: Sequence[str], limit: int = 20) -> list[HistoryEntry]:
+        keys = sorted({normalise(n) for n in names})
+        with Session(self.engine) as s:
+            rows = s.exec(select(RaciHistoryRow).where(RaciHistoryRow.workspace == workspace,
+                                                       col(RaciHistoryRow.activity_key).in_(keys))
+                          .order_by(col(RaciHistoryRow.id).desc()).limit(limit)).all()
+            return [HistoryEntry(r.workspace, r.activity, _aware(r.at), r.actor, r.action,  # type: ignore[arg-type]
+                                 r.before, r.after) for r in rows]
+
+    @staticmethod
+    def _activities(s: Session, rows: list[RaciActivityRow]) -> list[Activity]:
+        by_id: dict[int, list[Assignment]] = {r.id: [] for r in rows if r.id is not None}
+        if by_id:
+            found = s.exec(select(RaciAssignmentRow).where(col(RaciAssignmentRow.activity_id).in_(list(by_id)))
+                           .order_by(col(RaciAssignmentRow.activity_id), col(RaciAssignmentRow.position))).all()
+            for a in found:
+                by_id[a.activity_id].append(Assignment(a.member_id, Role(a.role)))
+        return [Activity(r.workspace, r.name, tuple(by_id.get(r.id or 0, ())), tuple(json.loads(r.aliases)),
+                         r.description, r.channel) for r in rows]
+
+    # --- writing ------------------------------------------------------------------
+    def apply(self, workspace: str, changes: Sequence[Change]) -> None:
+        try:
+            with Session(self.engine) as s, s.begin():
+                for change in changes:
+                    self._apply_one(s, workspace, change)
+        except IntegrityError:
+            raise RaciRefused("Someone else changed these activities at the same moment; "
+                              "nothing was written. Please try again.") from None
+
+    def _apply_one(self, s: Session, workspace: str, change: Change) -> None:
+        row: RaciActivityRow | None = None
+        if change.replaces is not None:
+            row = s.exec(select(RaciActivityRow).where(RaciActivityRow.workspace == workspace,
+                                                       RaciActivityRow.key == normalise(change.replaces))).first()
+            if row is None:
+                raise RaciRefused(f"“{change.replaces}” was removed by someone else; nothing was written.")
+            s.exec(delete(RaciAssignmentRow).where(col(RaciAssignmentRow.activity_id) == row.id))
+        if change.save is None:
+            if row is not None:
+                s.delete(row)
+        else:
+            act = change.save
+            if row is None:
+                row = RaciActivityRow(workspace=workspace, name=act.name, key=normalise(act.name))
+            row.name, row.key = act.name, normalise(act.name)
+            row.aliases = json.dumps(list(act.aliases), ensure_ascii=False)
+            row.description, row.channel = act.description, act.channel
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            s.add_all(RaciAssignmentRow(activity_id=row.id, workspace=workspace, member_id=a.member_id,
+                                        role=a.role.value, position=i) for i, a in enumerate(act.assignments))
+        e = change.entry
+        s.add(RaciHistoryRow(workspace=workspace, activity=e.activity, activity_key=normalise(e.activity),
+                             at=e.at, actor=e.actor, action=e.action, before=e.before, after=e.after))
+        s.flush()
