@@ -375,6 +375,8 @@ class HistoryEntry:
     action: Literal["create", "update", "rename", "remove", "import"]
     before: str
     after: str
+    previous: str | None = None
+    """The name before a rename, so the history follows an activity through its names."""
 
 
 @dataclass(frozen=True)
@@ -409,7 +411,7 @@ class RaciStore(Protocol):
     def apply(self, workspace: str, changes: Sequence[Change]) -> None: ...
 
     def history(self, workspace: str, names: Sequence[str], limit: int = 20) -> list[HistoryEntry]:
-        """Entries about any of ``names`` (an activity's current name and aliases), newest first."""
+        """Entries about any of ``names`` or any name they were renamed from or to, newest first."""
         ...
 
 
@@ -529,7 +531,9 @@ class RaciService:
         label = self.label(workspace)
         kind = action or ("create" if before is None else "remove" if after is None else "update")
         subject = after.name if after is not None else before.name if before is not None else ""
-        entry = HistoryEntry(workspace, subject, now, actor.id, kind, summary(before, label), summary(after, label))
+        renamed_from = before.name if before and after and normalise(before.name) != normalise(after.name) else None
+        entry = HistoryEntry(workspace, subject, now, actor.id, kind, summary(before, label), summary(after, label),
+                             renamed_from)
         self.store.apply(workspace, [Change(entry, after, before.name if before else None)])
 
     def import_all(self, actor: str, workspace: str, activities: Sequence[Activity], now: datetime,

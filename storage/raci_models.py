@@ -54,3 +54,5 @@ class RaciHistoryRow(SQLModel, table=True):
     action: str = Field(max_length=20)
     before: str = ""
     after: str = ""
+    previous_key: str | None = Field(default=None, max_length=400, index=True)
+    """For a rename, the normalised name before it."""

@@ -72,13 +72,21 @@ class RaciRepo:
             return self._activities(s, list(rows))
 
     def history(self, workspace: str, names: Sequence[str], limit: int = 20) -> list[HistoryEntry]:
-        keys = sorted({normalise(n) for n in names})
+        keys = {normalise(n) for n in names}
         with Session(self.engine) as s:
+            for _ in range(20):  # follow renames both ways until no new name turns up
+                linked = s.exec(select(RaciHistoryRow.activity_key, RaciHistoryRow.previous_key).where(
+                    RaciHistoryRow.workspace == workspace, col(RaciHistoryRow.previous_key).is_not(None),
+                    col(RaciHistoryRow.activity_key).in_(keys) | col(RaciHistoryRow.previous_key).in_(keys))).all()
+                grown = keys | {k for pair in linked for k in pair if k}
+                if grown == keys:
+                    break
+                keys = grown
             rows = s.exec(select(RaciHistoryRow).where(RaciHistoryRow.workspace == workspace,
-                                                       col(RaciHistoryRow.activity_key).in_(keys))
+                                                       col(RaciHistoryRow.activity_key).in_(sorted(keys)))
                           .order_by(col(RaciHistoryRow.id).desc()).limit(limit)).all()
             return [HistoryEntry(r.workspace, r.activity, _aware(r.at), r.actor, r.action,  # type: ignore[arg-type]
-                                 r.before, r.after) for r in rows]
+                                 r.before, r.after, None) for r in rows]
 
     @staticmethod
     def _activities(s: Session, rows: list[RaciActivityRow]) -> list[Activity]:
@@ -126,5 +134,6 @@ class RaciRepo:
                                         role=a.role.value, position=i) for i, a in enumerate(act.assignments))
         e = change.entry
         s.add(RaciHistoryRow(workspace=workspace, activity=e.activity, activity_key=normalise(e.activity),
-                             at=e.at, actor=e.actor, action=e.action, before=e.before, after=e.after))
+                             at=e.at, actor=e.actor, action=e.action, before=e.before, after=e.after,
+                             previous_key=normalise(e.previous) if e.previous else None))
         s.flush()
