@@ -172,34 +172,64 @@ def validate(activity: Activity, known_members: Collection[str] | None = None,
 # --- forgiving lookup --------------------------------------------------------------------
 
 
+CONFIDENT = 0.8
+"""A lookup names one activity when its best score reaches this and no other activity is close."""
+
+
 def _trigrams(key: str) -> set[str]:
     padded = f"  {key} "
     return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Optimal-string-alignment distance: insertions, deletions, substitutions and swapped neighbours."""
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swapped neighbours.
+
+    With ``limit``, gives up as soon as the distance must exceed it and returns ``limit + 1``:
+    a lookup only cares how close near names are, and far ones are most of the work.
+    """
     if a == b:
         return 0
+    cap = max(len(a), len(b)) if limit is None else limit
     if not a or not b:
-        return len(a) or len(b)
+        return min(len(a) or len(b), cap + 1)
+    if abs(len(a) - len(b)) > cap:
+        return cap + 1
+    far = cap + 1
+    width = len(b)
     prev2: list[int] = []
-    prev = list(range(len(b) + 1))
+    prev = [j if j <= cap else far for j in range(width + 1)]
     for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                best = min(best, prev2[j - 2] + 1)
+        cur = [far] * (width + 1)
+        if i <= cap:
+            cur[0] = i
+        low, high = max(1, i - cap), min(width, i + cap)
+        row_best = cur[0]
+        for j in range(low, high + 1):
+            cb = b[j - 1]
+            best = prev[j - 1] if ca == cb else prev[j - 1] + 1
+            if prev[j] + 1 < best:
+                best = prev[j] + 1
+            if cur[j - 1] + 1 < best:
+                best = cur[j - 1] + 1
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and prev2[j - 2] + 1 < best:
+                best = prev2[j - 2] + 1
             cur[j] = best
+            if best < row_best:
+                row_best = best
+        if row_best > cap:
+            return far
         prev2, prev = prev, cur
-    return prev[-1]
+    return min(prev[-1], far)
 
 
-def _similarity(a: str, b: str) -> float:
+def _similarity(a: str, b: str, floor: float = 0.0) -> float:
+    """1 for equal strings, falling with each edit; anything below ``floor`` may be reported as 0."""
     longest = max(len(a), len(b))
-    return 1.0 - edit_distance(a, b) / longest if longest else 1.0
+    if not longest:
+        return 1.0
+    limit = int((1.0 - floor) * longest)
+    distance = edit_distance(a, b, limit)
+    return 0.0 if distance > limit else 1.0 - distance / longest
 
 
 def _word_similarity(word: str, other: str) -> float:
@@ -207,7 +237,7 @@ def _word_similarity(word: str, other: str) -> float:
         return 1.0
     if len(word) >= 3 and other.startswith(word):
         return 0.9
-    return _similarity(word, other)
+    return _similarity(word, other, floor=0.5)
 
 
 def score(query: str, key: str) -> float:
@@ -217,18 +247,18 @@ def score(query: str, key: str) -> float:
     ("churn model") name a longer activity ("churn model retraining"), a little below a
     full match so that a longer name never outranks an exact one.
     """
-    whole = _similarity(query, key)
     words = query.split()
     key_words = key.split()
-    if not words or not key_words:
-        return whole
-    per_word = sum(max(_word_similarity(w, k) for k in key_words) for w in words) / len(words)
-    return max(whole, 0.95 * per_word)
+    per_word = 0.0
+    if words and key_words:
+        per_word = sum(max(_word_similarity(w, k) for k in key_words) for w in words) / len(words)
+    by_words = 0.95 * per_word
+    return max(by_words, _similarity(query, key, floor=max(0.5, by_words)))
 
 
-CONFIDENT = 0.8
 MARGIN = 0.08
-CANDIDATES = 40
+CANDIDATES = 8
+"""How many near names, by shared trigrams and by trigram overlap, are scored in full."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +278,7 @@ class ActivityIndex:
         self._keys: list[str] = []
         self._owners: list[str] = []
         self._grams: dict[str, list[int]] = {}
+        self._sizes: list[int] = []
         for name, aliases in entries:
             for text in (name, *aliases):
                 key = normalise(text)
@@ -257,7 +288,9 @@ class ActivityIndex:
                 slot = len(self._keys)
                 self._keys.append(key)
                 self._owners.append(name)
-                for gram in _trigrams(key):
+                grams = _trigrams(key)
+                self._sizes.append(len(grams))
+                for gram in grams:
                     self._grams.setdefault(gram, []).append(slot)
         self.names: list[str] = sorted(set(self._owners), key=normalise)
 
@@ -288,17 +321,28 @@ class ActivityIndex:
         return Match(None, tuple(owner for _, owner in ranked[:limit]))
 
     def _rank(self, query: str) -> list[tuple[float, str]]:
-        """Activities whose keys share the most trigrams with the query, best first, one entry each."""
+        """Activities whose keys best share the query's trigrams, scored in full, best first, one entry each.
+
+        Two short lists are scored: the keys sharing the most trigrams (a short query that
+        is part of a long name) and the keys with the highest overlap ratio (a typo of a
+        whole name). Scoring every key would be exact but far too slow at ten thousand.
+        """
+        grams = _trigrams(query)
         shared: Counter[int] = Counter()
-        for gram in _trigrams(query):
+        for gram in grams:
             postings = self._grams.get(gram)
             if postings:
                 shared.update(postings)
         if not shared:
             return []
-        candidates = heapq.nlargest(CANDIDATES, shared.items(), key=lambda kv: kv[1])
+        floor = max(shared.values()) / 2
+        pool = [(slot, count) for slot, count in shared.items() if count >= floor]
+        sizes = self._sizes
+        n = len(grams)
+        by_count = heapq.nlargest(CANDIDATES, pool, key=lambda sc: sc[1])
+        by_overlap = heapq.nlargest(CANDIDATES, pool, key=lambda sc: sc[1] / (n + sizes[sc[0]]))
         best: dict[str, float] = {}
-        for slot, _ in candidates:
+        for slot in {slot for slot, _ in by_count + by_overlap}:
             owner = self._owners[slot]
             value = score(query, self._keys[slot])
             if value > best.get(owner, -1.0):

@@ -39,8 +39,9 @@ class RaciRepo:
 
     # --- reading ------------------------------------------------------------------
     def revision(self, workspace: str) -> int:
-        with Session(self.engine) as s:
-            newest = s.exec(select(func.max(RaciHistoryRow.id)).where(RaciHistoryRow.workspace == workspace)).one()
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(RaciHistoryRow.id))
+                                  .where(RaciHistoryRow.workspace == workspace)).scalar()
             return int(newest or 0)
 
     def index_entries(self, workspace: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -50,12 +51,20 @@ class RaciRepo:
             return [(name, tuple(json.loads(aliases))) for name, aliases in rows]
 
     def get_activity(self, workspace: str, name: str) -> Activity | None:
-        with Session(self.engine) as s:
-            row = s.exec(select(RaciActivityRow).where(RaciActivityRow.workspace == workspace,
-                                                       RaciActivityRow.key == normalise(name))).first()
-            if row is None or row.id is None:
-                return None
-            return self._activities(s, [row])[0]
+        """One query (an outer join), since this is the read behind every lookup."""
+        a, x = RaciActivityRow, RaciAssignmentRow
+        query = (select(a.name, a.aliases, a.description, a.channel, x.member_id, x.role)
+                 .outerjoin(x, col(x.activity_id) == col(a.id))
+                 .where(a.workspace == workspace, a.key == normalise(name))
+                 .order_by(col(x.position)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        first = rows[0]
+        assignments = tuple(Assignment(r.member_id, Role(r.role)) for r in rows if r.member_id is not None)
+        return Activity(workspace, first.name, assignments, tuple(json.loads(first.aliases)), first.description,
+                        first.channel)
 
     def list_activities(self, workspace: str) -> list[Activity]:
         with Session(self.engine) as s:
