@@ -448,6 +448,10 @@ class RaciStore(Protocol):
         """The activity stored under exactly this name (compared after normalising)."""
         ...
 
+    def read_activity(self, workspace: str, name: str) -> tuple[int, Activity | None]:
+        """``revision`` and ``get_activity`` read together, as one consistent, cheap read."""
+        ...
+
     def list_activities(self, workspace: str) -> list[Activity]: ...
 
     def activities_of(self, workspace: str, member_id: str) -> list[Activity]: ...
@@ -519,6 +523,18 @@ class RaciService:
         return cached.index
 
     def find(self, workspace: str, text: str) -> tuple[Activity | None, Match]:
+        """The activity a text names, or the match with its suggestions.
+
+        The usual case costs one read: the cached index answers, and the activity is read
+        together with the revision that proves the cache still current.
+        """
+        cached = self._indexes.get(workspace)
+        if cached is not None:
+            match = cached.index.find(text)
+            if match.activity is not None:
+                revision, activity = self.store.read_activity(workspace, match.activity)
+                if revision == cached.revision and activity is not None:
+                    return activity, match
         match = self.index(workspace).find(text)
         if match.activity is None:
             return None, match

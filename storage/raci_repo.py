@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, delete, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -40,9 +42,11 @@ class RaciRepo:
     # --- reading ------------------------------------------------------------------
     def revision(self, workspace: str) -> int:
         with self.engine.connect() as conn:
-            newest = conn.execute(select(func.max(RaciHistoryRow.id))
-                                  .where(RaciHistoryRow.workspace == workspace)).scalar()
-            return int(newest or 0)
+            return int(conn.execute(self._revision_query(workspace)).scalar() or 0)
+
+    @staticmethod
+    def _revision_query(workspace: str) -> Any:
+        return sa_select(func.max(RaciHistoryRow.id)).where(col(RaciHistoryRow.workspace) == workspace)
 
     def index_entries(self, workspace: str) -> list[tuple[str, tuple[str, ...]]]:
         with Session(self.engine) as s:
@@ -51,20 +55,24 @@ class RaciRepo:
             return [(name, tuple(json.loads(aliases))) for name, aliases in rows]
 
     def get_activity(self, workspace: str, name: str) -> Activity | None:
-        """One query (an outer join), since this is the read behind every lookup."""
+        return self.read_activity(workspace, name)[1]
+
+    def read_activity(self, workspace: str, name: str) -> tuple[int, Activity | None]:
+        """The workspace's revision and the activity, read on one connection: the read behind every lookup."""
         a, x = RaciActivityRow, RaciAssignmentRow
-        query = (select(a.name, a.aliases, a.description, a.channel, x.member_id, x.role)
+        query = (sa_select(a.name, a.aliases, a.description, a.channel, x.member_id, x.role)  # type: ignore[call-overload]
                  .outerjoin(x, col(x.activity_id) == col(a.id))
                  .where(a.workspace == workspace, a.key == normalise(name))
                  .order_by(col(x.position)))
         with self.engine.connect() as conn:
+            current = int(conn.execute(self._revision_query(workspace)).scalar() or 0)
             rows = conn.execute(query).all()
         if not rows:
-            return None
+            return current, None
         first = rows[0]
         assignments = tuple(Assignment(r.member_id, Role(r.role)) for r in rows if r.member_id is not None)
-        return Activity(workspace, first.name, assignments, tuple(json.loads(first.aliases)), first.description,
-                        first.channel)
+        return current, Activity(workspace, first.name, assignments, tuple(json.loads(first.aliases)),
+                                 first.description, first.channel)
 
     def list_activities(self, workspace: str) -> list[Activity]:
         with Session(self.engine) as s:
