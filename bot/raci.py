@@ -489,6 +489,12 @@ class RaciRefused(Exception):
     """A change the model or the permissions refuse; the message is written for the person who asked."""
 
 
+def same_chart(a: Activity, b: Activity) -> bool:
+    """Equal for every reader: the order people were listed in does not count."""
+    return (a.name, set(a.assignments), a.aliases, a.description, a.channel) == \
+           (b.name, set(b.assignments), b.aliases, b.description, b.channel)
+
+
 def summary(activity: Activity | None, label: Callable[[str], str] = str) -> str:
     """One line per activity, used in history: ``R: ravi · A: alice · C: noor · I: —``."""
     if activity is None:
@@ -598,15 +604,22 @@ class RaciService:
 
     def import_all(self, actor: str, workspace: str, activities: Sequence[Activity], now: datetime,
                    source: str) -> int:
-        """Write already-validated activities as one all-or-nothing change; returns how many."""
+        """Write already-validated activities as one all-or-nothing change; returns how many changed.
+
+        An activity identical to the stored one is skipped, so importing the same file
+        twice leaves no history noise.
+        """
         label = self.label(workspace)
         changes: list[Change] = []
         for activity in activities:
             before = self.store.get_activity(workspace, activity.name)
+            if before is not None and same_chart(before, activity):
+                continue
             entry = HistoryEntry(workspace, activity.name, now, actor, "import",
                                  summary(before, label), f"{summary(activity, label)} (from {source})")
             changes.append(Change(entry, activity, before.name if before else None))
-        self.store.apply(workspace, changes)
+        if changes:
+            self.store.apply(workspace, changes)
         return len(changes)
 
     def lint(self, workspace: str) -> list[str]:

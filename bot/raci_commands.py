@@ -47,6 +47,7 @@ from bot.raci import (
     validate,
 )
 from bot.raci_csv import read_raci_csv, write_long, write_wide
+import bot.raci_teamfile  # noqa: F401  (registers the team file's raci: section)
 
 if TYPE_CHECKING:
     from bot.app import Action, Meridian
@@ -389,11 +390,12 @@ class RaciCommands:
                                    "(or paste the CSV after the command).")
             source, name = upload.content, upload.name
         try:
-            count = import_csv(self.service, inv.member.id, inv.workspace, app.store.list_members(inv.workspace),
-                               source, app.now(), name)
+            total, changed = import_csv(self.service, inv.member.id, inv.workspace,
+                                        app.store.list_members(inv.workspace), source, app.now(), name)
         except RaciRefused as refused:
             return Reply(Message.text(str(refused)))
-        return Reply(Message.text(f"Imported {count} activities from {name}. /raci lint checks the whole chart."))
+        return Reply(Message.text(f"Imported {total} activities from {name} ({changed} new or changed). "
+                                  "/raci lint checks the whole chart."))
 
     # --- the one way to write -------------------------------------------------------------
     def _write(self, app: Meridian, actor: Member, before: Activity | None, after: Activity | None, doing: str,
@@ -406,8 +408,10 @@ class RaciCommands:
 
 
 def import_csv(service: RaciService, actor: str, workspace: str, members: Sequence[Member], data: str | bytes,
-               now: datetime, source: str) -> int:
+               now: datetime, source: str) -> tuple[int, int]:
     """Read, check against the stored chart, and write a CSV as one change; refuses with every problem listed.
+
+    Returns how many activities the file holds and how many of them were new or changed.
 
     Shared by ``/raci import`` and ``meridian import``.
     """
@@ -419,11 +423,23 @@ def import_csv(service: RaciService, actor: str, workspace: str, members: Sequen
             own = index.owner_of(activity.name)
             for violation in validate(activity, taken=index.taken(except_activity=own)):
                 problems.append(f"“{activity.name}”: {violation}")
+    activities = [_keep_absent_columns(service, workspace, a, result.columns) for a in result.activities]
     if problems:
         shown = problems[:30]
         more = f"\n… and {len(problems) - 30} more." if len(problems) > 30 else ""
         raise RaciRefused("Nothing was imported; fix these and try again:\n" + "\n".join(shown) + more)
-    return service.import_all(actor, workspace, result.activities, now, source)
+    return len(activities), service.import_all(actor, workspace, activities, now, source)
+
+
+def _keep_absent_columns(service: RaciService, workspace: str, activity: Activity, columns: set[str]) -> Activity:
+    """A file without an aliases, description or channel column leaves those as they are stored."""
+    stored = service.store.get_activity(workspace, activity.name)
+    if stored is None:
+        return activity
+    return replace(activity,
+                   aliases=activity.aliases if "aliases" in columns else stored.aliases,
+                   description=activity.description if "description" in columns else stored.description,
+                   channel=activity.channel if "channel" in columns else stored.channel)
 
 
 # --- `/raci set` grammar ------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class CsvImport:
     shape: Literal["wide", "long", "unknown"]
     activities: list[Activity] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)
+    """Which of ``aliases``, ``description`` and ``channel`` the file has; the others are left as stored."""
 
     @property
     def ok(self) -> bool:
@@ -197,7 +199,7 @@ def read_raci_csv(data: bytes | str, workspace: str, members: Sequence[Member],
     for draft in drafts:
         problems.extend(_rule_problems(draft, workspace, lambda i: label.get(i, i)))
     activities = [d.activity(workspace) for d in drafts] if not problems else []
-    return CsvImport(shape, activities, problems)
+    return CsvImport(shape, activities, problems, {k for k in kinds if k in {"aliases", "description", "channel"}})
 
 
 def _name_problem(name: str) -> str | None:

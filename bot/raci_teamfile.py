@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain import Member
 from bot.raci import Activity, Assignment, People, PersonNotFound, Role, clean_name, normalise, validate
+from bot.teamfile import TeamFile, register_section
+
+if TYPE_CHECKING:
+    from bot.app import Meridian
 
 KNOWN_KEYS = {"activity", "R", "A", "C", "I", "aliases", "description", "channel"}
 
@@ -114,3 +118,23 @@ def _entry(i: int, entry: dict[str, Any], ws: str, people: People,
         return None
     return Activity(ws, clean_name(name), tuple(assignments), tuple(clean_name(a) for a in aliases or ()),
                     str(description), channel)
+
+
+# --- the team-file loader's hooks -----------------------------------------------------------
+
+
+def _validate_section(tf: TeamFile) -> list[str]:
+    section = load_raci_section(tf.raw.get("raci"), tf.members, tf.workspace)
+    return [f"{tf.where('raci', p.index, *([p.key] if p.key else []))}: raci: {p.message}" for p in section.problems]
+
+
+def _apply_section(app: Meridian, tf: TeamFile) -> None:
+    """Upsert the file's activities; ones made in chat and absent from the file are left alone."""
+    service = app.services.get("raci")
+    if service is None:
+        return
+    section = load_raci_section(tf.raw.get("raci"), tf.members, tf.workspace)
+    service.import_all("team-file", tf.workspace, section.activities, app.now(), tf.path)
+
+
+register_section("raci", _validate_section, _apply_section)

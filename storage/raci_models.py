@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from storage.db import UTCDateTime
 
 
 class RaciActivityRow(SQLModel, table=True):
@@ -49,7 +51,7 @@ class RaciHistoryRow(SQLModel, table=True):
     workspace: str = Field(max_length=200, index=True)
     activity: str = Field(max_length=200)
     activity_key: str = Field(max_length=400)
-    at: datetime
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     actor: str = Field(max_length=300)
     action: str = Field(max_length=20)
     before: str = ""

@@ -162,7 +162,8 @@ async def test_import_takes_the_uploaded_file_and_is_all_or_nothing(app: Meridia
     assert "row 3, column D (bea): `X` is not a role" in text
     assert "data contracts" not in said(await raci(app, "list"))
     uploads.content = uploads.content.replace(b";X", b";I")
-    assert said(await raci(app, "import")) == "Imported 2 activities from raci.csv. /raci lint checks the whole chart."
+    assert said(await raci(app, "import")) == ("Imported 2 activities from raci.csv (2 new or changed). "
+                                               "/raci lint checks the whole chart.")
     assert said(await raci(app, "labelling")).count("@Alice") == 2
     assert "Only workspace admins may import" in said(await raci(app, "import", who="bea"))
 
@@ -183,7 +184,8 @@ async def test_export_attaches_a_csv_that_imports_back(app: Meridian) -> None:
     [csv] = reply.message.attachments
     assert csv.mime == "text/csv" and csv.content.startswith("activity,alice,ravi,noor,bea,sam,aliases")
     assert "churn model retraining,A,R,I,C,C,churn retrain" in csv.content
-    assert "Imported 3 activities" in said(await raci(app, "import " + csv.content))
+    assert "Imported 3 activities from the pasted text (0 new or changed)" in said(
+        await raci(app, "import " + csv.content))
 
 
 async def test_edit_form_round_trip(app: Meridian) -> None:
