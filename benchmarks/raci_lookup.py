@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy import create_engine
 
-from bot.domain import Member  # noqa: E402
-from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciService, Role  # noqa: E402
-from storage.raci_repo import RaciRepo, create_raci_tables  # noqa: E402
+from bot.domain import Member
+from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciService, Role
+from storage.raci_repo import RaciRepo, create_raci_tables
 
 WS = "bench"
 AREAS = ["churn", "fraud", "ranking", "search", "pricing", "forecast", "vision", "speech", "ads", "recsys",
@@ -70,18 +70,20 @@ def typo(name: str, rng: random.Random) -> str:
     return name[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz") + name[i + 1:]
 
 
-def timed(fn: Callable[[str], object], queries: list[str]) -> list[float]:
-    out = []
+def timed(fn: Callable[[str], object], queries: list[str]) -> tuple[list[float], list[float]]:
+    """Milliseconds per query: wall time, and this thread's CPU time (immune to other load on the machine)."""
+    wall, cpu = [], []
     for q in queries:
-        start = time.perf_counter_ns()
+        start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
         fn(q)
-        out.append((time.perf_counter_ns() - start) / 1e6)
-    return out
+        cpu.append((time.thread_time_ns() - start_cpu) / 1e6)
+        wall.append((time.perf_counter_ns() - start) / 1e6)
+    return wall, cpu
 
 
 def pct(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -125,18 +127,20 @@ def main() -> int:
         }
     print(f"RACI lookup: {len(activities):,} activities, {sum(len(a.assignments) for a in activities):,} "
           f"assignments, {args.queries:,} queries each (loaded into SQLite in {load_s:.1f} s)")
-    print(f"{'':32} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}")
-    for label, samples in rows.items():
-        print(f"{label:32} {pct(samples, 50):9.4f} {pct(samples, 99):9.4f} {statistics.fmean(samples):9.4f}")
-    exact_p99 = pct(rows["lookup + SQLite read, exact"], 99)
-    fuzzy_p99 = pct(rows["lookup + SQLite read, fuzzy"], 99)
-    base = pct(rows["dict lookup (baseline)"], 99)
+    print(f"{'':32} {'wall p50':>9} {'wall p99':>9} {'CPU p50':>9} {'CPU p99':>9}   (ms)")
+    for label, (wall, cpu) in rows.items():
+        print(f"{label:32} {pct(wall, 50):9.4f} {pct(wall, 99):9.4f} {pct(cpu, 50):9.4f} {pct(cpu, 99):9.4f}")
     print(f"typo'd queries resolved to one activity: {found:.0%} (the rest get 'did you mean')")
-    print(f"exact p99 {exact_p99:.2f} ms (target ≤ 5 ms, {exact_p99 / base:,.0f}× the dict p99): "
-          f"{'PASS' if exact_p99 <= 5 else 'FAIL'}")
-    print(f"fuzzy p99 {fuzzy_p99:.2f} ms (target ≤ 20 ms, {fuzzy_p99 / base:,.0f}× the dict p99): "
-          f"{'PASS' if fuzzy_p99 <= 20 else 'FAIL'}")
-    return 0 if exact_p99 <= 5 and fuzzy_p99 <= 20 else 1
+    base = pct(rows["dict lookup (baseline)"][0], 99)
+    verdicts = []
+    for label, target in (("lookup + SQLite read, exact", 5.0), ("lookup + SQLite read, fuzzy", 20.0)):
+        wall, cpu = rows[label]
+        ok = pct(wall, 99) <= target
+        verdicts.append(ok)
+        print(f"{label}: p99 {pct(wall, 99):.2f} ms wall, {pct(cpu, 99):.2f} ms CPU (target ≤ {target:g} ms; "
+              f"{pct(wall, 99) / base:,.0f}× the dict p99): {'PASS' if ok else 'FAIL'}"
+              f"{'' if ok or pct(cpu, 99) > target else ' on wall time only: the machine was busy'}")
+    return 0 if all(verdicts) else 1
 
 
 if __name__ == "__main__":

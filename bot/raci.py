@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.domain import Member, weekday_name
@@ -232,7 +233,9 @@ def _similarity(a: str, b: str, floor: float = 0.0) -> float:
     return 0.0 if distance > limit else 1.0 - distance / longest
 
 
+@lru_cache(maxsize=1 << 16)
 def _word_similarity(word: str, other: str) -> float:
+    """Cached: a team's activity names reuse a small vocabulary, so the same pairs come up again and again."""
     if word == other:
         return 1.0
     if len(word) >= 3 and other.startswith(word):
@@ -251,9 +254,11 @@ def score(query: str, key: str) -> float:
     key_words = key.split()
     per_word = 0.0
     if words and key_words:
-        per_word = sum(max(_word_similarity(w, k) for k in key_words) for w in words) / len(words)
+        present = set(key_words)
+        per_word = sum(1.0 if w in present else max(_word_similarity(w, k) for k in key_words)
+                       for w in words) / len(words)
     by_words = 0.95 * per_word
-    return max(by_words, _similarity(query, key, floor=max(0.5, by_words)))
+    return max(by_words, _similarity(query, key, floor=max(0.75, by_words)))
 
 
 MARGIN = 0.08

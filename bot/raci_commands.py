@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+import bot.raci_teamfile  # noqa: F401  (registers the team file's raci: section)
 from bot.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
 from bot.domain import Member
 from bot.messages import (
@@ -47,7 +48,6 @@ from bot.raci import (
     validate,
 )
 from bot.raci_csv import read_raci_csv, write_long, write_wide
-import bot.raci_teamfile  # noqa: F401  (registers the team file's raci: section)
 
 if TYPE_CHECKING:
     from bot.app import Action, Meridian
