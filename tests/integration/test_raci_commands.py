@@ -1,25 +1,46 @@
-"""`/raci` end to end: typed commands through the app, on a real SQLite store."""
+"""`/raci` end to end: typed commands through the real core on a real SQLite store (the console harness)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from bot.app import Action, Meridian
 from bot.commands import Invocation, Reply
 from bot.domain import Member
-from bot.raci import RaciService, RaciSettings, install
+from bot.raci import RaciService
 from bot.raci_commands import EDIT_ACTION, Upload
-from storage.raci_repo import RaciRepo
-from tests.raci_support import TEAM, WS, FixedClock, People, member, sqlite_engine
+
+WS = "acme-ml"
+TEAM = """\
+workspace: acme-ml
+members:
+  - {id: alice, name: Alice, tz: America/Los_Angeles, admin: true,
+     accounts: {slack: U01ALICE, email: alice@acme.example}}
+  - {id: ravi, name: Ravi, tz: Asia/Kolkata}
+  - {id: noor, name: Noor, tz: Asia/Dubai, accounts: {slack: U04NOOR, email: noor@acme.example}}
+  - {id: bea, name: Bea, tz: Europe/Berlin}
+  - {id: sam, name: Sam, tz: Australia/Sydney}
+"""
 
 
 @pytest.fixture
-def app() -> Meridian:
-    meridian = Meridian(People(TEAM), FixedClock(), {})  # type: ignore[arg-type]
-    install(meridian, RaciRepo(sqlite_engine()), RaciSettings(max_accountable=1))
+def app(sqlite_harness: Any) -> Meridian:
+    harness = sqlite_harness(datetime(2027, 3, 15, 13, 20, tzinfo=UTC))
+    harness.load(TEAM)
+    meridian: Meridian = harness.app
+    service: RaciService = meridian.services["raci"]
+    service.settings = replace(service.settings, max_accountable=1)
     return meridian
+
+
+def member(app: Meridian, member_id: str) -> Member:
+    found = app.store.get_member(WS, member_id)
+    assert found is not None
+    return found
 
 
 async def raci(app: Meridian, text: str, who: str = "alice", channel: str = "#ml-team",
@@ -91,7 +112,7 @@ async def test_list_and_lint(app: Meridian) -> None:
     listed = said(await raci(app, "list"))
     assert "churn model retraining — A: Alice · R: Ravi" in listed
     assert "3 activities." in listed
-    app.store.members.pop((WS, "ravi"))  # type: ignore[attr-defined]
+    app.store.delete_member(WS, "ravi")
     linted = said(await raci(app, "lint"))
     assert "“churn model retraining” names `ravi`, who is no longer a member." in linted
     assert "“churn model monitoring” has no Accountable." not in linted  # ravi's letter is still stored
@@ -182,8 +203,8 @@ async def test_export_attaches_a_csv_that_imports_back(app: Meridian) -> None:
     reply = await raci(app, "export")
     assert reply.message is not None
     [csv] = reply.message.attachments
-    assert csv.mime == "text/csv" and csv.content.startswith("activity,alice,ravi,noor,bea,sam,aliases")
-    assert "churn model retraining,A,R,I,C,C,churn retrain" in csv.content
+    assert csv.mime == "text/csv" and csv.content.startswith("activity,alice,bea,noor,ravi,sam,aliases")
+    assert "churn model retraining,A,C,I,R,C,churn retrain" in csv.content
     assert "Imported 3 activities from the pasted text (0 new or changed)" in said(
         await raci(app, "import " + csv.content))
 
@@ -193,7 +214,7 @@ async def test_edit_form_round_trip(app: Meridian) -> None:
     reply = await raci(app, "edit feature store", who="bea")
     assert reply.form is not None and reply.form.callback_id == EDIT_ACTION
     assert {i.input_id: i.initial for i in reply.form.inputs}["A"] == "bea"
-    submitted = await app.action(Action(WS, member("bea"), EDIT_ACTION, values={
+    submitted = await app.action(Action(WS, member(app, "bea"), EDIT_ACTION, values={
         "R": "bea, <@U04NOOR>", "A": "bea", "C": "", "I": "sam", "aliases": "fs", "about": "the online store"},
         metadata=reply.form.metadata))
     assert submitted is not None and "Saved." in said(submitted)
@@ -234,7 +255,7 @@ async def test_lint_finds_charts_written_before_the_rules(app: Meridian) -> None
     legacy = Activity(WS, "legacy etl", (Assignment("alice", Role.A), Assignment("bea", Role.A)))
     service.store.apply(WS, [Change(HistoryEntry(WS, legacy.name, datetime(2027, 1, 1, tzinfo=UTC), "migration",
                                                  "create", "—", "legacy"), legacy)])
-    app.store.upsert_member(Member(WS, "zed", "Zed"))  # type: ignore[attr-defined]
+    app.store.upsert_member(Member(WS, "zed", "Zed"))
     linted = said(await raci(app, "lint")).splitlines()
     assert "“legacy etl” has 2 Accountables: Alice, Bea." in linted
     assert "“legacy etl” has no Responsible." in linted

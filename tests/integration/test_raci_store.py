@@ -1,28 +1,23 @@
-"""The RACI repository on SQLite and PostgreSQL: round trips, atomic writes, history."""
+"""The RACI repository on SQLite and PostgreSQL (migrated databases): round trips, atomic writes, history."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role
+from bot.domain import Member
+from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciRefused, RaciService, Role
 from storage.raci_repo import RaciRepo
-from tests.raci_support import WS, postgres_available, postgres_engine, sqlite_engine
+from storage.repo import SqlStore
 
+WS = "acme-ml"
 AT = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def repo(request: pytest.FixtureRequest) -> Iterator[RaciRepo]:
-    if request.param == "sqlite":
-        yield RaciRepo(sqlite_engine())
-        return
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable")
-    with postgres_engine() as engine:
-        yield RaciRepo(engine)
+@pytest.fixture
+def repo(store: SqlStore) -> RaciRepo:
+    return RaciRepo(store.engine)
 
 
 def churn(name: str = "Churn model retraining", *, a: str = "alice") -> Activity:
@@ -66,3 +61,16 @@ def test_rename_update_and_remove_keep_history_newest_first(repo: RaciRepo) -> N
     history = repo.history(WS, ["Churn retraining", "Churn model retraining"])
     assert [h.action for h in history] == ["remove", "rename", "create"]
     assert history[0].at == later and history[0].at.tzinfo is not None
+
+
+def test_a_change_made_by_another_process_is_seen_by_the_next_lookup(store: SqlStore) -> None:
+    for m in ("ravi", "alice", "noor", "bea"):
+        store.upsert_member(Member(WS, m, m.title()))
+    web, worker = RaciService(RaciRepo(store.engine), store), RaciService(RaciRepo(store.engine), store)
+    worker.store.apply(WS, [create(churn())])
+    assert web.find(WS, "churn retrain")[0] == churn()
+    worker.write(Member(WS, "alice", "Alice", is_admin=True), churn(), churn(a="bea"), AT)
+    found, _ = web.find(WS, "churn retrain")
+    assert found is not None and found.accountable == "bea"
+    worker.write(Member(WS, "alice", "Alice", is_admin=True), churn(a="bea"), None, AT)
+    assert web.find(WS, "churn retrain")[0] is None
