@@ -58,21 +58,26 @@ class RaciRepo:
         return self.read_activity(workspace, name)[1]
 
     def read_activity(self, workspace: str, name: str) -> tuple[int, Activity | None]:
-        """The workspace's revision and the activity, read on one connection: the read behind every lookup."""
+        """The workspace's revision and the activity in one statement: the read behind every lookup.
+
+        When the activity does not exist the revision comes back as 0, which no cached
+        index has, so the caller re-reads the index — the right thing when it is stale.
+        """
         a, x = RaciActivityRow, RaciAssignmentRow
-        query = (sa_select(a.name, a.aliases, a.description, a.channel, x.member_id, x.role)  # type: ignore[call-overload]
+        revision = self._revision_query(workspace).scalar_subquery().label("revision")
+        query = (sa_select(revision, a.name, a.aliases, a.description, a.channel,  # type: ignore[call-overload]
+                           x.member_id, x.role)
                  .outerjoin(x, col(x.activity_id) == col(a.id))
                  .where(a.workspace == workspace, a.key == normalise(name))
                  .order_by(col(x.position)))
         with self.engine.connect() as conn:
-            current = int(conn.execute(self._revision_query(workspace)).scalar() or 0)
             rows = conn.execute(query).all()
         if not rows:
-            return current, None
+            return 0, None
         first = rows[0]
         assignments = tuple(Assignment(r.member_id, Role(r.role)) for r in rows if r.member_id is not None)
-        return current, Activity(workspace, first.name, assignments, tuple(json.loads(first.aliases)),
-                                 first.description, first.channel)
+        return int(first.revision or 0), Activity(workspace, first.name, assignments,
+                                                  tuple(json.loads(first.aliases)), first.description, first.channel)
 
     def list_activities(self, workspace: str) -> list[Activity]:
         with Session(self.engine) as s:
