@@ -310,7 +310,7 @@ class ActivityIndex:
         return self._exact.get(normalise(text))
 
     def find(self, text: str, limit: int = 3) -> Match:
-        query = normalise(text)
+        query = normalise(text)[:2 * MAX_NAME_LENGTH]  # a pasted paragraph is not a name; keep its cost bounded
         if not query:
             return Match(None, tuple(self.names[:limit]))
         hit = self._exact.get(query)

@@ -90,6 +90,7 @@ def _person(app: Meridian, inv: Invocation, people: People, text: str) -> Member
 
 def _did_you_mean_text(text: str, match: Match) -> str:
     names = [f"“{n}”" for n in match.suggestions]
+    text = text if len(text) <= 80 else text[:80].rstrip() + "…"
     if not names:
         return "There are no RACI activities yet. An admin can add one with /raci set ACTIVITY R @someone A @someone."
     if len(names) > 1 and all(normalise(text) in normalise(n) for n in match.suggestions[:2]):

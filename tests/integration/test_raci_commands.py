@@ -90,6 +90,13 @@ async def test_a_lookup_with_no_match_names_the_nearest_not_an_error(app: Meridi
     assert "went wrong" not in text and "Usage" not in text
 
 
+async def test_a_pasted_paragraph_is_a_lookup_with_suggestions_not_an_error(app: Meridian) -> None:
+    await seed(app)
+    text = said(await raci(app, "feature store " + "lorem ipsum dolor " * 300))
+    assert text.startswith("Nothing is called “feature store lorem ipsum")
+    assert "…”. Did you mean “feature store”" in text and len(text) < 300
+
+
 async def test_a_person_lookup_lists_their_roles(app: Meridian) -> None:
     await seed(app)
     text = said(await raci(app, "<@U04NOOR>"))
