@@ -564,6 +564,17 @@ class RaciService:
         """Activities named in free text ("blocked on feature store"), for stand-up blockers."""
         return self.index(workspace).mentioned_in(text)
 
+    def owner_hint(self, workspace: str, text: str) -> tuple[str, Member] | None:
+        """The activity a blocker names and its Accountable; the longest name wins ("feature store v2")."""
+        named = sorted(self.mentioned_in(workspace, text), key=lambda n: -len(normalise(n)))
+        for name in named:
+            activity = self.store.get_activity(workspace, name)
+            accountable = activity.accountable if activity else None
+            member = self.people.get_member(workspace, accountable) if accountable else None
+            if activity is not None and member is not None:
+                return activity.name, member
+        return None
+
     def label(self, workspace: str) -> Callable[[str], str]:
         members = {m.id: m.name for m in self.people.list_members(workspace)}
         return lambda member_id: members.get(member_id, member_id)
