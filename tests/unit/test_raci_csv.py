@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.domain import Member
-from bot.raci import Role
+from bot.raci import Activity, Assignment, Role, normalise, validate
 from bot.raci_csv import parse_cell, read_raci_csv, write_long, write_wide
 
 WS = "acme"
@@ -96,3 +99,42 @@ def test_export_reads_back_identically_in_both_shapes() -> None:
         assert {a.name: set(a.assignments) for a in again.activities} == \
                {a.name: set(a.assignments) for a in source.activities}
     assert "A/R" in write_wide(source.activities, TEAM)
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+_NAME = st.text(alphabet=st.sampled_from("abcdefghij éü-"), min_size=1, max_size=30).filter(
+    lambda s: s.strip(" -") != "" and any(c.isalpha() for c in s))
+
+
+@st.composite
+def charts(draw: st.DrawFn) -> list[Activity]:
+    names = draw(st.lists(_NAME, min_size=1, max_size=6, unique_by=normalise))
+    ids = [m.id for m in TEAM]
+    out = []
+    for name in names:
+        a = draw(st.sampled_from(ids))
+        also_r = draw(st.booleans())
+        others = [i for i in ids if i != a]
+        letters = draw(st.lists(st.sampled_from([Role.R, Role.C, Role.I, None]), min_size=len(others),
+                                max_size=len(others)))
+        assignments = [Assignment(a, Role.A)] + ([Assignment(a, Role.R)] if also_r else [])
+        assignments += [Assignment(i, r) for i, r in zip(others, letters, strict=True) if r is not None]
+        if not any(x.role is Role.R for x in assignments):
+            assignments.append(Assignment(a, Role.R))
+        out.append(Activity(WS, " ".join(name.split()), tuple(assignments)))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(charts(), st.sampled_from(["wide", "long"]), st.sampled_from([",", ";"]), st.booleans())
+def test_any_valid_chart_survives_export_and_import(chart: list[Activity], shape: str, sep: str,
+                                                    bom: bool) -> None:
+    assert all(validate(a) == [] for a in chart)
+    text = write_wide(chart, TEAM) if shape == "wide" else write_long(chart)
+    if sep == ";":
+        text = text.replace(",", ";")
+    data = (("\ufeff" if bom else "") + text).encode()
+    back = read_raci_csv(data, WS, TEAM)
+    assert back.ok, back.problems
+    assert {a.name: set(a.assignments) for a in back.activities} == {a.name: set(a.assignments) for a in chart}
