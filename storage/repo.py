@@ -240,8 +240,13 @@ class SqlStore:
 
     def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
         until = now + timedelta(seconds=lease_seconds)
-        lock = "FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
         table = DueWorkRow.__tablename__
+        due = (f"SELECT id FROM {table} WHERE status = 'pending' AND due_at <= :now "
+               "ORDER BY due_at, id LIMIT :limit")
+        # On PostgreSQL, `= ANY(ARRAY(…))` keeps the update on primary-key lookups; a plain `IN (…)` may be
+        # planned as a hash join over the whole table, which would make the cost grow with the member count.
+        which = (f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))" if self.dialect == "postgresql"
+                 else f"id IN ({due})")
         with self.session() as s:
             # A worker that died mid-job leaves a claim whose lease runs out: make it claimable again.
             s.execute(update(DueWorkRow).where(DueWorkC.status == "claimed",
@@ -249,8 +254,7 @@ class SqlStore:
                       .values(status="pending"))
             claim = text(
                 f"UPDATE {table} SET status = 'claimed', claimed_by = :worker, claimed_until = :until, "
-                f"attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' "
-                f"AND due_at <= :now ORDER BY due_at, id LIMIT :limit {lock}) "
+                f"attempts = attempts + 1 WHERE {which} "
                 "RETURNING id, key, kind, workspace, due_at, payload, attempts"
             ).bindparams(bindparam("until", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
             rows = s.execute(claim, {"worker": worker, "until": until, "now": now, "limit": limit}).all()
