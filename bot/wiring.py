@@ -10,7 +10,7 @@ import os
 import socket
 from pathlib import Path
 
-from bot import people, standups
+from bot import people, raci_commands, standups
 from bot.app import Meridian, Settings
 from bot.ports import ChatPort, Clock, Store
 
@@ -25,6 +25,11 @@ def install_capabilities(app: Meridian) -> None:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.install(app)
+    engine = getattr(app.store, "engine", None)
+    if engine is not None:
+        from storage.raci_repo import RaciRepo
+
+        raci_commands.install(app, RaciRepo(engine))
 
 
 def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,

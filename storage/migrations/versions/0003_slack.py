@@ -1,7 +1,7 @@
 """slack installations, oauth states, events seen
 
-Revision ID: 0002_slack
-Revises: 0001
+Revision ID: 0003_slack
+Revises: 0002
 Create Date: 2026-11-26 16:45:00
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_slack"
-down_revision = "0001"
+revision = "0003_slack"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
