@@ -8,7 +8,8 @@ Mentions become ``<@U…>`` only through the member's Slack account.
 Slack's limits are met by splitting, not failing: a section longer than 3,000
 characters becomes several sections, more than 10 fields become several sections, and
 more than 50 blocks become several messages; the caller posts every message after the
-first as a reply in the first one's thread.
+first as a reply in the first one's thread. Attached files (a CSV export) are shown
+inline as code blocks, so the app needs no file-upload scope.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from bot.messages import (
     Actions,
+    Attachment,
     Block,
     Code,
     Context,
@@ -221,9 +223,22 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
+def attachment_blocks(attachment: Attachment) -> list[dict[str, Any]]:
+    """A file shown inline as a code block (split to fit), so it needs no file-upload scope."""
+    fence = "```"
+    room = MAX_SECTION_TEXT - 2 * len(fence) - 2
+    body = attachment.content.replace(fence, "ˋˋˋ") or " "
+    out: list[dict[str, Any]] = [{"type": "context", "elements": [_text_obj(f"📎 *{escape(attachment.filename)}*")]}]
+    for chunk in _pieces((body,), no_mentions, room):
+        out.append({"type": "section", "text": _text_obj(f"{fence}\n{chunk}\n{fence}")})
+    return out
+
+
 def render(message: Message, resolve: MentionResolver = no_mentions) -> list[SlackMessage]:
     """One or more Slack messages; every one after the first goes in the first one's thread."""
     blocks = block_kit(message.blocks, resolve)
+    for attachment in message.attachments:
+        blocks.extend(attachment_blocks(attachment))
     text = _cut(escape(message.fallback), MAX_FALLBACK) or " "
     if not blocks:
         return [SlackMessage(text, [])]

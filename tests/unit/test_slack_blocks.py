@@ -17,6 +17,7 @@ from adapters.slack.blocks import (
 )
 from bot.messages import (
     Actions,
+    Attachment,
     Button,
     Code,
     Context,
@@ -154,3 +155,16 @@ def test_a_form_becomes_a_modal_and_its_submission_comes_back_by_input_id() -> N
     named = form_values(submitted, lambda u: {"U1": "ravi"}.get(u, u))
     assert named["people"] == "ravi,U2"
     assert form_metadata(submitted) == {"standup": "ml-daily"}
+
+
+def test_an_attached_file_is_shown_inline_escaped_and_split() -> None:
+    csv = "activity,R\n" + "".join(f"task {i} <!here>,ravi\n" for i in range(400))
+    msg = Message((Section(rich("Your export")),), fallback="export",
+                  attachments=(Attachment("raci.csv", csv, "text/csv"),))
+    parts = render(msg)
+    blocks = [b for p in parts for b in p.blocks]
+    assert "raci.csv" in blocks[1]["elements"][0]["text"]
+    code = [b["text"]["text"] for b in blocks[2:]]
+    assert len(code) > 1 and all(len(t) <= 3000 and t.startswith("```") for t in code)
+    assert "<!here>" not in json.dumps(blocks)
+    assert "".join(t.removeprefix("```\n").removesuffix("\n```") for t in code) == escape(csv)
