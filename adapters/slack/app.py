@@ -146,7 +146,9 @@ def token_source(config: SlackConfig, repo: SlackRepo) -> TokenSource:
 
 def slack_chat(config: SlackConfig, repo: SlackRepo) -> SlackChat:
     """The chat port, built before the core exists; the composition root attaches the core to it."""
-    return SlackChat(token_source(config, repo), api_url=config.api_url)
+    chat = SlackChat(token_source(config, repo), api_url=config.api_url)
+    chat.housekeeping = lambda: repo.forget_events_before(time.time() - EVENT_MEMORY_SECONDS)
+    return chat
 
 
 # --- payload helpers ------------------------------------------------------------------
@@ -200,7 +202,6 @@ class SlackAdapter:
         self.ack_first = AckFirst()
         self.bolt = self._build_bolt(socket_mode)
         self._register()
-        meridian.services["slack.forget_events"] = self._forget_events
 
     # --- bolt -------------------------------------------------------------------------
     def _build_bolt(self, socket_mode: bool) -> AsyncApp:
@@ -410,9 +411,6 @@ class SlackAdapter:
         runner = asyncio.ensure_future(finish())
         self._tasks.add(runner)
         runner.add_done_callback(self._tasks.discard)
-
-    def _forget_events(self) -> None:
-        self.repo.forget_events_before(time.time() - EVENT_MEMORY_SECONDS)
 
     # --- HTTP -----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:

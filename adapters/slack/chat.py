@@ -69,6 +69,8 @@ class SlackChat:
         self._clients: dict[tuple[str, bool], AsyncWebClient] = {}
         self._paused_until: dict[tuple[str, str], float] = {}
         """(workspace, method) → loop time before which a send would only earn another 429."""
+        self.housekeeping: Callable[[], object] | None = None
+        """Run by the daily sweep: forgetting event ids older than Slack's retries."""
         self.people: Any = None
         """``adapters.slack.people.People`` once the core is attached."""
 

@@ -123,9 +123,8 @@ class People:
 
     async def _on_sweep(self, app: Meridian, item: ClaimedItem) -> None:
         await self.sweep(item.workspace)
-        forget = app.services.get("slack.forget_events")
-        if forget is not None:
-            forget()
+        if self.chat.housekeeping is not None:
+            self.chat.housekeeping()
 
     def plan_sweeps(self, app: Meridian, start: datetime, end: datetime) -> list[DueItem]:
         """One sweep per Slack workspace per UTC day, at 03:00 UTC."""
