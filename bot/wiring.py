@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bot import people, standups
+from bot import people, retros, standups
 from bot.app import Meridian, Settings
 from bot.ports import ChatPort, Clock, Store
 
@@ -25,6 +27,24 @@ def install_capabilities(app: Meridian) -> None:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.install(app)
+    retros.install(app, retro_store(app.store))
+
+
+def retro_store(store: Store) -> Any:
+    """The retros' store over the same database as the core's (``RetroRepo`` on the core's engine)."""
+    from storage.retro_repo import RetroRepo
+
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        raise RuntimeError("retros need the SQL store; this store has no engine")
+    return RetroRepo(engine)
+
+
+def cli_commands() -> list[Callable[[Any], None]]:
+    """Sub-commands capabilities add to ``meridian`` (imported lazily: ``bot.cli`` imports this module)."""
+    from bot.retros_cli import add_rotation_command
+
+    return [add_rotation_command]
 
 
 def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,

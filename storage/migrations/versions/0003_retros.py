@@ -11,7 +11,6 @@ from alembic import op
 
 import storage.db
 
-
 revision = '0003'
 down_revision = '0001'
 branch_labels = None
