@@ -389,12 +389,12 @@ def reminder_message(app: Meridian, r: Retro, occ: Occurrence, m: Member, ahead:
     lead = "in 24 hours" if ahead == "24h" else "in 15 minutes"
     duration = rotation.parse_duration(r.duration)
     blocks: list[Block] = [Header(f"🔁 {r.name} {lead}"),
-                           Section(rich(f"Hi {m.name}, the {r.name} retro starts ", Strong(when),
+                           Section(rich(f"Hi {m.name}, {r.name} starts ", Strong(when),
                                         f" your time and lasts {int(duration.total_seconds() // 60)} minutes.")),
                            Context(rich(f"Items and votes go in the thread in {r.channel}. "
                                         "The calendar file is attached."))]
     ics = occurrence_calendar(app, r, [occ], m.tz)
-    return Message(tuple(blocks), fallback=f"{r.name} retro {lead}: {when}",
+    return Message(tuple(blocks), fallback=f"{r.name} {lead}: {when}",
                    attachments=(Attachment(f"{r.name}-{occ.day.isoformat()}.ics", ics, "text/calendar"),))
 
 
@@ -648,9 +648,9 @@ async def on_thread_message(app: Meridian, msg: IncomingMessage) -> bool:
     buttons = tuple(Button(f"{CATEGORIES[k][0]} {CATEGORIES[k][1]}", "retro.categorize", f"{msg.message_id}|{k}")
                     for k, _ in r.prompts)
     await app.outbox.dm(_key(r, occ.day, "ask", msg.message_id), r.workspace, msg.member.id, Message(
-        (Section(rich(f"Is this a {r.name} retro item? ", truncate_user_text(text, 300))),
+        (Section(rich(f"Add this to {r.name} as an item? ", truncate_user_text(text, 300))),
          Actions((*buttons, Button("Not an item", "retro.categorize", f"{msg.message_id}|none")))),
-        fallback=f"Is this a {r.name} retro item?"))
+        fallback=f"Add this to {r.name} as an item?"))
     return True
 
 
