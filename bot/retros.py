@@ -175,8 +175,10 @@ def _carried(app: Meridian, r: Retro, members: list[Member], days: list[date]) -
             carried[e.member] += e.penalty
     known = {e.member for e in history}
     if known:
-        current = {m.id: carried[m.id] for m in members if m.id in known}
-        start = rotation.starting_burden_for_newcomer(current)
+        current: dict[str, float] = defaultdict(float)  # everything published so far, this window included
+        for e in history:
+            current[e.member] += e.penalty
+        start = rotation.starting_burden_for_newcomer({m.id: current[m.id] for m in members if m.id in known})
         newcomers = [BurdenEntry(r.workspace, r.name, m.id, app.now().date(), "start", start)
                      for m in members if m.id not in known]
         store.add_burden(newcomers)
