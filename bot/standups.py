@@ -104,10 +104,13 @@ def summary_at(members: list[Member], s: Standup, day: date) -> datetime | None:
 def plan_standups(app: Meridian, start: datetime, end: datetime) -> list[DueItem]:
     """Every reminder, nudge and summary of every active stand-up that falls in [start, end)."""
     items: list[DueItem] = []
+    people: dict[str, list[Member]] = {}
     for s in app.store.list_standups():
         if s.paused:
             continue
-        members = participants(app, s)
+        if s.workspace not in people:
+            people[s.workspace] = app.store.list_members(s.workspace)
+        members = [m for m in people[s.workspace] if s.includes(m)]
         summary_days: set[date] = set()
         for m in members:
             for day in _local_days(m.tz, start, end):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot import people, retros, standups
+from bot import people, raci_commands, retros, standups
 from bot.app import Meridian, Settings
 from bot.ports import ChatPort, Clock, Store
 
@@ -27,17 +27,13 @@ def install_capabilities(app: Meridian) -> None:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.install(app)
-    retros.install(app, retro_store(app.store))
+    engine = getattr(app.store, "engine", None)
+    if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
+        from storage.raci_repo import RaciRepo
+        from storage.retro_repo import RetroRepo
 
-
-def retro_store(store: Store) -> Any:
-    """The retros' store over the same database as the core's (``RetroRepo`` on the core's engine)."""
-    from storage.retro_repo import RetroRepo
-
-    engine = getattr(store, "engine", None)
-    if engine is None:
-        raise RuntimeError("retros need the SQL store; this store has no engine")
-    return RetroRepo(engine)
+        raci_commands.install(app, RaciRepo(engine))
+        retros.install(app, RetroRepo(engine))
 
 
 def cli_commands() -> list[Callable[[Any], None]]:

@@ -1,7 +1,7 @@
 """retros
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-26 16:54:05.424624
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.db
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
