@@ -507,21 +507,24 @@ async def add_anonymous(app: Meridian, workspace: str, member: Member, text: str
                 "💡 or idea:, 🙌 or kudos: — e.g. `anon: improve: deploys take too long`.")
     if not body:
         return "That item was empty, so nothing was posted."
+    # A repeated delivery of the same DM must not post twice; matching on the text keeps nothing about the writer.
+    if any(i.category == category and i.text.casefold() == body.casefold()
+           for i in _store(app).items(r.workspace, r.name, occ.day)):
+        return f"That item is already in the {r.name} thread."
     await add_item(app, r, occ, category, body, None)
     return f"Posted anonymously in the {r.name} thread. Your name is not stored with it."
 
 
 def _find_member(app: Meridian, workspace: str, token: str) -> Member | None:
+    """``@ravi``, ``@Ravi``, or a chat platform's id for them (``@U04RAVI``, ``<@U04RAVI>``)."""
     token = token.strip().rstrip(",.:;")
-    slack = re.match(r"^<@([A-Z0-9]+)(\|[^>]*)?>$", token)
-    if slack:
-        platform = app.chat_for(workspace).platform
-        return app.store.find_member_by_account(workspace, platform, slack.group(1))
-    token = token.lstrip("@").lower()
+    mention = re.match(r"^<@([A-Za-z0-9_.\-]+)(\|[^>]*)?>$", token)
+    raw = mention.group(1) if mention else token.lstrip("@")
+    wanted = raw.lower()
     for m in app.store.list_members(workspace):
-        if token in {m.id.lower(), m.name.lower(), m.name.lower().split()[0] if m.name else ""}:
+        if wanted in {m.id.lower(), m.name.lower(), m.name.lower().split()[0] if m.name else ""}:
             return m
-    return None
+    return app.store.find_member_by_account(workspace, app.chat_for(workspace).platform, raw)
 
 
 def _due_date(text: str, today: date) -> date:
@@ -622,6 +625,8 @@ async def on_thread_message(app: Meridian, msg: IncomingMessage) -> bool:
     r = _store(app).get_retro(msg.workspace, occ.retro)
     if r is None:
         return False
+    if msg.message_id and _store(app).item_by_message(msg.workspace, msg.message_id) is not None:
+        return True  # the same reply delivered twice
     text = msg.text.strip()
     action = ACTION.match(text)
     if action:
@@ -671,7 +676,7 @@ async def on_anonymous_dm(app: Meridian, msg: IncomingMessage) -> bool:
 
 async def on_reaction(app: Meridian, reaction: Reaction) -> bool:
     """A 👍 on an item is a vote; taking the 👍 away takes the vote back."""
-    if reaction.emoji not in THUMBS or SERVICE not in app.services:
+    if reaction.emoji.strip(":").split("::")[0] not in THUMBS or SERVICE not in app.services:
         return False
     store = _store(app)
     item = store.item_by_message(reaction.workspace, reaction.message_id)

@@ -21,7 +21,7 @@ workspace: acme
 members:
   - {id: alice, name: Alice, tz: America/Los_Angeles, admin: true}
   - {id: marta, name: Marta, tz: Europe/Berlin}
-  - {id: ravi, name: Ravi, tz: Asia/Kolkata}
+  - {id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {console: U04RAVI}}
 retros:
   - {name: retro, channel: "#ml", every: 1w, duration: 60m, starts: 2027-03-01, members: all, max_votes: 2,
      candidates: ["06:00", "09:00", "14:00", "16:00"]}
@@ -232,7 +232,7 @@ async def test_votes_one_per_person_per_item_own_item_included_and_limited_per_p
     assert "counts" in await run(h, "marta", "/retro vote 2")
     assert "used all 2" in await run(h, "marta", "/retro vote 3")
     await h.app.reaction(Reaction("acme", marta, h.chat.messages[-1].id, "👍"))  # not an item: ignored
-    assert await h.app.reaction(Reaction("acme", ravi, own, "+1"))
+    assert await h.app.reaction(Reaction("acme", ravi, own, "+1::skin-tone-3"))
     assert await h.app.reaction(Reaction("acme", ravi, own, "+1", added=False))  # taken back
     votes = {i.number: i.votes for i in repo(h).items("acme", "retro", date(2027, 3, 1))}
     assert votes == {1: 1, 2: 1, 3: 0}
@@ -244,8 +244,11 @@ async def test_action_items_from_the_thread_are_stored_with_owner_and_due_date(h
     await say_in_thread(h, "marta", "action: @Ravi fix the flaky CI test by 2027-03-10")
     await say_in_thread(h, "marta", "action: @nobody do things by 2027-03-10")
     await say_in_thread(h, "marta", "action: @ravi do things by someday")
-    (action,) = repo(h).actions("acme")
+    await say_in_thread(h, "alice", "action: <@U04RAVI> update the runbook by fri")  # a platform mention
+    action, runbook = repo(h).actions("acme")
     assert (action.owner, action.text, action.due) == ("ravi", "fix the flaky CI test", date(2027, 3, 10))
+    assert (runbook.owner, runbook.text, runbook.due) == ("ravi", "update the runbook", date(2027, 3, 5))
+    await run(h, "ravi", f"/retro done {runbook.id}")
     errors = [d.text for d in h.dms("marta") if "couldn't record" in d.text]
     assert len(errors) == 2 and "nobody" in errors[0] and "someday" in errors[1]
     assert "fix the flaky CI test" in await run(h, "alice", "/retro actions")
@@ -297,3 +300,24 @@ async def test_an_async_retro_uses_the_same_thread_flow_without_a_meeting(harnes
     assert not [d for d in h.dms("ravi") if "in 24 hours" in d.text]  # no meeting, no meeting reminders
     summary = next(m for m in h.chat.in_channel("#ml") if m.thread is None and m.text.startswith("🧾 q1"))
     assert summary.at == datetime(2027, 3, 5, 17, 0, tzinfo=UTC) and "shipped v7" in summary.text
+
+
+async def test_a_repeated_delivery_adds_an_item_once(harness_factory: Any) -> None:
+    h = await opened(harness_factory)
+    marta, ravi = h.store.get_member("acme", "marta"), h.store.get_member("acme", "ravi")
+    reply = IncomingMessage("acme", marta, "🟢 the eval harness", "#ml", False, thread_of(h), "m-dup")
+    anon = IncomingMessage("acme", ravi, "anon: improve: slow reviews", None, True, None, "d-dup")
+    for _ in range(2):
+        assert await h.app.message(reply)
+        assert await h.app.message(anon)
+    assert [i.text for i in repo(h).items("acme", "retro", date(2027, 3, 1))] == ["the eval harness", "slow reviews"]
+
+
+async def test_forget_me_removes_a_person_from_retros(harness_factory: Any) -> None:
+    h = await opened(harness_factory)
+    _, own = await say_in_thread(h, "marta", "🟢 the eval harness")
+    await h.app.reaction(Reaction("acme", h.store.get_member("acme", "marta"), own, "👍"))
+    await run(h, "marta", "/meridian forget-me confirm")
+    (item,) = repo(h).items("acme", "retro", date(2027, 3, 1))
+    assert (item.author, item.votes) == (None, 0)
+    assert all(e.member != "marta" for e in repo(h).burden_history("acme", "retro"))
