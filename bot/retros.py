@@ -328,7 +328,7 @@ def _action_line(app: Meridian, a: ActionItem) -> tuple[Inline, ...]:
 def open_message(app: Meridian, r: Retro, occ: Occurrence) -> Message:
     blocks: list[Block] = [Header(f"🔁 {r.name} — {fmt_day(occ.day)}")]
     if occ.start is not None:
-        blocks.append(Section(rich("Meeting: ", Strong(fmt_local(occ.start, "UTC")),
+        blocks.append(Section(rich("Meeting: ", Strong(fmt_local(occ.start, r.tz)),
                                    " (everyone got it in their own time zone). Add items before, during or after.")))
     else:
         blocks.append(Section(rich("Async retro: add items and vote until ", Strong(fmt_local(occ.end, r.tz)), ".")))
@@ -828,6 +828,8 @@ async def cmd_schedule(app: Meridian, inv: Invocation, args: list[str]) -> Reply
     r = find_retro(app, inv, _one_name(args))
     tz = inv.member.tz
     occs = [o for o in ensure_plan(app, r) if o.status != "closed"]
+    if not occs:
+        return Reply(Message.text(f"{r.name} has no round coming up."))
     if r.is_async:
         occ = occs[0]
         return Reply(Message.text(f"{r.name} is an async retro: open from ", Strong(fmt_local(occ.opens_at, tz)),

@@ -300,6 +300,17 @@ async def test_an_async_retro_uses_the_same_thread_flow_without_a_meeting(harnes
     assert not [d for d in h.dms("ravi") if "in 24 hours" in d.text]  # no meeting, no meeting reminders
     summary = next(m for m in h.chat.in_channel("#ml") if m.thread is None and m.text.startswith("🧾 q1"))
     assert summary.at == datetime(2027, 3, 5, 17, 0, tzinfo=UTC) and "shipped v7" in summary.text
+    assert "no round coming up" in await run(h, "ravi", "/retro schedule")
+
+
+async def test_retro_help_lists_every_sub_command(harness_factory: Any) -> None:
+    h = harness_factory(START)
+    h.load(TEAM)
+    text = await run(h, "ravi", "/retro help")
+    for sub in ("schedule", "open", "close", "add [--anon]", "vote N", "action @OWNER", "actions", "done N"):
+        assert f"/retro {sub}" in text
+    assert "Unknown sub-command or retro" not in text
+    assert "no retro called `nonsense`" in await run(h, "ravi", "/retro nonsense")
 
 
 async def test_a_repeated_delivery_adds_an_item_once(harness_factory: Any) -> None:
