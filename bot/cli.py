@@ -23,7 +23,7 @@ import yaml
 from bot.settings import Settings, SettingsError, load_settings
 from bot.teamfile import TeamFileError, apply_team, export_team, load_team
 from bot.timekeeping import TimeInputError, parse_date, parse_instant
-from bot.wiring import DEMO_TEAM, build_core, open_store
+from bot.wiring import DEMO_TEAM, build_core, cli_commands, open_store
 
 Command = Callable[[argparse.Namespace], int]
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_preview)
 
-    for add in EXTRA_COMMANDS:
+    for add in (*EXTRA_COMMANDS, *cli_commands()):
         add(sub)
     return parser
 
