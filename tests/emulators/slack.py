@@ -37,6 +37,8 @@ class Call:
     params: dict[str, Any]
     token: str | None
     at: float
+    result: dict[str, Any] | None = None
+    """What the emulator answered (a posted message's ``ts``, an upload's ``file_id``)."""
 
 
 @dataclass
@@ -263,7 +265,8 @@ class SlackEmulator:
             self.recorded.append(Call(f"{method}#429", params, token, self._clock()))
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(limited)})
-        self.recorded.append(Call(method, params, token, self._clock()))
+        call = Call(method, params, token, self._clock())
+        self.recorded.append(call)
         if token in self.auth_failures:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method in self.failures:
@@ -271,7 +274,8 @@ class SlackEmulator:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
-        return web.json_response(handler(params, token))
+        call.result = handler(params, token)
+        return web.json_response(call.result)
 
     def _limited(self, method: str) -> int | None:
         limit = self.limits.get(method)
