@@ -98,6 +98,7 @@ class Meridian:
         self.reaction_hooks: list[ReactionHook] = []
         self.outbox = Outbox(self)
         self.engine = Engine(self)
+        self._platforms: dict[str, str] = {}
         self.services: dict[str, Any] = {}
         """Capability services other capabilities may use (``raci``, ``sources``); absent when not wired."""
 
@@ -126,8 +127,13 @@ class Meridian:
         return self.clock.now()
 
     def chat_for(self, workspace: str) -> ChatPort:
-        ws = self.store.get_workspace(workspace)
-        platform = ws.platform if ws else "console"
+        """The chat port of the workspace's platform; a workspace never changes platform, so it is remembered."""
+        platform = self._platforms.get(workspace)
+        if platform is None:
+            ws = self.store.get_workspace(workspace)
+            platform = ws.platform if ws else "console"
+            if ws is not None:
+                self._platforms[workspace] = platform
         if platform in self.chats:
             return self.chats[platform]
         return next(iter(self.chats.values()))
