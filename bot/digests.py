@@ -372,7 +372,8 @@ def compose_experiments(reports: Sequence[ExperimentsReport], people: People, tz
     killed = sum(len(s.killed) for s in summaries)
     running = sum(s.running for s in summaries)
     stale = sum(len(s.stale) for s in summaries)
-    bests = [(s, b) for s in summaries for b in s.new_bests[-1:] if s.new_bests]
+    # In the channel, one line per experiment: its best now against the best before the window.
+    bests = [(s, (s.new_bests[-1][0], s.new_bests[-1][1], s.new_bests[0][2])) for s in summaries if s.new_bests]
     news = [n for r in live for n in r.registry]
 
     lines: list[Section | Context | Image] = []
