@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import metrics
 from bot.commands import CommandFamily, Invocation, Reply, dispatch, usage_error
 from bot.delivery import Outbox
 from bot.domain import Member
 from bot.messages import Message
 from bot.ports import ChatPort, ClaimedItem, Clock, DueItem, Store
+from bot.schedule import Engine
 
 log = logging.getLogger("meridian")
 
@@ -80,6 +82,7 @@ class Meridian:
         self.message_hooks: list[MessageHook] = []
         self.action_handlers: dict[str, ActionHandler] = {}
         self.outbox = Outbox(self)
+        self.engine = Engine(self)
         self.services: dict[str, Any] = {}
         """Capability services other capabilities may use (``raci``, ``sources``); absent when not wired."""
 
@@ -117,6 +120,7 @@ class Meridian:
         if family is None:
             known = ", ".join(f"/{n}" for n in sorted(self.families))
             return Reply(Message.text(f"Unknown command /{inv.family.lstrip('/')}. Known commands: {known}."))
+        metrics.inc("meridian_commands_total", family=family.name)
         try:
             return await dispatch(self, family, inv)
         except Exception:

@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot import metrics
 from bot.messages import Message
 from bot.ports import ChatPort, DeliveryError, OutboxEntry, Posted, RateLimited
 
@@ -63,7 +64,7 @@ class Outbox:
         return done
 
     async def _send(self, entry: OutboxEntry) -> Posted | None:
-        stored = self.app.store.outbox_add(entry)
+        stored = self.app.store.outbox_add(entry, self.app.now())
         if stored.status == "sent" and stored.channel and stored.message_id:
             return Posted(stored.channel, stored.message_id)
         return await self._attempt(stored)
@@ -84,6 +85,7 @@ class Outbox:
                 log.exception("sending %s failed", entry.key)
                 return self._failed(entry, f"{type(err).__name__}: {err}")
             store.outbox_mark_sent(entry.key, posted.channel, posted.message_id, self.app.now())
+            metrics.inc("meridian_messages_sent_total", kind=entry.kind)
             return posted
         return self._failed(entry, "still rate limited")
 
@@ -108,11 +110,12 @@ class Outbox:
             channel, thread = parent.channel, parent.message_id
         return await port.post(entry.workspace, channel, message, thread=thread)
 
-    def _failed(self, entry: OutboxEntry, error: str) -> None:
+    def _failed(self, entry: OutboxEntry, error: str) -> Posted | None:
         attempts = entry.attempts + 1
         retry_at = None
         if attempts < MAX_ATTEMPTS:
             retry_at = self.app.now() + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
         log.warning("delivery of %s failed (attempt %d): %s", entry.key, attempts, error)
+        metrics.inc("meridian_delivery_failures_total")
         self.app.store.outbox_mark_failed(entry.key, error, retry_at)
         return None

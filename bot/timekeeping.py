@@ -47,7 +47,7 @@ def iso_local(instant: datetime, tz: str) -> str:
 
 def validate_zone(name: str) -> str:
     """Accept a real IANA zone name; anything else is a user error with a hint."""
-    if not name or "/" not in name and name not in {"UTC", "Etc/UTC"}:
+    if not name or ("/" not in name and name not in {"UTC", "Etc/UTC"}):
         raise TimeInputError(f"`{name}` is not an IANA time zone; use a name like Europe/Berlin or Asia/Kolkata.")
     try:
         ZoneInfo(name)

@@ -1,0 +1,1 @@
+"""The console chat: the embedded default, no token and no network."""

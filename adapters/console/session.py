@@ -1,0 +1,189 @@
+"""The console session: a person (or a script) talking to Meridian in a terminal.
+
+Script lines: ``:as MEMBER`` speak as someone; ``:advance 90m`` / ``:at 2027-03-15T13:00Z``
+move the simulated clock, running everything due on the way in order; ``:channel #name``,
+``:dm`` and ``:thread`` choose where plain lines go; ``:press LABEL`` presses the newest
+button with that label in your DMs; lines starting with ``/`` are commands; ``#`` starts
+a comment; everything else is a message.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from adapters.console.chat import ConsoleChat
+from adapters.console.render import render_text
+from bot.app import Action, IncomingMessage, Meridian
+from bot.clock import SimulatedClock
+from bot.commands import Invocation, Reply
+from bot.domain import Member
+from bot.timekeeping import TimeInputError, parse_duration, parse_instant
+
+HELP = """Console commands:
+  :as MEMBER            speak as MEMBER ({members})
+  :channel #name        talk in a channel        :dm   talk to Meridian in your DM
+  :thread               reply in the newest thread of the current channel
+  :advance 90m | 2d     move the clock forward, running everything due on the way
+  :at 2027-03-15T13:00Z move the clock to an instant
+  :press LABEL          press the newest button with that label in your DMs
+  :now                  show the simulated time      :quit   leave
+  /standup help, /meridian help, ...   commands; anything else is a message"""
+
+
+class ConsoleSession:
+    def __init__(self, app: Meridian, chat: ConsoleChat, clock: SimulatedClock, workspace: str,
+                 out: TextIO | None = None) -> None:
+        self.app = app
+        self.chat = chat
+        self.clock = clock
+        self.workspace = workspace
+        self.out = out if out is not None else sys.stdout
+        members = app.store.list_members(workspace)
+        admins = [m for m in members if m.is_admin]
+        self.member: Member | None = (admins or members)[0] if members else None
+        standups = app.store.list_standups(workspace)
+        self.channel = standups[0].channel if standups else "#general"
+        self.mode = "channel"
+        self.thread: str | None = None
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+    def prompt(self) -> str:
+        who = self.member.id if self.member else "?"
+        where = "DM" if self.mode == "dm" else self.channel + (" ↳" if self.mode == "thread" else "")
+        return f"{who}@{where}> "
+
+    async def run_script(self, lines: TextIO) -> int:
+        """Run every line; returns the number of lines that were errors."""
+        errors = 0
+        for raw in lines:
+            ok = await self.run_line(raw.rstrip("\n"))
+            errors += 0 if ok else 1
+            if ok is None:
+                break
+        return errors
+
+    async def run_line(self, line: str) -> bool | None:
+        """``True`` when the line worked, ``False`` on a mistake, ``None`` to quit."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line.startswith(":"):
+            return await self._directive(line)
+        if self.member is None:
+            self.say("! nobody to speak as; load a team file with members first")
+            return False
+        if line.startswith("/"):
+            family, _, rest = line[1:].partition(" ")
+            reply = await self.app.command(Invocation(self.workspace, self._fresh_member(), family, rest,
+                                                      channel=self.channel, platform="console"))
+            await self._show(reply)
+            return True
+        await self._message(line)
+        return True
+
+    def _fresh_member(self) -> Member:
+        assert self.member is not None
+        current = self.app.store.get_member(self.workspace, self.member.id)
+        if current is None:  # forgotten: keep talking as a blank person
+            return self.member
+        self.member = current
+        return current
+
+    async def _message(self, text: str) -> None:
+        member = self._fresh_member()
+        if self.mode == "dm":
+            self.chat.record(f"@{member.id}", member.name, text, member.tz)
+            taken = await self.app.message(IncomingMessage(self.workspace, member, text, None, True))
+            if not taken:
+                self.chat.record(f"@{member.id}", "Meridian", "I didn't catch that. Try /standup to answer "
+                                 "your stand-up, or /meridian help.", member.tz)
+            return
+        thread = self.thread if self.mode == "thread" else None
+        posted = self.chat.record(self.channel, member.name, text, member.tz, thread)
+        await self.app.message(IncomingMessage(self.workspace, member, text, self.channel, False, thread, posted.id))
+
+    async def _show(self, reply: Reply) -> None:
+        assert self.member is not None
+        if reply.message is not None:
+            if reply.public:
+                self.chat.record(self.channel, "Meridian", render_text(reply.message),
+                                 self.chat.channel_zone(self.channel))
+            else:
+                self.chat.record(self.channel, f"Meridian (only {self.member.name} sees this)",
+                                 render_text(reply.message), self.member.tz)
+        if reply.form is not None:
+            self.say(f"  (form `{reply.form.title}` — the console asks its questions in your DM instead)")
+
+    async def _directive(self, line: str) -> bool | None:
+        word, _, arg = line[1:].partition(" ")
+        arg = arg.strip()
+        word = word.lower()
+        if word in {"quit", "exit", "q"}:
+            return None
+        if word == "help":
+            ids = ", ".join(m.id for m in self.app.store.list_members(self.workspace))
+            self.say(HELP.format(members=ids))
+            return True
+        if word == "as":
+            m = self.app.store.get_member(self.workspace, arg)
+            if m is None:
+                ids = ", ".join(x.id for x in self.app.store.list_members(self.workspace))
+                self.say(f"! no member `{arg}`; members: {ids}")
+                return False
+            self.member = m
+            return True
+        if word == "channel":
+            if not arg.startswith("#") or len(arg) < 2:
+                self.say("! write the channel as #name")
+                return False
+            self.channel, self.mode, self.thread = arg, "channel", None
+            return True
+        if word == "dm":
+            self.mode = "dm"
+            return True
+        if word == "thread":
+            parents = [m for m in self.chat.in_channel(self.channel) if m.thread is None and m.speaker == "Meridian"]
+            if not parents:
+                self.say(f"! there is no thread in {self.channel} yet")
+                return False
+            self.mode, self.thread = "thread", parents[-1].id
+            return True
+        if word == "now":
+            self.say(f"  now: {self.clock.now():%Y-%m-%d %H:%M}Z")
+            return True
+        if word in {"advance", "at"}:
+            try:
+                target = (self.clock.now() + parse_duration(arg)) if word == "advance" else parse_instant(arg)
+            except TimeInputError as err:
+                self.say(f"! {err}")
+                return False
+            if target < self.clock.now():
+                self.say(f"! the clock only moves forward; it is {self.clock.now():%Y-%m-%d %H:%M}Z")
+                return False
+            await self.app.engine.advance_to(target, self.clock)
+            self.say(f"  ⏱ now {self.clock.now():%Y-%m-%d %H:%M}Z")
+            return True
+        if word == "press":
+            return await self._press(arg)
+        self.say(f"! unknown directive :{word}; try :help")
+        return False
+
+    async def _press(self, label: str) -> bool:
+        member = self._fresh_member()
+        for msg in reversed(self.chat.in_channel(f"@{member.id}")):
+            for button in msg.buttons:
+                if button.label.lower() == label.lower():
+                    reply = await self.app.action(Action(self.workspace, member, button.action_id, button.value,
+                                                         channel=self.channel))
+                    if reply is not None and reply.form is not None:
+                        # No forms in a terminal: the same questions come one at a time in the DM.
+                        reply = await self.app.command(Invocation(self.workspace, member, "standup", "",
+                                                                  channel=self.channel, platform="console"))
+                    if reply is not None:
+                        await self._show(reply)
+                    return True
+        self.say(f"! no button `{label}` in your DMs")
+        return False

@@ -1,0 +1,107 @@
+"""Settings from the environment (DESIGN §4); a ``.env`` file is read when present.
+
+A missing or invalid setting stops start-up with one clear line naming it. Secrets are
+kept out of ``repr`` so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """One line that names the setting and what is wrong with it."""
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _secret() -> str:
+    return field(default="", repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///meridian.db"
+    port: int = 3000
+    slack_bot_token: str = _secret()
+    slack_signing_secret: str = _secret()
+    slack_app_token: str = _secret()
+    slack_client_id: str = ""
+    slack_client_secret: str = _secret()
+    slack_api_url: str = "https://slack.com/api/"
+    microsoft_app_id: str = ""
+    microsoft_app_password: str = _secret()
+    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_tenant_id: str = ""
+    mlflow_tracking_uri: str = ""
+    wandb_api_key: str = _secret()
+    evidently_url: str = ""
+    prometheus_url: str = ""
+    webhook_token: str = _secret()
+    log_level: str = "INFO"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id))
+
+
+ENV_NAMES = {
+    "DATABASE_URL": "database_url", "PORT": "port", "SLACK_BOT_TOKEN": "slack_bot_token",
+    "SLACK_SIGNING_SECRET": "slack_signing_secret", "SLACK_APP_TOKEN": "slack_app_token",
+    "SLACK_CLIENT_ID": "slack_client_id", "SLACK_CLIENT_SECRET": "slack_client_secret",
+    "SLACK_API_URL": "slack_api_url", "MicrosoftAppId": "microsoft_app_id",
+    "MicrosoftAppPassword": "microsoft_app_password", "MicrosoftAppType": "microsoft_app_type",
+    "MicrosoftAppTenantId": "microsoft_app_tenant_id", "MLFLOW_TRACKING_URI": "mlflow_tracking_uri",
+    "WANDB_API_KEY": "wandb_api_key", "EVIDENTLY_URL": "evidently_url", "PROMETHEUS_URL": "prometheus_url",
+    "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
+}
+LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+
+
+def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    source = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if env is None else env)}
+    values: dict[str, object] = {}
+    for env_name, attr in ENV_NAMES.items():
+        if env_name in source and source[env_name] != "":
+            values[attr] = source[env_name]
+    if "port" in values:
+        try:
+            port = int(str(values["port"]))
+        except ValueError:
+            raise SettingsError(f"PORT must be a number between 1 and 65535, not {values['port']!r}") from None
+        if not 0 < port < 65536:
+            raise SettingsError(f"PORT must be a number between 1 and 65535, not {port}")
+        values["port"] = port
+    url = str(values.get("database_url", Settings.database_url))
+    if not url.startswith(("sqlite", "postgres")):
+        raise SettingsError("DATABASE_URL must start with sqlite:/// or postgresql:// (got another scheme)")
+    level = str(values.get("log_level", "INFO")).upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"MERIDIAN_LOG_LEVEL must be one of {', '.join(sorted(LOG_LEVELS))}")
+    values["log_level"] = level
+    if values.get("slack_bot_token") and not str(values["slack_bot_token"]).startswith("xox"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    if values.get("slack_bot_token") and not values.get("slack_signing_secret"):
+        raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
+    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url"):
+        value = str(values.get(attr, ""))
+        if value and not value.startswith(("http://", "https://")):
+            name = next(k for k, v in ENV_NAMES.items() if v == attr)
+            raise SettingsError(f"{name} must be an http:// or https:// URL")
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,340 @@
+"""The team file (DESIGN §6): loaded with validation that names the file, the line and the reason.
+
+The YAML is composed into nodes first so every value keeps its line; errors are
+collected, not raised one at a time, so a person fixes a file in one pass. Sections
+owned by other capabilities (``raci``, ``retros``, ``sources``, ``digests``) register a
+validator and an applier here, so this module stays the one reader of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from bot.domain import WEEKDAYS, DateRange, Hours, Member, Standup, Workspace
+from bot.timekeeping import (
+    TimeInputError,
+    parse_date_range,
+    parse_duration,
+    parse_hhmm,
+    parse_hours,
+    validate_zone,
+)
+
+if TYPE_CHECKING:
+    from bot.app import Meridian
+
+Path_ = tuple[str | int, ...]
+
+TOP_KEYS = {"workspace", "members", "standups", "raci", "retros", "sources", "digests"}
+MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "accounts", "admin"}
+STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
+                "mention_missing", "paused"}
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+class TeamFileError(ValueError):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class TeamFile:
+    path: str
+    workspace: str
+    members: list[Member]
+    standups: list[Standup]
+    raw: dict[str, Any]
+    lines: dict[Path_, int] = field(repr=False)
+
+    def where(self, *path: str | int) -> str:
+        """``file:line`` of the closest located ancestor of ``path``."""
+        p: Path_ = tuple(path)
+        while p and p not in self.lines:
+            p = p[:-1]
+        return f"{self.path}:{self.lines.get(p, 1)}"
+
+
+Validator = Callable[[TeamFile], list[str]]
+Applier = Callable[["Meridian", TeamFile], None]
+_SECTIONS: dict[str, tuple[Validator, Applier | None]] = {}
+
+
+def register_section(name: str, validate: Validator, apply: Applier | None = None) -> None:
+    """Let a capability own a top-level section: validate it with the rest, apply it on import."""
+    _SECTIONS[name] = (validate, apply)
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise TeamFileError([f"{path}:{line}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
+    lines: dict[Path_, int] = {}
+    if root is None:
+        return {}, lines
+    return _convert(root, (), lines), lines
+
+
+def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
+    """Nodes to plain data, remembering each value's line. Scalars resolve as YAML 1.1 safe types."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for k, v in node.value:
+            key = str(k.value)
+            lines[(*path, key)] = k.start_mark.line + 1
+            out[key] = _convert(v, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(v, (*path, i), lines) for i, v in enumerate(node.value)]
+    return _resolve_scalar(node)
+
+
+_SCALAR_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _resolve_scalar(node: yaml.Node) -> Any:
+    # YAML 1.1 reads an unquoted 09:30 as a base-60 integer; people mean a time of day.
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int") and ":" in str(node.value):
+        return str(node.value)
+    return _SCALAR_CONSTRUCTOR.construct_object(node, deep=True)
+
+
+def _days(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value) if v]
+    if not isinstance(value, list) or not value:
+        raise TimeInputError("days must be a list like [mon, tue, wed, thu, fri]")
+    days = [str(v).lower()[:3] for v in value]
+    bad = [str(v) for v, d in zip(value, days, strict=True) if d not in WEEKDAYS]
+    if bad:
+        raise TimeInputError(f"unknown day {', '.join(bad)}; use mon tue wed thu fri sat sun")
+    return frozenset(days)
+
+
+def _str(value: Any, what: str) -> str:
+    if value is None or isinstance(value, list | dict):
+        raise TimeInputError(f"{what} must be text")
+    return str(value)
+
+
+def load_team(path: str | Path) -> TeamFile:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise TeamFileError([f"{p}: cannot read the team file: {err.strerror}"]) from None
+    return parse_team(text, str(p))
+
+
+def parse_team(text: str, path: str = "team.yaml") -> TeamFile:
+    raw, lines = parse_yaml(text, path)
+    errors: list[str] = []
+    tf = TeamFile(path, "", [], [], raw if isinstance(raw, dict) else {}, lines)
+
+    def err(where: Path_, message: str) -> None:
+        errors.append(f"{tf.where(*where)}: {message}")
+
+    if not isinstance(raw, dict):
+        raise TeamFileError([f"{path}:1: the team file must be a mapping with workspace and members"])
+    for key in raw:
+        if key not in TOP_KEYS:
+            err((key,), f"unknown key `{key}` (known: {', '.join(sorted(TOP_KEYS))})")
+    workspace = raw.get("workspace")
+    if not isinstance(workspace, str) or not ID_RE.match(workspace):
+        err(("workspace",), "workspace must be a short name like acme-ml")
+        workspace = "workspace"
+    tf.workspace = workspace
+    members_raw = raw.get("members")
+    if not isinstance(members_raw, list) or not members_raw:
+        err(("members",), "members must be a non-empty list")
+        members_raw = []
+    seen: set[str] = set()
+    for i, m in enumerate(members_raw):
+        member = _member(workspace, m, ("members", i), err)
+        if member is None:
+            continue
+        if member.id in seen:
+            err(("members", i, "id"), f"member id `{member.id}` appears twice")
+        seen.add(member.id)
+        tf.members.append(member)
+    for i, s in enumerate(raw.get("standups") or []):
+        standup = _standup(workspace, s, ("standups", i), err, seen)
+        if standup is not None:
+            if any(x.name == standup.name for x in tf.standups):
+                err(("standups", i, "name"), f"stand-up `{standup.name}` appears twice")
+            tf.standups.append(standup)
+    if errors:
+        raise TeamFileError(errors)
+    for name, (validate, _apply) in _SECTIONS.items():
+        if name in raw:
+            errors.extend(validate(tf))
+    if errors:
+        raise TeamFileError(errors)
+    return tf
+
+
+def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None]) -> Member | None:
+    if not isinstance(raw, dict):
+        err(at, "each member must be a mapping with id, name and tz")
+        return None
+    ok = True
+    for key in raw:
+        if key not in MEMBER_KEYS:
+            err((*at, key), f"unknown key `{key}` for a member (known: {', '.join(sorted(MEMBER_KEYS))})")
+            ok = False
+    mid = raw.get("id")
+    if not isinstance(mid, str) or not ID_RE.match(mid):
+        err((*at, "id"), "id must be a short name of letters, digits, ., _ or -")
+        return None
+    fields: dict[str, Any] = {"workspace": workspace, "id": mid, "name": str(raw.get("name") or mid)}
+    try:
+        fields["tz"] = validate_zone(_str(raw.get("tz", "UTC"), "tz"))
+    except TimeInputError as e:
+        err((*at, "tz"), str(e).replace("`", ""))
+        ok = False
+    if "hours" in raw:
+        try:
+            start, end = parse_hours(_str(raw["hours"], "hours"))
+            fields["hours"] = Hours(start, end)
+        except TimeInputError as e:
+            err((*at, "hours"), str(e))
+            ok = False
+    if "workdays" in raw:
+        try:
+            fields["workdays"] = _days(raw["workdays"])
+        except TimeInputError as e:
+            err((*at, "workdays"), str(e))
+            ok = False
+    ooo: list[DateRange] = []
+    for j, r in enumerate(raw.get("ooo") or []):
+        try:
+            ooo.append(parse_date_range(_str(r, "ooo")))
+        except TimeInputError as e:
+            err((*at, "ooo", j), str(e))
+            ok = False
+    fields["ooo"] = tuple(ooo)
+    accounts = raw.get("accounts") or {}
+    if not isinstance(accounts, dict):
+        err((*at, "accounts"), "accounts must map a system to an id, like {slack: U04NOOR}")
+        ok = False
+    else:
+        fields["accounts"] = {str(k): str(v) for k, v in accounts.items()}
+    fields["is_admin"] = bool(raw.get("admin", False))
+    return Member(**fields) if ok else None
+
+
+def _standup(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None],
+             member_ids: set[str]) -> Standup | None:
+    if not isinstance(raw, dict):
+        err(at, "each stand-up must be a mapping with name and channel")
+        return None
+    ok = True
+    for key in raw:
+        if key not in STANDUP_KEYS:
+            err((*at, key), f"unknown key `{key}` for a stand-up (known: {', '.join(sorted(STANDUP_KEYS))})")
+            ok = False
+    name, channel = raw.get("name"), raw.get("channel")
+    if not isinstance(name, str) or not ID_RE.match(name):
+        err((*at, "name"), "a stand-up needs a short name")
+        return None
+    if not isinstance(channel, str) or not channel:
+        err((*at, "channel"), "a stand-up needs a channel, like \"#ml-team\"")
+        return None
+    fields: dict[str, Any] = {"workspace": workspace, "name": name, "channel": channel}
+    checks: list[tuple[str, Callable[[Any], Any], str]] = [
+        ("remind_at", lambda v: parse_hhmm(_str(v, "remind_at")), "remind_at"),
+        ("days", _days, "days"),
+        ("cutoff", lambda v: parse_hhmm(_str(v, "cutoff")), "cutoff"),
+        ("nudge_after", lambda v: parse_duration(_str(v, "nudge_after")), "nudge_after"),
+        ("tz", lambda v: validate_zone(_str(v, "tz")), "tz"),
+    ]
+    for key, parse, target in checks:
+        if key in raw:
+            try:
+                fields[target] = parse(raw[key])
+            except TimeInputError as e:
+                err((*at, key), str(e).replace("`", ""))
+                ok = False
+    members = raw.get("members", "all")
+    if members != "all":
+        if not isinstance(members, list):
+            err((*at, "members"), "members must be `all` or a list of member ids")
+            ok = False
+        else:
+            unknown = [str(m) for m in members if str(m) not in member_ids]
+            if unknown:
+                err((*at, "members"), f"unknown member {', '.join(unknown)}")
+                ok = False
+            fields["members"] = tuple(str(m) for m in members)
+    if "questions" in raw:
+        qs = raw["questions"]
+        if not isinstance(qs, list) or not qs or not all(isinstance(q, str) and q.strip() for q in qs):
+            err((*at, "questions"), "questions must be a non-empty list of text")
+            ok = False
+        else:
+            fields["questions"] = tuple(qs)
+    fields["mention_missing"] = bool(raw.get("mention_missing", False))
+    fields["paused"] = bool(raw.get("paused", False))
+    return Standup(**fields) if ok else None
+
+
+def apply_team(app: Meridian, tf: TeamFile, platform: str = "console") -> None:
+    """Write the team into the store; the stand-up schedule is planned again from it."""
+    existing = app.store.get_workspace(tf.workspace)
+    app.store.upsert_workspace(Workspace(tf.workspace, existing.platform if existing else platform, tf.workspace))
+    bulk = getattr(app.store, "upsert_members", None)
+    if bulk is not None:
+        bulk(tf.members)
+    else:
+        for m in tf.members:
+            app.store.upsert_member(m)
+    for s in tf.standups:
+        app.store.upsert_standup(s)
+        app.store.cancel_pending(s.workspace, f"standup:{s.workspace}:{s.name}:")
+    for name, (_validate, apply) in _SECTIONS.items():
+        if apply is not None and name in tf.raw:
+            apply(app, tf)
+    app.engine.replan()
+
+
+def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
+    """The workspace as team-file data (``meridian export``)."""
+    members = []
+    for m in app.store.list_members(workspace):
+        entry: dict[str, Any] = {"id": m.id, "name": m.name, "tz": m.tz}
+        if m.hours != Hours():
+            entry["hours"] = str(m.hours)
+        if m.workdays != frozenset(WEEKDAYS[:5]):
+            entry["workdays"] = [d for d in WEEKDAYS if d in m.workdays]
+        if m.ooo:
+            entry["ooo"] = [str(r) for r in m.ooo]
+        if m.accounts:
+            entry["accounts"] = dict(m.accounts)
+        if m.is_admin:
+            entry["admin"] = True
+        members.append(entry)
+    standups = []
+    for s in app.store.list_standups(workspace):
+        st: dict[str, Any] = {"name": s.name, "channel": s.channel, "remind_at": f"{s.remind_at:%H:%M}",
+                              "days": [d for d in WEEKDAYS if d in s.days],
+                              "members": "all" if s.members is None else list(s.members),
+                              "questions": list(s.questions)}
+        if s.cutoff:
+            st["cutoff"] = f"{s.cutoff:%H:%M}"
+        if s.tz != "UTC":
+            st["tz"] = s.tz
+        standups.append(st)
+    return {"workspace": workspace, "members": members, "standups": standups}

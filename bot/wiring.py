@@ -1,0 +1,46 @@
+"""The composition root: wires the core's ports to adapters from settings.
+
+This module and ``bot.cli`` are the only parts of ``bot/`` that may import adapters and
+storage; every other core module talks through ``bot.ports``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from bot import people, standups
+from bot.app import Meridian, Settings
+from bot.ports import ChatPort, Clock, Store
+
+DEMO_TEAM = Path(__file__).resolve().parent.parent / "examples" / "team.yaml"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def install_capabilities(app: Meridian) -> None:
+    """Every capability registers its commands, planners and handlers."""
+    standups.install(app)
+    people.install(app)
+
+
+def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+               worker: str | None = None) -> Meridian:
+    app = Meridian(store, clock, chats, settings, worker_id=worker or worker_id())
+    install_capabilities(app)
+    return app
+
+
+def open_store(url: str, migrate: bool = True) -> Store:
+    """Open the database; SQLite (the embedded default) is brought up to date on the spot."""
+    from storage.db import make_engine, normalise_url
+    from storage.migrate import upgrade
+    from storage.repo import SqlStore
+
+    url = normalise_url(url)
+    if migrate and url.startswith("sqlite"):
+        upgrade(url)
+    return SqlStore(make_engine(url))

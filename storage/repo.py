@@ -1,0 +1,361 @@
+"""``SqlStore``: the core's ``Store`` port over SQLModel, for SQLite and PostgreSQL alike.
+
+Translating rows to domain objects happens here and nowhere else. The two places
+where concurrency matters — claiming due work and adding outbox entries — are single
+SQL statements (``UPDATE … RETURNING`` with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+``INSERT … ON CONFLICT DO NOTHING`` on both) so that several workers never do the same
+thing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from bot.domain import Hours, Member, Standup, Workspace
+from bot.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun
+from bot.timekeeping import parse_date_range, parse_hhmm
+from storage.db import UTCDateTime, make_engine, session_scope, table_of
+from storage.models import (
+    DueWorkRow,
+    KeyValueRow,
+    MemberAccountRow,
+    MemberRow,
+    OutboxRow,
+    StandupRow,
+    StandupRunRow,
+    WorkspaceRow,
+)
+
+DueWorkC = table_of(DueWorkRow).c
+OutboxC = table_of(OutboxRow).c
+MemberC = table_of(MemberRow).c
+MemberAccountC = table_of(MemberAccountRow).c
+StandupC = table_of(StandupRow).c
+StandupRunC = table_of(StandupRunRow).c
+KeyValueC = table_of(KeyValueRow).c
+
+
+def _csv(values: Iterable[str]) -> str:
+    return ",".join(values)
+
+
+def member_from_row(row: MemberRow) -> Member:
+    return Member(
+        workspace=row.workspace, id=row.id, name=row.name, tz=row.tz,
+        hours=Hours(parse_hhmm(row.hours_start), parse_hhmm(row.hours_end)),
+        workdays=frozenset(d for d in row.workdays.split(",") if d),
+        ooo=tuple(parse_date_range(r) for r in row.ooo),
+        accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of),
+    )
+
+
+def standup_from_row(row: StandupRow) -> Standup:
+    return Standup(
+        workspace=row.workspace, name=row.name, channel=row.channel, remind_at=parse_hhmm(row.remind_at),
+        days=frozenset(d for d in row.days.split(",") if d),
+        members=tuple(row.members) if row.members is not None else None,
+        questions=tuple(row.questions), nudge_after=timedelta(minutes=row.nudge_after_min),
+        cutoff=parse_hhmm(row.cutoff) if row.cutoff else None, tz=row.tz, paused=row.paused,
+        mention_missing=row.mention_missing,
+    )
+
+
+def _run_from_row(row: StandupRunRow) -> StandupRun:
+    return StandupRun(row.workspace, row.standup, row.member, row.day, row.status, tuple(row.answers),
+                      row.answered_at, row.reminded_at)
+
+
+def _outbox_from_row(row: OutboxRow) -> OutboxEntry:
+    return OutboxEntry(row.key, row.workspace, row.kind, row.target, row.payload, row.status, row.attempts,
+                       row.thread_key, row.channel, row.message_id, row.next_attempt_at)
+
+
+class SqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def from_url(cls, url: str, create: bool = True) -> SqlStore:
+        store = cls(make_engine(url))
+        if create:
+            store.create_all()
+        return store
+
+    def create_all(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+
+    def session(self) -> Any:
+        return session_scope(self.engine)
+
+    def _insert(self, model: type[SQLModel]) -> Any:
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return insert(table_of(model))
+
+    # --- workspaces and people --------------------------------------------------------
+    def get_workspace(self, workspace: str) -> Workspace | None:
+        with self.session() as s:
+            row = s.get(WorkspaceRow, workspace)
+            return Workspace(row.id, row.platform, row.name, row.tz) if row else None
+
+    def upsert_workspace(self, workspace: Workspace) -> None:
+        with self.session() as s:
+            s.merge(WorkspaceRow(id=workspace.id, platform=workspace.platform, name=workspace.name, tz=workspace.tz))
+
+    def list_workspaces(self) -> list[Workspace]:
+        with self.session() as s:
+            return [Workspace(r.id, r.platform, r.name, r.tz) for r in s.exec(select(WorkspaceRow)).scalars()]
+
+    def get_member(self, workspace: str, member_id: str) -> Member | None:
+        with self.session() as s:
+            row = s.get(MemberRow, (workspace, member_id))
+            return member_from_row(row) if row else None
+
+    def list_members(self, workspace: str) -> list[Member]:
+        with self.session() as s:
+            rows = s.exec(select(MemberRow).where(MemberC.workspace == workspace)
+                          .order_by(MemberC.id)).scalars()
+            return [member_from_row(r) for r in rows]
+
+    def find_member_by_account(self, workspace: str, platform: str, account_id: str) -> Member | None:
+        with self.session() as s:
+            link = s.get(MemberAccountRow, (workspace, platform, account_id))
+            row = s.get(MemberRow, (workspace, link.member_id)) if link else None
+            return member_from_row(row) if row else None
+
+    def upsert_member(self, member: Member) -> None:
+        self.upsert_members([member])
+
+    def upsert_members(self, members: list[Member]) -> None:
+        """Write many people in one transaction (a 1,000-member import is one commit)."""
+        with self.session() as s:
+            for m in members:
+                s.merge(MemberRow(
+                    workspace=m.workspace, id=m.id, name=m.name, tz=m.tz, hours_start=f"{m.hours.start:%H:%M}",
+                    hours_end=f"{m.hours.end:%H:%M}", workdays=_csv(sorted(m.workdays)),
+                    ooo=[str(r) for r in m.ooo], accounts=dict(m.accounts), is_admin=m.is_admin,
+                    owner_of=list(m.owner_of)))
+                s.execute(delete(MemberAccountRow).where(MemberAccountC.workspace == m.workspace,
+                                                         MemberAccountC.member_id == m.id))
+                for platform, account in m.accounts.items():
+                    s.merge(MemberAccountRow(workspace=m.workspace, platform=platform, account_id=account,
+                                             member_id=m.id))
+
+    def delete_member(self, workspace: str, member_id: str) -> None:
+        with self.session() as s:
+            s.execute(delete(MemberAccountRow).where(MemberAccountC.workspace == workspace,
+                                                     MemberAccountC.member_id == member_id))
+            s.execute(delete(MemberRow).where(MemberC.workspace == workspace,
+                                              MemberC.id == member_id))
+            s.execute(delete(KeyValueRow).where(KeyValueC.workspace == workspace,
+                                                KeyValueC.key.like(f"member:{member_id}:%")))
+
+    # --- stand-ups ------------------------------------------------------------------
+    def list_standups(self, workspace: str | None = None) -> list[Standup]:
+        with self.session() as s:
+            q = select(StandupRow).order_by(StandupC.workspace, StandupC.name)
+            if workspace is not None:
+                q = q.where(StandupC.workspace == workspace)
+            return [standup_from_row(r) for r in s.exec(q).scalars()]
+
+    def get_standup(self, workspace: str, name: str) -> Standup | None:
+        with self.session() as s:
+            row = s.get(StandupRow, (workspace, name))
+            return standup_from_row(row) if row else None
+
+    def upsert_standup(self, standup: Standup) -> None:
+        with self.session() as s:
+            s.merge(StandupRow(
+                workspace=standup.workspace, name=standup.name, channel=standup.channel,
+                remind_at=f"{standup.remind_at:%H:%M}", days=_csv(sorted(standup.days)),
+                members=list(standup.members) if standup.members is not None else None,
+                questions=list(standup.questions), nudge_after_min=int(standup.nudge_after.total_seconds() // 60),
+                cutoff=f"{standup.cutoff:%H:%M}" if standup.cutoff else None, tz=standup.tz,
+                paused=standup.paused, mention_missing=standup.mention_missing))
+
+    def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None:
+        with self.session() as s:
+            row = s.exec(select(StandupRunRow).where(
+                StandupRunC.workspace == workspace, StandupRunC.standup == standup,
+                StandupRunC.member == member, StandupRunC.day == day)).scalars().first()
+            return _run_from_row(row) if row else None
+
+    def save_run(self, run: StandupRun) -> None:
+        values = {"workspace": run.workspace, "standup": run.standup, "member": run.member, "day": run.day,
+                  "status": run.status, "answers": list(run.answers), "answered_at": run.answered_at,
+                  "reminded_at": run.reminded_at}
+        stmt = self._insert(StandupRunRow).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace", "standup", "member", "day"],
+            set_={k: stmt.excluded[k] for k in ("status", "answers", "answered_at", "reminded_at")})
+        with self.session() as s:
+            s.execute(stmt)
+
+    def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]:
+        return self.runs_between(workspace, standup, day, day)
+
+    def runs_between(self, workspace: str, standup: str, first: date, last: date) -> list[StandupRun]:
+        with self.session() as s:
+            rows = s.exec(select(StandupRunRow).where(
+                StandupRunC.workspace == workspace, StandupRunC.standup == standup,
+                StandupRunC.day >= first, StandupRunC.day <= last)
+                .order_by(StandupRunC.day, StandupRunC.member)).scalars()
+            return [_run_from_row(r) for r in rows]
+
+    def delete_runs_for_member(self, workspace: str, member: str) -> int:
+        with self.session() as s:
+            result = s.execute(delete(StandupRunRow).where(StandupRunC.workspace == workspace,
+                                                           StandupRunC.member == member))
+            return int(result.rowcount or 0)
+
+    # --- scheduled work ---------------------------------------------------------------
+    def schedule(self, items: list[DueItem]) -> int:
+        if not items:
+            return 0
+        new = 0
+        with self.session() as s:
+            for start in range(0, len(items), 500):
+                chunk = items[start:start + 500]
+                stmt = self._insert(DueWorkRow).values([
+                    {"key": i.key, "kind": i.kind, "workspace": i.workspace, "due_at": i.due_at,
+                     "payload": i.payload, "status": "pending", "attempts": 0, "note": ""} for i in chunk
+                ]).on_conflict_do_nothing(index_elements=["key"])
+                new += int(s.execute(stmt).rowcount or 0)
+        return new
+
+    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
+        until = now + timedelta(seconds=lease_seconds)
+        lock = "FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
+        table = DueWorkRow.__tablename__
+        with self.session() as s:
+            # A worker that died mid-job leaves a claim whose lease runs out: make it claimable again.
+            s.execute(update(DueWorkRow).where(DueWorkC.status == "claimed",
+                                               DueWorkC.claimed_until < now)
+                      .values(status="pending"))
+            claim = text(
+                f"UPDATE {table} SET status = 'claimed', claimed_by = :worker, claimed_until = :until, "
+                f"attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' "
+                f"AND due_at <= :now ORDER BY due_at, id LIMIT :limit {lock}) "
+                "RETURNING id, key, kind, workspace, due_at, payload, attempts"
+            ).bindparams(bindparam("until", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
+            rows = s.execute(claim, {"worker": worker, "until": until, "now": now, "limit": limit}).all()
+        claimed = [ClaimedItem(r.id, r.key, r.kind, r.workspace, self._read_instant(r.due_at),
+                               self._read_json(r.payload), r.attempts) for r in rows]
+        return sorted(claimed, key=lambda c: (c.due_at, c.id))
+
+    def _read_instant(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @staticmethod
+    def _read_json(value: Any) -> dict[str, Any]:
+        if isinstance(value, str):
+            import json
+
+            return dict(json.loads(value))
+        return dict(value or {})
+
+    def finish(self, item_id: int, status: str, note: str = "") -> None:
+        with self.session() as s:
+            s.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
+                      .values(status=status, note=note[:2000], claimed_until=None))
+
+    def retry_later(self, item_id: int, at: datetime, note: str) -> None:
+        with self.session() as s:
+            s.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
+                      .values(status="pending", due_at=at, note=note[:2000], claimed_until=None))
+
+    def cancel_pending(self, workspace: str, key_prefix: str) -> int:
+        """Drop pending work (its keys become free again) so that a re-plan puts it at its new time."""
+        with self.session() as s:
+            result = s.execute(delete(DueWorkRow).where(
+                DueWorkC.workspace == workspace, DueWorkC.status == "pending",
+                DueWorkC.key.startswith(key_prefix)))
+            return int(result.rowcount or 0)
+
+    def next_due_at(self) -> datetime | None:
+        with self.session() as s:
+            value = s.execute(select(func.min(DueWorkC.due_at)).where(
+                DueWorkC.status == "pending")).scalar()
+            return self._read_instant(value) if value is not None else None
+
+    def due_status(self, key: str) -> str | None:
+        with self.session() as s:
+            return s.execute(select(DueWorkC.status).where(DueWorkC.key == key)).scalar()
+
+    def due_items(self, key_prefix: str = "") -> list[DueWorkRow]:
+        """Every scheduled item whose key starts with the prefix; for previews, audits and tests."""
+        with self.session() as s:
+            return list(s.exec(select(DueWorkRow).where(DueWorkC.key.startswith(key_prefix))
+                               .order_by(DueWorkC.due_at, DueWorkC.id)).scalars())
+
+    # --- outbox -----------------------------------------------------------------------
+    def outbox_add(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
+        with self.session() as s:
+            s.execute(self._insert(OutboxRow).values(
+                key=entry.key, workspace=entry.workspace, kind=entry.kind, target=entry.target,
+                thread_key=entry.thread_key, payload=entry.payload, status="pending", attempts=0,
+                created_at=now, last_error="",
+            ).on_conflict_do_nothing(index_elements=["key"]))
+            row = s.get(OutboxRow, entry.key)
+            assert row is not None
+            return _outbox_from_row(row)
+
+    def outbox_get(self, key: str) -> OutboxEntry | None:
+        with self.session() as s:
+            row = s.get(OutboxRow, key)
+            return _outbox_from_row(row) if row else None
+
+    def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxRow).where(OutboxC.key == key)
+                      .values(status="sent", channel=channel, message_id=message_id, sent_at=at,
+                              next_attempt_at=None, last_error=""))
+
+    def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None:
+        with self.session() as s:
+            s.execute(update(OutboxRow).where(OutboxC.key == key)
+                      .values(status="failed" if retry_at else "dead", attempts=OutboxC.attempts + 1,
+                              next_attempt_at=retry_at, last_error=error[:2000]))
+
+    def outbox_retryable(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        stale = now - timedelta(minutes=5)
+        with self.session() as s:
+            rows = s.exec(select(OutboxRow).where(
+                ((OutboxC.status == "failed") & (OutboxC.next_attempt_at <= now))
+                | ((OutboxC.status == "pending") & (OutboxC.created_at <= stale)))
+                .order_by(OutboxC.created_at).limit(limit)).scalars()
+            return [_outbox_from_row(r) for r in rows]
+
+    def outbox_entries(self, workspace: str | None = None) -> list[OutboxEntry]:
+        with self.session() as s:
+            q = select(OutboxRow).order_by(OutboxC.created_at)
+            if workspace:
+                q = q.where(OutboxC.workspace == workspace)
+            return [_outbox_from_row(r) for r in s.exec(q).scalars()]
+
+    # --- small state ------------------------------------------------------------------
+    def kv_get(self, workspace: str, key: str) -> Any:
+        with self.session() as s:
+            row = s.get(KeyValueRow, (workspace, key))
+            return row.value if row else None
+
+    def kv_set(self, workspace: str, key: str, value: Any) -> None:
+        with self.session() as s:
+            s.merge(KeyValueRow(workspace=workspace, key=key, value=value))
+
+    def kv_delete(self, workspace: str, key: str) -> None:
+        with self.session() as s:
+            s.execute(delete(KeyValueRow).where(KeyValueC.workspace == workspace,
+                                                KeyValueC.key == key))
+
+
+__all__ = ["SqlStore"]

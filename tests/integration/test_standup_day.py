@@ -1,0 +1,177 @@
+"""A whole stand-up day through the core's entry points, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from adapters.console.render import render_text
+from bot.app import Action, IncomingMessage
+from bot.commands import Invocation
+
+TEAM = """
+workspace: acme
+members:
+  - {id: alice, name: Alice, tz: America/New_York, admin: true}
+  - {id: ravi, name: Ravi, tz: Asia/Kolkata}
+  - {id: kenji, name: Kenji, tz: Australia/Sydney, ooo: ["2027-03-16"]}
+standups:
+  - {name: daily, channel: "#ml", remind_at: "09:30", tz: Europe/London}
+"""
+
+
+async def answer_by_dm(h: Any, member_id: str, *answers: str) -> None:
+    m = h.store.get_member("acme", member_id)
+    for text in answers:
+        assert await h.app.message(IncomingMessage("acme", m, text, None, True))
+
+
+async def test_each_member_is_reminded_once_at_0930_their_time(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 16, 0, 0, tzinfo=UTC))
+    reminders = {m: [d for d in h.dms(m) if "Stand-up:" in d.text] for m in ("alice", "ravi", "kenji")}
+    assert [d.at for d in reminders["ravi"]] == [datetime(2027, 3, 15, 4, 0, tzinfo=UTC)]
+    assert [d.at for d in reminders["alice"]] == [datetime(2027, 3, 15, 13, 30, tzinfo=UTC)]  # EDT since 14 Mar
+    # Sydney's Monday 09:30 was Sunday 22:30Z, 90 minutes before the clock started: inside the catch-up
+    # window, so it goes out once, late; Tuesday is out of office.
+    assert [d.at for d in reminders["kenji"]] == [datetime(2027, 3, 15, 0, 0, tzinfo=UTC)]
+
+
+async def test_answers_go_into_the_days_thread_and_the_summary_lists_everyone(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "Trained v7", "Evaluate v7", "Waiting on GPU quota")
+    await h.advance_to(datetime(2027, 3, 15, 13, 31, tzinfo=UTC))
+    await answer_by_dm(h, "alice", "Reviewed PRs", "Ship drift alerts", "none")
+    await h.advance_to(datetime(2027, 3, 16, 12, 0, tzinfo=UTC))
+
+    channel = h.chat.in_channel("#ml")
+    parents = [m for m in channel if m.thread is None]
+    assert len(parents) == 1, "one thread per channel day"
+    replies = h.chat.thread_of(parents[0].id)
+    assert [r.text.splitlines()[0].split(" ·")[0] for r in replies[:2]] == ["@Ravi", "@Alice"]
+    summary = replies[-1].text
+    assert "Answered (2): Ravi, Alice" in summary or "Answered (2): Alice, Ravi" in summary
+    assert "Not answered (1): Kenji" in summary
+    assert "Blockers (1)" in summary and "Waiting on GPU quota" in summary and "Ship drift" not in summary
+    assert "2/3 answered · 1 blocker" in parents[0].text  # the thread's headline was updated
+
+
+async def test_silent_member_is_nudged_once_and_answerer_is_not(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 5, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "a", "b", "c")
+    await h.advance_to(datetime(2027, 3, 15, 20, 0, tzinfo=UTC))
+    assert [d for d in h.dms("ravi") if "Still open" in d.text] == []
+    assert len([d for d in h.dms("alice") if "Still open" in d.text]) == 1
+
+
+async def test_no_reminder_on_out_of_office_or_weekend(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 12, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 22, 0, 0, tzinfo=UTC))
+    kenji_days = [d.at.astimezone(h.store.get_member("acme", "kenji").zone).date().isoformat()
+                  for d in h.dms("kenji") if "Stand-up:" in d.text]
+    assert "2027-03-16" not in kenji_days            # out of office
+    assert kenji_days == ["2027-03-17", "2027-03-18", "2027-03-19", "2027-03-22"]  # Monday 09:30 AEDT is Sunday 22:30Z; no weekend
+
+
+async def test_skip_today_and_until_stop_the_reminders(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 0, 0, tzinfo=UTC))
+    h.load(TEAM)
+    alice = h.store.get_member("acme", "alice")
+    reply = await h.app.command(Invocation("acme", alice, "standup", "skip until 2027-03-17", channel="#ml"))
+    assert "until Wed 17 Mar 2027" in reply.message.fallback
+    await h.advance_to(datetime(2027, 3, 19, 0, 0, tzinfo=UTC))
+    alice_days = [d.at.date().isoformat() for d in h.dms("alice") if "Stand-up:" in d.text]
+    assert alice_days == ["2027-03-18"]
+
+
+async def test_evening_answer_counts_for_the_next_working_day(harness_factory: Any) -> None:
+    # Friday 19:00 in New York: after the cut-off, so the answer is for Monday.
+    h = harness_factory(datetime(2027, 3, 19, 23, 0, tzinfo=UTC))
+    h.load(TEAM)
+    alice = h.store.get_member("acme", "alice")
+    reply = await h.app.command(Invocation("acme", alice, "standup", "", channel="#ml"))
+    assert "Mon 22 Mar 2027" in reply.message.fallback
+    await answer_by_dm(h, "alice", "Prepared the demo", "Run the demo", "none")
+    run = h.store.get_run("acme", "daily", "alice", datetime(2027, 3, 22).date())
+    assert run is not None and run.status == "answered"
+    await h.advance_to(datetime(2027, 3, 22, 14, 0, tzinfo=UTC))
+    assert not [d for d in h.dms("alice") if "Stand-up:" in d.text and d.at.date().isoformat() == "2027-03-22"]
+
+
+async def test_editing_before_the_cutoff_updates_the_thread_post(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 14, 0, tzinfo=UTC))
+    h.load(TEAM)
+    alice = h.store.get_member("acme", "alice")
+    form_reply = await h.app.command(Invocation("acme", alice, "standup", "", channel="#ml", trigger="t1"))
+    assert form_reply.form is not None and len(form_reply.form.inputs) == 3
+    values = {"q0": "first", "q1": "second", "q2": "none"}
+    await h.app.action(Action("acme", alice, "standup.submit", values=values, metadata=form_reply.form.metadata))
+    values["q0"] = "first, corrected"
+    await h.app.action(Action("acme", alice, "standup.submit", values=values, metadata=form_reply.form.metadata))
+    posts = [m for m in h.chat.in_channel("#ml") if m.thread]
+    assert len(posts) == 1 and "first, corrected" in posts[0].text and posts[0].edits
+
+
+async def test_stats_report_participation_and_open_blocker_age(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    for day in range(3):
+        base = datetime(2027, 3, 15, 4, 1, tzinfo=UTC) + timedelta(days=day)
+        await h.advance_to(base)
+        await answer_by_dm(h, "ravi", "x", "y", "blocked on data access")
+    await h.advance_to(datetime(2027, 3, 18, 12, 0, tzinfo=UTC))
+    ravi = h.store.get_member("acme", "ravi")
+    reply = await h.app.command(Invocation("acme", ravi, "standup", "stats", channel="#ml"))
+    text = render_text(reply.message)
+    assert "3/4 days answered (75%)" in text
+    assert "Open blockers (1)" in text and "(3 days)" in text
+
+
+async def test_answer_with_mentions_is_kept_literally_and_long_text_is_truncated(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 14, 0, tzinfo=UTC))
+    h.load(TEAM)
+    alice = h.store.get_member("acme", "alice")
+    await h.app.command(Invocation("acme", alice, "standup", "", channel="#ml"))
+    nasty = "<!channel> <!here> @everyone <@U123> & <b>"
+    long = "x" * 40_000
+    await answer_by_dm(h, "alice", nasty, long, "none")
+    run = h.store.get_run("acme", "daily", "alice", datetime(2027, 3, 15).date())
+    assert run is not None and run.answers[0] == nasty and len(run.answers[1]) == 40_000
+    post = [m for m in h.chat.in_channel("#ml") if m.thread][0]
+    assert nasty in post.text
+    assert "37,000 more characters not shown" in post.text
+    # in the neutral message the user's text is plain text, never a mention
+    from bot.messages import Mention, Section
+
+    sections = [b for b in post.message.blocks if isinstance(b, Section)]
+    mentions = [p for s in sections for p in s.text if isinstance(p, Mention)]
+    assert [m.member_id for m in mentions] == ["alice"]
+
+
+async def test_timezone_change_moves_future_reminders(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 0, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 1, 0, tzinfo=UTC))
+    alice = h.store.get_member("acme", "alice")
+    reply = await h.app.command(Invocation("acme", alice, "meridian", "tz Europe/Berlin"))
+    assert "Europe/Berlin" in reply.message.fallback
+    await h.advance_to(datetime(2027, 3, 16, 0, 0, tzinfo=UTC))
+    assert [d.at for d in h.dms("alice") if "Stand-up:" in d.text] == [datetime(2027, 3, 15, 8, 30, tzinfo=UTC)]
+
+
+async def test_forget_me_deletes_answers_and_settings(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 14, 0, tzinfo=UTC))
+    h.load(TEAM)
+    alice = h.store.get_member("acme", "alice")
+    await h.app.command(Invocation("acme", alice, "standup", "", channel="#ml"))
+    await answer_by_dm(h, "alice", "a", "b", "c")
+    reply = await h.app.command(Invocation("acme", alice, "meridian", "forget-me confirm"))
+    assert "1 stand-up answers" in reply.message.fallback
+    assert h.store.get_member("acme", "alice") is None
+    assert h.store.runs_between("acme", "daily", datetime(2027, 1, 1).date(), datetime(2027, 12, 31).date()) == []
