@@ -14,13 +14,13 @@ Nothing a source does can stop another digest or the scheduler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
-from bot.digest_config import DigestSchedule, ModelConfig, SourcesConfig
+from bot.digest_config import DigestSchedule, ModelConfig, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digest_text import clock, duration
 from bot.digests import (
     ICON,
@@ -40,6 +40,7 @@ from bot.domain import Member
 from bot.messages import Context, Inline, Mention, Message, Section, Strong, plain, rich
 from bot.ports import ClaimedItem, DueItem
 from bot.sources import AlertEvent, MetricsSource, MonitoringSource, SourceUnavailable, TrackingSource
+from bot.teamfile import TeamFile, register_section
 from bot.timekeeping import at_local, iso_z, local_date
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class SourceSet:
     tracking: dict[str, TrackingSource] = field(default_factory=dict)
     monitoring: dict[str, MonitoringSource] = field(default_factory=dict)
     metrics: MetricsSource | None = None
+
+
+SourceFactory = Callable[[SourcesConfig], SourceSet]
 
 
 class RaciOwners(Protocol):
@@ -393,39 +397,98 @@ def plan_digests(workspace: str, config: SourcesConfig, start: datetime, end: da
     return items
 
 
-def _service(app: Meridian) -> DigestService:
-    service: DigestService = app.services["digests"]
+class Digests:
+    """The digest services of every workspace, built from each workspace's stored team-file sections."""
+
+    CONFIG_KEY = "digests:config"
+
+    def __init__(self, app: Meridian, build_sources: SourceFactory) -> None:
+        self.app = app
+        self.build_sources = build_sources
+        self._services: dict[str, tuple[Any, DigestService]] = {}
+
+    def configure(self, workspace: str, raw: Mapping[str, Any], sources: SourceSet | None = None) -> DigestService:
+        """Keep a workspace's ``sources:``/``digests:`` and build its service (``sources`` given in tests)."""
+        config = parse_sources(raw)
+        stored = {"sources": raw.get("sources"), "digests": raw.get("digests")}
+        self.app.store.kv_set(workspace, self.CONFIG_KEY, stored)
+        service = DigestService(self.app, config, sources or self.build_sources(config), workspace)
+        self._services[workspace] = (stored, service)
+        return service
+
+    def get(self, workspace: str) -> DigestService | None:
+        stored = self.app.store.kv_get(workspace, self.CONFIG_KEY)
+        if not stored:
+            return None
+        cached = self._services.get(workspace)
+        if cached is not None and cached[0] == stored:
+            return cached[1]
+        try:
+            config = parse_sources(stored)
+        except SourcesConfigError as err:
+            log.error("workspace %s: stored digest configuration is invalid: %s", workspace, err)
+            return None
+        service = DigestService(self.app, config, self.build_sources(config), workspace)
+        self._services[workspace] = (stored, service)
+        return service
+
+    def require(self, workspace: str) -> DigestService:
+        service = self.get(workspace)
+        if service is None:
+            raise CommandError("No sources are configured for this workspace; add `sources:` and `digests:` "
+                               "to the team file and import it.")
+        return service
+
+    def plan(self, start: datetime, end: datetime) -> list[DueItem]:
+        items: list[DueItem] = []
+        for ws in self.app.store.list_workspaces():
+            service = self.get(ws.id)
+            if service is not None:
+                items.extend(plan_digests(ws.id, service.config, start, end))
+        return items
+
+
+def _registry(app: Meridian) -> Digests:
+    registry: Digests = app.services["digests"]
+    return registry
+
+
+def _service(app: Meridian, workspace: str) -> DigestService:
+    service = _registry(app).get(workspace)
+    if service is None:
+        raise LookupError(f"workspace {workspace} has no digest configuration")
     return service
 
 
-async def post_experiments_digest(app: Meridian, key: str, channel: str, sources: Sequence[str] = ()) -> list[str]:
-    """Build, post and commit one experiments digest; returns the tracking sources that were down."""
-    service = _service(app)
+async def post_experiments_digest(service: DigestService, key: str, channel: str,
+                                  sources: Sequence[str] = ()) -> ExperimentsRun:
+    """Build, post and commit one experiments digest; the run tells which tracking sources were down."""
     run = await service.experiments(sources=sources)
     await service.post_digest(key, channel, run.digest)
     service.commit(run)
-    return run.down
+    return run
 
 
-def _schedule_retry(app: Meridian, item_key: str, channel: str, down: Sequence[str], attempt: int) -> None:
+def _schedule_retry(service: DigestService, item_key: str, channel: str, down: Sequence[str], attempt: int) -> None:
     if not down or attempt > len(RETRY_BACKOFF):
         return
-    due = app.now() + RETRY_BACKOFF[attempt - 1]
-    app.store.schedule([DueItem(f"{item_key}:retry:{attempt}", "digest.experiments-retry", _service(app).workspace,
-                                due, {"channel": channel, "parent": item_key, "sources": list(down),
-                                      "attempt": attempt})])
+    due = service.app.now() + RETRY_BACKOFF[attempt - 1]
+    service.app.store.schedule([DueItem(f"{item_key}:retry:{attempt}", "digest.experiments-retry", service.workspace,
+                                        due, {"channel": channel, "parent": item_key, "sources": list(down),
+                                              "attempt": attempt})])
 
 
 async def _on_experiments(app: Meridian, item: ClaimedItem) -> None:
+    service = _service(app, item.workspace)
     channel = item.payload["channel"]
-    schedule = _service(app).config.digest("experiments")
-    down = await post_experiments_digest(app, item.key, channel, schedule.sources if schedule else ())
-    _schedule_retry(app, item.key, channel, down, 1)
+    schedule = service.config.digest("experiments")
+    run = await post_experiments_digest(service, item.key, channel, schedule.sources if schedule else ())
+    _schedule_retry(service, item.key, channel, run.down, 1)
 
 
 async def _on_experiments_retry(app: Meridian, item: ClaimedItem) -> None:
     """Try the sources that were down again; post what they have in the digest's thread once they answer."""
-    service = _service(app)
+    service = _service(app, item.workspace)
     payload = item.payload
     run = await service.experiments(sources=payload["sources"])
     digest, down = run.digest, run.down
@@ -437,16 +500,16 @@ async def _on_experiments_retry(app: Meridian, item: ClaimedItem) -> None:
         await service.post_digest(item.key, payload["channel"], DigestMessages(headline, digest.details),
                                   thread_key=payload["parent"])
         service.commit(run)
-    _schedule_retry(app, payload["parent"], payload["channel"], down, int(payload["attempt"]) + 1)
+    _schedule_retry(service, payload["parent"], payload["channel"], down, int(payload["attempt"]) + 1)
 
 
 async def _on_drift(app: Meridian, item: ClaimedItem) -> None:
-    service = _service(app)
+    service = _service(app, item.workspace)
     await service.post_digest(item.key, item.payload["channel"], await service.drift())
 
 
 async def _on_drift_check(app: Meridian, item: ClaimedItem) -> None:
-    await _service(app).check_drift()
+    await _service(app, item.workspace).check_drift()
 
 
 # =========================================================================================
@@ -454,7 +517,7 @@ async def _on_drift_check(app: Meridian, item: ClaimedItem) -> None:
 # =========================================================================================
 
 async def _experiments_command(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
-    service = _service(app)
+    service = _registry(app).require(inv.workspace)
     if not service.config.tracking:
         raise CommandError("No experiment tracking source is configured; add one under sources.tracking in the team file.")
     only = " ".join(args).strip() or None
@@ -465,7 +528,7 @@ async def _experiments_command(app: Meridian, inv: Invocation, args: list[str]) 
 
 
 async def _drift_command(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
-    service = _service(app)
+    service = _registry(app).require(inv.workspace)
     only = " ".join(args).strip() or None
     if only and only not in {m.name for m in service.config.models}:
         known = ", ".join(sorted(m.name for m in service.config.models)) or "none configured"
@@ -481,15 +544,42 @@ def families() -> list[CommandFamily]:
             CommandFamily("drift", "drift digest on demand", default=drift, takes_free_text=True)]
 
 
-def install(app: Meridian, config: SourcesConfig, sources: SourceSet, workspace: str) -> DigestService:
-    """Register the digests on ``app``; the composition root builds ``sources`` from the adapters."""
-    service = DigestService(app, config, sources, workspace)
-    app.services["digests"] = service
+# =========================================================================================
+# The team file
+# =========================================================================================
+
+def validate_team_sections(raw: Mapping[str, Any], where: Any) -> list[str]:
+    """``sources:`` and ``digests:`` errors as ``file:line: key: reason`` lines."""
+    try:
+        parse_sources(raw)
+    except SourcesConfigError as err:
+        return [f"{where(*err.path)}: {err}"]
+    return []
+
+
+def install(app: Meridian, build_sources: SourceFactory) -> Digests:
+    """Register the digests on ``app``; ``build_sources`` (from the composition root) turns config into adapters."""
+    registry = Digests(app, build_sources)
+    app.services["digests"] = registry
     for family in families():
         app.add_family(family)
     app.on_due("digest.experiments", _on_experiments)
     app.on_due("digest.experiments-retry", _on_experiments_retry)
     app.on_due("digest.drift", _on_drift)
     app.on_due("digest.drift-check", _on_drift_check)
-    app.add_planner(lambda a, start, end: plan_digests(workspace, config, start, end))
-    return service
+    app.add_planner(lambda _app, start, end: registry.plan(start, end))
+    return registry
+
+
+def _validate_section(tf: TeamFile) -> list[str]:
+    return validate_team_sections(tf.raw, tf.where)
+
+
+def _apply_section(app: Meridian, tf: TeamFile) -> None:
+    registry: Digests | None = app.services.get("digests")
+    if registry is not None:
+        registry.configure(tf.workspace, tf.raw)
+
+
+register_section("sources", _validate_section, _apply_section)
+register_section("digests", lambda tf: [] if "sources" in tf.raw else _validate_section(tf))

@@ -1,17 +1,16 @@
-"""In-memory ports for the digest tests: a store, a chat that records, a clock, and fake sources."""
+"""Ports for the digest tests: a chat that records, a clock the test moves, and fake sources."""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from bot.app import Meridian
 from bot.domain import Member, Workspace
 from bot.messages import Form, Message
-from bot.ports import DueItem, OutboxEntry, Posted, Profile
+from bot.ports import Posted, Profile, Store
 from bot.sources import (
     DriftSnapshot,
     ExperimentRecord,
@@ -24,59 +23,6 @@ from bot.sources import (
     Sample,
     SourceUnavailable,
 )
-
-
-class MemoryStore:
-    """Only what the digests use: workspaces, members, kv, scheduled items and the outbox."""
-
-    def __init__(self) -> None:
-        self.workspaces: dict[str, Workspace] = {}
-        self.members: dict[tuple[str, str], Member] = {}
-        self.kv: dict[tuple[str, str], Any] = {}
-        self.items: dict[str, DueItem] = {}
-        self.outbox: dict[str, OutboxEntry] = {}
-
-    def get_workspace(self, workspace: str) -> Workspace | None:
-        return self.workspaces.get(workspace)
-
-    def upsert_workspace(self, workspace: Workspace) -> None:
-        self.workspaces[workspace.id] = workspace
-
-    def get_member(self, workspace: str, member_id: str) -> Member | None:
-        return self.members.get((workspace, member_id))
-
-    def list_members(self, workspace: str) -> list[Member]:
-        return [m for (ws, _), m in self.members.items() if ws == workspace]
-
-    def upsert_member(self, member: Member) -> None:
-        self.members[(member.workspace, member.id)] = member
-
-    def kv_get(self, workspace: str, key: str) -> Any:
-        return self.kv.get((workspace, key))
-
-    def kv_set(self, workspace: str, key: str, value: Any) -> None:
-        self.kv[(workspace, key)] = value
-
-    def kv_delete(self, workspace: str, key: str) -> None:
-        self.kv.pop((workspace, key), None)
-
-    def schedule(self, items: list[DueItem]) -> int:
-        new = [i for i in items if i.key not in self.items]
-        self.items.update({i.key: i for i in new})
-        return len(new)
-
-    def outbox_add(self, entry: OutboxEntry) -> OutboxEntry:
-        return self.outbox.setdefault(entry.key, entry)
-
-    def outbox_get(self, key: str) -> OutboxEntry | None:
-        return self.outbox.get(key)
-
-    def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None:
-        self.outbox[key] = replace(self.outbox[key], status="sent", channel=channel, message_id=message_id)
-
-    def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None:
-        entry = self.outbox[key]
-        self.outbox[key] = replace(entry, status="failed", attempts=entry.attempts + 1, next_attempt_at=retry_at)
 
 
 @dataclass
@@ -125,12 +71,14 @@ class FrozenClock:
         return self.current
 
 
-def make_app(now: datetime, members: Sequence[Member] = ()) -> tuple[Meridian, MemoryStore, RecordingChat, FrozenClock]:
-    store, chat, clock = MemoryStore(), RecordingChat(), FrozenClock(now)
+def make_app(store: Store, now: datetime,
+             members: Sequence[Member] = ()) -> tuple[Meridian, Store, RecordingChat, FrozenClock]:
+    """The bare core (no other capability) on a real store, a recording chat and a clock the test moves."""
+    chat, clock = RecordingChat(), FrozenClock(now)
     store.upsert_workspace(Workspace("acme-ml"))
     for m in members:
         store.upsert_member(m)
-    app = Meridian(store, clock, {"console": chat})  # type: ignore[arg-type]
+    app = Meridian(store, clock, {"console": chat})
     return app, store, chat, clock
 
 

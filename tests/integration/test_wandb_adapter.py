@@ -88,12 +88,11 @@ async def test_wrong_key_or_server_error_is_an_outage(emulator) -> None:
     await down.close()
 
 
-async def test_experiments_digest_from_wandb(emulator) -> None:
-    app, _, chat, _ = make_app(NOW, [Member("acme-ml", "noor", "Noor", accounts={"wandb": "noor-w"}),
+async def test_experiments_digest_from_wandb(emulator, sqlite_store) -> None:
+    app, _, chat, _ = make_app(sqlite_store, NOW, [Member("acme-ml", "noor", "Noor", accounts={"wandb": "noor-w"}),
                                      Member("acme-ml", "ravi", "Ravi", accounts={"wandb": "ravi-w"})])
-    config = parse_sources(team(emulator.url))
-    source = WandbSource(config.tracking[0], "k3y")
-    install(app, config, SourceSet(tracking={"wandb": source}), "acme-ml")
+    source = WandbSource(parse_sources(team(emulator.url)).tracking[0], "k3y")
+    install(app, lambda config: SourceSet(tracking={"wandb": source})).configure("acme-ml", team(emulator.url))
     key = "digest:experiments:acme-ml:#ml:2027-03-15"
     await app.due_handlers["digest.experiments"](app, ClaimedItem(1, key, "digest.experiments", "acme-ml", NOW,
                                                                   {"channel": "#ml"}, 0))

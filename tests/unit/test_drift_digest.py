@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from bot.commands import Invocation
-from bot.digest_config import parse_sources
 from bot.digest_service import SourceSet, install
 from bot.domain import Member
 from bot.messages import Mention
@@ -58,11 +57,12 @@ def steady(project: str) -> list[DriftSnapshot]:
 
 
 @pytest.fixture
-def world():
-    app, store, chat, clock = make_app(T0, [ALICE, NOOR, RAVI])
+def world(sqlite_store):
+    app, store, chat, clock = make_app(sqlite_store, T0, [ALICE, NOOR, RAVI])
     monitoring = FakeMonitoring({"churn": drifting_churn(), "fraud": steady("fraud"), "ltv": steady("ltv")})
     metrics = FakeMetrics({"latency_p95": 0.2})
-    install(app, parse_sources(TEAM), SourceSet(monitoring={"evidently": monitoring}, metrics=metrics), "acme-ml")
+    sources = SourceSet(monitoring={"evidently": monitoring}, metrics=metrics)
+    install(app, lambda config: sources).configure("acme-ml", TEAM)
     return app, store, chat, clock, monitoring, metrics
 
 
@@ -176,7 +176,7 @@ async def test_alert_mentions_raci_responsible_and_accountable_when_known(world)
 
 async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world) -> None:
     app, _, chat, clock, _, _ = world
-    service = app.services["digests"]
+    service = app.services["digests"].get("acme-ml")
     firing = AlertEvent("fp1", "firing", "FeatureNullRate", {"model": "churn-model", "severity": "warning"},
                         {"summary": "nulls in income > 5%"}, starts_at=T0 - timedelta(minutes=30))
     assert await service.alerts_received([firing]) == 1

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.commands import Invocation
-from bot.digest_config import parse_sources
 from bot.digest_service import SourceSet, install
 from bot.domain import Member
 from bot.messages import Mention, Section
@@ -56,6 +55,14 @@ def source() -> FakeTracking:
     )
 
 
+def due(store, at: datetime) -> ClaimedItem:
+    """The one item that falls due exactly at ``at`` (and not a second earlier)."""
+    assert store.claim_due(at - timedelta(seconds=1), "test", 10, 60) == []
+    item, = store.claim_due(at, "test", 10, 60)
+    store.finish(item.id, "done")
+    return item
+
+
 def claimed(key: str, kind: str, payload: dict[str, str]) -> ClaimedItem:
     return ClaimedItem(1, key, kind, "acme-ml", T0, payload, 0)
 
@@ -66,10 +73,11 @@ async def post_digest(app, day: str = "2027-03-15") -> None:
 
 
 @pytest.fixture
-def world():
-    app, store, chat, clock = make_app(T0, [RAVI, NOOR])
+def world(sqlite_store):
+    app, store, chat, clock = make_app(sqlite_store, T0, [RAVI, NOOR])
     tracking = source()
-    install(app, parse_sources(TEAM), SourceSet(tracking={"mlflow": tracking}), "acme-ml")
+    sources = SourceSet(tracking={"mlflow": tracking})
+    install(app, lambda config: sources).configure("acme-ml", TEAM)
     return app, store, chat, clock, tracking
 
 
@@ -162,23 +170,23 @@ async def test_source_down_gives_one_line_keeps_the_window_and_retries_into_the_
     tracking.down = True
     await post_digest(app)
     assert chat.texts() == ["⚠️ MLflow unavailable since 08:00 — retrying with backoff."]
-    retry = store.items["digest:experiments:acme-ml:#ml-team:2027-03-15:retry:1"]
-    assert retry.due_at == T0 + timedelta(minutes=5)
+    retry = due(store, T0 + timedelta(minutes=5))
+    assert retry.key == "digest:experiments:acme-ml:#ml-team:2027-03-15:retry:1"
 
     clock.current = T0 + timedelta(minutes=5)
-    await app.due_handlers[retry.kind](app, claimed(retry.key, retry.kind, retry.payload))
+    await app.due_handlers[retry.kind](app, retry)
     assert len(chat.sent) == 1, "still down: nothing new is posted"
-    retry2 = store.items["digest:experiments:acme-ml:#ml-team:2027-03-15:retry:2"]
-    assert retry2.due_at == clock.current + timedelta(minutes=15)
+    retry2 = due(store, clock.current + timedelta(minutes=15))
+    assert retry2.key.endswith(":retry:2")
 
     tracking.down = False
     clock.current = T0 + timedelta(minutes=20)
-    await app.due_handlers[retry2.kind](app, claimed(retry2.key, retry2.kind, retry2.payload))
+    await app.due_handlers[retry2.kind](app, retry2)
     back = chat.sent[1]
     assert back.thread == "1"
     assert back.message.fallback.startswith("✅ mlflow answered again.")
     assert "4 finished" in back.message.fallback
-    assert not any(k.endswith(":retry:3") for k in store.items)
+    assert store.due_status("digest:experiments:acme-ml:#ml-team:2027-03-15:retry:3") is None
 
 
 async def test_on_demand_command_filters_by_name_and_does_not_move_the_watermark(world) -> None:
@@ -188,7 +196,7 @@ async def test_on_demand_command_filters_by_name_and_does_not_move_the_watermark
     assert "quiet" in reply.message.fallback
     reply = await app.command(Invocation("acme-ml", RAVI, "experiments", "churn-xgb"))
     assert "4 finished" in reply.message.fallback
-    assert not any(k.startswith("digests:experiments") for (_, k) in store.kv)
+    assert store.kv_get("acme-ml", "digests:experiments:mlflow") is None
     reply = await app.command(Invocation("acme-ml", RAVI, "experiments", "nope"))
     assert "No experiment matches `nope`" in reply.message.fallback
 
