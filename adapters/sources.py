@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from adapters.evidently import EvidentlySource
@@ -15,7 +16,7 @@ from bot.sources import TrackingSource
 
 def source_factory(settings: Any = None) -> SourceFactory:
     """A factory bound to the process settings (``WANDB_API_KEY`` lives there, never in the team file)."""
-    api_key = str(getattr(settings, "wandb_api_key", "") or "")
+    api_key = str(getattr(settings, "wandb_api_key", "") or os.environ.get("WANDB_API_KEY", ""))
 
     def build(config: SourcesConfig) -> SourceSet:
         tracking: dict[str, TrackingSource] = {}

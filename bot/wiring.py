@@ -25,6 +25,10 @@ def install_capabilities(app: Meridian) -> None:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.install(app)
+    from adapters.sources import source_factory
+    from bot import digest_service
+
+    digest_service.install(app, source_factory())
 
 
 def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
