@@ -97,6 +97,14 @@ class DigestService:
         self.sources = sources
         self.workspace = workspace
 
+    async def close(self) -> None:
+        """Close the sources' HTTP sessions (a CLI run ends its event loop after one digest)."""
+        sources: list[Any] = [*self.sources.tracking.values(), *self.sources.monitoring.values(), self.sources.metrics]
+        for source in sources:
+            closer = getattr(source, "close", None)
+            if closer is not None:
+                await closer()
+
     # --- small state ------------------------------------------------------------------------
     def _get(self, key: str) -> Any:
         return self.app.store.kv_get(self.workspace, f"digests:{key}")
