@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.http_source import HttpSource
 from bot.digest_config import MonitoringConfig
-from bot.sources import ColumnDrift, DriftSnapshot, SourceUnavailable
+from bot.sources import ColumnDrift, DriftSnapshot, MissingData
 
 DRIFT_COUNT = "evidently:metric_v2:DriftedColumnsCount"
 VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
@@ -73,7 +73,7 @@ class EvidentlySource:
             self._projects = {p["name"]: str(p["id"]) for p in listed if p.get("name")}
             self._projects.update({str(p["id"]): str(p["id"]) for p in listed})
         if project not in self._projects:
-            raise SourceUnavailable(self.name, f"no project named {project!r}")
+            raise MissingData(f"{self.name} has no project named {project!r}")
         return self._projects[project]
 
     async def snapshots(self, project: str, after: datetime, until: datetime) -> list[DriftSnapshot]:

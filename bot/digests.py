@@ -31,6 +31,7 @@ from bot.sources import (
     ExperimentRecord,
     Goal,
     MetricsSource,
+    MissingData,
     MonitoringSource,
     RegisteredModel,
     RunRecord,
@@ -579,6 +580,10 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
             statuses.append("WARN")
             since = (down or {}).get(err.source, now)
             reasons.append(f"{err.source} unavailable since {clock(since, tz, now)}")
+            snaps = None
+        except MissingData as err:
+            statuses.append("WARN")
+            reasons.append(str(err))
             snaps = None
         if snaps is not None:
             trend = drift_trend(snaps, now, tz)

@@ -30,6 +30,10 @@ class SourceUnavailable(Exception):
         self.reason = reason
 
 
+class MissingData(Exception):
+    """The source answered, but what the configuration names is not there (a project, a model)."""
+
+
 @dataclass(frozen=True)
 class ExperimentRecord:
     """An MLflow experiment or a W&B project."""
