@@ -22,6 +22,7 @@ from bot.sources import SourceUnavailable
 log = logging.getLogger("meridian.sources")
 
 FAIL_FAST_SECONDS = 30.0
+KEEPALIVE_SECONDS = 4.0
 
 
 class HttpSource:
@@ -41,7 +42,9 @@ class HttpSource:
         """One pooled session per event loop (the CLI, the server and tests each run their own loop)."""
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
-            self._session = aiohttp.ClientSession(headers=self.headers, timeout=self.timeout,
+            # Servers drop idle keep-alive connections after a few seconds (uvicorn: 5 s); let ours go first.
+            connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS)
+            self._session = aiohttp.ClientSession(headers=self.headers, timeout=self.timeout, connector=connector,
                                                   json_serialize=json.dumps)
             self._loop = loop
         return self._session
@@ -56,6 +59,18 @@ class HttpSource:
         """``(status, parsed JSON)`` for 2xx and 4xx answers; ``SourceUnavailable`` for everything else."""
         if time.monotonic() < self._down_until:
             raise SourceUnavailable(self.name, self._last_error)
+        for attempt in (1, 2):
+            try:
+                return await self._request(method, path, params, body)
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+                stale = not isinstance(err, aiohttp.ClientConnectorError)
+                if attempt == 1 and stale:
+                    continue  # a pooled connection the server had already closed: one fresh attempt (all reads)
+                self._mark_down(f"{type(err).__name__}: {err}")
+                raise SourceUnavailable(self.name, self._last_error) from None
+        raise AssertionError("unreachable")
+
+    async def _request(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> tuple[int, Any]:
         url = f"{self.base_url}{path}"
         try:
             async with self._client().request(method, url, params=params, json=body) as resp:
@@ -75,6 +90,8 @@ class HttpSource:
         except TimeoutError:
             self._mark_down(f"timed out after {self.timeout.total:g}s")
             raise SourceUnavailable(self.name, self._last_error) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            raise
         except aiohttp.ClientError as err:
             self._mark_down(f"{type(err).__name__}: {err}")
             raise SourceUnavailable(self.name, self._last_error) from None
