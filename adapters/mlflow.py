@@ -1,8 +1,9 @@
 """MLflow tracking server → digest records, over its REST API (no ``mlflow`` import).
 
 Windows are filtered on the server (``attributes.end_time``) and one query is made per
-status, because the search grammar accepts ``IN`` only on ``run_id``. Finished runs are
-ordered by the configured metric on the server, and every search follows ``page_token``.
+status, because the search grammar accepts ``IN`` only on ``run_id``. The previous best run
+is found by ordering on the configured metric on the server (one row), and every search
+follows ``page_token``.
 """
 
 from __future__ import annotations
@@ -103,12 +104,13 @@ class MLflowSource:
                 return runs[:limit] if limit else runs
             body["page_token"] = token
 
-    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime, until: datetime,
-                         order_metric: str | None = None, goal: Goal = "max") -> list[RunRecord]:
+    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
+                         until: datetime) -> list[RunRecord]:
+        # Ordered by end time, not by the metric: every run in the window is fetched anyway (to be
+        # counted), and MLflow's SQL store sorts on a metric per page — 8.5 s a page at 10,000 runs.
         where = (f"attributes.status = '{status}' AND attributes.end_time > {_ms(after)} "
                  f"AND attributes.end_time <= {_ms(until)}")
-        order = [order_clause(order_metric, goal)] if order_metric else []
-        return await self._search(experiment_ids, where, [*order, "attributes.end_time ASC"])
+        return await self._search(experiment_ids, where, ["attributes.end_time ASC"])
 
     async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]:
         return await self._search(experiment_ids, "attributes.status = 'RUNNING'", ["attributes.start_time ASC"])

@@ -147,18 +147,17 @@ class WandbSource:
                 return runs[:limit] if limit else runs
             cursor = info.get("endCursor")
 
-    def _order(self, metric: str | None, goal: Goal) -> str:
-        if metric is None:
-            return "+createdAt"
+    @staticmethod
+    def _order(metric: str, goal: Goal) -> str:
         return f"{'-' if goal == 'max' else '+'}summary_metrics.{metric}"
 
-    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime, until: datetime,
-                         order_metric: str | None = None, goal: Goal = "max") -> list[RunRecord]:
+    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
+                         until: datetime) -> list[RunRecord]:
         filters = {"$and": [{"state": {"$in": STATES[status]}}, {"createdAt": {"$lte": _iso(until)}},
                             {"heartbeatAt": {"$gt": _iso(after)}}]}
         out: list[RunRecord] = []
         for project in experiment_ids:
-            runs = await self._runs(project, filters, self._order(order_metric, goal))
+            runs = await self._runs(project, filters, "+createdAt")
             out.extend(r for r in runs if r.end_time is not None and after < r.end_time <= until)
         return out
 

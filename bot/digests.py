@@ -243,9 +243,7 @@ async def gather_experiments(source: TrackingSource, cfg: TrackingConfig, state:
     if ids:
         # One query per status (the search grammar has no IN on status), all in flight at once.
         *by_status, running = await asyncio.gather(
-            *(source.ended_runs(ids, status, query_after, now,  # type: ignore[arg-type]
-                                order_metric=cfg.metric if status == "FINISHED" else None, goal=cfg.goal)
-              for status in ended),
+            *(source.ended_runs(ids, status, query_after, now) for status in ended),  # type: ignore[arg-type]
             source.running_runs(ids))
         for status, runs in zip(ended, by_status, strict=True):
             ended[status] = [r for r in runs if r.run_id not in state.recent]

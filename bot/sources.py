@@ -92,9 +92,8 @@ class TrackingSource(Protocol):
         ...
 
     async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
-                         until: datetime, order_metric: str | None = None,
-                         goal: Goal = "max") -> list[RunRecord]:
-        """Runs with ``status`` that ended in the window, best first when ``order_metric`` is given."""
+                         until: datetime) -> list[RunRecord]:
+        """Every run with ``status`` that ended in the window (the digest counts them all and ranks them itself)."""
         ...
 
     async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]: ...

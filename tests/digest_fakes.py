@@ -104,8 +104,8 @@ class FakeTracking:
         self._check("experiments")
         return [e for e in self.experiments_ if any(fnmatch.fnmatchcase(e.name, p) for p in patterns)]
 
-    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime, until: datetime,
-                         order_metric: str | None = None, goal: Goal = "max") -> list[RunRecord]:
+    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
+                         until: datetime) -> list[RunRecord]:
         self._check(f"ended_runs:{status}")
         return [r for r in self.runs if r.experiment_id in experiment_ids and r.status == status
                 and r.end_time is not None and after < r.end_time <= until]
