@@ -24,7 +24,7 @@ import yaml
 from bot.settings import Settings, SettingsError, load_settings
 from bot.teamfile import TeamFileError, apply_team, export_team, load_team
 from bot.timekeeping import TimeInputError, parse_date, parse_instant
-from bot.wiring import DEMO_TEAM, build_core, open_store
+from bot.wiring import DEMO_TEAM, build_core, cli_commands, open_store
 
 Command = Callable[[argparse.Namespace], int]
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
@@ -128,6 +128,16 @@ def _stored_app() -> Any:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.file.lower().endswith(".csv"):
+        from bot.raci import RaciRefused
+        from bot.raci_cli import import_raci_file
+
+        app, _ = _stored_app()
+        try:
+            print(import_raci_file(app, args.file, args.workspace))
+        except RaciRefused as err:
+            raise UserError(str(err)) from None
+        return 0
     team = _team(args.file)
     app, _ = _stored_app()
     apply_team(app, team)
@@ -137,6 +147,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     app, _ = _stored_app()
+    if args.raci_csv:
+        from bot.raci import RaciRefused
+        from bot.raci_cli import export_raci_csv
+
+        try:
+            sys.stdout.write(export_raci_csv(app, args.workspace, args.raci_csv))
+        except RaciRefused as err:
+            raise UserError(str(err)) from None
+        return 0
     workspaces = [w.id for w in app.store.list_workspaces()]
     workspace = args.workspace or (workspaces[0] if workspaces else None)
     if workspace is None:
@@ -303,12 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = db.add_parser("upgrade", help="apply the Alembic migrations")
     p.set_defaults(func=cmd_db_upgrade)
 
-    p = sub.add_parser("import", help="load a team file into the database")
+    p = sub.add_parser("import", help="load a team file (or a RACI chart, FILE.csv) into the database")
     p.add_argument("file")
+    p.add_argument("--workspace", help="the workspace a RACI CSV belongs to (default: the only one)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="print the stored team as a team file")
     p.add_argument("--workspace")
+    p.add_argument("--raci-csv", nargs="?", const="wide", choices=["wide", "long"],
+                   help="print the RACI chart as CSV instead: a matrix (wide, the default) or one row per role")
     p.set_defaults(func=cmd_export)
 
     sched = sub.add_parser("schedule", help="scheduled work").add_subparsers(dest="schedule_command", required=True)
@@ -326,9 +348,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", help="the workspace, when the database holds several")
     p.set_defaults(func=cmd_digest)
 
-    for add in EXTRA_COMMANDS:
+    for add in (*EXTRA_COMMANDS, *cli_commands()):
         add(sub)
     return parser
+
+
+def _register_platforms() -> None:
+    """Chat platforms plug into serve, worker and the command list (their heavy imports stay lazy)."""
+    from adapters.slack.cli import add_socket_command, slack_chats
+
+    CHAT_FACTORIES.append(slack_chats)
+    EXTRA_COMMANDS.append(add_socket_command)
+
+
+_register_platforms()
 
 
 def main(argv: list[str] | None = None) -> int:

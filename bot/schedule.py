@@ -15,8 +15,10 @@ engine never uses a cron trigger. APScheduler only calls ``tick`` on an interval
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from bot import metrics
@@ -35,9 +37,10 @@ MAX_HANDLER_ATTEMPTS = 4
 
 
 class Engine:
-    def __init__(self, app: Meridian, batch: int = 200) -> None:
+    def __init__(self, app: Meridian, batch: int = 200, concurrency: int = 16) -> None:
         self.app = app
         self.batch = batch
+        self._limit = asyncio.Semaphore(concurrency)
 
     # --- planning ---------------------------------------------------------------------
     def plan(self, force: bool = False) -> int:
@@ -70,9 +73,16 @@ class Engine:
                                              self.app.settings.lease.total_seconds())
             if not items:
                 return handled
-            for item in items:
-                await self._run_one(item, now)
-                handled += 1
+            # Items due at the same instant (a fan-out of reminders) run side by side, so one slow or
+            # rate-limited send does not hold up the rest; different instants still run in due order.
+            for _due_at, group in groupby(items, key=lambda i: i.due_at):
+                batch = list(group)
+                await asyncio.gather(*(self._run_limited(item, now) for item in batch))
+                handled += len(batch)
+
+    async def _run_limited(self, item: ClaimedItem, now: datetime) -> None:
+        async with self._limit:
+            await self._run_one(item, now)
 
     async def _run_one(self, item: ClaimedItem, now: datetime) -> None:
         store = self.app.store

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.domain import DateRange, Member, Standup, weekday_name
@@ -21,19 +22,24 @@ class TimeInputError(ValueError):
     """A time, date, zone or duration a person typed that cannot be used; the message says why."""
 
 
+@cache
+def zone(name: str) -> ZoneInfo:
+    """Zones by name, kept for the process: ``ZoneInfo``'s own cache holds only a few strongly."""
+    return ZoneInfo(name)
+
+
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def at_local(day: date, at: time, tz: str) -> datetime:
     """The UTC instant of wall time ``at`` on local date ``day`` in ``tz`` (RFC 5545 gap/fold rules)."""
-    zone = ZoneInfo(tz)
-    wall = datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=zone)
+    wall = datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=zone(tz))
     return wall.astimezone(UTC)
 
 
 def local_date(instant: datetime, tz: str) -> date:
-    return instant.astimezone(ZoneInfo(tz)).date()
+    return instant.astimezone(zone(tz)).date()
 
 
 def iso_z(instant: datetime) -> str:
@@ -42,7 +48,7 @@ def iso_z(instant: datetime) -> str:
 
 
 def iso_local(instant: datetime, tz: str) -> str:
-    return instant.astimezone(ZoneInfo(tz)).replace(microsecond=0).isoformat()
+    return instant.astimezone(zone(tz)).replace(microsecond=0).isoformat()
 
 
 def validate_zone(name: str) -> str:

@@ -134,19 +134,30 @@ class SqlStore:
         self.upsert_members([member])
 
     def upsert_members(self, members: list[Member]) -> None:
-        """Write many people in one transaction (a 1,000-member import is one commit)."""
+        """Write many people in one transaction with set-based statements (a 1,000-member import is one commit)."""
+        if not members:
+            return
+        rows = [{"workspace": m.workspace, "id": m.id, "name": m.name, "tz": m.tz,
+                 "hours_start": f"{m.hours.start:%H:%M}", "hours_end": f"{m.hours.end:%H:%M}",
+                 "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo], "accounts": dict(m.accounts),
+                 "is_admin": m.is_admin, "owner_of": list(m.owner_of)} for m in members]
+        accounts = [{"workspace": m.workspace, "platform": p, "account_id": a, "member_id": m.id}
+                    for m in members for p, a in m.accounts.items()]
         with self.session() as s:
+            stmt = self._insert(MemberRow)
+            s.execute(stmt.on_conflict_do_update(
+                index_elements=["workspace", "id"],
+                set_={k: stmt.excluded[k] for k in rows[0] if k not in ("workspace", "id")}), rows)
+            by_workspace: dict[str, list[str]] = {}
             for m in members:
-                s.merge(MemberRow(
-                    workspace=m.workspace, id=m.id, name=m.name, tz=m.tz, hours_start=f"{m.hours.start:%H:%M}",
-                    hours_end=f"{m.hours.end:%H:%M}", workdays=_csv(sorted(m.workdays)),
-                    ooo=[str(r) for r in m.ooo], accounts=dict(m.accounts), is_admin=m.is_admin,
-                    owner_of=list(m.owner_of)))
-                s.execute(delete(MemberAccountRow).where(MemberAccountC.workspace == m.workspace,
-                                                         MemberAccountC.member_id == m.id))
-                for platform, account in m.accounts.items():
-                    s.merge(MemberAccountRow(workspace=m.workspace, platform=platform, account_id=account,
-                                             member_id=m.id))
+                by_workspace.setdefault(m.workspace, []).append(m.id)
+            for workspace, ids in by_workspace.items():
+                s.execute(delete(MemberAccountRow).where(MemberAccountC.workspace == workspace,
+                                                         MemberAccountC.member_id.in_(ids)))
+            if accounts:
+                stmt = self._insert(MemberAccountRow)
+                s.execute(stmt.on_conflict_do_update(index_elements=["workspace", "platform", "account_id"],
+                                                     set_={"member_id": stmt.excluded["member_id"]}), accounts)
 
     def delete_member(self, workspace: str, member_id: str) -> None:
         with self.session() as s:
@@ -219,21 +230,23 @@ class SqlStore:
     def schedule(self, items: list[DueItem]) -> int:
         if not items:
             return 0
-        new = 0
+        rows = [{"key": i.key, "kind": i.kind, "workspace": i.workspace, "due_at": i.due_at, "payload": i.payload,
+                 "status": "pending", "attempts": 0, "note": ""} for i in items]
+        # One statement compiled once, sent as batched executemany; RETURNING counts what was new.
+        stmt = self._insert(DueWorkRow).on_conflict_do_nothing(index_elements=["key"]).returning(DueWorkC.key)
         with self.session() as s:
-            for start in range(0, len(items), 500):
-                chunk = items[start:start + 500]
-                stmt = self._insert(DueWorkRow).values([
-                    {"key": i.key, "kind": i.kind, "workspace": i.workspace, "due_at": i.due_at,
-                     "payload": i.payload, "status": "pending", "attempts": 0, "note": ""} for i in chunk
-                ]).on_conflict_do_nothing(index_elements=["key"])
-                new += int(s.execute(stmt).rowcount or 0)
+            new = len(s.execute(stmt, rows).all())
         return new
 
     def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
         until = now + timedelta(seconds=lease_seconds)
-        lock = "FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
         table = DueWorkRow.__tablename__
+        due = (f"SELECT id FROM {table} WHERE status = 'pending' AND due_at <= :now "
+               "ORDER BY due_at, id LIMIT :limit")
+        # On PostgreSQL, `= ANY(ARRAY(…))` keeps the update on primary-key lookups; a plain `IN (…)` may be
+        # planned as a hash join over the whole table, which would make the cost grow with the member count.
+        which = (f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))" if self.dialect == "postgresql"
+                 else f"id IN ({due})")
         with self.session() as s:
             # A worker that died mid-job leaves a claim whose lease runs out: make it claimable again.
             s.execute(update(DueWorkRow).where(DueWorkC.status == "claimed",
@@ -241,8 +254,7 @@ class SqlStore:
                       .values(status="pending"))
             claim = text(
                 f"UPDATE {table} SET status = 'claimed', claimed_by = :worker, claimed_until = :until, "
-                f"attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' "
-                f"AND due_at <= :now ORDER BY due_at, id LIMIT :limit {lock}) "
+                f"attempts = attempts + 1 WHERE {which} "
                 "RETURNING id, key, kind, workspace, due_at, payload, attempts"
             ).bindparams(bindparam("until", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
             rows = s.execute(claim, {"worker": worker, "until": until, "now": now, "limit": limit}).all()

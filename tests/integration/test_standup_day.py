@@ -143,7 +143,7 @@ async def test_answer_with_mentions_is_kept_literally_and_long_text_is_truncated
     await answer_by_dm(h, "alice", nasty, long, "none")
     run = h.store.get_run("acme", "daily", "alice", datetime(2027, 3, 15).date())
     assert run is not None and run.answers[0] == nasty and len(run.answers[1]) == 40_000
-    post = [m for m in h.chat.in_channel("#ml") if m.thread][0]
+    post = next(m for m in h.chat.in_channel("#ml") if m.thread)
     assert nasty in post.text
     assert "37,000 more characters not shown" in post.text
     # in the neutral message the user's text is plain text, never a mention

@@ -1,0 +1,245 @@
+"""Due work is done exactly once: across a crash, two workers, retries and a database outage."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.ports import DueItem, RateLimited
+from bot.teamfile import apply_team, parse_team
+from storage.repo import SqlStore
+
+ROOT = Path(__file__).resolve().parents[2]
+DUE = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
+
+
+def big_team(n: int) -> str:
+    lines = ["workspace: big", "members:"]
+    lines += [f"  - {{id: m{i:04d}, name: M{i}, tz: UTC}}" for i in range(n)]
+    lines += ["standups:", "  - {name: daily, channel: '#all', remind_at: '09:30', nudge_after: '0m'}"]
+    return "\n".join(lines) + "\n"
+
+
+def plan_big_team(harness_factory: Any, n: int) -> Any:
+    h = harness_factory(DUE - timedelta(hours=1))
+    apply_team(h.app, parse_team(big_team(n)))
+    h.app.engine.plan(force=True)
+    return h
+
+
+def run_worker(db: str, log: Path, now: datetime, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "tests/integration/worker_process.py"), db, str(log),
+                           now.isoformat(), *extra], capture_output=True, text=True, env=env, timeout=300)
+
+
+def dm_counts(log: Path) -> Counter[str]:
+    return Counter(line.split()[1] for line in log.read_text().splitlines() if line.startswith("dm "))
+
+
+def test_worker_killed_mid_fanout_and_restarted_sends_each_reminder_once(
+        harness_factory: Any, db_url: str, tmp_path: Path) -> None:
+    plan_big_team(harness_factory, 60)
+    log = tmp_path / "platform.log"
+    first = run_worker(db_url, log, DUE + timedelta(seconds=5), "--die-after", "25")
+    assert first.returncode == -9, first.stderr  # killed, no cleanup
+    assert sum(dm_counts(log).values()) == 25
+    # restarted after the dead worker's lease ran out, still inside the catch-up window
+    second = run_worker(db_url, log, DUE + timedelta(minutes=6))
+    assert second.returncode == 0, second.stderr
+    counts = dm_counts(log)
+    assert len(counts) == 60 and set(counts.values()) == {1}
+
+
+def test_two_workers_on_one_postgres_send_1000_due_reminders_exactly_once(postgres_url: str, tmp_path: Path) -> None:
+    store = SqlStore.from_url(postgres_url, create=False)
+    from tests.conftest import Harness, _truncate
+
+    _truncate(store)
+    h = Harness(store, DUE - timedelta(hours=1))
+    apply_team(h.app, parse_team(big_team(1000)))
+    h.app.engine.plan(force=True)
+    log = tmp_path / "platform.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start_at = time.time() + 3
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests/integration/worker_process.py"), postgres_url,
+                               str(log), (DUE + timedelta(seconds=1)).isoformat(), "--start-at", str(start_at),
+                               "--name", f"w{i}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for i in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    counts = dm_counts(log)
+    assert len(counts) == 1000 and set(counts.values()) == {1}
+    sent = [int(out.split("sent=")[1]) for out, _ in outputs]
+    assert sum(sent) == 1000
+    store.engine.dispose()
+
+
+async def test_work_older_than_the_catch_up_window_is_recorded_as_missed(harness_factory: Any) -> None:
+    h = plan_big_team(harness_factory, 3)
+    h.clock.set(DUE + timedelta(hours=3))  # down for three hours
+    await h.app.engine.run_due()
+    statuses = {r.key: r.status for r in h.store.due_items("standup:big:daily:reminder")
+                if r.key.endswith(":2027-03-15")}
+    assert len(statuses) == 3 and set(statuses.values()) == {"missed"}
+    assert [m for m in h.chat.messages if m.channel.startswith("@")] == []
+
+
+async def test_work_inside_the_catch_up_window_is_done_once_late(harness_factory: Any) -> None:
+    h = plan_big_team(harness_factory, 3)
+    h.clock.set(DUE + timedelta(minutes=90))
+    await h.app.engine.run_due()
+    await h.app.engine.run_due()
+    assert sorted(m.channel for m in h.chat.messages) == ["@m0000", "@m0001", "@m0002"]
+
+
+async def test_rate_limited_fanout_waits_and_loses_nothing(harness_factory: Any) -> None:
+    h = plan_big_team(harness_factory, 20)
+    real_dm = h.chat.dm
+    calls = {"n": 0}
+
+    async def limited_dm(member: Any, message: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise RateLimited(0.01)
+        return await real_dm(member, message)
+
+    h.chat.dm = limited_dm  # type: ignore[method-assign]
+    h.clock.set(DUE)
+    await h.app.engine.run_due()
+    counts = Counter(m.channel for m in h.chat.messages)
+    assert len(counts) == 20 and set(counts.values()) == {1}
+
+
+async def test_failed_send_is_retried_with_backoff_and_sent_once(harness_factory: Any) -> None:
+    h = plan_big_team(harness_factory, 2)
+    real_dm = h.chat.dm
+    failing = {"left": 2}
+
+    async def flaky_dm(member: Any, message: Any) -> Any:
+        if failing["left"]:
+            failing["left"] -= 1
+            raise ConnectionError("platform down")
+        return await real_dm(member, message)
+
+    h.chat.dm = flaky_dm  # type: ignore[method-assign]
+    await h.advance_to(DUE + timedelta(seconds=10))
+    assert h.chat.messages == []
+    failed = [e for e in h.store.outbox_entries() if e.status == "failed"]
+    assert len(failed) == 2 and all(e.next_attempt_at == DUE + timedelta(seconds=30) for e in failed)
+    await h.advance_to(DUE + timedelta(minutes=1))
+    assert sorted(m.channel for m in h.chat.messages) == ["@m0000", "@m0001"]
+    await h.advance_to(DUE + timedelta(hours=1))
+    assert len(h.chat.messages) == 2
+
+
+def test_scheduling_the_same_key_twice_keeps_one_item(store: SqlStore) -> None:
+    item = DueItem("k1", "standup.reminder", "w", DUE, {"a": 1})
+    assert store.schedule([item]) == 1
+    assert store.schedule([item, DueItem("k2", "x", "w", DUE, {})]) == 1
+    assert [r.key for r in store.due_items("k")] == ["k1", "k2"]
+
+
+def test_claimed_items_are_not_claimed_again_until_their_lease_ends(store: SqlStore) -> None:
+    store.schedule([DueItem(f"k{i}", "x", "w", DUE, {}) for i in range(5)])
+    a = store.claim_due(DUE, "a", 3, 60)
+    b = store.claim_due(DUE, "b", 10, 60)
+    assert len(a) == 3 and len(b) == 2 and not {x.key for x in a} & {x.key for x in b}
+    assert store.claim_due(DUE + timedelta(seconds=30), "c", 10, 60) == []
+    again = store.claim_due(DUE + timedelta(seconds=61), "c", 10, 60)
+    assert len(again) == 5 and all(x.attempts == 2 for x in again)
+
+
+class TcpProxy:
+    """A loopback TCP forwarder that can be switched off, to make a real database briefly unreachable."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.server: socket.socket | None = None
+        self.port = 0
+        self.conns: list[socket.socket] = []
+
+    def start(self) -> None:
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", self.port))
+        self.port = self.server.getsockname()[1]
+        self.server.listen(16)
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        self.server.close()
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            except OSError:
+                pass
+        self.conns.clear()
+
+
+async def test_database_briefly_unreachable_scheduler_logs_retries_and_catches_up(
+        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import Harness, _truncate
+
+    url = make_url(postgres_url)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    store = SqlStore.from_url(proxied, create=False)
+    _truncate(store)
+    h = Harness(store, DUE - timedelta(hours=1))
+    apply_team(h.app, parse_team(big_team(5)))
+    h.app.engine.plan(force=True)
+
+    proxy.stop()
+    h.clock.set(DUE + timedelta(minutes=1))
+    assert await h.app.engine.tick() == 0
+    assert "scheduler tick failed" in caplog.text
+    assert h.chat.messages == []
+
+    proxy.start()  # back on the same port
+    h.clock.set(DUE + timedelta(minutes=20))
+    assert await h.app.engine.tick() == 5
+    assert sorted(m.channel for m in h.chat.messages) == [f"@m{i:04d}" for i in range(5)]
+    proxy.stop()
+    store.engine.dispose()

@@ -1,0 +1,86 @@
+"""A worker process for the crash and concurrency tests.
+
+It runs the real engine against the database named on the command line, with a chat
+port that appends each DM to a file (the "platform"). ``--die-after N`` kills the process
+abruptly (SIGKILL, no cleanup) when the N+1th message is about to be sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import time
+from datetime import datetime
+from typing import Any
+
+from bot.clock import SimulatedClock
+from bot.domain import Member
+from bot.messages import Form, Message
+from bot.ports import Posted, Profile
+from bot.wiring import build_core
+from storage.repo import SqlStore
+
+
+class FilePlatform:
+    platform = "console"
+
+    def __init__(self, path: str, die_after: int | None) -> None:
+        self.path = path
+        self.die_after = die_after
+        self.sent = 0
+
+    def _append(self, line: str) -> str:
+        if self.die_after is not None and self.sent >= self.die_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.sent += 1
+        return f"{os.getpid()}.{self.sent}"
+
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
+        return Posted(channel, self._append(f"post {channel} {thread or '-'}"))
+
+    async def update(self, workspace: str, posted: Posted, message: Message) -> None:
+        return None
+
+    async def dm(self, member: Member, message: Message) -> Posted:
+        return Posted(f"@{member.id}", self._append(f"dm {member.id} {message.fallback[:40]}"))
+
+    async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
+        return None
+
+    async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
+        return False
+
+    async def profile(self, member: Member) -> Profile | None:
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("platform_log")
+    parser.add_argument("now")
+    parser.add_argument("--die-after", type=int)
+    parser.add_argument("--start-at", type=float, help="wall-clock time.time() to start at (to line workers up)")
+    parser.add_argument("--name", default=f"w{os.getpid()}")
+    args = parser.parse_args()
+    store = SqlStore.from_url(args.db, create=False)
+    clock = SimulatedClock(datetime.fromisoformat(args.now))
+    chat: Any = FilePlatform(args.platform_log, args.die_after)
+    app = build_core(store, clock, {"console": chat}, worker=args.name)
+    app.engine.batch = 50
+    if args.start_at:
+        time.sleep(max(0.0, args.start_at - time.time()))
+    handled = asyncio.run(app.engine.tick())
+    print(f"handled={handled} sent={chat.sent}")
+
+
+if __name__ == "__main__":
+    main()
