@@ -1,4 +1,4 @@
-"""Webhook routes for ``meridian serve``: ``POST /hooks/alertmanager`` and ``POST /hooks/mlflow``.
+"""Routes for ``meridian serve``: ``POST /hooks/alertmanager``, ``POST /hooks/mlflow``, ``GET /charts/…``.
 
 Alertmanager sends no signature, so its requests carry a bearer token
 (``MERIDIAN_WEBHOOK_TOKEN``, set in its ``http_config``). MLflow registry webhooks are
@@ -7,6 +7,9 @@ with the secret given when the webhook was created (``MLFLOW_WEBHOOK_SECRET``); 
 older than five minutes are refused so a captured request cannot be replayed.
 
 The workspace is the ``?workspace=`` query parameter, or the only workspace with digests.
+
+Trend charts are served from ``MERIDIAN_PUBLIC_URL/charts/{workspace}/{id}.png``: the
+digest stores the series under an id derived from its values, and the route draws it.
 """
 
 from __future__ import annotations
@@ -19,16 +22,38 @@ import logging
 import os
 import time
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from adapters.alertmanager import WebhookBodyError, parse_webhook
 from bot.app import Meridian
+from bot.charts import bar_chart_png
 from bot.digest_service import Digests, DigestService
 
 log = logging.getLogger("meridian.hooks")
 
 MAX_SKEW_SECONDS = 300
+
+
+class ServedCharts:
+    """Keeps chart series in the store and names the URL this server draws them at."""
+
+    def __init__(self, store: Any, base_url: str) -> None:
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+
+    def publish(self, workspace: str, values: Any) -> str | None:
+        series = [None if v is None else round(float(v), 6) for v in values]
+        chart_id = hashlib.sha256(json.dumps([workspace, series]).encode()).hexdigest()[:24]
+        self.store.kv_set(workspace, f"chart:{chart_id}", series)
+        return f"{self.base_url}/charts/{quote(workspace, safe='')}/{chart_id}.png"
+
+
+def charts_from_env(store: Any) -> ServedCharts | None:
+    """Charts are served only where the server has a public address (``MERIDIAN_PUBLIC_URL``)."""
+    base = os.environ.get("MERIDIAN_PUBLIC_URL", "")
+    return ServedCharts(store, base) if base.startswith(("http://", "https://")) else None
 
 
 def mlflow_signature(secret: str, delivery_id: str, timestamp: str, body: str) -> str:
@@ -91,5 +116,16 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Any)
             return _problem(400, "expected an MLflow webhook body with entity, action and data")
         return web.json_response({"posted": posted})
 
+    async def chart(request: web.Request) -> web.Response:
+        chart_id = request.match_info["chart"]
+        if not chart_id.isalnum():
+            return _problem(404, "no such chart")
+        series = meridian.store.kv_get(request.match_info["workspace"], f"chart:{chart_id}")
+        if not isinstance(series, list):
+            return _problem(404, "no such chart")
+        return web.Response(body=bar_chart_png(series), content_type="image/png",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
     web_app.router.add_post("/hooks/alertmanager", alertmanager)
     web_app.router.add_post("/hooks/mlflow", mlflow)
+    web_app.router.add_get("/charts/{workspace}/{chart}.png", chart)

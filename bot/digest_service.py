@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.charts import ChartPublisher
 from bot.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
 from bot.digest_config import DigestSchedule, ModelConfig, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digest_text import clock, duration
@@ -91,11 +92,13 @@ class DriftAlert:
 
 
 class DigestService:
-    def __init__(self, app: Meridian, config: SourcesConfig, sources: SourceSet, workspace: str) -> None:
+    def __init__(self, app: Meridian, config: SourcesConfig, sources: SourceSet, workspace: str,
+                 charts: ChartPublisher | None = None) -> None:
         self.app = app
         self.config = config
         self.sources = sources
         self.workspace = workspace
+        self.charts = charts
 
     async def close(self) -> None:
         """Close the sources' HTTP sessions (a CLI run ends its event loop after one digest)."""
@@ -169,7 +172,9 @@ class DigestService:
             run.reports.append(report)
             run.states[cfg.name] = new_state
         people = self.people(self.config.tracking[0].kind if self.config.tracking else "mlflow")
-        run.digest = compose_experiments(run.reports, people, tz, now, error_tag=error_tag)
+        charts = self.charts
+        chart_url = (lambda values: charts.publish(self.workspace, values)) if charts else None
+        run.digest = compose_experiments(run.reports, people, tz, now, error_tag=error_tag, charts=chart_url)
         return run
 
     def commit(self, run: ExperimentsRun) -> None:
@@ -410,9 +415,10 @@ class Digests:
 
     CONFIG_KEY = "digests:config"
 
-    def __init__(self, app: Meridian, build_sources: SourceFactory) -> None:
+    def __init__(self, app: Meridian, build_sources: SourceFactory, charts: ChartPublisher | None = None) -> None:
         self.app = app
         self.build_sources = build_sources
+        self.charts = charts
         self._services: dict[str, tuple[Any, DigestService]] = {}
 
     def configure(self, workspace: str, raw: Mapping[str, Any], sources: SourceSet | None = None) -> DigestService:
@@ -420,7 +426,7 @@ class Digests:
         config = parse_sources(raw)
         stored = {"sources": raw.get("sources"), "digests": raw.get("digests")}
         self.app.store.kv_set(workspace, self.CONFIG_KEY, stored)
-        service = DigestService(self.app, config, sources or self.build_sources(config), workspace)
+        service = DigestService(self.app, config, sources or self.build_sources(config), workspace, self.charts)
         self._services[workspace] = (stored, service)
         return service
 
@@ -436,7 +442,7 @@ class Digests:
         except SourcesConfigError as err:
             log.error("workspace %s: stored digest configuration is invalid: %s", workspace, err)
             return None
-        service = DigestService(self.app, config, self.build_sources(config), workspace)
+        service = DigestService(self.app, config, self.build_sources(config), workspace, self.charts)
         self._services[workspace] = (stored, service)
         return service
 
@@ -565,9 +571,12 @@ def validate_team_sections(raw: Mapping[str, Any], where: Any) -> list[str]:
     return []
 
 
-def install(app: Meridian, build_sources: SourceFactory) -> Digests:
-    """Register the digests on ``app``; ``build_sources`` (from the composition root) turns config into adapters."""
-    registry = Digests(app, build_sources)
+def install(app: Meridian, build_sources: SourceFactory, charts: ChartPublisher | None = None) -> Digests:
+    """Register the digests on ``app``; ``build_sources`` (from the composition root) turns config into adapters.
+
+    ``charts`` serves trend charts as images; without it the digests carry the text sparkline only.
+    """
+    registry = Digests(app, build_sources, charts)
     app.services["digests"] = registry
     for family in families():
         app.add_family(family)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -367,8 +367,11 @@ def unavailable_line(source: str, since: datetime, tz: str, now: datetime) -> st
     return f"⚠️ {source} unavailable since {clock(since, tz, now)} — retrying with backoff."
 
 
+ChartUrl = Callable[[Sequence[float | None]], str | None]
+
+
 def compose_experiments(reports: Sequence[ExperimentsReport], people: People, tz: str, now: datetime,
-                        error_tag: str = "error", chart_url: str | None = None) -> DigestMessages:
+                        error_tag: str = "error", charts: ChartUrl | None = None) -> DigestMessages:
     """One headline (a single line on a quiet day) and a thread message per experiment."""
     live = [r for r in reports if r.unavailable_since is None]
     down = [r for r in reports if r.unavailable_since is not None]
@@ -415,7 +418,7 @@ def compose_experiments(reports: Sequence[ExperimentsReport], people: People, tz
     for report in live:
         for s in report.experiments:
             if not s.quiet:
-                details.append(_experiment_detail(s, report, people, tz, now, error_tag, chart_url))
+                details.append(_experiment_detail(s, report, people, tz, now, error_tag, charts))
         if report.registry:
             details.append(_registry_detail(report.registry))
     return DigestMessages(_message(lines), tuple(details))
@@ -433,7 +436,7 @@ def _best_line(summary: ExperimentSummary, run: RunRecord, value: float, beaten:
 
 
 def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: People, tz: str, now: datetime,
-                       error_tag: str, chart_url: str | None) -> Message:
+                       error_tag: str, charts: ChartUrl | None) -> Message:
     metric = report.metric
     blocks: list[Section | Context | Image] = [Section(
         rich(Strong(s.experiment.name), f" — {s.finished} finished · {len(s.failed)} failed · "
@@ -472,8 +475,9 @@ def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: 
     if known:
         blocks.append(Context(rich(f"Best {metric} per day, last {len(s.trend)} days: {sparkline(s.trend)} "
                                    f"({number(known[0])} → {number(known[-1])})")))
-        if chart_url:
-            blocks.append(Image(chart_url, f"Best {metric} per day in {s.experiment.name}"))
+        url = charts(s.trend) if charts and len(known) > 1 else None
+        if url:
+            blocks.append(Image(url, f"Best {metric} per day in {s.experiment.name}, last {len(s.trend)} days"))
     return _message(blocks)
 
 

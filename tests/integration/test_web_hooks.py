@@ -109,3 +109,40 @@ async def test_mlflow_hook_checks_signature_and_age_then_posts_promotions(hooks)
     assert resp.status == 200 and await resp.json() == {"posted": True}
     await client.post("/hooks/mlflow", data=body, headers=signed(body))  # a redelivery of the same id
     assert [(s.channel, s.message.fallback) for s in chat.sent] == [("#ml-team", "🏆 churn-model v7 promoted to champion.")]
+
+
+async def test_trend_chart_is_served_as_a_png(sqlite_store) -> None:
+    import struct
+    import zlib
+
+    from adapters.web_hooks import ServedCharts
+
+    app, _, _, _ = make_app(sqlite_store, NOW)
+    charts = ServedCharts(app.store, "http://meridian.test/")
+    url = charts.publish("acme-ml", [0.8, None, 0.82, 0.86])
+    assert url is not None and url.startswith("http://meridian.test/charts/acme-ml/") and url.endswith(".png")
+    web_app = web.Application()
+    add_hook_routes(web_app, app, SimpleNamespace(webhook_token="t"))
+    client = TestClient(TestServer(web_app))
+    await client.start_server()
+    try:
+        resp = await client.get(url.removeprefix("http://meridian.test"))
+        assert resp.status == 200 and resp.content_type == "image/png"
+        png = await resp.read()
+        assert (await client.get("/charts/acme-ml/0000.png")).status == 404
+    finally:
+        await client.close()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    raw = zlib.decompress(png[png.index(b"IDAT") + 4:png.index(b"IEND") - 8])
+    assert (width, height) == (420, 120) and len(raw) == height * (1 + 3 * width)
+
+    def pixel(x: int, y: int) -> bytes:
+        row = raw[y * (1 + 3 * width) + 1:(y + 1) * (1 + 3 * width)]
+        return row[3 * x:3 * x + 3]
+
+    slot = (width - 12) / 4
+    bottom = height - 8
+    assert pixel(round(6 + 0.5 * slot), bottom) == bytes((54, 110, 180)), "the first day has a bar"
+    assert pixel(round(6 + 1.5 * slot), bottom) == bytes((255, 255, 255)), "a day without runs has none"
+    assert pixel(round(6 + 3.5 * slot), 8) == bytes((230, 126, 34)), "the latest day is the tallest here"

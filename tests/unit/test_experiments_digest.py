@@ -9,7 +9,7 @@ import pytest
 from bot.commands import Invocation
 from bot.digest_service import SourceSet, install
 from bot.domain import Member
-from bot.messages import Mention, Section
+from bot.messages import Image, Mention, Section
 from bot.ports import ClaimedItem
 from bot.sources import ExperimentRecord, MetricPoint, ModelVersion, RegisteredModel, RunRecord
 from bot.timekeeping import utc
@@ -203,6 +203,14 @@ async def test_on_demand_command_filters_by_name_and_does_not_move_the_watermark
 
 async def test_trend_line_keeps_fourteen_days_of_daily_bests(world) -> None:
     app, _, chat, clock, tracking = world
+    published: list[list[float | None]] = []
+
+    class Charts:
+        def publish(self, workspace: str, values):
+            published.append(list(values))
+            return f"https://meridian.test/charts/{len(published)}.png"
+
+    app.services["digests"].get("acme-ml").charts = Charts()
     await post_digest(app)
     for day in range(1, 4):
         clock.current = T0 + timedelta(days=day)
@@ -213,3 +221,6 @@ async def test_trend_line_keeps_fourteen_days_of_daily_bests(world) -> None:
     line = next(x for x in detail.splitlines() if x.startswith("Best val_auc per day"))
     # The first digest saw the 14th (best 0.86) and the 15th (0.84); each later day adds its own best.
     assert line == "Best val_auc per day, last 14 days: ·········█▅▁▂▄ (0.86 → 0.83)"
+    image = chat.sent[1].message.blocks[-1]
+    assert isinstance(image, Image) and image.url == f"https://meridian.test/charts/{len(published)}.png"
+    assert published[-1][-5:] == pytest.approx([0.86, 0.84, 0.81, 0.82, 0.83]) and published[-1][:9] == [None] * 9
