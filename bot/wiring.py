@@ -36,9 +36,10 @@ def install_capabilities(app: Meridian) -> None:
         retros.install(app, RetroRepo(engine))
 
     from adapters.sources import source_factory
+    from adapters.web_hooks import charts_from_env
     from bot import digest_service
 
-    digest_service.install(app, source_factory())
+    digest_service.install(app, source_factory(), charts_from_env(app.store))
 
 
 def cli_commands() -> list[Callable[[Any], None]]:
