@@ -165,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_preview(args: argparse.Namespace) -> int:
-    from bot.standups import preview
+    from bot.preview import preview
 
     team = _team(args.team)
     try:
