@@ -5,6 +5,14 @@ stored before the platform is called and marked with the platform's message id w
 the platform confirms. Sending the same key again returns the stored result instead
 of posting twice; a failure leaves the entry for a retry with backoff; a 429 is
 waited out (``Retry-After``) and the send goes on, so fan-out loses nothing.
+
+Each attempt is recorded (``sending``, with its start) before the platform is called,
+and claiming it is a compare-and-set, so two workers never send one entry at once. An
+entry found ``sending`` after its lease ran out, or ``failed``, may have landed: the
+process died after the platform accepted it, or a timeout hid the answer. Before
+sending such an entry again the outbox asks the chat port whether a message with that
+key is already there (``ConfirmsDelivery``) and, if so, records it instead of sending
+twice. A port that cannot look back gets the message again: at least once, never lost.
 """
 
 from __future__ import annotations
@@ -12,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from bot import metrics
+from bot.domain import Member
 from bot.messages import Message
-from bot.ports import ChatPort, DeliveryError, OutboxEntry, Posted, RateLimited
+from bot.ports import ChatPort, ConfirmsDelivery, DeliveryError, OutboxEntry, Posted, RateLimited
 
 if TYPE_CHECKING:
     from bot.app import Meridian
@@ -27,11 +37,51 @@ log = logging.getLogger("meridian.delivery")
 MAX_RATE_LIMIT_WAITS = 20
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 MAX_ATTEMPTS = 12
+MAYBE_SENT = ("sending", "failed")
+"""States an earlier attempt leaves behind when nobody saw the platform accept it: it may have landed."""
+CLOCK_SKEW = timedelta(minutes=2)
+"""Looked-back margin: the platform stamps messages with its own clock, not ours."""
+
+T = TypeVar("T")
+
+
+class _LostClaim(Exception):
+    """Another sender took the entry over while this one waited out a rate limit."""
+
+
+class _StillRateLimited(Exception):
+    """The platform kept answering 429 for longer than one attempt waits."""
+
+
+class _Attempt:
+    """One claimed attempt at an entry: it keeps its claim alive through rate-limit waits."""
+
+    def __init__(self, app: Meridian, key: str, started: datetime) -> None:
+        self.app = app
+        self.key = key
+        self.held_since = started
+
+    async def patiently(self, call: Callable[[], Awaitable[T]]) -> T:
+        for _ in range(MAX_RATE_LIMIT_WAITS):
+            try:
+                return await call()
+            except RateLimited as limited:
+                await asyncio.sleep(max(0.0, limited.retry_after))
+                self._renew()
+        raise _StillRateLimited
+
+    def _renew(self) -> None:
+        now = self.app.now()
+        if not self.app.store.outbox_renew_attempt(self.key, self.held_since, now):
+            raise _LostClaim
+        self.held_since = now
 
 
 class Outbox:
     def __init__(self, app: Meridian) -> None:
         self.app = app
+        self._unconfirmable: set[str] = set()
+        """Platforms already warned about: they cannot confirm, so they deliver at least once."""
 
     async def post(self, key: str, workspace: str, channel: str, message: Message,
                    thread_key: str | None = None) -> Posted | None:
@@ -58,10 +108,15 @@ class Outbox:
     async def retry_pending(self, limit: int = 500) -> int:
         """Send what failed before (or was cut short by a crash); returns how many went out."""
         done = 0
-        for entry in self.app.store.outbox_retryable(self.app.now(), limit):
+        for entry in self.app.store.outbox_retryable(self.app.now(), limit, self.lease):
             if await self._attempt(entry) is not None:
                 done += 1
         return done
+
+    @property
+    def lease(self) -> timedelta:
+        """How long an attempt holds its entry; after that its sender is presumed dead."""
+        return self.app.settings.lease
 
     async def _send(self, entry: OutboxEntry) -> Posted | None:
         stored = self.app.store.outbox_add(entry, self.app.now())
@@ -71,29 +126,70 @@ class Outbox:
 
     async def _attempt(self, entry: OutboxEntry) -> Posted | None:
         store = self.app.store
-        chat = self.app.chat_for(entry.workspace)
-        message = Message.from_json(entry.payload)
-        for _ in range(MAX_RATE_LIMIT_WAITS):
-            try:
-                posted = await self._call(chat, entry, message)
-            except RateLimited as limited:
-                await asyncio.sleep(max(0.0, limited.retry_after))
-                continue
-            except (DeliveryError, LookupError) as err:
-                return self._failed(entry, str(err))
-            except Exception as err:  # an adapter bug or outage must not stop the scheduler
-                log.exception("sending %s failed", entry.key)
-                return self._failed(entry, f"{type(err).__name__}: {err}")
-            store.outbox_mark_sent(entry.key, posted.channel, posted.message_id, self.app.now())
-            metrics.inc("meridian_messages_sent_total", kind=entry.kind)
-            return posted
-        return self._failed(entry, "still rate limited")
+        now = self.app.now()
+        before = store.outbox_begin_attempt(entry.key, now, now - self.lease)
+        if before is None:  # another sender holds it, or it went out meanwhile
+            return self.sent(entry.key)
+        attempt = _Attempt(self.app, before.key, now)
+        chat = self.app.chat_for(before.workspace)
+        message = Message.from_json(before.payload)
+        try:
+            if before.status in MAYBE_SENT and before.kind != "update":  # an update is safe to repeat
+                found = await self._landed_earlier(chat, before, attempt)
+                if found is not None:
+                    log.info("%s had already landed; recorded it without sending again", before.key)
+                    return self._sent(before, found)
+            posted = await attempt.patiently(lambda: self._call(chat, before, message))
+        except _LostClaim:
+            return self.sent(before.key)
+        except _StillRateLimited:
+            return self._failed(before, "still rate limited")
+        except (DeliveryError, LookupError) as err:
+            return self._failed(before, str(err))
+        except Exception as err:  # an adapter bug or outage must not stop the scheduler
+            log.exception("sending %s failed", before.key)
+            return self._failed(before, f"{type(err).__name__}: {err}")
+        return self._sent(before, posted)
+
+    def _sent(self, entry: OutboxEntry, posted: Posted) -> Posted:
+        self.app.store.outbox_mark_sent(entry.key, posted.channel, posted.message_id, self.app.now())
+        metrics.inc("meridian_messages_sent_total", kind=entry.kind)
+        return posted
+
+    async def _landed_earlier(self, port: ChatPort, entry: OutboxEntry, attempt: _Attempt) -> Posted | None:
+        """Where an earlier attempt's message landed, when the port can tell; ``None`` means send it."""
+        if not isinstance(port, ConfirmsDelivery):
+            self._warn_at_least_once(port)
+            return None
+        target = self._target(entry)
+        if target is None:  # no member or no thread parent: the send fails the same way, and says why
+            return None
+        since = (entry.created_at or self.app.now()) - CLOCK_SKEW
+        try:
+            return await attempt.patiently(lambda: port.find_sent(entry.workspace, entry.key, target, since))
+        except DeliveryError as err:
+            raise DeliveryError(f"could not check whether an earlier attempt landed: {err}") from None
+
+    def _warn_at_least_once(self, port: ChatPort) -> None:
+        if port.platform not in self._unconfirmable:
+            self._unconfirmable.add(port.platform)
+            log.warning("the %s chat cannot look up what it already sent: a message whose send was cut short "
+                        "is sent again (at least once)", port.platform)
+
+    def _target(self, entry: OutboxEntry) -> Posted | Member | str | None:
+        if entry.kind == "dm":
+            return self.app.store.get_member(entry.workspace, entry.target)
+        if entry.thread_key:
+            return self.sent(entry.thread_key)
+        return entry.target
 
     async def _call(self, port: ChatPort, entry: OutboxEntry, message: Message) -> Posted:
         if entry.kind == "dm":
             member = self.app.store.get_member(entry.workspace, entry.target)
             if member is None:
                 raise LookupError(f"no member {entry.target}")
+            if isinstance(port, ConfirmsDelivery):
+                return await port.dm(member, message, key=entry.key)
             return await port.dm(member, message)
         if entry.kind == "update":
             original = self.sent(entry.target)
@@ -108,6 +204,8 @@ class Outbox:
             if parent is None:
                 raise DeliveryError(f"thread parent {entry.thread_key} is not sent yet")
             channel, thread = parent.channel, parent.message_id
+        if isinstance(port, ConfirmsDelivery):
+            return await port.post(entry.workspace, channel, message, thread=thread, key=entry.key)
         return await port.post(entry.workspace, channel, message, thread=thread)
 
     def _failed(self, entry: OutboxEntry, error: str) -> Posted | None:

@@ -8,8 +8,8 @@ small store protocol next to their use cases; this module holds the shared ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from bot.domain import Member, Standup, Workspace
 from bot.messages import Form, Message
@@ -70,6 +70,32 @@ class ChatPort(Protocol):
     async def profile(self, member: Member) -> Profile | None: ...
 
 
+@runtime_checkable
+class ConfirmsDelivery(Protocol):
+    """A chat port that can tell whether an earlier send landed (an optional capability).
+
+    A process can die after the platform accepted a message and before the outbox
+    recorded it. A port with this capability takes the outbox key with each send and
+    can find it again later, so the outbox confirms instead of sending twice; a port
+    without it is still a ``ChatPort``, and such messages are then sent at least once.
+    """
+
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None, *,
+                   key: str | None = None) -> Posted: ...
+
+    async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted: ...
+
+    async def find_sent(self, workspace: str, key: str, target: Posted | Member | str,
+                        since: datetime) -> Posted | None:
+        """The message sent under ``key`` at or after ``since``, or ``None`` when none landed.
+
+        ``target`` is where it would be: a channel, the thread parent's ``Posted`` (a reply),
+        or the ``Member`` a DM went to. Raise ``DeliveryError`` (or ``RateLimited``) when the
+        platform cannot answer right now; the outbox then tries again later.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class DueItem:
     """One piece of scheduled work. ``key`` names it uniquely (what, for whom, which occurrence)."""
@@ -116,11 +142,15 @@ class OutboxEntry:
     target: str
     payload: str
     status: str
+    """pending (stored, not tried) | sending (an attempt started: maybe sent) | sent | failed | dead"""
     attempts: int
     thread_key: str | None = None
     channel: str | None = None
     message_id: str | None = None
     next_attempt_at: datetime | None = None
+    created_at: datetime | None = None
+    attempt_at: datetime | None = None
+    """When the latest attempt started; an entry ``sending`` for longer than a lease was cut short."""
 
 
 class Store(Protocol):
@@ -162,9 +192,22 @@ class Store(Protocol):
         """Store a new entry, or return the one already stored under its key."""
         ...
     def outbox_get(self, key: str) -> OutboxEntry | None: ...
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
+        """Mark the entry ``sending`` at ``now`` (committed) before the platform is called.
+
+        A compare-and-set: it succeeds for an entry that is pending, failed or dead, or
+        ``sending`` since before ``stale_before`` (its sender died). Returns the entry as it
+        was before, or ``None`` when another sender holds it or it is already sent.
+        """
+        ...
+    def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
+        """Keep holding an attempt started at ``held_since`` (a long rate-limit wait); ``False`` if lost."""
+        ...
     def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None: ...
     def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None: ...
-    def outbox_retryable(self, now: datetime, limit: int) -> list[OutboxEntry]: ...
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = ...) -> list[OutboxEntry]:
+        """Failed entries due again, and entries left ``pending`` or ``sending`` for ``stale_after``."""
+        ...
 
     # small state: conversations in progress, watermarks, settings
     def kv_get(self, workspace: str, key: str) -> Any: ...

@@ -113,9 +113,11 @@ class OutboxRow(SQLModel, table=True):
     thread_key: str | None = Field(default=None, max_length=255)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="pending", max_length=16)
-    """pending | sent | failed | dead"""
+    """pending | sending | sent | failed | dead"""
     attempts: int = 0
     next_attempt_at: datetime | None = _instant()
+    attempt_at: datetime | None = _instant()
+    """When the latest attempt started (committed before the platform is called)."""
     channel: str | None = None
     message_id: str | None = None
     created_at: datetime | None = _instant()

@@ -74,7 +74,12 @@ def _run_from_row(row: StandupRunRow) -> StandupRun:
 
 def _outbox_from_row(row: OutboxRow) -> OutboxEntry:
     return OutboxEntry(row.key, row.workspace, row.kind, row.target, row.payload, row.status, row.attempts,
-                       row.thread_key, row.channel, row.message_id, row.next_attempt_at)
+                       row.thread_key, row.channel, row.message_id, row.next_attempt_at, row.created_at,
+                       row.attempt_at)
+
+
+CLAIMABLE_OUTBOX = ("pending", "failed", "dead")
+"""Outbox states a new attempt may start from without waiting; ``sending`` only once stale."""
 
 
 class SqlStore:
@@ -326,6 +331,31 @@ class SqlStore:
             row = s.get(OutboxRow, key)
             return _outbox_from_row(row) if row else None
 
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
+        # Read, then compare-and-set in a second transaction: the update only matches the state that was
+        # read, so of two senders exactly one wins, on SQLite (no read-to-write upgrade) and PostgreSQL alike.
+        before = self.outbox_get(key)
+        if before is None:
+            return None
+        stale = before.status == "sending" and (before.attempt_at is None or before.attempt_at <= stale_before)
+        if before.status not in CLAIMABLE_OUTBOX and not stale:
+            return None
+        same_attempt = (OutboxC.attempt_at.is_(None) if before.attempt_at is None
+                        else OutboxC.attempt_at == before.attempt_at)
+        with self.session() as s:
+            claimed = s.execute(update(OutboxRow)
+                                .where(OutboxC.key == key, OutboxC.status == before.status, same_attempt)
+                                .values(status="sending", attempt_at=now))
+            return before if claimed.rowcount == 1 else None
+
+    def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
+        with self.session() as s:
+            renewed = s.execute(update(OutboxRow)
+                                .where(OutboxC.key == key, OutboxC.status == "sending",
+                                       OutboxC.attempt_at == held_since)
+                                .values(attempt_at=now))
+            return bool(renewed.rowcount == 1)
+
     def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None:
         with self.session() as s:
             s.execute(update(OutboxRow).where(OutboxC.key == key)
@@ -334,16 +364,19 @@ class SqlStore:
 
     def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None:
         with self.session() as s:
-            s.execute(update(OutboxRow).where(OutboxC.key == key)
+            s.execute(update(OutboxRow).where(OutboxC.key == key, OutboxC.status != "sent")
                       .values(status="failed" if retry_at else "dead", attempts=OutboxC.attempts + 1,
                               next_attempt_at=retry_at, last_error=error[:2000]))
 
-    def outbox_retryable(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        stale = now - timedelta(minutes=5)
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=5)
+                         ) -> list[OutboxEntry]:
+        """Failed entries whose backoff is over, and entries a crash left ``pending`` or ``sending``."""
+        stale = now - stale_after
         with self.session() as s:
             rows = s.exec(select(OutboxRow).where(
                 ((OutboxC.status == "failed") & (OutboxC.next_attempt_at <= now))
-                | ((OutboxC.status == "pending") & (OutboxC.created_at <= stale)))
+                | ((OutboxC.status == "pending") & (OutboxC.created_at <= stale))
+                | ((OutboxC.status == "sending") & (OutboxC.attempt_at <= stale)))
                 .order_by(OutboxC.created_at).limit(limit)).scalars()
             return [_outbox_from_row(r) for r in rows]
 
