@@ -31,6 +31,8 @@ class ConsoleMessage:
     thread: str | None = None
     message: Message | None = None
     edits: list[str] = field(default_factory=list)
+    key: str | None = None
+    """The outbox key it was sent under, so a retry can find it (``find_sent``)."""
 
     @property
     def buttons(self) -> list[Button]:
@@ -63,9 +65,9 @@ class ConsoleChat:
         print(f"{self._stamp(msg.at, msg.tz)} {where} | {msg.speaker}{note}:\n    {body}", file=self.out)
 
     def record(self, channel: str, speaker: str, text: str, tz: str, thread: str | None = None,
-               message: Message | None = None) -> ConsoleMessage:
+               message: Message | None = None, key: str | None = None) -> ConsoleMessage:
         msg = ConsoleMessage(f"m{len(self.messages) + 1}", self.clock.now(), channel, speaker, text, tz, thread,
-                             message)
+                             message, key=key)
         self.messages.append(msg)
         self.by_id[msg.id] = msg
         self._print(msg)
@@ -78,8 +80,10 @@ class ConsoleChat:
         return [m for m in self.messages if m.thread == parent_id]
 
     # --- ChatPort -------------------------------------------------------------------------
-    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
-        msg = self.record(channel, "Meridian", render_text(message), self.channel_zone(channel), thread, message)
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None, *,
+                   key: str | None = None) -> Posted:
+        msg = self.record(channel, "Meridian", render_text(message), self.channel_zone(channel), thread, message,
+                          key)
         return Posted(channel, msg.id)
 
     async def update(self, workspace: str, posted: Posted, message: Message) -> None:
@@ -92,9 +96,17 @@ class ConsoleChat:
         print(f"{self._stamp(self.clock.now(), original.tz)} {original.channel} | Meridian edited "
               f"{original.id}:\n    {original.text.replace(chr(10), chr(10) + '    ')}", file=self.out)
 
-    async def dm(self, member: Member, message: Message) -> Posted:
-        msg = self.record(f"@{member.id}", "Meridian", render_text(message), member.tz, None, message)
+    async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted:
+        msg = self.record(f"@{member.id}", "Meridian", render_text(message), member.tz, None, message, key)
         return Posted(msg.channel, msg.id)
+
+    async def find_sent(self, workspace: str, key: str, target: Posted | Member | str,
+                        since: datetime) -> Posted | None:
+        """``ConfirmsDelivery``: what this transcript holds under ``key`` (it lives as long as the process)."""
+        for msg in self.messages:
+            if msg.key == key and msg.at >= since and _is_at(msg, target):
+                return Posted(msg.channel, msg.id)
+        return None
 
     async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
         self.record(channel, f"Meridian (only {member.name} sees this)", render_text(message), member.tz)
@@ -104,3 +116,11 @@ class ConsoleChat:
 
     async def profile(self, member: Member) -> Profile | None:
         return Profile(member.id, member.name, member.tz)
+
+
+def _is_at(msg: ConsoleMessage, target: Posted | Member | str) -> bool:
+    if isinstance(target, Posted):
+        return msg.thread == target.message_id
+    if isinstance(target, Member):
+        return msg.channel == f"@{target.id}"
+    return msg.channel == target and msg.thread is None

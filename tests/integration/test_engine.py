@@ -62,6 +62,43 @@ def test_worker_killed_mid_fanout_and_restarted_sends_each_reminder_once(
     assert len(counts) == 60 and set(counts.values()) == {1}
 
 
+def platform_lines(log: Path) -> list[list[str]]:
+    return [line.split() for line in log.read_text().splitlines()]
+
+
+def test_worker_killed_after_the_platform_took_a_reminder_confirms_it_instead_of_sending_twice(
+        harness_factory: Any, db_url: str, tmp_path: Path) -> None:
+    h = plan_big_team(harness_factory, 60)
+    log = tmp_path / "platform.log"
+    first = run_worker(db_url, log, DUE + timedelta(seconds=5), "--die-after-send", "25")
+    assert first.returncode == -9, first.stderr  # killed between the platform's answer and the outbox's mark
+    assert sum(dm_counts(log).values()) == 25
+    _dm, member, message_id, key, *_text = platform_lines(log)[-1]
+    cut_short = h.store.outbox_get(key)
+    assert cut_short is not None and cut_short.status == "sending"
+
+    second = run_worker(db_url, log, DUE + timedelta(minutes=6))
+    assert second.returncode == 0, second.stderr
+    counts = dm_counts(log)
+    assert len(counts) == 60 and set(counts.values()) == {1}
+    confirmed = h.store.outbox_get(key)
+    assert confirmed is not None and (confirmed.status, confirmed.message_id) == ("sent", message_id)
+    assert {e.status for e in h.store.outbox_entries("big")} == {"sent"}
+
+
+def test_a_platform_that_cannot_look_back_gets_the_cut_short_reminder_again_and_says_so_once(
+        sqlite_harness: Any, sqlite_url: str, tmp_path: Path) -> None:
+    plan_big_team(sqlite_harness, 10)
+    log = tmp_path / "platform.log"
+    first = run_worker(sqlite_url, log, DUE + timedelta(seconds=5), "--die-after-send", "4", "--no-confirm")
+    assert first.returncode == -9, first.stderr
+    second = run_worker(sqlite_url, log, DUE + timedelta(minutes=6), "--no-confirm")
+    assert second.returncode == 0, second.stderr
+    counts = dm_counts(log)
+    assert len(counts) == 10 and sorted(counts.values()) == [1] * 9 + [2]  # at least once, never lost
+    assert second.stderr.count("cannot look up what it already sent") == 1
+
+
 def test_two_workers_on_one_postgres_send_1000_due_reminders_exactly_once(postgres_url: str, tmp_path: Path) -> None:
     store = SqlStore.from_url(postgres_url, create=False)
     from tests.conftest import Harness, _truncate
@@ -109,11 +146,11 @@ async def test_rate_limited_fanout_waits_and_loses_nothing(harness_factory: Any)
     real_dm = h.chat.dm
     calls = {"n": 0}
 
-    async def limited_dm(member: Any, message: Any) -> Any:
+    async def limited_dm(member: Any, message: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] % 3 == 0:
             raise RateLimited(0.01)
-        return await real_dm(member, message)
+        return await real_dm(member, message, **kwargs)
 
     h.chat.dm = limited_dm  # type: ignore[method-assign]
     h.clock.set(DUE)
@@ -127,11 +164,11 @@ async def test_failed_send_is_retried_with_backoff_and_sent_once(harness_factory
     real_dm = h.chat.dm
     failing = {"left": 2}
 
-    async def flaky_dm(member: Any, message: Any) -> Any:
+    async def flaky_dm(member: Any, message: Any, **kwargs: Any) -> Any:
         if failing["left"]:
             failing["left"] -= 1
             raise ConnectionError("platform down")
-        return await real_dm(member, message)
+        return await real_dm(member, message, **kwargs)
 
     h.chat.dm = flaky_dm  # type: ignore[method-assign]
     await h.advance_to(DUE + timedelta(seconds=10))
