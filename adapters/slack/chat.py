@@ -9,6 +9,12 @@ use slack_sdk's rate-limit retry handler, since repeating them is harmless.
 
 A message's attached files follow it as real Slack files (``adapters.slack.files``).
 
+Every message the outbox sends carries its key as Slack message metadata
+(``meridian_outbox``); ``find_sent`` reads the conversation back from a given instant
+(``conversations.history``, or ``conversations.replies`` in a thread, with
+``include_all_metadata``) to tell whether a send whose answer was lost had landed
+(``bot.ports.ConfirmsDelivery``). The history scopes the app already holds cover it.
+
 ``SLACK_API_URL`` (``api_url``) points every client at another host: tests use the
 local emulator.
 """
@@ -18,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
+from aiohttp import ClientConnectorError, ClientOSError, ServerConnectionError, ServerDisconnectedError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -44,6 +52,22 @@ MemberLookup = Callable[[str, str], Member | None]
 """(workspace, member id) → the member, to turn mentions into Slack user ids."""
 
 CONTINUATION_RATE_LIMIT_WAITS = 10
+OUTBOX_EVENT = "meridian_outbox"
+"""The metadata event type that carries an outbox key on each message Meridian sends."""
+HISTORY_PAGE = 100
+HISTORY_PAGES = 10
+"""How far ``find_sent`` reads back: enough for the minutes after a crash in a busy channel."""
+UNREADABLE = frozenset({"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found",
+                        "not_allowed_token_type", "access_denied"})
+"""History errors that waiting will not fix: the send then goes ahead (at least once)."""
+
+
+class SlackRefused(DeliveryError):
+    """Slack answered ``ok: false``; ``error`` is its code (``not_in_channel``, ``missing_scope``…)."""
+
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"{method}: {error}")
+        self.error = error
 
 
 def normalise_api_url(url: str | None) -> str:
@@ -69,7 +93,7 @@ class SlackChat:
         self.api_url = normalise_api_url(api_url)
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
-        self._clients: dict[tuple[str, bool], AsyncWebClient] = {}
+        self._clients: dict[tuple[str, bool, bool], AsyncWebClient] = {}
         self._paused_until: dict[tuple[str, str], float] = {}
         """(workspace, method) → loop time before which a send would only earn another 429."""
         self.housekeeping: Callable[[], object] | None = None
@@ -99,12 +123,19 @@ class SlackChat:
         if self._session is not None:
             await self._session.close()
 
-    def client(self, token: str, for_sending: bool = False) -> AsyncWebClient:
+    def client(self, token: str, for_sending: bool = False, keyed: bool = False) -> AsyncWebClient:
+        """``keyed``: a send the outbox can confirm later is repeated only when it never left this machine.
+
+        After a dropped connection Slack may have posted the message already; the outbox
+        then looks for its key before sending again, instead of the SDK posting it twice.
+        """
         session = self.session()
-        key = (token, for_sending)
+        key = (token, for_sending, keyed)
         client = self._clients.get(key)
         if client is None or client.session is not session:
-            handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+            handlers: list[Any] = [AsyncConnectionErrorRetryHandler(
+                max_retry_count=2, error_types=[ClientConnectorError] if keyed else
+                [ServerConnectionError, ServerDisconnectedError, ClientOSError])]
             if not for_sending:
                 handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
             client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15,
@@ -127,9 +158,10 @@ class SlackChat:
             raise DeliveryError(f"Meridian is not installed in Slack workspace {workspace}")
         return token
 
-    async def call(self, workspace: str, method: str, for_sending: bool = True, **args: Any) -> dict[str, Any]:
+    async def call(self, workspace: str, method: str, for_sending: bool = True, keyed: bool = False,
+                   **args: Any) -> dict[str, Any]:
         """One Web API method; a 429 becomes ``RateLimited``, any other failure ``DeliveryError``."""
-        client = self.client(await self.token(workspace), for_sending)
+        client = self.client(await self.token(workspace), for_sending, keyed)
         loop = asyncio.get_running_loop()
         paused = self._paused_until.get((workspace, method), 0.0) - loop.time()
         if paused > 0:  # another send just hit the limit: wait with it rather than collect a 429 too
@@ -144,7 +176,7 @@ class SlackChat:
                 if self._paused_until.get(key, 0.0) <= now:
                     self._paused_until[key] = now + retry_after
                 raise RateLimited(max(0.0, self._paused_until[key] - now)) from None
-            raise DeliveryError(f"{method}: {err.response.get('error', 'error')}") from None
+            raise SlackRefused(method, str(err.response.get("error", "error"))) from None
         except (TimeoutError, SlackClientError, OSError) as err:
             raise DeliveryError(f"{method}: {type(err).__name__}") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
@@ -161,20 +193,24 @@ class SlackChat:
         return resolve
 
     # --- ChatPort -----------------------------------------------------------------------
-    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None, *,
+                   key: str | None = None) -> Posted:
         parts = render(message, self.mention_resolver(workspace))
-        first = await self._post_one(workspace, channel, parts[0], thread)
+        first = await self._post_one(workspace, channel, parts[0], thread, key)
         for extra in parts[1:]:
             await self._post_continuation(workspace, first.channel, extra, thread or first.message_id)
         if message.attachments:  # the message is out: files follow it, and never make the outbox send it again
             await self.files.send(workspace, first.channel, message.attachments, thread)
         return first
 
-    async def _post_one(self, workspace: str, channel: str, part: SlackMessage, thread: str | None) -> Posted:
+    async def _post_one(self, workspace: str, channel: str, part: SlackMessage, thread: str | None,
+                        key: str | None = None) -> Posted:
         args: dict[str, Any] = {"channel": channel, "text": part.text, "blocks": part.blocks, "unfurl_links": False}
         if thread:
             args["thread_ts"] = thread
-        data = await self.call(workspace, "chat.postMessage", **args)
+        if key:
+            args["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"key": key}}
+        data = await self.call(workspace, "chat.postMessage", keyed=key is not None, **args)
         return Posted(str(data.get("channel", channel)), str(data["ts"]))
 
     async def _post_continuation(self, workspace: str, channel: str, part: SlackMessage, thread: str) -> None:
@@ -192,9 +228,40 @@ class SlackChat:
         await self.call(workspace, "chat.update", channel=posted.channel, ts=posted.message_id,
                          text=part.text, blocks=part.blocks)
 
-    async def dm(self, member: Member, message: Message) -> Posted:
+    async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted:
         channel = await self.dm_channel(member)
-        return await self.post(member.workspace, channel, message)
+        return await self.post(member.workspace, channel, message, key=key)
+
+    async def find_sent(self, workspace: str, key: str, target: Posted | Member | str,
+                        since: datetime) -> Posted | None:
+        """``ConfirmsDelivery``: the message carrying ``key`` in its metadata, posted after ``since``."""
+        args: dict[str, Any] = {"oldest": f"{since.timestamp():.6f}", "include_all_metadata": True,
+                                "limit": HISTORY_PAGE}
+        if isinstance(target, Posted):
+            method, channel = "conversations.replies", target.channel
+            args["ts"] = target.message_id
+        else:
+            method = "conversations.history"
+            channel = await self.dm_channel(target) if isinstance(target, Member) else target
+        for _ in range(HISTORY_PAGES):
+            try:
+                data = await self.call(workspace, method, for_sending=False, channel=channel, **args)
+            except SlackRefused as err:
+                if err.error not in UNREADABLE:
+                    raise
+                log.warning("cannot read back %s in %s (%s) to confirm an earlier send; sending it again",
+                            channel, workspace, err.error)
+                return None
+            for found in data.get("messages") or []:
+                if _outbox_key(found) == key:
+                    return Posted(channel, str(found["ts"]))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not data.get("has_more") or not cursor:
+                return None
+            args["cursor"] = cursor
+        log.warning("read %d messages of %s back without finding %s; sending it again",
+                    HISTORY_PAGE * HISTORY_PAGES, channel, key)
+        return None
 
     async def dm_channel(self, member: Member) -> str:
         user = _slack_user(member)
@@ -242,6 +309,14 @@ def profile_from_user(user: dict[str, Any]) -> Profile:
     name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
     return Profile(account_id=str(user.get("id", "")), name=str(name), tz=user.get("tz") or None,
                    email=profile.get("email"), is_admin=bool(user.get("is_admin") or user.get("is_owner")))
+
+
+def _outbox_key(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != OUTBOX_EVENT:
+        return None
+    key = (metadata.get("event_payload") or {}).get("key")
+    return str(key) if key is not None else None
 
 
 def _slack_user(member: Member) -> str:

@@ -12,6 +12,12 @@ channel and thread) records what the app uploaded (``uploaded()``); ``share_file
 a person uploading a file, which ``files.list``, ``files.info`` and the private download
 URL (bot token required, as on Slack) then serve.
 
+Messages: ``chat.postMessage`` keeps what was posted, with its ``metadata``, per channel
+and thread; ``conversations.history`` and ``conversations.replies`` read it back
+(``oldest``, ``limit``, ``cursor``; metadata only with ``include_all_metadata``).
+``lose_answers`` plays a lost answer: the message is kept, then the connection is cut.
+A ``ts_clock`` (seconds since the epoch) makes ``ts`` follow a test's simulated time.
+
 Socket Mode: ``apps.connections.open`` hands out a websocket URL on this server; a test
 pushes envelopes with ``push_envelope`` and gets the app's acknowledgement back.
 """
@@ -94,7 +100,8 @@ class Socket:
 
 
 class SlackEmulator:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 ts_clock: Callable[[], float] | None = None) -> None:
         self.users: dict[str, User] = {}
         self.recorded: list[Call] = []
         self.limits: dict[str, _Limit] = {}
@@ -104,7 +111,11 @@ class SlackEmulator:
         self.files: dict[str, File] = {}
         self._file_ids = itertools.count(1)
         self._clock = clock
+        self._ts_clock = ts_clock
         self._ts = itertools.count(1)
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        """Channel id → the messages posted there (thread replies included), oldest first."""
+        self.answers_to_lose: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._sockets: list[Socket] = []
         self._socket_ready = asyncio.Event()
@@ -121,6 +132,14 @@ class SlackEmulator:
     def fail(self, method: str, error: str = "missing_scope") -> None:
         """Answer every call of ``method`` with ``{"ok": false, "error": error}``."""
         self.failures[method] = error
+
+    def lose_answers(self, method: str, count: int = 1) -> None:
+        """Do the next ``count`` calls of ``method``, then cut the connection before answering."""
+        self.answers_to_lose[method] = count
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Every message posted (in ``channel``), oldest first, as Slack stores it."""
+        return [m for c, msgs in self.messages.items() if channel is None or c == channel for m in msgs]
 
     def share_file(self, user: str, channel: str, name: str, content: bytes | str) -> str:
         """A person uploads a file into a channel (as Slack's own client would); returns its id."""
@@ -275,6 +294,11 @@ class SlackEmulator:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
         call.result = handler(params, token)
+        if self.answers_to_lose.get(method, 0) > 0:
+            self.answers_to_lose[method] -= 1
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("answer lost on purpose")
         return web.json_response(call.result)
 
     def _limited(self, method: str) -> int | None:
@@ -296,6 +320,8 @@ class SlackEmulator:
         return None
 
     def _next_ts(self) -> str:
+        if self._ts_clock is not None:
+            return f"{int(self._ts_clock())}.{next(self._ts):06d}"
         return f"{1_790_000_000 + next(self._ts)}.{next(self._ts):06d}"
 
     # --- methods ----------------------------------------------------------------------
@@ -321,9 +347,48 @@ class SlackEmulator:
             return {"ok": False, "error": "invalid_blocks"}
         if str(channel).startswith(("U", "W")):
             channel = "D" + str(channel)[1:]
+        return {"ok": True, **self._store_message(str(channel), params, params.get("thread_ts") or None)}
+
+    def _store_message(self, channel: str, params: dict[str, Any], thread: str | None) -> dict[str, Any]:
         ts = self._next_ts()
-        return {"ok": True, "channel": channel, "ts": ts,
-                "message": {"type": "message", "text": params.get("text", ""), "ts": ts, "bot_id": "BBOT"}}
+        message: dict[str, Any] = {"type": "message", "text": params.get("text", ""), "ts": ts, "bot_id": "BBOT",
+                                   "user": "UBOT"}
+        if params.get("blocks"):
+            message["blocks"] = _as_blocks(params["blocks"])
+        if thread:
+            message["thread_ts"] = thread
+        if params.get("metadata"):
+            message["metadata"] = _as_json(params["metadata"])
+        self.messages.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": ts, "message": message}
+
+    def _m_conversations_history(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Top-level messages newest first, as Slack answers; thread replies stay in their thread."""
+        channel = str(params.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        found = [m for m in self.messages.get(channel, []) if m.get("thread_ts") in (None, m["ts"])]
+        return self._page(list(reversed(found)), params)
+
+    def _m_conversations_replies(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """A thread, parent first, as Slack answers."""
+        channel, parent = str(params.get("channel") or ""), str(params.get("ts") or "")
+        thread = [m for m in self.messages.get(channel, []) if m["ts"] == parent or m.get("thread_ts") == parent]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._page(thread, params)
+
+    def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(params.get("oldest") or 0)
+        inclusive = _truthy(params.get("inclusive"))
+        wanted = [m for m in messages if float(m["ts"]) > oldest or (inclusive and float(m["ts"]) == oldest)]
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        page = wanted[start:start + limit]
+        if not _truthy(params.get("include_all_metadata")):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(wanted)
+        return {"ok": True, "messages": page, "has_more": more, "pin_count": 0,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _m_chat_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text", "")}
@@ -444,6 +509,15 @@ class SlackEmulator:
                 "app_id": "A0001", "team": {"id": grant["team_id"], "name": f"Team {grant['team_id']}"},
                 "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
                 "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+
+
+def _truthy(raw: Any) -> bool:
+    return str(raw).lower() in {"1", "true"}
+
+
+def _as_blocks(raw: Any) -> list[Any]:
+    parsed = json.loads(raw) if isinstance(raw, str) else raw
+    return list(parsed or [])
 
 
 def _as_list(raw: Any) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ class SlackHarness:
         self.socket: Any = None
         self.tmp = tmp
         self.clock = SimulatedClock(start)
-        self.emulator = SlackEmulator()
+        self.emulator = SlackEmulator(ts_clock=lambda: self.clock.now().timestamp())  # Slack's ts, our time
         self.env = env or {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-T0001-test"}
         self.app: Meridian
         self.adapter: SlackAdapter
