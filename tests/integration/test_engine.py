@@ -73,7 +73,7 @@ def test_worker_killed_after_the_platform_took_a_reminder_confirms_it_instead_of
     first = run_worker(db_url, log, DUE + timedelta(seconds=5), "--die-after-send", "25")
     assert first.returncode == -9, first.stderr  # killed between the platform's answer and the outbox's mark
     assert sum(dm_counts(log).values()) == 25
-    _dm, member, message_id, key, *_text = platform_lines(log)[-1]
+    _dm, _member, message_id, key, *_text = platform_lines(log)[-1]
     cut_short = h.store.outbox_get(key)
     assert cut_short is not None and cut_short.status == "sending"
 
