@@ -102,3 +102,20 @@ def family() -> CommandFamily:
 
 def install(app: Meridian) -> None:
     app.add_family(family())
+
+
+def learn_zone(app: Meridian, member: Member, zone: str) -> Member:
+    """A zone a chat client reported for this person (Teams, Slack profiles).
+
+    The newest report wins, because clients lag behind travel, but a zone the person set
+    with ``/meridian tz`` is theirs and stays. A change moves their pending reminders.
+    """
+    if zone == member.tz or app.store.kv_get(member.workspace, f"member:{member.id}:tz_source") == "manual":
+        return member
+    try:
+        zone = validate_zone(zone)
+    except TimeInputError:
+        return member
+    updated = replace(member, tz=zone)
+    _save_and_replan(app, updated)
+    return updated
