@@ -226,11 +226,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
 ChatFactory = Callable[[Settings], tuple[dict[str, Any], list[Any]]]
 CHAT_FACTORIES: list[ChatFactory] = []
 """Chat platforms register here: each returns its ports and the web routes it mounts."""
+PLATFORM_MODULES: list[str] = ["adapters.teams.cli"]
+"""Modules that register a chat platform's factory and commands when imported."""
+
+
+def load_platforms() -> None:
+    import importlib
+
+    for name in PLATFORM_MODULES:
+        importlib.import_module(name)
 
 
 def chat_adapters(settings: Settings) -> tuple[dict[str, Any], list[Any]]:
     from adapters.console.chat import ConsoleChat
     from bot.clock import SystemClock
+
+    load_platforms()
 
     chats: dict[str, Any] = {"console": ConsoleChat(SystemClock())}
     installers: list[Any] = []
@@ -285,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_preview)
 
+    load_platforms()
     for add in EXTRA_COMMANDS:
         add(sub)
     return parser
