@@ -23,6 +23,7 @@ from botbuilder.schema import (
     ActivityTypes,
     Attachment,
     ChannelAccount,
+    ConversationAccount,
     ConversationParameters,
     ConversationReference,
 )
@@ -166,13 +167,27 @@ class TeamsChat:
         return self.repo.save_conversation(tenant, reference.conversation.id, "personal", anchor.service_url,
                                            reference.serialize(), now(), member_id=member.id)
 
+    @staticmethod
+    def _address(activity: Activity, conversation: Conversation, conversation_id: str) -> Activity:
+        """From the bot, to the conversation, as botbuilder addresses its own replies."""
+        reference = ConversationReference().deserialize(conversation.reference)
+        activity.channel_id = reference.channel_id or CHANNEL_ID
+        activity.service_url = conversation.service_url
+        activity.from_property = reference.bot
+        activity.recipient = reference.user
+        activity.conversation = ConversationAccount(id=conversation_id, conversation_type=conversation.kind,
+                                                    is_group=conversation.kind != "personal")
+        return activity
+
     async def _send(self, conversation: Conversation, activity: Activity, thread: str | None = None) -> Posted:
+        target = f"{conversation.id};messageid={thread}" if thread else conversation.id
+        self._address(activity, conversation, target)
+
         async def call(context: TurnContext) -> Any:
             client = self._client(context)
             if thread:
-                return await client.conversations.reply_to_activity(f"{conversation.id};messageid={thread}", thread,
-                                                                    activity)
-            return await client.conversations.send_to_conversation(conversation.id, activity)
+                return await client.conversations.reply_to_activity(target, thread, activity)
+            return await client.conversations.send_to_conversation(target, activity)
 
         response = await self._with_connector(conversation, call)
         return Posted(conversation.id, str(response.id))
@@ -183,7 +198,7 @@ class TeamsChat:
 
     async def update(self, workspace: str, posted: Posted, message: Message) -> None:
         conversation = self.repo.conversation(workspace, posted.channel) or self._channel(workspace, posted.channel)
-        activity = self.activity(workspace, message)
+        activity = self._address(self.activity(workspace, message), conversation, posted.channel)
         activity.id = posted.message_id
 
         async def call(context: TurnContext) -> Any:

@@ -12,8 +12,12 @@ It also builds the activities Teams POSTs to a bot (``message``, ``conversationU
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +39,8 @@ class Call:
     body: dict[str, Any]
     status: int = 200
     answered_id: str | None = None
+    at: datetime | None = None
+    """The test's clock when the call arrived (a simulated clock in scheduler tests)."""
 
     @property
     def card(self) -> dict[str, Any] | None:
@@ -49,6 +55,36 @@ class Call:
         """Every TextBlock, FactSet and button of the card, in order, one per line."""
         card = self.card
         return "\n".join(_texts(card["body"] + card.get("actions", []))) if card else ""
+
+    @property
+    def shown(self) -> str:
+        """The card's text as a reader sees it: Markdown escapes and entities resolved, emphasis dropped."""
+        text = re.sub(r"\\([\\`*_\[\]~])", lambda m: "\0" + m.group(1), self.card_text)
+        text = text.replace("**", "").replace("`", "").replace("\0*", "*").replace("\0`", "`")
+        return html.unescape(text.replace("\0", ""))
+
+    def action(self, title: str) -> dict[str, Any]:
+        """The data of the card's button called ``title``: what Teams sends back when it is pressed."""
+        card = self.card or {}
+        for action in _actions(card.get("body", [])) + card.get("actions", []):
+            if action.get("title") == title:
+                data: dict[str, Any] = action["data"]
+                return dict(data)
+        raise LookupError(f"no button {title!r} in {self.card_text!r}")
+
+    @property
+    def inputs(self) -> list[str]:
+        card = self.card or {}
+        return [el["id"] for el in card.get("body", []) if str(el.get("type", "")).startswith("Input.")]
+
+
+def _actions(elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for el in elements:
+        if el.get("type") == "ActionSet":
+            found.extend(el["actions"])
+        found.extend(_actions(el.get("items", [])))
+    return found
 
 
 def _texts(elements: list[dict[str, Any]]) -> list[str]:
@@ -90,6 +126,7 @@ class TeamsUser:
 
 @dataclass
 class ConnectorEmulator:
+    clock: Callable[[], datetime] | None = None
     calls: list[Call] = field(default_factory=list)
     users: dict[str, TeamsUser] = field(default_factory=dict)
     _throttles: list[Throttle] = field(default_factory=list)
@@ -146,7 +183,7 @@ class ConnectorEmulator:
     async def _record(self, request: web.Request, kind: str) -> tuple[Call, web.Response | None]:
         body = await request.json() if request.can_read_body else {}
         call = Call(request.method, kind, request.match_info.get("conversation"),
-                    request.match_info.get("activity"), body)
+                    request.match_info.get("activity"), body, at=self.clock() if self.clock else None)
         self.calls.append(call)
         limit = self._limited(kind)
         if limit is not None:

@@ -28,7 +28,7 @@ class TeamsWorld:
     def __init__(self, store: SqlStore, start: datetime, app_id: str = "") -> None:
         self.store = store
         self.clock = SimulatedClock(start)
-        self.connector = ConnectorEmulator()
+        self.connector = ConnectorEmulator(clock=self.clock.now)
         config = TeamsConfig(app_id, "not-a-real-secret" if app_id else "")
         adapter = build_adapter(config)
         self.chat = TeamsChat(adapter, TeamsRepo(store.engine), store, app_id)
