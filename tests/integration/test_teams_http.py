@@ -184,3 +184,15 @@ async def test_a_429_during_fan_out_is_waited_out_and_each_reminder_goes_once(sq
         assert [c.status for c in w.connector.rejected()] == [429, 429]
         keys = [e for e in w.store.outbox_entries(TENANT) if ":reminder" in e.key]
         assert len(keys) == 4 and {e.status for e in keys} == {"sent"}
+
+
+async def test_forget_me_also_forgets_the_teams_identity_and_the_1to1_chat(sqlite_store: Any) -> None:
+    async with TeamsWorld(sqlite_store, START) as w:
+        t = w.tenant(TENANT)
+        noor = w.connector.add_user("29:noor", "Noor", "aad-noor", tenant=TENANT)
+        await w.send(t.personal(noor, "meridian me"))
+        assert w.chat.repo.identity(TENANT, "noor") is not None
+        await w.send(t.personal(noor, "meridian forget-me confirm"))
+        assert "Done: 0 stand-up answers and your settings are deleted." in w.connector.calls[-1].shown
+        assert w.store.get_member(TENANT, "noor") is None
+        assert w.chat.repo.identity(TENANT, "noor") is None and w.chat.repo.personal(TENANT, "noor") is None
