@@ -28,6 +28,7 @@ DueHandler = Callable[["Meridian", ClaimedItem], Awaitable[None]]
 Planner = Callable[["Meridian", datetime, datetime], list[DueItem]]
 MessageHook = Callable[["Meridian", "IncomingMessage"], Awaitable[bool]]
 ActionHandler = Callable[["Meridian", "Action"], Awaitable[Reply | None]]
+ReactionHook = Callable[["Meridian", "Reaction"], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,19 @@ class Action:
     trigger: str | None = None
 
 
+@dataclass(frozen=True)
+class Reaction:
+    """An emoji reaction added to (or taken off) a message, already translated from the platform's event."""
+
+    workspace: str
+    member: Member
+    message_id: str
+    emoji: str
+    """The emoji itself (``👍``) or the platform's name for it (``+1``, ``thumbsup``)."""
+    added: bool = True
+    channel: str | None = None
+
+
 @dataclass
 class Settings:
     """Core behaviour knobs (not secrets; those live in ``bot.settings``)."""
@@ -81,8 +95,10 @@ class Meridian:
         self.planners: list[Planner] = []
         self.message_hooks: list[MessageHook] = []
         self.action_handlers: dict[str, ActionHandler] = {}
+        self.reaction_hooks: list[ReactionHook] = []
         self.outbox = Outbox(self)
         self.engine = Engine(self)
+        self._platforms: dict[str, str] = {}
         self.services: dict[str, Any] = {}
         """Capability services other capabilities may use (``raci``, ``sources``); absent when not wired."""
 
@@ -103,13 +119,21 @@ class Meridian:
         """Handle actions whose id starts with ``prefix`` (``standup.``, ``retro.``)."""
         self.action_handlers[prefix] = handler
 
+    def on_reaction(self, hook: ReactionHook) -> None:
+        self.reaction_hooks.append(hook)
+
     # --- ports --------------------------------------------------------------------
     def now(self) -> datetime:
         return self.clock.now()
 
     def chat_for(self, workspace: str) -> ChatPort:
-        ws = self.store.get_workspace(workspace)
-        platform = ws.platform if ws else "console"
+        """The chat port of the workspace's platform; a workspace never changes platform, so it is remembered."""
+        platform = self._platforms.get(workspace)
+        if platform is None:
+            ws = self.store.get_workspace(workspace)
+            platform = ws.platform if ws else "console"
+            if ws is not None:
+                self._platforms[workspace] = platform
         if platform in self.chats:
             return self.chats[platform]
         return next(iter(self.chats.values()))
@@ -131,6 +155,13 @@ class Meridian:
         """Offer a message to each capability in turn; ``True`` when one took it."""
         for hook in self.message_hooks:
             if await hook(self, msg):
+                return True
+        return False
+
+    async def reaction(self, reaction: Reaction) -> bool:
+        """Offer a reaction to each capability in turn; ``True`` when one took it."""
+        for hook in self.reaction_hooks:
+            if await hook(self, reaction):
                 return True
         return False
 

@@ -23,7 +23,7 @@ import yaml
 from bot.settings import Settings, SettingsError, load_settings
 from bot.teamfile import TeamFileError, apply_team, export_team, load_team
 from bot.timekeeping import TimeInputError, parse_date, parse_instant
-from bot.wiring import DEMO_TEAM, build_core, open_store
+from bot.wiring import DEMO_TEAM, build_core, cli_commands, open_store
 
 Command = Callable[[argparse.Namespace], int]
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
@@ -226,22 +226,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 ChatFactory = Callable[[Settings], tuple[dict[str, Any], list[Any]]]
 CHAT_FACTORIES: list[ChatFactory] = []
 """Chat platforms register here: each returns its ports and the web routes it mounts."""
-PLATFORM_MODULES: list[str] = ["adapters.teams.cli"]
-"""Modules that register a chat platform's factory and commands when imported."""
-
-
-def load_platforms() -> None:
-    import importlib
-
-    for name in PLATFORM_MODULES:
-        importlib.import_module(name)
 
 
 def chat_adapters(settings: Settings) -> tuple[dict[str, Any], list[Any]]:
     from adapters.console.chat import ConsoleChat
     from bot.clock import SystemClock
-
-    load_platforms()
 
     chats: dict[str, Any] = {"console": ConsoleChat(SystemClock())}
     installers: list[Any] = []
@@ -296,10 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_preview)
 
-    load_platforms()
-    for add in EXTRA_COMMANDS:
+    for add in (*EXTRA_COMMANDS, *cli_commands()):
         add(sub)
     return parser
+
+
+def _register_platforms() -> None:
+    """Chat platforms plug into serve, worker and the command list (their heavy imports stay lazy)."""
+    from adapters.slack.cli import add_socket_command, slack_chats
+    from adapters.teams.cli import add_package_command, teams_factory
+
+    CHAT_FACTORIES.append(slack_chats)
+    CHAT_FACTORIES.append(teams_factory)
+    EXTRA_COMMANDS.append(add_socket_command)
+    EXTRA_COMMANDS.append(add_package_command)
+
+
+_register_platforms()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,17 +104,25 @@ def install(app: Meridian) -> None:
     app.add_family(family())
 
 
-def learn_zone(app: Meridian, member: Member, zone: str) -> Member:
-    """A zone a chat client reported for this person (Teams, Slack profiles).
 
-    The newest report wins, because clients lag behind travel, but a zone the person set
-    with ``/meridian tz`` is theirs and stays. A change moves their pending reminders.
+def learn_zone(app: Meridian, member: Member, zone: str, platform: str) -> Member:
+    """A zone a chat client reported for this person (Teams' clientInfo, a Slack profile).
+
+    The person's zone follows the platform only while it is the zone that platform last
+    reported: a zone from the team file or from ``/meridian tz`` is the person's choice
+    and stays. A member a platform creates starts out following it (call this once with
+    the zone it was created with). A change moves their pending reminders.
     """
-    if zone == member.tz or app.store.kv_get(member.workspace, f"member:{member.id}:tz_source") == "manual":
-        return member
     try:
         zone = validate_zone(zone)
     except TimeInputError:
+        return member
+    key = f"member:{member.id}:tz_reported:{platform}"
+    last = app.store.kv_get(member.workspace, key)
+    if last == zone:
+        return member
+    app.store.kv_set(member.workspace, key, zone)
+    if last is None or member.tz != last or member.tz == zone:
         return member
     updated = replace(member, tz=zone)
     _save_and_replan(app, updated)

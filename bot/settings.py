@@ -97,7 +97,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     values["log_level"] = level
     if values.get("slack_bot_token") and not str(values["slack_bot_token"]).startswith("xox"):
         raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-    if values.get("slack_bot_token") and not values.get("slack_signing_secret"):
+    if values.get("slack_bot_token") and not values.get("slack_signing_secret") and not values.get("slack_app_token"):
         raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
     for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url"):
         value = str(values.get(attr, ""))

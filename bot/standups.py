@@ -655,14 +655,21 @@ async def cmd_report(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     if len(args) > 1:
         raise CommandError("Give at most one date.")
     try:
-        day = parse_date(args[0]) if args else local_date(app.now(), s.tz)
+        day = parse_date(args[0]) if args else _latest_closed_day(app, s)
     except TimeInputError as err:
         raise CommandError(str(err)) from None
     message, _ = summary_message(app, s, day)
-    runs = [r for r in app.store.runs_for_day(s.workspace, s.name, day) if r.status == "answered"]
-    if not runs:
-        message = Message(message.blocks, fallback=message.fallback)
     return Reply(message, public=True)
+
+
+def _latest_closed_day(app: Meridian, s: Standup) -> date:
+    """The newest day whose summary went out (what people mean by "the report"), else today."""
+    today = local_date(app.now(), s.tz)
+    for back in range(15):
+        day = today - timedelta(days=back)
+        if is_closed(app, s, day):
+            return day
+    return today
 
 
 async def cmd_stats(app: Meridian, inv: Invocation, args: list[str]) -> Reply:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bot import people, raci_commands, standups
+from bot import people, raci_commands, retros, standups
 from bot.app import Meridian, Settings
 from bot.ports import ChatPort, Clock, Store
 
@@ -26,16 +28,29 @@ def install_capabilities(app: Meridian) -> None:
     standups.install(app)
     people.install(app)
     engine = getattr(app.store, "engine", None)
-    if engine is not None:
+    if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
         from storage.raci_repo import RaciRepo
+        from storage.retro_repo import RetroRepo
 
         raci_commands.install(app, RaciRepo(engine))
+        retros.install(app, RetroRepo(engine))
+
+
+def cli_commands() -> list[Callable[[Any], None]]:
+    """Sub-commands capabilities add to ``meridian`` (imported lazily: ``bot.cli`` imports this module)."""
+    from bot.retros_cli import add_rotation_command
+
+    return [add_rotation_command]
 
 
 def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
                worker: str | None = None) -> Meridian:
     app = Meridian(store, clock, chats, settings, worker_id=worker or worker_id())
     install_capabilities(app)
+    for chat in chats.values():  # a chat port that needs the core (member lookups, its own scheduled work)
+        attach = getattr(chat, "attach", None)
+        if callable(attach):
+            attach(app)
     return app
 
 

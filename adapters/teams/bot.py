@@ -192,9 +192,10 @@ class TeamsBot:
                             tz=zone or "UTC", accounts={PLATFORM: ids[0]})
             self.app.store.upsert_member(member)
             self.app.engine.replan()
+            learn_zone(self.app, member, member.tz, PLATFORM)  # a member Teams created follows Teams' zone
             log.info("new Teams member %s in tenant %s", member.id, tenant)
         elif zone:
-            member = learn_zone(self.app, member, zone)
+            member = learn_zone(self.app, member, zone, PLATFORM)
         identity = TeamsIdentity(tenant, member.id, account.id, account.aad_object_id, name)
         if self.repo.identity(tenant, member.id) != identity:
             self.repo.save_identity(identity)

@@ -82,11 +82,30 @@ def now() -> datetime:
 class TeamsChat:
     platform = "teams"
 
-    def __init__(self, adapter: CloudAdapter, repo: TeamsRepo, store: Store, app_id: str = "") -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str = "") -> None:
         self.adapter = adapter
-        self.repo = repo
-        self.store = store
         self.app_id = app_id
+        self._store: Store | None = None
+        self._repo: TeamsRepo | None = None
+
+    def attach(self, app: Any) -> None:
+        """Share the core's database: members for mentions, and the references Teams sends on."""
+        engine = getattr(app.store, "engine", None)
+        if engine is None:
+            raise TypeError("the Teams adapter keeps its conversation references in SQL: give the core a SQL store")
+        self._store, self._repo = app.store, TeamsRepo(engine)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._store
+
+    @property
+    def repo(self) -> TeamsRepo:
+        if self._repo is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._repo
 
     # --- rendering ------------------------------------------------------------------------
     def teams_user_id(self, member: Member) -> str | None:

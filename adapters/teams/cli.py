@@ -1,8 +1,8 @@
 """Teams' part of ``meridian``: the chat factory for ``serve``/``worker`` and ``meridian teams-package``.
 
-Importing this module registers both with ``bot.cli``. It stays light: botbuilder is
-imported only when Teams is switched on — ``MicrosoftAppId`` set, or
-``MERIDIAN_TEAMS_EMULATOR=1`` for a local Bot Connector without authentication.
+``bot.cli`` registers both. This module stays light: botbuilder is imported only when
+Teams is switched on — ``MicrosoftAppId`` set, or ``MERIDIAN_TEAMS_EMULATOR=1`` for a
+local Bot Connector without authentication.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot import cli
 from bot.settings import Settings, read_dotenv
 
 EMULATOR_ENV = "MERIDIAN_TEAMS_EMULATOR"
@@ -32,16 +31,18 @@ def teams_factory(settings: Settings) -> tuple[dict[str, Any], list[Any]]:
     if not teams_enabled(settings):
         return {}, []
     from adapters.teams.server import TeamsSettingsError, build_teams
+    from bot.cli import UserError
 
     try:
         chat, install = build_teams(settings)
     except TeamsSettingsError as err:
-        raise cli.UserError(str(err)) from None
+        raise UserError(str(err)) from None
     return {"teams": chat}, [install]
 
 
 def cmd_teams_package(args: argparse.Namespace) -> int:
     from adapters.teams.package import PackageError, PackageInfo, build_package
+    from bot import cli
 
     app_id = args.app_id or cli._settings().microsoft_app_id
     info = PackageInfo(app_id=app_id, version=args.version, developer=args.developer, website=args.website,
@@ -72,12 +73,3 @@ def add_package_command(sub: Any) -> None:
     p.add_argument("--domain", help="a domain the app may open (validDomains), e.g. meridian.example.com")
     p.set_defaults(func=cmd_teams_package)
 
-
-def register() -> None:
-    if teams_factory not in cli.CHAT_FACTORIES:
-        cli.CHAT_FACTORIES.append(teams_factory)
-    if add_package_command not in cli.EXTRA_COMMANDS:
-        cli.EXTRA_COMMANDS.append(add_package_command)
-
-
-register()

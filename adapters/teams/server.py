@@ -121,12 +121,7 @@ def installer(chat: TeamsChat, adapter: CloudAdapter) -> Any:
 
 def build_teams(settings: Any) -> tuple[TeamsChat, Any]:
     """The Teams port and its route installer for ``meridian serve`` and ``meridian worker``."""
-    from storage.db import make_engine
-    from storage.repo import SqlStore
-    from storage.teams_repo import TeamsRepo
-
     config = teams_config(settings)
     adapter = build_adapter(config)
-    engine = make_engine(settings.database_url)
-    chat = TeamsChat(adapter, TeamsRepo(engine), SqlStore(engine), config.APP_ID)
+    chat = TeamsChat(adapter, config.APP_ID)
     return chat, installer(chat, adapter)

@@ -20,7 +20,6 @@ from bot.clock import SimulatedClock
 from bot.teamfile import apply_team, parse_team
 from bot.wiring import build_core
 from storage.repo import SqlStore
-from storage.teams_repo import TeamsRepo
 from tests.emulators.teams import ConnectorEmulator, TeamsClient
 
 
@@ -31,7 +30,7 @@ class TeamsWorld:
         self.connector = ConnectorEmulator(clock=self.clock.now)
         config = TeamsConfig(app_id, "not-a-real-secret" if app_id else "")
         adapter = build_adapter(config)
-        self.chat = TeamsChat(adapter, TeamsRepo(store.engine), store, app_id)
+        self.chat = TeamsChat(adapter, app_id)
         self.app = build_core(store, self.clock, {"teams": self.chat}, worker="test")
         self.web = build_web_app(self.app, None, installers=[installer(self.chat, adapter)])
         self.http: TestClient | None = None

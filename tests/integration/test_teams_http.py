@@ -58,16 +58,23 @@ async def test_help_and_a_malformed_command_in_a_1to1_chat_and_in_a_channel(sqli
         assert w.connector.rejected() == []
 
 
-async def test_a_zone_set_by_hand_wins_over_the_client_and_a_new_client_zone_is_kept(sqlite_store: Any) -> None:
+async def test_the_client_zone_is_followed_until_the_person_or_the_team_file_sets_one(sqlite_store: Any) -> None:
     async with TeamsWorld(sqlite_store, START) as w:
+        w.load(TEAM)
         t = w.tenant(TENANT)
         kenji = w.connector.add_user("29:kenji", "Kenji", "aad-kenji", tenant=TENANT)
+        await w.send(t.installed_personally(kenji))  # no clientInfo on this one: UTC for now
         await w.send(t.personal(kenji, "meridian me", zone="Australia/Sydney"))
+        assert w.store.find_member_by_account(TENANT, "teams", "aad-kenji").tz == "Australia/Sydney"
         await w.send(t.personal(kenji, "meridian me", zone="Asia/Tokyo"))  # travelling: the newest report wins
         assert w.store.find_member_by_account(TENANT, "teams", "aad-kenji").tz == "Asia/Tokyo"
         await w.send(t.personal(kenji, "meridian tz Australia/Lord_Howe"))
-        await w.send(t.personal(kenji, "meridian me", zone="Asia/Tokyo"))
+        await w.send(t.personal(kenji, "meridian me", zone="Australia/Sydney"))
         assert w.store.find_member_by_account(TENANT, "teams", "aad-kenji").tz == "Australia/Lord_Howe"
+        # Ravi's zone comes from the team file: his laptop's zone does not move his reminders.
+        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
+        await w.send(t.personal(ravi, "meridian me", zone="Europe/London"))
+        assert w.store.get_member(TENANT, "ravi").tz == "Asia/Kolkata"
 
 
 async def test_user_text_cannot_mention_link_or_ping_anyone(sqlite_store: Any) -> None:

@@ -1,7 +1,7 @@
 """Teams: conversation references and Teams identities
 
-Revision ID: 0005
-Revises: 0002
+Revision ID: 0005_teams
+Revises: 0004_retros
 Create Date: 2026-11-26 17:13:52.893523
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import storage.db
 
-revision = '0005'
-down_revision = '0002'
+revision = '0005_teams'
+down_revision = '0004_retros'
 branch_labels = None
 depends_on = None
 

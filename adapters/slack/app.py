@@ -1,0 +1,518 @@
+"""The Slack app: bolt's ``AsyncApp`` translating Slack payloads to core requests.
+
+Slash commands become ``Invocation``s, messages become ``IncomingMessage``s, buttons
+and modal submissions become ``Action``s; the core's replies come back as neutral
+messages and forms rendered by ``adapters.slack.blocks``. Every listener acknowledges
+first and works after, so Slack's 3 seconds are always met; the one exception is a
+modal submission, which waits briefly for the core so that a mistake can be shown
+inside the modal. Work after the ack yields to requests still waiting for theirs
+(``AckFirst``): a burst of commands is acknowledged as fast as a bare bolt app would,
+and the work follows. Every event id is handled once, across processes.
+
+One URL (``/slack/events``) takes commands, events, interactivity and options; the
+install flow lives at ``/slack/install`` and ``/slack/oauth_redirect``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import form_metadata, form_values, home_view, modal, render
+from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_api_url
+from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
+from adapters.slack.people import People
+from bot.app import Action, IncomingMessage, Meridian
+from bot.commands import CommandError, Invocation, Reply
+from bot.domain import Member
+from bot.home import home_page
+from bot.messages import Message
+from storage.slack_repo import EVENT_MEMORY_SECONDS, SlackRepo
+
+log = logging.getLogger("meridian.slack")
+
+SLASH_COMMANDS: tuple[str, ...] = ("standup", "raci", "retro", "experiments", "drift", "meridian")
+"""Every slash command of DESIGN §2; ``manifest.json`` declares exactly these."""
+
+BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "member_joined_channel", "message.channels", "message.groups",
+                               "message.im", "reaction_added", "user_change")
+"""The events ``manifest.json`` subscribes to (``message.*`` all arrive as ``message``)."""
+
+BOT_SCOPES: dict[str, str] = {
+    "commands": "slash commands",
+    "chat:write": "chat.postMessage, chat.update, chat.postEphemeral",
+    "im:write": "conversations.open for reminder DMs",
+    "users:read": "users.info for names and time zones; user_change",
+    "channels:history": "message.channels (thread replies)",
+    "groups:history": "message.groups (thread replies in private channels)",
+    "im:history": "message.im (answers by DM)",
+    "channels:read": "member_joined_channel",
+    "groups:read": "member_joined_channel in private channels",
+    "reactions:read": "reaction_added",
+}
+"""Each bot scope the app asks for, and what it is used for; nothing else is requested."""
+
+FORM_WAIT_SECONDS = 2.0
+"""How long a modal submission waits for the core before the modal is closed anyway."""
+
+
+class _TokenFromEnvironment(logging.Filter):
+    """bolt also reads SLACK_BOT_TOKEN itself and warns that our client's copy wins; it is the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+bolt_log = logging.getLogger("meridian.slack.bolt")
+bolt_log.addFilter(_TokenFromEnvironment())
+
+
+class SlackSettingError(ValueError):
+    """A Slack setting is missing or inconsistent; the message names it."""
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    signing_secret: str = ""
+    bot_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    app_token: str | None = None
+    api_url: str | None = None
+    redirect_uri: str | None = None
+
+    @property
+    def multi_workspace(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    @staticmethod
+    def from_env(env: dict[str, str], socket_mode: bool = False) -> SlackConfig | None:
+        """Slack settings from the environment; ``None`` when Slack is not configured at all."""
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        config = SlackConfig(signing_secret=get("SLACK_SIGNING_SECRET") or "", bot_token=get("SLACK_BOT_TOKEN"),
+                             client_id=get("SLACK_CLIENT_ID"), client_secret=get("SLACK_CLIENT_SECRET"),
+                             app_token=get("SLACK_APP_TOKEN"), api_url=get("SLACK_API_URL"),
+                             redirect_uri=get("SLACK_REDIRECT_URI"))
+        if not (config.bot_token or config.client_id or config.client_secret or config.app_token):
+            if socket_mode:
+                raise SlackSettingError("SLACK_APP_TOKEN and SLACK_BOT_TOKEN are required for Socket Mode")
+            return None
+        if bool(config.client_id) != bool(config.client_secret):
+            missing = "SLACK_CLIENT_SECRET" if config.client_id else "SLACK_CLIENT_ID"
+            raise SlackSettingError(f"{missing} is required for multi-workspace install (OAuth)")
+        if socket_mode:
+            if not config.app_token:
+                raise SlackSettingError("SLACK_APP_TOKEN is required for Socket Mode (an xapp- token)")
+            if not config.app_token.startswith("xapp-"):
+                raise SlackSettingError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+            if not config.bot_token:
+                raise SlackSettingError("SLACK_BOT_TOKEN is required for Socket Mode")
+        else:
+            if not config.signing_secret:
+                raise SlackSettingError("SLACK_SIGNING_SECRET is required to verify Slack's requests")
+            if not config.bot_token and not config.multi_workspace:
+                raise SlackSettingError("SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                                        "SLACK_CLIENT_SECRET (OAuth install) are required")
+        if config.bot_token and not config.bot_token.startswith("xoxb-"):
+            raise SlackSettingError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        return config
+
+
+def token_source(config: SlackConfig, repo: SlackRepo) -> TokenSource:
+    """The bot token for a workspace: the configured one, or its installation's."""
+    if config.bot_token and not config.multi_workspace:
+        return fixed_token(config.bot_token)
+    installations = DatabaseInstallationStore(repo)
+    return installations.bot_token
+
+
+def slack_chat(config: SlackConfig, repo: SlackRepo) -> SlackChat:
+    """The chat port, built before the core exists; the composition root attaches the core to it."""
+    chat = SlackChat(token_source(config, repo), api_url=config.api_url)
+    chat.housekeeping = lambda: repo.forget_events_before(time.time() - EVENT_MEMORY_SECONDS)
+    return chat
+
+
+# --- payload helpers ------------------------------------------------------------------
+
+_SLACK_MARKUP = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]*))?>|<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>")
+
+
+def body_workspace(body: dict[str, Any]) -> str:
+    """The workspace a request belongs to (team, or enterprise for an org-wide install)."""
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    enterprise = body.get("enterprise_id") or (body.get("enterprise") or {}).get("id")
+    org_install = body.get("is_enterprise_install") in (True, "true")
+    authorizations = body.get("authorizations") or [{}]
+    if authorizations[0].get("is_enterprise_install"):
+        org_install = True
+        enterprise = enterprise or authorizations[0].get("enterprise_id")
+    team = team or authorizations[0].get("team_id")
+    return workspace_id(enterprise, team, org_install)
+
+
+def plain_command_text(text: str, member_id_of: Callable[[str], str]) -> str:
+    """Slack's escaped command text as the words a person typed (``<@U1|ravi>`` → ``@ravi``'s member id)."""
+    def word(match: re.Match[str]) -> str:
+        sigil, ident, label, url = match.groups()
+        if url:
+            return str(url)
+        if sigil == "@":
+            return "@" + member_id_of(ident)
+        if sigil == "#":
+            return ident
+        return "@" + (label.lstrip("@") if label else ident.split("^")[0])
+
+    return html.unescape(_SLACK_MARKUP.sub(word, text))
+
+
+class SlackAdapter:
+    """Owns the bolt app; every listener is a translation into one call of the core."""
+
+    def __init__(self, meridian: Meridian, config: SlackConfig, repo: SlackRepo, chat: SlackChat,
+                 socket_mode: bool = False) -> None:
+        self.meridian = meridian
+        self.config = config
+        self.repo = repo
+        self.chat = chat
+        if chat.people is None or chat.people.app is not meridian:
+            chat.attach(meridian)
+        self.people: People = chat.people
+        self.registered_commands: list[str] = []
+        self.registered_events: list[str] = []
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self.ack_first = AckFirst()
+        self.bolt = self._build_bolt(socket_mode)
+        self._register()
+
+    # --- bolt -------------------------------------------------------------------------
+    def _build_bolt(self, socket_mode: bool) -> AsyncApp:
+        api_url = normalise_api_url(self.config.api_url)
+        common: dict[str, Any] = {
+            "name": "meridian",
+            "logger": bolt_log,
+            "process_before_response": False,
+            "request_verification_enabled": not socket_mode,
+            "signing_secret": self.config.signing_secret or ("socket-mode" if socket_mode else None),
+        }
+        if self.config.multi_workspace:
+            installations = DatabaseInstallationStore(self.repo)
+            settings = AsyncOAuthSettings(
+                client_id=self.config.client_id, client_secret=self.config.client_secret,
+                scopes=sorted(BOT_SCOPES), installation_store=installations,
+                state_store=DatabaseStateStore(self.repo), install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect", redirect_uri=self.config.redirect_uri)
+            flow = AsyncOAuthFlow(client=AsyncWebClient(base_url=api_url), settings=settings)
+            return AsyncApp(client=AsyncWebClient(base_url=api_url), installation_store=installations,
+                            oauth_flow=flow, **common)
+        return AsyncApp(client=AsyncWebClient(token=self.config.bot_token, base_url=api_url), **common)
+
+    def _register(self) -> None:
+        bolt = self.bolt
+        bolt.middleware(self._once_per_event)
+        for name in SLASH_COMMANDS:
+            bolt.command(f"/{name}")(self._later(self._command))
+            self.registered_commands.append(name)
+        events: dict[str, Callable[..., Awaitable[None]]] = {
+            "app_home_opened": self._home_opened,
+            "message": self._message,
+            "member_joined_channel": self._member_joined,
+            "reaction_added": self._reaction,
+            "user_change": self._user_change,
+        }
+        for event, handler in events.items():
+            bolt.event(event)(self._later(handler))
+            self.registered_events.append(event)
+        bolt.action(re.compile(r".+"))(self._later(self._button))
+        bolt.view_submission(re.compile(r".+"))(self._submission)
+        bolt.view_closed(re.compile(r".+"))(_ack)
+        bolt.options(re.compile(r".+"))(_no_options)
+        bolt.error(self._error)
+
+    def _later(self, work: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """A listener that acknowledges at once and queues ``work`` behind the acks still pending."""
+        async def listener(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            self.ack_first.run_after_acks(work(body))
+
+        listener.__name__ = f"ack_then_{getattr(work, '__name__', 'work')}"
+        return listener
+
+    async def _error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("Slack request of type %s failed: %s", body.get("type", "?"), type(error).__name__,
+                  exc_info=error)
+
+    async def _once_per_event(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        """Slack retries an event it thinks was lost; the first delivery wins, in any process."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.repo.claim_event(str(event_id), body_workspace(body), time.time()):
+            log.info("event %s seen before; skipped", event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    # --- commands ---------------------------------------------------------------------
+    async def _command(self, body: dict[str, Any]) -> None:
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace, body.get("team_domain", ""))
+        member = await self.people.member(workspace, body["user_id"])
+
+        inv = Invocation(workspace=workspace, member=member, family=body["command"].lstrip("/"),
+                         text=plain_command_text(body.get("text", ""), self._member_id_of(workspace)),
+                         channel=body.get("channel_id"), trigger=body.get("trigger_id"), platform="slack")
+        reply = await self.meridian.command(inv)
+        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
+
+    def _member_id_of(self, workspace: str) -> Callable[[str], str]:
+        """Slack user id → the member id the core knows them by (the same id for people met on Slack)."""
+        def member_id_of(user_id: str) -> str:
+            found = self.meridian.store.find_member_by_account(workspace, "slack", user_id)
+            return found.id if found else user_id
+
+        return member_id_of
+
+    async def _deliver(self, reply: Reply | None, member: Member, trigger: str | None,
+                       response_url: str | None) -> None:
+        """Show the core's reply: its form as a modal, its message in place of the command."""
+        if reply is None:
+            return
+        if reply.form is not None and not await self.chat.open_form(member, reply.form, trigger) \
+                and reply.message is None:
+            reply = Reply(Message.text("I could not open the form; please try the command again."))
+        if reply.message is not None:
+            for part in render(reply.message, self.chat.mention_resolver(member.workspace)):
+                answer = {"text": part.text, "blocks": part.blocks, "replace_original": False,
+                          "response_type": "in_channel" if reply.public else "ephemeral"}
+                if response_url:
+                    await self.chat.respond(response_url, answer)
+                else:
+                    await self.chat.dm(member, reply.message)
+                    break
+
+    # --- events -----------------------------------------------------------------------
+    async def _home_opened(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
+        if event.get("tab", "home") != "home":
+            return
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        member = await self.people.member(workspace, event["user"])
+        view = home_view(home_page(self.meridian, member), self.chat.mention_resolver(workspace))
+        await self.chat.publish_home(workspace, event["user"], view)
+
+    async def _message(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
+        if event.get("bot_id") or event.get("subtype") not in (None, "thread_broadcast", "file_share"):
+            return
+        user = event.get("user")
+        if not user:
+            return
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        member = await self.people.member(workspace, user)
+        await self.meridian.message(IncomingMessage(
+            workspace=workspace, member=member, text=plain_command_text(event.get("text", ""), lambda u: u),
+            channel=event.get("channel"), is_dm=event.get("channel_type") == "im",
+            thread=event.get("thread_ts"), message_id=event.get("ts")))
+
+    async def _member_joined(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        await self.people.member(workspace, event["user"])
+
+    async def _user_change(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        await self.people.apply_user(workspace, event.get("user") or {})
+
+    async def _reaction(self, body: dict[str, Any]) -> None:
+        event: dict[str, Any] = body.get("event") or {}
+        """Reactions are subscribed for capabilities that count them; none is registered yet."""
+        hook = self.meridian.services.get("slack.reactions")
+        if hook is not None:
+            await hook(body_workspace(body), event)
+
+    # --- interactivity ------------------------------------------------------------------
+    async def _button(self, body: dict[str, Any]) -> None:
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        member = await self.people.member(workspace, body["user"]["id"])
+        for pressed in body.get("actions", []):
+            act = Action(workspace=workspace, member=member, action_id=str(pressed.get("action_id", "")).split("#")[0],
+                         value=str(pressed.get("value") or ""),
+                         channel=(body.get("channel") or body.get("container") or {}).get("id")
+                         or (body.get("container") or {}).get("channel_id"),
+                         trigger=body.get("trigger_id"))
+            reply = await self.meridian.action(act)
+            await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
+
+    async def _submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Wait briefly for the core so that a mistake is shown in the modal; close it otherwise."""
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        values = form_values(view, self._member_id_of(workspace))
+        first_input = next(iter(values), "")
+        member = await self.people.member(workspace, body["user"]["id"])
+        metadata = form_metadata(view)
+        act = Action(workspace=workspace, member=member, action_id=view.get("callback_id", ""), values=values,
+                     metadata=metadata, channel=metadata.get("channel"), trigger=body.get("trigger_id"))
+        task = asyncio.ensure_future(self.meridian.action(act))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), FORM_WAIT_SECONDS)
+        except TimeoutError:
+            await ack()
+            self._keep(task, member)
+            return
+        except CommandError as err:
+            await ack(response_action="errors", errors={first_input: str(err)[:300]})
+            return
+        except Exception:
+            log.exception("form %s failed", act.action_id)
+            await ack(response_action="errors", errors={first_input: "Something went wrong on our side; "
+                                                                    "nothing was saved. Please try again."})
+            return
+        if reply is not None and reply.form is not None:
+            await ack(response_action="update", view=modal(reply.form))
+            return
+        await ack()
+        if reply is not None and reply.message is not None:
+            await self.chat.dm(member, reply.message)
+
+    def _keep(self, task: asyncio.Future[Reply | None], member: Member) -> None:
+        """A slow submission finishes after the modal closed; its reply goes to the person by DM."""
+        async def finish() -> None:
+            try:
+                reply = await task
+            except Exception:
+                log.exception("a slow form submission failed")
+                return
+            if reply is not None and reply.message is not None:
+                await self.chat.dm(member, reply.message)
+
+        runner = asyncio.ensure_future(finish())
+        self._tasks.add(runner)
+        runner.add_done_callback(self._tasks.discard)
+
+    # --- HTTP -----------------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.Response:
+        with self.ack_first.request():
+            bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
+
+    async def install(self, request: web.Request) -> web.Response:
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound(text="This Meridian runs in one workspace; there is nothing to install here.")
+        return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+    async def oauth_redirect(self, request: web.Request) -> web.Response:
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound(text="This Meridian runs in one workspace; there is no install to finish.")
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post("/slack/events", self.handle)
+        app.router.add_get("/slack/install", self.install)
+        app.router.add_get("/slack/oauth_redirect", self.oauth_redirect)
+
+        async def close(_app: web.Application) -> None:
+            await self.ack_first.drain()
+            await self.chat.close()
+
+        app.on_cleanup.append(close)
+
+    async def start_socket_mode(self) -> Any:
+        """Connect over Socket Mode (no public URL); returns the handler, already connected."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(self.bolt, self.config.app_token)
+        await handler.connect_async()
+        return handler
+
+
+class AckFirst:
+    """Work after an ack waits (briefly) until no Slack request is waiting for its own ack.
+
+    Acks are what Slack times; the work behind them is not. Without this, a burst of
+    commands would have the first commands' work (database reads, Web API calls)
+    delay the later commands' acks.
+    """
+
+    MAX_WAIT_SECONDS = 0.5
+    SETTLE_SECONDS = 0.03
+    """Requests of a burst arrive a few milliseconds apart: quiet must last this long to count."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        self._in_flight += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._quiet.set()
+
+    async def _settled(self) -> None:
+        while True:
+            await self._quiet.wait()
+            await asyncio.sleep(self.SETTLE_SECONDS)
+            if self._quiet.is_set():
+                return
+
+    def run_after_acks(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._run(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, work: Awaitable[None]) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled(), self.MAX_WAIT_SECONDS)
+        try:
+            await work
+        except Exception:
+            log.exception("work after a Slack acknowledgement failed")
+
+    async def drain(self) -> None:
+        """Wait for queued work (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def _ack(ack: Any) -> None:
+    await ack()
+
+
+async def _no_options(ack: Any) -> None:
+    await ack(options=[])
+
+
+def build_slack(meridian: Meridian, config: SlackConfig, repo: SlackRepo, chat: SlackChat,
+                socket_mode: bool = False) -> SlackAdapter:
+    return SlackAdapter(meridian, config, repo, chat, socket_mode=socket_mode)

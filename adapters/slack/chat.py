@@ -1,0 +1,250 @@
+"""The chat port over Slack's Web API.
+
+Sends (post, update, DM) are retried here only for connection errors; a 429 surfaces
+as ``RateLimited`` so the core's outbox waits out ``Retry-After`` and sends each
+message exactly once. After a 429, other sends of the same method in the same
+workspace hold back until ``Retry-After`` has passed instead of each earning a 429 of
+its own, so a fan-out runs at the rate Slack allows. Reads and interactive calls (``users.info``, ``views.*``) also
+use slack_sdk's rate-limit retry handler, since repeating them is harmless.
+
+``SLACK_API_URL`` (``api_url``) points every client at another host: tests use the
+local emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import SlackMessage, modal, render
+from bot.domain import Member
+from bot.messages import Form, Message
+from bot.ports import DeliveryError, Posted, Profile, RateLimited
+
+log = logging.getLogger("meridian.slack")
+
+SLACK_API_URL = "https://slack.com/api/"
+
+TokenSource = Callable[[str], Awaitable[str | None]]
+"""Workspace id → that workspace's bot token (``None`` when the app is not installed there)."""
+MemberLookup = Callable[[str, str], Member | None]
+"""(workspace, member id) → the member, to turn mentions into Slack user ids."""
+
+CONTINUATION_RATE_LIMIT_WAITS = 10
+
+
+def normalise_api_url(url: str | None) -> str:
+    url = (url or SLACK_API_URL).strip()
+    return url if url.endswith("/") else url + "/"
+
+
+def fixed_token(token: str) -> TokenSource:
+    async def _token(_workspace: str) -> str | None:
+        return token
+
+    return _token
+
+
+class SlackChat:
+    """``bot.ports.ChatPort`` for Slack; one instance serves every installed workspace."""
+
+    platform = "slack"
+
+    def __init__(self, tokens: TokenSource, members: MemberLookup | None = None, api_url: str | None = None) -> None:
+        self._tokens = tokens
+        self._members: MemberLookup = members or _nobody
+        self.api_url = normalise_api_url(api_url)
+        self._dm_channels: dict[tuple[str, str], str] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._clients: dict[tuple[str, bool], AsyncWebClient] = {}
+        self._paused_until: dict[tuple[str, str], float] = {}
+        """(workspace, method) → loop time before which a send would only earn another 429."""
+        self.housekeeping: Callable[[], object] | None = None
+        """Run by the daily sweep: forgetting event ids older than Slack's retries."""
+        self.people: Any = None
+        """``adapters.slack.people.People`` once the core is attached."""
+
+    def attach(self, app: Any) -> None:
+        """Called by the composition root once the core exists: members for mentions, the daily zone sweep."""
+        from adapters.slack.people import People
+
+        self._members = app.store.get_member
+        self.people = People(app, self)
+        self.people.register()
+
+    # --- clients ----------------------------------------------------------------------
+    def session(self) -> aiohttp.ClientSession:
+        """One connection pool for every Web API call and response URL of this process."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def client(self, token: str, for_sending: bool = False) -> AsyncWebClient:
+        session = self.session()
+        key = (token, for_sending)
+        client = self._clients.get(key)
+        if client is None or client.session is not session:
+            handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+            if not for_sending:
+                handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+            client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15,
+                                    session=session)
+            self._clients[key] = client
+        return client
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """Answer a command or a button through its response URL (valid 30 minutes, 5 uses)."""
+        try:
+            async with self.session().post(response_url, json=payload) as resp:
+                if resp.status >= 400:
+                    log.info("response URL answered %s", resp.status)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.info("response URL failed: %s", type(err).__name__)
+
+    async def _token(self, workspace: str) -> str:
+        token = await self._tokens(workspace)
+        if not token:
+            raise DeliveryError(f"Meridian is not installed in Slack workspace {workspace}")
+        return token
+
+    async def _call(self, workspace: str, method: str, for_sending: bool = True, **args: Any) -> dict[str, Any]:
+        client = self.client(await self._token(workspace), for_sending)
+        loop = asyncio.get_running_loop()
+        paused = self._paused_until.get((workspace, method), 0.0) - loop.time()
+        if paused > 0:  # another send just hit the limit: wait with it rather than collect a 429 too
+            await asyncio.sleep(paused)
+        try:
+            response = await getattr(client, method.replace(".", "_"))(**args)
+        except SlackApiError as err:
+            if err.response.status_code == 429:
+                retry_after = _retry_after(err.response.headers)
+                key = (workspace, method)
+                now = loop.time()
+                if self._paused_until.get(key, 0.0) <= now:
+                    self._paused_until[key] = now + retry_after
+                raise RateLimited(max(0.0, self._paused_until[key] - now)) from None
+            raise DeliveryError(f"{method}: {err.response.get('error', 'error')}") from None
+        except (TimeoutError, SlackClientError, OSError) as err:
+            raise DeliveryError(f"{method}: {type(err).__name__}") from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def mention_resolver(self, workspace: str) -> Callable[[str], str | None]:
+        cache: dict[str, str | None] = {}
+
+        def resolve(member_id: str) -> str | None:
+            if member_id not in cache:
+                member = self._members(workspace, member_id)
+                cache[member_id] = member.accounts.get("slack") if member else None
+            return cache[member_id]
+
+        return resolve
+
+    # --- ChatPort -----------------------------------------------------------------------
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
+        parts = render(message, self.mention_resolver(workspace))
+        first = await self._post_one(workspace, channel, parts[0], thread)
+        for extra in parts[1:]:
+            await self._post_continuation(workspace, first.channel, extra, thread or first.message_id)
+        return first
+
+    async def _post_one(self, workspace: str, channel: str, part: SlackMessage, thread: str | None) -> Posted:
+        args: dict[str, Any] = {"channel": channel, "text": part.text, "blocks": part.blocks, "unfurl_links": False}
+        if thread:
+            args["thread_ts"] = thread
+        data = await self._call(workspace, "chat.postMessage", **args)
+        return Posted(str(data.get("channel", channel)), str(data["ts"]))
+
+    async def _post_continuation(self, workspace: str, channel: str, part: SlackMessage, thread: str) -> None:
+        """The rest of a long message: waited through 429s here, since the first part is already out."""
+        for _ in range(CONTINUATION_RATE_LIMIT_WAITS):
+            try:
+                await self._post_one(workspace, channel, part, thread)
+                return
+            except RateLimited as limited:
+                await asyncio.sleep(limited.retry_after)
+        log.warning("a continuation in %s was dropped after repeated rate limits", channel)
+
+    async def update(self, workspace: str, posted: Posted, message: Message) -> None:
+        part = render(message, self.mention_resolver(workspace))[0]
+        await self._call(workspace, "chat.update", channel=posted.channel, ts=posted.message_id,
+                         text=part.text, blocks=part.blocks)
+
+    async def dm(self, member: Member, message: Message) -> Posted:
+        channel = await self.dm_channel(member)
+        return await self.post(member.workspace, channel, message)
+
+    async def dm_channel(self, member: Member) -> str:
+        user = _slack_user(member)
+        key = (member.workspace, user)
+        if key not in self._dm_channels:
+            data = await self._call(member.workspace, "conversations.open", users=user)
+            self._dm_channels[key] = str(data["channel"]["id"])
+        return self._dm_channels[key]
+
+    async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
+        part = render(message, self.mention_resolver(member.workspace))[0]
+        await self._call(member.workspace, "chat.postEphemeral", channel=channel, user=_slack_user(member),
+                         text=part.text, blocks=part.blocks)
+
+    async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
+        if not trigger:
+            return False
+        try:
+            await self._call(member.workspace, "views.open", for_sending=False, trigger_id=trigger, view=modal(form))
+        except DeliveryError as err:
+            log.info("could not open form %s: %s", form.callback_id, err)
+            return False
+        return True
+
+    async def profile(self, member: Member) -> Profile | None:
+        try:
+            data = await self._call(member.workspace, "users.info", for_sending=False, user=_slack_user(member))
+        except DeliveryError as err:
+            log.info("users.info failed for a member of %s: %s", member.workspace, err)
+            return None
+        return profile_from_user(data.get("user") or {})
+
+    # --- beyond the port: the App Home ----------------------------------------------------
+    async def publish_home(self, workspace: str, user_id: str, view: dict[str, Any]) -> None:
+        await self._call(workspace, "views.publish", for_sending=False, user_id=user_id, view=view)
+
+
+def _nobody(_workspace: str, _member_id: str) -> Member | None:
+    return None
+
+
+def profile_from_user(user: dict[str, Any]) -> Profile:
+    """A ``users.info`` user as a neutral profile; ``tz`` stays ``None`` when Slack has none."""
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+    return Profile(account_id=str(user.get("id", "")), name=str(name), tz=user.get("tz") or None,
+                   email=profile.get("email"), is_admin=bool(user.get("is_admin") or user.get("is_owner")))
+
+
+def _slack_user(member: Member) -> str:
+    return member.accounts.get("slack") or member.id
+
+
+def _retry_after(headers: Any) -> float:
+    raw: Any = None
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+    try:
+        return max(0.0, float(raw))
+    except (TypeError, ValueError):
+        return 1.0

@@ -1,0 +1,330 @@
+"""A local Slack: the Web API methods Meridian calls, response URLs and a Socket Mode socket.
+
+Request and response shapes follow Slack's documentation. Every call is recorded so a
+test can ask what the app did (``emulator.calls("chat.postMessage")``). Methods can be
+rate limited (HTTP 429 with ``Retry-After``) and ``users.info`` answers with the zones
+a test configures. Methods are routed on the path alone: bolt's per-request client
+appends ``?team_id=…``.
+
+Socket Mode: ``apps.connections.open`` hands out a websocket URL on this server; a test
+pushes envelopes with ``push_envelope`` and gets the app's acknowledgement back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    tz: str | None
+    team_id: str = "T0001"
+    is_admin: bool = False
+    email: str | None = None
+
+
+@dataclass
+class _Limit:
+    per_second: int
+    origin: float | None = None
+    window: int = -1
+    used: int = 0
+    refuse_next: int = 0
+    """Refuse this many calls outright (a storm) before the per-second limit applies."""
+    retry_after: int = 1
+
+
+@dataclass
+class Socket:
+    ws: web.WebSocketResponse
+    acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+
+
+class SlackEmulator:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.users: dict[str, User] = {}
+        self.recorded: list[Call] = []
+        self.limits: dict[str, _Limit] = {}
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.auth_failures: set[str] = set()
+        self._clock = clock
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._sockets: list[Socket] = []
+        self._socket_ready = asyncio.Event()
+        self.port = 0
+
+    # --- configuration --------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, tz: str | None, team_id: str = "T0001", is_admin: bool = False) -> None:
+        self.users[user_id] = User(user_id, name, tz, team_id, is_admin)
+
+    def rate_limit(self, method: str, per_second: int, retry_after: int = 1, storm: int = 0) -> None:
+        """Allow ``per_second`` calls of ``method`` per one-second window; refuse ``storm`` calls first."""
+        self.limits[method] = _Limit(per_second=per_second, retry_after=retry_after, refuse_next=storm)
+
+    def add_oauth_code(self, code: str, team_id: str, bot_token: str, enterprise_id: str | None = None) -> None:
+        self.oauth_codes[code] = {"team_id": team_id, "bot_token": bot_token, "enterprise_id": enterprise_id}
+
+    # --- what the app did -------------------------------------------------------------
+    def calls(self, method: str | None = None) -> list[Call]:
+        return [c for c in self.recorded if method is None or c.method == method]
+
+    def reset(self) -> None:
+        self.recorded.clear()
+
+    def response_url(self, name: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name or uuid.uuid4().hex}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def _dump_calls(self, request: web.Request) -> web.Response:
+        """Every recorded call, for a test or benchmark that runs this emulator in another process."""
+        return web.json_response([{"method": c.method, "params": c.params, "token": c.token, "at": c.at}
+                                  for c in self.recorded])
+
+    async def start(self, port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/socket", self._socket)
+        app.router.add_get("/_emulator/calls", self._dump_calls)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.api_url
+
+    async def stop(self) -> None:
+        for sock in self._sockets:
+            await sock.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> SlackEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- Socket Mode ------------------------------------------------------------------
+    async def wait_for_socket(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._socket_ready.wait(), timeout)
+
+    async def push_envelope(self, kind: str, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Send one envelope (``slash_commands``, ``events_api``, ``interactive``); return the app's ack."""
+        await self.wait_for_socket(timeout)
+        sock = self._sockets[-1]
+        envelope_id = uuid.uuid4().hex
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        sock.acks[envelope_id] = done
+        await sock.ws.send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                 "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
+                                 "retry_reason": ""})
+        return await asyncio.wait_for(done, timeout)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        sock = Socket(ws)
+        self._sockets.append(sock)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "debug_info": {"host": "emulator", "approximate_connection_time": 3600}})
+        self._socket_ready.set()
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(msg.data)
+            waiter = sock.acks.pop(data.get("envelope_id", ""), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
+        return ws
+
+    # --- HTTP -------------------------------------------------------------------------
+    async def _response(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.recorded.append(Call("response_url", {"name": request.match_info["name"], **body}, None, self._clock()))
+        return web.Response(text="ok")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or params.pop("token", None)
+        limited = self._limited(method)
+        if limited is not None:
+            self.recorded.append(Call(f"{method}#429", params, token, self._clock()))
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(limited)})
+        self.recorded.append(Call(method, params, token, self._clock()))
+        if token in self.auth_failures:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+        return web.json_response(handler(params, token))
+
+    def _limited(self, method: str) -> int | None:
+        limit = self.limits.get(method)
+        if limit is None:
+            return None
+        if limit.refuse_next > 0:
+            limit.refuse_next -= 1
+            return limit.retry_after
+        now = self._clock()
+        if limit.origin is None:
+            limit.origin = now
+        window = math.floor(now - limit.origin)
+        if window != limit.window:
+            limit.window, limit.used = window, 0
+        if limit.used >= limit.per_second:
+            return max(1, math.ceil(limit.origin + window + 1 - now))
+        limit.used += 1
+        return None
+
+    def _next_ts(self) -> str:
+        return f"{1_790_000_000 + next(self._ts)}.{next(self._ts):06d}"
+
+    # --- methods ----------------------------------------------------------------------
+    def _team_of(self, token: str | None) -> str:
+        if token and token.startswith("xoxb-"):
+            parts = token.split("-")
+            if len(parts) > 1 and parts[1].startswith(("T", "E")):
+                return parts[1]
+        return "T0001"
+
+    def _m_auth_test(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        team = self._team_of(token)
+        return {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "meridian",
+                "team_id": team, "user_id": "UBOT", "bot_id": "BBOT", "is_enterprise_install": False}
+
+    def _m_chat_postMessage(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        if isinstance(params.get("blocks"), list) and len(params["blocks"]) > 50:
+            return {"ok": False, "error": "invalid_blocks"}
+        if str(channel).startswith(("U", "W")):
+            channel = "D" + str(channel)[1:]
+        ts = self._next_ts()
+        return {"ok": True, "channel": channel, "ts": ts,
+                "message": {"type": "message", "text": params.get("text", ""), "ts": ts, "bot_id": "BBOT"}}
+
+    def _m_chat_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text", "")}
+
+    def _m_chat_postEphemeral(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_conversations_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        users = str(params.get("users", ""))
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+
+    def _m_users_info(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        offset = 0
+        if user.tz:
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+            delta = datetime.now(ZoneInfo(user.tz)).utcoffset()
+            offset = int(delta.total_seconds()) if delta else 0
+        return {"ok": True, "user": {
+            "id": user.id, "team_id": user.team_id, "name": user.name.lower(), "real_name": user.name,
+            "tz": user.tz, "tz_label": user.tz or "", "tz_offset": offset, "is_admin": user.is_admin,
+            "is_bot": False, "deleted": False,
+            "profile": {"real_name": user.name, "display_name": user.name, "email": user.email}}}
+
+    def _m_views_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not params.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        view = _as_json(params.get("view"))
+        return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:10].upper(), **view}}
+
+    def _m_views_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": params.get("view_id", "V1"), **_as_json(params.get("view"))}}
+
+    def _m_views_publish(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not params.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:10].upper(), **_as_json(params.get("view"))}}
+
+    def _m_apps_connections_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not token or not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    def _m_oauth_v2_access(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        grant = self.oauth_codes.pop(str(params.get("code", "")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        enterprise = grant["enterprise_id"]
+        return {"ok": True, "access_token": grant["bot_token"], "token_type": "bot",
+                "scope": "commands,chat:write,im:write,users:read", "bot_user_id": "UBOT",
+                "app_id": "A0001", "team": {"id": grant["team_id"], "name": f"Team {grant['team_id']}"},
+                "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
+                "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+
+
+def _as_json(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, str):
+        parsed: dict[str, Any] = json.loads(raw)
+        return parsed
+    return dict(raw or {})
+
+
+async def _serve_forever(port: int, limits: list[str]) -> None:
+    emulator = SlackEmulator()
+    for spec in limits:
+        method, _, rate = spec.partition("=")
+        emulator.rate_limit(method, per_second=int(rate))
+    await emulator.start(port)
+    print(emulator.api_url, flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local Slack Web API for tests and benchmarks.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rate-limit", action="append", default=[], metavar="METHOD=PER_SECOND")
+    args = parser.parse_args()
+    asyncio.run(_serve_forever(args.port, args.rate_limit))

@@ -1,0 +1,107 @@
+"""A whole stand-up day on Slack across three zones, driven by a simulated clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.timekeeping import utc
+from tests.emulators.slack import SlackEmulator
+from tests.integration.slack_harness import SlackHarness
+
+SUNDAY_NIGHT = utc(2027, 3, 14, 20, 0)
+PEOPLE = {"U0ALICE": ("Alice", "America/Los_Angeles"), "U0RAVI": ("Ravi", "Asia/Kolkata"),
+          "U0NOOR": ("Noor", "Asia/Dubai")}
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
+    async with SlackHarness(tmp_path, SUNDAY_NIGHT) as harness:
+        clock = harness.clock
+        harness.emulator._clock = lambda: clock.now().timestamp()
+        for user, (name, tz) in PEOPLE.items():
+            harness.emulator.add_user(user, name, tz, is_admin=user == "U0ALICE")
+        yield harness
+
+
+def dm_times(emulator: SlackEmulator) -> dict[str, datetime]:
+    """When each person's first reminder DM went out (simulated instant)."""
+    out: dict[str, datetime] = {}
+    for call in emulator.calls("chat.postMessage"):
+        channel = str(call.params["channel"])
+        if channel.startswith("D") and "Stand-up" in json.dumps(call.params["blocks"]):
+            out.setdefault("U" + channel[1:], datetime.fromtimestamp(call.at, tz=utc(2027, 1, 1).tzinfo))
+    return out
+
+
+async def set_up_the_standup(slack: SlackHarness) -> None:
+    for user in PEOPLE:
+        await slack.event({"type": "member_joined_channel", "user": user, "channel": "C0TEAM", "team": "T0001"})
+    await slack.until(lambda: len(slack.app.store.list_members("T0001")) == 3)
+    await slack.command("setup", user="U0ALICE")
+    await slack.until(lambda: bool(slack.emulator.calls("views.open")))
+    view = slack.emulator.calls("views.open")[0].params["view"]
+    assert view["callback_id"] == "standup.setup.submit"
+    status, _ = await slack.submit(view, {"name": "ml-daily", "channel": "C0TEAM", "at": "09:30",
+                                          "days": "mon,tue,wed,thu,fri", "members": "all",
+                                          "questions": "What did you do?\nWhat will you do?\nAnything blocking you?"},
+                                   user="U0ALICE")
+    assert status == 200
+    await slack.until(lambda: slack.app.store.get_standup("T0001", "ml-daily") is not None)
+
+
+async def test_a_stand_up_day_across_three_zones(slack: SlackHarness) -> None:
+    await set_up_the_standup(slack)
+    emulator = slack.emulator
+
+    await slack.engine.advance_to(utc(2027, 3, 15, 17, 0), slack.clock)
+    reminded = dm_times(emulator)
+    assert reminded == {
+        "U0RAVI": utc(2027, 3, 15, 4, 0),     # 09:30 in Kolkata (+05:30)
+        "U0NOOR": utc(2027, 3, 15, 5, 30),    # 09:30 in Dubai (+04:00)
+        "U0ALICE": utc(2027, 3, 15, 16, 30),  # 09:30 in Los Angeles, already on daylight time (-07:00)
+    }
+
+    # Ravi presses "Answer" on his reminder: the modal asks the stand-up's own questions.
+    reminder = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI")
+    buttons = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Answer", "Skip today", "Snooze 1 h"]
+    await slack.press(buttons[0], user="U0RAVI", channel="D0RAVI")
+    await slack.until(lambda: len(emulator.calls("views.open")) == 2)
+    form = emulator.calls("views.open")[1].params["view"]
+    assert [b["label"]["text"] for b in form["blocks"]] == ["What did you do?", "What will you do?",
+                                                           "Anything blocking you?"]
+    hostile = "Shipped the loader <!channel> <!here> <@U0ALICE> & more"
+    status, _ = await slack.submit(form, {"q0": hostile, "q1": "Tune the model", "q2": "GPU quota"},
+                                   user="U0RAVI")
+    assert status == 200
+
+    # Noor skips today from her reminder.
+    noor = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0NOOR")
+    skip = next(b for b in noor.params["blocks"] if b["type"] == "actions")["elements"][1]
+    await slack.press(skip, user="U0NOOR", channel="D0NOOR")
+    await slack.settle(0.3)
+
+    channel_posts = [c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "C0TEAM"]
+    answers = [c for c in channel_posts if "thread_ts" in c.params and "Tune the model" in json.dumps(c.params)]
+    assert len(answers) == 1
+    posted = json.dumps(answers[0].params)
+    assert "<@U0RAVI>" in posted
+    for ping in ("<!channel>", "<!here>", "<@U0ALICE>"):
+        assert ping not in posted
+    assert "&lt;!channel&gt;" in posted
+
+    # The summary follows once the day is over for everyone.
+    await slack.engine.advance_to(utc(2027, 3, 16, 3, 0), slack.clock)
+    await slack.settle(0.3)
+    summaries = [c for c in emulator.calls("chat.postMessage") + emulator.calls("chat.update")
+                 if c.params.get("channel") == "C0TEAM" and "GPU quota" in json.dumps(c.params)
+                 and c is not answers[0]]
+    assert summaries, "no summary mentioning the blocker was posted"
+    # Nobody was reminded twice for the same day.
+    assert len([c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI"
+                and "Stand-up: ml-daily" in json.dumps(c.params["blocks"])]) == 1
