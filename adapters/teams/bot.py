@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -292,11 +292,20 @@ class TeamsBot:
 
     async def on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
-        where, _member = self._arrival(context)
+        where, member = self._arrival(context)
         bot_id = activity.recipient.id if activity.recipient else None
         if any(m.id == bot_id for m in activity.members_added or []):
             log.info("installed in %s %s of tenant %s", where.kind, where.channel or "chat", where.workspace)
+            if member is not None:
+                self._first_admin(member)
             await context.send_activity(self.chat.activity(where.workspace, welcome(where)))
+
+    def _first_admin(self, member: Member) -> None:
+        """Teams does not say who administers a tenant, so whoever adds Meridian to a tenant that has no admin
+        yet becomes its first one (more are named in the team file, ``admin: true``)."""
+        if not any(m.is_admin for m in self.app.store.list_members(member.workspace)):
+            self.app.store.upsert_member(replace(member, is_admin=True))
+            log.info("%s is the first admin of tenant %s", member.id, member.workspace)
 
     # --- replies --------------------------------------------------------------------------
     async def answer(self, context: TurnContext, where: Where, member: Member, reply: Reply | None) -> None:

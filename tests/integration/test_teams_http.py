@@ -160,6 +160,15 @@ async def test_install_keeps_the_conversation_so_meridian_can_post_there_later(s
         await w.send(t.installed_in_team(alice))
         welcome = w.connector.calls[-1]
         assert welcome.conversation == t.team_id and "Hi! I'm Meridian" in welcome.card_text
+        # Teams does not say who runs a tenant: whoever adds Meridian first may set up stand-ups.
+        bob = w.connector.add_user("29:bob", "Bob", "aad-bob", tenant=TENANT)
+        await w.send(t.installed_personally(bob))
+        admins = {m.id: m.is_admin for m in w.store.list_members(TENANT)}
+        assert admins == {"alice": True, "bob": False}
+        await w.send(t.channel(bob, ML_TEAM, "ml-team", "standup setup daily at=09:30"))
+        assert "Only workspace admins" in w.connector.calls[-1].shown
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup setup daily at=09:30"))
+        assert "daily in #ml-team: 09:30 each person's time" in w.connector.calls[-1].shown
 
         posted = await w.app.outbox.post("test:general", TENANT, "#general", Message.text("Digest time"))
         assert posted is not None and posted.channel == t.team_id
