@@ -113,6 +113,7 @@ class Throttle:
     remaining: int
     retry_after: float
     kinds: frozenset[str]
+    status: int = 429
 
 
 @dataclass
@@ -164,6 +165,10 @@ class ConnectorEmulator:
         """The next ``times`` calls of these kinds answer 429 with ``Retry-After``."""
         self._throttles.append(Throttle(times, retry_after, frozenset(kinds)))
 
+    def refuse(self, status: int, times: int = 1, kinds: tuple[str, ...] = ("create",)) -> None:
+        """The next ``times`` calls of these kinds fail with ``status`` (403: the app is not installed for them)."""
+        self._throttles.append(Throttle(times, 0, frozenset(kinds), status))
+
     # --- what tests read ------------------------------------------------------------------
     def delivered(self, kind: str | None = None, conversation: str | None = None) -> list[Call]:
         return [c for c in self.calls if c.status < 300 and (kind is None or c.kind == kind)
@@ -186,6 +191,9 @@ class ConnectorEmulator:
                     request.match_info.get("activity"), body, at=self.clock() if self.clock else None)
         self.calls.append(call)
         limit = self._limited(kind)
+        if limit is not None and limit.status != 429:
+            call.status = limit.status
+            return call, web.json_response({"error": {"code": "Forbidden", "message": "refused"}}, status=limit.status)
         if limit is not None:
             call.status = 429
             return call, web.json_response({"error": {"code": "TooManyRequests", "message": "slow down"}},

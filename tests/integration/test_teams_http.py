@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.app import IncomingMessage, Meridian
 from bot.messages import Message
 from tests.emulators.teams import BOT_ID, TeamsClient
 from tests.integration.teams_world import TeamsWorld
@@ -212,3 +213,36 @@ async def test_forget_me_also_forgets_the_teams_identity_and_the_1to1_chat(sqlit
         assert "Done: 0 stand-up answers and your settings are deleted." in w.connector.calls[-1].shown
         assert w.store.get_member(TENANT, "noor") is None
         assert w.chat.repo.identity(TENANT, "noor") is None and w.chat.repo.personal(TENANT, "noor") is None
+
+
+async def test_a_refused_dm_is_kept_for_a_retry_and_sent_once_teams_accepts(sqlite_store: Any) -> None:
+    async with TeamsWorld(sqlite_store, START) as w:
+        w.load(TEAM)
+        t = w.tenant(TENANT)
+        await w.send(t.installed_in_team(w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)))
+        w.connector.refuse(403)  # Ravi has not got the app yet
+        assert await w.app.outbox.dm("test:hello", TENANT, "ravi", Message.text("hello")) is None
+        entry = w.store.outbox_get("test:hello")
+        assert entry.status != "sent" and entry.next_attempt_at is not None
+        assert [c.status for c in w.connector.rejected()] == [403]
+        w.clock.set(entry.next_attempt_at)
+        assert await w.app.outbox.retry_pending() == 1
+        assert [c.kind for c in w.connector.delivered() if c.conversation == "a:personal-29:ravi"] == ["send"]
+
+
+async def test_a_reply_in_a_channel_thread_reaches_the_core_with_its_thread(sqlite_store: Any) -> None:
+    async with TeamsWorld(sqlite_store, START) as w:
+        seen: list[IncomingMessage] = []
+
+        async def watch(_app: Meridian, msg: IncomingMessage) -> bool:
+            seen.append(msg)
+            return True
+
+        w.app.on_message(watch)
+        t = w.tenant(TENANT)
+        noor = w.connector.add_user("29:noor", "Noor", "aad-noor", tenant=TENANT)
+        await w.send(t.channel(noor, ML_TEAM, "ml-team", "what went well: the new eval harness",
+                               thread="1700000000042"))
+        (msg,) = seen
+        assert (msg.channel, msg.thread, msg.is_dm) == ("#ml-team", "1700000000042", False)
+        assert msg.text == "what went well: the new eval harness" and msg.member.id == "noor"
