@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -223,6 +224,61 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Build a digest now: print it (``--dry-run``, nothing remembered) or post it to its channel."""
+    from bot.clock import SystemClock
+    from bot.digest_service import Digests
+    from bot.timekeeping import iso_z
+
+    if args.team:
+        if not args.dry_run:
+            raise UserError("--team only previews; add --dry-run, or `meridian import` the file and post from the database")
+        team = _team(args.team)
+        app, _chat, _clock = memory_app(datetime.now(UTC).replace(microsecond=0), out=open(os.devnull, "w"))  # noqa: SIM115
+        apply_team(app, team)
+        workspace = team.workspace
+    else:
+        settings = _settings()
+        chats, _ = chat_adapters(settings)
+        app = build_core(open_store(settings.database_url), SystemClock(), chats)
+        registry_: Digests = app.services["digests"]
+        configured = [w.id for w in app.store.list_workspaces() if registry_.get(w.id) is not None]
+        workspace = args.workspace or (configured[0] if len(configured) == 1 else "")
+        if not workspace:
+            raise UserError("name the workspace with --workspace (" + (", ".join(configured) or "none has sources") + ")")
+    registry: Digests = app.services["digests"]
+    service = registry.get(workspace)
+    if service is None:
+        raise UserError(f"workspace {workspace} has no `sources:` in its team file")
+    schedule = service.config.digest(args.kind)
+    if args.kind == "experiments" and not service.config.tracking:
+        raise UserError("the team file has no sources.tracking, so there is no experiments digest to build")
+
+    async def main() -> int:
+        try:
+            run = None
+            if args.kind == "experiments":
+                run = await service.experiments(sources=schedule.sources if schedule else ())
+                digest = run.digest
+            else:
+                digest = await service.drift()
+            if args.dry_run:
+                print(digest.as_one().fallback)
+                return 1 if run and run.down else 0
+            if schedule is None:
+                raise UserError(f"the team file's digests: section has no {args.kind} digest naming a channel")
+            key = f"digest:{args.kind}:{workspace}:{schedule.channel}:manual:{iso_z(app.now())}"
+            await service.post_digest(key, schedule.channel, digest)
+            if run is not None:
+                service.commit(run)
+            print(f"posted the {args.kind} digest to {schedule.channel}")
+            return 1 if run and run.down else 0
+        finally:
+            await service.close()
+
+    return asyncio.run(main())
+
+
 ChatFactory = Callable[[Settings], tuple[dict[str, Any], list[Any]]]
 CHAT_FACTORIES: list[ChatFactory] = []
 """Chat platforms register here: each returns its ports and the web routes it mounts."""
@@ -284,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=7)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_schedule_preview)
+
+    p = sub.add_parser("digest", help="build the experiments or drift digest now, and print or post it")
+    p.add_argument("kind", choices=["experiments", "drift"])
+    p.add_argument("--dry-run", action="store_true", help="print it; post nothing and remember nothing")
+    p.add_argument("--team", help="use this team file's sources (with --dry-run) instead of the database")
+    p.add_argument("--workspace", help="the workspace, when the database holds several")
+    p.set_defaults(func=cmd_digest)
 
     for add in (*EXTRA_COMMANDS, *cli_commands()):
         add(sub)

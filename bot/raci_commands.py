@@ -18,6 +18,7 @@ from bot.commands import CommandError, CommandFamily, Invocation, Reply, Subcomm
 from bot.domain import Member
 from bot.messages import (
     Attachment,
+    Block,
     Code,
     Context,
     Form,
@@ -502,10 +503,36 @@ def parse_set(args: list[str]) -> SetRequest:
     return request
 
 
+# --- the home page --------------------------------------------------------------------------------
+
+HOME_LIMIT = 12
+
+
+def home_roles(app: Meridian, member: Member) -> list[Block]:
+    """The member's RACI roles for their home page (``bot.home``); nothing when RACI is not wired."""
+    service: RaciService | None = app.services.get("raci")
+    if service is None:
+        return []
+    activities = sorted(service.store.activities_of(member.workspace, member.id), key=lambda a: normalise(a.name))
+    title = Section(rich(Strong("Your RACI roles")))
+    if not activities:
+        return [title, Context(rich("You hold no RACI role. /raci list shows the whole chart."))]
+    lines: list[Inline] = []
+    for i, activity in enumerate(activities[:HOME_LIMIT]):
+        roles = ", ".join(role.word for role in activity.roles_of(member.id))
+        lines.extend((("\n",) if i else ()) + (Strong(activity.name), f" — {roles}"))
+    blocks: list[Block] = [title, Section(tuple(lines))]
+    more = len(activities) - HOME_LIMIT
+    if more > 0:
+        blocks.append(Context(rich(f"… and {more} more; /raci @{member.id} lists them all.")))
+    return blocks
+
+
 def install(app: Meridian, store: RaciStore, settings: RaciSettings | None = None) -> RaciService:
     service = RaciService(store, app.store, settings or RaciSettings())
     commands = RaciCommands(service)
     app.add_family(commands.family())
     app.on_action(EDIT_ACTION, commands.on_edit_submitted)
     app.services["raci"] = service
+    app.services.setdefault("home_sections", []).append(home_roles)
     return service

@@ -972,6 +972,34 @@ def family() -> CommandFamily:
     )
 
 
+# --- the home page -----------------------------------------------------------------------------
+def home_retros(app: Meridian, member: Member) -> list[Block]:
+    """The member's retros (open now, or their next slot in their own time) and their open action items."""
+    if SERVICE not in app.services:
+        return []
+    store = _store(app)
+    blocks: list[Block] = []
+    for r in (r for r in store.list_retros(member.workspace) if r.includes(member)):
+        current = _current(app, r)
+        nxt = None if current else _next(app, r)
+        if current is not None:
+            when: tuple[Inline, ...] = ("open now, until ", Strong(fmt_local(current.end, member.tz)),
+                                        f" your time; add items in its thread in {r.channel}")
+        elif nxt is not None:
+            when = ("next: ", Strong(fmt_local(nxt.start or nxt.opens_at, member.tz)), " your time")
+        else:
+            when = ("no round coming up",)
+        blocks.append(Section(rich(Strong(r.name), " — ", *when)))
+    actions = [a for a in store.actions(member.workspace, status="open") if a.owner == member.id]
+    if actions:
+        blocks.append(Section(rich(Strong(f"📌 Your open action items ({len(actions)})"))))
+        blocks.extend(Section(rich(Strong(f"#{a.id}"), " ", truncate_user_text(a.text, 300),
+                                   f" — due {fmt_day(a.due)}" if a.due else "", f"  ({a.retro})"))
+                      for a in actions[:10])
+        blocks.append(Context(rich("Mark one done with /retro done N.")))
+    return [Section(rich(Strong("Your retros"))), *blocks] if blocks else []
+
+
 # --- team file and wiring ----------------------------------------------------------------------
 def apply_team_section(app: Meridian, tf: TeamFile) -> None:
     if SERVICE not in app.services:
@@ -1001,6 +1029,7 @@ def install(app: Meridian, store: RetroStore) -> None:
     app.on_message(on_thread_message)
     app.on_message(on_anonymous_dm)
     app.on_action("retro.", on_action)
+    app.services.setdefault("home_sections", []).append(home_retros)
     on_reaction_hook = getattr(app, "on_reaction", None)
     if on_reaction_hook is not None:
         on_reaction_hook(on_reaction)

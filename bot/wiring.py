@@ -35,6 +35,12 @@ def install_capabilities(app: Meridian) -> None:
         raci_commands.install(app, RaciRepo(engine))
         retros.install(app, RetroRepo(engine))
 
+    from adapters.sources import source_factory
+    from adapters.web_hooks import charts_from_env
+    from bot import digest_service
+
+    digest_service.install(app, source_factory(), charts_from_env(app.store))
+
 
 def cli_commands() -> list[Callable[[Any], None]]:
     """Sub-commands capabilities add to ``meridian`` (imported lazily: ``bot.cli`` imports this module)."""

@@ -1,11 +1,11 @@
 """The Slack app: bolt's ``AsyncApp`` translating Slack payloads to core requests.
 
-Slash commands become ``Invocation``s, messages become ``IncomingMessage``s, buttons
-and modal submissions become ``Action``s; the core's replies come back as neutral
-messages and forms rendered by ``adapters.slack.blocks``. Every listener acknowledges
-first and works after, so Slack's 3 seconds are always met; the one exception is a
-modal submission, which waits briefly for the core so that a mistake can be shown
-inside the modal. Work after the ack yields to requests still waiting for theirs
+Slash commands become ``Invocation``s, messages become ``IncomingMessage``s, reactions
+become ``Reaction``s, buttons and modal submissions become ``Action``s; the core's
+replies come back as neutral messages and forms rendered by ``adapters.slack.blocks``,
+their attached files as Slack files. Every listener acknowledges first and works
+after, so Slack's 3 seconds are always met; the one exception is a modal submission,
+which waits briefly for the core so that a mistake can be shown inside the modal. Work after the ack yields to requests still waiting for theirs
 (``AckFirst``): a burst of commands is acknowledged as fast as a bare bolt app would,
 and the work follows. Every event id is handled once, across processes.
 
@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -37,11 +37,12 @@ from adapters.slack.blocks import form_metadata, form_values, home_view, modal, 
 from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_api_url
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
 from adapters.slack.people import People
-from bot.app import Action, IncomingMessage, Meridian
+from bot.app import Action, IncomingMessage, Meridian, Reaction
 from bot.commands import CommandError, Invocation, Reply
 from bot.domain import Member
 from bot.home import home_page
-from bot.messages import Message
+from bot.messages import Attachment, Block, Context, Message, Strong, rich
+from bot.ports import DeliveryError
 from storage.slack_repo import EVENT_MEMORY_SECONDS, SlackRepo
 
 log = logging.getLogger("meridian.slack")
@@ -50,7 +51,7 @@ SLASH_COMMANDS: tuple[str, ...] = ("standup", "raci", "retro", "experiments", "d
 """Every slash command of DESIGN §2; ``manifest.json`` declares exactly these."""
 
 BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "member_joined_channel", "message.channels", "message.groups",
-                               "message.im", "reaction_added", "user_change")
+                               "message.im", "reaction_added", "reaction_removed", "user_change")
 """The events ``manifest.json`` subscribes to (``message.*`` all arrive as ``message``)."""
 
 BOT_SCOPES: dict[str, str] = {
@@ -63,7 +64,9 @@ BOT_SCOPES: dict[str, str] = {
     "im:history": "message.im (answers by DM)",
     "channels:read": "member_joined_channel",
     "groups:read": "member_joined_channel in private channels",
-    "reactions:read": "reaction_added",
+    "reactions:read": "reaction_added, reaction_removed (👍 votes on retro items)",
+    "files:write": "files.getUploadURLExternal, files.completeUploadExternal (calendar files, RACI exports)",
+    "files:read": "files.list, files.info and the download of a CSV shared for /raci import",
 }
 """Each bot scope the app asks for, and what it is used for; nothing else is requested."""
 
@@ -169,6 +172,23 @@ def body_workspace(body: dict[str, Any]) -> str:
     return workspace_id(enterprise, team, org_install)
 
 
+SLACK_EMOJI: dict[str, str] = {
+    "+1": "👍", "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎", "white_check_mark": "✅", "heart": "❤️",
+    "large_green_circle": "🟢", "red_circle": "🔴", "bulb": "💡", "raised_hands": "🙌", "eyes": "👀", "tada": "🎉",
+}
+"""Slack's names for the emoji the core understands; any other name reaches the core as Slack wrote it."""
+SKIN_TONES = {"skin-tone-2": "🏻", "skin-tone-3": "🏼", "skin-tone-4": "🏽", "skin-tone-5": "🏾", "skin-tone-6": "🏿"}
+
+
+def emoji_of(reaction: str) -> str:
+    """A reaction's Slack name as the emoji itself: ``+1`` → 👍, ``+1::skin-tone-4`` → 👍🏽."""
+    name, _, tone = reaction.strip(":").partition("::")
+    emoji = SLACK_EMOJI.get(name)
+    if emoji is None:
+        return reaction
+    return emoji + SKIN_TONES.get(tone, "")
+
+
 def plain_command_text(text: str, member_id_of: Callable[[str], str]) -> str:
     """Slack's escaped command text as the words a person typed (``<@U1|ravi>`` → ``@ravi``'s member id)."""
     def word(match: re.Match[str]) -> str:
@@ -236,6 +256,7 @@ class SlackAdapter:
             "message": self._message,
             "member_joined_channel": self._member_joined,
             "reaction_added": self._reaction,
+            "reaction_removed": self._reaction,
             "user_change": self._user_change,
         }
         for event, handler in events.items():
@@ -278,7 +299,7 @@ class SlackAdapter:
                          text=plain_command_text(body.get("text", ""), self._member_id_of(workspace)),
                          channel=body.get("channel_id"), trigger=body.get("trigger_id"), platform="slack")
         reply = await self.meridian.command(inv)
-        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
+        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"), body.get("channel_id"))
 
     def _member_id_of(self, workspace: str) -> Callable[[str], str]:
         """Slack user id → the member id the core knows them by (the same id for people met on Slack)."""
@@ -289,22 +310,42 @@ class SlackAdapter:
         return member_id_of
 
     async def _deliver(self, reply: Reply | None, member: Member, trigger: str | None,
-                       response_url: str | None) -> None:
-        """Show the core's reply: its form as a modal, its message in place of the command."""
+                       response_url: str | None, channel: str | None = None) -> None:
+        """Show the core's reply: its form as a modal, its message in place of the command, its files as files."""
         if reply is None:
             return
         if reply.form is not None and not await self.chat.open_form(member, reply.form, trigger) \
                 and reply.message is None:
             reply = Reply(Message.text("I could not open the form; please try the command again."))
-        if reply.message is not None:
-            for part in render(reply.message, self.chat.mention_resolver(member.workspace)):
-                answer = {"text": part.text, "blocks": part.blocks, "replace_original": False,
-                          "response_type": "in_channel" if reply.public else "ephemeral"}
-                if response_url:
-                    await self.chat.respond(response_url, answer)
-                else:
-                    await self.chat.dm(member, reply.message)
-                    break
+        if reply.message is None:
+            return
+        if not response_url:
+            await self.chat.dm(member, reply.message)
+            return
+        message = await self._with_files(reply.message, member, channel if reply.public else None)
+        for part in render(message, self.chat.mention_resolver(member.workspace), inline_files=True):
+            await self.chat.respond(response_url, {
+                "text": part.text, "blocks": part.blocks, "replace_original": False,
+                "response_type": "in_channel" if reply.public else "ephemeral"})
+
+    async def _with_files(self, message: Message, member: Member, channel: str | None) -> Message:
+        """A response URL carries no files: upload them (to the channel for a public reply, else to the
+        person's DM) and say where they are; a file Slack refuses stays in the message, shown inline."""
+        if not message.attachments:
+            return message
+        try:
+            target = channel or await self.chat.dm_channel(member)
+        except DeliveryError:
+            return message
+        notes: list[Block] = []
+        refused: list[Attachment] = []
+        for attachment in message.attachments:
+            if await self.chat.files.upload(member.workspace, target, attachment):
+                where = "in this channel" if channel else "in your DM with Meridian"
+                notes.append(Context(rich("📎 ", Strong(attachment.filename), f" is {where}.")))
+            else:
+                refused.append(attachment)
+        return replace(message, blocks=(*message.blocks, *notes), attachments=tuple(refused))
 
     # --- events -----------------------------------------------------------------------
     async def _home_opened(self, body: dict[str, Any]) -> None:
@@ -345,11 +386,18 @@ class SlackAdapter:
         await self.people.apply_user(workspace, event.get("user") or {})
 
     async def _reaction(self, body: dict[str, Any]) -> None:
+        """``reaction_added`` / ``reaction_removed`` on a message, offered to the core (a 👍 on a retro item votes)."""
         event: dict[str, Any] = body.get("event") or {}
-        """Reactions are subscribed for capabilities that count them; none is registered yet."""
-        hook = self.meridian.services.get("slack.reactions")
-        if hook is not None:
-            await hook(body_workspace(body), event)
+        item: dict[str, Any] = event.get("item") or {}
+        user = event.get("user")
+        if item.get("type") != "message" or not item.get("ts") or not user:
+            return
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        member = await self.people.member(workspace, user)
+        await self.meridian.reaction(Reaction(
+            workspace=workspace, member=member, message_id=str(item["ts"]), emoji=emoji_of(event.get("reaction", "")),
+            added=event.get("type") != "reaction_removed", channel=item.get("channel")))
 
     # --- interactivity ------------------------------------------------------------------
     async def _button(self, body: dict[str, Any]) -> None:
@@ -363,7 +411,7 @@ class SlackAdapter:
                          or (body.get("container") or {}).get("channel_id"),
                          trigger=body.get("trigger_id"))
             reply = await self.meridian.action(act)
-            await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"))
+            await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"), act.channel)
 
     async def _submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Wait briefly for the core so that a mistake is shown in the modal; close it otherwise."""

@@ -8,8 +8,9 @@ Mentions become ``<@U…>`` only through the member's Slack account.
 Slack's limits are met by splitting, not failing: a section longer than 3,000
 characters becomes several sections, more than 10 fields become several sections, and
 more than 50 blocks become several messages; the caller posts every message after the
-first as a reply in the first one's thread. Attached files (a CSV export) are shown
-inline as code blocks, so the app needs no file-upload scope.
+first as a reply in the first one's thread. Attached files (a CSV export, a calendar
+file) are uploaded as files by the chat port; ``attachment_blocks`` is their inline form
+when an upload is refused.
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ class SlackMessage:
 
 
 def attachment_blocks(attachment: Attachment) -> list[dict[str, Any]]:
-    """A file shown inline as a code block (split to fit), so it needs no file-upload scope."""
+    """A file shown inline as a code block (split to fit): the fallback when Slack refuses an upload."""
     fence = "```"
     room = MAX_SECTION_TEXT - 2 * len(fence) - 2
     body = attachment.content.replace(fence, "ˋˋˋ") or " "
@@ -234,10 +235,13 @@ def attachment_blocks(attachment: Attachment) -> list[dict[str, Any]]:
     return out
 
 
-def render(message: Message, resolve: MentionResolver = no_mentions) -> list[SlackMessage]:
-    """One or more Slack messages; every one after the first goes in the first one's thread."""
+def render(message: Message, resolve: MentionResolver = no_mentions, inline_files: bool = False) -> list[SlackMessage]:
+    """One or more Slack messages; every one after the first goes in the first one's thread.
+
+    Attachments are left out (the chat port uploads them) unless ``inline_files`` asks for them as code blocks.
+    """
     blocks = block_kit(message.blocks, resolve)
-    for attachment in message.attachments:
+    for attachment in message.attachments if inline_files else ():
         blocks.extend(attachment_blocks(attachment))
     text = _cut(escape(message.fallback), MAX_FALLBACK) or " "
     if not blocks:

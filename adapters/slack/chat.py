@@ -7,6 +7,8 @@ workspace hold back until ``Retry-After`` has passed instead of each earning a 4
 its own, so a fan-out runs at the rate Slack allows. Reads and interactive calls (``users.info``, ``views.*``) also
 use slack_sdk's rate-limit retry handler, since repeating them is harmless.
 
+A message's attached files follow it as real Slack files (``adapters.slack.files``).
+
 ``SLACK_API_URL`` (``api_url``) points every client at another host: tests use the
 local emulator.
 """
@@ -27,6 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import SlackMessage, modal, render
+from adapters.slack.files import SlackFiles
 from bot.domain import Member
 from bot.messages import Form, Message
 from bot.ports import DeliveryError, Posted, Profile, RateLimited
@@ -73,14 +76,17 @@ class SlackChat:
         """Run by the daily sweep: forgetting event ids older than Slack's retries."""
         self.people: Any = None
         """``adapters.slack.people.People`` once the core is attached."""
+        self.files = SlackFiles(self)
 
     def attach(self, app: Any) -> None:
-        """Called by the composition root once the core exists: members for mentions, the daily zone sweep."""
+        """Called by the composition root once the core exists: members for mentions, the daily zone sweep,
+        and the ``uploads`` service (``/raci import`` of a CSV shared in the channel)."""
         from adapters.slack.people import People
 
         self._members = app.store.get_member
         self.people = People(app, self)
         self.people.register()
+        app.services.setdefault("uploads", self.files)
 
     # --- clients ----------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:
@@ -115,14 +121,15 @@ class SlackChat:
         except (aiohttp.ClientError, TimeoutError) as err:
             log.info("response URL failed: %s", type(err).__name__)
 
-    async def _token(self, workspace: str) -> str:
+    async def token(self, workspace: str) -> str:
         token = await self._tokens(workspace)
         if not token:
             raise DeliveryError(f"Meridian is not installed in Slack workspace {workspace}")
         return token
 
-    async def _call(self, workspace: str, method: str, for_sending: bool = True, **args: Any) -> dict[str, Any]:
-        client = self.client(await self._token(workspace), for_sending)
+    async def call(self, workspace: str, method: str, for_sending: bool = True, **args: Any) -> dict[str, Any]:
+        """One Web API method; a 429 becomes ``RateLimited``, any other failure ``DeliveryError``."""
+        client = self.client(await self.token(workspace), for_sending)
         loop = asyncio.get_running_loop()
         paused = self._paused_until.get((workspace, method), 0.0) - loop.time()
         if paused > 0:  # another send just hit the limit: wait with it rather than collect a 429 too
@@ -159,13 +166,15 @@ class SlackChat:
         first = await self._post_one(workspace, channel, parts[0], thread)
         for extra in parts[1:]:
             await self._post_continuation(workspace, first.channel, extra, thread or first.message_id)
+        if message.attachments:  # the message is out: files follow it, and never make the outbox send it again
+            await self.files.send(workspace, first.channel, message.attachments, thread)
         return first
 
     async def _post_one(self, workspace: str, channel: str, part: SlackMessage, thread: str | None) -> Posted:
         args: dict[str, Any] = {"channel": channel, "text": part.text, "blocks": part.blocks, "unfurl_links": False}
         if thread:
             args["thread_ts"] = thread
-        data = await self._call(workspace, "chat.postMessage", **args)
+        data = await self.call(workspace, "chat.postMessage", **args)
         return Posted(str(data.get("channel", channel)), str(data["ts"]))
 
     async def _post_continuation(self, workspace: str, channel: str, part: SlackMessage, thread: str) -> None:
@@ -180,7 +189,7 @@ class SlackChat:
 
     async def update(self, workspace: str, posted: Posted, message: Message) -> None:
         part = render(message, self.mention_resolver(workspace))[0]
-        await self._call(workspace, "chat.update", channel=posted.channel, ts=posted.message_id,
+        await self.call(workspace, "chat.update", channel=posted.channel, ts=posted.message_id,
                          text=part.text, blocks=part.blocks)
 
     async def dm(self, member: Member, message: Message) -> Posted:
@@ -191,20 +200,20 @@ class SlackChat:
         user = _slack_user(member)
         key = (member.workspace, user)
         if key not in self._dm_channels:
-            data = await self._call(member.workspace, "conversations.open", users=user)
+            data = await self.call(member.workspace, "conversations.open", users=user)
             self._dm_channels[key] = str(data["channel"]["id"])
         return self._dm_channels[key]
 
     async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
         part = render(message, self.mention_resolver(member.workspace))[0]
-        await self._call(member.workspace, "chat.postEphemeral", channel=channel, user=_slack_user(member),
+        await self.call(member.workspace, "chat.postEphemeral", channel=channel, user=_slack_user(member),
                          text=part.text, blocks=part.blocks)
 
     async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
         if not trigger:
             return False
         try:
-            await self._call(member.workspace, "views.open", for_sending=False, trigger_id=trigger, view=modal(form))
+            await self.call(member.workspace, "views.open", for_sending=False, trigger_id=trigger, view=modal(form))
         except DeliveryError as err:
             log.info("could not open form %s: %s", form.callback_id, err)
             return False
@@ -212,7 +221,7 @@ class SlackChat:
 
     async def profile(self, member: Member) -> Profile | None:
         try:
-            data = await self._call(member.workspace, "users.info", for_sending=False, user=_slack_user(member))
+            data = await self.call(member.workspace, "users.info", for_sending=False, user=_slack_user(member))
         except DeliveryError as err:
             log.info("users.info failed for a member of %s: %s", member.workspace, err)
             return None
@@ -220,7 +229,7 @@ class SlackChat:
 
     # --- beyond the port: the App Home ----------------------------------------------------
     async def publish_home(self, workspace: str, user_id: str, view: dict[str, Any]) -> None:
-        await self._call(workspace, "views.publish", for_sending=False, user_id=user_id, view=view)
+        await self.call(workspace, "views.publish", for_sending=False, user_id=user_id, view=view)
 
 
 def _nobody(_workspace: str, _member_id: str) -> Member | None:

@@ -2,9 +2,15 @@
 
 Request and response shapes follow Slack's documentation. Every call is recorded so a
 test can ask what the app did (``emulator.calls("chat.postMessage")``). Methods can be
-rate limited (HTTP 429 with ``Retry-After``) and ``users.info`` answers with the zones
-a test configures. Methods are routed on the path alone: bolt's per-request client
-appends ``?team_id=…``.
+rate limited (HTTP 429 with ``Retry-After``) or made to fail (``fail``), and
+``users.info`` answers with the zones a test configures. Methods are routed on the path
+alone: bolt's per-request client appends ``?team_id=…``.
+
+Files: the upload flow (``files.getUploadURLExternal`` hands out an upload URL on this
+server, the bytes are POSTed there, ``files.completeUploadExternal`` shares them into a
+channel and thread) records what the app uploaded (``uploaded()``); ``share_file`` plays
+a person uploading a file, which ``files.list``, ``files.info`` and the private download
+URL (bot token required, as on Slack) then serve.
 
 Socket Mode: ``apps.connections.open`` hands out a websocket URL on this server; a test
 pushes envelopes with ``push_envelope`` and gets the app's acknowledgement back.
@@ -31,6 +37,8 @@ class Call:
     params: dict[str, Any]
     token: str | None
     at: float
+    result: dict[str, Any] | None = None
+    """What the emulator answered (a posted message's ``ts``, an upload's ``file_id``)."""
 
 
 @dataclass
@@ -41,6 +49,31 @@ class User:
     team_id: str = "T0001"
     is_admin: bool = False
     email: str | None = None
+
+
+@dataclass
+class File:
+    id: str
+    name: str
+    title: str
+    user: str
+    created: int
+    content: bytes | None = None
+    length: int = 0
+    channels: list[str] = field(default_factory=list)
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+
+    @property
+    def text(self) -> str:
+        return (self.content or b"").decode("utf-8")
+
+    @property
+    def filetype(self) -> str:
+        return self.name.rpartition(".")[2].lower() if "." in self.name else "text"
+
+
+MIME = {"csv": "text/csv", "ics": "text/calendar", "txt": "text/plain"}
 
 
 @dataclass
@@ -67,6 +100,9 @@ class SlackEmulator:
         self.limits: dict[str, _Limit] = {}
         self.oauth_codes: dict[str, dict[str, Any]] = {}
         self.auth_failures: set[str] = set()
+        self.failures: dict[str, str] = {}
+        self.files: dict[str, File] = {}
+        self._file_ids = itertools.count(1)
         self._clock = clock
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -81,6 +117,22 @@ class SlackEmulator:
     def rate_limit(self, method: str, per_second: int, retry_after: int = 1, storm: int = 0) -> None:
         """Allow ``per_second`` calls of ``method`` per one-second window; refuse ``storm`` calls first."""
         self.limits[method] = _Limit(per_second=per_second, retry_after=retry_after, refuse_next=storm)
+
+    def fail(self, method: str, error: str = "missing_scope") -> None:
+        """Answer every call of ``method`` with ``{"ok": false, "error": error}``."""
+        self.failures[method] = error
+
+    def share_file(self, user: str, channel: str, name: str, content: bytes | str) -> str:
+        """A person uploads a file into a channel (as Slack's own client would); returns its id."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        file = self._new_file(name, name, user, len(data))
+        file.content, file.channels = data, [channel]
+        return file.id
+
+    def uploaded(self, channel: str | None = None) -> list[File]:
+        """The files the app uploaded and shared, oldest first."""
+        return [f for f in self.files.values() if f.user == "UBOT" and f.channels
+                and (channel is None or channel in f.channels)]
 
     def add_oauth_code(self, code: str, team_id: str, bot_token: str, enterprise_id: str | None = None) -> None:
         self.oauth_codes[code] = {"team_id": team_id, "bot_token": bot_token, "enterprise_id": enterprise_id}
@@ -110,6 +162,8 @@ class SlackEmulator:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{file_id}/download/{name}", self._download)
         app.router.add_get("/socket", self._socket)
         app.router.add_get("/_emulator/calls", self._dump_calls)
         self._runner = web.AppRunner(app, access_log=None)
@@ -173,6 +227,29 @@ class SlackEmulator:
         self.recorded.append(Call("response_url", {"name": request.match_info["name"], **body}, None, self._clock()))
         return web.Response(text="ok")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step two of an upload: the raw bytes, POSTed to the URL ``files.getUploadURLExternal`` gave out."""
+        file = self.files.get(request.match_info["file_id"])
+        data = await request.read()
+        self.recorded.append(Call("file_upload", {"file_id": request.match_info["file_id"], "bytes": len(data)},
+                                  None, self._clock()))
+        if file is None or file.content is not None:
+            return web.Response(status=404, text="upload URL not found or already used")
+        file.content = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """``url_private_download``: Slack answers a request without a valid token with its HTML login page."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        file = self.files.get(request.match_info["file_id"])
+        self.recorded.append(Call("file_download", {"file_id": request.match_info["file_id"]}, token or None,
+                                  self._clock()))
+        if not token.startswith("xoxb-") or token in self.auth_failures:
+            return web.Response(text="<html><body>Sign in to Slack</body></html>", content_type="text/html")
+        if file is None or file.content is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=file.content, content_type=MIME.get(file.filetype, "application/octet-stream"))
+
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params: dict[str, Any] = dict(request.query)
@@ -188,13 +265,17 @@ class SlackEmulator:
             self.recorded.append(Call(f"{method}#429", params, token, self._clock()))
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(limited)})
-        self.recorded.append(Call(method, params, token, self._clock()))
+        call = Call(method, params, token, self._clock())
+        self.recorded.append(call)
         if token in self.auth_failures:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method in self.failures:
+            return web.json_response({"ok": False, "error": self.failures[method]})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
-        return web.json_response(handler(params, token))
+        call.result = handler(params, token)
+        return web.json_response(call.result)
 
     def _limited(self, method: str) -> int | None:
         limit = self.limits.get(method)
@@ -286,6 +367,68 @@ class SlackEmulator:
             return {"ok": False, "error": "invalid_arguments"}
         return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:10].upper(), **_as_json(params.get("view"))}}
 
+    # --- files ------------------------------------------------------------------------
+    def _new_file(self, name: str, title: str, user: str, length: int) -> File:
+        file = File(f"F{next(self._file_ids):08d}", name, title, user, created=len(self.files) + 1, length=length)
+        self.files[file.id] = file
+        return file
+
+    def _file_object(self, file: File) -> dict[str, Any]:
+        private = f"http://127.0.0.1:{self.port}/files-pri/{file.id}/download/{file.name}"
+        return {"id": file.id, "created": 1_790_000_000 + file.created, "timestamp": 1_790_000_000 + file.created,
+                "name": file.name, "title": file.title, "mimetype": MIME.get(file.filetype, "application/octet-stream"),
+                "filetype": file.filetype, "user": file.user, "size": len(file.content or b""),
+                "url_private": private, "url_private_download": private, "channels": list(file.channels),
+                "is_public": True}
+
+    def _m_files_getUploadURLExternal(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        filename = str(params.get("filename") or "")
+        try:
+            length = int(params.get("length") or 0)
+        except ValueError:
+            length = 0
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file = self._new_file(filename, filename, "UBOT", length)
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file.id}", "file_id": file.id}
+
+    def _m_files_completeUploadExternal(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        try:
+            wanted = _as_list(params.get("files"))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        thread = params.get("thread_ts") or None
+        channel = params.get("channel_id") or None
+        if thread and not channel:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for entry in wanted:
+            file = self.files.get(str(entry.get("id", "")))
+            if file is None or file.content is None or len(file.content) != file.length:
+                return {"ok": False, "error": "file_not_found" if file is None else "upload_incomplete"}
+            file.title = str(entry.get("title") or file.name)
+            if channel:
+                file.channels, file.thread_ts = [str(channel)], thread
+            file.initial_comment = params.get("initial_comment") or None
+            done.append({"id": file.id, "title": file.title})
+        return {"ok": True, "files": done}
+
+    def _m_files_list(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Newest first, as Slack lists them; ``channel`` and ``user`` filter."""
+        channel, user = params.get("channel"), params.get("user")
+        found = [f for f in self.files.values() if f.content is not None and f.channels
+                 and (not channel or channel in f.channels) and (not user or f.user == user)]
+        found.sort(key=lambda f: f.created, reverse=True)
+        count = int(params.get("count") or 100)
+        return {"ok": True, "files": [self._file_object(f) for f in found[:count]],
+                "paging": {"count": count, "total": len(found), "page": 1, "pages": 1}}
+
+    def _m_files_info(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        file = self.files.get(str(params.get("file", "")))
+        if file is None or file.content is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self._file_object(file)}
+
     def _m_apps_connections_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if not token or not token.startswith("xapp-"):
             return {"ok": False, "error": "not_allowed_token_type"}
@@ -301,6 +444,13 @@ class SlackEmulator:
                 "app_id": "A0001", "team": {"id": grant["team_id"], "name": f"Team {grant['team_id']}"},
                 "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
                 "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+
+
+def _as_list(raw: Any) -> list[dict[str, Any]]:
+    parsed = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(parsed, list):
+        raise ValueError("not a list")
+    return [dict(p) for p in parsed]
 
 
 def _as_json(raw: Any) -> dict[str, Any]:

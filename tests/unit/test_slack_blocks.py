@@ -157,11 +157,12 @@ def test_a_form_becomes_a_modal_and_its_submission_comes_back_by_input_id() -> N
     assert form_metadata(submitted) == {"standup": "ml-daily"}
 
 
-def test_an_attached_file_is_shown_inline_escaped_and_split() -> None:
+def test_an_attached_file_is_shown_inline_escaped_and_split_only_when_asked() -> None:
     csv = "activity,R\n" + "".join(f"task {i} <!here>,ravi\n" for i in range(400))
     msg = Message((Section(rich("Your export")),), fallback="export",
                   attachments=(Attachment("raci.csv", csv, "text/csv"),))
-    parts = render(msg)
+    assert [b["type"] for p in render(msg) for b in p.blocks] == ["section"], "files are uploaded, not inlined"
+    parts = render(msg, inline_files=True)
     blocks = [b for p in parts for b in p.blocks]
     assert "raci.csv" in blocks[1]["elements"][0]["text"]
     code = [b["text"]["text"] for b in blocks[2:]]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 
 from adapters.slack.chat import SlackChat, fixed_token
 from bot.domain import Member
-from bot.messages import Mention, Message, Section, rich
+from bot.messages import Attachment, Mention, Message, Section, rich
 from bot.ports import RateLimited
 from tests.emulators.slack import SlackEmulator
 
@@ -67,3 +68,46 @@ async def test_profile_reads_the_zone_and_keeps_a_missing_zone_missing(slack: Sl
     slack.add_user("U0RAVI", "Ravi", None)
     profile = await port(slack).profile(RAVI)
     assert profile is not None and profile.tz is None
+
+
+async def test_an_attachment_follows_its_message_as_a_file_in_the_same_thread(slack: SlackEmulator) -> None:
+    ics = "BEGIN:VCALENDAR\r\nSUMMARY:retro <!here>\r\nEND:VCALENDAR\r\n"
+    msg = Message((Section(rich("See you there")),), fallback="retro",
+                  attachments=(Attachment("retro.ics", ics, "text/calendar"),))
+    posted = await port(slack).post("T0001", "C1", msg, thread="1790000001.000002")
+    (call,) = slack.calls("chat.postMessage")
+    assert "VCALENDAR" not in str(call.params), "the file is uploaded, not pasted into the message"
+    assert [c.method for c in slack.recorded if c.method.startswith("file")] == [
+        "files.getUploadURLExternal", "file_upload", "files.completeUploadExternal"]
+    (file,) = slack.uploaded("C1")
+    assert (file.name, file.text, file.thread_ts) == ("retro.ics", ics, "1790000001.000002")
+    assert all(c.token == "xoxb-T0001-test" for c in slack.calls("files.completeUploadExternal"))
+    assert posted.channel == "C1"
+
+
+async def test_a_refused_upload_shows_the_file_inline_and_the_message_is_sent_once(slack: SlackEmulator) -> None:
+    slack.fail("files.getUploadURLExternal", "missing_scope")
+    msg = Message((Section(rich("Your export")),), fallback="export",
+                  attachments=(Attachment("raci.csv", "activity,ravi\nchurn <!channel>,R\n", "text/csv"),))
+    posted = await port(slack).post("T0001", "C1", msg)
+    first, inline = slack.calls("chat.postMessage")
+    assert first.params["blocks"][0]["text"]["text"] == "Your export"
+    shown = json.dumps(inline.params["blocks"])
+    assert "raci.csv" in shown and "churn &lt;!channel&gt;,R" in shown and "<!channel>" not in shown
+    assert not slack.uploaded() and posted.channel == "C1"
+
+
+async def test_the_csv_a_person_shared_last_in_the_channel_is_the_one_handed_over(slack: SlackEmulator) -> None:
+    chat = port(slack)
+    slack.share_file("U0RAVI", "C1", "old.csv", "activity\nold\n")
+    slack.share_file("U0RAVI", "C1", "notes.txt", "not a chart")
+    slack.share_file("U0RAVI", "C2", "elsewhere.csv", "activity\nelsewhere\n")
+    slack.share_file("U0ALICE", "C1", "alices.csv", "activity\nalice\n")
+    slack.share_file("U0RAVI", "C1", "chart.csv", "activity,ravi\nchurn,R\n")
+    slack.share_file("U0RAVI", "C1", "later.txt", "still not a chart")
+    upload = await chat.files.latest("T0001", "C1", RAVI, max_bytes=1000)
+    assert upload is not None and (upload.name, upload.content) == ("chart.csv", b"activity,ravi\nchurn,R\n")
+    (download,) = slack.calls("file_download")
+    assert download.token == "xoxb-T0001-test"
+    assert (await chat.files.latest("T0001", "C1", RAVI, max_bytes=8)).content == b"activity"  # type: ignore[union-attr]
+    assert await chat.files.latest("T0001", "C9", RAVI, max_bytes=1000) is None

@@ -19,6 +19,7 @@ EVENT_SCOPES = {
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},
     "reaction_added": {"reactions:read"},
+    "reaction_removed": {"reactions:read"},
     "member_joined_channel": {"channels:read", "groups:read"},
     "user_change": {"users:read"},
     "app_home_opened": set(),
@@ -47,14 +48,15 @@ def test_manifest_events_are_exactly_the_registered_event_listeners(tmp_path: Pa
     assert sorted(declared) == sorted(BOT_EVENTS)
     assert {e.split(".")[0] for e in declared} == set(adapter(tmp_path).registered_events)
     for required in ("app_home_opened", "message.channels", "message.groups", "message.im", "reaction_added",
-                     "member_joined_channel", "user_change"):
+                     "reaction_removed", "member_joined_channel", "user_change"):
         assert required in declared
 
 
 def test_manifest_asks_for_the_scopes_used_and_no_more() -> None:
     declared = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     assert declared == set(BOT_SCOPES)
-    needed = {"commands", "chat:write", "im:write", "users:read"}
+    needed = {"commands", "chat:write", "im:write", "users:read",
+              "files:write", "files:read"}  # attachments uploaded as files; the CSV shared for /raci import
     for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
         needed |= EVENT_SCOPES[event]
     assert declared == needed

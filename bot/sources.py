@@ -1,0 +1,191 @@
+"""What the digests need from tracking and monitoring systems: records and ports.
+
+The digests read experiments from MLflow or W&B, drift from Evidently, live numbers
+from Prometheus and alerts from Alertmanager. Each of those is an adapter in
+``adapters/`` that turns the system's answers into the platform-neutral records below,
+so the digest logic is written, and tested, once.
+
+A source that is down, slow or answering errors raises ``SourceUnavailable``: the
+digest turns it into one "unavailable since" line and a retry, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+RunStatus = Literal["FINISHED", "FAILED", "KILLED", "RUNNING"]
+ENDED_STATUSES: tuple[RunStatus, ...] = ("FINISHED", "FAILED", "KILLED")
+Goal = Literal["max", "min"]
+
+
+class SourceUnavailable(Exception):
+    """A source could not answer (down, timed out, 5xx). ``source`` is the name users know it by."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source} unavailable: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class MissingData(Exception):
+    """The source answered, but what the configuration names is not there (a project, a model)."""
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """An MLflow experiment or a W&B project."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    name: str
+    experiment_id: str
+    user: str
+    """The tracking system's user name (MLflow ``user_id``, W&B username)."""
+    status: RunStatus
+    start_time: datetime
+    end_time: datetime | None
+    metrics: Mapping[str, float] = field(default_factory=dict, hash=False, compare=False)
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    last_metric_at: datetime | None = None
+    """When the run last logged any metric; how a stale running run is told apart."""
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    step: int
+    value: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    model: str
+    version: str
+    created_at: datetime
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    aliases: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """Alias (``champion``) to version number."""
+
+
+class TrackingSource(Protocol):
+    """Experiment tracking (MLflow, W&B). Times are aware UTC; windows are (after, until]."""
+
+    name: str
+    """How users know the source: "MLflow", "W&B"."""
+
+    async def experiments(self, patterns: Sequence[str]) -> list[ExperimentRecord]:
+        """Experiments whose name matches any pattern (``*`` and ``?`` globs, or exact names)."""
+        ...
+
+    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
+                         until: datetime) -> list[RunRecord]:
+        """Every run with ``status`` that ended in the window (the digest counts them all and ranks them itself)."""
+        ...
+
+    async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]: ...
+
+    async def best_run(self, experiment_id: str, metric: str, goal: Goal, before: datetime) -> RunRecord | None:
+        """The best finished run that ended at or before ``before`` (the previous best)."""
+        ...
+
+    async def run(self, run_id: str) -> RunRecord | None: ...
+
+    async def metric_history(self, run_id: str, metric: str) -> list[MetricPoint]: ...
+
+    async def registered_model(self, name: str) -> RegisteredModel | None:
+        """The model and its aliases; ``None`` when the source has no registry or no such model."""
+        ...
+
+    async def model_versions(self, name: str) -> list[ModelVersion]: ...
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    method: str
+    score: float
+    threshold: float
+
+    @property
+    def is_p_value(self) -> bool:
+        return "p_value" in self.method.lower().replace("-", "_").replace(" ", "_")
+
+    @property
+    def drifted(self) -> bool:
+        """P-value tests drift when the score falls below the threshold; distances when they reach it."""
+        return self.score < self.threshold if self.is_p_value else self.score >= self.threshold
+
+    @property
+    def strength(self) -> float:
+        """How far past its threshold a column is, comparable across methods (1.0 = at the threshold)."""
+        if self.is_p_value:
+            score = max(self.score, 1e-300)
+            return max(self.threshold, 1e-300) / score
+        return self.score / self.threshold if self.threshold > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class DriftSnapshot:
+    """One drift report of one project (model), as the monitoring system stored it."""
+
+    snapshot_id: str
+    taken_at: datetime
+    drifted_share: float | None
+    share_threshold: float | None
+    columns: tuple[ColumnDrift, ...] = ()
+
+
+class MonitoringSource(Protocol):
+    """Data drift monitoring (Evidently)."""
+
+    name: str
+
+    async def snapshots(self, project: str, after: datetime, until: datetime) -> list[DriftSnapshot]:
+        """Drift snapshots of a project taken in the window, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: datetime
+    value: float
+
+
+class MetricsSource(Protocol):
+    """Live service metrics (Prometheus)."""
+
+    name: str
+
+    async def instant(self, query: str, at: datetime) -> float | None:
+        """The query's value at ``at``; the first series when it returns several, ``None`` when empty."""
+        ...
+
+    async def series(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[Sample]: ...
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One alert from an Alertmanager webhook; ``fingerprint`` is stable from firing to resolved."""
+
+    fingerprint: str
+    status: Literal["firing", "resolved"]
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    annotations: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    url: str | None = None

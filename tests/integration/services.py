@@ -1,0 +1,110 @@
+"""Real MLflow and Evidently servers for the digest tests, one of each per test session.
+
+Import the fixtures into a test module (``from tests.integration.services import mlflow_server``).
+They skip only when the ``services`` extra (``mlflow``, ``evidently``) is not installed;
+a server that is installed but does not start is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+START_TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{url} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    pytest.fail(f"{url} did not answer within {START_TIMEOUT:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+def _need(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"`{module}` is not installed (pip install -e .[services])")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@dataclass(frozen=True)
+class MlflowServer:
+    url: str
+    webhook_secret_key: str
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """``mlflow server`` on a free port with a fresh SQLite backend, allowed to call local webhooks."""
+    _need("mlflow")
+    from cryptography.fernet import Fernet
+
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    key = Fernet.generate_key().decode()
+    env = {**os.environ, "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+           "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": key,
+           # The server caches each event's webhook list for 60 s by default; a test creates one and fires at once.
+           "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
+    log = root / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+             "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{url}/health", proc, log)
+        yield MlflowServer(url, key)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def evidently_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``evidently ui`` on a free port with an empty workspace directory."""
+    _need("evidently")
+    root = tmp_path_factory.mktemp("evidently")
+    port = free_port()
+    exe = shutil.which("evidently", path=str(Path(sys.executable).parent)) or "evidently"
+    log = root / "ui.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([exe, "ui", "--workspace", str(root / "workspace"), "--port", str(port),
+                                 "--host", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{url}/api/projects", proc, log)
+        yield url
+    finally:
+        _stop(proc)

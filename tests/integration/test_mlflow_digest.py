@@ -1,0 +1,167 @@
+"""The experiments digest against a real MLflow tracking server filled by the real ``mlflow`` client."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from adapters.sources import source_factory
+from adapters.web_hooks import add_hook_routes
+from bot.digest_service import install
+from bot.domain import Member
+from bot.ports import ClaimedItem
+from tests.digest_fakes import make_app
+from tests.integration.services import mlflow_server  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.services
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+H = timedelta(hours=1)
+RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"})
+NOOR = Member("acme-ml", "noor", "Noor")
+
+
+def ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+@dataclass
+class Seeded:
+    client: Any
+    runs: dict[str, str]
+    experiments: dict[str, str]
+
+
+def log_run(client: Any, exp: str, name: str, user: str, status: str, end: datetime | None,
+            aucs: tuple[float, ...] = (), start: datetime | None = None, metric_at: datetime | None = None,
+            tags: dict[str, str] | None = None) -> str:
+    begin = start or (end or NOW) - H
+    run = client.create_run(exp, start_time=ms(begin), run_name=name, tags={"mlflow.user": user, **(tags or {})})
+    for step, auc in enumerate(aucs):
+        client.log_metric(run.info.run_id, "val_auc", auc, timestamp=ms(metric_at or begin + timedelta(minutes=step)),
+                          step=step)
+    if status != "RUNNING":
+        client.set_terminated(run.info.run_id, status, end_time=ms(end))  # type: ignore[arg-type]
+    return str(run.info.run_id)
+
+
+@pytest.fixture(scope="module")
+def seeded(mlflow_server) -> Seeded:  # noqa: F811
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
+    exps = {n: client.create_experiment(n) for n in ("churn-xgb", "churn-lr", "fraud-gbm")}
+    xgb, lr = exps["churn-xgb"], exps["churn-lr"]
+    runs = {
+        "old": log_run(client, xgb, "old", "ravi.k", "FINISHED", NOW - 48 * H, (0.80,)),
+        "a": log_run(client, xgb, "a", "ravi.k", "FINISHED", NOW - 20 * H, (0.82,)),
+        "b": log_run(client, xgb, "b", "ravi.k", "FINISHED", NOW - 10 * H, (0.70, 0.80, 0.86)),
+        "c": log_run(client, xgb, "c", "noor", "FINISHED", NOW - 5 * H, (0.84,)),
+        "e": log_run(client, xgb, "e", "ravi.k", "FAILED", NOW - 3 * H, tags={"error": "CUDA out of memory"}),
+        "f": log_run(client, xgb, "f", "noor", "KILLED", NOW - 2 * H),
+        "g": log_run(client, xgb, "g", "noor", "RUNNING", None, (0.5,), start=NOW - 10 * H, metric_at=NOW - 8 * H),
+        "l1": log_run(client, lr, "l1", "noor", "FINISHED", NOW - 6 * H, (0.75,)),
+        "l2": log_run(client, lr, "l2", "noor", "RUNNING", None, (0.6,), start=NOW - H, metric_at=NOW - H / 6),
+        "x": log_run(client, exps["fraud-gbm"], "x", "noor", "FINISHED", NOW - 3 * H, (0.99,)),
+    }
+    client.create_registered_model("churn-model")
+    v1 = client.create_model_version("churn-model", f"runs:/{runs['old']}/model", run_id=runs["old"])
+    client.set_registered_model_alias("churn-model", "champion", v1.version)
+    return Seeded(client, runs, exps)
+
+
+def team(url: str) -> dict[str, Any]:
+    return {"sources": {"tracking": [{"kind": "mlflow", "uri": url, "experiments": ["churn-*"], "metric": "val_auc",
+                                      "goal": "max", "models": ["churn-model"], "stale_after": "6h",
+                                      "page_size": 2}]},
+            "digests": [{"kind": "experiments", "channel": "#ml-team", "at": "08:00 UTC"}]}
+
+
+async def digest(app: Any, day: str) -> None:
+    key = f"digest:experiments:acme-ml:#ml-team:{day}"
+    await app.due_handlers["digest.experiments"](app, ClaimedItem(1, key, "digest.experiments", "acme-ml", app.now(),
+                                                                  {"channel": "#ml-team"}, 0))
+
+
+async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, mlflow_server, sqlite_store) -> None:  # noqa: F811
+    # The digests run on the server's own clock, as they do in production (the registry stamps real times).
+    app, _, chat, clock = make_app(sqlite_store, datetime.now(UTC), [RAVI, NOOR])
+    service = install(app, source_factory()).configure("acme-ml", team(mlflow_server.url))
+    try:
+        await digest(app, "day-1")
+        headline, lr, xgb, registry = (s.message.fallback for s in chat.sent)
+        first = headline.splitlines()
+        assert first[0].split(": ", 1)[1] == ("4 finished · 1 failed · 1 killed · 2 running (1 stale) · "
+                                              "🏆 2 new bests · 📦 1 new model version")
+        assert first[1] == "🏆 New best in churn-lr: l1 val_auc 0.75 (first result) by @Noor"
+        assert first[2] == "🏆 New best in churn-xgb: b val_auc 0.86 (+0.06 over 0.8) by @Ravi"
+        assert xgb.splitlines()[:5] == [
+            "churn-xgb — 3 finished · 1 failed · 1 killed · 1 running",
+            "Top runs by val_auc (highest first) vs champion churn-model v1 (0.8):",
+            "1. b 0.86 (+0.06) — Ravi",
+            "2. c 0.84 (+0.04) — Noor",
+            "3. a 0.82 (+0.02) — Ravi",
+        ]
+        assert "b val_auc over its steps: ▁▆█ (0.7 → 0.86)" in xgb
+        assert "• e (Ravi): CUDA out of memory" in xgb and "Killed: f" in xgb
+        assert "⏳ Running with no metric for a while: g (Noor" in xgb
+        assert lr.splitlines()[0] == "churn-lr — 1 finished · 0 failed · 0 killed · 1 running"
+        assert registry == "Model registry:\n📦 churn-model v1 registered"
+        assert "fraud" not in headline + xgb + lr
+
+        # The next day: one new run, a new version, and the champion alias moves to it.
+        client = seeded.client
+        log_run(client, seeded.experiments["churn-xgb"], "n", "ravi.k", "FINISHED", NOW + 30 * timedelta(minutes=1),
+                (0.85,))
+        v2 = client.create_model_version("churn-model", f"runs:/{seeded.runs['b']}/model", run_id=seeded.runs["b"])
+        client.set_registered_model_alias("churn-model", "champion", v2.version)
+        clock.current = datetime.now(UTC) + 2 * H
+        chat.sent.clear()
+        await digest(app, "day-2")
+        headline, lr, xgb, registry = (s.message.fallback for s in chat.sent)
+        assert headline.splitlines()[0].split(": ", 1)[1] == (
+            "1 finished · 0 failed · 0 killed · 2 running (1 stale) · 📦 1 new model version · 🔀 1 alias move")
+        assert xgb.splitlines()[:3] == [
+            "churn-xgb — 1 finished · 0 failed · 0 killed · 1 running",
+            "Top runs by val_auc (highest first) vs champion churn-model v2 (0.86):",
+            "1. n 0.85 (−0.01) — Ravi",
+        ]
+        assert lr.splitlines()[0] == "churn-lr — 0 finished · 0 failed · 0 killed · 1 running"
+        assert registry == "Model registry:\n📦 churn-model v2 registered\n🔀 churn-model@champion moved v1 → v2"
+    finally:
+        await service.close()
+
+
+async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seeded, mlflow_server,  # noqa: F811
+                                                                            sqlite_store) -> None:
+    app, _, chat, _ = make_app(sqlite_store, NOW, [RAVI])
+    install(app, source_factory()).configure("acme-ml", team(mlflow_server.url))
+    web_app = web.Application()
+    add_hook_routes(web_app, app, SimpleNamespace(webhook_token="t", mlflow_webhook_secret="s3cret"))
+    server = TestServer(web_app, host="127.0.0.1")
+    await server.start_server()
+    client = seeded.client
+    hook = client.create_webhook("meridian", str(server.make_url("/hooks/mlflow")),
+                                 events=["model_version_alias.created"], secret="s3cret")
+    wrong = client.create_webhook("forged", str(server.make_url("/hooks/mlflow")),
+                                  events=["model_version_alias.created"], secret="not-ours")
+    try:
+        await asyncio.sleep(1.2)  # past the server's one-second webhook cache
+        await asyncio.to_thread(client.set_registered_model_alias, "churn-model", "challenger", "1")
+        for _ in range(100):
+            if chat.sent:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # the forged delivery must not add a second post
+        assert chat.texts() == ["🔀 churn-model@challenger now points to v1."]
+    finally:
+        client.delete_webhook(hook.webhook_id)
+        client.delete_webhook(wrong.webhook_id)
+        await server.close()

@@ -1,0 +1,100 @@
+"""The team file's sources: and digests: sections, the digest schedule, and the sparkline."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from bot.digest_config import SourcesConfigError, parse_sources
+from bot.digest_service import plan_digests
+from bot.digest_text import sparkline
+from bot.timekeeping import utc
+
+DESIGN_EXAMPLE = {
+    "workspace": "acme-ml",
+    "sources": {
+        "tracking": [{"kind": "mlflow", "uri": "http://127.0.0.1:5000", "experiments": ["churn-*"],
+                      "metric": "val_auc", "goal": "max"}],
+        "monitoring": [{"kind": "evidently", "url": "http://127.0.0.1:8010", "project": "churn"}],
+    },
+    "digests": [{"kind": "experiments", "channel": "#ml-team", "at": "08:00 Europe/London",
+                 "days": ["mon", "tue", "wed", "thu", "fri"]}],
+}
+
+
+def test_the_design_example_parses_with_defaults() -> None:
+    config = parse_sources(DESIGN_EXAMPLE)
+    mlflow, = config.tracking
+    assert (mlflow.name, mlflow.url, mlflow.metric, mlflow.goal) == ("mlflow", "http://127.0.0.1:5000", "val_auc", "max")
+    assert mlflow.stale_after == timedelta(hours=6) and mlflow.lookback == timedelta(hours=24)
+    model, = config.models
+    assert (model.name, model.project, model.owner, model.monitoring) == ("churn", "churn", None, "evidently")
+    digest, = config.digests
+    assert (digest.at, digest.tz, digest.channel) == (time(8, 0), "Europe/London", "#ml-team")
+
+
+def test_wandb_source_names_entity_and_projects() -> None:
+    config = parse_sources({"sources": {"tracking": [
+        {"kind": "wandb", "entity": "acme", "projects": ["churn"], "metric": "val_loss", "goal": "min"}]}})
+    wandb, = config.tracking
+    assert (wandb.url, wandb.entity, wandb.experiments, wandb.goal) == ("https://api.wandb.ai", "acme", ("churn",), "min")
+
+
+@pytest.mark.parametrize(("change", "where", "why"), [
+    (lambda t: t["sources"]["tracking"][0].update(goal="up"), "sources.tracking[0].goal", "must be one of max, min"),
+    (lambda t: t["sources"]["tracking"][0].pop("metric"), "sources.tracking[0].metric", "is required"),
+    (lambda t: t["sources"]["tracking"][0].update(uri="mlflow:5000"), "sources.tracking[0].uri", "http(s) URL"),
+    (lambda t: t["sources"]["tracking"][0].update(stale="6h"), "sources.tracking[0].stale", "unknown key"),
+    (lambda t: t["sources"]["tracking"][0].update(stale_after="soon"), "sources.tracking[0].stale_after",
+     "not a duration"),
+    (lambda t: t["sources"]["monitoring"][0].update(kind="grafana"), "sources.monitoring[0].kind", "evidently"),
+    (lambda t: t["sources"].update(models=[{"name": "m"}]), "sources.models[0].owner", "is required"),
+    (lambda t: t["sources"].update(models=[{"name": "m", "owner": "a", "drift_share": 2}]),
+     "sources.models[0].drift_share", "between 0.0 and 1.0"),
+    (lambda t: t["sources"].update(models=[{"name": "m", "owner": "a", "prometheus": [{"name": "x", "query": "up"}]}]),
+     "sources.models[0].prometheus", "sources.prometheus.url"),
+    (lambda t: t["digests"][0].update(at="8am"), "digests[0].at", "not a time of day"),
+    (lambda t: t["digests"][0].update(at="08:00 Mars/Olympus"), "digests[0].at", "not a known time zone"),
+    (lambda t: t["digests"][0].update(days=["monday"]), "digests[0].days", "'monday' is not a day"),
+    (lambda t: t["digests"][0].update(sources=["wandb"]), "digests[0].sources", "no tracking source named 'wandb'"),
+    (lambda t: t["sources"]["tracking"].append(dict(t["sources"]["tracking"][0])), "sources.tracking[1].name",
+     "used twice"),
+])
+def test_mistakes_name_their_key(change, where: str, why: str) -> None:
+    import copy
+    team = copy.deepcopy(DESIGN_EXAMPLE)
+    change(team)
+    with pytest.raises(SourcesConfigError) as err:
+        parse_sources(team)
+    assert str(err.value).startswith(f"{where}: ")
+    assert why in str(err.value)
+
+
+def test_schedule_has_one_key_per_occurrence_at_local_time_across_dst() -> None:
+    config = parse_sources(DESIGN_EXAMPLE)
+    # London springs forward on Sunday 2027-03-28: 08:00 is 08:00 UTC on Friday, 07:00 UTC on Monday.
+    items = plan_digests("acme-ml", config, utc(2027, 3, 26), utc(2027, 3, 30))
+    assert [(i.key, i.due_at) for i in items] == [
+        ("digest:experiments:acme-ml:#ml-team:2027-03-26", utc(2027, 3, 26, 8)),
+        ("digest:experiments:acme-ml:#ml-team:2027-03-29", utc(2027, 3, 29, 7)),
+    ]
+    again = plan_digests("acme-ml", config, utc(2027, 3, 26), utc(2027, 3, 30))
+    assert [i.key for i in again] == [i.key for i in items]
+
+
+def test_drift_checks_are_planned_on_a_fixed_grid() -> None:
+    team = {**DESIGN_EXAMPLE, "digests": [{"kind": "drift", "channel": "#ml", "at": "09:00 UTC", "check_every": "30m"}]}
+    items = plan_digests("acme-ml", parse_sources(team), utc(2027, 3, 15, 8, 10), utc(2027, 3, 15, 9, 31))
+    assert [(i.kind, i.due_at) for i in items] == [
+        ("digest.drift", utc(2027, 3, 15, 9)),
+        ("digest.drift-check", utc(2027, 3, 15, 8, 30)),
+        ("digest.drift-check", utc(2027, 3, 15, 9)),
+        ("digest.drift-check", utc(2027, 3, 15, 9, 30)),
+    ]
+
+
+def test_sparkline_reads_as_bars_with_gaps() -> None:
+    assert sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([0.5, None, 0.5]) == "▄·▄"
+    assert sparkline([None, None]) == "··"

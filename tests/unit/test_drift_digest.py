@@ -1,0 +1,198 @@
+"""The drift digest, drift alerts and Alertmanager alerts, through the due handlers, commands and webhook service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.commands import Invocation
+from bot.digest_service import SourceSet, install
+from bot.domain import Member
+from bot.messages import Mention
+from bot.ports import ClaimedItem
+from bot.sources import AlertEvent, ColumnDrift, DriftSnapshot
+from bot.timekeeping import utc
+from tests.digest_fakes import FakeMetrics, FakeMonitoring, make_app
+
+T0 = utc(2027, 3, 15, 8, 5)
+TEAM = {
+    "sources": {
+        "monitoring": [{"kind": "evidently", "url": "http://evidently.test"}],
+        "prometheus": {"url": "http://prom.test"},
+        "models": [
+            {"name": "churn-model", "owner": "alice", "project": "churn"},
+            {"name": "fraud-model", "owner": "noor", "project": "fraud",
+             "prometheus": [{"name": "p95 latency (s)", "query": "latency_p95", "warn_above": 0.3,
+                             "alert_above": 0.5}]},
+            {"name": "ltv-model", "owner": "noor", "project": "ltv"},
+        ],
+    },
+    "digests": [{"kind": "drift", "channel": "#ml-team", "at": "08:05 UTC", "alerts_channel": "#ml-alerts",
+                 "cooldown": "6h"}],
+}
+ALICE = Member("acme-ml", "alice", "Alice")
+NOOR = Member("acme-ml", "noor", "Noor")
+RAVI = Member("acme-ml", "ravi", "Ravi")
+
+KS = "K-S p_value"
+WASS = "Wasserstein distance (normed)"
+
+
+def snap(hours_ago: float, share: float, *columns: tuple[str, str, float, float]) -> DriftSnapshot:
+    return DriftSnapshot(f"s{hours_ago}", T0 - timedelta(hours=hours_ago), share, 0.5,
+                         tuple(ColumnDrift(c, m, s, t) for c, m, s, t in columns))
+
+
+def drifting_churn() -> list[DriftSnapshot]:
+    return [
+        snap(48, 0.0, ("age", KS, 0.4, 0.05), ("income", KS, 0.7, 0.05), ("tenure", WASS, 0.02, 0.1)),
+        snap(24, 1 / 3, ("age", KS, 0.001, 0.05), ("income", KS, 0.7, 0.05), ("tenure", WASS, 0.05, 0.1)),
+        snap(1, 2 / 3, ("age", KS, 1e-9, 0.05), ("income", KS, 0.6, 0.05), ("tenure", WASS, 0.3, 0.1)),
+    ]
+
+
+def steady(project: str) -> list[DriftSnapshot]:
+    return [snap(1, 0.0, ("x", KS, 0.5, 0.05), ("y", WASS, 0.01, 0.1))]
+
+
+@pytest.fixture
+def world(sqlite_store):
+    app, store, chat, clock = make_app(sqlite_store, T0, [ALICE, NOOR, RAVI])
+    monitoring = FakeMonitoring({"churn": drifting_churn(), "fraud": steady("fraud"), "ltv": steady("ltv")})
+    metrics = FakeMetrics({"latency_p95": 0.2})
+    sources = SourceSet(monitoring={"evidently": monitoring}, metrics=metrics)
+    install(app, lambda config: sources).configure("acme-ml", TEAM)
+    return app, store, chat, clock, monitoring, metrics
+
+
+def item(kind: str, key: str, payload: dict[str, str] | None = None) -> ClaimedItem:
+    return ClaimedItem(1, key, kind, "acme-ml", T0, payload or {}, 0)
+
+
+async def test_drift_digest_statuses_columns_and_trend(world) -> None:
+    app, _, chat, _, _, metrics = world
+    metrics.values["latency_p95"] = 0.35
+    await app.due_handlers["digest.drift"](app, item("digest.drift", "digest:drift:acme-ml:#ml-team:2027-03-15",
+                                                     {"channel": "#ml-team"}))
+    headline, churn, fraud, ltv = (s.message.fallback for s in chat.sent)
+    assert headline.splitlines() == [
+        "🌊 Drift: 1 ALERT · 1 WARN · 1 OK",
+        "🔴 churn-model ALERT — 67% of columns drifted (threshold 50%)",
+        "🟡 fraud-model WARN — p95 latency (s) is 0.35",
+        "🟢 ltv-model OK — drifted share 0%",
+        "Details in the thread.",
+    ]
+    assert churn.splitlines() == [
+        "🔴 churn-model ALERT · owner alice",
+        "Drifted share 67% (threshold 50%), 7-day trend ····▁▅█",
+        "Top drifted columns:",
+        "• age: K-S p_value 1.00e-09 < 0.05 (persistent)",
+        "• tenure: Wasserstein distance (normed) 0.3 ≥ 0.1 (new)",
+        "Why: 67% of columns drifted (threshold 50%)",
+        "Latest drift report 07:05",
+    ]
+    assert "🟡 p95 latency (s): 0.35" in fraud
+    assert ltv.startswith("🟢 ltv-model OK")
+
+
+async def test_all_ok_is_one_line(world) -> None:
+    app, _, _, _, monitoring, _ = world
+    monitoring.by_project["churn"] = steady("churn")
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
+    assert reply.message is not None and reply.message.fallback == "🌊 Drift: all 3 models OK."
+
+
+async def test_missing_or_stale_data_and_an_outage_are_warnings(world) -> None:
+    app, _, _, clock, monitoring, _ = world
+    monitoring.by_project["ltv"] = []
+    monitoring.by_project["fraud"] = [snap(40, 0.0, ("x", KS, 0.5, 0.05))]
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
+    text = reply.message.fallback
+    assert "🟡 ltv-model WARN — no drift report in the last 7 days" in text
+    assert "🟡 fraud-model WARN — no drift report since Sat 16:05" in text
+    monitoring.down = True
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
+    assert "🟡 churn-model WARN — Evidently unavailable since 08:05" in reply.message.fallback
+    clock.current = T0 + timedelta(hours=1)
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
+    assert "Evidently unavailable since 08:05" in reply.message.fallback, "the outage keeps its start"
+
+
+async def test_drift_command_names_unknown_models(world) -> None:
+    app = world[0]
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "nope"))
+    assert "No model named `nope`. Known models: churn-model, fraud-model, ltv-model." in reply.message.fallback
+
+
+async def check(app, clock, minutes: int) -> None:
+    clock.current = T0 + timedelta(minutes=minutes)
+    await app.due_handlers["digest.drift-check"](app, item("digest.drift-check", f"drift-check:{minutes}"))
+
+
+async def test_alert_posted_once_per_state_change_with_cooldown_and_owner_mention(world) -> None:
+    app, _, chat, clock, monitoring, _ = world
+    await check(app, clock, 0)
+    await check(app, clock, 15)
+    assert len(chat.sent) == 1
+    alert = chat.sent[0]
+    assert alert.channel == "#ml-alerts"
+    assert alert.message.fallback.startswith("🔴 churn-model drift ALERT: 67% of columns drifted (threshold 50%)")
+    assert "Over to @Alice (owner)" in alert.message.fallback
+    assert any(Mention("alice", "Alice") in b.text for b in alert.message.blocks)  # type: ignore[union-attr]
+
+    good = monitoring.by_project["churn"]
+    monitoring.by_project["churn"] = [*good, snap(-0.5, 0.0, ("age", KS, 0.5, 0.05))]
+    await check(app, clock, 60)
+    assert chat.texts()[-1] == "✅ churn-model is back to OK (was ALERT since 08:05, 1h)."
+
+    monitoring.by_project["churn"] = [*good, snap(-1.5, 1.0, ("age", KS, 0.0, 0.05))]
+    await check(app, clock, 120)
+    assert len(chat.sent) == 2, "a new ALERT within the cool-down is held back"
+    await check(app, clock, 6 * 60 + 5)
+    assert len(chat.sent) == 3 and "drift ALERT" in chat.texts()[-1]
+
+
+async def test_missing_data_does_not_resolve_an_alert(world) -> None:
+    app, _, chat, clock, monitoring, _ = world
+    await check(app, clock, 0)
+    monitoring.down = True
+    await check(app, clock, 15)
+    assert len(chat.sent) == 1
+
+
+async def test_alert_mentions_raci_responsible_and_accountable_when_known(world) -> None:
+    app, _, chat, clock, _, _ = world
+
+    class Raci:
+        def owners(self, workspace: str, activity: str):
+            assert activity == "churn-model"
+            return [RAVI], ALICE
+
+    app.services["raci"] = Raci()
+    await check(app, clock, 0)
+    assert "Over to @Ravi (R), @Alice (A)" in chat.texts()[0]
+
+
+async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world) -> None:
+    app, _, chat, clock, _, _ = world
+    service = app.services["digests"].get("acme-ml")
+    firing = AlertEvent("fp1", "firing", "FeatureNullRate", {"model": "churn-model", "severity": "warning"},
+                        {"summary": "nulls in income > 5%"}, starts_at=T0 - timedelta(minutes=30))
+    assert await service.alerts_received([firing]) == 1
+    assert await service.alerts_received([firing]) == 0, "a repeat notification is not a new post"
+    assert chat.texts() == ["🔥 FIRING FeatureNullRate — churn-model: nulls in income > 5% (since 07:35)"]
+
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
+    assert "🔥 FeatureNullRate firing for 30m: nulls in income > 5%" in reply.message.fallback
+
+    clock.current = T0 + timedelta(minutes=10)
+    resolved = AlertEvent("fp1", "resolved", "FeatureNullRate", firing.labels, firing.annotations,
+                          starts_at=firing.starts_at, ends_at=T0 + timedelta(minutes=5))
+    await service.alerts_received([resolved])
+    assert len(chat.sent) == 1
+    (message_id, updated), = chat.updates
+    assert message_id == "1"
+    assert updated.fallback == "✅ RESOLVED FeatureNullRate — churn-model: nulls in income > 5% (fired 07:35, lasted 35m)"
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
+    assert "✅ FeatureNullRate 07:35, resolved after 35m" in reply.message.fallback
