@@ -165,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_preview(args: argparse.Namespace) -> int:
-    from bot.standups import preview
+    from bot.preview import preview
 
     team = _team(args.team)
     try:
@@ -199,7 +199,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store = open_store(settings.database_url)
     chats, installers = chat_adapters(settings)
     app = build_core(store, SystemClock(), chats)
-    web_app = build_web_app(app, settings, with_scheduler=not args.no_scheduler, installers=installers)
+    from adapters.web_hooks import add_hook_routes
+
+    web_app = build_web_app(app, settings, with_scheduler=not args.no_scheduler,
+                            installers=[*installers, add_hook_routes])
     web.run_app(web_app, host=args.host, port=args.port or settings.port, print=None)
     return 0
 

@@ -397,7 +397,8 @@ def plan_digests(workspace: str, config: SourcesConfig, start: datetime, end: da
             instant = at_local(day, schedule.at, schedule.tz)
             if start <= instant < end and day.strftime("%a").lower() in schedule.days:
                 items.append(DueItem(occurrence_key(workspace, schedule, day.isoformat()), f"digest.{schedule.kind}",
-                                     workspace, instant, {"channel": schedule.channel, "day": day.isoformat()}))
+                                     workspace, instant, {"channel": schedule.channel, "day": day.isoformat(),
+                                                                "tz": schedule.tz}))
             day += timedelta(days=1)
         if schedule.kind == "drift":
             step = int(schedule.check_every.total_seconds())

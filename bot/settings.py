@@ -54,6 +54,8 @@ class Settings:
     evidently_url: str = ""
     prometheus_url: str = ""
     webhook_token: str = _secret()
+    mlflow_webhook_secret: str = _secret()
+    public_url: str = ""
     log_level: str = "INFO"
 
     @property
@@ -70,6 +72,7 @@ ENV_NAMES = {
     "MicrosoftAppTenantId": "microsoft_app_tenant_id", "MLFLOW_TRACKING_URI": "mlflow_tracking_uri",
     "WANDB_API_KEY": "wandb_api_key", "EVIDENTLY_URL": "evidently_url", "PROMETHEUS_URL": "prometheus_url",
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
+    "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
 }
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
@@ -99,7 +102,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     if values.get("slack_bot_token") and not values.get("slack_signing_secret") and not values.get("slack_app_token"):
         raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
-    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url"):
+    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url", "public_url"):
         value = str(values.get(attr, ""))
         if value and not value.startswith(("http://", "https://")):
             name = next(k for k, v in ENV_NAMES.items() if v == attr)

@@ -132,24 +132,6 @@ def plan_standups(app: Meridian, start: datetime, end: datetime) -> list[DueItem
     return items
 
 
-def preview(app: Meridian, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """What ``meridian schedule preview`` prints: each instant in UTC and in the right local zone."""
-    from bot.timekeeping import iso_local, iso_z
-
-    rows = []
-    for item in plan_standups(app, start, end):
-        s = app.store.get_standup(item.workspace, item.payload["standup"])
-        member = item.payload.get("member")
-        tz = s.tz if s else "UTC"
-        if member:
-            m = app.store.get_member(item.workspace, member)
-            tz = m.tz if m else tz
-        rows.append({"kind": item.kind.split(".", 1)[1], "name": item.payload["standup"], "member": member,
-                     "utc": iso_z(item.due_at), "local": iso_local(item.due_at, tz)})
-    rows.sort(key=lambda r: (r["utc"], r["kind"], r["member"] or ""))
-    return rows
-
-
 # --- state helpers ---------------------------------------------------------------------------
 def _run(app: Meridian, s: Standup, member: str, day: date) -> StandupRun:
     return app.store.get_run(s.workspace, s.name, member, day) or StandupRun(s.workspace, s.name, member, day)

@@ -103,7 +103,7 @@ def test_schedule_preview_json_lists_each_instant_in_utc_and_local_time() -> Non
                        "local": "2027-03-15T09:30:00+05:30"}
     summaries = [r for r in rows if r["kind"] == "summary"]
     assert summaries and all(r["member"] is None for r in summaries)
-    assert {r["kind"] for r in rows} == {"reminder", "nudge", "summary"}
+    assert {"reminder", "nudge", "summary"} <= {r["kind"] for r in rows}
 
 
 def test_schedule_preview_crosses_new_yorks_spring_forward_at_0330_edt(tmp_path: Path) -> None:
@@ -143,3 +143,23 @@ def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "meridian: DATABASE_URL must start with sqlite:/// or postgresql:// (got another scheme)"]
+
+
+def test_schedule_preview_includes_retro_and_digest_instants(tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        "workspace: w\n"
+        "members: [{id: ana, tz: Europe/Lisbon}, {id: raj, tz: Asia/Kolkata}]\n"
+        "retros: [{name: retro, channel: '#c', every: 2w, duration: 60m, starts: '2027-03-16', members: all}]\n"
+        "sources: {tracking: [{kind: mlflow, uri: 'http://127.0.0.1:5000', experiments: [x], metric: auc}]}\n"
+        "digests: [{kind: experiments, channel: '#c', at: '08:00 Europe/London', days: [tue]}]\n")
+    result = meridian("schedule", "preview", "--team", str(team), "--from", "2027-03-14", "--days", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    kinds = {r["kind"] for r in rows}
+    assert {"retro-open", "retro-reminder", "retro-close", "digest"} <= kinds
+    digest = next(r for r in rows if r["kind"] == "digest")
+    assert (digest["name"], digest["utc"], digest["local"]) == ("experiments", "2027-03-16T08:00:00Z",
+                                                                "2027-03-16T08:00:00+00:00")
+    raj = [r for r in rows if r["kind"] == "retro-reminder" and r["member"] == "raj"]
+    assert raj and all(r["local"].endswith("+05:30") for r in raj)

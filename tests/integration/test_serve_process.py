@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -39,6 +40,14 @@ def test_serve_answers_health_and_metrics(tmp_path: Path) -> None:
         assert health == {"status": "ok", "database": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             assert "meridian_http_requests_total" in r.read().decode()
+        # the webhook routes are mounted and refuse a caller without the token
+        hook = urllib.request.Request(f"http://127.0.0.1:{port}/hooks/alertmanager", data=b"{}", method="POST",
+                                      headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(hook, timeout=5)
+            raise AssertionError("an unauthenticated webhook was accepted")
+        except urllib.error.HTTPError as err:
+            assert err.code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=20)
