@@ -42,6 +42,13 @@ def _settings() -> Settings:
         raise UserError(str(err)) from None
 
 
+def core_settings(settings: Settings) -> Any:
+    """The core's own knobs that operators set through the environment."""
+    from bot.app import Settings as CoreSettings
+
+    return CoreSettings(retention_days=settings.retention_days)
+
+
 def _logging(level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -198,7 +205,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _logging(settings.log_level)
     store = open_store(settings.database_url)
     chats, installers = chat_adapters(settings)
-    app = build_core(store, SystemClock(), chats)
+    app = build_core(store, SystemClock(), chats, core_settings(settings))
     from adapters.web_hooks import add_hook_routes
 
     web_app = build_web_app(app, settings, with_scheduler=not args.no_scheduler,
@@ -215,7 +222,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _logging(settings.log_level)
     store = open_store(settings.database_url)
     chats, _ = chat_adapters(settings)
-    app = build_core(store, SystemClock(), chats)
+    app = build_core(store, SystemClock(), chats, core_settings(settings))
 
     async def main() -> None:
         start_scheduler(app, interval=args.interval)
@@ -359,9 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _register_platforms() -> None:
     """Chat platforms plug into serve, worker and the command list (their heavy imports stay lazy)."""
     from adapters.slack.cli import add_socket_command, slack_chats
+    from adapters.teams.cli import add_package_command, teams_factory
 
     CHAT_FACTORIES.append(slack_chats)
+    CHAT_FACTORIES.append(teams_factory)
     EXTRA_COMMANDS.append(add_socket_command)
+    EXTRA_COMMANDS.append(add_package_command)
 
 
 _register_platforms()

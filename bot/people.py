@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from bot.app import Meridian
 
 
-def _save_and_replan(app: Meridian, member: Member) -> None:
+def save_and_replan(app: Meridian, member: Member) -> None:
+    """Store a person whose clock changed and drop their pending reminders, so the next plan puts them at
+    the new local times (every way a zone changes — a command, a platform profile — goes through here)."""
     app.store.upsert_member(member)
     for s in app.store.list_standups(member.workspace):
         app.store.cancel_pending(member.workspace, f"standup:{member.workspace}:{s.name}:reminder:{member.id}:")
@@ -37,7 +39,7 @@ async def cmd_tz(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         zone = validate_zone(_one_arg(args, "time zone, like Europe/Berlin"))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
-    _save_and_replan(app, replace(inv.member, tz=zone))
+    save_and_replan(app, replace(inv.member, tz=zone))
     app.store.kv_set(inv.workspace, f"member:{inv.member.id}:tz_source", "manual")
     return Reply(Message.text(f"Your time zone is now {zone}. Reminders follow your new clock."))
 
@@ -47,19 +49,19 @@ async def cmd_hours(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         start, end = parse_hours(_one_arg(args, "range of hours, like 08:00-16:00"))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
-    _save_and_replan(app, replace(inv.member, hours=Hours(start, end)))
+    save_and_replan(app, replace(inv.member, hours=Hours(start, end)))
     return Reply(Message.text(f"Your working hours are now {start:%H:%M}-{end:%H:%M} ({inv.member.tz})."))
 
 
 async def cmd_ooo(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     if args == ["clear"]:
-        _save_and_replan(app, replace(inv.member, ooo=()))
+        save_and_replan(app, replace(inv.member, ooo=()))
         return Reply(Message.text("Your out-of-office dates are cleared."))
     try:
         span = parse_date_range(_one_arg(args, "date range, like 2026-12-24..2027-01-02"))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
-    _save_and_replan(app, replace(inv.member, ooo=(*inv.member.ooo, span)))
+    save_and_replan(app, replace(inv.member, ooo=(*inv.member.ooo, span)))
     return Reply(Message.text(f"Out of office {span}: no reminders on those days."))
 
 
@@ -102,3 +104,28 @@ def family() -> CommandFamily:
 
 def install(app: Meridian) -> None:
     app.add_family(family())
+
+
+
+def learn_zone(app: Meridian, member: Member, zone: str, platform: str) -> Member:
+    """A zone a chat client reported for this person (Teams' clientInfo, a Slack profile).
+
+    The person's zone follows the platform only while it is the zone that platform last
+    reported: a zone from the team file or from ``/meridian tz`` is the person's choice
+    and stays. A member a platform creates starts out following it (call this once with
+    the zone it was created with). A change moves their pending reminders.
+    """
+    try:
+        zone = validate_zone(zone)
+    except TimeInputError:
+        return member
+    key = f"member:{member.id}:tz_reported:{platform}"
+    last = app.store.kv_get(member.workspace, key)
+    if last == zone:
+        return member
+    app.store.kv_set(member.workspace, key, zone)
+    if last is None or member.tz != last or member.tz == zone:
+        return member
+    updated = replace(member, tz=zone)
+    save_and_replan(app, updated)
+    return updated

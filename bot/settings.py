@@ -56,6 +56,7 @@ class Settings:
     webhook_token: str = _secret()
     mlflow_webhook_secret: str = _secret()
     public_url: str = ""
+    retention_days: int = 365
     log_level: str = "INFO"
 
     @property
@@ -73,6 +74,7 @@ ENV_NAMES = {
     "WANDB_API_KEY": "wandb_api_key", "EVIDENTLY_URL": "evidently_url", "PROMETHEUS_URL": "prometheus_url",
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
     "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
+    "MERIDIAN_RETENTION_DAYS": "retention_days",
 }
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
@@ -91,6 +93,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         if not 0 < port < 65536:
             raise SettingsError(f"PORT must be a number between 1 and 65535, not {port}")
         values["port"] = port
+    if "retention_days" in values:
+        raw_days = str(values["retention_days"])
+        if not raw_days.isdigit() or int(raw_days) < 1:
+            raise SettingsError(f"MERIDIAN_RETENTION_DAYS must be a whole number of days, 1 or more, not {raw_days!r}")
+        values["retention_days"] = int(raw_days)
     url = str(values.get("database_url", Settings.database_url))
     if not url.startswith(("sqlite", "postgres")):
         raise SettingsError("DATABASE_URL must start with sqlite:/// or postgresql:// (got another scheme)")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot import people, raci_commands, retros, standups
+from bot import people, raci_commands, retention, retros, standups
 from bot.app import Meridian, Settings
 from bot.ports import ChatPort, Clock, Store
 
@@ -27,6 +27,7 @@ def install_capabilities(app: Meridian) -> None:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.install(app)
+    retention.install(app)
     engine = getattr(app.store, "engine", None)
     if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
         from storage.raci_repo import RaciRepo

@@ -387,6 +387,18 @@ class SqlStore:
                 q = q.where(OutboxC.workspace == workspace)
             return [_outbox_from_row(r) for r in s.exec(q).scalars()]
 
+    # --- retention ------------------------------------------------------------------------
+    def purge(self, answers_before: date, bookkeeping_before: datetime) -> dict[str, int]:
+        """Delete stand-up answers older than the retention period, and old finished bookkeeping."""
+        with self.session() as s:
+            runs = s.execute(delete(StandupRunRow).where(StandupRunC.day < answers_before))
+            due = s.execute(delete(DueWorkRow).where(DueWorkC.status.in_(["done", "missed", "failed", "cancelled"]),
+                                                     DueWorkC.due_at < bookkeeping_before))
+            sent = s.execute(delete(OutboxRow).where(OutboxC.status.in_(["sent", "dead"]),
+                                                     OutboxC.created_at < bookkeeping_before))
+            return {"answers": int(runs.rowcount or 0), "due_work": int(due.rowcount or 0),  # type: ignore[attr-defined]
+                    "outbox": int(sent.rowcount or 0)}  # type: ignore[attr-defined]
+
     # --- small state ------------------------------------------------------------------
     def kv_get(self, workspace: str, key: str) -> Any:
         with self.session() as s:

@@ -18,6 +18,7 @@ from adapters.slack.chat import SlackChat, profile_from_user
 from bot.app import Meridian
 from bot.domain import Member, Workspace
 from bot.messages import Code, Message
+from bot.people import save_and_replan
 from bot.ports import ClaimedItem, DueItem, Profile
 from bot.timekeeping import iso_z
 
@@ -92,7 +93,10 @@ class People:
             if profile.name and followed is not None and profile.name != member.name:
                 changed = replace(changed, name=profile.name)
             if changed is not member:
-                store.upsert_member(changed)
+                if changed.tz != member.tz:
+                    save_and_replan(self.app, changed)  # pending reminders move to the new local times
+                else:
+                    store.upsert_member(changed)
                 member = changed
         store.kv_set(workspace, _fetched_key(user_id), iso_z(self.app.now()))
         if profile.tz is None and member.tz == default_zone:

@@ -138,3 +138,21 @@ async def test_snooze_on_the_reminder_answers_in_place_and_reminds_again_an_hour
     await slack.engine.advance_to(utc(2027, 3, 15, 9, 35), slack.clock)
     again = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0ALICE"]
     assert len(again) == 1 and "Stand-up: ml-daily" in json.dumps(again[0].params)
+
+
+async def test_a_zone_change_in_slack_moves_the_pending_reminder(slack: SlackHarness) -> None:
+    await join(slack, "U0ALICE", "U0P001")
+    await slack.command("setup ml-daily channel=C0TEAM at=09:30", user="U0ALICE")
+    await slack.until(lambda: slack.app.store.get_standup("T0001", "ml-daily") is not None)
+    slack.engine.plan(force=True)  # Monday's 09:30 Berlin reminder (08:30Z) is planned
+    moved = {"id": "U0P001", "team_id": "T0001", "name": "p", "real_name": "Person", "tz": "America/New_York",
+             "profile": {"display_name": "Person U0P001"}}
+    await slack.event({"type": "user_change", "user": moved})
+    await slack.until(lambda: slack.app.store.get_member("T0001", "U0P001").tz == "America/New_York")  # type: ignore[union-attr]
+    await slack.engine.advance_to(utc(2027, 3, 15, 14, 0), slack.clock)
+    reminders = [c for c in slack.emulator.calls("chat.postMessage")
+                 if c.params["channel"] == "D0P001" and "Stand-up: ml-daily" in json.dumps(c.params)]
+    assert len(reminders) == 1
+    assert slack.clock.now() >= utc(2027, 3, 15, 13, 30)  # 09:30 in New York (EDT), not 08:30Z
+    due = [r for r in slack.app.store.due_items("standup:T0001:ml-daily:reminder:U0P001:2027-03-15")]
+    assert [r.due_at for r in due] == [utc(2027, 3, 15, 13, 30)] and due[0].status == "done"

@@ -1,0 +1,347 @@
+"""Teams activities in, core requests out: ``TeamsBot.on_turn`` is the whole inbound side.
+
+- A message whose first word (after the bot's own @mention, with or without ``/``) is
+  a command word → ``app.command``; its reply goes back where it belongs (see
+  ``answer``).
+- Any other message → ``app.message``: a 1:1 chat is a DM; a channel reply carries its
+  thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix).
+- An Adaptive Card ``Action.Submit`` (a message with ``value``) or ``Action.Execute``
+  (an ``adaptiveCard/action`` invoke) → ``app.action``.
+- ``conversationUpdate`` (the app installed in a team or a 1:1 chat) → the conversation
+  reference is kept, so Meridian can speak there later.
+
+Every activity also keeps the sender's conversation reference, Teams identity and
+time zone up to date. The workspace is the tenant.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+
+from adapters.teams.chat import TeamsChat, outgoing
+from adapters.teams.render import CARD_TYPE, card, form_card, submitted
+from bot.app import Action, IncomingMessage, Meridian
+from bot.commands import Invocation, Reply
+from bot.domain import Member, Workspace
+from bot.messages import Code, Message
+from bot.people import learn_zone
+from bot.ports import DeliveryError
+from bot.timekeeping import TimeInputError, validate_zone
+from storage.teams_repo import TeamsIdentity
+
+log = logging.getLogger("meridian.teams")
+
+COMMAND_WORDS = frozenset({"standup", "raci", "retro", "meridian", "experiments", "drift"})
+LOCAL_TENANT = "teams-local"
+"""The workspace of activities that carry no tenant (the Bot Framework Emulator, Web Chat)."""
+PLATFORM = "teams"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an activity happened, in the core's terms."""
+
+    workspace: str
+    kind: str
+    """personal | channel | groupChat"""
+    channel: str | None
+    """A channel's label (``#ml-team``), a group chat's id; ``None`` in a 1:1 chat."""
+    thread: str | None
+
+    @property
+    def is_dm(self) -> bool:
+        return self.kind == "personal"
+
+
+def tenant_of(activity: Activity) -> str:
+    """The tenant from ``channelData`` (botbuilder's own ``tenant_id`` field loses it)."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = (data.get("tenant") or {}).get("id")
+    return str(tenant) if tenant else LOCAL_TENANT
+
+
+def split_conversation(conversation_id: str) -> tuple[str, str | None]:
+    """``19:x@thread.tacv2;messageid=123`` → (``19:x@thread.tacv2``, ``123``)."""
+    base, _, root = conversation_id.partition(";messageid=")
+    return base, root or None
+
+
+def _entities(activity: Activity) -> list[dict[str, Any]]:
+    """Entities as plain data: botbuilder keeps all but their ``type`` in ``additional_properties``."""
+    found = []
+    for entity in activity.entities or []:
+        if isinstance(entity, dict):
+            found.append(entity)
+        else:
+            found.append({**(getattr(entity, "additional_properties", None) or {}), "type": entity.type})
+    return found
+
+
+def client_zone(activity: Activity) -> str | None:
+    """The IANA zone the person's Teams client reports, if any and if real."""
+    zone = activity.local_timezone
+    if not zone:
+        for data in _entities(activity):
+            if data.get("type") == "clientInfo" and data.get("timezone"):
+                zone = data["timezone"]
+                break
+    if not zone:
+        return None
+    try:
+        return validate_zone(str(zone))
+    except TimeInputError:
+        return None
+
+
+def _mentions(activity: Activity) -> list[dict[str, Any]]:
+    return [e for e in _entities(activity) if e.get("type") == "mention" and isinstance(e.get("mentioned"), dict)]
+
+
+def command_of(text: str, families: set[str]) -> tuple[str, str] | None:
+    """``standup skip today`` or ``/standup skip today`` → (``standup``, ``skip today``)."""
+    words = text.split(maxsplit=1)
+    if not words:
+        return None
+    first = words[0].lstrip("/").lower()
+    if first in COMMAND_WORDS or first in families:
+        return first, words[1] if len(words) > 1 else ""
+    return None
+
+
+def member_slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "teams-user"
+
+
+HINT = Message.text("I didn't catch that. Try ", Code("standup"), " to answer your stand-up, ", Code("standup help"),
+                    ", ", Code("raci help"), " or ", Code("meridian help"), ".")
+
+
+class TeamsBot:
+    def __init__(self, app: Meridian, chat: TeamsChat) -> None:
+        self.app = app
+        self.chat = chat
+        self.repo = chat.repo
+        self._handlers = {ActivityTypes.message: self.on_message,
+                          ActivityTypes.conversation_update: self.on_conversation_update,
+                          ActivityTypes.invoke: self.on_invoke}
+
+    async def on_turn(self, context: TurnContext) -> None:
+        handler = self._handlers.get(context.activity.type)
+        if handler is not None:
+            await handler(context)
+
+    # --- who and where --------------------------------------------------------------------
+    def _workspace(self, tenant: str, activity: Activity) -> None:
+        existing = self.app.store.get_workspace(tenant)
+        if existing is not None and existing.platform == PLATFORM:
+            return
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        name = (data.get("team") or {}).get("name") or tenant
+        # A workspace first loaded from a team file under the tenant id is this tenant: it speaks Teams from now on.
+        self.app.store.upsert_workspace(Workspace(tenant, PLATFORM, existing.name if existing else name,
+                                                  existing.tz if existing else "UTC"))
+
+    def _where(self, activity: Activity, tenant: str, member: Member | None) -> Where:
+        """Record the conversation's reference (Meridian may speak there later) and say where this is."""
+        conversation = activity.conversation
+        kind = conversation.conversation_type or ("groupChat" if conversation.is_group else "personal")
+        base, root = split_conversation(conversation.id or "")
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.conversation.id = base
+        reference.activity_id = None
+        service_url = activity.service_url or ""
+        if kind == "personal":
+            self.repo.save_conversation(tenant, base, kind, service_url, reference.serialize(), _now(),
+                                        member_id=member.id if member else None)
+            return Where(tenant, kind, None, None)
+        label = None
+        if kind == "channel":
+            data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+            channel = data.get("channel") or {}
+            team = data.get("team") or {}
+            # Teams leaves the General channel unnamed; its id is the team's id.
+            name = channel.get("name") or ("general" if not channel or channel.get("id") == team.get("id") else None)
+            label = f"#{member_slug(name)}" if name else None
+        saved = self.repo.save_conversation(tenant, base, kind, service_url, reference.serialize(), _now(),
+                                            label=label)
+        return Where(tenant, kind, saved.label or saved.id, root if kind == "channel" else None)
+
+    def _member(self, tenant: str, account: ChannelAccount | None, zone: str | None) -> Member | None:
+        """The core member behind a Teams user: found by Entra object id or Teams id, created when new."""
+        if account is None or not account.id:
+            return None
+        ids = [i for i in (account.aad_object_id, account.id) if i]
+        member = None
+        for account_id in ids:
+            member = self.app.store.find_member_by_account(tenant, PLATFORM, account_id)
+            if member is not None:
+                break
+        name = (account.name or "").strip()
+        if member is None:
+            member = Member(tenant, self._free_member_id(tenant, name or "teams-user"), name or "Teams user",
+                            tz=zone or "UTC", accounts={PLATFORM: ids[0]})
+            self.app.store.upsert_member(member)
+            self.app.engine.replan()
+            learn_zone(self.app, member, member.tz, PLATFORM)  # a member Teams created follows Teams' zone
+            log.info("new Teams member %s in tenant %s", member.id, tenant)
+        elif zone:
+            member = learn_zone(self.app, member, zone, PLATFORM)
+        identity = TeamsIdentity(tenant, member.id, account.id, account.aad_object_id, name)
+        if self.repo.identity(tenant, member.id) != identity:
+            self.repo.save_identity(identity)
+        return member
+
+    def _free_member_id(self, tenant: str, name: str) -> str:
+        base = member_slug(name)
+        candidate, n = base, 2
+        while self.app.store.get_member(tenant, candidate) is not None:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+    def _arrival(self, context: TurnContext) -> tuple[Where, Member | None]:
+        activity = context.activity
+        tenant = tenant_of(activity)
+        self._workspace(tenant, activity)
+        member = self._member(tenant, activity.from_property, client_zone(activity))
+        return self._where(activity, tenant, member), member
+
+    # --- text -----------------------------------------------------------------------------
+    def _text(self, activity: Activity, tenant: str) -> tuple[str, bool]:
+        """The typed text without the bot's @mention (other mentions become ``@member``); was the bot mentioned?"""
+        text = activity.text or ""
+        bot_id = activity.recipient.id if activity.recipient else None
+        mentioned_bot = False
+        for mention in _mentions(activity):
+            tag = str(mention.get("text") or "")
+            who = mention["mentioned"]
+            if not tag:
+                continue
+            if who.get("id") == bot_id:
+                mentioned_bot = True
+                text = text.replace(tag, " ")
+                continue
+            member = self.app.store.find_member_by_account(tenant, PLATFORM, str(who.get("id")))
+            text = text.replace(tag, f"@{member.id}" if member else f"@{who.get('name') or ''}")
+        text = text.replace("&nbsp;", " ").replace("\xa0", " ")
+        return " ".join(text.split()) if "\n" not in text else text.strip(), mentioned_bot
+
+    # --- activities -----------------------------------------------------------------------
+    async def on_message(self, context: TurnContext) -> None:
+        activity = context.activity
+        where, member = self._arrival(context)
+        if member is None:
+            return
+        data = activity.value if isinstance(activity.value, dict) else None
+        action = submitted(data) if data is not None else None
+        if action is not None:
+            await self.answer(context, where, member, await self._act(where, member, action, activity.id))
+            return
+        text, mentioned_bot = self._text(activity, where.workspace)
+        command = command_of(text, set(self.app.families))
+        if command is not None:
+            family, rest = command
+            reply = await self.app.command(Invocation(where.workspace, member, family, rest, channel=where.channel,
+                                                      trigger=activity.id, thread=where.thread, platform=PLATFORM))
+            await self.answer(context, where, member, reply)
+            return
+        taken = await self.app.message(IncomingMessage(where.workspace, member, text, where.channel, where.is_dm,
+                                                       where.thread, activity.id))
+        if not taken and (where.is_dm or mentioned_bot):
+            await context.send_activity(self.chat.activity(where.workspace, HINT))
+
+    async def _act(self, where: Where, member: Member, action: tuple[str, str, dict[str, str], dict[str, str]],
+                   trigger: str | None) -> Reply | None:
+        action_id, value, values, metadata = action
+        return await self.app.action(Action(where.workspace, member, action_id, value, values, metadata,
+                                            channel=where.channel, trigger=trigger))
+
+    async def on_invoke(self, context: TurnContext) -> None:
+        """``Action.Execute``: the answer replaces the card in a 1:1 chat; in a channel it goes privately."""
+        activity = context.activity
+        if activity.name != "adaptiveCard/action" or not isinstance(activity.value, dict):
+            return  # anything else is answered 501 Not Implemented
+        where, member = self._arrival(context)
+        raw = activity.value.get("action") or {}
+        data = dict(raw.get("data") or {})
+        data.setdefault("action_id", raw.get("verb") or "")
+        action = submitted(data)
+        if member is None or action is None:
+            body: dict[str, Any] = {"statusCode": 400, "type": "application/vnd.microsoft.error",
+                                    "value": {"code": "BadRequest", "message": "not a Meridian action"}}
+        else:
+            reply = await self._act(where, member, action, activity.id)
+            if where.is_dm and reply is not None and (reply.form or reply.message):
+                rendered = form_card(reply.form) if reply.form else card(
+                    reply.message or HINT, self.chat.mention_accounts(where.workspace, reply.message or HINT))
+                body = {"statusCode": 200, "type": CARD_TYPE, "value": rendered.card}
+            else:
+                await self.answer(context, where, member, reply)
+                body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": "Done."}
+        await context.send_activity(Activity(type=ActivityTypes.invoke_response,
+                                             value=InvokeResponse(status=HTTPStatus.OK, body=body)))
+
+    async def on_conversation_update(self, context: TurnContext) -> None:
+        activity = context.activity
+        where, member = self._arrival(context)
+        bot_id = activity.recipient.id if activity.recipient else None
+        if any(m.id == bot_id for m in activity.members_added or []):
+            log.info("installed in %s %s of tenant %s", where.kind, where.channel or "chat", where.workspace)
+            if member is not None:
+                self._first_admin(member)
+            await context.send_activity(self.chat.activity(where.workspace, welcome(where)))
+
+    def _first_admin(self, member: Member) -> None:
+        """Teams does not say who administers a tenant, so whoever adds Meridian to a tenant that has no admin
+        yet becomes its first one (more are named in the team file, ``admin: true``)."""
+        if not any(m.is_admin for m in self.app.store.list_members(member.workspace)):
+            self.app.store.upsert_member(replace(member, is_admin=True))
+            log.info("%s is the first admin of tenant %s", member.id, member.workspace)
+
+    # --- replies --------------------------------------------------------------------------
+    async def answer(self, context: TurnContext, where: Where, member: Member, reply: Reply | None) -> None:
+        """A reply goes back into a 1:1 chat; in a channel a public one goes into the thread and a private one
+        (or a form) to the person's 1:1 chat, falling back to the thread when Teams refuses that chat."""
+        if reply is None:
+            return
+        if reply.message is not None:
+            if where.is_dm or reply.public:
+                await context.send_activity(self.chat.activity(where.workspace, reply.message))
+            else:
+                await self._privately(context, where, member, reply.message)
+        if reply.form is not None:
+            if where.is_dm:
+                await context.send_activity(outgoing(form_card(reply.form), reply.form.title))
+            elif not await self.chat.open_form(member, reply.form, context.activity.id):
+                await context.send_activity(self.chat.activity(where.workspace, NO_PRIVATE_CHAT))
+
+    async def _privately(self, context: TurnContext, where: Where, member: Member, message: Message) -> None:
+        try:
+            await self.chat.dm(member, message)
+        except DeliveryError as err:
+            log.info("private reply to %s went to the thread: %s", member.id, err)
+            await context.send_activity(self.chat.activity(where.workspace, message))
+
+
+NO_PRIVATE_CHAT = Message.text("I couldn't open a 1:1 chat with you. Add Meridian as a personal app, then try again.")
+
+
+def welcome(where: Where) -> Message:
+    if where.is_dm:
+        return Message.text("Hi! I'm Meridian. I'll send your stand-up questions here on your own clock. Type ",
+                            Code("standup help"), " or ", Code("meridian help"), " to see what I can do.")
+    return Message.text("Hi! I'm Meridian. Mention me with a command, e.g. ", Code("standup setup daily at=09:30"),
+                        " or ", Code("raci help"), ". Stand-ups name this channel ", Code(where.channel or "here"), ".")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,260 @@
+"""``TeamsChat``: the core's ``ChatPort`` on Microsoft Teams, through the Bot Connector.
+
+Teams only lets a bot speak into a conversation it holds a reference for, so every
+send starts from a stored ``ConversationReference`` (``storage.teams_repo``) and goes
+through ``CloudAdapter.continue_conversation``. A DM to someone without a 1:1 chat yet
+first creates one (``create_conversation`` with the tenant in ``channelData``) and keeps
+its reference. The connector's answers become the core's: a 429 is ``RateLimited``
+with its ``Retry-After``, anything else a ``DeliveryError`` the outbox retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from msrest.exceptions import ClientException, HttpOperationError
+
+from adapters.teams.render import CARD_TYPE, Rendered, card, form_card
+from bot.domain import Member
+from bot.messages import Context, Form, Mention, Message, Section
+from bot.ports import DeliveryError, Posted, Profile, RateLimited, Store
+from storage.teams_repo import Conversation, TeamsRepo
+
+log = logging.getLogger("meridian.teams")
+
+CHANNEL_ID = "msteams"
+DEFAULT_RETRY_AFTER = 1.0
+T = TypeVar("T")
+
+
+def rate_limit_wait(headers: Any) -> float:
+    """Seconds from a ``Retry-After`` header (a number of seconds); one second when absent or a date."""
+    try:
+        return max(0.0, float((headers or {}).get("Retry-After", DEFAULT_RETRY_AFTER)))
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+
+
+def delivery_error(err: Exception) -> DeliveryError:
+    """What the connector said, in the core's terms."""
+    response = getattr(err, "response", None)
+    status = getattr(response, "status_code", None)
+    if status == 429:
+        return RateLimited(rate_limit_wait(getattr(response, "headers", None)))
+    if status is not None:
+        return DeliveryError(f"Teams answered {status}: {str(err)[:200]}")
+    return DeliveryError(f"Teams connector unreachable: {type(err).__name__}")
+
+
+def outgoing(rendered: Rendered, summary: str = "") -> Activity:
+    return Activity(type=ActivityTypes.message, text=rendered.text, text_format="markdown",
+                    summary=summary[:200] or None,
+                    attachments=[Attachment(content_type=CARD_TYPE, content=rendered.card)])
+
+
+def _mentions(message: Message) -> Iterator[Mention]:
+    for block in message.blocks:
+        texts = [block.text, *block.fields] if isinstance(block, Section) else \
+            [block.text] if isinstance(block, Context) else []
+        for text in texts:
+            yield from (p for p in text if isinstance(p, Mention))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TeamsChat:
+    platform = "teams"
+
+    def __init__(self, adapter: CloudAdapter, app_id: str = "") -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self._store: Store | None = None
+        self._repo: TeamsRepo | None = None
+
+    def attach(self, app: Any) -> None:
+        """Share the core's database: members for mentions, and the references Teams sends on."""
+        engine = getattr(app.store, "engine", None)
+        if engine is None:
+            raise TypeError("the Teams adapter keeps its conversation references in SQL: give the core a SQL store")
+        self._store, self._repo = app.store, TeamsRepo(engine)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._store
+
+    @property
+    def repo(self) -> TeamsRepo:
+        if self._repo is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._repo
+
+    # --- rendering ------------------------------------------------------------------------
+    def teams_user_id(self, member: Member) -> str | None:
+        """The id the connector addresses this member by: the last one seen, else the team file's account."""
+        known = self.repo.identity(member.workspace, member.id)
+        if known is not None:
+            return known.user_id
+        return member.accounts.get(self.platform) or None
+
+    def mention_accounts(self, workspace: str, message: Message) -> dict[str, str]:
+        """Members mentioned in the message who can be mentioned on Teams (they have a Teams account)."""
+        accounts: dict[str, str] = {}
+        for mention in _mentions(message):
+            if mention.member_id in accounts:
+                continue
+            member = self.store.get_member(workspace, mention.member_id)
+            if member is not None and self.platform in member.accounts:
+                user_id = self.teams_user_id(member)
+                if user_id:
+                    accounts[member.id] = user_id
+        return accounts
+
+    def activity(self, workspace: str, message: Message) -> Activity:
+        return outgoing(card(message, self.mention_accounts(workspace, message)), message.fallback)
+
+    # --- the connector --------------------------------------------------------------------
+    async def _with_connector(self, conversation: Conversation, call: Callable[[Any], Awaitable[T]]) -> T:
+        """Run one connector call in a proactive turn of the conversation; platform errors become the core's."""
+        reference = ConversationReference().deserialize(conversation.reference)
+        results: list[T] = []
+
+        async def turn(context: TurnContext) -> None:
+            results.append(await call(context))
+
+        try:
+            await self.adapter.continue_conversation(reference, turn, self.app_id)
+        except (HttpOperationError, ClientException, OSError, TimeoutError) as err:
+            raise delivery_error(err) from err
+        return results[0]
+
+    @staticmethod
+    def _client(context: TurnContext) -> Any:
+        return context.turn_state[CloudAdapter.BOT_CONNECTOR_CLIENT_KEY]
+
+    def _channel(self, workspace: str, channel: str) -> Conversation:
+        conversation = self.repo.channel(workspace, channel)
+        if conversation is None:
+            raise DeliveryError(f"Meridian is not in {channel} yet: add the app to its team and mention it there once")
+        return conversation
+
+    async def personal_conversation(self, member: Member) -> Conversation:
+        """The member's 1:1 chat with the bot, created (and remembered) when there is none yet."""
+        known = self.repo.personal(member.workspace, member.id)
+        if known is not None:
+            return known
+        user_id = self.teams_user_id(member)
+        if not user_id:
+            raise DeliveryError(f"{member.id} has no Teams account yet")
+        tenant = member.workspace
+        anchor = self.repo.newest(tenant)
+        if anchor is None:
+            raise DeliveryError(f"Meridian has not heard from Teams tenant {tenant} yet: install the app first")
+        bot = ConversationReference().deserialize(anchor.reference).bot
+        params = ConversationParameters(is_group=False, bot=bot, members=[ChannelAccount(id=user_id)],
+                                        channel_data={"tenant": {"id": tenant}})
+        created: list[ConversationReference] = []
+
+        async def turn(context: TurnContext) -> None:
+            created.append(TurnContext.get_conversation_reference(context.activity))
+
+        try:
+            await self.adapter.create_conversation(self.app_id, turn, params, CHANNEL_ID, anchor.service_url)
+        except (HttpOperationError, ClientException, OSError, TimeoutError) as err:
+            raise delivery_error(err) from err
+        reference = created[0]
+        reference.user = ChannelAccount(id=user_id)
+        reference.activity_id = None
+        return self.repo.save_conversation(tenant, reference.conversation.id, "personal", anchor.service_url,
+                                           reference.serialize(), now(), member_id=member.id)
+
+    @staticmethod
+    def _address(activity: Activity, conversation: Conversation, conversation_id: str) -> Activity:
+        """From the bot, to the conversation, as botbuilder addresses its own replies."""
+        reference = ConversationReference().deserialize(conversation.reference)
+        activity.channel_id = reference.channel_id or CHANNEL_ID
+        activity.service_url = conversation.service_url
+        activity.from_property = reference.bot
+        activity.recipient = reference.user
+        activity.conversation = ConversationAccount(id=conversation_id, conversation_type=conversation.kind,
+                                                    is_group=conversation.kind != "personal")
+        return activity
+
+    async def _send(self, conversation: Conversation, activity: Activity, thread: str | None = None) -> Posted:
+        target = f"{conversation.id};messageid={thread}" if thread else conversation.id
+        self._address(activity, conversation, target)
+
+        async def call(context: TurnContext) -> Any:
+            client = self._client(context)
+            if thread:
+                return await client.conversations.reply_to_activity(target, thread, activity)
+            return await client.conversations.send_to_conversation(target, activity)
+
+        response = await self._with_connector(conversation, call)
+        return Posted(conversation.id, str(response.id))
+
+    # --- ChatPort -------------------------------------------------------------------------
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
+        return await self._send(self._channel(workspace, channel), self.activity(workspace, message), thread)
+
+    async def update(self, workspace: str, posted: Posted, message: Message) -> None:
+        conversation = self.repo.conversation(workspace, posted.channel) or self._channel(workspace, posted.channel)
+        activity = self._address(self.activity(workspace, message), conversation, posted.channel)
+        activity.id = posted.message_id
+
+        async def call(context: TurnContext) -> Any:
+            return await self._client(context).conversations.update_activity(posted.channel, posted.message_id,
+                                                                             activity)
+
+        await self._with_connector(conversation, call)
+
+    async def dm(self, member: Member, message: Message) -> Posted:
+        return await self._send(await self.personal_conversation(member), self.activity(member.workspace, message))
+
+    async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
+        """Teams has no only-you-can-see messages in channels: the member gets it in their 1:1 chat."""
+        await self.dm(member, message)
+
+    async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
+        """The form goes to the member's 1:1 chat as a card with inputs; its Submit comes back as an action."""
+        try:
+            await self._send(await self.personal_conversation(member), outgoing(form_card(form), form.title))
+        except DeliveryError as err:
+            log.warning("could not send form %s to %s: %s", form.callback_id, member.id, err)
+            return False
+        return True
+
+    async def profile(self, member: Member) -> Profile | None:
+        user_id = self.teams_user_id(member)
+        conversation = self.repo.personal(member.workspace, member.id) or self.repo.newest(member.workspace)
+        if not user_id or conversation is None:
+            return None
+
+        async def call(context: TurnContext) -> Any:
+            return await TeamsInfo.get_member(context, user_id)
+
+        try:
+            account = await self._with_connector(conversation, call)
+        except DeliveryError as err:
+            log.info("no Teams profile for %s: %s", member.id, err)
+            return None
+        email = getattr(account, "email", None) or getattr(account, "user_principal_name", None)
+        return Profile(account.id or user_id, account.name or member.name, None, email)

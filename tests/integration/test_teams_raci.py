@@ -1,0 +1,41 @@
+"""``/raci`` on Teams: the lookup in a channel, with real Teams mentions for people who have a Teams account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.integration.teams_world import TeamsWorld
+
+TENANT = "tenant-a"
+ML_TEAM = "19:ml-team@thread.tacv2"
+TEAM = f"""
+workspace: {TENANT}
+members:
+  - {{id: alice, name: Alice, tz: America/New_York, admin: true, accounts: {{teams: "29:alice"}}}}
+  - {{id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {{teams: "29:ravi"}}}}
+  - {{id: noor, name: Noor, tz: Asia/Dubai}}
+raci:
+  - {{activity: churn model retraining, R: [ravi], A: alice, C: [noor]}}
+"""
+
+
+async def test_raci_lookup_in_a_channel_mentions_owners_and_refuses_a_non_admin_edit(sqlite_store: Any) -> None:
+    async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 10, 0, tzinfo=UTC)) as w:
+        w.load(TEAM)
+        t = w.tenant(TENANT)
+        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
+        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
+
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "raci churn modle"))  # a typo is forgiven
+        answer = w.connector.calls[-1]
+        assert "churn model retraining" in answer.shown
+        assert "<at>Ravi</at>" in answer.card_text and "<at>Alice</at>" in answer.card_text
+        card = answer.card or {}
+        mentioned = {e["mentioned"]["id"] for e in card.get("msteams", {}).get("entities", [])
+                     if e.get("type") == "mention"}  # a card's mentions live in its msteams.entities
+        assert {"29:ravi", "29:alice"} <= mentioned
+        assert "<at>Noor</at>" not in answer.card_text and "Noor" in answer.shown  # no Teams account: a name
+
+        await w.send(t.channel(ravi, ML_TEAM, "ml-team", "raci set churn model retraining I @noor"))
+        assert "Only workspace admins" in w.connector.calls[-1].shown

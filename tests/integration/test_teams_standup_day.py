@@ -1,0 +1,109 @@
+"""A whole stand-up day on Teams, across two zones, through real HTTP and the local Bot Connector.
+
+Kolkata (UTC+05:30) and New York (EDT since 14 March 2027) are reminded at 09:30 their
+own time by proactive 1:1 messages; Ravi answers through the card's Action.Submit, Alice
+through Action.Execute (an invoke whose answer is a card); the answers land in the day's
+thread in #ml-team and the summary closes it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.emulators.teams import Call
+from tests.integration.teams_world import TeamsWorld
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+ML_TEAM = "19:ml-team@thread.tacv2"
+TEAM = f"""
+workspace: {TENANT}
+members:
+  - {{id: alice, name: Alice, tz: America/New_York, admin: true, accounts: {{teams: "29:alice"}}}}
+  - {{id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {{teams: aad-ravi}}}}
+standups:
+  - {{name: daily, channel: "#ml-team", remind_at: "09:30", tz: Europe/London}}
+"""
+
+
+def reminders(w: TeamsWorld, conversation: str) -> list[Call]:
+    return [c for c in w.connector.delivered("send", conversation) if "Stand-up: daily" in c.card_text]
+
+
+async def test_a_stand_up_day_on_teams_across_two_zones(sqlite_store: Any) -> None:
+    async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
+        w.load(TEAM)
+        t = w.tenant(TENANT)
+        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
+        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
+
+        # The app is added to the team; Alice mentions it in #ml-team, Ravi installs it for himself.
+        await w.send(t.installed_in_team(alice))
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup setup daily at=09:30"))
+        setup_reply = w.connector.calls[-1]
+        assert setup_reply.kind == "reply" and setup_reply.conversation.startswith(f"{ML_TEAM};messageid=")
+        assert "daily in #ml-team: 09:30 each person's time" in setup_reply.card_text
+        await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
+        assert w.store.get_member(TENANT, "ravi").tz == "Asia/Kolkata"  # found by his Entra id, not duplicated
+        assert [m.id for m in w.store.list_members(TENANT)] == ["alice", "ravi"]
+
+        # 09:30 in Kolkata is 04:00Z: one reminder, in the 1:1 chat Ravi opened.
+        await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+        ravi_dm = "a:personal-29:ravi"
+        assert [c.at for c in reminders(w, ravi_dm)] == [datetime(2027, 3, 15, 4, 0, tzinfo=UTC)]
+        assert reminders(w, "a:personal-29:alice") == []
+        reminder = reminders(w, ravi_dm)[0]
+        assert "What did you get done since last time?" in reminder.card_text
+
+        # Answer → the form arrives as a card with inputs; Submit sends the answers.
+        await w.send(t.personal(ravi, value=reminder.action("Answer")))
+        form = w.connector.calls[-1]
+        assert form.conversation == ravi_dm and form.inputs == ["q0", "q1", "q2"]
+        submit = {**form.action("Submit"), "q0": "Trained churn v7", "q1": "Evaluate v7",
+                  "q2": "Waiting on GPU quota"}
+        await w.send(t.personal(ravi, value=submit))
+        header = next(c for c in w.connector.delivered("send", ML_TEAM))
+        assert "daily — Mon 15 Mar 2027" in header.card_text
+        answer = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")
+        assert len(answer) == 1 and answer[0].activity_id == header.answered_id
+        assert "Trained churn v7" in answer[0].card_text and "Waiting on GPU quota" in answer[0].card_text
+        # Ravi is mentioned by the Teams id the bot learnt, not by the Entra id from the team file.
+        assert answer[0].card["msteams"]["entities"] == [
+            {"type": "mention", "text": "<at>Ravi</at>", "mentioned": {"id": "29:ravi", "name": "Ravi"}}]
+        thanks = w.connector.calls[-1]
+        assert thanks.conversation == ravi_dm and "Thanks, Ravi!" in thanks.card_text
+
+        # 09:30 in New York (EDT) is 13:30Z. Alice never wrote to the bot: a 1:1 chat is created first.
+        await w.advance_to(datetime(2027, 3, 15, 13, 31, tzinfo=UTC))
+        created = w.connector.delivered("create")
+        assert len(created) == 1 and created[0].at == datetime(2027, 3, 15, 13, 30, tzinfo=UTC)
+        assert created[0].body["members"] == [{"id": "29:alice"}]
+        assert created[0].body["channelData"] == {"tenant": {"id": TENANT}}
+        alice_dm = created[0].answered_id
+        assert [c.at for c in reminders(w, alice_dm)] == [datetime(2027, 3, 15, 13, 30, tzinfo=UTC)]
+
+        # Alice uses Action.Execute: each answer is a card that replaces the one she pressed.
+        pressed = await w.send(t.execute(alice, alice_dm, reminders(w, alice_dm)[0].action("Answer")))
+        body = await pressed.json()
+        assert pressed.status == 200 and body["statusCode"] == 200
+        assert body["type"] == "application/vnd.microsoft.card.adaptive"
+        form_card = body["value"]
+        submit_data = next(a for a in form_card["actions"] if a["title"] == "Submit")["data"]
+        done = await w.send(t.execute(alice, alice_dm, {**submit_data, "q0": "Reviewed PRs",
+                                                        "q1": "Ship drift alerts", "q2": "none"}))
+        assert "Thanks, Alice!" in (await done.json())["value"]["body"][0]["text"]
+        replies = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")
+        assert len(replies) == 2 and "Reviewed PRs" in replies[1].card_text
+
+        # After the last cut-off (Alice's 17:00 EDT = 21:00Z) the summary closes the thread; nobody is nudged.
+        await w.advance_to(datetime(2027, 3, 16, 3, 0, tzinfo=UTC))
+        replies = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")
+        summary = replies[-1]
+        assert summary.at == datetime(2027, 3, 15, 21, 0, tzinfo=UTC)
+        assert "Answered (2)" in summary.card_text and "Not answered (0)" in summary.card_text
+        assert "Blockers (1)" in summary.card_text and "Waiting on GPU quota" in summary.card_text
+        updated = w.connector.delivered("update", ML_TEAM)
+        assert [u.activity_id for u in updated] == [header.answered_id]
+        assert "2/2 answered · 1 blocker" in updated[0].card_text
+        assert not [c for c in w.connector.calls if "Still open" in c.card_text]
+        assert w.connector.rejected() == []

@@ -1,0 +1,48 @@
+"""When Teams is switched on, and the one line an operator gets for a wrong Teams setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.teams.cli import teams_enabled
+from adapters.teams.server import TeamsSettingsError, teams_config
+from bot.cli import UserError, chat_adapters
+from bot.settings import load_settings
+
+
+def settings(**env: str):  # type: ignore[no-untyped-def]
+    return load_settings({"DATABASE_URL": "sqlite://", **env}, dotenv=None)
+
+
+def test_teams_is_on_with_an_app_id_or_in_emulator_mode_and_off_otherwise() -> None:
+    assert not teams_enabled(settings(), env={})
+    assert teams_enabled(settings(), env={"MERIDIAN_TEAMS_EMULATOR": "1"})
+    assert teams_enabled(settings(MicrosoftAppId="x", MicrosoftAppPassword="p"), env={})
+
+
+def test_serve_gets_the_teams_port_and_route_in_emulator_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MERIDIAN_TEAMS_EMULATOR", "1")
+    chats, installers = chat_adapters(settings())
+    assert chats["teams"].platform == "teams" and chats["teams"].app_id == "" and len(installers) == 1
+    monkeypatch.delenv("MERIDIAN_TEAMS_EMULATOR")
+    chats, installers = chat_adapters(settings())
+    assert "teams" not in chats and installers == []
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MicrosoftAppId": "x"}, "MicrosoftAppPassword is required when MicrosoftAppId is set"),
+    ({"MicrosoftAppId": "x", "MicrosoftAppPassword": "p", "MicrosoftAppType": "SingleTenant"},
+     "MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant"),
+    ({"MicrosoftAppType": "Weird"}, "MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI"),
+])
+def test_a_wrong_teams_setting_is_named(env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(TeamsSettingsError, match=message):
+        teams_config(settings(**env))
+    monkeypatch.setenv("MERIDIAN_TEAMS_EMULATOR", "1")
+    with pytest.raises(UserError, match=message):
+        chat_adapters(settings(**env))
+
+
+def test_the_password_never_shows_in_a_repr() -> None:
+    config = teams_config(settings(MicrosoftAppId="x", MicrosoftAppPassword="hunter2"))
+    assert config.APP_PASSWORD == "hunter2" and "hunter2" not in repr(config)
