@@ -4,7 +4,7 @@ An entry is marked ``sending`` with ``attempt_at`` before a send, so one found i
 state after a crash is known to be "maybe sent" and is confirmed before any re-send.
 
 Revision ID: 0006_outbox_sending
-Revises: 0004_retros
+Revises: 0005_teams
 Create Date: 2026-11-26 18:00:00
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import storage.db
 
 revision = '0006_outbox_sending'
-down_revision = '0004_retros'
+down_revision = '0005_teams'
 branch_labels = None
 depends_on = None
 
