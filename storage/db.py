@@ -1,19 +1,21 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL (production).
 
 SQLite gets WAL mode and a busy timeout so a web process and a worker can share one
-file; PostgreSQL gets pre-ping so a restarted server is noticed instead of failing the
-next request. Every instant crosses this boundary as timezone-aware UTC.
+file; PostgreSQL pings a pooled connection that sat idle before handing it out, so a
+restarted server is noticed instead of failing the next request. Every instant crosses
+this boundary as timezone-aware UTC.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import DateTime, Table, event, exc
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -54,6 +56,34 @@ def normalise_url(url: str) -> str:
     return url
 
 
+PING_AFTER_IDLE_SECONDS = 2.0
+"""A connection back in the pool for longer than this is pinged before reuse.
+
+Pinging on every checkout costs a round trip per store call, which is what limits a
+fan-out; a connection handed straight back out was working a moment ago. A server
+that goes away in that moment fails one statement, which invalidates the whole pool
+like any disconnect, and the caller's retry (the next tick) gets fresh connections."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")  # absent on a fresh connection: nothing to check
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as err:  # the pool invalidates its connections and tries a fresh one
+            raise exc.InvalidatePoolError(str(err)) from err
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -71,7 +101,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, **kwargs)
+    engine = create_engine(url, pool_size=5, max_overflow=5, **kwargs)
+    _ping_when_idle(engine)
+    return engine
 
 
 @contextmanager
@@ -83,3 +115,21 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+@contextmanager
+def statement_scope(engine: Engine, autocommit: bool) -> Iterator[Connection]:
+    """A connection for work that is one SQL statement.
+
+    One statement is atomic on its own, so with ``autocommit`` it is not wrapped in
+    BEGIN … COMMIT, two round trips on PostgreSQL: the store's hot paths (a reminder
+    makes about fifteen such calls) pay one instead of three. Anything of two or more
+    statements that must agree stays in ``session_scope``.
+    """
+    if not autocommit:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn

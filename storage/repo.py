@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 from bot.domain import Hours, Member, Standup, Workspace
 from bot.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun
 from bot.timekeeping import parse_date_range, parse_hhmm
-from storage.db import UTCDateTime, make_engine, session_scope, table_of
+from storage.db import UTCDateTime, make_engine, session_scope, statement_scope, table_of
 from storage.models import (
     DueWorkRow,
     KeyValueRow,
@@ -100,14 +100,20 @@ class SqlStore:
     def session(self) -> Any:
         return session_scope(self.engine)
 
+    def one_statement(self) -> Any:
+        """A Core connection for a method that runs one statement (the per-reminder hot path, where an ORM
+        session's bookkeeping cost more than the query): autocommit on PostgreSQL, where BEGIN and COMMIT are
+        round trips; SQLite keeps its ordinary transaction (an in-memory database shares one connection)."""
+        return statement_scope(self.engine, autocommit=self.dialect == "postgresql")
+
     def _insert(self, model: type[SQLModel]) -> Any:
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return insert(table_of(model))
 
     # --- workspaces and people --------------------------------------------------------
     def get_workspace(self, workspace: str) -> Workspace | None:
-        with self.session() as s:
-            row = s.get(WorkspaceRow, workspace)
+        with self.one_statement() as c:
+            row = c.execute(select(table_of(WorkspaceRow)).where(table_of(WorkspaceRow).c.id == workspace)).first()
             return Workspace(row.id, row.platform, row.name, row.tz) if row else None
 
     def upsert_workspace(self, workspace: Workspace) -> None:
@@ -119,8 +125,9 @@ class SqlStore:
             return [Workspace(r.id, r.platform, r.name, r.tz) for r in s.exec(select(WorkspaceRow)).scalars()]
 
     def get_member(self, workspace: str, member_id: str) -> Member | None:
-        with self.session() as s:
-            row = s.get(MemberRow, (workspace, member_id))
+        with self.one_statement() as c:
+            row = c.execute(select(table_of(MemberRow)).where(MemberC.workspace == workspace,
+                                                              MemberC.id == member_id)).first()
             return member_from_row(row) if row else None
 
     def list_members(self, workspace: str) -> list[Member]:
@@ -182,8 +189,9 @@ class SqlStore:
             return [standup_from_row(r) for r in s.exec(q).scalars()]
 
     def get_standup(self, workspace: str, name: str) -> Standup | None:
-        with self.session() as s:
-            row = s.get(StandupRow, (workspace, name))
+        with self.one_statement() as c:
+            row = c.execute(select(table_of(StandupRow)).where(StandupC.workspace == workspace,
+                                                               StandupC.name == name)).first()
             return standup_from_row(row) if row else None
 
     def upsert_standup(self, standup: Standup) -> None:
@@ -197,10 +205,10 @@ class SqlStore:
                 paused=standup.paused, mention_missing=standup.mention_missing))
 
     def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None:
-        with self.session() as s:
-            row = s.exec(select(StandupRunRow).where(
+        with self.one_statement() as c:
+            row = c.execute(select(table_of(StandupRunRow)).where(
                 StandupRunC.workspace == workspace, StandupRunC.standup == standup,
-                StandupRunC.member == member, StandupRunC.day == day)).scalars().first()
+                StandupRunC.member == member, StandupRunC.day == day)).first()
             return _run_from_row(row) if row else None
 
     def save_run(self, run: StandupRun) -> None:
@@ -211,18 +219,18 @@ class SqlStore:
         stmt = stmt.on_conflict_do_update(
             index_elements=["workspace", "standup", "member", "day"],
             set_={k: stmt.excluded[k] for k in ("status", "answers", "answered_at", "reminded_at")})
-        with self.session() as s:
-            s.execute(stmt)
+        with self.one_statement() as c:
+            c.execute(stmt)
 
     def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]:
         return self.runs_between(workspace, standup, day, day)
 
     def runs_between(self, workspace: str, standup: str, first: date, last: date) -> list[StandupRun]:
-        with self.session() as s:
-            rows = s.exec(select(StandupRunRow).where(
+        with self.one_statement() as c:
+            rows = c.execute(select(table_of(StandupRunRow)).where(
                 StandupRunC.workspace == workspace, StandupRunC.standup == standup,
                 StandupRunC.day >= first, StandupRunC.day <= last)
-                .order_by(StandupRunC.day, StandupRunC.member)).scalars()
+                .order_by(StandupRunC.day, StandupRunC.member))
             return [_run_from_row(r) for r in rows]
 
     def delete_runs_for_member(self, workspace: str, member: str) -> int:
@@ -281,13 +289,13 @@ class SqlStore:
         return dict(value or {})
 
     def finish(self, item_id: int, status: str, note: str = "") -> None:
-        with self.session() as s:
-            s.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
+        with self.one_statement() as c:
+            c.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
                       .values(status=status, note=note[:2000], claimed_until=None))
 
     def retry_later(self, item_id: int, at: datetime, note: str) -> None:
-        with self.session() as s:
-            s.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
+        with self.one_statement() as c:
+            c.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
                       .values(status="pending", due_at=at, note=note[:2000], claimed_until=None))
 
     def cancel_pending(self, workspace: str, key_prefix: str) -> int:
@@ -299,14 +307,14 @@ class SqlStore:
             return int(result.rowcount or 0)
 
     def next_due_at(self) -> datetime | None:
-        with self.session() as s:
-            value = s.execute(select(func.min(DueWorkC.due_at)).where(
+        with self.one_statement() as c:
+            value = c.execute(select(func.min(DueWorkC.due_at)).where(
                 DueWorkC.status == "pending")).scalar()
             return self._read_instant(value) if value is not None else None
 
     def due_status(self, key: str) -> str | None:
-        with self.session() as s:
-            return s.execute(select(DueWorkC.status).where(DueWorkC.key == key)).scalar()
+        with self.one_statement() as c:
+            return c.execute(select(DueWorkC.status).where(DueWorkC.key == key)).scalar()
 
     def due_items(self, key_prefix: str = "") -> list[DueWorkRow]:
         """Every scheduled item whose key starts with the prefix; for previews, audits and tests."""
@@ -316,19 +324,23 @@ class SqlStore:
 
     # --- outbox -----------------------------------------------------------------------
     def outbox_add(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
-        with self.session() as s:
-            s.execute(self._insert(OutboxRow).values(
+        # A new key comes back from the insert itself; only a key sent before needs reading back.
+        with self.one_statement() as c:
+            inserted = c.execute(self._insert(OutboxRow).values(
                 key=entry.key, workspace=entry.workspace, kind=entry.kind, target=entry.target,
                 thread_key=entry.thread_key, payload=entry.payload, status="pending", attempts=0,
                 created_at=now, last_error="",
-            ).on_conflict_do_nothing(index_elements=["key"]))
-            row = s.get(OutboxRow, entry.key)
+            ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxC.created_at)).first()
+            if inserted is not None:
+                return OutboxEntry(entry.key, entry.workspace, entry.kind, entry.target, entry.payload, "pending", 0,
+                                   entry.thread_key, None, None, None, inserted.created_at, None)
+            row = c.execute(select(table_of(OutboxRow)).where(OutboxC.key == entry.key)).first()
             assert row is not None
             return _outbox_from_row(row)
 
     def outbox_get(self, key: str) -> OutboxEntry | None:
-        with self.session() as s:
-            row = s.get(OutboxRow, key)
+        with self.one_statement() as c:
+            row = c.execute(select(table_of(OutboxRow)).where(OutboxC.key == key)).first()
             return _outbox_from_row(row) if row else None
 
     def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
@@ -342,29 +354,29 @@ class SqlStore:
             return None
         same_attempt = (OutboxC.attempt_at.is_(None) if before.attempt_at is None
                         else OutboxC.attempt_at == before.attempt_at)
-        with self.session() as s:
-            claimed = s.execute(update(OutboxRow)
+        with self.one_statement() as c:
+            claimed = c.execute(update(OutboxRow)
                                 .where(OutboxC.key == key, OutboxC.status == before.status, same_attempt)
                                 .values(status="sending", attempt_at=now))
             return before if claimed.rowcount == 1 else None
 
     def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
-        with self.session() as s:
-            renewed = s.execute(update(OutboxRow)
+        with self.one_statement() as c:
+            renewed = c.execute(update(OutboxRow)
                                 .where(OutboxC.key == key, OutboxC.status == "sending",
                                        OutboxC.attempt_at == held_since)
                                 .values(attempt_at=now))
             return bool(renewed.rowcount == 1)
 
     def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None:
-        with self.session() as s:
-            s.execute(update(OutboxRow).where(OutboxC.key == key)
+        with self.one_statement() as c:
+            c.execute(update(OutboxRow).where(OutboxC.key == key)
                       .values(status="sent", channel=channel, message_id=message_id, sent_at=at,
                               next_attempt_at=None, last_error=""))
 
     def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None:
-        with self.session() as s:
-            s.execute(update(OutboxRow).where(OutboxC.key == key, OutboxC.status != "sent")
+        with self.one_statement() as c:
+            c.execute(update(OutboxRow).where(OutboxC.key == key, OutboxC.status != "sent")
                       .values(status="failed" if retry_at else "dead", attempts=OutboxC.attempts + 1,
                               next_attempt_at=retry_at, last_error=error[:2000]))
 
@@ -401,17 +413,19 @@ class SqlStore:
 
     # --- small state ------------------------------------------------------------------
     def kv_get(self, workspace: str, key: str) -> Any:
-        with self.session() as s:
-            row = s.get(KeyValueRow, (workspace, key))
-            return row.value if row else None
+        with self.one_statement() as c:
+            return c.execute(select(KeyValueC.value).where(KeyValueC.workspace == workspace,
+                                                           KeyValueC.key == key)).scalar()
 
     def kv_set(self, workspace: str, key: str, value: Any) -> None:
-        with self.session() as s:
-            s.merge(KeyValueRow(workspace=workspace, key=key, value=value))
+        stmt = self._insert(KeyValueRow).values(workspace=workspace, key=key, value=value)
+        with self.one_statement() as c:  # one upsert, where a merge would read the row first
+            c.execute(stmt.on_conflict_do_update(index_elements=["workspace", "key"],
+                                                 set_={"value": stmt.excluded["value"]}))
 
     def kv_delete(self, workspace: str, key: str) -> None:
-        with self.session() as s:
-            s.execute(delete(KeyValueRow).where(KeyValueC.workspace == workspace,
+        with self.one_statement() as c:
+            c.execute(delete(KeyValueRow).where(KeyValueC.workspace == workspace,
                                                 KeyValueC.key == key))
 
 
