@@ -78,6 +78,18 @@ def _outbox_from_row(row: OutboxRow) -> OutboxEntry:
                        row.attempt_at)
 
 
+# Hot-path lookups built once: composing a statement costs more Python time than running it.
+MEMBER_BY_ID = select(table_of(MemberRow)).where(MemberC.workspace == bindparam("workspace"),
+                                                 MemberC.id == bindparam("id"))
+STANDUP_BY_NAME = select(table_of(StandupRow)).where(StandupC.workspace == bindparam("workspace"),
+                                                     StandupC.name == bindparam("name"))
+RUN_OF_DAY = select(table_of(StandupRunRow)).where(
+    StandupRunC.workspace == bindparam("workspace"), StandupRunC.standup == bindparam("standup"),
+    StandupRunC.member == bindparam("member"), StandupRunC.day == bindparam("day"))
+OUTBOX_BY_KEY = select(table_of(OutboxRow)).where(OutboxC.key == bindparam("key"))
+KV_VALUE = select(KeyValueC.value).where(KeyValueC.workspace == bindparam("workspace"),
+                                         KeyValueC.key == bindparam("key"))
+
 CLAIMABLE_OUTBOX = ("pending", "failed", "dead")
 """Outbox states a new attempt may start from without waiting; ``sending`` only once stale."""
 
@@ -126,8 +138,7 @@ class SqlStore:
 
     def get_member(self, workspace: str, member_id: str) -> Member | None:
         with self.one_statement() as c:
-            row = c.execute(select(table_of(MemberRow)).where(MemberC.workspace == workspace,
-                                                              MemberC.id == member_id)).first()
+            row = c.execute(MEMBER_BY_ID, {"workspace": workspace, "id": member_id}).first()
             return member_from_row(row) if row else None
 
     def list_members(self, workspace: str) -> list[Member]:
@@ -190,8 +201,7 @@ class SqlStore:
 
     def get_standup(self, workspace: str, name: str) -> Standup | None:
         with self.one_statement() as c:
-            row = c.execute(select(table_of(StandupRow)).where(StandupC.workspace == workspace,
-                                                               StandupC.name == name)).first()
+            row = c.execute(STANDUP_BY_NAME, {"workspace": workspace, "name": name}).first()
             return standup_from_row(row) if row else None
 
     def upsert_standup(self, standup: Standup) -> None:
@@ -206,9 +216,8 @@ class SqlStore:
 
     def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None:
         with self.one_statement() as c:
-            row = c.execute(select(table_of(StandupRunRow)).where(
-                StandupRunC.workspace == workspace, StandupRunC.standup == standup,
-                StandupRunC.member == member, StandupRunC.day == day)).first()
+            row = c.execute(RUN_OF_DAY, {"workspace": workspace, "standup": standup, "member": member,
+                                         "day": day}).first()
             return _run_from_row(row) if row else None
 
     def save_run(self, run: StandupRun) -> None:
@@ -334,13 +343,13 @@ class SqlStore:
             if inserted is not None:
                 return OutboxEntry(entry.key, entry.workspace, entry.kind, entry.target, entry.payload, "pending", 0,
                                    entry.thread_key, None, None, None, inserted.created_at, None)
-            row = c.execute(select(table_of(OutboxRow)).where(OutboxC.key == entry.key)).first()
+            row = c.execute(OUTBOX_BY_KEY, {"key": entry.key}).first()
             assert row is not None
             return _outbox_from_row(row)
 
     def outbox_get(self, key: str) -> OutboxEntry | None:
         with self.one_statement() as c:
-            row = c.execute(select(table_of(OutboxRow)).where(OutboxC.key == key)).first()
+            row = c.execute(OUTBOX_BY_KEY, {"key": key}).first()
             return _outbox_from_row(row) if row else None
 
     def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
@@ -414,8 +423,7 @@ class SqlStore:
     # --- small state ------------------------------------------------------------------
     def kv_get(self, workspace: str, key: str) -> Any:
         with self.one_statement() as c:
-            return c.execute(select(KeyValueC.value).where(KeyValueC.workspace == workspace,
-                                                           KeyValueC.key == key)).scalar()
+            return c.execute(KV_VALUE, {"workspace": workspace, "key": key}).scalar()
 
     def kv_set(self, workspace: str, key: str, value: Any) -> None:
         stmt = self._insert(KeyValueRow).values(workspace=workspace, key=key, value=value)
