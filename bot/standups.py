@@ -156,8 +156,10 @@ def answer_day(app: Meridian, s: Standup, m: Member, now: datetime) -> date | No
 
 def last_plan(app: Meridian, s: Standup, member: str, before: date) -> str | None:
     """What the member said they would do next, the last time they answered."""
-    runs = app.store.runs_between(s.workspace, s.name, before - timedelta(days=STATS_DAYS), before - timedelta(days=1))
-    for run in reversed([r for r in runs if r.member == member and r.status == "answered"]):
+    # One member's runs only: this runs for every reminder, so it must not read the whole team's month.
+    runs = app.store.runs_between(s.workspace, s.name, before - timedelta(days=STATS_DAYS),
+                                  before - timedelta(days=1), member=member)
+    for run in reversed([r for r in runs if r.status == "answered"]):
         if len(run.answers) > 1 and run.answers[1].strip():
             return run.answers[1]
     return None

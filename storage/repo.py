@@ -234,12 +234,15 @@ class SqlStore:
     def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]:
         return self.runs_between(workspace, standup, day, day)
 
-    def runs_between(self, workspace: str, standup: str, first: date, last: date) -> list[StandupRun]:
+    def runs_between(self, workspace: str, standup: str, first: date, last: date,
+                     member: str | None = None) -> list[StandupRun]:
+        query = select(table_of(StandupRunRow)).where(
+            StandupRunC.workspace == workspace, StandupRunC.standup == standup,
+            StandupRunC.day >= first, StandupRunC.day <= last)
+        if member is not None:
+            query = query.where(StandupRunC.member == member)
         with self.one_statement() as c:
-            rows = c.execute(select(table_of(StandupRunRow)).where(
-                StandupRunC.workspace == workspace, StandupRunC.standup == standup,
-                StandupRunC.day >= first, StandupRunC.day <= last)
-                .order_by(StandupRunC.day, StandupRunC.member))
+            rows = c.execute(query.order_by(StandupRunC.day, StandupRunC.member))
             return [_run_from_row(r) for r in rows]
 
     def delete_runs_for_member(self, workspace: str, member: str) -> int:
