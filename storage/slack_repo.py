@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from storage.db import session_scope
 from storage.slack_models import SlackEventRow, SlackInstallationRow, SlackOAuthStateRow
 
 EVENT_MEMORY_SECONDS = 24 * 3600
@@ -25,15 +25,8 @@ class SlackRepo:
         names = ("slack_installation", "slack_oauth_state", "slack_event")
         SQLModel.metadata.create_all(self.engine, tables=[SQLModel.metadata.tables[n] for n in names])
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except Exception:
-                session.rollback()
-                raise
+    def _session(self) -> AbstractContextManager[Session]:
+        return session_scope(self.engine)
 
     # --- events ----------------------------------------------------------------------
     def claim_event(self, event_id: str, workspace: str, now: float) -> bool:
