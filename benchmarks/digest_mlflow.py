@@ -38,11 +38,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.sources import source_factory
-from bot.app import Meridian
-from bot.digest_service import DigestService, install
-from bot.domain import Workspace
-from bot.wiring import open_store
+from adapters.sources.factory import source_factory
+from bot.bootstrap import open_store
+from bot.digests.service import DigestService, install
+from bot.kernel.app import Meridian
+from bot.kernel.domain import Workspace
 
 DAY = timedelta(days=1)
 

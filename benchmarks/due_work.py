@@ -22,9 +22,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text, update
 
 from storage.db import table_of
+from storage.kernel.models import DueWorkRow, MemberRow
+from storage.kernel.repo import SqlStore
 from storage.migrate import upgrade
-from storage.models import DueWorkRow, MemberRow
-from storage.repo import SqlStore
 
 NOW = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
 DUE_NOW = 200

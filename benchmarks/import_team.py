@@ -18,9 +18,10 @@ from pathlib import Path
 import yaml
 
 from adapters.console.chat import ConsoleChat
-from bot.clock import SimulatedClock
-from bot.teamfile import apply_team, load_team
-from bot.wiring import build_core, open_store
+from bot.bootstrap import build_core, open_store
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import load_team
 
 ZONES = ["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/Kolkata",
          "Asia/Singapore", "Australia/Sydney", "America/Sao_Paulo", "Asia/Dubai", "Pacific/Auckland"]

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine
 
-from bot.domain import Member
-from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciService, Role
-from storage.raci_repo import RaciRepo, create_raci_tables
+from bot.kernel.domain import Member
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciService, Role
+from storage.raci.repo import RaciRepo, create_raci_tables
 
 WS = "bench"
 AREAS = ["churn", "fraud", "ranking", "search", "pricing", "forecast", "vision", "speech", "ads", "recsys",

@@ -29,11 +29,12 @@ from sqlalchemy import create_engine, event, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.console.chat import ConsoleChat
-from bot.clock import SimulatedClock
-from bot.teamfile import apply_team, parse_team
-from bot.wiring import build_core
+from bot.bootstrap import build_core
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from storage.kernel.repo import SqlStore
 from storage.migrate import upgrade
-from storage.repo import SqlStore
 
 DUE = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.rotation import (
+from bot.retros.rotation import (
     Member,
     meeting_penalty,
     occurrence_dates,

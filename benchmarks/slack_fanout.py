@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.slack.app import SlackConfig, slack_chat
 from benchmarks._slack_common import ROOT, free_port
-from bot.clock import SystemClock
-from bot.domain import Member, Workspace
-from bot.messages import Message
-from bot.wiring import build_core, open_store
+from bot.bootstrap import build_core, open_store
+from bot.kernel.clock import SystemClock
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.messages import Message
 from storage.db import make_engine
-from storage.slack_repo import SlackRepo
+from storage.slack.repo import SlackRepo
 
 
 async def main(people: int, rate: int, concurrency: int) -> int:

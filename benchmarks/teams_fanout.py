@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adapters.console.chat import ConsoleChat
 from adapters.teams.chat import TeamsChat
 from adapters.teams.server import TeamsConfig, build_adapter
-from bot.clock import SystemClock
-from bot.domain import Member, Workspace
-from bot.messages import Actions, Button, Header, Message, Section, rich
-from bot.wiring import build_core, open_store
+from bot.bootstrap import build_core, open_store
+from bot.kernel.clock import SystemClock
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.messages import Actions, Button, Header, Message, Section, rich
 from tests.emulators.teams import BOT_ID, ConnectorEmulator
 
 TENANT = "bench-tenant"

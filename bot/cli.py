@@ -21,10 +21,11 @@ from typing import Any
 
 import yaml
 
+from bot.bootstrap import DEMO_TEAM, build_core, cli_commands, open_store
+from bot.kernel.team import apply_team, export_team
+from bot.kernel.teamfile import TeamFileError, load_team
+from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
-from bot.teamfile import TeamFileError, apply_team, export_team, load_team
-from bot.timekeeping import TimeInputError, parse_date, parse_instant
-from bot.wiring import DEMO_TEAM, build_core, cli_commands, open_store
 
 Command = Callable[[argparse.Namespace], int]
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
@@ -44,7 +45,7 @@ def _settings() -> Settings:
 
 def core_settings(settings: Settings) -> Any:
     """The core's own knobs that operators set through the environment."""
-    from bot.app import Settings as CoreSettings
+    from bot.kernel.app import Settings as CoreSettings
 
     return CoreSettings(retention_days=settings.retention_days)
 
@@ -64,7 +65,7 @@ def _team(path: str) -> Any:
 def memory_app(start: datetime, out: Any = None) -> tuple[Any, Any, Any]:
     """A core on a private SQLite file with the console chat and a simulated clock."""
     from adapters.console.chat import ConsoleChat
-    from bot.clock import SimulatedClock
+    from bot.kernel.clock import SimulatedClock
 
     db = Path(tempfile.mkdtemp(prefix="meridian-")) / "console.db"
     store = open_store(f"sqlite:///{db}")
@@ -127,7 +128,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _stored_app() -> Any:
-    from bot.clock import SystemClock
+    from bot.kernel.clock import SystemClock
 
     settings = _settings()
     store = open_store(settings.database_url)
@@ -136,8 +137,8 @@ def _stored_app() -> Any:
 
 def cmd_import(args: argparse.Namespace) -> int:
     if args.file.lower().endswith(".csv"):
-        from bot.raci import RaciRefused
-        from bot.raci_cli import import_raci_file
+        from bot.raci.cli import import_raci_file
+        from bot.raci.model import RaciRefused
 
         app, _ = _stored_app()
         try:
@@ -155,8 +156,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     app, _ = _stored_app()
     if args.raci_csv:
-        from bot.raci import RaciRefused
-        from bot.raci_cli import export_raci_csv
+        from bot.raci.cli import export_raci_csv
+        from bot.raci.model import RaciRefused
 
         try:
             sys.stdout.write(export_raci_csv(app, args.workspace, args.raci_csv))
@@ -172,7 +173,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_preview(args: argparse.Namespace) -> int:
-    from bot.preview import preview
+    from bot.kernel.preview import preview
 
     team = _team(args.team)
     try:
@@ -198,15 +199,15 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from adapters.web import build_web_app
-    from bot.clock import SystemClock
+    from adapters.web.server import build_web_app
+    from bot.kernel.clock import SystemClock
 
     settings = _settings()
     _logging(settings.log_level)
     store = open_store(settings.database_url)
     chats, installers = chat_adapters(settings)
     app = build_core(store, SystemClock(), chats, core_settings(settings))
-    from adapters.web_hooks import add_hook_routes
+    from adapters.web.hooks import add_hook_routes
 
     web_app = build_web_app(app, settings, with_scheduler=not args.no_scheduler,
                             installers=[*installers, add_hook_routes])
@@ -215,8 +216,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from adapters.web import start_scheduler
-    from bot.clock import SystemClock
+    from adapters.web.server import start_scheduler
+    from bot.kernel.clock import SystemClock
 
     settings = _settings()
     _logging(settings.log_level)
@@ -236,9 +237,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Build a digest now: print it (``--dry-run``, nothing remembered) or post it to its channel."""
-    from bot.clock import SystemClock
-    from bot.digest_service import Digests
-    from bot.timekeeping import iso_z
+    from bot.digests.service import Digests
+    from bot.kernel.clock import SystemClock
+    from bot.kernel.timekeeping import iso_z
 
     if args.team:
         if not args.dry_run:
@@ -296,7 +297,7 @@ CHAT_FACTORIES: list[ChatFactory] = []
 
 def chat_adapters(settings: Settings) -> tuple[dict[str, Any], list[Any]]:
     from adapters.console.chat import ConsoleChat
-    from bot.clock import SystemClock
+    from bot.kernel.clock import SystemClock
 
     chats: dict[str, Any] = {"console": ConsoleChat(SystemClock())}
     installers: list[Any] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,9 +107,65 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+_AMBIENT: ContextVar[dict[str, Connection] | None] = ContextVar("meridian_transaction", default=None)
+"""The connection of the unit of work in progress, per database, for the current task or thread."""
+
+
+def _db_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def ambient_connection(engine: Engine) -> Connection | None:
+    found = _AMBIENT.get()
+    return None if found is None else found.get(_db_key(engine))
+
+
+@contextmanager
+def transaction_scope(engine: Engine) -> Iterator[None]:
+    """One unit of work: every repository on this database joins it, and it commits or rolls back whole.
+
+    Repositories each hold the engine and open their own sessions; inside this block those
+    sessions and statements run on the one connection and transaction kept here, so a team
+    file that writes members, stand-ups, RACI and retros either lands whole or not at all.
+    A nested block joins the outer one.
+    """
+    if ambient_connection(engine) is not None:
+        yield
+        return
+    with engine.begin() as conn:
+        token = _AMBIENT.set({**(_AMBIENT.get() or {}), _db_key(engine): conn})
+        try:
+            yield
+        finally:
+            _AMBIENT.reset(token)
+
+
+def open_session(engine: Engine, **kwargs: Any) -> Session:
+    """A session on the unit of work in progress, or on the engine when there is none.
+
+    Joined to an outer unit of work, the session's own ``commit`` leaves the outer
+    transaction open, and a failure rolls all of it back.
+    """
+    conn = ambient_connection(engine)
+    if conn is None:
+        return Session(engine, **kwargs)
+    return Session(bind=conn, join_transaction_mode="rollback_only", **kwargs)
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading: the unit of work's when one is in progress (it sees its own writes)."""
+    conn = ambient_connection(engine)
+    if conn is not None:
+        yield conn
+        return
+    with engine.connect() as fresh:
+        yield fresh
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+    with open_session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -124,8 +181,13 @@ def statement_scope(engine: Engine, autocommit: bool) -> Iterator[Connection]:
     One statement is atomic on its own, so with ``autocommit`` it is not wrapped in
     BEGIN … COMMIT, two round trips on PostgreSQL: the store's hot paths (a reminder
     makes about fifteen such calls) pay one instead of three. Anything of two or more
-    statements that must agree stays in ``session_scope``.
+    statements that must agree stays in ``session_scope``. Inside a unit of work the
+    statement joins it.
     """
+    conn = ambient_connection(engine)
+    if conn is not None:
+        yield conn
+        return
     if not autocommit:
         with engine.begin() as conn:
             yield conn

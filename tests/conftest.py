@@ -20,12 +20,13 @@ from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from adapters.console.chat import ConsoleChat
-from bot.app import Meridian
-from bot.clock import SimulatedClock
-from bot.teamfile import apply_team, parse_team
-from bot.wiring import build_core
+from bot.bootstrap import build_core
+from bot.kernel.app import Meridian
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from storage.kernel.repo import SqlStore
 from storage.migrate import upgrade
-from storage.repo import SqlStore
 
 POSTGRES_ADMIN_URL = os.environ.get("MERIDIAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("MERIDIAN_REQUIRE_POSTGRES") == "1"

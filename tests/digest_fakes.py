@@ -7,11 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.app import Meridian
-from bot.domain import Member, Workspace
-from bot.messages import Form, Message
-from bot.ports import Posted, Profile, Store
-from bot.sources import (
+from bot.digests.sources import (
     DriftSnapshot,
     ExperimentRecord,
     Goal,
@@ -23,6 +19,10 @@ from bot.sources import (
     Sample,
     SourceUnavailable,
 )
+from bot.kernel.app import Meridian
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.messages import Form, Message
+from bot.kernel.ports import Posted, Profile, Store
 
 
 @dataclass

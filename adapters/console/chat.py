@@ -14,9 +14,9 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from adapters.console.render import render_text
-from bot.domain import Member
-from bot.messages import Actions, Button, Form, Message
-from bot.ports import Clock, Posted, Profile
+from bot.kernel.domain import Member
+from bot.kernel.messages import Actions, Button, Form, Message
+from bot.kernel.ports import Clock, Posted, Profile
 
 
 @dataclass

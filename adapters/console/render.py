@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Actions, Context, Divider, Header, Image, Message, Rich, Section, plain
+from bot.kernel.messages import Actions, Context, Divider, Header, Image, Message, Rich, Section, plain
 
 
 def render_rich(text: Rich) -> str:

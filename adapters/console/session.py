@@ -14,11 +14,11 @@ from typing import TextIO
 
 from adapters.console.chat import ConsoleChat
 from adapters.console.render import render_text
-from bot.app import Action, IncomingMessage, Meridian
-from bot.clock import SimulatedClock
-from bot.commands import Invocation, Reply
-from bot.domain import Member
-from bot.timekeeping import TimeInputError, parse_duration, parse_instant
+from bot.kernel.app import Action, IncomingMessage, Meridian
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.commands import Invocation, Reply
+from bot.kernel.domain import Member
+from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_instant
 
 HELP = """Console commands:
   :as MEMBER            speak as MEMBER ({members})

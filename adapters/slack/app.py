@@ -37,13 +37,13 @@ from adapters.slack.blocks import form_metadata, form_values, home_view, modal, 
 from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_api_url
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
 from adapters.slack.people import People
-from bot.app import Action, IncomingMessage, Meridian, Reaction
-from bot.commands import CommandError, Invocation, Reply
-from bot.domain import Member
-from bot.home import home_page
-from bot.messages import Attachment, Block, Context, Message, Strong, rich
-from bot.ports import DeliveryError
-from storage.slack_repo import EVENT_MEMORY_SECONDS, SlackRepo
+from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
+from bot.kernel.commands import CommandError, Invocation, Reply
+from bot.kernel.domain import Member
+from bot.kernel.home import home_page
+from bot.kernel.messages import Attachment, Block, Context, Message, Strong, rich
+from bot.kernel.ports import DeliveryError
+from storage.slack.repo import EVENT_MEMORY_SECONDS, SlackRepo
 
 log = logging.getLogger("meridian.slack")
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.messages import (
+from bot.kernel.messages import (
     Actions,
     Attachment,
     Block,

@@ -13,7 +13,7 @@ Every message the outbox sends carries its key as Slack message metadata
 (``meridian_outbox``); ``find_sent`` reads the conversation back from a given instant
 (``conversations.history``, or ``conversations.replies`` in a thread, with
 ``include_all_metadata``) to tell whether a send whose answer was lost had landed
-(``bot.ports.ConfirmsDelivery``). The history scopes the app already holds cover it.
+(``bot.kernel.ports.ConfirmsDelivery``). The history scopes the app already holds cover it.
 
 ``SLACK_API_URL`` (``api_url``) points every client at another host: tests use the
 local emulator.
@@ -38,9 +38,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import SlackMessage, modal, render
 from adapters.slack.files import SlackFiles
-from bot.domain import Member
-from bot.messages import Form, Message
-from bot.ports import DeliveryError, Posted, Profile, RateLimited
+from bot.kernel.domain import Member
+from bot.kernel.messages import Form, Message
+from bot.kernel.ports import DeliveryError, Posted, Profile, RateLimited
 
 log = logging.getLogger("meridian.slack")
 
@@ -83,7 +83,7 @@ def fixed_token(token: str) -> TokenSource:
 
 
 class SlackChat:
-    """``bot.ports.ChatPort`` for Slack; one instance serves every installed workspace."""
+    """``bot.kernel.ports.ChatPort`` for Slack; one instance serves every installed workspace."""
 
     platform = "slack"
 

@@ -47,7 +47,7 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
     if config is None:
         return {}, []
     from storage.db import make_engine
-    from storage.slack_repo import SlackRepo
+    from storage.slack.repo import SlackRepo
 
     repo = SlackRepo(make_engine(settings.database_url))
     chat = slack_chat(config, repo)
@@ -62,13 +62,13 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
 
 def cmd_socket(args: argparse.Namespace) -> int:
     from adapters.slack.app import SlackAdapter, SlackSettingError, slack_chat
-    from adapters.web import start_scheduler
+    from adapters.web.server import start_scheduler
+    from bot.bootstrap import build_core, open_store
     from bot.cli import _logging
-    from bot.clock import SystemClock
+    from bot.kernel.clock import SystemClock
     from bot.settings import SettingsError, load_settings
-    from bot.wiring import build_core, open_store
     from storage.db import make_engine
-    from storage.slack_repo import SlackRepo
+    from storage.slack.repo import SlackRepo
 
     try:
         settings = load_settings()

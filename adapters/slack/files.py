@@ -24,11 +24,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from adapters.slack.blocks import attachment_blocks, escape
-from bot.commands import CommandError
-from bot.domain import Member
-from bot.messages import Attachment
-from bot.ports import DeliveryError, RateLimited
-from bot.raci_commands import Upload
+from bot.kernel.commands import CommandError
+from bot.kernel.domain import Member
+from bot.kernel.messages import Attachment
+from bot.kernel.ports import DeliveryError, RateLimited
+from bot.raci.commands import Upload
 
 if TYPE_CHECKING:
     from adapters.slack.chat import SlackChat
@@ -88,7 +88,7 @@ class SlackFiles:
                     log.warning("%s could not be shown inline either: %s", attachment.filename, err)
                     return
 
-    # --- in: the CSV a person shared (bot.raci_commands.Uploads) ------------------------
+    # --- in: the CSV a person shared (bot.raci.commands.Uploads) ------------------------
     async def latest(self, workspace: str, channel: str | None, member: Member, max_bytes: int) -> Upload | None:
         if not channel:
             return None

@@ -14,8 +14,8 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from storage.slack_models import SlackInstallationRow
-from storage.slack_repo import SlackRepo
+from storage.slack.models import SlackInstallationRow
+from storage.slack.repo import SlackRepo
 
 log = logging.getLogger("meridian.slack.install")
 

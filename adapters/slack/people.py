@@ -15,12 +15,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from adapters.slack.chat import SlackChat, profile_from_user
-from bot.app import Meridian
-from bot.domain import Member, Workspace
-from bot.messages import Code, Message
-from bot.people import save_and_replan
-from bot.ports import ClaimedItem, DueItem, Profile
-from bot.timekeeping import iso_z
+from bot.kernel.app import Meridian
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.messages import Code, Message
+from bot.kernel.people import save_and_replan
+from bot.kernel.ports import ClaimedItem, DueItem, Profile
+from bot.kernel.timekeeping import iso_z
 
 log = logging.getLogger("meridian.slack.people")
 

@@ -29,14 +29,14 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.chat import TeamsChat, outgoing
 from adapters.teams.render import CARD_TYPE, card, form_card, submitted
-from bot.app import Action, IncomingMessage, Meridian
-from bot.commands import Invocation, Reply
-from bot.domain import Member, Workspace
-from bot.messages import Code, Message
-from bot.people import learn_zone
-from bot.ports import DeliveryError
-from bot.timekeeping import TimeInputError, validate_zone
-from storage.teams_repo import TeamsIdentity
+from bot.kernel.app import Action, IncomingMessage, Meridian
+from bot.kernel.commands import Invocation, Reply
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.messages import Code, Message
+from bot.kernel.people import learn_zone
+from bot.kernel.ports import DeliveryError
+from bot.kernel.timekeeping import TimeInputError, validate_zone
+from storage.teams.repo import TeamsIdentity
 
 log = logging.getLogger("meridian.teams")
 

@@ -1,7 +1,7 @@
 """``TeamsChat``: the core's ``ChatPort`` on Microsoft Teams, through the Bot Connector.
 
 Teams only lets a bot speak into a conversation it holds a reference for, so every
-send starts from a stored ``ConversationReference`` (``storage.teams_repo``) and goes
+send starts from a stored ``ConversationReference`` (``storage.teams.repo``) and goes
 through ``CloudAdapter.continue_conversation``. A DM to someone without a 1:1 chat yet
 first creates one (``create_conversation`` with the tenant in ``channelData``) and keeps
 its reference. The connector's answers become the core's: a 429 is ``RateLimited``
@@ -30,10 +30,10 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientException, HttpOperationError
 
 from adapters.teams.render import CARD_TYPE, Rendered, card, form_card
-from bot.domain import Member
-from bot.messages import Context, Form, Mention, Message, Section
-from bot.ports import DeliveryError, Posted, Profile, RateLimited, Store
-from storage.teams_repo import Conversation, TeamsRepo
+from bot.kernel.domain import Member
+from bot.kernel.messages import Context, Form, Mention, Message, Section
+from bot.kernel.ports import DeliveryError, Posted, Profile, RateLimited, Store
+from storage.teams.repo import Conversation, TeamsRepo
 
 log = logging.getLogger("meridian.teams")
 

@@ -1,6 +1,6 @@
 """Neutral messages and forms as Adaptive Cards 1.5: the only place that knows the card format.
 
-Every bare string is user-safe literal text (``bot.messages``), so it is escaped here:
+Every bare string is user-safe literal text (``bot.kernel.messages``), so it is escaped here:
 ``&``, ``<`` and ``>`` become entities (no ``<at>`` mention, no markup) and the
 characters Teams' Markdown acts on are backslash-escaped (no ``[link](…)``, no
 emphasis). A ``Mention`` becomes a real Teams mention — ``<at>Name</at>`` plus an entity
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from bot.messages import (
+from bot.kernel.messages import (
     Actions,
     Attachment,
     Code,

@@ -25,7 +25,7 @@ from msrest.serialization import Model
 
 from adapters.teams.bot import TeamsBot
 from adapters.teams.chat import TeamsChat
-from bot.app import Meridian
+from bot.kernel.app import Meridian
 
 log = logging.getLogger("meridian.teams")
 

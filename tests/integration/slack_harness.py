@@ -25,12 +25,12 @@ import aiohttp
 from aiohttp import web
 
 from adapters.slack.app import SlackAdapter, SlackConfig, build_slack, slack_chat
-from bot.app import Meridian
-from bot.clock import SimulatedClock
-from bot.schedule import Engine
-from bot.wiring import build_core, open_store
+from bot.bootstrap import build_core, open_store
+from bot.kernel.app import Meridian
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.engine import Engine
 from storage.db import make_engine
-from storage.slack_repo import SlackRepo
+from storage.slack.repo import SlackRepo
 from tests.emulators.slack import SlackEmulator
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -75,7 +75,7 @@ class SlackHarness:
         self.adapter = build_slack(self.app, config, repo, chat, socket_mode=self.socket_mode)
         if self.socket_mode:
             self.socket = await self.adapter.start_socket_mode()
-        self.engine = Engine(self.app)
+        self.engine = self.app.engine
         web_app = web.Application()
         self.adapter.mount(web_app)
         self._runner = web.AppRunner(web_app, access_log=None)

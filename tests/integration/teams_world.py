@@ -15,11 +15,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams.chat import TeamsChat
 from adapters.teams.server import TeamsConfig, build_adapter, installer
-from adapters.web import build_web_app
-from bot.clock import SimulatedClock
-from bot.teamfile import apply_team, parse_team
-from bot.wiring import build_core
-from storage.repo import SqlStore
+from adapters.web.server import build_web_app
+from bot.bootstrap import build_core
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from storage.kernel.repo import SqlStore
 from tests.emulators.teams import ConnectorEmulator, TeamsClient
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from bot.ports import DueItem, RateLimited
-from bot.teamfile import apply_team, parse_team
-from storage.repo import SqlStore
+from bot.kernel.ports import DueItem, RateLimited
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from storage.kernel.repo import SqlStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DUE = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)

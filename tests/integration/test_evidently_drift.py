@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from adapters.sources import source_factory
-from bot.digest_service import install
-from bot.domain import Member
-from bot.ports import ClaimedItem
+from adapters.sources.factory import source_factory
+from bot.digests.service import install
+from bot.kernel.domain import Member
+from bot.kernel.ports import ClaimedItem
 from tests.digest_fakes import make_app
 from tests.integration.services import evidently_ui  # noqa: F401  (a fixture)
 

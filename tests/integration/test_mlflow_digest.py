@@ -12,11 +12,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.sources import source_factory
-from adapters.web_hooks import add_hook_routes
-from bot.digest_service import install
-from bot.domain import Member
-from bot.ports import ClaimedItem
+from adapters.sources.factory import source_factory
+from adapters.web.hooks import add_hook_routes
+from bot.digests.service import install
+from bot.kernel.domain import Member
+from bot.kernel.ports import ClaimedItem
 from tests.digest_fakes import make_app
 from tests.integration.services import mlflow_server  # noqa: F401  (a fixture)
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Member, Workspace
-from bot.messages import Message
-from bot.ports import OutboxEntry
-from storage.repo import SqlStore
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.messages import Message
+from bot.kernel.ports import OutboxEntry
+from storage.kernel.repo import SqlStore
 from tests.digest_fakes import make_app
 
 NOW = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)

@@ -8,9 +8,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.prometheus import PrometheusSource
-from bot.digest_config import PrometheusConfig
-from bot.sources import SourceUnavailable
+from adapters.sources.prometheus import PrometheusSource
+from bot.digests.config import PrometheusConfig
+from bot.digests.sources import SourceUnavailable
 
 AT = datetime(2027, 3, 15, 8, 0, tzinfo=UTC)
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import Action, Meridian
-from bot.commands import Invocation, Reply
-from bot.domain import Member
-from bot.raci import RaciService
-from bot.raci_commands import EDIT_ACTION, Upload
+from bot.kernel.app import Action, Meridian
+from bot.kernel.commands import Invocation, Reply
+from bot.kernel.domain import Member
+from bot.raci.commands import EDIT_ACTION, Upload
+from bot.raci.model import RaciService
 
 WS = "acme-ml"
 TEAM = """\
@@ -255,7 +255,7 @@ async def test_admin_only_policy_refuses_the_accountable(app: Meridian) -> None:
 async def test_lint_finds_charts_written_before_the_rules(app: Meridian) -> None:
     from datetime import UTC, datetime
 
-    from bot.raci import Activity, Assignment, Change, HistoryEntry, Role
+    from bot.raci.model import Activity, Assignment, Change, HistoryEntry, Role
 
     await seed(app)
     service: RaciService = app.services["raci"]

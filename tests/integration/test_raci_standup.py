@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.app import IncomingMessage
-from bot.commands import Invocation
+from bot.kernel.app import IncomingMessage
+from bot.kernel.commands import Invocation
 
 TEAM = """
 workspace: acme

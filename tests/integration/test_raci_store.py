@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain import Member
-from bot.raci import Activity, Assignment, Change, HistoryEntry, RaciRefused, RaciService, Role
-from storage.raci_repo import RaciRepo
-from storage.repo import SqlStore
+from bot.kernel.domain import Member
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, RaciService, Role
+from storage.kernel.repo import SqlStore
+from storage.raci.repo import RaciRepo
 
 WS = "acme-ml"
 AT = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.ports import StandupRun
+from bot.kernel.ports import StandupRun
 
 TEAM = "workspace: w\nmembers: [{id: a, tz: UTC}]\nstandups: [{name: d, channel: '#c'}]\n"
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from adapters.console.render import render_text
-from bot.app import Action, IncomingMessage, Reaction
-from bot.commands import Invocation
-from bot.retros import ensure_plan
+from bot.kernel.app import Action, IncomingMessage, Reaction
+from bot.kernel.commands import Invocation
+from bot.retros.flow import ensure_plan
 
 TEAM = """
 workspace: acme

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.timekeeping import utc
+from bot.kernel.timekeeping import utc
 from tests.integration.slack_harness import SlackHarness
 
 MONDAY_EARLY = utc(2027, 3, 15, 6, 0)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from adapters.slack.chat import OUTBOX_EVENT
-from bot.domain import Workspace
-from bot.messages import Message
-from bot.timekeeping import utc
+from bot.kernel.domain import Workspace
+from bot.kernel.messages import Message
+from bot.kernel.timekeeping import utc
 from tests.integration.slack_harness import SlackHarness
 
 MONDAY_EARLY = utc(2027, 3, 15, 6, 0)

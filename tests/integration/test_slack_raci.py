@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from bot.teamfile import apply_team, parse_team
-from bot.timekeeping import utc
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from bot.kernel.timekeeping import utc
 from tests.integration.slack_harness import SlackHarness
 
 TEAM = """

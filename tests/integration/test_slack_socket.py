@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.timekeeping import utc
+from bot.kernel.timekeeping import utc
 from tests.integration.slack_harness import SlackHarness
 
 SOCKET_ENV = {"SLACK_APP_TOKEN": "xapp-1-A0001-test", "SLACK_BOT_TOKEN": "xoxb-T0001-test"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.timekeeping import utc
+from bot.kernel.timekeeping import utc
 from tests.emulators.slack import SlackEmulator
 from tests.integration.slack_harness import SlackHarness
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.timekeeping import utc
+from bot.kernel.timekeeping import utc
 from tests.integration.slack_harness import SECRET, SlackHarness
 
 MONDAY = utc(2027, 3, 15, 10, 0)

@@ -10,12 +10,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.mlflow import MLflowSource
-from adapters.sources import source_factory
-from bot.digest_config import parse_sources
-from bot.digest_service import install
-from bot.ports import ClaimedItem
-from bot.sources import SourceUnavailable
+from adapters.sources.factory import source_factory
+from adapters.sources.mlflow import MLflowSource
+from bot.digests.config import parse_sources
+from bot.digests.service import install
+from bot.digests.sources import SourceUnavailable
+from bot.kernel.ports import ClaimedItem
 from tests.digest_fakes import make_app
 from tests.integration.services import free_port
 

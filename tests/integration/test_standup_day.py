@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.console.render import render_text
-from bot.app import Action, IncomingMessage
-from bot.commands import Invocation
+from bot.kernel.app import Action, IncomingMessage
+from bot.kernel.commands import Invocation
 
 TEAM = """
 workspace: acme
@@ -152,7 +152,7 @@ async def test_answer_with_mentions_is_kept_literally_and_long_text_is_truncated
     assert nasty in post.text
     assert "37,000 more characters not shown" in post.text
     # in the neutral message the user's text is plain text, never a mention
-    from bot.messages import Mention, Section
+    from bot.kernel.messages import Mention, Section
 
     sections = [b for b in post.message.blocks if isinstance(b, Section)]
     mentions = [p for s in sections for p in s.text if isinstance(p, Mention)]

@@ -9,9 +9,9 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401
-from bot.domain import Member, Workspace
-from bot.ports import OutboxEntry, StandupRun
-from storage.repo import SqlStore
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.ports import OutboxEntry, StandupRun
+from storage.kernel.repo import SqlStore
 
 NOW = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.app import IncomingMessage, Meridian
-from bot.messages import Message
+from bot.kernel.app import IncomingMessage, Meridian
+from bot.kernel.messages import Message
 from tests.emulators.teams import BOT_ID, TeamsClient
 from tests.integration.teams_world import TeamsWorld
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage.repo import SqlStore
-from storage.teams_repo import TeamsIdentity, TeamsRepo
+from storage.kernel.repo import SqlStore
+from storage.teams.repo import TeamsIdentity, TeamsRepo
 
 T0 = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.wandb import WandbSource
-from bot.digest_config import parse_sources
-from bot.digest_service import SourceSet, install
-from bot.domain import Member
-from bot.ports import ClaimedItem
-from bot.sources import SourceUnavailable
+from adapters.sources.wandb import WandbSource
+from bot.digests.config import parse_sources
+from bot.digests.service import SourceSet, install
+from bot.digests.sources import SourceUnavailable
+from bot.kernel.domain import Member
+from bot.kernel.ports import ClaimedItem
 from tests.digest_fakes import make_app
 from tests.emulators.wandb import EmulatedRun, WandbEmulator
 

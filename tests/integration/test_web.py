@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.web import build_web_app
-from bot.commands import Invocation
+from adapters.web.server import build_web_app
+from bot.kernel.commands import Invocation
 
 
 async def test_healthz_and_metrics(sqlite_harness: Any) -> None:

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.web_hooks import add_hook_routes, mlflow_signature
-from bot.digest_service import SourceSet, install
+from adapters.web.hooks import add_hook_routes, mlflow_signature
+from bot.digests.service import SourceSet, install
 from tests.digest_fakes import FakeMonitoring, make_app
 
 NOW = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
@@ -115,7 +115,7 @@ async def test_trend_chart_is_served_as_a_png(sqlite_store) -> None:
     import struct
     import zlib
 
-    from adapters.web_hooks import ServedCharts
+    from adapters.web.hooks import ServedCharts
 
     app, _, _, _ = make_app(sqlite_store, NOW)
     charts = ServedCharts(app.store, "http://meridian.test/")

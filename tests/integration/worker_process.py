@@ -19,12 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SimulatedClock
-from bot.domain import Member
-from bot.messages import Form, Message
-from bot.ports import Posted, Profile
-from bot.wiring import build_core
-from storage.repo import SqlStore
+from bot.bootstrap import build_core
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.domain import Member
+from bot.kernel.messages import Form, Message
+from bot.kernel.ports import Posted, Profile
+from storage.kernel.repo import SqlStore
 
 
 class FilePlatform:

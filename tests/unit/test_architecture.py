@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
-COMPOSITION_ROOT = {"cli.py", "wiring.py", "__main__.py"}
+COMPOSITION_ROOT = {"cli.py", "bootstrap.py", "__main__.py"}
 FORBIDDEN = ("slack_bolt", "slack_sdk", "botbuilder", "aiohttp", "httpx", "requests", "sqlalchemy", "sqlmodel",
              "psycopg", "alembic", "storage", "adapters", "apscheduler", "mlflow", "evidently", "wandb")
 
@@ -23,10 +23,10 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_core_modules_import_no_sdk_http_or_sql() -> None:
     offenders = {}
-    for path in sorted(BOT.glob("*.py")):
-        if path.name in COMPOSITION_ROOT:
+    for path in sorted(BOT.rglob("*.py")):
+        if path.relative_to(BOT).as_posix() in COMPOSITION_ROOT:
             continue
         bad = sorted(m for m in imported_modules(path) if m.split(".")[0] in FORBIDDEN)
         if bad:
-            offenders[path.name] = bad
+            offenders[path.relative_to(BOT).as_posix()] = bad
     assert offenders == {}

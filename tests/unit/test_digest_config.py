@@ -6,10 +6,10 @@ from datetime import time, timedelta
 
 import pytest
 
-from bot.digest_config import SourcesConfigError, parse_sources
-from bot.digest_service import plan_digests
-from bot.digest_text import sparkline
-from bot.timekeeping import utc
+from bot.digests.config import SourcesConfigError, parse_sources
+from bot.digests.service import plan_digests
+from bot.digests.text import sparkline
+from bot.kernel.timekeeping import utc
 
 DESIGN_EXAMPLE = {
     "workspace": "acme-ml",

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import Invocation
-from bot.digest_service import SourceSet, install
-from bot.domain import Member
-from bot.messages import Mention
-from bot.ports import ClaimedItem
-from bot.sources import AlertEvent, ColumnDrift, DriftSnapshot
-from bot.timekeeping import utc
+from bot.digests.service import SourceSet, install
+from bot.digests.sources import AlertEvent, ColumnDrift, DriftSnapshot
+from bot.kernel.commands import Invocation
+from bot.kernel.domain import Member
+from bot.kernel.messages import Mention
+from bot.kernel.ports import ClaimedItem
+from bot.kernel.timekeeping import utc
 from tests.digest_fakes import FakeMetrics, FakeMonitoring, make_app
 
 T0 = utc(2027, 3, 15, 8, 5)

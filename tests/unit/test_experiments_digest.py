@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.commands import Invocation
-from bot.digest_service import SourceSet, install
-from bot.domain import Member
-from bot.messages import Image, Mention, Section
-from bot.ports import ClaimedItem
-from bot.sources import ExperimentRecord, MetricPoint, ModelVersion, RegisteredModel, RunRecord
-from bot.timekeeping import utc
+from bot.digests.service import SourceSet, install
+from bot.digests.sources import ExperimentRecord, MetricPoint, ModelVersion, RegisteredModel, RunRecord
+from bot.kernel.commands import Invocation
+from bot.kernel.domain import Member
+from bot.kernel.messages import Image, Mention, Section
+from bot.kernel.ports import ClaimedItem
+from bot.kernel.timekeeping import utc
 from tests.digest_fakes import FakeTracking, make_app
 
 T0 = utc(2027, 3, 15, 8, 0)  # a Monday, 08:00 UTC (London is on GMT)

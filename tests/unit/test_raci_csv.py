@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import Member
-from bot.raci import Activity, Assignment, Role, normalise, validate
-from bot.raci_csv import parse_cell, read_raci_csv, write_long, write_wide
+from bot.kernel.domain import Member
+from bot.raci.csv import parse_cell, read_raci_csv, write_long, write_wide
+from bot.raci.model import Activity, Assignment, Role, normalise, validate
 
 WS = "acme"
 TEAM = [

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.domain import DateRange, Hours, Member
-from bot.raci import (
+from bot.kernel.domain import DateRange, Hours, Member
+from bot.raci.model import (
     Activity,
     ActivityIndex,
     Assignment,

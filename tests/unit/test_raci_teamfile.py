@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.domain import Member
-from bot.raci import Assignment, Role
-from bot.raci_teamfile import load_raci_section
+from bot.kernel.domain import Member
+from bot.raci.model import Assignment, Role
+from bot.raci.teamfile import load_raci_section
 
 WS = "acme-ml"
 TEAM = [Member(WS, "alice", "Alice"), Member(WS, "ravi", "Ravi"),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.rotation import (
+from bot.retros.rotation import (
     Member,
     PainScale,
     RotationError,

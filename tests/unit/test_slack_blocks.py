@@ -15,7 +15,7 @@ from adapters.slack.blocks import (
     render,
     split_text,
 )
-from bot.messages import (
+from bot.kernel.messages import (
     Actions,
     Attachment,
     Button,

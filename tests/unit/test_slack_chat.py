@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.slack.chat import SlackChat, fixed_token
-from bot.domain import Member
-from bot.messages import Attachment, Mention, Message, Section, rich
-from bot.ports import RateLimited
+from bot.kernel.domain import Member
+from bot.kernel.messages import Attachment, Mention, Message, Section, rich
+from bot.kernel.ports import RateLimited
 from tests.emulators.slack import SlackEmulator
 
 RAVI = Member("T0001", "U0RAVI", "Ravi", accounts={"slack": "U0RAVI"})

@@ -9,9 +9,9 @@ from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.app import SlackConfig, SlackSettingError, body_workspace, plain_command_text
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore
-from bot.wiring import open_store
+from bot.bootstrap import open_store
 from storage.db import make_engine
-from storage.slack_repo import SlackRepo
+from storage.slack.repo import SlackRepo
 
 
 def test_slack_is_off_when_nothing_is_set() -> None:

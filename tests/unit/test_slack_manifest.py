@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, SlackConfig, slack_chat
-from bot.clock import SimulatedClock
-from bot.timekeeping import utc
-from bot.wiring import build_core, open_store
+from bot.bootstrap import build_core, open_store
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.timekeeping import utc
 from storage.db import make_engine
-from storage.slack_repo import SlackRepo
+from storage.slack.repo import SlackRepo
 
 MANIFEST = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text())
 

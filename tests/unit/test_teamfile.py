@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.teamfile import TeamFileError, load_team, parse_team
+from bot.kernel.teamfile import TeamFileError, load_team, parse_team
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.teams.render import card, escape, form_card, submitted
-from bot.messages import (
+from bot.kernel.messages import (
     Actions,
     Button,
     Code,

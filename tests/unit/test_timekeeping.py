@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import DateRange, Member, Standup
-from bot.timekeeping import (
+from bot.kernel.domain import DateRange, Member, Standup
+from bot.kernel.timekeeping import (
     TimeInputError,
     at_local,
     cutoff_at,

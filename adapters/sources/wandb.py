@@ -1,0 +1,198 @@
+"""Weights & Biases public API → digest records, as GraphQL over HTTP (no ``wandb`` import).
+
+W&B has projects where MLflow has experiments, run ``state`` where MLflow has status,
+and no end time: a run's last heartbeat (``heartbeatAt``) stands for it. Runs are
+filtered on the server with the public API's filter language (``createdAt``,
+``heartbeatAt``, ``state``) and ordered on a summary metric (``-summary_metrics.x``).
+W&B has no model registry here, so registry news is empty.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.sources.http import HttpSource
+from bot.digests.config import TrackingConfig
+from bot.digests.sources import (
+    ExperimentRecord,
+    Goal,
+    MetricPoint,
+    ModelVersion,
+    RegisteredModel,
+    RunRecord,
+    RunStatus,
+    SourceUnavailable,
+)
+
+STATES: dict[str, list[str]] = {"FINISHED": ["finished"], "FAILED": ["failed", "crashed"], "KILLED": ["killed"],
+                                "RUNNING": ["running"]}
+STATUS_OF = {state: status for status, states in STATES.items() for state in states}
+
+RUN_FIELDS = "id name displayName state createdAt heartbeatAt summaryMetrics tags user { username }"
+RUNS_QUERY = f"""query Runs($entity: String!, $project: String!, $cursor: String, $perPage: Int!,
+    $order: String, $filters: JSONString) {{
+  project(name: $project, entityName: $entity) {{
+    runs(filters: $filters, after: $cursor, first: $perPage, order: $order) {{
+      edges {{ node {{ {RUN_FIELDS} }} cursor }}
+      pageInfo {{ endCursor hasNextPage }}
+    }}
+  }}
+}}"""
+RUN_QUERY = f"""query Run($entity: String!, $project: String!, $name: String!) {{
+  project(name: $project, entityName: $entity) {{ run(name: $name) {{ {RUN_FIELDS} }} }}
+}}"""
+HISTORY_QUERY = """query History($entity: String!, $project: String!, $name: String!, $samples: Int) {
+  project(name: $project, entityName: $entity) { run(name: $name) { history(samples: $samples) } }
+}"""
+PROJECTS_QUERY = """query Projects($entity: String!, $cursor: String) {
+  models(entityName: $entity, after: $cursor, first: 100) {
+    edges { node { id name } }
+    pageInfo { endCursor hasNextPage }
+  }
+}"""
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _time(text: Any) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+class WandbSource:
+    name = "W&B"
+
+    def __init__(self, config: TrackingConfig, api_key: str, http: HttpSource | None = None) -> None:
+        if not config.entity:
+            raise ValueError("a W&B source needs an entity")
+        self.config = config
+        self.entity = config.entity
+        token = base64.b64encode(f"api:{api_key}".encode()).decode()
+        self.http = http or HttpSource(self.name, config.url, config.timeout.total_seconds(),
+                                       headers={"Authorization": f"Basic {token}"})
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        answer = await self.http.ok("POST", "/graphql", body={"query": query, "variables": variables})
+        if not isinstance(answer, dict) or answer.get("errors"):
+            errors = answer.get("errors") if isinstance(answer, dict) else answer
+            raise SourceUnavailable(self.name, f"GraphQL error: {errors}")
+        data: dict[str, Any] = answer.get("data") or {}
+        return data
+
+    def run_record(self, project: str, node: dict[str, Any]) -> RunRecord:
+        summary = node.get("summaryMetrics") or "{}"
+        values = json.loads(summary) if isinstance(summary, str) else summary
+        metrics = {k: float(v) for k, v in values.items()
+                   if isinstance(v, int | float) and not isinstance(v, bool) and not k.startswith("_")}
+        state = node.get("state", "running")
+        status: RunStatus = STATUS_OF.get(state, "FAILED")  # type: ignore[assignment]
+        heartbeat = _time(node.get("heartbeatAt"))
+        created = _time(node.get("createdAt")) or datetime.fromtimestamp(0, tz=UTC)
+        tags = {t: "" for t in node.get("tags") or []}
+        if state == "crashed":
+            tags.setdefault(self.config.error_tag, "crashed")
+        return RunRecord(run_id=f"{project}/{node['name']}", name=node.get("displayName") or node["name"],
+                         experiment_id=project, user=(node.get("user") or {}).get("username") or "unknown",
+                         status=status, start_time=created, end_time=None if status == "RUNNING" else heartbeat,
+                         metrics=metrics, tags=tags, last_metric_at=heartbeat,
+                         url=f"https://wandb.ai/{self.entity}/{project}/runs/{node['name']}")
+
+    async def experiments(self, patterns: Sequence[str]) -> list[ExperimentRecord]:
+        exact = [p for p in patterns if not _is_glob(p)]
+        globs = [p for p in patterns if _is_glob(p)]
+        found = {name: ExperimentRecord(name, name) for name in exact}
+        cursor: str | None = None
+        while globs:
+            data = await self._graphql(PROJECTS_QUERY, {"entity": self.entity, "cursor": cursor})
+            page = data.get("models") or {}
+            for edge in page.get("edges", []):
+                name = edge["node"]["name"]
+                if any(fnmatch.fnmatchcase(name, g) for g in globs):
+                    found[name] = ExperimentRecord(name, name)
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                break
+            cursor = info.get("endCursor")
+        return sorted(found.values(), key=lambda e: e.name)
+
+    async def _runs(self, project: str, filters: dict[str, Any], order: str | None,
+                    limit: int | None = None) -> list[RunRecord]:
+        runs: list[RunRecord] = []
+        cursor: str | None = None
+        per_page = min(self.config.page_size, limit or self.config.page_size, 1000)
+        while True:
+            data = await self._graphql(RUNS_QUERY, {"entity": self.entity, "project": project, "cursor": cursor,
+                                                    "perPage": per_page, "order": order,
+                                                    "filters": json.dumps(filters)})
+            page = (data.get("project") or {}).get("runs") or {}
+            runs.extend(self.run_record(project, e["node"]) for e in page.get("edges", []))
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage") or (limit and len(runs) >= limit):
+                return runs[:limit] if limit else runs
+            cursor = info.get("endCursor")
+
+    @staticmethod
+    def _order(metric: str, goal: Goal) -> str:
+        return f"{'-' if goal == 'max' else '+'}summary_metrics.{metric}"
+
+    async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
+                         until: datetime) -> list[RunRecord]:
+        filters = {"$and": [{"state": {"$in": STATES[status]}}, {"createdAt": {"$lte": _iso(until)}},
+                            {"heartbeatAt": {"$gt": _iso(after)}}]}
+        out: list[RunRecord] = []
+        for project in experiment_ids:
+            runs = await self._runs(project, filters, "+createdAt")
+            out.extend(r for r in runs if r.end_time is not None and after < r.end_time <= until)
+        return out
+
+    async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]:
+        out: list[RunRecord] = []
+        for project in experiment_ids:
+            out.extend(await self._runs(project, {"state": "running"}, "+createdAt"))
+        return out
+
+    async def best_run(self, experiment_id: str, metric: str, goal: Goal, before: datetime) -> RunRecord | None:
+        filters = {"$and": [{"state": "finished"}, {"heartbeatAt": {"$lte": _iso(before)}}]}
+        runs = await self._runs(experiment_id, filters, self._order(metric, goal), limit=1)
+        return runs[0] if runs and metric in runs[0].metrics else None
+
+    async def run(self, run_id: str) -> RunRecord | None:
+        project, _, name = run_id.partition("/")
+        data = await self._graphql(RUN_QUERY, {"entity": self.entity, "project": project, "name": name})
+        node = (data.get("project") or {}).get("run")
+        return self.run_record(project, node) if node else None
+
+    async def metric_history(self, run_id: str, metric: str) -> list[MetricPoint]:
+        project, _, name = run_id.partition("/")
+        data = await self._graphql(HISTORY_QUERY, {"entity": self.entity, "project": project, "name": name,
+                                                   "samples": 500})
+        rows = ((data.get("project") or {}).get("run") or {}).get("history") or []
+        points = []
+        for raw in rows:
+            row = json.loads(raw) if isinstance(raw, str) else raw
+            if metric in row and isinstance(row[metric], int | float):
+                at = datetime.fromtimestamp(float(row.get("_timestamp", 0)), tz=UTC)
+                points.append(MetricPoint(int(row.get("_step", 0)), float(row[metric]), at))
+        return points
+
+    async def registered_model(self, name: str) -> RegisteredModel | None:
+        return None
+
+    async def model_versions(self, name: str) -> list[ModelVersion]:
+        return []

@@ -1,0 +1,385 @@
+"""The ``sources:`` and ``digests:`` sections of the team file, checked and typed.
+
+``parse_sources`` takes the team file's mapping and returns a ``SourcesConfig`` or
+raises ``SourcesConfigError`` naming the key that is wrong (``sources.tracking[0].goal``),
+so a misconfigured source stops start-up with one clear line instead of failing at
+08:00 on the first digest. The schema is documented in ``docs/sources.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from bot.digests.sources import Goal
+from bot.kernel.domain import WEEKDAYS, WORKWEEK
+from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_hhmm, validate_zone
+
+
+class SourcesConfigError(ValueError):
+    """A wrong key or value in ``sources:`` / ``digests:``; ``path`` locates it in the file."""
+
+    def __init__(self, path: Sequence[str | int], problem: str) -> None:
+        self.path = tuple(path)
+        self.problem = problem
+        super().__init__(f"{_dotted(self.path)}: {problem}")
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    kind: Literal["mlflow", "wandb"]
+    name: str
+    """Unique id of this source; watermarks are kept under it."""
+    url: str
+    experiments: tuple[str, ...]
+    metric: str
+    goal: Goal = "max"
+    entity: str | None = None
+    """W&B entity (team or user) owning the projects."""
+    models: tuple[str, ...] = ()
+    """Registered models whose versions and aliases are news (MLflow registry)."""
+    champion_alias: str = "champion"
+    stale_after: timedelta = timedelta(hours=6)
+    error_tag: str = "error"
+    lookback: timedelta = timedelta(hours=24)
+    """How far back the first digest looks, before there is a watermark."""
+    timeout: timedelta = timedelta(seconds=10)
+    page_size: int = 1000
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    kind: Literal["evidently"]
+    name: str
+    url: str
+    project: str | None = None
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    url: str
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class PromCheck:
+    """A PromQL query shown in the drift digest, with optional thresholds that raise the model's status."""
+
+    name: str
+    query: str
+    warn_above: float | None = None
+    alert_above: float | None = None
+    warn_below: float | None = None
+    alert_below: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    owner: str | None
+    project: str
+    """The monitoring project that holds this model's drift reports."""
+    monitoring: str | None = None
+    """Name of the monitoring source; the first one when omitted."""
+    drift_share: float | None = None
+    """Share of drifted columns that makes an ALERT; the report's own setting when omitted."""
+    stale_after: timedelta = timedelta(hours=26)
+    prometheus: tuple[PromCheck, ...] = ()
+    activity: str | None = None
+    """The RACI activity whose Responsible and Accountable an ALERT mentions; the model name when omitted."""
+
+
+@dataclass(frozen=True)
+class AlertmanagerConfig:
+    channel: str | None = None
+    """Where firing alerts are posted; the drift digest's alert channel when omitted."""
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    kind: Literal["experiments", "drift"]
+    channel: str
+    at: time
+    tz: str
+    days: frozenset[str] = WORKWEEK
+    sources: tuple[str, ...] = ()
+    """Tracking sources this digest covers (all when empty)."""
+    alerts_channel: str | None = None
+    check_every: timedelta = timedelta(minutes=15)
+    cooldown: timedelta = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    tracking: tuple[TrackingConfig, ...] = ()
+    monitoring: tuple[MonitoringConfig, ...] = ()
+    prometheus: PrometheusConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    models: tuple[ModelConfig, ...] = ()
+    digests: tuple[DigestSchedule, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def digest(self, kind: str) -> DigestSchedule | None:
+        return next((d for d in self.digests if d.kind == kind), None)
+
+    def tracking_named(self, names: Sequence[str]) -> tuple[TrackingConfig, ...]:
+        return tuple(t for t in self.tracking if not names or t.name in names)
+
+
+# --- the reader ---------------------------------------------------------------------------
+
+class _Reader:
+    """Reads one mapping, remembering where it is so every error can name its key."""
+
+    def __init__(self, raw: Any, path: tuple[str | int, ...]) -> None:
+        if not isinstance(raw, Mapping):
+            raise SourcesConfigError(path, f"expected a mapping, got {type(raw).__name__}")
+        self.raw = raw
+        self.path = path
+        self.used: set[str] = set()
+
+    def fail(self, key: str, problem: str) -> SourcesConfigError:
+        return SourcesConfigError((*self.path, key), problem)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.used.add(key)
+        return self.raw.get(key, default)
+
+    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        if not isinstance(value, str | int | float) or isinstance(value, bool) or str(value).strip() == "":
+            raise self.fail(key, f"must be a non-empty string, not {value!r}")
+        return str(value)
+
+    def required(self, key: str) -> str:
+        value = self.text(key, required=True)
+        assert value is not None
+        return value
+
+    def url(self, key: str, required: bool = True) -> str | None:
+        value = self.text(key, required=required)
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            raise self.fail(key, f"must be an http(s) URL, not {value!r}")
+        return value.rstrip("/")
+
+    def names(self, key: str, required: bool = False) -> tuple[str, ...]:
+        value = self.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required (a list of names)")
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "must be a list of names")
+        if required and not value:
+            raise self.fail(key, "must name at least one")
+        return tuple(value)
+
+    def duration(self, key: str, default: timedelta) -> timedelta:
+        value = self.get(key)
+        if value is None:
+            return default
+        try:
+            parsed = parse_duration(str(value))
+        except TimeInputError as err:
+            raise self.fail(key, str(err)) from None
+        if parsed <= timedelta():
+            raise self.fail(key, "must be longer than zero")
+        return parsed
+
+    def number(self, key: str, low: float | None = None, high: float | None = None) -> float | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number, not {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.fail(key, f"must be between {low} and {high}, not {value}")
+        return float(value)
+
+    def choice(self, key: str, options: Sequence[str], default: str | None = None) -> str:
+        value = self.get(key, default)
+        if value not in options:
+            if value is None:
+                raise self.fail(key, f"is required (one of {', '.join(options)})")
+            raise self.fail(key, f"must be one of {', '.join(options)}, not {value!r}")
+        return str(value)
+
+    def done(self) -> None:
+        unknown = sorted(str(k) for k in self.raw if k not in self.used)
+        if unknown:
+            raise SourcesConfigError((*self.path, unknown[0]), "unknown key")
+
+
+def _list(raw: Any, path: tuple[str | int, ...]) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise SourcesConfigError(path, "must be a list")
+    return raw
+
+
+def _tracking(raw: Any, path: tuple[str | int, ...]) -> TrackingConfig:
+    r = _Reader(raw, path)
+    kind = r.choice("kind", ("mlflow", "wandb"))
+    name = r.text("name", kind) or kind
+    if kind == "mlflow":
+        url = r.url("uri", required=False) or r.url("url", required=False)
+        if url is None:
+            raise r.fail("uri", "is required for an MLflow source (the tracking server's URL)")
+        entity = None
+    else:
+        url = r.url("url", required=False) or "https://api.wandb.ai"
+        entity = r.required("entity")
+    experiments = r.names("projects" if kind == "wandb" and "projects" in r.raw else "experiments", required=True)
+    if kind == "wandb":
+        r.used.update({"projects", "experiments"})
+    page_size = r.number("page_size", 1, 50_000)
+    cfg = TrackingConfig(
+        kind=kind,  # type: ignore[arg-type]
+        name=name, url=url, experiments=experiments, metric=r.required("metric"),
+        goal=r.choice("goal", ("max", "min"), "max"),  # type: ignore[arg-type]
+        entity=entity, models=r.names("models"),
+        champion_alias=r.text("champion_alias", "champion") or "champion",
+        stale_after=r.duration("stale_after", timedelta(hours=6)),
+        error_tag=r.text("error_tag", "error") or "error",
+        lookback=r.duration("lookback", timedelta(hours=24)),
+        timeout=r.duration("timeout", timedelta(seconds=10)),
+        page_size=int(page_size) if page_size else 1000,
+    )
+    r.done()
+    return cfg
+
+
+def _monitoring(raw: Any, path: tuple[str | int, ...]) -> MonitoringConfig:
+    r = _Reader(raw, path)
+    kind = r.choice("kind", ("evidently",))
+    cfg = MonitoringConfig(kind=kind, name=r.text("name", kind) or kind,  # type: ignore[arg-type]
+                           url=r.url("url") or "", project=r.text("project"),
+                           timeout=r.duration("timeout", timedelta(seconds=10)))
+    r.done()
+    return cfg
+
+
+def _prom_check(raw: Any, path: tuple[str | int, ...]) -> PromCheck:
+    r = _Reader(raw, path)
+    check = PromCheck(name=r.required("name"), query=r.required("query"),
+                      warn_above=r.number("warn_above"), alert_above=r.number("alert_above"),
+                      warn_below=r.number("warn_below"), alert_below=r.number("alert_below"))
+    r.done()
+    return check
+
+
+def _model(raw: Any, path: tuple[str | int, ...]) -> ModelConfig:
+    r = _Reader(raw, path)
+    name = r.required("name")
+    checks = tuple(_prom_check(c, (*path, "prometheus", i)) for i, c in enumerate(_list(r.get("prometheus"),
+                                                                                         (*path, "prometheus"))))
+    model = ModelConfig(name=name, owner=r.required("owner"), project=r.text("project", name) or name,
+                        monitoring=r.text("monitoring"), drift_share=r.number("drift_share", 0.0, 1.0),
+                        stale_after=r.duration("stale_after", timedelta(hours=26)), prometheus=checks,
+                        activity=r.text("activity"))
+    r.done()
+    return model
+
+
+def _digest(raw: Any, path: tuple[str | int, ...]) -> DigestSchedule:
+    r = _Reader(raw, path)
+    kind = r.choice("kind", ("experiments", "drift"))
+    at_raw = r.required("at")
+    at_text, _, zone = at_raw.strip().partition(" ")
+    try:
+        at = parse_hhmm(at_text)
+        tz = validate_zone(zone.strip() or "UTC")
+    except TimeInputError as err:
+        raise r.fail("at", f"{err} Write it like \"08:00 Europe/London\".") from None
+    days = r.names("days") or tuple(sorted(WORKWEEK))
+    bad = [d for d in days if d not in WEEKDAYS]
+    if bad:
+        raise r.fail("days", f"{bad[0]!r} is not a day; use {', '.join(WEEKDAYS)}")
+    schedule = DigestSchedule(kind=kind, channel=r.required("channel"), at=at, tz=tz,  # type: ignore[arg-type]
+                              days=frozenset(days), sources=r.names("sources"),
+                              alerts_channel=r.text("alerts_channel"),
+                              check_every=r.duration("check_every", timedelta(minutes=15)),
+                              cooldown=r.duration("cooldown", timedelta(hours=6)))
+    r.done()
+    return schedule
+
+
+def _unique(items: Sequence[Any], attr: str, path: tuple[str | int, ...]) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        value = getattr(item, attr)
+        if value in seen:
+            raise SourcesConfigError((*path, i, attr), f"{value!r} is used twice; give each one its own {attr}")
+        seen.add(value)
+
+
+def parse_sources(raw: Mapping[str, Any]) -> SourcesConfig:
+    """Read ``sources:`` and ``digests:`` from the team file's top-level mapping (other keys are ignored)."""
+    section = raw.get("sources") or {}
+    s = _Reader(section, ("sources",))
+    tracking = tuple(_tracking(t, ("sources", "tracking", i))
+                     for i, t in enumerate(_list(s.get("tracking"), ("sources", "tracking"))))
+    monitoring = tuple(_monitoring(m, ("sources", "monitoring", i))
+                       for i, m in enumerate(_list(s.get("monitoring"), ("sources", "monitoring"))))
+    models = [_model(m, ("sources", "models", i))
+              for i, m in enumerate(_list(s.get("models"), ("sources", "models")))]
+    prometheus = None
+    if s.get("prometheus") is not None:
+        p = _Reader(s.get("prometheus"), ("sources", "prometheus"))
+        prometheus = PrometheusConfig(url=p.url("url") or "", timeout=p.duration("timeout", timedelta(seconds=10)))
+        p.done()
+    alertmanager = None
+    if s.get("alertmanager") is not None:
+        a = _Reader(s.get("alertmanager") or {}, ("sources", "alertmanager"))
+        alertmanager = AlertmanagerConfig(channel=a.text("channel"))
+        a.done()
+    s.done()
+    _unique(tracking, "name", ("sources", "tracking"))
+    _unique(monitoring, "name", ("sources", "monitoring"))
+    _unique(models, "name", ("sources", "models"))
+    for i, model in enumerate(models):
+        if model.monitoring and model.monitoring not in {m.name for m in monitoring}:
+            raise SourcesConfigError(("sources", "models", i, "monitoring"),
+                                     f"no monitoring source named {model.monitoring!r}")
+        if model.prometheus and prometheus is None:
+            raise SourcesConfigError(("sources", "models", i, "prometheus"),
+                                     "needs sources.prometheus.url to be set")
+        if not monitoring and not model.prometheus:
+            raise SourcesConfigError(("sources", "models", i), "has nothing to watch: add a monitoring source "
+                                     "or prometheus queries")
+    covered = {(m.monitoring or (monitoring[0].name if monitoring else None), m.project) for m in models}
+    for mon in monitoring:
+        if mon.project and (mon.name, mon.project) not in covered and (None, mon.project) not in covered:
+            models.append(ModelConfig(name=mon.project, owner=None, project=mon.project, monitoring=mon.name))
+    digests = tuple(_digest(d, ("digests", i)) for i, d in enumerate(_list(raw.get("digests"), ("digests",))))
+    for i, d in enumerate(digests):
+        unknown = [n for n in d.sources if n not in {t.name for t in tracking}]
+        if unknown:
+            raise SourcesConfigError(("digests", i, "sources"), f"no tracking source named {unknown[0]!r}")
+        if d.kind == "experiments" and not tracking:
+            raise SourcesConfigError(("digests", i), "an experiments digest needs sources.tracking")
+        if d.kind == "drift" and not models:
+            raise SourcesConfigError(("digests", i), "a drift digest needs sources.monitoring or sources.models")
+    return SourcesConfig(tracking=tracking, monitoring=monitoring, prometheus=prometheus,
+                         alertmanager=alertmanager, models=tuple(models), digests=digests)

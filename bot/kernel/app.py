@@ -1,0 +1,231 @@
+"""``Meridian``: the core's one object, holding its ports and what each capability registered.
+
+Capabilities (stand-ups, RACI, retros, digests) register command families, kinds of
+scheduled work, planners, team-file sections, home-page sections and forget hooks here,
+each through a typed method, when the composition root installs them. Adapters call
+``command``, ``message``, ``reaction`` and ``action``; the scheduler calls the engine.
+Nothing here knows a platform, a database or an HTTP library.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
+
+from bot.kernel import metrics
+from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch, usage_error
+from bot.kernel.domain import Member
+from bot.kernel.engine import BoundHandler, BoundPlanner, Engine, EngineSettings
+from bot.kernel.messages import Block, Message
+from bot.kernel.outbox import Outbox
+from bot.kernel.ports import ChatPort, ClaimedItem, Clock, DueItem, Store
+from bot.kernel.teamfile import TeamSection
+
+log = logging.getLogger("meridian")
+
+Settings = EngineSettings
+"""The core's knobs; the engine owns them (catch-up window, planning horizon, lease, retention)."""
+
+DueHandler = Callable[["Meridian", ClaimedItem], Awaitable[None]]
+Planner = Callable[["Meridian", datetime, datetime], list[DueItem]]
+MessageHook = Callable[["Meridian", "IncomingMessage"], Awaitable[bool]]
+ActionHandler = Callable[["Meridian", "Action"], Awaitable[Reply | None]]
+ReactionHook = Callable[["Meridian", "Reaction"], Awaitable[bool]]
+HomeSection = Callable[["Meridian", Member], list[Block]]
+"""A capability's part of a person's home page (their retros, their RACI roles)."""
+ForgetHook = Callable[[str, str], None]
+"""``(workspace, member_id)``: delete what a capability keeps about a person (``forget-me``)."""
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A message a person wrote to the bot or in a thread the bot watches.
+
+    Mentions in ``text`` are already the core's: ``@member-id`` for a member the
+    platform's mention resolved to; the adapter did that translation.
+    """
+
+    workspace: str
+    member: Member
+    text: str
+    channel: str | None
+    is_dm: bool
+    thread: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button press or a form submission, already translated from the platform's payload."""
+
+    workspace: str
+    member: Member
+    action_id: str
+    value: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None
+    trigger: str | None = None
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """An emoji reaction added to (or taken off) a message, already translated from the platform's event."""
+
+    workspace: str
+    member: Member
+    message_id: str
+    emoji: str
+    """The emoji itself, as Unicode (``👍``): the adapter maps a platform's names (``+1``) to it."""
+    added: bool = True
+    channel: str | None = None
+
+
+class Capability(Protocol):
+    """One install shape for every capability: built at bootstrap with its ports, then installed.
+
+    ``install`` registers the capability's commands, planners, due-work handlers, hooks and
+    team-file sections on the app, and nothing else: no capability registers itself on import.
+    """
+
+    name: str
+
+    def install(self, app: Meridian) -> None: ...
+
+
+class Meridian:
+    def __init__(self, store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+                 worker_id: str = "worker") -> None:
+        self.store = store
+        self.clock = clock
+        self.chats = chats
+        self.settings = settings or Settings()
+        self.worker_id = worker_id
+        self.families: dict[str, CommandFamily[Meridian]] = {}
+        self.due_handlers: dict[str, DueHandler] = {}
+        self.planners: list[Planner] = []
+        self.message_hooks: list[MessageHook] = []
+        self.action_handlers: dict[str, ActionHandler] = {}
+        self.reaction_hooks: list[ReactionHook] = []
+        self.sections: list[TeamSection] = []
+        self.home_sections: list[HomeSection] = []
+        self.forget_hooks: list[ForgetHook] = []
+        self.capabilities: list[str] = []
+        self._bound_planners: list[BoundPlanner] = []
+        self._bound_handlers: dict[str, BoundHandler] = {}
+        self.outbox = Outbox(store, clock, self.chat_for, self.settings.lease)
+        self.engine = Engine(store, clock, self.settings, worker_id, self._bound_planners, self._bound_handlers,
+                             self.outbox.retry_pending)
+        self._platforms: dict[str, str] = {}
+        self.services: dict[str, Any] = {}
+        """TRANSITIONAL: string-keyed services, being replaced by typed ports; must be gone before landing."""
+
+    # --- registration -------------------------------------------------------------
+    def install(self, capabilities: Sequence[Capability]) -> None:
+        for capability in capabilities:
+            if capability.name in self.capabilities:
+                raise ValueError(f"capability {capability.name} installed twice")
+            capability.install(self)
+            self.capabilities.append(capability.name)
+
+    def add_family(self, family: CommandFamily[Meridian]) -> None:
+        self.families[family.name] = family
+
+    def on_due(self, kind: str, handler: DueHandler) -> None:
+        self.due_handlers[kind] = handler
+        self._bound_handlers[kind] = partial(handler, self)
+
+    def add_planner(self, planner: Planner) -> None:
+        self.planners.append(planner)
+        self._bound_planners.append(partial(planner, self))
+
+    def on_message(self, hook: MessageHook) -> None:
+        self.message_hooks.append(hook)
+
+    def on_action(self, prefix: str, handler: ActionHandler) -> None:
+        """Handle actions whose id starts with ``prefix`` (``standup.``, ``retro.``)."""
+        self.action_handlers[prefix] = handler
+
+    def on_reaction(self, hook: ReactionHook) -> None:
+        self.reaction_hooks.append(hook)
+
+    def add_section(self, section: TeamSection) -> None:
+        """A top-level key of the team file this capability validates and applies."""
+        if any(s.name == section.name for s in self.sections):
+            raise ValueError(f"team-file section {section.name} registered twice")
+        self.sections.append(section)
+
+    def add_home_section(self, section: HomeSection) -> None:
+        self.home_sections.append(section)
+
+    def on_forget(self, hook: ForgetHook) -> None:
+        self.forget_hooks.append(hook)
+
+    def forget(self, workspace: str, member_id: str) -> None:
+        """Every capability deletes what it keeps about the person."""
+        for hook in [*self.forget_hooks, *self.services.get("forget", [])]:  # TRANSITIONAL
+            hook(workspace, member_id)
+
+    # --- ports --------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def chat_for(self, workspace: str) -> ChatPort:
+        """The chat port of the workspace's platform.
+
+        A workspace whose platform is configured here talks to it. One that names no
+        configured platform (a team imported before any was set up) talks to the one
+        platform configured, and to the console only when no chat platform is: a team
+        file never pins a workspace to the terminal.
+        """
+        platform = self._platforms.get(workspace)
+        if platform is None:
+            ws = self.store.get_workspace(workspace)
+            if ws is not None and ws.platform in self.chats:
+                platform = self._platforms[workspace] = ws.platform
+        if platform is not None:
+            return self.chats[platform]
+        real = [chat for name, chat in self.chats.items() if name != "console"]
+        if len(real) == 1:
+            return real[0]
+        if "console" in self.chats:
+            return self.chats["console"]
+        return next(iter(self.chats.values()))
+
+    # --- entry points for adapters -------------------------------------------------
+    async def command(self, inv: Invocation) -> Reply:
+        family = self.families.get(inv.family.lstrip("/").lower())
+        if family is None:
+            known = ", ".join(f"/{n}" for n in sorted(self.families))
+            return Reply(Message.text(f"Unknown command /{inv.family.lstrip('/')}. Known commands: {known}."))
+        metrics.inc("meridian_commands_total", family=family.name)
+        try:
+            return await dispatch(self, family, inv)
+        except Exception:
+            log.exception("command /%s failed", family.name)
+            return usage_error(family, "Something went wrong on our side; nothing was changed. Please try again.")
+
+    async def message(self, msg: IncomingMessage) -> bool:
+        """Offer a message to each capability in turn; ``True`` when one took it."""
+        for hook in self.message_hooks:
+            if await hook(self, msg):
+                return True
+        return False
+
+    async def reaction(self, reaction: Reaction) -> bool:
+        """Offer a reaction to each capability in turn; ``True`` when one took it."""
+        for hook in self.reaction_hooks:
+            if await hook(self, reaction):
+                return True
+        return False
+
+    async def action(self, act: Action) -> Reply | None:
+        for prefix, handler in self.action_handlers.items():
+            if act.action_id.startswith(prefix):
+                return await handler(self, act)
+        log.warning("no handler for action %s", act.action_id)
+        return None

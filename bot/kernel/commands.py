@@ -1,0 +1,129 @@
+"""The command parser shared by every chat adapter.
+
+Slack slash commands, Teams messages and console lines all reach the core as an
+``Invocation``: a family (``standup``), the words after it, and who typed them.
+Each capability declares a ``CommandFamily`` with its sub-commands; this module does
+the parsing, ``help`` and the error replies, so every family behaves the same way:
+``help`` always answers, and a malformed command gets a specific error and its usage.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from bot.kernel.domain import Member
+from bot.kernel.messages import Code, Context, Form, Message, Section, Strong, rich
+
+AppT = TypeVar("AppT")
+"""The app a handler is given (``Meridian``); generic so this module needs nothing of it."""
+
+
+class CommandError(Exception):
+    """A mistake the user made; the message is written for them."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    workspace: str
+    member: Member
+    family: str
+    text: str
+    channel: str | None = None
+    trigger: str | None = None
+    thread: str | None = None
+    platform: str = "console"
+
+
+@dataclass
+class Reply:
+    """What the invoker sees: a message (private unless ``public``) and/or a form to open."""
+
+    message: Message | None = None
+    public: bool = False
+    form: Form | None = None
+
+
+@dataclass(frozen=True)
+class Subcommand(Generic[AppT]):
+    name: str
+    usage: str
+    summary: str
+    handler: Callable[[AppT, Invocation, list[str]], Awaitable[Reply]]
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class CommandFamily(Generic[AppT]):
+    """``/standup``, ``/raci``, …: a name, its sub-commands and what a bare or unknown word does."""
+
+    name: str
+    summary: str
+    subcommands: list[Subcommand[AppT]] = field(default_factory=list)
+    default: Subcommand[AppT] | None = None
+    """Runs when the first word is not a sub-command (``/raci churn model``) or there is none."""
+    takes_free_text: bool = False
+    """When true, an unknown first word goes to ``default`` instead of being an error."""
+
+    def find(self, word: str) -> Subcommand[AppT] | None:
+        for sub in self.subcommands:
+            if word == sub.name or word in sub.aliases:
+                return sub
+        return None
+
+    def usage(self) -> str:
+        lines = []
+        if self.default is not None:
+            lines.append(f"/{self.name} {self.default.usage}".rstrip())
+        lines.extend(f"/{self.name} {s.usage}".rstrip() for s in self.subcommands)
+        return "\n".join(lines)
+
+    def help(self) -> Message:
+        entries = []
+        if self.default is not None:
+            entries.append((f"/{self.name} {self.default.usage}".rstrip(), self.default.summary))
+        entries.extend((f"/{self.name} {s.usage}".rstrip(), s.summary) for s in self.subcommands)
+        entries.append((f"/{self.name} help", "this list"))
+        blocks = [Section(rich(Strong(f"/{self.name}"), f" — {self.summary}"))]
+        blocks.extend(Section(rich(Code(use), f"  {what}")) for use, what in entries)
+        fallback = "\n".join(f"{use} — {what}" for use, what in entries)
+        return Message(tuple(blocks), fallback=f"/{self.name}: {self.summary}\n{fallback}")
+
+
+def split_words(text: str) -> list[str]:
+    """Words with quotes honoured; an unbalanced quote is treated as literal text, never a crash."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def usage_error(family: CommandFamily[AppT], problem: str, sub: Subcommand[AppT] | None = None) -> Reply:
+    usage = f"/{family.name} {sub.usage}".rstrip() if sub else family.usage()
+    text = rich(problem, "\n", "Usage: ", Code(usage))
+    return Reply(Message((Section(text), Context(rich(f"Try /{family.name} help for every option."))),
+                         fallback=f"{problem}\nUsage: {usage}"))
+
+
+async def dispatch(app: AppT, family: CommandFamily[AppT], inv: Invocation) -> Reply:
+    words = split_words(inv.text.strip())
+    first = words[0].lower() if words else ""
+    if first in {"help", "-h", "--help", "?"}:
+        return Reply(family.help())
+    sub = family.find(first) if first else None
+    args = words[1:] if sub else words
+    if sub is None:
+        if family.default is None or (first and not family.takes_free_text):
+            if not first:
+                return Reply(family.help())
+            return usage_error(family, f"Unknown sub-command `{words[0]}` for /{family.name}.")
+        sub = family.default
+    if args and args[0].lower() in {"help", "--help", "-h"}:
+        return Reply(Message.text(f"/{family.name} {sub.usage}".rstrip(), " — ", sub.summary))
+    try:
+        return await sub.handler(app, inv, args)
+    except CommandError as err:
+        return usage_error(family, str(err), sub)
+

@@ -1,0 +1,164 @@
+"""The due-work engine (DESIGN §7–8).
+
+Capabilities register *planners* that turn their configuration into ``DueItem``s with
+unique keys, and *handlers* for each kind of item. The engine
+
+1. plans a rolling window ahead (idempotent: a key already planned is left alone),
+2. claims what is due atomically in the database (so extra workers add safety, not
+   duplicates), and runs it in due order,
+3. records work older than the catch-up window as ``missed`` instead of sending it late,
+4. retries a failed handler with backoff, and never lets one failure stop the loop.
+
+Instants are computed by the capabilities from real zones (``bot.kernel.timekeeping``); the
+engine never uses a cron trigger. APScheduler only calls ``tick`` on an interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from bot.kernel import metrics
+from bot.kernel.clock import SimulatedClock
+from bot.kernel.ports import ClaimedItem, Clock, DueItem, Store
+
+log = logging.getLogger("meridian.schedule")
+
+PLANNED_THROUGH = "planned_through"
+SYSTEM = "_system"
+RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
+MAX_HANDLER_ATTEMPTS = 4
+
+
+@dataclass
+class EngineSettings:
+    """The engine's knobs (not secrets; those live in ``bot.settings``)."""
+
+    catch_up: timedelta = timedelta(hours=2)
+    """Work due longer ago than this after downtime is recorded as missed, not sent."""
+    plan_horizon: timedelta = timedelta(hours=48)
+    lease: timedelta = timedelta(minutes=5)
+    retention_days: int = 365
+
+
+BoundPlanner = Callable[[datetime, datetime], list[DueItem]]
+BoundHandler = Callable[[ClaimedItem], Awaitable[None]]
+
+
+class Engine:
+    """Plans and runs due work. The app hands it its registries (kept live: a capability installed
+    later is seen) and the way to retry deliveries; the engine knows nothing else of the app."""
+
+    def __init__(self, store: Store, clock: Clock, settings: EngineSettings, worker_id: str,
+                 planners: Sequence[BoundPlanner], handlers: Mapping[str, BoundHandler],
+                 retry_deliveries: Callable[[], Awaitable[int]], batch: int = 200, concurrency: int = 16) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.worker_id = worker_id
+        self.planners = planners
+        self.handlers = handlers
+        self._retry_deliveries = retry_deliveries
+        self.batch = batch
+        self._limit = asyncio.Semaphore(concurrency)
+
+    # --- planning ---------------------------------------------------------------------
+    def plan(self, force: bool = False) -> int:
+        """Materialise the work of the coming window; cheap when the window is already planned."""
+        now = self.clock.now()
+        horizon = self.settings.plan_horizon
+        through_raw = self.store.kv_get(SYSTEM, PLANNED_THROUGH)
+        through = datetime.fromisoformat(through_raw) if through_raw else None
+        if not force and through is not None and through - now > horizon / 2:
+            return 0
+        start = now - self.settings.catch_up
+        end = now + horizon
+        new = 0
+        for planner in self.planners:
+            new += self.store.schedule(planner(start, end))
+        self.store.kv_set(SYSTEM, PLANNED_THROUGH, end.isoformat())
+        return new
+
+    def replan(self) -> None:
+        """Configuration changed (a stand-up, a person's zone): plan the whole window again."""
+        self.store.kv_delete(SYSTEM, PLANNED_THROUGH)
+
+    # --- running ----------------------------------------------------------------------
+    async def run_due(self) -> int:
+        """Claim and run everything due now, in due order; returns how many items were handled."""
+        handled = 0
+        while True:
+            now = self.clock.now()
+            items = self.store.claim_due(now, self.worker_id, self.batch,
+                                             self.settings.lease.total_seconds())
+            if not items:
+                return handled
+            # Items due at the same instant (a fan-out of reminders) run side by side, so one slow or
+            # rate-limited send does not hold up the rest; different instants still run in due order.
+            for _due_at, group in groupby(items, key=lambda i: i.due_at):
+                batch = list(group)
+                await asyncio.gather(*(self._run_limited(item, now) for item in batch))
+                handled += len(batch)
+
+    async def _run_limited(self, item: ClaimedItem, now: datetime) -> None:
+        async with self._limit:
+            await self._run_one(item, now)
+
+    async def _run_one(self, item: ClaimedItem, now: datetime) -> None:
+        store = self.store
+        if now - item.due_at > self.settings.catch_up:
+            log.warning("missed %s (due %s, now %s)", item.key, item.due_at.isoformat(), now.isoformat())
+            store.finish(item.id, "missed", f"older than the catch-up window at {now.isoformat()}")
+            metrics.inc("meridian_due_items_total", kind=item.kind, outcome="missed")
+            return
+        handler = self.handlers.get(item.kind)
+        if handler is None:
+            store.finish(item.id, "failed", f"no handler for kind {item.kind}")
+            return
+        try:
+            await handler(item)
+        except Exception as err:
+            log.exception("handling %s failed", item.key)
+            if item.attempts >= MAX_HANDLER_ATTEMPTS:
+                store.finish(item.id, "failed", f"{type(err).__name__}: {err}")
+            else:
+                delay = RETRY_BACKOFF[min(item.attempts - 1, len(RETRY_BACKOFF) - 1)]
+                store.retry_later(item.id, now + delay, f"{type(err).__name__}: {err}")
+            return
+        store.finish(item.id, "done")
+        metrics.inc("meridian_due_items_total", kind=item.kind, outcome="done")
+
+    async def tick(self) -> int:
+        """One pass: plan, run what is due, retry failed deliveries. Survives an unreachable database."""
+        try:
+            self.plan()
+            handled = await self.run_due()
+            await self._retry_deliveries()
+            return handled
+        except Exception:
+            log.exception("scheduler tick failed; the next tick retries and catches up")
+            return 0
+
+    async def advance_to(self, target: datetime, clock: SimulatedClock) -> int:
+        """Move a simulated clock to ``target``, running everything that falls due on the way, in order."""
+        handled = 0
+        while True:
+            self.plan()
+            handled += await self.run_due()
+            await self._retry_deliveries()
+            nxt = self.store.next_due_at()
+            through_raw = self.store.kv_get(SYSTEM, PLANNED_THROUGH)
+            step = target
+            if through_raw:
+                step = min(step, datetime.fromisoformat(through_raw) - self.settings.plan_horizon / 2)
+            if nxt is not None:
+                step = min(step, nxt)
+            if step <= clock.now():
+                step = clock.now() + timedelta(seconds=1) if step < target else target
+            if clock.now() >= target:
+                return handled
+            clock.set(min(step, target))

@@ -1,0 +1,228 @@
+"""The one place that sends: an idempotent outbox in front of every chat port (DESIGN §8).
+
+Each outgoing message has a key (what, for whom, which occurrence). The entry is
+stored before the platform is called and marked with the platform's message id when
+the platform confirms. Sending the same key again returns the stored result instead
+of posting twice; a failure leaves the entry for a retry with backoff; a 429 is
+waited out (``Retry-After``) and the send goes on, so fan-out loses nothing.
+
+Each attempt is recorded (``sending``, with its start) before the platform is called,
+and claiming it is a compare-and-set, so two workers never send one entry at once. An
+entry found ``sending`` after its lease ran out, or ``failed``, may have landed: the
+process died after the platform accepted it, or a timeout hid the answer. Before
+sending such an entry again the outbox asks the chat port whether a message with that
+key is already there (``ConfirmsDelivery``) and, if so, records it instead of sending
+twice. A port that cannot look back gets the message again: at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from bot.kernel import metrics
+from bot.kernel.domain import Member
+from bot.kernel.messages import Message
+from bot.kernel.ports import (
+    ChatPort,
+    Clock,
+    ConfirmsDelivery,
+    DeliveryError,
+    OutboxEntry,
+    Posted,
+    RateLimited,
+    Store,
+)
+
+log = logging.getLogger("meridian.delivery")
+
+MAX_RATE_LIMIT_WAITS = 20
+BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
+MAX_ATTEMPTS = 12
+MAYBE_SENT = ("sending", "failed")
+"""States an earlier attempt leaves behind when nobody saw the platform accept it: it may have landed."""
+CLOCK_SKEW = timedelta(minutes=2)
+"""Looked-back margin: the platform stamps messages with its own clock, not ours."""
+
+T = TypeVar("T")
+
+
+class _LostClaim(Exception):
+    """Another sender took the entry over while this one waited out a rate limit."""
+
+
+class _StillRateLimited(Exception):
+    """The platform kept answering 429 for longer than one attempt waits."""
+
+
+class _Attempt:
+    """One claimed attempt at an entry: it keeps its claim alive through rate-limit waits."""
+
+    def __init__(self, outbox: Outbox, key: str, started: datetime) -> None:
+        self.outbox = outbox
+        self.key = key
+        self.held_since = started
+
+    async def patiently(self, call: Callable[[], Awaitable[T]]) -> T:
+        for _ in range(MAX_RATE_LIMIT_WAITS):
+            try:
+                return await call()
+            except RateLimited as limited:
+                await asyncio.sleep(max(0.0, limited.retry_after))
+                self._renew()
+        raise _StillRateLimited
+
+    def _renew(self) -> None:
+        now = self.outbox.clock.now()
+        if not self.outbox.store.outbox_renew_attempt(self.key, self.held_since, now):
+            raise _LostClaim
+        self.held_since = now
+
+
+class Outbox:
+    def __init__(self, store: Store, clock: Clock, chat_for: Callable[[str], ChatPort], lease: timedelta) -> None:
+        self.store = store
+        self.clock = clock
+        self._chat_for = chat_for
+        self._lease = lease
+        self._unconfirmable: set[str] = set()
+        """Platforms already warned about: they cannot confirm, so they deliver at least once."""
+
+    async def post(self, key: str, workspace: str, channel: str, message: Message,
+                   thread_key: str | None = None) -> Posted | None:
+        """Post to a channel, or into the thread started by the message sent under ``thread_key``."""
+        kind = "reply" if thread_key else "post"
+        return await self._send(OutboxEntry(key, workspace, kind, channel, message.to_json(), "pending", 0,
+                                            thread_key=thread_key))
+
+    async def dm(self, key: str, workspace: str, member_id: str, message: Message) -> Posted | None:
+        return await self._send(OutboxEntry(key, workspace, "dm", member_id, message.to_json(), "pending", 0))
+
+    async def update(self, workspace: str, of_key: str, message: Message) -> Posted | None:
+        """Replace the message sent under ``of_key`` (a summary refreshed, an alert resolved)."""
+        digest = hashlib.sha256(message.to_json().encode()).hexdigest()[:16]
+        return await self._send(OutboxEntry(f"{of_key}#update:{digest}", workspace, "update", of_key,
+                                            message.to_json(), "pending", 0))
+
+    def sent(self, key: str) -> Posted | None:
+        entry = self.store.outbox_get(key)
+        if entry and entry.status == "sent" and entry.channel and entry.message_id:
+            return Posted(entry.channel, entry.message_id)
+        return None
+
+    async def retry_pending(self, limit: int = 500) -> int:
+        """Send what failed before (or was cut short by a crash); returns how many went out."""
+        done = 0
+        for entry in self.store.outbox_retryable(self.clock.now(), limit, self.lease):
+            if await self._attempt(entry) is not None:
+                done += 1
+        return done
+
+    @property
+    def lease(self) -> timedelta:
+        """How long an attempt holds its entry; after that its sender is presumed dead."""
+        return self._lease
+
+    async def _send(self, entry: OutboxEntry) -> Posted | None:
+        stored = self.store.outbox_add(entry, self.clock.now())
+        if stored.status == "sent" and stored.channel and stored.message_id:
+            return Posted(stored.channel, stored.message_id)
+        return await self._attempt(stored)
+
+    async def _attempt(self, entry: OutboxEntry) -> Posted | None:
+        store = self.store
+        now = self.clock.now()
+        before = store.outbox_begin_attempt(entry.key, now, now - self.lease)
+        if before is None:  # another sender holds it, or it went out meanwhile
+            return self.sent(entry.key)
+        attempt = _Attempt(self, before.key, now)
+        chat = self._chat_for(before.workspace)
+        message = Message.from_json(before.payload)
+        try:
+            if before.status in MAYBE_SENT and before.kind != "update":  # an update is safe to repeat
+                found = await self._landed_earlier(chat, before, attempt)
+                if found is not None:
+                    log.info("%s had already landed; recorded it without sending again", before.key)
+                    return self._sent(before, found)
+            posted = await attempt.patiently(lambda: self._call(chat, before, message))
+        except _LostClaim:
+            return self.sent(before.key)
+        except _StillRateLimited:
+            return self._failed(before, "still rate limited")
+        except (DeliveryError, LookupError) as err:
+            return self._failed(before, str(err))
+        except Exception as err:  # an adapter bug or outage must not stop the scheduler
+            log.exception("sending %s failed", before.key)
+            return self._failed(before, f"{type(err).__name__}: {err}")
+        return self._sent(before, posted)
+
+    def _sent(self, entry: OutboxEntry, posted: Posted) -> Posted:
+        self.store.outbox_mark_sent(entry.key, posted.channel, posted.message_id, self.clock.now())
+        metrics.inc("meridian_messages_sent_total", kind=entry.kind)
+        return posted
+
+    async def _landed_earlier(self, port: ChatPort, entry: OutboxEntry, attempt: _Attempt) -> Posted | None:
+        """Where an earlier attempt's message landed, when the port can tell; ``None`` means send it."""
+        if not isinstance(port, ConfirmsDelivery):
+            self._warn_at_least_once(port)
+            return None
+        target = self._target(entry)
+        if target is None:  # no member or no thread parent: the send fails the same way, and says why
+            return None
+        since = (entry.created_at or self.clock.now()) - CLOCK_SKEW
+        try:
+            return await attempt.patiently(lambda: port.find_sent(entry.workspace, entry.key, target, since))
+        except DeliveryError as err:
+            raise DeliveryError(f"could not check whether an earlier attempt landed: {err}") from None
+
+    def _warn_at_least_once(self, port: ChatPort) -> None:
+        if port.platform not in self._unconfirmable:
+            self._unconfirmable.add(port.platform)
+            log.warning("the %s chat cannot look up what it already sent: a message whose send was cut short "
+                        "is sent again (at least once)", port.platform)
+
+    def _target(self, entry: OutboxEntry) -> Posted | Member | str | None:
+        if entry.kind == "dm":
+            return self.store.get_member(entry.workspace, entry.target)
+        if entry.thread_key:
+            return self.sent(entry.thread_key)
+        return entry.target
+
+    async def _call(self, port: ChatPort, entry: OutboxEntry, message: Message) -> Posted:
+        if entry.kind == "dm":
+            member = self.store.get_member(entry.workspace, entry.target)
+            if member is None:
+                raise LookupError(f"no member {entry.target}")
+            if isinstance(port, ConfirmsDelivery):
+                return await port.dm(member, message, key=entry.key)
+            return await port.dm(member, message)
+        if entry.kind == "update":
+            original = self.sent(entry.target)
+            if original is None:
+                raise DeliveryError(f"{entry.target} is not sent yet")
+            await port.update(entry.workspace, original, message)
+            return original
+        thread: str | None = None
+        channel = entry.target
+        if entry.thread_key:
+            parent = self.sent(entry.thread_key)
+            if parent is None:
+                raise DeliveryError(f"thread parent {entry.thread_key} is not sent yet")
+            channel, thread = parent.channel, parent.message_id
+        if isinstance(port, ConfirmsDelivery):
+            return await port.post(entry.workspace, channel, message, thread=thread, key=entry.key)
+        return await port.post(entry.workspace, channel, message, thread=thread)
+
+    def _failed(self, entry: OutboxEntry, error: str) -> Posted | None:
+        attempts = entry.attempts + 1
+        retry_at = None
+        if attempts < MAX_ATTEMPTS:
+            retry_at = self.clock.now() + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        log.warning("delivery of %s failed (attempt %d): %s", entry.key, attempts, error)
+        metrics.inc("meridian_delivery_failures_total")
+        self.store.outbox_mark_failed(entry.key, error, retry_at)
+        return None

@@ -1,0 +1,134 @@
+"""``/meridian``: a person's own settings (zone, hours, out-of-office) and privacy (``forget-me``).
+
+A change to someone's clock moves their future reminders: pending work for them is
+dropped and the window is planned again at the new local times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.domain import Hours, Member
+from bot.kernel.messages import Message, Section, Strong, rich
+from bot.kernel.timekeeping import TimeInputError, parse_date_range, parse_hours, validate_zone
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Meridian
+
+
+def save_and_replan(app: Meridian, member: Member) -> None:
+    """Store a person whose clock changed and drop their pending reminders, so the next plan puts them at
+    the new local times (every way a zone changes — a command, a platform profile — goes through here)."""
+    app.store.upsert_member(member)
+    for s in app.store.list_standups(member.workspace):
+        app.store.cancel_pending(member.workspace, f"standup:{member.workspace}:{s.name}:reminder:{member.id}:")
+        app.store.cancel_pending(member.workspace, f"standup:{member.workspace}:{s.name}:nudge:{member.id}:")
+    app.engine.replan()
+
+
+def _one_arg(args: list[str], what: str) -> str:
+    if len(args) != 1:
+        raise CommandError(f"Give exactly one {what}.")
+    return args[0]
+
+
+async def cmd_tz(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+    try:
+        zone = validate_zone(_one_arg(args, "time zone, like Europe/Berlin"))
+    except TimeInputError as err:
+        raise CommandError(str(err)) from None
+    save_and_replan(app, replace(inv.member, tz=zone))
+    app.store.kv_set(inv.workspace, f"member:{inv.member.id}:tz_source", "manual")
+    return Reply(Message.text(f"Your time zone is now {zone}. Reminders follow your new clock."))
+
+
+async def cmd_hours(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+    try:
+        start, end = parse_hours(_one_arg(args, "range of hours, like 08:00-16:00"))
+    except TimeInputError as err:
+        raise CommandError(str(err)) from None
+    save_and_replan(app, replace(inv.member, hours=Hours(start, end)))
+    return Reply(Message.text(f"Your working hours are now {start:%H:%M}-{end:%H:%M} ({inv.member.tz})."))
+
+
+async def cmd_ooo(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+    if args == ["clear"]:
+        save_and_replan(app, replace(inv.member, ooo=()))
+        return Reply(Message.text("Your out-of-office dates are cleared."))
+    try:
+        span = parse_date_range(_one_arg(args, "date range, like 2026-12-24..2027-01-02"))
+    except TimeInputError as err:
+        raise CommandError(str(err)) from None
+    save_and_replan(app, replace(inv.member, ooo=(*inv.member.ooo, span)))
+    return Reply(Message.text(f"Out of office {span}: no reminders on those days."))
+
+
+async def cmd_me(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+    m = inv.member
+    now = m.local(app.now())
+    away = ", ".join(str(r) for r in m.ooo) or "none"
+    return Reply(Message((Section(rich(Strong(m.name), f" — {m.tz}, now {now:%a %H:%M}")),
+                          Section(rich(f"Hours {m.hours}; workdays {', '.join(sorted(m.workdays))}; "
+                                       f"out of office: {away}"))), fallback=f"{m.name}: {m.tz}"))
+
+
+async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+    if args != ["confirm"]:
+        return Reply(Message.text("This deletes your stand-up answers and your settings here. "
+                                  "Type `/meridian forget-me confirm` to go ahead."))
+    removed = app.store.delete_runs_for_member(inv.workspace, inv.member.id)
+    app.forget(inv.workspace, inv.member.id)
+    app.store.delete_member(inv.workspace, inv.member.id)
+    for s in app.store.list_standups(inv.workspace):
+        app.store.cancel_pending(inv.workspace, f"standup:{inv.workspace}:{s.name}:reminder:{inv.member.id}:")
+        app.store.cancel_pending(inv.workspace, f"standup:{inv.workspace}:{s.name}:nudge:{inv.member.id}:")
+    return Reply(Message.text(f"Done: {removed} stand-up answers and your settings are deleted."))
+
+
+def family() -> CommandFamily[Meridian]:
+    return CommandFamily(
+        name="meridian",
+        summary="your own settings and privacy",
+        subcommands=[
+            Subcommand("tz", "tz ZONE", "set your time zone (IANA name, e.g. Asia/Kolkata)", cmd_tz),
+            Subcommand("hours", "hours HH:MM-HH:MM", "set your working hours", cmd_hours),
+            Subcommand("ooo", "ooo YYYY-MM-DD..YYYY-MM-DD | clear", "add out-of-office days", cmd_ooo),
+            Subcommand("me", "me", "show your settings", cmd_me),
+            Subcommand("forget-me", "forget-me [confirm]", "delete your answers and settings", cmd_forget),
+        ],
+    )
+
+
+class People:
+    """``/meridian``: everyone's own clock and privacy."""
+
+    name = "people"
+
+    def install(self, app: Meridian) -> None:
+        app.add_family(family())
+
+
+def learn_zone(app: Meridian, member: Member, zone: str, platform: str) -> Member:
+    """A zone a chat client reported for this person (Teams' clientInfo, a Slack profile).
+
+    The person's zone follows the platform only while it is the zone that platform last
+    reported: a zone from the team file or from ``/meridian tz`` is the person's choice
+    and stays. A member a platform creates starts out following it (call this once with
+    the zone it was created with). A change moves their pending reminders.
+    """
+    try:
+        zone = validate_zone(zone)
+    except TimeInputError:
+        return member
+    key = f"member:{member.id}:tz_reported:{platform}"
+    last = app.store.kv_get(member.workspace, key)
+    if last == zone:
+        return member
+    app.store.kv_set(member.workspace, key, zone)
+    if last is None or member.tz != last or member.tz == zone:
+        return member
+    updated = replace(member, tz=zone)
+    save_and_replan(app, updated)
+    return updated

@@ -1,0 +1,275 @@
+"""The ports the core talks through. Adapters implement them; tests fake them.
+
+Each is a small ``Protocol``: the core names what it needs, never how it is done.
+Capabilities that need storage of their own (RACI, retros, digests) declare their own
+small store protocol next to their use cases; this module holds the shared ones.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+from bot.kernel.domain import Member, Standup, Workspace
+from bot.kernel.messages import Form, Message
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Where a message landed: the platform's channel id and message id (Slack ``ts``)."""
+
+    channel: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a chat platform knows about a person."""
+
+    account_id: str
+    name: str
+    tz: str | None
+    email: str | None = None
+    is_admin: bool = False
+
+
+class DeliveryError(Exception):
+    """The platform refused or failed; the outbox retries later."""
+
+
+class RateLimited(DeliveryError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class ChatPort(Protocol):
+    """What the core asks of a chat platform. Channels are the platform's ids or names."""
+
+    platform: str
+
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted: ...
+
+    async def update(self, workspace: str, posted: Posted, message: Message) -> None: ...
+
+    async def dm(self, member: Member, message: Message) -> Posted: ...
+
+    async def ephemeral(self, member: Member, channel: str, message: Message) -> None: ...
+
+    async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
+        """Open a form; ``False`` when the platform cannot, so the caller falls back to DM questions."""
+        ...
+
+    async def profile(self, member: Member) -> Profile | None: ...
+
+
+@runtime_checkable
+class ConfirmsDelivery(Protocol):
+    """A chat port that can tell whether an earlier send landed (an optional capability).
+
+    A process can die after the platform accepted a message and before the outbox
+    recorded it. A port with this capability takes the outbox key with each send and
+    can find it again later, so the outbox confirms instead of sending twice; a port
+    without it is still a ``ChatPort``, and such messages are then sent at least once.
+    """
+
+    async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None, *,
+                   key: str | None = None) -> Posted: ...
+
+    async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted: ...
+
+    async def find_sent(self, workspace: str, key: str, target: Posted | Member | str,
+                        since: datetime) -> Posted | None:
+        """The message sent under ``key`` at or after ``since``, or ``None`` when none landed.
+
+        ``target`` is where it would be: a channel, the thread parent's ``Posted`` (a reply),
+        or the ``Member`` a DM went to. Raise ``DeliveryError`` (or ``RateLimited``) when the
+        platform cannot answer right now; the outbox then tries again later.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person shared, as the chat platform handed it over."""
+
+    name: str
+    content: bytes
+
+
+@runtime_checkable
+class ReceivesUploads(Protocol):
+    """A chat port that can hand over the file a person just shared (an optional capability).
+
+    Slack can (the channel's newest file from that person); the console and Teams cannot
+    yet, and a command that needs a file then asks for pasted text instead.
+    """
+
+    async def latest_upload(self, workspace: str, channel: str | None, member: Member,
+                            max_bytes: int) -> Upload | None: ...
+
+
+# --- what one capability offers another (typed here, injected at bootstrap) -------------------
+class ActivityOwners(Protocol):
+    """Who owns an activity: RACI offers it; stand-up blockers and drift alerts use it."""
+
+    def owners(self, workspace: str, activity: str) -> tuple[list[Member], Member | None] | None:
+        """The Responsible and the Accountable of the activity ``activity`` confidently names, else ``None``."""
+        ...
+
+    def owner_hint(self, workspace: str, text: str) -> tuple[str, Member] | None:
+        """The activity a free text (a blocker) names and its Accountable, else ``None``."""
+        ...
+
+
+class SprintNumbers(Protocol):
+    """The sprint in numbers: digests offer it; a retro thread opens with it."""
+
+    async def sprint_numbers(self, workspace: str, since: datetime, until: datetime) -> list[str]:
+        """One line per figure (runs finished, best metric, drift alerts …); empty when there are no sources.
+
+        Raises when a source cannot be read; the caller shows "source unavailable" instead.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One piece of scheduled work. ``key`` names it uniquely (what, for whom, which occurrence)."""
+
+    key: str
+    kind: str
+    workspace: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClaimedItem:
+    id: int
+    key: str
+    kind: str
+    workspace: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class StandupRun:
+    """One member's stand-up for one of their local dates."""
+
+    workspace: str
+    standup: str
+    member: str
+    day: date
+    status: str = "pending"
+    """pending | reminded | answered | skipped | away"""
+    answers: tuple[str, ...] = ()
+    answered_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    key: str
+    workspace: str
+    kind: str
+    """post | dm | reply | update"""
+    target: str
+    payload: str
+    status: str
+    """pending (stored, not tried) | sending (an attempt started: maybe sent) | sent | failed | dead"""
+    attempts: int
+    thread_key: str | None = None
+    channel: str | None = None
+    message_id: str | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime | None = None
+    attempt_at: datetime | None = None
+    """When the latest attempt started; an entry ``sending`` for longer than a lease was cut short."""
+
+
+class Store(Protocol):
+    """The storage the core's shared capabilities need (stand-ups, scheduling, delivery)."""
+
+    # workspaces and people
+    def get_workspace(self, workspace: str) -> Workspace | None: ...
+    def upsert_workspace(self, workspace: Workspace) -> None: ...
+    def get_member(self, workspace: str, member_id: str) -> Member | None: ...
+    def list_members(self, workspace: str) -> list[Member]: ...
+    def find_member_by_account(self, workspace: str, platform: str, account_id: str) -> Member | None: ...
+    def upsert_member(self, member: Member) -> None: ...
+    def upsert_members(self, members: list[Member]) -> None: ...
+    def delete_member(self, workspace: str, member_id: str) -> None: ...
+    def list_workspaces(self) -> list[Workspace]: ...
+
+    # stand-ups
+    def list_standups(self, workspace: str | None = None) -> list[Standup]: ...
+    def get_standup(self, workspace: str, name: str) -> Standup | None: ...
+    def upsert_standup(self, standup: Standup) -> None: ...
+    def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None: ...
+    def save_run(self, run: StandupRun) -> None: ...
+    def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]: ...
+    def runs_between(self, workspace: str, standup: str, first: date, last: date,
+                     member: str | None = None) -> list[StandupRun]:
+        """Runs in the date range, in day order; only one member's when ``member`` is given."""
+        ...
+    def delete_runs_for_member(self, workspace: str, member: str) -> int: ...
+
+    # scheduled work
+    def schedule(self, items: list[DueItem]) -> int:
+        """Insert items whose key is new; return how many were new."""
+        ...
+    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]: ...
+    def finish(self, item_id: int, status: str, note: str = "") -> None: ...
+    def retry_later(self, item_id: int, at: datetime, note: str) -> None: ...
+    def cancel_pending(self, workspace: str, key_prefix: str) -> int: ...
+    def next_due_at(self) -> datetime | None: ...
+    def due_status(self, key: str) -> str | None: ...
+
+    # outbox
+    def outbox_add(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
+        """Store a new entry, or return the one already stored under its key."""
+        ...
+    def outbox_get(self, key: str) -> OutboxEntry | None: ...
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
+        """Mark the entry ``sending`` at ``now`` (committed) before the platform is called.
+
+        A compare-and-set: it succeeds for an entry that is pending, failed or dead, or
+        ``sending`` since before ``stale_before`` (its sender died). Returns the entry as it
+        was before, or ``None`` when another sender holds it or it is already sent.
+        """
+        ...
+    def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
+        """Keep holding an attempt started at ``held_since`` (a long rate-limit wait); ``False`` if lost."""
+        ...
+    def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None: ...
+    def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None: ...
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = ...) -> list[OutboxEntry]:
+        """Failed entries due again, and entries left ``pending`` or ``sending`` for ``stale_after``."""
+        ...
+
+    # retention
+    def purge(self, answers_before: date, bookkeeping_before: datetime) -> dict[str, int]:
+        """Delete stand-up answers before ``answers_before`` and finished bookkeeping before the instant."""
+        ...
+
+    # one unit of work
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything the block writes through this store (and stores sharing its database) lands together
+        or not at all: a team file is applied whole or leaves nothing behind."""
+        ...
+
+    # small state: conversations in progress, watermarks, settings
+    def kv_get(self, workspace: str, key: str) -> Any: ...
+    def kv_set(self, workspace: str, key: str, value: Any) -> None: ...
+    def kv_delete(self, workspace: str, key: str) -> None: ...

@@ -1,0 +1,58 @@
+"""``meridian schedule preview``: every planned instant of every capability, in UTC and in local time.
+
+It asks the same planners the engine uses, so the preview cannot drift from what will be sent.
+Internal housekeeping (drift checks every few minutes, retries) is left out: people preview what
+they will see.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.kernel.timekeeping import iso_local, iso_z
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Meridian
+
+KINDS = {
+    "standup.reminder": "reminder", "standup.nudge": "nudge", "standup.summary": "summary",
+    "retro.open": "retro-open", "retro.remind": "retro-reminder", "retro.close": "retro-close",
+    "retro.action_remind": "action-reminder", "digest.experiments": "digest", "digest.drift": "digest",
+}
+
+
+def _name(kind: str, payload: dict[str, Any]) -> str:
+    if kind.startswith("digest."):
+        return kind.split(".", 1)[1]
+    return str(payload.get("standup") or payload.get("retro") or "")
+
+
+def _zone(app: Meridian, workspace: str, kind: str, payload: dict[str, Any]) -> str:
+    member = payload.get("member")
+    if member:
+        m = app.store.get_member(workspace, member)
+        if m is not None:
+            return m.tz
+    if "tz" in payload:
+        return str(payload["tz"])
+    if "standup" in payload:
+        s = app.store.get_standup(workspace, payload["standup"])
+        if s is not None:
+            return s.tz
+    ws = app.store.get_workspace(workspace)
+    return ws.tz if ws else "UTC"
+
+
+def preview(app: Meridian, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for planner in app.planners:
+        for item in planner(app, start, end):
+            kind = KINDS.get(item.kind)
+            if kind is None:
+                continue
+            rows.append({"kind": kind, "name": _name(item.kind, item.payload), "member": item.payload.get("member"),
+                         "utc": iso_z(item.due_at),
+                         "local": iso_local(item.due_at, _zone(app, item.workspace, item.kind, item.payload))})
+    rows.sort(key=lambda r: (r["utc"], r["kind"], r["name"], r["member"] or ""))
+    return rows

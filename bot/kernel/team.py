@@ -1,0 +1,69 @@
+"""Applying a validated team file to the store, and exporting the stored team as one.
+
+The file is validated whole first (``bot.kernel.teamfile``, with every capability's
+section); here it is written in one transaction, so a file that fails half-way (a
+database refusing a value) changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.kernel.app import Meridian
+from bot.kernel.domain import WEEKDAYS, Hours, Workspace
+from bot.kernel.teamfile import TeamFile
+
+
+def apply_team(app: Meridian, tf: TeamFile, platform: str | None = None) -> None:
+    """Write the team into the store; the schedule is planned again from it.
+
+    ``platform`` is where the workspace talks (``meridian import --platform``); ``None``
+    keeps the stored workspace's platform, or leaves a new one to the configured platforms.
+    """
+    with app.store.transaction():
+        existing = app.store.get_workspace(tf.workspace)
+        chosen = platform or (existing.platform if existing else "")
+        app.store.upsert_workspace(Workspace(tf.workspace, chosen, tf.workspace))
+        app.store.upsert_members(tf.members)
+        for s in tf.standups:
+            app.store.upsert_standup(s)
+            app.store.cancel_pending(s.workspace, f"standup:{s.workspace}:{s.name}:")
+        for section in app.sections:
+            if section.apply is not None and section.name in tf.raw:
+                section.apply(tf)
+        from bot.kernel.teamfile import _LEGACY_APPLY  # TRANSITIONAL
+
+        for name, legacy in _LEGACY_APPLY.items():
+            if name in tf.raw and not any(s.name == name for s in app.sections):
+                legacy(app, tf)
+        app.engine.replan()
+
+
+def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
+    """The workspace as team-file data (``meridian export``)."""
+    members = []
+    for m in app.store.list_members(workspace):
+        entry: dict[str, Any] = {"id": m.id, "name": m.name, "tz": m.tz}
+        if m.hours != Hours():
+            entry["hours"] = str(m.hours)
+        if m.workdays != frozenset(WEEKDAYS[:5]):
+            entry["workdays"] = [d for d in WEEKDAYS if d in m.workdays]
+        if m.ooo:
+            entry["ooo"] = [str(r) for r in m.ooo]
+        if m.accounts:
+            entry["accounts"] = dict(m.accounts)
+        if m.is_admin:
+            entry["admin"] = True
+        members.append(entry)
+    standups = []
+    for s in app.store.list_standups(workspace):
+        st: dict[str, Any] = {"name": s.name, "channel": s.channel, "remind_at": f"{s.remind_at:%H:%M}",
+                              "days": [d for d in WEEKDAYS if d in s.days],
+                              "members": "all" if s.members is None else list(s.members),
+                              "questions": list(s.questions)}
+        if s.cutoff:
+            st["cutoff"] = f"{s.cutoff:%H:%M}"
+        if s.tz != "UTC":
+            st["tz"] = s.tz
+        standups.append(st)
+    return {"workspace": workspace, "members": members, "standups": standups}

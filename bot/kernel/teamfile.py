@@ -1,0 +1,308 @@
+"""The team file (DESIGN §6): loaded with validation that names the file, the line and the reason.
+
+The YAML is composed into nodes first so every value keeps its line; errors are
+collected, not raised one at a time, so a person fixes a file in one pass. Sections
+owned by capabilities (``raci``, ``retros``, ``sources``, ``digests``) are ``TeamSection``s
+the caller passes in (the app's, filled at bootstrap), so every section is validated
+before anything is written, whatever was imported first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.kernel.domain import WEEKDAYS, DateRange, Hours, Member, Standup
+from bot.kernel.timekeeping import (
+    TimeInputError,
+    parse_date_range,
+    parse_duration,
+    parse_hhmm,
+    parse_hours,
+    validate_zone,
+)
+
+Path_ = tuple[str | int, ...]
+
+CORE_KEYS = {"workspace", "members", "standups"}
+MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "accounts", "admin"}
+STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
+                "mention_missing", "paused"}
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+class TeamFileError(ValueError):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class TeamFile:
+    path: str
+    workspace: str
+    members: list[Member]
+    standups: list[Standup]
+    raw: dict[str, Any]
+    lines: dict[Path_, int] = field(repr=False)
+
+    def where(self, *path: str | int) -> str:
+        """``file:line`` of the closest located ancestor of ``path``."""
+        p: Path_ = tuple(path)
+        while p and p not in self.lines:
+            p = p[:-1]
+        return f"{self.path}:{self.lines.get(p, 1)}"
+
+
+@dataclass(frozen=True)
+class TeamSection:
+    """A top-level key of the team file that a capability owns.
+
+    ``validate`` returns every problem as ``file:line: reason`` (it runs whenever the key is
+    present, after the members and stand-ups are known to be sound); ``apply`` writes the
+    section through the capability's own store and runs inside the import's one transaction.
+    """
+
+    name: str
+    validate: Callable[[TeamFile], list[str]]
+    apply: Callable[[TeamFile], None] | None = None
+
+
+_LEGACY: list[TeamSection] = []
+"""TRANSITIONAL: sections still registered on import; must be gone before landing."""
+_LEGACY_APPLY: dict[str, Callable[[Any, TeamFile], None]] = {}
+
+
+def register_section(name: str, validate: Callable[[TeamFile], list[str]],
+                     apply: Callable[[Any, TeamFile], None] | None = None) -> None:
+    """TRANSITIONAL."""
+    _LEGACY.append(TeamSection(name, validate))
+    if apply is not None:
+        _LEGACY_APPLY[name] = apply
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise TeamFileError([f"{path}:{line}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
+    lines: dict[Path_, int] = {}
+    if root is None:
+        return {}, lines
+    return _convert(root, (), lines), lines
+
+
+def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
+    """Nodes to plain data, remembering each value's line. Scalars resolve as YAML 1.1 safe types."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for k, v in node.value:
+            key = str(k.value)
+            lines[(*path, key)] = k.start_mark.line + 1
+            out[key] = _convert(v, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(v, (*path, i), lines) for i, v in enumerate(node.value)]
+    return _resolve_scalar(node)
+
+
+_SCALAR_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _resolve_scalar(node: yaml.Node) -> Any:
+    # YAML 1.1 reads an unquoted 09:30 as a base-60 integer; people mean a time of day.
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int") and ":" in str(node.value):
+        return str(node.value)
+    return _SCALAR_CONSTRUCTOR.construct_object(node, deep=True)
+
+
+def _days(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value) if v]
+    if not isinstance(value, list) or not value:
+        raise TimeInputError("days must be a list like [mon, tue, wed, thu, fri]")
+    days = [str(v).lower()[:3] for v in value]
+    bad = [str(v) for v, d in zip(value, days, strict=True) if d not in WEEKDAYS]
+    if bad:
+        raise TimeInputError(f"unknown day {', '.join(bad)}; use mon tue wed thu fri sat sun")
+    return frozenset(days)
+
+
+def _str(value: Any, what: str) -> str:
+    if value is None or isinstance(value, list | dict):
+        raise TimeInputError(f"{what} must be text")
+    return str(value)
+
+
+def load_team(path: str | Path, sections: Sequence[TeamSection] = ()) -> TeamFile:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise TeamFileError([f"{p}: cannot read the team file: {err.strerror}"]) from None
+    return parse_team(text, str(p), sections)
+
+
+def parse_team(text: str, path: str = "team.yaml", sections: Sequence[TeamSection] = ()) -> TeamFile:
+    sections = [*sections, *(s for s in _LEGACY if s.name not in {x.name for x in sections})]  # TRANSITIONAL
+    raw, lines = parse_yaml(text, path)
+    errors: list[str] = []
+    tf = TeamFile(path, "", [], [], raw if isinstance(raw, dict) else {}, lines)
+
+    def err(where: Path_, message: str) -> None:
+        errors.append(f"{tf.where(*where)}: {message}")
+
+    if not isinstance(raw, dict):
+        raise TeamFileError([f"{path}:1: the team file must be a mapping with workspace and members"])
+    known = CORE_KEYS | {section.name for section in sections} | {"raci", "retros", "sources", "digests"}  # TRANSITIONAL
+    for key in raw:
+        if key not in known:
+            err((key,), f"unknown key `{key}` (known: {', '.join(sorted(known))})")
+    workspace = raw.get("workspace")
+    if not isinstance(workspace, str) or not ID_RE.match(workspace):
+        err(("workspace",), "workspace must be a short name like acme-ml")
+        workspace = "workspace"
+    tf.workspace = workspace
+    members_raw = raw.get("members")
+    if not isinstance(members_raw, list) or not members_raw:
+        err(("members",), "members must be a non-empty list")
+        members_raw = []
+    seen: set[str] = set()
+    for i, m in enumerate(members_raw):
+        member = _member(workspace, m, ("members", i), err)
+        if member is None:
+            continue
+        if member.id in seen:
+            err(("members", i, "id"), f"member id `{member.id}` appears twice")
+        seen.add(member.id)
+        tf.members.append(member)
+    for i, s in enumerate(raw.get("standups") or []):
+        standup = _standup(workspace, s, ("standups", i), err, seen)
+        if standup is not None:
+            if any(x.name == standup.name for x in tf.standups):
+                err(("standups", i, "name"), f"stand-up `{standup.name}` appears twice")
+            tf.standups.append(standup)
+    if errors:
+        raise TeamFileError(errors)
+    for section in sections:
+        if section.name in raw:
+            errors.extend(section.validate(tf))
+    if errors:
+        raise TeamFileError(errors)
+    return tf
+
+
+def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None]) -> Member | None:
+    if not isinstance(raw, dict):
+        err(at, "each member must be a mapping with id, name and tz")
+        return None
+    ok = True
+    for key in raw:
+        if key not in MEMBER_KEYS:
+            err((*at, key), f"unknown key `{key}` for a member (known: {', '.join(sorted(MEMBER_KEYS))})")
+            ok = False
+    mid = raw.get("id")
+    if not isinstance(mid, str) or not ID_RE.match(mid):
+        err((*at, "id"), "id must be a short name of letters, digits, ., _ or -")
+        return None
+    fields: dict[str, Any] = {"workspace": workspace, "id": mid, "name": str(raw.get("name") or mid)}
+    try:
+        fields["tz"] = validate_zone(_str(raw.get("tz", "UTC"), "tz"))
+    except TimeInputError as e:
+        err((*at, "tz"), str(e).replace("`", ""))
+        ok = False
+    if "hours" in raw:
+        try:
+            start, end = parse_hours(_str(raw["hours"], "hours"))
+            fields["hours"] = Hours(start, end)
+        except TimeInputError as e:
+            err((*at, "hours"), str(e))
+            ok = False
+    if "workdays" in raw:
+        try:
+            fields["workdays"] = _days(raw["workdays"])
+        except TimeInputError as e:
+            err((*at, "workdays"), str(e))
+            ok = False
+    ooo: list[DateRange] = []
+    for j, r in enumerate(raw.get("ooo") or []):
+        try:
+            ooo.append(parse_date_range(_str(r, "ooo")))
+        except TimeInputError as e:
+            err((*at, "ooo", j), str(e))
+            ok = False
+    fields["ooo"] = tuple(ooo)
+    accounts = raw.get("accounts") or {}
+    if not isinstance(accounts, dict):
+        err((*at, "accounts"), "accounts must map a system to an id, like {slack: U04NOOR}")
+        ok = False
+    else:
+        fields["accounts"] = {str(k): str(v) for k, v in accounts.items()}
+    fields["is_admin"] = bool(raw.get("admin", False))
+    return Member(**fields) if ok else None
+
+
+def _standup(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None],
+             member_ids: set[str]) -> Standup | None:
+    if not isinstance(raw, dict):
+        err(at, "each stand-up must be a mapping with name and channel")
+        return None
+    ok = True
+    for key in raw:
+        if key not in STANDUP_KEYS:
+            err((*at, key), f"unknown key `{key}` for a stand-up (known: {', '.join(sorted(STANDUP_KEYS))})")
+            ok = False
+    name, channel = raw.get("name"), raw.get("channel")
+    if not isinstance(name, str) or not ID_RE.match(name):
+        err((*at, "name"), "a stand-up needs a short name")
+        return None
+    if not isinstance(channel, str) or not channel:
+        err((*at, "channel"), "a stand-up needs a channel, like \"#ml-team\"")
+        return None
+    fields: dict[str, Any] = {"workspace": workspace, "name": name, "channel": channel}
+    checks: list[tuple[str, Callable[[Any], Any], str]] = [
+        ("remind_at", lambda v: parse_hhmm(_str(v, "remind_at")), "remind_at"),
+        ("days", _days, "days"),
+        ("cutoff", lambda v: parse_hhmm(_str(v, "cutoff")), "cutoff"),
+        ("nudge_after", lambda v: parse_duration(_str(v, "nudge_after")), "nudge_after"),
+        ("tz", lambda v: validate_zone(_str(v, "tz")), "tz"),
+    ]
+    for key, parse, target in checks:
+        if key in raw:
+            try:
+                fields[target] = parse(raw[key])
+            except TimeInputError as e:
+                err((*at, key), str(e).replace("`", ""))
+                ok = False
+    members = raw.get("members", "all")
+    if members != "all":
+        if not isinstance(members, list):
+            err((*at, "members"), "members must be `all` or a list of member ids")
+            ok = False
+        else:
+            unknown = [str(m) for m in members if str(m) not in member_ids]
+            if unknown:
+                err((*at, "members"), f"unknown member {', '.join(unknown)}")
+                ok = False
+            fields["members"] = tuple(str(m) for m in members)
+    if "questions" in raw:
+        qs = raw["questions"]
+        if not isinstance(qs, list) or not qs or not all(isinstance(q, str) and q.strip() for q in qs):
+            err((*at, "questions"), "questions must be a non-empty list of text")
+            ok = False
+        else:
+            fields["questions"] = tuple(qs)
+    fields["mention_missing"] = bool(raw.get("mention_missing", False))
+    fields["paused"] = bool(raw.get("paused", False))
+    return Standup(**fields) if ok else None

@@ -1,0 +1,55 @@
+"""``meridian import FILE.csv`` and ``meridian export --raci-csv``: RACI charts for operators.
+
+The operator's import goes through the same reader and the same all-or-nothing write
+as ``/raci import`` in chat; only the permission check is left out, since whoever runs
+the CLI already holds the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.raci.commands import import_csv
+from bot.raci.csv import write_long, write_wide
+from bot.raci.model import RaciRefused, RaciService
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Meridian
+
+
+def _service(app: Meridian) -> RaciService:
+    service = app.services.get("raci")
+    if service is None:
+        raise RaciRefused("RACI is not available with this store.")
+    return service
+
+
+def _workspace(app: Meridian, workspace: str | None) -> str:
+    known = [w.id for w in app.store.list_workspaces()]
+    if workspace:
+        if workspace not in known:
+            raise RaciRefused(f"there is no workspace `{workspace}` (known: {', '.join(known) or 'none'})")
+        return workspace
+    if len(known) != 1:
+        raise RaciRefused("say which workspace with --workspace "
+                          f"({'none exists yet: meridian import TEAM.yaml first' if not known else ', '.join(known)})")
+    return known[0]
+
+
+def import_raci_file(app: Meridian, path: str, workspace: str | None) -> str:
+    """Import a CSV chart; the line to print, or ``RaciRefused`` with every problem."""
+    ws = _workspace(app, workspace)
+    service = _service(app)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise RaciRefused(f"{path}: cannot read the file: {err.strerror}") from None
+    total, changed = import_csv(service, "cli", ws, app.store.list_members(ws), data, app.now(), Path(path).name)
+    return f"imported {total} RACI activities into {ws} ({changed} new or changed)"
+
+
+def export_raci_csv(app: Meridian, workspace: str | None, shape: str = "wide") -> str:
+    ws = _workspace(app, workspace)
+    activities = _service(app).store.list_activities(ws)
+    return write_wide(activities, app.store.list_members(ws)) if shape == "wide" else write_long(activities)

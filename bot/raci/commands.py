@@ -1,0 +1,538 @@
+"""``/raci``: look up who owns an activity and who is awake, and keep the chart up to date.
+
+Every path here ends in ``RaciService``, which checks permissions and the model's
+rules and records history; this module only reads what people typed and writes the
+replies. The same words work on Slack, Teams and the console.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+import bot.raci.teamfile  # noqa: F401  (registers the team file's raci: section)
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.domain import Member
+from bot.kernel.messages import (
+    Attachment,
+    Block,
+    Code,
+    Context,
+    Form,
+    FormInput,
+    Header,
+    Inline,
+    Mention,
+    Message,
+    Section,
+    Strong,
+    plain,
+    rich,
+)
+from bot.raci.csv import read_raci_csv, write_long, write_wide
+from bot.raci.model import (
+    ROLE_ORDER,
+    Activity,
+    Match,
+    People,
+    PersonNotFound,
+    RaciRefused,
+    RaciService,
+    RaciSettings,
+    RaciStore,
+    Role,
+    assignments_from,
+    normalise,
+    presence,
+    validate,
+)
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Action, Meridian
+
+LIST_LIMIT = 60
+HISTORY_LIMIT = 10
+EDIT_ACTION = "raci.edit"
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    content: bytes
+
+
+class Uploads(Protocol):
+    """A chat adapter's way to hand over the file a person just uploaded (Slack: the channel's newest file)."""
+
+    async def latest(self, workspace: str, channel: str | None, member: Member, max_bytes: int) -> Upload | None: ...
+
+
+# --- reading people and activities from what was typed ----------------------------------------
+
+
+def _is_person(text: str) -> bool:
+    return text.startswith("@") or text.startswith("<@")
+
+
+def _person(app: Meridian, inv: Invocation, people: People, text: str) -> Member:
+    found = people.find(text)
+    if isinstance(found, Member):
+        return found
+    slack = re.fullmatch(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", text.strip())
+    if slack:
+        by_account = app.store.find_member_by_account(inv.workspace, "slack", slack.group(1))
+        if by_account is not None:
+            return by_account
+    raise CommandError(found.reason if isinstance(found, PersonNotFound) else f"`{text}` is not a person.")
+
+
+def _did_you_mean_text(text: str, match: Match) -> str:
+    names = [f"“{n}”" for n in match.suggestions]
+    text = text if len(text) <= 80 else text[:80].rstrip() + "…"
+    if not names:
+        return "There are no RACI activities yet. An admin can add one with /raci set ACTIVITY R @someone A @someone."
+    if len(names) > 1 and all(normalise(text) in normalise(n) for n in match.suggestions[:2]):
+        lead = f"“{text}” could be more than one activity. Did you mean "
+    else:
+        lead = f"Nothing is called “{text}”. Did you mean "
+    return lead + ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1] + "?"
+
+
+def _did_you_mean(text: str, match: Match) -> Message:
+    return Message.text(_did_you_mean_text(text, match))
+
+
+def _exact(service: RaciService, workspace: str, text: str) -> Activity:
+    """The activity a destructive command names: an exact name or alias, never a guess."""
+    if not normalise(text):
+        raise CommandError("Name the activity.")
+    owner = service.index(workspace).owner_of(text)
+    activity = service.store.get_activity(workspace, owner) if owner else None
+    if activity is None:
+        _, match = service.find(workspace, text)
+        raise CommandError(_did_you_mean_text(text, match) + " Commands that change an activity need its exact name or alias.")
+    return activity
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _person_line(app: Meridian, workspace: str, member_id: str) -> tuple[Inline, ...]:
+    member = app.store.get_member(workspace, member_id)
+    if member is None:
+        return (Code(member_id), " — no longer a member")
+    return (Mention(member.id, member.name), " — ", presence(member, app.now()).label())
+
+
+def render_activity(app: Meridian, activity: Activity, note: str = "") -> Message:
+    blocks: list[Header | Section | Context] = [Header(activity.name)]
+    about = [p for p in (activity.description, f"aka {', '.join(activity.aliases)}" if activity.aliases else "",
+                         f"channel {activity.channel}" if activity.channel else "") if p]
+    if about:
+        blocks.append(Context(rich(" · ".join(about))))
+    for role in ROLE_ORDER:
+        parts: list[Inline] = [Strong(f"{role.value} · {role.word}")]
+        holders = activity.holders(role)
+        for member_id in holders:
+            parts.extend(("\n", *_person_line(app, activity.workspace, member_id)))
+        if not holders:
+            parts.append("\n—")
+        blocks.append(Section(tuple(parts)))
+    if note:
+        blocks.append(Context(rich(note)))
+    fallback = "\n".join([activity.name, *(plain(b.text) for b in blocks[1:] if isinstance(b, Section | Context))])
+    return Message(tuple(blocks), fallback=fallback)
+
+
+def _lines_message(title: str, lines: Sequence[tuple[Inline, ...]], footer: str = "") -> Message:
+    blocks: list[Header | Section | Context] = [Header(title)]
+    for start in range(0, len(lines), 20):
+        chunk: list[Inline] = []
+        for i, line in enumerate(lines[start:start + 20]):
+            chunk.extend((("\n",) if i else ()) + line)
+        blocks.append(Section(tuple(chunk)))
+    if footer:
+        blocks.append(Context(rich(footer)))
+    fallback = "\n".join([title, *(plain(line) for line in lines), *([footer] if footer else [])])
+    return Message(tuple(blocks), fallback=fallback)
+
+
+# --- the command family ------------------------------------------------------------------------
+
+
+class RaciCommands:
+    """The ``/raci`` handlers, bound to one service."""
+
+    def __init__(self, service: RaciService) -> None:
+        self.service = service
+
+    def family(self) -> CommandFamily:
+        sub = Subcommand
+        return CommandFamily(
+            name="raci",
+            summary="who is Responsible, Accountable, Consulted and Informed — and who is awake now",
+            default=sub("", "ACTIVITY | @person", "who owns an activity, or a person's roles", self.lookup),
+            takes_free_text=True,
+            subcommands=[
+                sub("who-to-ask", "who-to-ask ACTIVITY", "the Consulted, awake ones first", self.who_to_ask),
+                sub("list", "list", "every activity with its Accountable and Responsible", self.list_all),
+                sub("lint", "lint", "activities and people worth a look", self.lint),
+                sub("set", "set ACTIVITY R @a @b A @c C @d I @e [aka NAME, NAME] [about TEXT] [--new]",
+                    "create or change an activity (letters not named are kept)", self.set),
+                sub("edit", "edit ACTIVITY", "change an activity in a form", self.edit),
+                sub("remove", "remove ACTIVITY", "delete an activity (its history is kept)", self.remove),
+                sub("rename", "rename OLD to NEW", "rename an activity; the old name keeps working", self.rename),
+                sub("history", "history ACTIVITY", "every change, with who and when", self.history),
+                sub("import", "import [CSV text]", "load a CSV uploaded to this channel (all or nothing)",
+                    self.import_csv),
+                sub("export", "export [wide|long]", "the chart as a CSV file", self.export),
+            ],
+        )
+
+    # --- reading ------------------------------------------------------------------------
+    async def lookup(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        text = " ".join(args).strip()
+        if not text:
+            return Reply(self.family().help())
+        if _is_person(text):
+            return self._person_roles(app, inv, text)
+        activity, match = self.service.find(inv.workspace, text)
+        if activity is None:
+            return Reply(_did_you_mean(text, match))
+        note = "" if match.exact else f"Closest match for “{text}”."
+        return Reply(render_activity(app, activity, note))
+
+    def _person_roles(self, app: Meridian, inv: Invocation, text: str) -> Reply:
+        member = _person(app, inv, People(app.store.list_members(inv.workspace)), text)
+        activities = self.service.store.activities_of(inv.workspace, member.id)
+        status = presence(member, app.now()).label()
+        if not activities:
+            return Reply(Message.text(Mention(member.id, member.name), f" ({status}) has no RACI role."))
+        lines: list[tuple[Inline, ...]] = []
+        for role in ROLE_ORDER:
+            names = [a.name for a in activities if role in a.roles_of(member.id)]
+            if names:
+                lines.append((Strong(role.word), f" ({len(names)}): ", ", ".join(names)))
+        return Reply(_lines_message(f"{member.name} — {status}", lines))
+
+    async def who_to_ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        text = " ".join(args).strip()
+        if not text:
+            raise CommandError("Name the activity.")
+        activity, match = self.service.find(inv.workspace, text)
+        if activity is None:
+            return Reply(_did_you_mean(text, match))
+        consulted = [m for m in (app.store.get_member(inv.workspace, i) for i in activity.holders(Role.C)) if m]
+        if not consulted:
+            a = activity.accountable
+            lines = [] if a is None else [("Ask its Accountable instead: ", *_person_line(app, inv.workspace, a))]
+            return Reply(_lines_message(f"No one is Consulted on {activity.name}", lines))
+        now = app.now()
+        consulted.sort(key=lambda m: (presence(m, now).rank, m.name.casefold()))
+        lines = [(Mention(m.id, m.name), " — ", presence(m, now).label()) for m in consulted]
+        return Reply(_lines_message(f"Who to ask about {activity.name}", lines))
+
+    async def list_all(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        activities = self.service.store.list_activities(inv.workspace)
+        if not activities:
+            return Reply(Message.text("No RACI activities yet. Add one with ",
+                                      Code("/raci set ACTIVITY R @someone A @someone"), "."))
+        label = self.service.label(inv.workspace)
+        here = [a for a in activities if inv.channel and a.channel == inv.channel]
+        ordered = here + [a for a in activities if a not in here]
+        lines: list[tuple[Inline, ...]] = []
+        for a in ordered[:LIST_LIMIT]:
+            owners = f"A: {', '.join(label(m) for m in a.holders(Role.A)) or '—'} · " \
+                     f"R: {', '.join(label(m) for m in a.holders(Role.R)) or '—'}"
+            lines.append((Strong(a.name), f" — {owners}"))
+        more = len(ordered) - LIST_LIMIT
+        footer = f"… and {more:,} more; /raci export has them all." if more > 0 else f"{len(ordered)} activities."
+        return Reply(_lines_message("RACI activities", lines, footer))
+
+    async def lint(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        found = self.service.lint(inv.workspace)
+        if not found:
+            count = len(self.service.index(inv.workspace))
+            return Reply(Message.text(f"✅ Nothing to fix: {count} activities, each with one Accountable "
+                                      "and a Responsible, and everyone has a role."))
+        return Reply(_lines_message(f"{len(found)} things worth a look", [(line,) for line in found]))
+
+    async def history(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        text = " ".join(args).strip()
+        if not text:
+            raise CommandError("Name the activity.")
+        activity, _ = self.service.find(inv.workspace, text)
+        names = list(activity.names()) if activity else [text]
+        entries = self.service.store.history(inv.workspace, names, HISTORY_LIMIT)
+        if not entries:
+            return Reply(Message.text(f"No history for “{text}”."))
+        label = self.service.label(inv.workspace)
+        zone = inv.member.zone
+        lines = [(Strong(f"{e.at.astimezone(zone):%Y-%m-%d %H:%M}"), f" {e.action} by {label(e.actor)}",
+                  f"\n    before: {e.before}\n    after: {e.after}") for e in entries]
+        return Reply(_lines_message(f"History of {activity.name if activity else text}", lines,
+                                    f"Times in {inv.member.tz}; newest first."))
+
+    async def export(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        shape = (args[0].lower() if args else "wide")
+        if shape not in {"wide", "long"}:
+            raise CommandError(f"`{args[0]}` is not a shape; use wide (a matrix) or long (one row per role).")
+        activities = self.service.store.list_activities(inv.workspace)
+        members = app.store.list_members(inv.workspace)
+        content = write_wide(activities, members) if shape == "wide" else write_long(activities)
+        note = f"{len(activities)} activities as a {shape} CSV."
+        return Reply(Message((Section(rich(note)),), fallback=note,
+                             attachments=(Attachment(f"raci-{inv.workspace}-{shape}.csv", content, "text/csv"),)))
+
+    # --- changing -------------------------------------------------------------------------
+    async def set(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        parsed = parse_set(args)
+        if not normalise(parsed.activity):
+            raise CommandError("Name the activity before the letters, e.g. /raci set feature store R @ravi A @alice.")
+        people = People(app.store.list_members(inv.workspace))
+        roles = {role: [_person(app, inv, people, t).id for t in tokens] for role, tokens in parsed.roles.items()}
+        index = self.service.index(inv.workspace)
+        owner = index.owner_of(parsed.activity)
+        before = self.service.store.get_activity(inv.workspace, owner) if owner else None
+        if before is None and not parsed.new:
+            near = index.find(parsed.activity)
+            if near.activity is not None:
+                raise CommandError(f"No activity is called exactly “{parsed.activity}”; did you mean "
+                                   f"“{near.activity}”? Use its exact name, or add --new to create another.")
+        base = before or Activity(inv.workspace, parsed.activity)
+        kept = {r: base.holders(r) for r in ROLE_ORDER if r not in roles}
+        after = replace(base, assignments=assignments_from({**kept, **roles}),
+                        aliases=parsed.aliases if parsed.aliases is not None else base.aliases,
+                        description=parsed.about if parsed.about is not None else base.description,
+                        channel=parsed.channel if parsed.channel is not None else base.channel)
+        self._write(app, inv.member, before, after, "change this activity" if before else "create activities")
+        saved = self.service.store.get_activity(inv.workspace, after.name) or after
+        return Reply(render_activity(app, saved, "Saved. " + f"/raci history {saved.name} shows every change."))
+
+    async def edit(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        activity = _exact(self.service, inv.workspace, " ".join(args))
+        self._permit(inv.member, activity, "change this activity")
+
+        def ids(role: Role) -> str:
+            return ", ".join(activity.holders(role))
+
+        inputs = (
+            FormInput("R", "Responsible", initial=ids(Role.R), kind="users"),
+            FormInput("A", "Accountable", initial=ids(Role.A), kind="users"),
+            FormInput("C", "Consulted", initial=ids(Role.C), kind="users", optional=True),
+            FormInput("I", "Informed", initial=ids(Role.I), kind="users", optional=True),
+            FormInput("aliases", "Other names (comma-separated)", initial=", ".join(activity.aliases), optional=True),
+            FormInput("about", "Description", initial=activity.description, multiline=True, optional=True),
+        )
+        form = Form(f"RACI: {activity.name}"[:24], EDIT_ACTION, inputs, "Save", {"activity": activity.name})
+        return Reply(Message.text("Opening the form for ", Strong(activity.name), "…"), form=form)
+
+    def _permit(self, member: Member, activity: Activity | None, doing: str) -> None:
+        try:
+            self.service.check_may_edit(member, activity, doing)
+        except RaciRefused as refused:
+            raise CommandError(str(refused)) from None
+
+    async def on_edit_submitted(self, app: Meridian, act: Action) -> Reply | None:
+        inv = Invocation(act.workspace, act.member, "raci", "", act.channel, act.trigger)
+        name = act.metadata.get("activity", "")
+        try:
+            activity = _exact(self.service, act.workspace, name)
+            people = People(app.store.list_members(act.workspace))
+            roles = {role: [_person(app, inv, people, t).id for t in _tokens(act.values.get(role.value, ""))]
+                     for role in ROLE_ORDER}
+            aliases = tuple(a.strip() for a in act.values.get("aliases", "").split(",") if a.strip())
+            after = replace(activity, assignments=assignments_from(roles), aliases=aliases,
+                            description=act.values.get("about", activity.description).strip())
+            self._write(app, act.member, activity, after, "change this activity")
+        except CommandError as err:
+            return Reply(Message.text(str(err)))
+        return Reply(render_activity(app, after, "Saved."))
+
+    async def remove(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        activity = _exact(self.service, inv.workspace, " ".join(args))
+        self._write(app, inv.member, activity, None, "remove this activity")
+        return Reply(Message.text("Removed ", Strong(activity.name),
+                                  f". Its history stays: /raci history {activity.name}"))
+
+    async def rename(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        cut = next((i for i, w in enumerate(args) if w.lower() in {"to", "->", "→"}), None)
+        if cut is None and len(args) == 2:
+            cut, args = 1, [args[0], "to", args[1]]
+        if cut is None:
+            raise CommandError("Say what to rename and to what, e.g. /raci rename feature store to feature platform.")
+        old, new = " ".join(args[:cut]).strip(), " ".join(args[cut + 1:]).strip()
+        activity = _exact(self.service, inv.workspace, old)
+        if not normalise(new):
+            raise CommandError("The new name is empty.")
+        aliases = [a for a in activity.aliases if normalise(a) != normalise(new)]
+        if normalise(activity.name) != normalise(new):
+            aliases.append(activity.name)
+        after = replace(activity, name=new, aliases=tuple(aliases))
+        self._write(app, inv.member, activity, after, "rename this activity", action="rename")
+        return Reply(Message.text("Renamed ", Strong(activity.name), " to ", Strong(" ".join(new.split())),
+                                  f"; “{activity.name}” still finds it."))
+
+    async def import_csv(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        if not (inv.member.is_admin or self.service.settings.editors == "everyone"):
+            raise CommandError("Only workspace admins may import a RACI chart.")
+        inline = inv.text.strip()[len("import"):].strip()
+        source: str | bytes
+        if inline and ("\n" in inline or "," in inline or ";" in inline):
+            source, name = inline, "the pasted text"
+        else:
+            uploads: Uploads | None = app.services.get("uploads")
+            upload = None if uploads is None else await uploads.latest(
+                inv.workspace, inv.channel, inv.member, self.service.settings.max_import_bytes + 1)
+            if upload is None:
+                raise CommandError("Upload a CSV to this channel first, then run /raci import "
+                                   "(or paste the CSV after the command).")
+            source, name = upload.content, upload.name
+        try:
+            total, changed = import_csv(self.service, inv.member.id, inv.workspace,
+                                        app.store.list_members(inv.workspace), source, app.now(), name)
+        except RaciRefused as refused:
+            return Reply(Message.text(str(refused)))
+        return Reply(Message.text(f"Imported {total} activities from {name} ({changed} new or changed). "
+                                  "/raci lint checks the whole chart."))
+
+    # --- the one way to write -------------------------------------------------------------
+    def _write(self, app: Meridian, actor: Member, before: Activity | None, after: Activity | None, doing: str,
+               action: str | None = None) -> None:
+        try:
+            self.service.check_may_edit(actor, before, doing)
+            self.service.write(actor, before, after, app.now(), action)  # type: ignore[arg-type]
+        except RaciRefused as refused:
+            raise CommandError(str(refused)) from None
+
+
+def import_csv(service: RaciService, actor: str, workspace: str, members: Sequence[Member], data: str | bytes,
+               now: datetime, source: str) -> tuple[int, int]:
+    """Read, check against the stored chart, and write a CSV as one change; refuses with every problem listed.
+
+    Returns how many activities the file holds and how many of them were new or changed.
+
+    Shared by ``/raci import`` and ``meridian import``.
+    """
+    result = read_raci_csv(data, workspace, members, service.settings.max_import_bytes)
+    problems = [str(p) for p in result.problems]
+    if not problems:
+        index = service.index(workspace)
+        for activity in result.activities:
+            own = index.owner_of(activity.name)
+            for violation in validate(activity, taken=index.taken(except_activity=own)):
+                problems.append(f"“{activity.name}”: {violation}")
+    activities = [_keep_absent_columns(service, workspace, a, result.columns) for a in result.activities]
+    if problems:
+        shown = problems[:30]
+        more = f"\n… and {len(problems) - 30} more." if len(problems) > 30 else ""
+        raise RaciRefused("Nothing was imported; fix these and try again:\n" + "\n".join(shown) + more)
+    return len(activities), service.import_all(actor, workspace, activities, now, source)
+
+
+def _keep_absent_columns(service: RaciService, workspace: str, activity: Activity, columns: set[str]) -> Activity:
+    """A file without an aliases, description or channel column leaves those as they are stored."""
+    stored = service.store.get_activity(workspace, activity.name)
+    if stored is None:
+        return activity
+    return replace(activity,
+                   aliases=activity.aliases if "aliases" in columns else stored.aliases,
+                   description=activity.description if "description" in columns else stored.description,
+                   channel=activity.channel if "channel" in columns else stored.channel)
+
+
+# --- `/raci set` grammar ------------------------------------------------------------------------
+
+
+@dataclass
+class SetRequest:
+    activity: str
+    roles: dict[Role, list[str]]
+    aliases: tuple[str, ...] | None = None
+    about: str | None = None
+    channel: str | None = None
+    new: bool = False
+
+
+_KEYWORDS = {"aka", "about", "channel"}
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[\s,]+", text) if t and t not in {"-", "—"}]
+
+
+def _marker(words: list[str], i: int) -> str | None:
+    """The section a word opens: a role letter (R, A, C, I, optionally with a colon) or a keyword."""
+    word = words[i]
+    letter = word.rstrip(":").upper()
+    if letter in {"R", "A", "C", "I"}:
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word.rstrip(":").isupper() or _is_person(following) or not following:
+            return letter
+    if word.lower() in _KEYWORDS and i > 0:
+        return word.lower()
+    return None
+
+
+def parse_set(args: list[str]) -> SetRequest:
+    words = [w for w in args if w != "--new"]
+    request = SetRequest("", {}, new=len(words) != len(args))
+    sections: list[tuple[str, list[str]]] = [("name", [])]
+    for i, word in enumerate(words):
+        opened = _marker(words, i)
+        if opened is not None and (opened not in _KEYWORDS or sections[-1][0] != "about"):
+            sections.append((opened, []))
+        else:
+            sections[-1][1].append(word)
+    for kind, values in sections:
+        if kind == "name":
+            request.activity = " ".join(values)
+        elif kind in {"R", "A", "C", "I"}:
+            request.roles.setdefault(Role(kind), []).extend(t for v in values for t in _tokens(v))
+        elif kind == "aka":
+            request.aliases = tuple(a.strip() for a in " ".join(values).split(",") if a.strip())
+        elif kind == "about":
+            request.about = " ".join(values)
+        else:
+            request.channel = " ".join(values) or None
+    if not request.roles and request.aliases is None and request.about is None and request.channel is None:
+        raise CommandError("Give at least one letter and its people, e.g. R @ravi A @alice.")
+    return request
+
+
+# --- the home page --------------------------------------------------------------------------------
+
+HOME_LIMIT = 12
+
+
+def home_roles(app: Meridian, member: Member) -> list[Block]:
+    """The member's RACI roles for their home page (``bot.kernel.home``); nothing when RACI is not wired."""
+    service: RaciService | None = app.services.get("raci")
+    if service is None:
+        return []
+    activities = sorted(service.store.activities_of(member.workspace, member.id), key=lambda a: normalise(a.name))
+    title = Section(rich(Strong("Your RACI roles")))
+    if not activities:
+        return [title, Context(rich("You hold no RACI role. /raci list shows the whole chart."))]
+    lines: list[Inline] = []
+    for i, activity in enumerate(activities[:HOME_LIMIT]):
+        roles = ", ".join(role.word for role in activity.roles_of(member.id))
+        lines.extend((("\n",) if i else ()) + (Strong(activity.name), f" — {roles}"))
+    blocks: list[Block] = [title, Section(tuple(lines))]
+    more = len(activities) - HOME_LIMIT
+    if more > 0:
+        blocks.append(Context(rich(f"… and {more} more; /raci @{member.id} lists them all.")))
+    return blocks
+
+
+def install(app: Meridian, store: RaciStore, settings: RaciSettings | None = None) -> RaciService:
+    service = RaciService(store, app.store, settings or RaciSettings())
+    commands = RaciCommands(service)
+    app.add_family(commands.family())
+    app.on_action(EDIT_ACTION, commands.on_edit_submitted)
+    app.services["raci"] = service
+    app.services.setdefault("home_sections", []).append(home_roles)
+    return service
