@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import bot.raci.teamfile  # noqa: F401  (registers the team file's raci: section)
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
 from bot.kernel.domain import Member
+from bot.kernel.members import People, PersonNotFound
 from bot.kernel.messages import (
     Attachment,
     Block,
@@ -37,8 +38,6 @@ from bot.raci.model import (
     ROLE_ORDER,
     Activity,
     Match,
-    People,
-    PersonNotFound,
     RaciRefused,
     RaciService,
     RaciSettings,

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.kernel.domain import Member
+from bot.kernel.members import People, PersonNotFound
 from bot.raci.model import (
     MAX_NAME_LENGTH,
     ROLE_ORDER,
     Activity,
     Assignment,
-    People,
-    PersonNotFound,
     Role,
     RuleViolation,
     clean_name,

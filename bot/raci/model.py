@@ -13,8 +13,6 @@ thousand activities to a few milliseconds.
 from __future__ import annotations
 
 import heapq
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.kernel.domain import Member, weekday_name
+from bot.kernel.members import normalise
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -86,14 +85,7 @@ def assignments_from(roles: Mapping[Role, Sequence[str]]) -> tuple[Assignment, .
 
 # --- names ------------------------------------------------------------------------------
 
-_WORD = re.compile(r"\w+")
 
-
-def normalise(text: str) -> str:
-    """The form names are compared in: accents stripped, case folded, punctuation as spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_WORD.findall(bare.casefold()))
 
 
 def clean_name(text: str) -> str:
@@ -676,50 +668,3 @@ def install(app: Meridian, store: RaciStore, settings: RaciSettings | None = Non
     return install_commands(app, store, settings)
 
 
-# --- people as people write them ------------------------------------------------------------
-
-_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
-
-
-@dataclass(frozen=True)
-class PersonNotFound:
-    """Why a written reference to a person names nobody, or more than one."""
-
-    text: str
-    reason: str
-
-    def __str__(self) -> str:
-        return self.reason
-
-
-class People:
-    """Finds members the ways people write them: id, ``@name``, full name, email, or an account id."""
-
-    def __init__(self, members: Iterable[Member]) -> None:
-        self._by_id: dict[str, Member] = {}
-        self._by_account: dict[str, Member] = {}
-        self._by_name: dict[str, list[Member]] = {}
-        for m in members:
-            self._by_id[m.id.casefold()] = m
-            for value in m.accounts.values():
-                self._by_account.setdefault(value.casefold(), m)
-            for key in {normalise(m.name), normalise(m.name).replace(" ", "")}:
-                self._by_name.setdefault(key, []).append(m)
-
-    def find(self, text: str) -> Member | PersonNotFound:
-        raw = text.strip()
-        slack = _SLACK_MENTION.match(raw)
-        bare = slack.group(1) if slack else raw.lstrip("@").strip()
-        if not bare:
-            return PersonNotFound(text, "an empty name is not a person.")
-        folded = bare.casefold()
-        hit = self._by_id.get(folded) or self._by_account.get(folded)
-        if hit is not None:
-            return hit
-        named = self._by_name.get(normalise(bare), [])
-        if len(named) == 1:
-            return named[0]
-        if len(named) > 1:
-            ids = ", ".join(sorted(m.id for m in named))
-            return PersonNotFound(text, f"`{bare}` could be any of {ids}; use the member id.")
-        return PersonNotFound(text, f"`{bare}` is not a member of this team (use a member id, name or email).")

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.domain import Member
+from bot.kernel.members import People, PersonNotFound
 from bot.kernel.teamfile import TeamFile, register_section
-from bot.raci.model import Activity, Assignment, People, PersonNotFound, Role, clean_name, normalise, validate
+from bot.raci.model import Activity, Assignment, Role, clean_name, normalise, validate
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian

@@ -7,17 +7,8 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.kernel.domain import DateRange, Hours, Member
-from bot.raci.model import (
-    Activity,
-    ActivityIndex,
-    Assignment,
-    People,
-    PersonNotFound,
-    Role,
-    normalise,
-    presence,
-    validate,
-)
+from bot.kernel.members import People, PersonNotFound
+from bot.raci.model import Activity, ActivityIndex, Assignment, Role, normalise, presence, validate
 
 WS = "acme"
 
@@ -113,11 +104,24 @@ def test_activities_named_in_free_text_are_found(index: ActivityIndex) -> None:
     assert index.mentioned_in("Blocked on Feature-Store access since Monday") == ["feature store"]
 
 
-def test_people_are_found_by_id_name_email_or_slack_mention() -> None:
+def test_people_are_found_by_id_name_email_or_platform_account() -> None:
     noor = Member(WS, "noor", "Noor Haddad", accounts={"slack": "U04NOOR", "email": "noor@acme.example"})
     people = People([noor, Member(WS, "ravi", "Ravi")])
-    for text in ["noor", "@Noor Haddad", "NOOR@acme.example", "<@U04NOOR>", "<@U04NOOR|noor>", "@noorhaddad"]:
+    for text in ["noor", "@Noor Haddad", "NOOR@acme.example", "@U04NOOR", "U04NOOR", "@noorhaddad", "@Noor"]:
         assert people.find(text) == noor, text
+
+
+def test_platform_mention_syntax_is_the_adapters_job_not_the_cores() -> None:
+    noor = Member(WS, "noor", "Noor Haddad", accounts={"slack": "U04NOOR"})
+    assert isinstance(People([noor]).find("<@U04NOOR>"), PersonNotFound)
+
+
+def test_a_near_miss_suggests_the_member() -> None:
+    people = People([Member(WS, "noor", "Noor Haddad"), Member(WS, "ravi", "Ravi Kumar")])
+    found = people.find("@nour")
+    assert isinstance(found, PersonNotFound)
+    assert found.suggestions == ("noor",)
+    assert "Did you mean @noor?" in found.reason
     assert isinstance(people.find("@bob"), PersonNotFound)
 
 
