@@ -1,70 +1,141 @@
-"""The composition root: wires the core's ports to adapters from settings.
+"""The composition root: builds the app from settings, the one way ``serve``, ``worker``,
+``socket``, ``console``, ``import`` and ``digest`` all get it.
 
-This module and ``bot.cli`` are the only parts of ``bot/`` that may import adapters and
-storage; every other core module talks through ``bot.kernel.ports``.
+This module and ``bot.cli`` are the only parts of ``bot/`` that import adapters and
+storage. Every registry (chat platforms, capabilities, team-file sections, commands) is
+filled here, when an app is built, never as a side effect of importing a module.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.kernel import people, retention
-from bot.kernel.app import Meridian, Settings
-from bot.kernel.ports import ChatPort, Clock, Store
+from bot.kernel.app import Meridian
+from bot.kernel.engine import EngineSettings
+from bot.kernel.ports import ChatPort, Clock
 from bot.raci import commands as raci_commands
 from bot.retros import flow as retros
+from bot.settings import Settings, SettingsError
 from bot.standups import flow as standups
 
+if TYPE_CHECKING:
+    from storage.kernel.repo import SqlStore
+
 DEMO_TEAM = Path(__file__).resolve().parent.parent / "examples" / "team.yaml"
+
+RouteInstaller = Callable[[Any, Meridian, Settings], None]
+"""Mounts a platform's HTTP routes on ``meridian serve``'s web application."""
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def install_capabilities(app: Meridian) -> None:
-    """Every capability registers its commands, planners and handlers."""
-    standups.install(app)
-    people.People().install(app)
-    retention.Retention().install(app)
-    engine = getattr(app.store, "engine", None)
-    if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
-        from storage.raci.repo import RaciRepo
-        from storage.retros.repo import RetroRepo
+# --- chat platforms ---------------------------------------------------------------------------
+@dataclass
+class Connection:
+    """A configured chat platform: its port for the core, the routes it serves, and what it needs of the core."""
 
-        raci_commands.install(app, RaciRepo(engine))
-        retros.install(app, RetroRepo(engine))
+    chat: ChatPort
+    routes: list[RouteInstaller] = field(default_factory=list)
+    attach: Callable[[Meridian], None] | None = None
+    """Called once the core exists (members for mentions, the platform's own scheduled work)."""
 
+
+@dataclass(frozen=True)
+class Platform:
+    """One record per chat platform: whether the settings switch it on, and how to connect it."""
+
+    name: str
+    configured: Callable[[Settings], bool]
+    connect: Callable[[Settings], Connection]
+    """Raises ``SettingsError`` with one line naming the setting when the settings are incomplete."""
+
+
+def _slack_configured(settings: Settings) -> bool:
+    return bool(settings.slack_bot_token or settings.slack_client_id or settings.slack_client_secret
+                or settings.slack_app_token)
+
+
+def _connect_slack(settings: Settings) -> Connection:
+    from adapters.slack.cli import slack_chats
+
+    chats, routes = slack_chats(settings)
+    chat = chats["slack"]
+    return Connection(chat, routes, chat.attach)
+
+
+def _teams_configured(settings: Settings) -> bool:
+    from adapters.teams.cli import teams_enabled
+
+    return teams_enabled(settings)
+
+
+def _connect_teams(settings: Settings) -> Connection:
+    from adapters.teams.cli import teams_factory
+
+    chats, routes = teams_factory(settings)
+    chat = chats["teams"]
+    return Connection(chat, routes, chat.attach)
+
+
+def platforms() -> list[Platform]:
+    """Every chat platform Meridian speaks, besides the console (always there, no settings)."""
+    return [Platform("slack", _slack_configured, _connect_slack),
+            Platform("teams", _teams_configured, _connect_teams)]
+
+
+def configured_platforms(settings: Settings) -> list[Platform]:
+    return [p for p in platforms() if p.configured(settings)]
+
+
+def connect_platforms(settings: Settings) -> dict[str, Connection]:
+    """The configured platforms, connected; the console answers when none is configured."""
+    connections = {p.name: p.connect(settings) for p in configured_platforms(settings)}
+    if not connections:
+        from adapters.console.chat import ConsoleChat
+        from bot.kernel.clock import SystemClock
+
+        connections["console"] = Connection(ConsoleChat(SystemClock()))
+    return connections
+
+
+# --- capabilities -----------------------------------------------------------------------------
+def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> None:
+    """Every capability registers its commands, planners, handlers and team-file sections."""
     from adapters.sources.factory import source_factory
     from adapters.web.hooks import charts_from_env
     from bot.digests import service as digest_service
+    from storage.raci.repo import RaciRepo
+    from storage.retros.repo import RetroRepo
 
+    people.People().install(app)
+    retention.Retention().install(app)
+    standups.install(app)
+    raci_commands.install(app, RaciRepo(store.engine))
+    retros.install(app, RetroRepo(store.engine))
     digest_service.install(app, source_factory(), charts_from_env(app.store))
 
 
-def cli_commands() -> list[Callable[[Any], None]]:
-    """Sub-commands capabilities add to ``meridian`` (imported lazily: ``bot.cli`` imports this module)."""
-    from bot.retros.cli import add_rotation_command
-
-    return [add_rotation_command]
-
-
-def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
-               worker: str | None = None) -> Meridian:
-    app = Meridian(store, clock, chats, settings, worker_id=worker or worker_id())
-    install_capabilities(app)
-    for chat in chats.values():  # a chat port that needs the core (member lookups, its own scheduled work)
-        attach = getattr(chat, "attach", None)
-        if callable(attach):
-            attach(app)
+def build_core(store: SqlStore, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+               worker: str | None = None, attach: Sequence[Callable[[Meridian], None]] = ()) -> Meridian:
+    """The app on a store and chat ports, with every capability installed."""
+    settings = settings or Settings()
+    app = Meridian(store, clock, chats, EngineSettings(retention_days=settings.retention_days),
+                   worker_id=worker or worker_id())
+    install_capabilities(app, store, settings)
+    for hook in attach:
+        hook(app)
     return app
 
 
-def open_store(url: str, migrate: bool = True) -> Store:
+def open_store(url: str, migrate: bool = True) -> SqlStore:
     """Open the database; SQLite (the embedded default) is brought up to date on the spot."""
     from storage.db import make_engine, normalise_url
     from storage.kernel.repo import SqlStore
@@ -74,3 +145,45 @@ def open_store(url: str, migrate: bool = True) -> Store:
     if migrate and url.startswith("sqlite"):
         upgrade(url)
     return SqlStore(make_engine(url))
+
+
+@dataclass
+class Composition:
+    """What ``meridian serve``, ``worker``, ``socket``, ``import`` and ``digest`` run on."""
+
+    app: Meridian
+    settings: Settings
+    connections: dict[str, Connection]
+
+    @property
+    def routes(self) -> list[RouteInstaller]:
+        return [route for c in self.connections.values() for route in c.routes]
+
+
+def compose(settings: Settings, clock: Clock, *, worker: str | None = None,
+            connections: dict[str, Connection] | None = None) -> Composition:
+    """The app as production builds it: the settings' database and chat platforms, every capability."""
+    if connections is None:
+        connections = connect_platforms(settings)
+    store = open_store(settings.database_url)
+    chats = {name: c.chat for name, c in connections.items()}
+    attach = [c.attach for c in connections.values() if c.attach is not None]
+    app = build_core(store, clock, chats, settings, worker, attach)
+    return Composition(app, settings, connections)
+
+
+def default_platform(settings: Settings, accounts: Sequence[dict[str, str]] = ()) -> str:
+    """Where an imported team talks: the configured platform; with several, the one its members have
+    accounts on; the console when none is configured."""
+    names = [p.name for p in configured_platforms(settings)]
+    if not names:
+        return "console"
+    if len(names) == 1:
+        return names[0]
+    counts = {n: sum(1 for a in accounts if a.get(n)) for n in names}
+    best = max(counts.values())
+    chosen = [n for n in names if counts[n] == best]
+    if len(chosen) > 1:
+        raise SettingsError(f"{' and '.join(names)} are both configured: name the team's platform with "
+                            f"--platform {'|'.join(names)}")
+    return chosen[0]

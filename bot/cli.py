@@ -2,6 +2,7 @@
 
 Every failure a person can cause (a bad team file, a bad setting, a bad date) ends with
 one clear line on stderr and exit status 2; nothing here prints a stack trace for them.
+Every command builds its app through ``bot.bootstrap``, the same way production does.
 """
 
 from __future__ import annotations
@@ -15,21 +16,32 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
-from bot.bootstrap import DEMO_TEAM, build_core, cli_commands, open_store
+from bot.bootstrap import (
+    DEMO_TEAM,
+    Composition,
+    Connection,
+    build_core,
+    compose,
+    configured_platforms,
+    default_platform,
+    open_store,
+    platforms,
+)
+from bot.kernel.app import Meridian
+from bot.kernel.clock import SimulatedClock, SystemClock
 from bot.kernel.team import apply_team, export_team
-from bot.kernel.teamfile import TeamFileError, load_team
+from bot.kernel.teamfile import TeamFile, TeamFileError, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
 
 Command = Callable[[argparse.Namespace], int]
-EXTRA_COMMANDS: list[Callable[[Any], None]] = []
-"""Capabilities add sub-commands here: each gets the sub-parsers object."""
 
 
 class UserError(Exception):
@@ -43,60 +55,67 @@ def _settings() -> Settings:
         raise UserError(str(err)) from None
 
 
-def core_settings(settings: Settings) -> Any:
-    """The core's own knobs that operators set through the environment."""
-    from bot.kernel.app import Settings as CoreSettings
-
-    return CoreSettings(retention_days=settings.retention_days)
-
-
 def _logging(level: str = "INFO") -> None:
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _team(path: str) -> Any:
+def _team(path: str, app: Meridian) -> TeamFile:
+    """The team file validated whole, with every section the app's capabilities own."""
     try:
-        return load_team(path)
+        return load_team(path, app.sections)
     except TeamFileError as err:
         raise UserError(str(err)) from None
 
 
-def memory_app(start: datetime, out: Any = None) -> tuple[Any, Any, Any]:
+def _compose(settings: Settings, connections: dict[str, Connection] | None = None) -> Composition:
+    try:
+        return compose(settings, SystemClock(), connections=connections)
+    except SettingsError as err:
+        raise UserError(str(err)) from None
+
+
+def memory_app(start: datetime, out: TextIO | None = None) -> tuple[Meridian, Any, SimulatedClock]:
     """A core on a private SQLite file with the console chat and a simulated clock."""
     from adapters.console.chat import ConsoleChat
-    from bot.kernel.clock import SimulatedClock
 
     db = Path(tempfile.mkdtemp(prefix="meridian-")) / "console.db"
-    store = open_store(f"sqlite:///{db}")
     clock = SimulatedClock(start)
-    holder: dict[str, Any] = {}
+    stores: list[Meridian] = []
 
     def channel_zone(channel: str) -> str:
-        app = holder["app"]
-        for s in app.store.list_standups():
+        for s in stores[0].store.list_standups():
             if s.channel == channel:
                 return str(s.tz)
         return "UTC"
 
     chat = ConsoleChat(clock, out=out, channel_zone=channel_zone)
-    app = build_core(store, clock, {"console": chat}, worker="console")
-    holder["app"] = app
+    settings = replace(_settings_or_default(), database_url=f"sqlite:///{db}")
+    app = build_core(open_store(settings.database_url), clock, {"console": chat}, settings, worker="console")
+    stores.append(app)
     return app, chat, clock
+
+
+def _settings_or_default() -> Settings:
+    """The console needs no setting; ones that are set (a W&B key in .env) still reach the sources."""
+    try:
+        return load_settings()
+    except SettingsError:
+        return Settings()
 
 
 # --- console --------------------------------------------------------------------------------
 def cmd_console(args: argparse.Namespace) -> int:
     from adapters.console.session import ConsoleSession
 
-    team = _team(args.team)
     try:
         start = parse_instant(args.start) if args.start else datetime.now(UTC).replace(second=0, microsecond=0)
     except TimeInputError as err:
         raise UserError(str(err)) from None
     _logging("WARNING")
     app, chat, clock = memory_app(start)
-    apply_team(app, team)
+    team = _team(args.team, app)
+    apply_team(app, team, platform="console")
     session = ConsoleSession(app, chat, clock, team.workspace)
 
     async def main() -> int:
@@ -127,34 +146,40 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_app() -> Any:
-    from bot.kernel.clock import SystemClock
-
-    settings = _settings()
-    store = open_store(settings.database_url)
-    return build_core(store, SystemClock(), {}), settings
+def _stored_app() -> Composition:
+    """The production app on the configured database, without connecting any chat platform:
+    importing and exporting send nothing."""
+    return _compose(_settings(), connections={})
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    composition = _stored_app()
+    app = composition.app
     if args.file.lower().endswith(".csv"):
         from bot.raci.cli import import_raci_file
         from bot.raci.model import RaciRefused
 
-        app, _ = _stored_app()
         try:
             print(import_raci_file(app, args.file, args.workspace))
         except RaciRefused as err:
             raise UserError(str(err)) from None
         return 0
-    team = _team(args.file)
-    app, _ = _stored_app()
-    apply_team(app, team)
-    print(f"imported {team.workspace}: {len(team.members)} members, {len(team.standups)} stand-ups")
+    team = _team(args.file, app)
+    known = [p.name for p in platforms()] + ["console"]
+    if args.platform and args.platform not in known:
+        raise UserError(f"--platform must be one of {', '.join(known)}, not {args.platform!r}")
+    try:
+        platform = args.platform or default_platform(composition.settings, [m.accounts for m in team.members])
+    except SettingsError as err:
+        raise UserError(str(err)) from None
+    apply_team(app, team, platform=platform)
+    print(f"imported {team.workspace}: {len(team.members)} members, {len(team.standups)} stand-ups "
+          f"(talks on {platform})")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    app, _ = _stored_app()
+    app = _stored_app().app
     if args.raci_csv:
         from bot.raci.cli import export_raci_csv
         from bot.raci.model import RaciRefused
@@ -175,7 +200,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_schedule_preview(args: argparse.Namespace) -> int:
     from bot.kernel.preview import preview
 
-    team = _team(args.team)
     try:
         first = parse_date(args.start) if args.start else datetime.now(UTC).date()
     except TimeInputError as err:
@@ -183,8 +207,9 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
     if args.days < 1 or args.days > 366:
         raise UserError("--days must be between 1 and 366")
     start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-    app, _chat, _clock = memory_app(start, out=open("/dev/null", "w"))  # noqa: SIM115
-    apply_team(app, team)
+    app, _chat, _clock = memory_app(start, out=open(os.devnull, "w"))  # noqa: SIM115
+    team = _team(args.team, app)
+    apply_team(app, team, platform="console")
     rows = preview(app, start, start + timedelta(days=args.days))
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
@@ -199,31 +224,24 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from adapters.web.hooks import add_hook_routes
     from adapters.web.server import build_web_app
-    from bot.kernel.clock import SystemClock
 
     settings = _settings()
     _logging(settings.log_level)
-    store = open_store(settings.database_url)
-    chats, installers = chat_adapters(settings)
-    app = build_core(store, SystemClock(), chats, core_settings(settings))
-    from adapters.web.hooks import add_hook_routes
-
-    web_app = build_web_app(app, settings, with_scheduler=not args.no_scheduler,
-                            installers=[*installers, add_hook_routes])
+    composition = _compose(settings)
+    web_app = build_web_app(composition.app, settings, with_scheduler=not args.no_scheduler,
+                            installers=[*composition.routes, add_hook_routes])
     web.run_app(web_app, host=args.host, port=args.port or settings.port, print=None)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from adapters.web.server import start_scheduler
-    from bot.kernel.clock import SystemClock
 
     settings = _settings()
     _logging(settings.log_level)
-    store = open_store(settings.database_url)
-    chats, _ = chat_adapters(settings)
-    app = build_core(store, SystemClock(), chats, core_settings(settings))
+    app = _compose(settings).app
 
     async def main() -> None:
         start_scheduler(app, interval=args.interval)
@@ -235,23 +253,60 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_socket(args: argparse.Namespace) -> int:
+    """Slack over Socket Mode: the same app as ``serve``, with Slack's events arriving over a socket."""
+    from adapters.slack.cli import socket_parts
+
+    settings = _settings()
+    try:
+        chat, serve = socket_parts(settings)
+    except SettingsError as err:
+        raise UserError(str(err)) from None
+    _logging(settings.log_level)
+    try:  # Teams beside Slack keeps working; Slack itself comes over the socket, not HTTP
+        connections = {p.name: p.connect(settings) for p in configured_platforms(settings) if p.name != "slack"}
+    except SettingsError as err:
+        raise UserError(str(err)) from None
+    connections["slack"] = Connection(chat, [], chat.attach)
+    app = _compose(settings, connections).app
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(app, not args.no_scheduler))
+    return 0
+
+
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    from adapters.teams.package import PackageError, PackageInfo, build_package
+
+    app_id = args.app_id or _settings().microsoft_app_id
+    info = PackageInfo(app_id=app_id, version=args.version, developer=args.developer, website=args.website,
+                       privacy=args.privacy or "", terms=args.terms or "", domain=args.domain or "")
+    try:
+        data = build_package(info)
+    except PackageError as err:
+        raise UserError(str(err)) from None
+    out = Path(args.out)
+    try:
+        out.write_bytes(data)
+    except OSError as err:
+        raise UserError(f"cannot write {out}: {err.strerror}") from None
+    print(f"wrote {out} ({len(data):,} bytes): upload it in Teams → Apps → Manage your apps → Upload an app")
+    return 0
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     """Build a digest now: print it (``--dry-run``, nothing remembered) or post it to its channel."""
     from bot.digests.service import Digests
-    from bot.kernel.clock import SystemClock
     from bot.kernel.timekeeping import iso_z
 
     if args.team:
         if not args.dry_run:
             raise UserError("--team only previews; add --dry-run, or `meridian import` the file and post from the database")
-        team = _team(args.team)
         app, _chat, _clock = memory_app(datetime.now(UTC).replace(microsecond=0), out=open(os.devnull, "w"))  # noqa: SIM115
-        apply_team(app, team)
+        team = _team(args.team, app)
+        apply_team(app, team, platform="console")
         workspace = team.workspace
     else:
-        settings = _settings()
-        chats, _ = chat_adapters(settings)
-        app = build_core(open_store(settings.database_url), SystemClock(), chats)
+        app = _compose(_settings()).app
         registry_: Digests = app.services["digests"]
         configured = [w.id for w in app.store.list_workspaces() if registry_.get(w.id) is not None]
         workspace = args.workspace or (configured[0] if len(configured) == 1 else "")
@@ -290,24 +345,6 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-ChatFactory = Callable[[Settings], tuple[dict[str, Any], list[Any]]]
-CHAT_FACTORIES: list[ChatFactory] = []
-"""Chat platforms register here: each returns its ports and the web routes it mounts."""
-
-
-def chat_adapters(settings: Settings) -> tuple[dict[str, Any], list[Any]]:
-    from adapters.console.chat import ConsoleChat
-    from bot.kernel.clock import SystemClock
-
-    chats: dict[str, Any] = {"console": ConsoleChat(SystemClock())}
-    installers: list[Any] = []
-    for factory in CHAT_FACTORIES:
-        more, routes = factory(settings)
-        chats.update(more)
-        installers.extend(routes)
-    return chats, installers
-
-
 # --- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meridian", description="Meridian: the async project manager for ML teams.")
@@ -336,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="load a team file (or a RACI chart, FILE.csv) into the database")
     p.add_argument("file")
     p.add_argument("--workspace", help="the workspace a RACI CSV belongs to (default: the only one)")
+    p.add_argument("--platform", help="where the team talks: slack, teams or console (default: the configured "
+                                      "platform; with both, the one the members have accounts on)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="print the stored team as a team file")
@@ -359,23 +398,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", help="the workspace, when the database holds several")
     p.set_defaults(func=cmd_digest)
 
-    for add in (*EXTRA_COMMANDS, *cli_commands()):
-        add(sub)
+    p = sub.add_parser("socket", help="Slack over Socket Mode: no public URL needed")
+    p.add_argument("--no-scheduler", action="store_true", help="leave scheduled work to `meridian worker`")
+    p.set_defaults(func=cmd_socket)
+
+    p = sub.add_parser("teams-package", help="build the Teams app package (zip with manifest and icons)")
+    p.add_argument("--out", default="meridian-teams.zip", help="where to write the zip (default: %(default)s)")
+    p.add_argument("--app-id", help="the bot's Azure app id (default: MicrosoftAppId)")
+    p.add_argument("--version", default="1.0.0", help="the app's version; raise it for each upload (default: %(default)s)")
+    p.add_argument("--developer", default="Meridian", help="the developer name Teams shows")
+    p.add_argument("--website", default="https://example.com/meridian",
+                   help="the developer's https website (default: %(default)s)")
+    p.add_argument("--privacy", help="privacy statement URL (default: WEBSITE/privacy)")
+    p.add_argument("--terms", help="terms of use URL (default: WEBSITE/terms)")
+    p.add_argument("--domain", help="a domain the app may open (validDomains), e.g. meridian.example.com")
+    p.set_defaults(func=cmd_teams_package)
+
+    from bot.retros.cli import add_rotation_command
+
+    add_rotation_command(sub)
     return parser
-
-
-def _register_platforms() -> None:
-    """Chat platforms plug into serve, worker and the command list (their heavy imports stay lazy)."""
-    from adapters.slack.cli import add_socket_command, slack_chats
-    from adapters.teams.cli import add_package_command, teams_factory
-
-    CHAT_FACTORIES.append(slack_chats)
-    CHAT_FACTORIES.append(teams_factory)
-    EXTRA_COMMANDS.append(add_socket_command)
-    EXTRA_COMMANDS.append(add_package_command)
-
-
-_register_platforms()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,18 +1,15 @@
 """How ``meridian serve``, ``meridian worker`` and ``meridian socket`` get Slack.
 
 This module imports nothing heavy at the top: ``meridian console`` never loads bolt.
-``slack_chats`` is a chat factory for ``bot.cli.CHAT_FACTORIES`` (the port for the
-core, plus the routes ``meridian serve`` mounts); ``add_socket_command`` adds
-``meridian socket`` to the command list.
+``slack_chats`` gives the composition root the port for the core and the routes
+``meridian serve`` mounts; ``socket_parts`` the same for ``meridian socket``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import logging
-import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger("meridian.slack")
@@ -35,14 +32,14 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
             or settings.slack_app_token):
         return {}, []
     from adapters.slack.app import SlackAdapter, SlackSettingError, slack_chat
-    from bot.cli import UserError
+    from bot.settings import SettingsError
 
     over_http = True
     try:
         config = config_from_settings(settings)
     except SlackSettingError as err:
         if not settings.slack_app_token:
-            raise UserError(str(err)) from None
+            raise SettingsError(str(err)) from None
         config, over_http = config_from_settings(settings, socket_mode=True), False  # `meridian socket` serves it
     if config is None:
         return {}, []
@@ -60,32 +57,31 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
     return {"slack": chat}, [install] if over_http else []
 
 
-def cmd_socket(args: argparse.Namespace) -> int:
+def socket_parts(settings: Any) -> tuple[Any, Callable[[Any, bool], Coroutine[Any, Any, None]]]:
+    """The Slack port for Socket Mode, and the coroutine that serves it once the core exists.
+
+    Raises ``SettingsError`` naming what is missing (``SLACK_APP_TOKEN`` first: without it
+    there is no socket to open).
+    """
     from adapters.slack.app import SlackAdapter, SlackSettingError, slack_chat
     from adapters.web.server import start_scheduler
-    from bot.bootstrap import build_core, open_store
-    from bot.cli import _logging
-    from bot.kernel.clock import SystemClock
-    from bot.settings import SettingsError, load_settings
+    from bot.settings import SettingsError
     from storage.db import make_engine
     from storage.slack.repo import SlackRepo
 
+    if not settings.slack_app_token:
+        raise SettingsError("SLACK_APP_TOKEN is required for Socket Mode (an app-level token, xapp-…)")
     try:
-        settings = load_settings()
         config = config_from_settings(settings, socket_mode=True)
-    except (SettingsError, SlackSettingError) as err:
-        print(f"meridian: {err}", file=sys.stderr)
-        return 2
-    _logging(settings.log_level)
-    store = open_store(settings.database_url)
+    except SlackSettingError as err:
+        raise SettingsError(str(err)) from None
     repo = SlackRepo(make_engine(settings.database_url))
     chat = slack_chat(config, repo)
-    app = build_core(store, SystemClock(), {"slack": chat})
-    adapter = SlackAdapter(app, config, repo, chat, socket_mode=True)
 
-    async def run() -> None:
+    async def serve(app: Any, with_scheduler: bool) -> None:
+        adapter = SlackAdapter(app, config, repo, chat, socket_mode=True)
         handler = await adapter.start_socket_mode()
-        if not args.no_scheduler:
+        if with_scheduler:
             start_scheduler(app)
         log.info("connected to Slack over Socket Mode")
         try:
@@ -95,12 +91,4 @@ def cmd_socket(args: argparse.Namespace) -> int:
             await adapter.ack_first.drain()
             await chat.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
-    return 0
-
-
-def add_socket_command(sub: Any) -> None:
-    p = sub.add_parser("socket", help="Slack over Socket Mode: no public URL needed")
-    p.add_argument("--no-scheduler", action="store_true", help="leave scheduled work to `meridian worker`")
-    p.set_defaults(func=cmd_socket)
+    return chat, serve

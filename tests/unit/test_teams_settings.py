@@ -6,8 +6,8 @@ import pytest
 
 from adapters.teams.cli import teams_enabled
 from adapters.teams.server import TeamsSettingsError, teams_config
-from bot.cli import UserError, chat_adapters
-from bot.settings import load_settings
+from bot.bootstrap import connect_platforms
+from bot.settings import SettingsError, load_settings
 
 
 def settings(**env: str):  # type: ignore[no-untyped-def]
@@ -22,11 +22,12 @@ def test_teams_is_on_with_an_app_id_or_in_emulator_mode_and_off_otherwise() -> N
 
 def test_serve_gets_the_teams_port_and_route_in_emulator_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MERIDIAN_TEAMS_EMULATOR", "1")
-    chats, installers = chat_adapters(settings())
-    assert chats["teams"].platform == "teams" and chats["teams"].app_id == "" and len(installers) == 1
+    connections = connect_platforms(settings())
+    teams = connections["teams"]
+    assert teams.chat.platform == "teams" and teams.chat.app_id == "" and len(teams.routes) == 1
     monkeypatch.delenv("MERIDIAN_TEAMS_EMULATOR")
-    chats, installers = chat_adapters(settings())
-    assert "teams" not in chats and installers == []
+    connections = connect_platforms(settings())
+    assert list(connections) == ["console"] and connections["console"].routes == []
 
 
 @pytest.mark.parametrize(("env", "message"), [
@@ -39,8 +40,8 @@ def test_a_wrong_teams_setting_is_named(env: dict[str, str], message: str, monke
     with pytest.raises(TeamsSettingsError, match=message):
         teams_config(settings(**env))
     monkeypatch.setenv("MERIDIAN_TEAMS_EMULATOR", "1")
-    with pytest.raises(UserError, match=message):
-        chat_adapters(settings(**env))
+    with pytest.raises(SettingsError, match=message):
+        connect_platforms(settings(**env))
 
 
 def test_the_password_never_shows_in_a_repr() -> None:
