@@ -39,6 +39,8 @@ HomeSection = Callable[["Meridian", Member], list[Block]]
 """A capability's part of a person's home page (their retros, their RACI roles)."""
 ForgetHook = Callable[[str, str], None]
 """``(workspace, member_id)``: delete what a capability keeps about a person (``forget-me``)."""
+MergeHook = Callable[[str, str, str], None]
+"""``(workspace, old_id, new_id)``: a capability re-files what it keeps under a merged member's new id."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Meridian:
         self.sections: list[TeamSection] = []
         self.home_sections: list[HomeSection] = []
         self.forget_hooks: list[ForgetHook] = []
+        self.merge_hooks: list[MergeHook] = []
         self.capabilities: list[str] = []
         self._bound_planners: list[BoundPlanner] = []
         self._bound_handlers: dict[str, BoundHandler] = {}
@@ -164,6 +167,15 @@ class Meridian:
 
     def on_forget(self, hook: ForgetHook) -> None:
         self.forget_hooks.append(hook)
+
+    def on_merge(self, hook: MergeHook) -> None:
+        self.merge_hooks.append(hook)
+
+    def merge_member(self, workspace: str, old_id: str, new_id: str) -> None:
+        """One person, one member: what capabilities keep moves to ``new_id``, then the store folds the rest."""
+        for hook in self.merge_hooks:
+            hook(workspace, old_id, new_id)
+        self.store.merge_member(workspace, old_id, new_id)
 
     def forget(self, workspace: str, member_id: str) -> None:
         """Every capability deletes what it keeps about the person."""

@@ -24,6 +24,7 @@ def apply_team(app: Meridian, tf: TeamFile, platform: str | None = None) -> None
         existing = app.store.get_workspace(tf.workspace)
         chosen = platform or (existing.platform if existing else "")
         app.store.upsert_workspace(Workspace(tf.workspace, chosen, tf.workspace))
+        _merge_platform_users(app, tf)
         app.store.upsert_members(tf.members)
         for s in tf.standups:
             app.store.upsert_standup(s)
@@ -37,6 +38,18 @@ def apply_team(app: Meridian, tf: TeamFile, platform: str | None = None) -> None
             if name in tf.raw and not any(s.name == name for s in app.sections):
                 legacy(app, tf)
         app.engine.replan()
+
+
+def _merge_platform_users(app: Meridian, tf: TeamFile) -> None:
+    """A person who used Meridian before the import (member ``UBOB``, created by the platform) and the
+    team file's member holding that account (``bob`` with ``accounts: {slack: UBOB}``) are one person:
+    the earlier member is folded into the team file's, so they get one reminder, not two."""
+    named = {m.id for m in tf.members}
+    for member in tf.members:
+        for platform, account in member.accounts.items():
+            earlier = app.store.find_member_by_account(tf.workspace, platform, account)
+            if earlier is not None and earlier.id != member.id and earlier.id not in named:
+                app.merge_member(tf.workspace, earlier.id, member.id)
 
 
 def export_team(app: Meridian, workspace: str) -> dict[str, Any]:

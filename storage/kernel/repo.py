@@ -195,6 +195,29 @@ class SqlStore:
             s.execute(delete(KeyValueRow).where(KeyValueC.workspace == workspace,
                                                 KeyValueC.key.like(f"member:{member_id}:%")))
 
+    def merge_member(self, workspace: str, old_id: str, new_id: str) -> None:
+        """Fold ``old_id`` into ``new_id``: its stand-up days and personal settings move where the new
+        member has none of their own, then the old member is gone (one person, one member)."""
+        if old_id == new_id:
+            return
+        mine = table_of(StandupRunRow).alias("mine")
+        clash = select(mine.c.id).where(mine.c.workspace == workspace, mine.c.member == new_id,
+                                       mine.c.standup == StandupRunC.standup, mine.c.day == StandupRunC.day)
+        with self.session() as s:
+            s.execute(update(StandupRunRow).where(StandupRunC.workspace == workspace, StandupRunC.member == old_id,
+                                                  ~clash.exists()).values(member=new_id))
+            s.execute(delete(StandupRunRow).where(StandupRunC.workspace == workspace, StandupRunC.member == old_id))
+            old_prefix, new_prefix = f"member:{old_id}:", f"member:{new_id}:"
+            rows = s.execute(select(KeyValueC.key, KeyValueC.value).where(
+                KeyValueC.workspace == workspace, KeyValueC.key.like(f"{old_prefix}%"))).all()
+            have = set(s.execute(select(KeyValueC.key).where(
+                KeyValueC.workspace == workspace, KeyValueC.key.like(f"{new_prefix}%"))).scalars())
+            moved = [{"workspace": workspace, "key": new_prefix + key[len(old_prefix):], "value": value}
+                     for key, value in rows if new_prefix + key[len(old_prefix):] not in have]
+            if moved:
+                s.execute(self._insert(KeyValueRow), moved)
+        self.delete_member(workspace, old_id)
+
     # --- stand-ups ------------------------------------------------------------------
     def list_standups(self, workspace: str | None = None) -> list[Standup]:
         with self.session() as s:
