@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.kernel import people, retention
 from bot.kernel.app import Meridian, Settings
-from bot.kernel.ports import ChatPort, Clock, Store
-from bot.raci import commands as raci_commands
+from bot.kernel.ports import ActivityOwners, ChatPort, Clock, Store
+from bot.raci.install import Raci
+from bot.raci.service import RaciService
 from bot.retros import flow as retros
 from bot.standups import flow as standups
 
@@ -26,17 +28,31 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def install_capabilities(app: Meridian) -> None:
+@dataclass(frozen=True)
+class Installed:
+    """What ``install_capabilities`` built that the rest of the composition root hands on."""
+
+    raci: RaciService | None = None
+    """For ``meridian import chart.csv`` and ``meridian export --raci-csv``."""
+    owners: ActivityOwners | None = None
+    """RACI's answer to "who owns this activity", for stand-up blockers and drift alerts."""
+
+
+def install_capabilities(app: Meridian) -> Installed:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.People().install(app)
     retention.Retention().install(app)
+    raci: Raci | None = None
+    owners: ActivityOwners | None = None
     engine = getattr(app.store, "engine", None)
     if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
         from storage.raci.repo import RaciRepo
         from storage.retros.repo import RetroRepo
 
-        raci_commands.install(app, RaciRepo(engine))
+        raci = Raci(RaciRepo(engine))
+        owners = raci.service
+        app.install([raci])
         retros.install(app, RetroRepo(engine))
 
     from adapters.sources.factory import source_factory
@@ -44,6 +60,7 @@ def install_capabilities(app: Meridian) -> None:
     from bot.digests import service as digest_service
 
     digest_service.install(app, source_factory(), charts_from_env(app.store))
+    return Installed(raci=raci.service if raci is not None else None, owners=owners)
 
 
 def cli_commands() -> list[Callable[[Any], None]]:
@@ -55,13 +72,19 @@ def cli_commands() -> list[Callable[[Any], None]]:
 
 def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
                worker: str | None = None) -> Meridian:
+    return assemble(store, clock, chats, settings, worker)[0]
+
+
+def assemble(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+             worker: str | None = None) -> tuple[Meridian, Installed]:
+    """``build_core``, also giving what was installed (the CLI's RACI commands need the RACI service)."""
     app = Meridian(store, clock, chats, settings, worker_id=worker or worker_id())
-    install_capabilities(app)
+    installed = install_capabilities(app)
     for chat in chats.values():  # a chat port that needs the core (member lookups, its own scheduled work)
         attach = getattr(chat, "attach", None)
         if callable(attach):
             attach(app)
-    return app
+    return app, installed
 
 
 def open_store(url: str, migrate: bool = True) -> Store:

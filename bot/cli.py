@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import yaml
 
 from bot.bootstrap import DEMO_TEAM, build_core, cli_commands, open_store
 from bot.kernel.team import apply_team, export_team
-from bot.kernel.teamfile import TeamFileError, load_team
+from bot.kernel.teamfile import TeamFileError, TeamSection, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -55,9 +55,9 @@ def _logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _team(path: str) -> Any:
+def _team(path: str, sections: Sequence[TeamSection] = ()) -> Any:
     try:
-        return load_team(path)
+        return load_team(path, sections)
     except TeamFileError as err:
         raise UserError(str(err)) from None
 
@@ -89,13 +89,13 @@ def memory_app(start: datetime, out: Any = None) -> tuple[Any, Any, Any]:
 def cmd_console(args: argparse.Namespace) -> int:
     from adapters.console.session import ConsoleSession
 
-    team = _team(args.team)
     try:
         start = parse_instant(args.start) if args.start else datetime.now(UTC).replace(second=0, microsecond=0)
     except TimeInputError as err:
         raise UserError(str(err)) from None
     _logging("WARNING")
     app, chat, clock = memory_app(start)
+    team = _team(args.team, app.sections)
     apply_team(app, team)
     session = ConsoleSession(app, chat, clock, team.workspace)
 
@@ -135,35 +135,47 @@ def _stored_app() -> Any:
     return build_core(store, SystemClock(), {}), settings
 
 
+def _stored_raci() -> tuple[Any, Any]:
+    """The stored core and its RACI service (``meridian import chart.csv``, ``export --raci-csv``)."""
+    from bot.bootstrap import assemble
+    from bot.kernel.clock import SystemClock
+
+    app, installed = assemble(open_store(_settings().database_url), SystemClock(), {})
+    if installed.raci is None:
+        raise UserError("RACI is not available with this store.")
+    return app, installed.raci
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     if args.file.lower().endswith(".csv"):
         from bot.raci.cli import import_raci_file
         from bot.raci.model import RaciRefused
 
-        app, _ = _stored_app()
+        app, raci = _stored_raci()
         try:
-            print(import_raci_file(app, args.file, args.workspace))
+            print(import_raci_file(app, raci, args.file, args.workspace))
         except RaciRefused as err:
             raise UserError(str(err)) from None
         return 0
-    team = _team(args.file)
     app, _ = _stored_app()
+    team = _team(args.file, app.sections)
     apply_team(app, team)
     print(f"imported {team.workspace}: {len(team.members)} members, {len(team.standups)} stand-ups")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    app, _ = _stored_app()
     if args.raci_csv:
         from bot.raci.cli import export_raci_csv
         from bot.raci.model import RaciRefused
 
+        app, raci = _stored_raci()
         try:
-            sys.stdout.write(export_raci_csv(app, args.workspace, args.raci_csv))
+            sys.stdout.write(export_raci_csv(app, raci, args.workspace, args.raci_csv))
         except RaciRefused as err:
             raise UserError(str(err)) from None
         return 0
+    app, _ = _stored_app()
     workspaces = [w.id for w in app.store.list_workspaces()]
     workspace = args.workspace or (workspaces[0] if workspaces else None)
     if workspace is None:
