@@ -40,19 +40,22 @@ class Installed:
 
 def install_capabilities(app: Meridian) -> Installed:
     """Every capability registers its commands, planners and handlers."""
+    engine = getattr(app.store, "engine", None)  # RACI and retros keep their tables beside the core's
+    raci: Raci | None = None
+    owners: ActivityOwners | None = None
+    if engine is not None:
+        from storage.raci.repo import RaciRepo
+
+        raci = Raci(RaciRepo(engine))
+        owners = raci.service  # what stand-up blockers and drift alerts are given
     standups.install(app)
     people.People().install(app)
     retention.Retention().install(app)
-    raci: Raci | None = None
-    owners: ActivityOwners | None = None
-    engine = getattr(app.store, "engine", None)
-    if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
-        from storage.raci.repo import RaciRepo
+    if raci is not None:
+        app.install([raci])
+    if engine is not None:
         from storage.retros.repo import RetroRepo
 
-        raci = Raci(RaciRepo(engine))
-        owners = raci.service
-        app.install([raci])
         retros.install(app, RetroRepo(engine))
 
     from adapters.sources.factory import source_factory

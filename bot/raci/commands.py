@@ -30,7 +30,7 @@ from bot.kernel.messages import (
 from bot.kernel.ports import ReceivesUploads
 from bot.raci.csv import write_long, write_wide
 from bot.raci.lookup import Match, did_you_mean
-from bot.raci.model import ROLE_ORDER, Activity, RaciRefused, Role, assignments_from, presence
+from bot.raci.model import ROLE_ORDER, Activity, ChangeKind, RaciRefused, Role, assignments_from, presence
 from bot.raci.render import lines_message, person_line, render_activity
 from bot.raci.service import RaciService
 
@@ -78,7 +78,7 @@ class RaciCommands:
     def __init__(self, service: RaciService) -> None:
         self.service = service
 
-    def family(self) -> CommandFamily:
+    def family(self) -> CommandFamily[Meridian]:
         sub = Subcommand
         return CommandFamily(
             name="raci",
@@ -311,10 +311,10 @@ class RaciCommands:
 
     # --- the one way to write -------------------------------------------------------------
     def _write(self, app: Meridian, actor: Member, before: Activity | None, after: Activity | None, doing: str,
-               action: str | None = None) -> None:
+               action: ChangeKind | None = None) -> None:
         try:
             self.service.check_may_edit(actor, before, doing)
-            self.service.write(actor, before, after, app.now(), action)  # type: ignore[arg-type]
+            self.service.write(actor, before, after, app.now(), action)
         except RaciRefused as refused:
             raise CommandError(str(refused)) from None
 

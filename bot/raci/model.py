@@ -74,6 +74,7 @@ class Activity:
 def assignments_from(roles: Mapping[Role, Sequence[str]]) -> tuple[Assignment, ...]:
     return tuple(Assignment(m, r) for r in ROLE_ORDER for m in roles.get(r, ()))
 
+
 def clean_name(text: str) -> str:
     """A name as it is stored: trimmed, inner runs of spaces collapsed, nothing else touched."""
     return " ".join(text.split())
@@ -191,7 +192,9 @@ def presence(member: Member, now: datetime) -> Presence:
     return Presence(local, place_of(member.tz), in_hours, workday, away)
 
 
-# --- storage port ------------------------------------------------------------------------
+# --- what RACI keeps (implemented in storage/raci) ----------------------------------------
+
+ChangeKind = Literal["create", "update", "rename", "remove", "import"]
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ class HistoryEntry:
     at: datetime
     actor: str
     """The member id of who made the change (``import:FILE`` or ``team-file`` for loaders)."""
-    action: Literal["create", "update", "rename", "remove", "import"]
+    action: ChangeKind
     before: str
     after: str
     previous: str | None = None

@@ -21,6 +21,7 @@ from bot.raci.lookup import ActivityIndex, Match
 from bot.raci.model import (
     Activity,
     Change,
+    ChangeKind,
     Directory,
     HistoryEntry,
     RaciRefused,
@@ -138,7 +139,7 @@ class RaciService:
             raise RaciRefused("\n".join(str(p) for p in problems))
 
     def write(self, actor: Member, before: Activity | None, after: Activity | None, now: datetime,
-              action: Literal["create", "update", "rename", "remove", "import"] | None = None) -> None:
+              action: ChangeKind | None = None) -> None:
         """One checked, permitted, recorded change."""
         workspace = actor.workspace
         if after is not None:
