@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine
 
 from bot.kernel.domain import Member
-from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciService, Role
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, Role
+from bot.raci.service import RaciService
 from storage.raci.repo import RaciRepo, create_raci_tables
 
 WS = "bench"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from bot.kernel import people, retention
 from bot.kernel.app import Meridian
 from bot.kernel.engine import EngineSettings
-from bot.kernel.ports import ChatPort, Clock
-from bot.raci import commands as raci_commands
+from bot.kernel.ports import ActivityOwners, ChatPort, Clock
+from bot.raci.install import Raci
 from bot.retros import flow as retros
 from bot.settings import Settings, SettingsError
 from bot.standups import flow as standups
@@ -107,32 +107,51 @@ def connect_platforms(settings: Settings) -> dict[str, Connection]:
 
 
 # --- capabilities -----------------------------------------------------------------------------
-def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> None:
-    """Every capability registers its commands, planners, handlers and team-file sections."""
+@dataclass(frozen=True)
+class Installed:
+    """The capability objects an app was built with, for the rest of the composition root to hand on."""
+
+    raci: Raci
+
+
+def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> Installed:
+    """Build every capability with its ports, then install each: commands, planners, handlers, sections.
+
+    RACI is built first because others are given what it offers (``ActivityOwners``).
+    """
     from adapters.sources.factory import source_factory
     from adapters.web.hooks import charts_from_env
     from bot.digests import service as digest_service
     from storage.raci.repo import RaciRepo
     from storage.retros.repo import RetroRepo
 
-    people.People().install(app)
-    retention.Retention().install(app)
+    raci = Raci(RaciRepo(store.engine))
+    owners: ActivityOwners = raci.service  # mypy checks the service still offers what the port names
+    del owners
     standups.install(app)
-    raci_commands.install(app, RaciRepo(store.engine))
+    app.install([people.People(), retention.Retention(), raci])
     retros.install(app, RetroRepo(store.engine))
     digest_service.install(app, source_factory(), charts_from_env(app.store))
+    return Installed(raci)
+
+
+def assemble(store: SqlStore, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+             worker: str | None = None, attach: Sequence[Callable[[Meridian], None]] = ()
+             ) -> tuple[Meridian, Installed]:
+    """The app on a store and chat ports, with every capability installed, and the capabilities."""
+    settings = settings or Settings()
+    app = Meridian(store, clock, chats, EngineSettings(retention_days=settings.retention_days),
+                   worker_id=worker or worker_id())
+    installed = install_capabilities(app, store, settings)
+    for hook in attach:
+        hook(app)
+    return app, installed
 
 
 def build_core(store: SqlStore, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
                worker: str | None = None, attach: Sequence[Callable[[Meridian], None]] = ()) -> Meridian:
     """The app on a store and chat ports, with every capability installed."""
-    settings = settings or Settings()
-    app = Meridian(store, clock, chats, EngineSettings(retention_days=settings.retention_days),
-                   worker_id=worker or worker_id())
-    install_capabilities(app, store, settings)
-    for hook in attach:
-        hook(app)
-    return app
+    return assemble(store, clock, chats, settings, worker, attach)[0]
 
 
 def open_store(url: str, migrate: bool = True) -> SqlStore:
@@ -154,6 +173,7 @@ class Composition:
     app: Meridian
     settings: Settings
     connections: dict[str, Connection]
+    capabilities: Installed
 
     @property
     def routes(self) -> list[RouteInstaller]:
@@ -168,8 +188,8 @@ def compose(settings: Settings, clock: Clock, *, worker: str | None = None,
     store = open_store(settings.database_url)
     chats = {name: c.chat for name, c in connections.items()}
     attach = [c.attach for c in connections.values() if c.attach is not None]
-    app = build_core(store, clock, chats, settings, worker, attach)
-    return Composition(app, settings, connections)
+    app, installed = assemble(store, clock, chats, settings, worker, attach)
+    return Composition(app, settings, connections, installed)
 
 
 def default_platform(settings: Settings, accounts: Sequence[dict[str, str]] = ()) -> str:

@@ -160,7 +160,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         from bot.raci.model import RaciRefused
 
         try:
-            print(import_raci_file(app, args.file, args.workspace))
+            print(import_raci_file(app, composition.capabilities.raci.service, args.file, args.workspace))
         except RaciRefused as err:
             raise UserError(str(err)) from None
         return 0
@@ -179,13 +179,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    app = _stored_app().app
+    composition = _stored_app()
+    app = composition.app
     if args.raci_csv:
         from bot.raci.cli import export_raci_csv
         from bot.raci.model import RaciRefused
 
         try:
-            sys.stdout.write(export_raci_csv(app, args.workspace, args.raci_csv))
+            sys.stdout.write(export_raci_csv(app, composition.capabilities.raci.service, args.workspace,
+                                             args.raci_csv))
         except RaciRefused as err:
             raise UserError(str(err)) from None
         return 0

@@ -40,7 +40,7 @@ from adapters.slack.blocks import SlackMessage, modal, render
 from adapters.slack.files import SlackFiles
 from bot.kernel.domain import Member
 from bot.kernel.messages import Form, Message
-from bot.kernel.ports import DeliveryError, Posted, Profile, RateLimited
+from bot.kernel.ports import DeliveryError, Posted, Profile, RateLimited, Upload
 
 log = logging.getLogger("meridian.slack")
 
@@ -293,6 +293,11 @@ class SlackChat:
             log.info("users.info failed for a member of %s: %s", member.workspace, err)
             return None
         return profile_from_user(data.get("user") or {})
+
+    async def latest_upload(self, workspace: str, channel: str | None, member: Member,
+                            max_bytes: int) -> Upload | None:
+        """``ReceivesUploads``: the newest CSV the person shared in the channel (``/raci import``)."""
+        return await self.files.latest(workspace, channel, member, max_bytes)
 
     # --- beyond the port: the App Home ----------------------------------------------------
     async def publish_home(self, workspace: str, user_id: str, view: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ Slack's upload flow (``files.getUploadURLExternal``, the bytes to the URL it ret
 ``files_upload_v2``. When Slack refuses (no ``files:write``, an outage), the file is
 shown inline as code blocks instead, so nobody loses it.
 
-In: ``SlackUploads`` is the core's ``Uploads`` service (``/raci import``): the newest
+In: ``latest`` is what the chat port's ``latest_upload`` hands the core (``/raci import``): the newest
 CSV that person shared in that channel (``files.list`` then ``files.info``), fetched
 from ``url_private_download`` with the bot token. The token is only ever sent to
 Slack's own file host (or the configured API host, which tests point at the emulator).
@@ -27,8 +27,7 @@ from adapters.slack.blocks import attachment_blocks, escape
 from bot.kernel.commands import CommandError
 from bot.kernel.domain import Member
 from bot.kernel.messages import Attachment
-from bot.kernel.ports import DeliveryError, RateLimited
-from bot.raci.commands import Upload
+from bot.kernel.ports import DeliveryError, RateLimited, Upload
 
 if TYPE_CHECKING:
     from adapters.slack.chat import SlackChat
@@ -88,7 +87,7 @@ class SlackFiles:
                     log.warning("%s could not be shown inline either: %s", attachment.filename, err)
                     return
 
-    # --- in: the CSV a person shared (bot.raci.commands.Uploads) ------------------------
+    # --- in: the CSV a person shared (bot.kernel.ports.ReceivesUploads) --------------------
     async def latest(self, workspace: str, channel: str | None, member: Member, max_bytes: int) -> Upload | None:
         if not channel:
             return None

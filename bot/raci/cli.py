@@ -8,21 +8,11 @@ the CLI already holds the database.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.raci.commands import import_csv
+from bot.kernel.app import Meridian
 from bot.raci.csv import write_long, write_wide
-from bot.raci.model import RaciRefused, RaciService
-
-if TYPE_CHECKING:
-    from bot.kernel.app import Meridian
-
-
-def _service(app: Meridian) -> RaciService:
-    service = app.services.get("raci")
-    if service is None:
-        raise RaciRefused("RACI is not available with this store.")
-    return service
+from bot.raci.model import RaciRefused
+from bot.raci.service import RaciService
 
 
 def _workspace(app: Meridian, workspace: str | None) -> str:
@@ -37,19 +27,18 @@ def _workspace(app: Meridian, workspace: str | None) -> str:
     return known[0]
 
 
-def import_raci_file(app: Meridian, path: str, workspace: str | None) -> str:
+def import_raci_file(app: Meridian, service: RaciService, path: str, workspace: str | None) -> str:
     """Import a CSV chart; the line to print, or ``RaciRefused`` with every problem."""
     ws = _workspace(app, workspace)
-    service = _service(app)
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         raise RaciRefused(f"{path}: cannot read the file: {err.strerror}") from None
-    total, changed = import_csv(service, "cli", ws, app.store.list_members(ws), data, app.now(), Path(path).name)
+    total, changed = service.import_csv("cli", ws, app.store.list_members(ws), data, app.now(), Path(path).name)
     return f"imported {total} RACI activities into {ws} ({changed} new or changed)"
 
 
-def export_raci_csv(app: Meridian, workspace: str | None, shape: str = "wide") -> str:
+def export_raci_csv(app: Meridian, service: RaciService, workspace: str | None, shape: str = "wide") -> str:
     ws = _workspace(app, workspace)
-    activities = _service(app).store.list_activities(ws)
+    activities = service.store.list_activities(ws)
     return write_wide(activities, app.store.list_members(ws)) if shape == "wide" else write_long(activities)

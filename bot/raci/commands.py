@@ -2,106 +2,59 @@
 
 Every path here ends in ``RaciService``, which checks permissions and the model's
 rules and records history; this module only reads what people typed and writes the
-replies. The same words work on Slack, Teams and the console.
+replies. The same words work on Slack, Teams and the console: adapters hand mentions
+over as ``@member-id``, and people are found with the kernel's one resolver.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
 
-import bot.raci.teamfile  # noqa: F401  (registers the team file's raci: section)
+from bot.kernel.app import Action, Meridian
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
 from bot.kernel.domain import Member
-from bot.kernel.members import People, PersonNotFound
+from bot.kernel.members import People, normalise
 from bot.kernel.messages import (
     Attachment,
-    Block,
     Code,
-    Context,
     Form,
     FormInput,
-    Header,
     Inline,
     Mention,
     Message,
     Section,
     Strong,
-    plain,
     rich,
 )
-from bot.raci.csv import read_raci_csv, write_long, write_wide
-from bot.raci.model import (
-    ROLE_ORDER,
-    Activity,
-    Match,
-    RaciRefused,
-    RaciService,
-    RaciSettings,
-    RaciStore,
-    Role,
-    assignments_from,
-    normalise,
-    presence,
-    validate,
-)
-
-if TYPE_CHECKING:
-    from bot.kernel.app import Action, Meridian
+from bot.kernel.ports import ReceivesUploads
+from bot.raci.csv import write_long, write_wide
+from bot.raci.lookup import Match, did_you_mean
+from bot.raci.model import ROLE_ORDER, Activity, ChangeKind, RaciRefused, Role, assignments_from, presence
+from bot.raci.render import lines_message, person_line, render_activity
+from bot.raci.service import RaciService
 
 LIST_LIMIT = 60
 HISTORY_LIMIT = 10
 EDIT_ACTION = "raci.edit"
 
 
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    content: bytes
-
-
-class Uploads(Protocol):
-    """A chat adapter's way to hand over the file a person just uploaded (Slack: the channel's newest file)."""
-
-    async def latest(self, workspace: str, channel: str | None, member: Member, max_bytes: int) -> Upload | None: ...
-
-
 # --- reading people and activities from what was typed ----------------------------------------
 
 
 def _is_person(text: str) -> bool:
-    return text.startswith("@") or text.startswith("<@")
+    return text.startswith("@")
 
 
-def _person(app: Meridian, inv: Invocation, people: People, text: str) -> Member:
+def _person(people: People, text: str) -> Member:
     found = people.find(text)
     if isinstance(found, Member):
         return found
-    slack = re.fullmatch(r"<@([A-Z0-9]+)(?:\|[^>]*)?>", text.strip())
-    if slack:
-        by_account = app.store.find_member_by_account(inv.workspace, "slack", slack.group(1))
-        if by_account is not None:
-            return by_account
-    raise CommandError(found.reason if isinstance(found, PersonNotFound) else f"`{text}` is not a person.")
-
-
-def _did_you_mean_text(text: str, match: Match) -> str:
-    names = [f"“{n}”" for n in match.suggestions]
-    text = text if len(text) <= 80 else text[:80].rstrip() + "…"
-    if not names:
-        return "There are no RACI activities yet. An admin can add one with /raci set ACTIVITY R @someone A @someone."
-    if len(names) > 1 and all(normalise(text) in normalise(n) for n in match.suggestions[:2]):
-        lead = f"“{text}” could be more than one activity. Did you mean "
-    else:
-        lead = f"Nothing is called “{text}”. Did you mean "
-    return lead + ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1] + "?"
+    raise CommandError(found.reason)
 
 
 def _did_you_mean(text: str, match: Match) -> Message:
-    return Message.text(_did_you_mean_text(text, match))
+    return Message.text(did_you_mean(text, match))
 
 
 def _exact(service: RaciService, workspace: str, text: str) -> Activity:
@@ -112,51 +65,8 @@ def _exact(service: RaciService, workspace: str, text: str) -> Activity:
     activity = service.store.get_activity(workspace, owner) if owner else None
     if activity is None:
         _, match = service.find(workspace, text)
-        raise CommandError(_did_you_mean_text(text, match) + " Commands that change an activity need its exact name or alias.")
+        raise CommandError(did_you_mean(text, match) + " Commands that change an activity need its exact name or alias.")
     return activity
-
-
-# --- rendering -------------------------------------------------------------------------------
-
-
-def _person_line(app: Meridian, workspace: str, member_id: str) -> tuple[Inline, ...]:
-    member = app.store.get_member(workspace, member_id)
-    if member is None:
-        return (Code(member_id), " — no longer a member")
-    return (Mention(member.id, member.name), " — ", presence(member, app.now()).label())
-
-
-def render_activity(app: Meridian, activity: Activity, note: str = "") -> Message:
-    blocks: list[Header | Section | Context] = [Header(activity.name)]
-    about = [p for p in (activity.description, f"aka {', '.join(activity.aliases)}" if activity.aliases else "",
-                         f"channel {activity.channel}" if activity.channel else "") if p]
-    if about:
-        blocks.append(Context(rich(" · ".join(about))))
-    for role in ROLE_ORDER:
-        parts: list[Inline] = [Strong(f"{role.value} · {role.word}")]
-        holders = activity.holders(role)
-        for member_id in holders:
-            parts.extend(("\n", *_person_line(app, activity.workspace, member_id)))
-        if not holders:
-            parts.append("\n—")
-        blocks.append(Section(tuple(parts)))
-    if note:
-        blocks.append(Context(rich(note)))
-    fallback = "\n".join([activity.name, *(plain(b.text) for b in blocks[1:] if isinstance(b, Section | Context))])
-    return Message(tuple(blocks), fallback=fallback)
-
-
-def _lines_message(title: str, lines: Sequence[tuple[Inline, ...]], footer: str = "") -> Message:
-    blocks: list[Header | Section | Context] = [Header(title)]
-    for start in range(0, len(lines), 20):
-        chunk: list[Inline] = []
-        for i, line in enumerate(lines[start:start + 20]):
-            chunk.extend((("\n",) if i else ()) + line)
-        blocks.append(Section(tuple(chunk)))
-    if footer:
-        blocks.append(Context(rich(footer)))
-    fallback = "\n".join([title, *(plain(line) for line in lines), *([footer] if footer else [])])
-    return Message(tuple(blocks), fallback=fallback)
 
 
 # --- the command family ------------------------------------------------------------------------
@@ -168,7 +78,7 @@ class RaciCommands:
     def __init__(self, service: RaciService) -> None:
         self.service = service
 
-    def family(self) -> CommandFamily:
+    def family(self) -> CommandFamily[Meridian]:
         sub = Subcommand
         return CommandFamily(
             name="raci",
@@ -205,7 +115,7 @@ class RaciCommands:
         return Reply(render_activity(app, activity, note))
 
     def _person_roles(self, app: Meridian, inv: Invocation, text: str) -> Reply:
-        member = _person(app, inv, People(app.store.list_members(inv.workspace)), text)
+        member = _person(People(app.store.list_members(inv.workspace)), text)
         activities = self.service.store.activities_of(inv.workspace, member.id)
         status = presence(member, app.now()).label()
         if not activities:
@@ -215,7 +125,7 @@ class RaciCommands:
             names = [a.name for a in activities if role in a.roles_of(member.id)]
             if names:
                 lines.append((Strong(role.word), f" ({len(names)}): ", ", ".join(names)))
-        return Reply(_lines_message(f"{member.name} — {status}", lines))
+        return Reply(lines_message(f"{member.name} — {status}", lines))
 
     async def who_to_ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         text = " ".join(args).strip()
@@ -227,12 +137,12 @@ class RaciCommands:
         consulted = [m for m in (app.store.get_member(inv.workspace, i) for i in activity.holders(Role.C)) if m]
         if not consulted:
             a = activity.accountable
-            lines = [] if a is None else [("Ask its Accountable instead: ", *_person_line(app, inv.workspace, a))]
-            return Reply(_lines_message(f"No one is Consulted on {activity.name}", lines))
+            lines = [] if a is None else [("Ask its Accountable instead: ", *person_line(app, inv.workspace, a))]
+            return Reply(lines_message(f"No one is Consulted on {activity.name}", lines))
         now = app.now()
         consulted.sort(key=lambda m: (presence(m, now).rank, m.name.casefold()))
         lines = [(Mention(m.id, m.name), " — ", presence(m, now).label()) for m in consulted]
-        return Reply(_lines_message(f"Who to ask about {activity.name}", lines))
+        return Reply(lines_message(f"Who to ask about {activity.name}", lines))
 
     async def list_all(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         activities = self.service.store.list_activities(inv.workspace)
@@ -249,7 +159,7 @@ class RaciCommands:
             lines.append((Strong(a.name), f" — {owners}"))
         more = len(ordered) - LIST_LIMIT
         footer = f"… and {more:,} more; /raci export has them all." if more > 0 else f"{len(ordered)} activities."
-        return Reply(_lines_message("RACI activities", lines, footer))
+        return Reply(lines_message("RACI activities", lines, footer))
 
     async def lint(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         found = self.service.lint(inv.workspace)
@@ -257,7 +167,7 @@ class RaciCommands:
             count = len(self.service.index(inv.workspace))
             return Reply(Message.text(f"✅ Nothing to fix: {count} activities, each with one Accountable "
                                       "and a Responsible, and everyone has a role."))
-        return Reply(_lines_message(f"{len(found)} things worth a look", [(line,) for line in found]))
+        return Reply(lines_message(f"{len(found)} things worth a look", [(line,) for line in found]))
 
     async def history(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         text = " ".join(args).strip()
@@ -272,7 +182,7 @@ class RaciCommands:
         zone = inv.member.zone
         lines = [(Strong(f"{e.at.astimezone(zone):%Y-%m-%d %H:%M}"), f" {e.action} by {label(e.actor)}",
                   f"\n    before: {e.before}\n    after: {e.after}") for e in entries]
-        return Reply(_lines_message(f"History of {activity.name if activity else text}", lines,
+        return Reply(lines_message(f"History of {activity.name if activity else text}", lines,
                                     f"Times in {inv.member.tz}; newest first."))
 
     async def export(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
@@ -292,7 +202,7 @@ class RaciCommands:
         if not normalise(parsed.activity):
             raise CommandError("Name the activity before the letters, e.g. /raci set feature store R @ravi A @alice.")
         people = People(app.store.list_members(inv.workspace))
-        roles = {role: [_person(app, inv, people, t).id for t in tokens] for role, tokens in parsed.roles.items()}
+        roles = {role: [_person(people, t).id for t in tokens] for role, tokens in parsed.roles.items()}
         index = self.service.index(inv.workspace)
         owner = index.owner_of(parsed.activity)
         before = self.service.store.get_activity(inv.workspace, owner) if owner else None
@@ -336,12 +246,11 @@ class RaciCommands:
             raise CommandError(str(refused)) from None
 
     async def on_edit_submitted(self, app: Meridian, act: Action) -> Reply | None:
-        inv = Invocation(act.workspace, act.member, "raci", "", act.channel, act.trigger)
         name = act.metadata.get("activity", "")
         try:
             activity = _exact(self.service, act.workspace, name)
             people = People(app.store.list_members(act.workspace))
-            roles = {role: [_person(app, inv, people, t).id for t in _tokens(act.values.get(role.value, ""))]
+            roles = {role: [_person(people, t).id for t in _tokens(act.values.get(role.value, ""))]
                      for role in ROLE_ORDER}
             aliases = tuple(a.strip() for a in act.values.get("aliases", "").split(",") if a.strip())
             after = replace(activity, assignments=assignments_from(roles), aliases=aliases,
@@ -383,16 +292,18 @@ class RaciCommands:
         if inline and ("\n" in inline or "," in inline or ";" in inline):
             source, name = inline, "the pasted text"
         else:
-            uploads: Uploads | None = app.services.get("uploads")
-            upload = None if uploads is None else await uploads.latest(
-                inv.workspace, inv.channel, inv.member, self.service.settings.max_import_bytes + 1)
+            chat = app.chat_for(inv.workspace)
+            upload = None
+            if isinstance(chat, ReceivesUploads):
+                upload = await chat.latest_upload(inv.workspace, inv.channel, inv.member,
+                                                  self.service.settings.max_import_bytes + 1)
             if upload is None:
                 raise CommandError("Upload a CSV to this channel first, then run /raci import "
                                    "(or paste the CSV after the command).")
             source, name = upload.content, upload.name
         try:
-            total, changed = import_csv(self.service, inv.member.id, inv.workspace,
-                                        app.store.list_members(inv.workspace), source, app.now(), name)
+            total, changed = self.service.import_csv(inv.member.id, inv.workspace,
+                                                     app.store.list_members(inv.workspace), source, app.now(), name)
         except RaciRefused as refused:
             return Reply(Message.text(str(refused)))
         return Reply(Message.text(f"Imported {total} activities from {name} ({changed} new or changed). "
@@ -400,47 +311,12 @@ class RaciCommands:
 
     # --- the one way to write -------------------------------------------------------------
     def _write(self, app: Meridian, actor: Member, before: Activity | None, after: Activity | None, doing: str,
-               action: str | None = None) -> None:
+               action: ChangeKind | None = None) -> None:
         try:
             self.service.check_may_edit(actor, before, doing)
-            self.service.write(actor, before, after, app.now(), action)  # type: ignore[arg-type]
+            self.service.write(actor, before, after, app.now(), action)
         except RaciRefused as refused:
             raise CommandError(str(refused)) from None
-
-
-def import_csv(service: RaciService, actor: str, workspace: str, members: Sequence[Member], data: str | bytes,
-               now: datetime, source: str) -> tuple[int, int]:
-    """Read, check against the stored chart, and write a CSV as one change; refuses with every problem listed.
-
-    Returns how many activities the file holds and how many of them were new or changed.
-
-    Shared by ``/raci import`` and ``meridian import``.
-    """
-    result = read_raci_csv(data, workspace, members, service.settings.max_import_bytes)
-    problems = [str(p) for p in result.problems]
-    if not problems:
-        index = service.index(workspace)
-        for activity in result.activities:
-            own = index.owner_of(activity.name)
-            for violation in validate(activity, taken=index.taken(except_activity=own)):
-                problems.append(f"“{activity.name}”: {violation}")
-    activities = [_keep_absent_columns(service, workspace, a, result.columns) for a in result.activities]
-    if problems:
-        shown = problems[:30]
-        more = f"\n… and {len(problems) - 30} more." if len(problems) > 30 else ""
-        raise RaciRefused("Nothing was imported; fix these and try again:\n" + "\n".join(shown) + more)
-    return len(activities), service.import_all(actor, workspace, activities, now, source)
-
-
-def _keep_absent_columns(service: RaciService, workspace: str, activity: Activity, columns: set[str]) -> Activity:
-    """A file without an aliases, description or channel column leaves those as they are stored."""
-    stored = service.store.get_activity(workspace, activity.name)
-    if stored is None:
-        return activity
-    return replace(activity,
-                   aliases=activity.aliases if "aliases" in columns else stored.aliases,
-                   description=activity.description if "description" in columns else stored.description,
-                   channel=activity.channel if "channel" in columns else stored.channel)
 
 
 # --- `/raci set` grammar ------------------------------------------------------------------------
@@ -500,38 +376,3 @@ def parse_set(args: list[str]) -> SetRequest:
     if not request.roles and request.aliases is None and request.about is None and request.channel is None:
         raise CommandError("Give at least one letter and its people, e.g. R @ravi A @alice.")
     return request
-
-
-# --- the home page --------------------------------------------------------------------------------
-
-HOME_LIMIT = 12
-
-
-def home_roles(app: Meridian, member: Member) -> list[Block]:
-    """The member's RACI roles for their home page (``bot.kernel.home``); nothing when RACI is not wired."""
-    service: RaciService | None = app.services.get("raci")
-    if service is None:
-        return []
-    activities = sorted(service.store.activities_of(member.workspace, member.id), key=lambda a: normalise(a.name))
-    title = Section(rich(Strong("Your RACI roles")))
-    if not activities:
-        return [title, Context(rich("You hold no RACI role. /raci list shows the whole chart."))]
-    lines: list[Inline] = []
-    for i, activity in enumerate(activities[:HOME_LIMIT]):
-        roles = ", ".join(role.word for role in activity.roles_of(member.id))
-        lines.extend((("\n",) if i else ()) + (Strong(activity.name), f" — {roles}"))
-    blocks: list[Block] = [title, Section(tuple(lines))]
-    more = len(activities) - HOME_LIMIT
-    if more > 0:
-        blocks.append(Context(rich(f"… and {more} more; /raci @{member.id} lists them all.")))
-    return blocks
-
-
-def install(app: Meridian, store: RaciStore, settings: RaciSettings | None = None) -> RaciService:
-    service = RaciService(store, app.store, settings or RaciSettings())
-    commands = RaciCommands(service)
-    app.add_family(commands.family())
-    app.on_action(EDIT_ACTION, commands.on_edit_submitted)
-    app.services["raci"] = service
-    app.services.setdefault("home_sections", []).append(home_roles)
-    return service

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.kernel.domain import Member
-from bot.kernel.members import People, PersonNotFound
+from bot.kernel.members import People, PersonNotFound, normalise
 from bot.raci.model import (
     MAX_NAME_LENGTH,
     ROLE_ORDER,
@@ -28,7 +28,6 @@ from bot.raci.model import (
     Role,
     RuleViolation,
     clean_name,
-    normalise,
     validate,
 )
 

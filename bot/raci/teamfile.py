@@ -3,21 +3,22 @@
 The team-file loader owns the file, its lines and its other sections; this module
 turns the already-parsed ``raci:`` list into activities, or into problems that name
 the entry (by position) and the key, so the loader can point at the file and line.
+``validate_section`` and ``apply_section`` are the two halves of the ``raci`` team-file
+section the capability registers when it is installed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from bot.kernel.domain import Member
-from bot.kernel.members import People, PersonNotFound
-from bot.kernel.teamfile import TeamFile, register_section
-from bot.raci.model import Activity, Assignment, Role, clean_name, normalise, validate
-
-if TYPE_CHECKING:
-    from bot.kernel.app import Meridian
+from bot.kernel.members import People, PersonNotFound, normalise
+from bot.kernel.teamfile import TeamFile
+from bot.raci.model import Activity, Assignment, Role, clean_name, validate
+from bot.raci.service import RaciService
 
 KNOWN_KEYS = {"activity", "R", "A", "C", "I", "aliases", "description", "channel"}
 
@@ -121,21 +122,15 @@ def _entry(i: int, entry: dict[str, Any], ws: str, people: People,
                     str(description), channel)
 
 
-# --- the team-file loader's hooks -----------------------------------------------------------
+# --- the team-file section ------------------------------------------------------------------
 
 
-def _validate_section(tf: TeamFile) -> list[str]:
+def validate_section(tf: TeamFile) -> list[str]:
     section = load_raci_section(tf.raw.get("raci"), tf.members, tf.workspace)
     return [f"{tf.where('raci', p.index, *([p.key] if p.key else []))}: raci: {p.message}" for p in section.problems]
 
 
-def _apply_section(app: Meridian, tf: TeamFile) -> None:
+def apply_section(service: RaciService, tf: TeamFile, now: datetime) -> None:
     """Upsert the file's activities; ones made in chat and absent from the file are left alone."""
-    service = app.services.get("raci")
-    if service is None:
-        return
     section = load_raci_section(tf.raw.get("raci"), tf.members, tf.workspace)
-    service.import_all("team-file", tf.workspace, section.activities, app.now(), tf.path)
-
-
-register_section("raci", _validate_section, _apply_section)
+    service.import_all("team-file", tf.workspace, section.activities, now, tf.path)

@@ -18,7 +18,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role, normalise
+from bot.kernel.members import normalise
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role
 from storage.db import connect, open_session
 from storage.raci.models import RaciActivityRow, RaciAssignmentRow, RaciHistoryRow
 

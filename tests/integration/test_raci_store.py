@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.kernel.domain import Member
-from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, RaciService, Role
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role
+from bot.raci.service import RaciService
 from storage.kernel.repo import SqlStore
 from storage.raci.repo import RaciRepo
 

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.kernel.domain import Member
+from bot.kernel.members import normalise
 from bot.raci.csv import parse_cell, read_raci_csv, write_long, write_wide
-from bot.raci.model import Activity, Assignment, Role, normalise, validate
+from bot.raci.model import Activity, Assignment, Role, validate
 
 WS = "acme"
 TEAM = [

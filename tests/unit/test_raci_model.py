@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.kernel.domain import DateRange, Hours, Member
-from bot.kernel.members import People, PersonNotFound
-from bot.raci.model import Activity, ActivityIndex, Assignment, Role, normalise, presence, validate
+from bot.kernel.members import People, PersonNotFound, normalise
+from bot.raci.lookup import ActivityIndex
+from bot.raci.model import Activity, Assignment, Role, presence, validate
 
 WS = "acme"
 

@@ -1,0 +1,88 @@
+"""What ``/raci`` shows: an activity with each holder's local time, lists of lines, and the home-page roles.
+
+Built as neutral messages; each chat adapter renders them for its platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.kernel.app import Meridian
+from bot.kernel.domain import Member
+from bot.kernel.members import normalise
+from bot.kernel.messages import (
+    Block,
+    Code,
+    Context,
+    Header,
+    Inline,
+    Mention,
+    Message,
+    Section,
+    Strong,
+    plain,
+    rich,
+)
+from bot.raci.model import ROLE_ORDER, Activity, presence
+from bot.raci.service import RaciService
+
+HOME_LIMIT = 12
+
+
+def person_line(app: Meridian, workspace: str, member_id: str) -> tuple[Inline, ...]:
+    """A holder with where their day is now, so the reader knows whether to expect an answer."""
+    member = app.store.get_member(workspace, member_id)
+    if member is None:
+        return (Code(member_id), " — no longer a member")
+    return (Mention(member.id, member.name), " — ", presence(member, app.now()).label())
+
+
+def render_activity(app: Meridian, activity: Activity, note: str = "") -> Message:
+    blocks: list[Header | Section | Context] = [Header(activity.name)]
+    about = [p for p in (activity.description, f"aka {', '.join(activity.aliases)}" if activity.aliases else "",
+                         f"channel {activity.channel}" if activity.channel else "") if p]
+    if about:
+        blocks.append(Context(rich(" · ".join(about))))
+    for role in ROLE_ORDER:
+        parts: list[Inline] = [Strong(f"{role.value} · {role.word}")]
+        holders = activity.holders(role)
+        for member_id in holders:
+            parts.extend(("\n", *person_line(app, activity.workspace, member_id)))
+        if not holders:
+            parts.append("\n—")
+        blocks.append(Section(tuple(parts)))
+    if note:
+        blocks.append(Context(rich(note)))
+    fallback = "\n".join([activity.name, *(plain(b.text) for b in blocks[1:] if isinstance(b, Section | Context))])
+    return Message(tuple(blocks), fallback=fallback)
+
+
+def lines_message(title: str, lines: Sequence[tuple[Inline, ...]], footer: str = "") -> Message:
+    """A titled list, twenty lines to a section (platforms cap a section's length)."""
+    blocks: list[Header | Section | Context] = [Header(title)]
+    for start in range(0, len(lines), 20):
+        chunk: list[Inline] = []
+        for i, line in enumerate(lines[start:start + 20]):
+            chunk.extend((("\n",) if i else ()) + line)
+        blocks.append(Section(tuple(chunk)))
+    if footer:
+        blocks.append(Context(rich(footer)))
+    fallback = "\n".join([title, *(plain(line) for line in lines), *([footer] if footer else [])])
+    return Message(tuple(blocks), fallback=fallback)
+
+
+def home_roles(service: RaciService, member: Member) -> list[Block]:
+    """The member's RACI roles for their home page (``bot.kernel.home``)."""
+    activities = sorted(service.store.activities_of(member.workspace, member.id), key=lambda a: normalise(a.name))
+    title = Section(rich(Strong("Your RACI roles")))
+    if not activities:
+        return [title, Context(rich("You hold no RACI role. /raci list shows the whole chart."))]
+    lines: list[Inline] = []
+    for i, activity in enumerate(activities[:HOME_LIMIT]):
+        roles = ", ".join(role.word for role in activity.roles_of(member.id))
+        lines.extend((("\n",) if i else ()) + (Strong(activity.name), f" — {roles}"))
+    blocks: list[Block] = [title, Section(tuple(lines))]
+    more = len(activities) - HOME_LIMIT
+    if more > 0:
+        blocks.append(Context(rich(f"… and {more} more; /raci @{member.id} lists them all.")))
+    return blocks
