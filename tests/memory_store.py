@@ -1,0 +1,389 @@
+"""``MemoryStore``: the core's ``Store`` port held in dictionaries, for fast tests of kernel behaviour.
+
+It is a second implementation of our own port, not a fake of an outside service: it
+keeps ``storage.kernel.repo.SqlStore``'s observable behaviour (the contract test in
+``tests/unit/test_store_contract.py`` runs the same checks against both), so a test
+that needs no database can run the real core on it in milliseconds. What it stores
+comes back as it would from the database: instants as aware UTC (a naive one is
+refused), times to the minute, JSON values as copies, and ``transaction()`` leaves
+nothing behind when its block raises.
+
+It is for one process and one thread, like a test: the claim and compare-and-set
+operations are atomic because nothing else runs while a method does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from bot.kernel.domain import Hours, Member, Standup, Workspace
+from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun, Store
+
+FINISHED_WORK = ("done", "missed", "failed", "cancelled")
+"""Due-work states the nightly purge drops once old (as ``SqlStore.purge``)."""
+FINISHED_DELIVERY = ("sent", "dead")
+CLAIMABLE_OUTBOX = ("pending", "failed", "dead")
+"""Outbox states a new attempt may start from without waiting; ``sending`` only once stale."""
+NOTE_LIMIT = 2000
+
+
+def _instant(value: datetime) -> datetime:
+    """As ``storage.db.UTCDateTime``: aware instants only, handed back in UTC."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime refused: instants are stored as timezone-aware UTC")
+    return value.astimezone(UTC)
+
+
+def _maybe_instant(value: datetime | None) -> datetime | None:
+    return None if value is None else _instant(value)
+
+
+def _minute(value: time) -> time:
+    """Times are stored as ``HH:MM``."""
+    return time(value.hour, value.minute)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's round trip: a copy, with tuples as lists and non-JSON values refused."""
+    return json.loads(json.dumps(value))
+
+
+@dataclass
+class DueRecord:
+    """One row of scheduled work, with the columns ``SqlStore.due_items`` shows."""
+
+    id: int
+    key: str
+    kind: str
+    workspace: str
+    due_at: datetime
+    payload: dict[str, Any]
+    status: str = "pending"
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    attempts: int = 0
+    note: str = ""
+
+
+@dataclass
+class _OutboxRecord:
+    entry: OutboxEntry
+    sent_at: datetime | None = None
+    last_error: str = ""
+
+
+@dataclass
+class _State:
+    workspaces: dict[str, Workspace] = field(default_factory=dict)
+    members: dict[tuple[str, str], Member] = field(default_factory=dict)
+    accounts: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """``(workspace, platform, account id)`` → member id: one account names one person."""
+    standups: dict[tuple[str, str], Standup] = field(default_factory=dict)
+    runs: dict[tuple[str, str, str, date], StandupRun] = field(default_factory=dict)
+    due: dict[int, DueRecord] = field(default_factory=dict)
+    due_keys: dict[str, int] = field(default_factory=dict)
+    next_id: int = 1
+    outbox: dict[str, _OutboxRecord] = field(default_factory=dict)
+    kv: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._state = _State()
+        self._depth = 0
+
+    # --- one unit of work ---------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """All or nothing: the outermost block snapshots the state and puts it back on an exception.
+
+        A nested block joins the outer one, as ``storage.db.transaction_scope`` does.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        snapshot = copy.deepcopy(self._state)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._state = snapshot
+            raise
+        finally:
+            self._depth = 0
+
+    # --- workspaces and people --------------------------------------------------------
+    def get_workspace(self, workspace: str) -> Workspace | None:
+        return self._state.workspaces.get(workspace)
+
+    def upsert_workspace(self, workspace: Workspace) -> None:
+        self._state.workspaces[workspace.id] = workspace
+
+    def list_workspaces(self) -> list[Workspace]:
+        return list(self._state.workspaces.values())
+
+    def get_member(self, workspace: str, member_id: str) -> Member | None:
+        found = self._state.members.get((workspace, member_id))
+        return self._copy_member(found) if found else None
+
+    def list_members(self, workspace: str) -> list[Member]:
+        return [self._copy_member(m) for (ws, _id), m in sorted(self._state.members.items()) if ws == workspace]
+
+    def find_member_by_account(self, workspace: str, platform: str, account_id: str) -> Member | None:
+        member_id = self._state.accounts.get((workspace, platform, account_id))
+        return self.get_member(workspace, member_id) if member_id is not None else None
+
+    def upsert_member(self, member: Member) -> None:
+        self.upsert_members([member])
+
+    def upsert_members(self, members: list[Member]) -> None:
+        state = self._state
+        for m in members:
+            state.members[(m.workspace, m.id)] = replace(
+                m, hours=Hours(_minute(m.hours.start), _minute(m.hours.end)), accounts=dict(m.accounts),
+                workdays=frozenset(m.workdays), ooo=tuple(m.ooo), owner_of=tuple(m.owner_of))
+        written = {(m.workspace, m.id) for m in members}
+        for link, member_id in list(state.accounts.items()):
+            if (link[0], member_id) in written:
+                del state.accounts[link]
+        for m in members:  # an account another person held moves to the one written last
+            for platform, account_id in m.accounts.items():
+                state.accounts[(m.workspace, platform, account_id)] = m.id
+
+    def delete_member(self, workspace: str, member_id: str) -> None:
+        state = self._state
+        for link, linked in list(state.accounts.items()):
+            if link[0] == workspace and linked == member_id:
+                del state.accounts[link]
+        state.members.pop((workspace, member_id), None)
+        prefix = f"member:{member_id}:"
+        for ws, key in list(state.kv):
+            if ws == workspace and key.startswith(prefix):
+                del state.kv[(ws, key)]
+
+    @staticmethod
+    def _copy_member(member: Member) -> Member:
+        return replace(member, accounts=dict(member.accounts))
+
+    # --- stand-ups ------------------------------------------------------------------
+    def list_standups(self, workspace: str | None = None) -> list[Standup]:
+        return [s for (ws, _name), s in sorted(self._state.standups.items())
+                if workspace is None or ws == workspace]
+
+    def get_standup(self, workspace: str, name: str) -> Standup | None:
+        return self._state.standups.get((workspace, name))
+
+    def upsert_standup(self, standup: Standup) -> None:
+        minutes = int(standup.nudge_after.total_seconds() // 60)
+        self._state.standups[(standup.workspace, standup.name)] = replace(
+            standup, remind_at=_minute(standup.remind_at), days=frozenset(standup.days),
+            members=tuple(standup.members) if standup.members is not None else None,
+            questions=tuple(standup.questions), nudge_after=timedelta(minutes=minutes),
+            cutoff=_minute(standup.cutoff) if standup.cutoff else None)
+
+    def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None:
+        found = self._state.runs.get((workspace, standup, member, day))
+        return replace(found) if found else None
+
+    def save_run(self, run: StandupRun) -> None:
+        self._state.runs[(run.workspace, run.standup, run.member, run.day)] = replace(
+            run, answers=tuple(run.answers), answered_at=_maybe_instant(run.answered_at),
+            reminded_at=_maybe_instant(run.reminded_at))
+
+    def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]:
+        return self.runs_between(workspace, standup, day, day)
+
+    def runs_between(self, workspace: str, standup: str, first: date, last: date,
+                     member: str | None = None) -> list[StandupRun]:
+        found = [r for (ws, name, who, day), r in self._state.runs.items()
+                 if ws == workspace and name == standup and first <= day <= last
+                 and (member is None or who == member)]
+        return [replace(r) for r in sorted(found, key=lambda r: (r.day, r.member))]
+
+    def delete_runs_for_member(self, workspace: str, member: str) -> int:
+        doomed = [k for k in self._state.runs if k[0] == workspace and k[2] == member]
+        for k in doomed:
+            del self._state.runs[k]
+        return len(doomed)
+
+    # --- scheduled work ---------------------------------------------------------------
+    def schedule(self, items: list[DueItem]) -> int:
+        state = self._state
+        new = 0
+        for item in items:
+            if item.key in state.due_keys:
+                continue
+            record = DueRecord(state.next_id, item.key, item.kind, item.workspace, _instant(item.due_at),
+                               _json(item.payload))
+            state.due[record.id] = record
+            state.due_keys[item.key] = record.id
+            state.next_id += 1
+            new += 1
+        return new
+
+    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
+        now = _instant(now)
+        until = now + timedelta(seconds=lease_seconds)
+        for record in self._state.due.values():  # a worker that died mid-job: its lease ran out
+            if record.status == "claimed" and record.claimed_until is not None and record.claimed_until < now:
+                record.status = "pending"
+        due = sorted((r for r in self._state.due.values() if r.status == "pending" and r.due_at <= now),
+                     key=lambda r: (r.due_at, r.id))[:max(limit, 0)]
+        claimed = []
+        for record in due:
+            record.status, record.claimed_by, record.claimed_until = "claimed", worker, until
+            record.attempts += 1
+            claimed.append(ClaimedItem(record.id, record.key, record.kind, record.workspace, record.due_at,
+                                       _json(record.payload), record.attempts))
+        return claimed
+
+    def finish(self, item_id: int, status: str, note: str = "") -> None:
+        record = self._state.due.get(item_id)
+        if record is not None:
+            record.status, record.note, record.claimed_until = status, note[:NOTE_LIMIT], None
+
+    def retry_later(self, item_id: int, at: datetime, note: str) -> None:
+        record = self._state.due.get(item_id)
+        if record is not None:
+            record.status, record.due_at, record.note = "pending", _instant(at), note[:NOTE_LIMIT]
+            record.claimed_until = None
+
+    def cancel_pending(self, workspace: str, key_prefix: str) -> int:
+        """Drop pending work (its keys become free again) so that a re-plan puts it at its new time."""
+        doomed = [r for r in self._state.due.values()
+                  if r.workspace == workspace and r.status == "pending" and r.key.startswith(key_prefix)]
+        self._drop_due(doomed)
+        return len(doomed)
+
+    def _drop_due(self, records: list[DueRecord]) -> None:
+        for r in records:
+            del self._state.due[r.id]
+            del self._state.due_keys[r.key]
+
+    def next_due_at(self) -> datetime | None:
+        return min((r.due_at for r in self._state.due.values() if r.status == "pending"), default=None)
+
+    def due_status(self, key: str) -> str | None:
+        item_id = self._state.due_keys.get(key)
+        return self._state.due[item_id].status if item_id is not None else None
+
+    def due_items(self, key_prefix: str = "") -> list[DueRecord]:
+        """Every scheduled item whose key starts with the prefix (as ``SqlStore.due_items``)."""
+        return [replace(r, payload=_json(r.payload))
+                for r in sorted(self._state.due.values(), key=lambda r: (r.due_at, r.id))
+                if r.key.startswith(key_prefix)]
+
+    # --- outbox -----------------------------------------------------------------------
+    def outbox_add(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
+        stored = self._state.outbox.get(entry.key)
+        if stored is not None:
+            return stored.entry
+        new = OutboxEntry(entry.key, entry.workspace, entry.kind, entry.target, entry.payload, "pending", 0,
+                          entry.thread_key, None, None, None, _instant(now), None)
+        self._state.outbox[entry.key] = _OutboxRecord(new)
+        return new
+
+    def outbox_get(self, key: str) -> OutboxEntry | None:
+        stored = self._state.outbox.get(key)
+        return stored.entry if stored else None
+
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
+        stored = self._state.outbox.get(key)
+        if stored is None:
+            return None
+        before = stored.entry
+        stale = before.status == "sending" and (before.attempt_at is None
+                                                or before.attempt_at <= _instant(stale_before))
+        if before.status not in CLAIMABLE_OUTBOX and not stale:
+            return None
+        stored.entry = replace(before, status="sending", attempt_at=_instant(now))
+        return before
+
+    def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
+        stored = self._state.outbox.get(key)
+        if stored is None or stored.entry.status != "sending" or stored.entry.attempt_at != _instant(held_since):
+            return False
+        stored.entry = replace(stored.entry, attempt_at=_instant(now))
+        return True
+
+    def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None:
+        stored = self._state.outbox.get(key)
+        if stored is not None:
+            stored.entry = replace(stored.entry, status="sent", channel=channel, message_id=message_id,
+                                   next_attempt_at=None)
+            stored.sent_at, stored.last_error = _instant(at), ""
+
+    def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None:
+        stored = self._state.outbox.get(key)
+        if stored is None or stored.entry.status == "sent":
+            return
+        stored.entry = replace(stored.entry, status="failed" if retry_at else "dead",
+                               attempts=stored.entry.attempts + 1, next_attempt_at=_maybe_instant(retry_at))
+        stored.last_error = error[:NOTE_LIMIT]
+
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=5)
+                         ) -> list[OutboxEntry]:
+        """Failed entries whose backoff is over, and entries a crash left ``pending`` or ``sending``."""
+        now = _instant(now)
+        stale = now - stale_after
+
+        def due(e: OutboxEntry) -> bool:
+            if e.status == "failed":
+                return e.next_attempt_at is not None and e.next_attempt_at <= now
+            if e.status == "pending":
+                return e.created_at is not None and e.created_at <= stale
+            return e.status == "sending" and e.attempt_at is not None and e.attempt_at <= stale
+
+        found = [r.entry for r in self._state.outbox.values() if due(r.entry)]
+        return sorted(found, key=lambda e: e.created_at or now)[:max(limit, 0)]
+
+    def outbox_entries(self, workspace: str | None = None) -> list[OutboxEntry]:
+        entries = [r.entry for r in self._state.outbox.values() if not workspace or r.entry.workspace == workspace]
+        return sorted(entries, key=lambda e: e.created_at or datetime.min.replace(tzinfo=UTC))
+
+    # --- retention ------------------------------------------------------------------------
+    def purge(self, answers_before: date, bookkeeping_before: datetime) -> dict[str, int]:
+        """Delete stand-up answers older than the retention period, and old finished bookkeeping."""
+        state = self._state
+        before = _instant(bookkeeping_before)
+        runs = [k for k in state.runs if k[3] < answers_before]
+        for k in runs:
+            del state.runs[k]
+        due = [r for r in state.due.values() if r.status in FINISHED_WORK and r.due_at < before]
+        self._drop_due(due)
+        sent = [key for key, r in state.outbox.items() if r.entry.status in FINISHED_DELIVERY
+                and r.entry.created_at is not None and r.entry.created_at < before]
+        for key in sent:
+            del state.outbox[key]
+        return {"answers": len(runs), "due_work": len(due), "outbox": len(sent)}
+
+    # --- small state ------------------------------------------------------------------
+    def kv_get(self, workspace: str, key: str) -> Any:
+        return _json(self._state.kv.get((workspace, key)))
+
+    def kv_set(self, workspace: str, key: str, value: Any) -> None:
+        self._state.kv[(workspace, key)] = _json(value)
+
+    def kv_delete(self, workspace: str, key: str) -> None:
+        self._state.kv.pop((workspace, key), None)
+
+
+def _satisfies_the_port() -> Store:
+    """mypy checks this line: the memory store must keep satisfying ``bot.kernel.ports.Store``."""
+    return MemoryStore()
+
+
+__all__ = ["DueRecord", "MemoryStore"]

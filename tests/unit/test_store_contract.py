@@ -1,0 +1,455 @@
+"""One contract for every ``Store``: the in-memory store, ``SqlStore`` on SQLite and on PostgreSQL.
+
+The same checks run against each, so the memory store the fast tests use behaves as the
+database does, and the database behaves as the kernel expects: people and their platform
+accounts, stand-up runs, scheduled work (idempotent keys, leases, retries), the outbox's
+compare-and-set, small state, retention, and ``transaction()`` leaving nothing behind when
+its block fails — on SQL, across the kernel store and another repository on the same database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+import pytest
+from sqlmodel import SQLModel
+
+from bot.kernel.domain import DateRange, Hours, Member, Standup, Workspace
+from bot.kernel.ports import DueItem, OutboxEntry, StandupRun, Store
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, Role
+from storage.kernel.repo import SqlStore
+from storage.raci.repo import RaciRepo
+from tests.memory_store import MemoryStore
+
+WS = "acme-ml"
+T0 = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
+LEASE = 300.0
+
+
+def _truncate(store: SqlStore) -> None:
+    with store.engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def _sql_store(request: pytest.FixtureRequest, database: str) -> Iterator[SqlStore]:
+    url: str = request.getfixturevalue(f"{database}_url")
+    store = SqlStore.from_url(url, create=False)
+    _truncate(store)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    yield from _sql_store(request, request.param)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_store(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
+    yield from _sql_store(request, request.param)
+
+
+def alice(**changes: object) -> Member:
+    member = Member(WS, "alice", "Alice Moreau", tz="Europe/Paris", hours=Hours(time(8, 30), time(16, 45)),
+                    workdays=frozenset({"mon", "tue", "wed"}),
+                    ooo=(DateRange(date(2027, 4, 1), date(2027, 4, 3)),),
+                    accounts={"slack": "U01", "email": "alice@example.com"}, is_admin=True,
+                    owner_of=("churn",))
+    return replace(member, **changes)  # type: ignore[arg-type]
+
+
+def item(key: str, due_at: datetime, workspace: str = WS, kind: str = "standup.reminder") -> DueItem:
+    return DueItem(key, kind, workspace, due_at, {"member": "alice", "n": [1, 2]})
+
+
+def entry(key: str = "k1", kind: str = "dm", target: str = "alice") -> OutboxEntry:
+    return OutboxEntry(key, WS, kind, target, '{"text": "hi"}', "pending", 0)
+
+
+# --- workspaces and people ----------------------------------------------------------------
+def test_workspaces_round_trip_and_update(store: Store) -> None:
+    assert store.get_workspace(WS) is None
+    store.upsert_workspace(Workspace(WS, "slack", "Acme ML", "Europe/Paris"))
+    store.upsert_workspace(Workspace("other", "console"))
+    store.upsert_workspace(Workspace(WS, "teams", "Acme", "UTC"))
+    assert store.get_workspace(WS) == Workspace(WS, "teams", "Acme", "UTC")
+    assert sorted(w.id for w in store.list_workspaces()) == [WS, "other"]
+
+
+def test_members_round_trip_every_field_and_list_in_id_order(store: Store) -> None:
+    store.upsert_members([alice(), Member(WS, "bea", "Bea"), Member("other", "carl", "Carl")])
+    got = store.get_member(WS, "alice")
+    assert got == alice() and got is not None and got.accounts == alice().accounts
+    assert [m.id for m in store.list_members(WS)] == ["alice", "bea"]
+    assert store.get_member(WS, "carl") is None
+    store.upsert_members([])
+    store.upsert_member(alice(name="Alice M.", tz="UTC"))
+    assert store.get_member(WS, "alice") == alice(name="Alice M.", tz="UTC")
+
+
+def test_members_are_found_by_platform_account_inside_their_workspace(store: Store) -> None:
+    store.upsert_members([alice(), Member("other", "alice", "Other Alice", accounts={"slack": "U01"})])
+    found = store.find_member_by_account(WS, "slack", "U01")
+    assert found is not None and found.name == "Alice Moreau"
+    other = store.find_member_by_account("other", "slack", "U01")
+    assert other is not None and other.name == "Other Alice"
+    assert store.find_member_by_account(WS, "teams", "U01") is None
+    assert store.find_member_by_account(WS, "slack", "U02") is None
+
+
+def test_rewriting_a_member_replaces_their_accounts_and_an_account_can_move(store: Store) -> None:
+    store.upsert_members([alice(), Member(WS, "bea", "Bea", accounts={"slack": "U02"})])
+    store.upsert_member(alice(accounts={"slack": "U09"}))
+    assert store.find_member_by_account(WS, "email", "alice@example.com") is None
+    assert store.find_member_by_account(WS, "slack", "U01") is None
+    assert getattr(store.find_member_by_account(WS, "slack", "U09"), "id", None) == "alice"
+    store.upsert_member(Member(WS, "carl", "Carl", accounts={"slack": "U02"}))
+    assert getattr(store.find_member_by_account(WS, "slack", "U02"), "id", None) == "carl"
+
+
+def test_deleting_a_member_drops_their_accounts_and_their_member_state_only(store: Store) -> None:
+    store.upsert_members([alice(), Member(WS, "bea", "Bea", accounts={"slack": "U02"})])
+    store.kv_set(WS, "member:alice:tz_source", "manual")
+    store.kv_set(WS, "member:bea:tz_source", "manual")
+    store.kv_set("other", "member:alice:tz_source", "team")
+    store.delete_member(WS, "alice")
+    assert store.get_member(WS, "alice") is None
+    assert store.find_member_by_account(WS, "slack", "U01") is None
+    assert store.kv_get(WS, "member:alice:tz_source") is None
+    assert store.kv_get(WS, "member:bea:tz_source") == "manual"
+    assert store.kv_get("other", "member:alice:tz_source") == "team"
+    assert [m.id for m in store.list_members(WS)] == ["bea"]
+
+
+# --- stand-ups and runs ---------------------------------------------------------------------
+def test_standups_round_trip_and_list_in_workspace_and_name_order(store: Store) -> None:
+    daily = Standup(WS, "daily", "#ml", time(9, 15), frozenset({"mon", "fri"}), ("alice", "bea"),
+                    ("Done?", "Next?"), timedelta(minutes=90), time(17, 0), "Europe/Paris", False, True)
+    store.upsert_standup(daily)
+    store.upsert_standup(Standup(WS, "async", "#all"))
+    store.upsert_standup(Standup("a-first", "zeta", "#z"))
+    assert store.get_standup(WS, "daily") == daily
+    assert store.get_standup(WS, "async") == Standup(WS, "async", "#all")
+    assert [(s.workspace, s.name) for s in store.list_standups()] == [("a-first", "zeta"), (WS, "async"),
+                                                                      (WS, "daily")]
+    assert [s.name for s in store.list_standups(WS)] == ["async", "daily"]
+    store.upsert_standup(replace(daily, paused=True))
+    assert store.get_standup(WS, "daily") == replace(daily, paused=True)
+    assert store.get_standup(WS, "weekly") is None
+
+
+def test_runs_are_saved_per_member_and_day_and_read_in_day_order(store: Store) -> None:
+    d1, d2, d3 = date(2027, 3, 15), date(2027, 3, 16), date(2027, 3, 17)
+    store.save_run(StandupRun(WS, "daily", "bea", d2))
+    store.save_run(StandupRun(WS, "daily", "alice", d2))
+    store.save_run(StandupRun(WS, "daily", "alice", d1, "reminded", reminded_at=T0))
+    store.save_run(StandupRun(WS, "daily", "alice", d3))
+    store.save_run(StandupRun(WS, "other", "alice", d2))
+    answered = StandupRun(WS, "daily", "alice", d1, "answered", ("done", "next", ""), T0 + timedelta(hours=1), T0)
+    store.save_run(answered)
+    assert store.get_run(WS, "daily", "alice", d1) == answered
+    assert store.get_run(WS, "daily", "carl", d1) is None
+    assert [(r.member, r.day) for r in store.runs_for_day(WS, "daily", d2)] == [("alice", d2), ("bea", d2)]
+    assert [(r.member, r.day) for r in store.runs_between(WS, "daily", d1, d2)] == [
+        ("alice", d1), ("alice", d2), ("bea", d2)]
+    assert [r.day for r in store.runs_between(WS, "daily", d1, d3, member="alice")] == [d1, d2, d3]
+    assert store.delete_runs_for_member(WS, "alice") == 4
+    assert [r.member for r in store.runs_between(WS, "daily", d1, d3)] == ["bea"]
+
+
+def test_instants_come_back_as_aware_utc(store: Store) -> None:
+    paris = timezone(timedelta(hours=2))
+    store.save_run(StandupRun(WS, "daily", "alice", date(2027, 3, 15), "answered", ("x",),
+                              datetime(2027, 3, 15, 11, 0, tzinfo=paris)))
+    run = store.get_run(WS, "daily", "alice", date(2027, 3, 15))
+    assert run is not None and run.answered_at == T0 and run.answered_at.tzinfo == UTC
+    store.schedule([item("k", datetime(2027, 3, 15, 11, 0, tzinfo=paris))])
+    assert store.next_due_at() == T0
+    (claimed,) = store.claim_due(T0, "w1", 10, LEASE)
+    assert claimed.due_at == T0 and claimed.due_at.tzinfo == UTC
+
+
+# --- scheduled work -------------------------------------------------------------------------
+def test_scheduling_is_idempotent_by_key(store: Store) -> None:
+    assert store.schedule([]) == 0
+    assert store.schedule([item("a", T0), item("b", T0)]) == 2
+    assert store.schedule([item("a", T0 + timedelta(hours=1)), item("c", T0)]) == 1
+    assert store.due_status("a") == "pending"
+    assert store.due_status("nope") is None
+    (first, *_rest) = store.claim_due(T0, "w1", 10, LEASE)
+    assert first.key == "a" and first.due_at == T0, "a second schedule of a key leaves the first alone"
+
+
+def test_claiming_takes_due_pending_work_in_due_order_up_to_the_limit(store: Store) -> None:
+    store.schedule([item("late", T0 + timedelta(minutes=5)), item("b", T0), item("a", T0 - timedelta(minutes=1)),
+                    item("future", T0 + timedelta(hours=1))])
+    assert store.next_due_at() == T0 - timedelta(minutes=1)
+    first = store.claim_due(T0 + timedelta(minutes=5), "w1", 2, LEASE)
+    assert [(c.key, c.attempts, c.kind, c.workspace) for c in first] == [
+        ("a", 1, "standup.reminder", WS), ("b", 1, "standup.reminder", WS)]
+    assert first[0].payload == {"member": "alice", "n": [1, 2]}
+    assert [c.key for c in store.claim_due(T0 + timedelta(minutes=5), "w2", 10, LEASE)] == ["late"]
+    assert store.claim_due(T0 + timedelta(minutes=5), "w3", 10, LEASE) == []
+    assert store.due_status("a") == "claimed"
+    assert store.next_due_at() == T0 + timedelta(hours=1), "claimed work is not due any more"
+
+
+def test_a_claim_holds_until_its_lease_runs_out_then_the_work_is_claimable_again(store: Store) -> None:
+    store.schedule([item("a", T0)])
+    (claimed,) = store.claim_due(T0, "w1", 10, LEASE)
+    assert store.claim_due(T0 + timedelta(seconds=LEASE - 1), "w2", 10, LEASE) == []
+    assert store.claim_due(T0 + timedelta(seconds=LEASE), "w2", 10, LEASE) == []
+    (again,) = store.claim_due(T0 + timedelta(seconds=LEASE + 1), "w2", 10, LEASE)
+    assert (again.id, again.key, again.attempts) == (claimed.id, "a", 2)
+
+
+def test_finish_and_retry_later(store: Store) -> None:
+    store.schedule([item("done", T0), item("retried", T0)])
+    done, retried = store.claim_due(T0, "w1", 10, LEASE)
+    store.finish(done.id, "done")
+    store.retry_later(retried.id, T0 + timedelta(minutes=5), "boom")
+    assert store.due_status("done") == "done"
+    assert store.due_status("retried") == "pending"
+    assert store.next_due_at() == T0 + timedelta(minutes=5)
+    assert store.claim_due(T0 + timedelta(minutes=4), "w1", 10, LEASE) == []
+    (again,) = store.claim_due(T0 + timedelta(minutes=5), "w1", 10, LEASE)
+    assert (again.key, again.attempts, again.due_at) == ("retried", 2, T0 + timedelta(minutes=5))
+    store.finish(again.id, "failed", "x" * 5000)
+    assert store.due_status("retried") == "failed"
+    assert store.claim_due(T0 + timedelta(days=1), "w1", 10, LEASE) == [], "finished work is never claimed again"
+
+
+def test_cancel_pending_drops_only_pending_work_of_the_workspace_and_prefix_and_frees_the_keys(
+        store: Store) -> None:
+    store.schedule([item("standup:acme-ml:daily:reminder:alice:1", T0),
+                    item("standup:acme-ml:daily:reminder:alice:2", T0 + timedelta(days=1)),
+                    item("standup:acme-ml:daily:reminder:bea:1", T0 + timedelta(days=1)),
+                    item("standup:acme-ml:daily:reminder:alice:3", T0 + timedelta(days=2), workspace="other")])
+    assert [c.key for c in store.claim_due(T0, "w1", 10, LEASE)] == ["standup:acme-ml:daily:reminder:alice:1"]
+    assert store.cancel_pending(WS, "standup:acme-ml:daily:reminder:alice:") == 1
+    assert store.due_status("standup:acme-ml:daily:reminder:alice:1") == "claimed"
+    assert store.due_status("standup:acme-ml:daily:reminder:alice:2") is None
+    assert store.due_status("standup:acme-ml:daily:reminder:bea:1") == "pending"
+    assert store.due_status("standup:acme-ml:daily:reminder:alice:3") == "pending"
+    assert store.schedule([item("standup:acme-ml:daily:reminder:alice:2", T0 + timedelta(days=3))]) == 1
+
+
+# --- outbox ---------------------------------------------------------------------------------
+def test_outbox_add_stores_a_new_entry_once_and_returns_the_stored_one_after(store: Store) -> None:
+    added = store.outbox_add(replace(entry(), thread_key="parent"), T0)
+    assert (added.status, added.attempts, added.created_at, added.thread_key, added.attempt_at) == (
+        "pending", 0, T0, "parent", None)
+    assert store.outbox_get("k1") == added
+    again = store.outbox_add(replace(entry(), payload="other", status="sent"), T0 + timedelta(hours=1))
+    assert again == added
+    assert store.outbox_get("nope") is None
+
+
+def test_outbox_begin_attempt_is_a_compare_and_set(store: Store) -> None:
+    stale = timedelta(minutes=5)
+    assert store.outbox_begin_attempt("nope", T0, T0 - stale) is None
+    store.outbox_add(entry(), T0)
+    before = store.outbox_begin_attempt("k1", T0, T0 - stale)
+    assert before is not None and before.status == "pending"
+    sending = store.outbox_get("k1")
+    assert sending is not None and (sending.status, sending.attempt_at) == ("sending", T0)
+    later = T0 + timedelta(minutes=1)
+    assert store.outbox_begin_attempt("k1", later, later - stale) is None, "another sender holds it"
+    takeover = T0 + timedelta(minutes=5)
+    taken = store.outbox_begin_attempt("k1", takeover, takeover - stale)
+    assert taken is not None and (taken.status, taken.attempt_at) == ("sending", T0), "its sender died"
+    assert not store.outbox_renew_attempt("k1", T0, takeover), "the first sender lost its hold"
+    renewed_at = takeover + timedelta(minutes=1)
+    assert store.outbox_renew_attempt("k1", takeover, renewed_at)
+    assert getattr(store.outbox_get("k1"), "attempt_at", None) == renewed_at
+    store.outbox_mark_sent("k1", "C1", "m1", renewed_at)
+    sent = store.outbox_get("k1")
+    assert sent is not None and (sent.status, sent.channel, sent.message_id) == ("sent", "C1", "m1")
+    assert store.outbox_begin_attempt("k1", T0 + timedelta(days=1), T0 + timedelta(days=1)) is None
+    assert not store.outbox_renew_attempt("k1", renewed_at, renewed_at)
+
+
+def test_failed_and_dead_entries_may_be_tried_again_and_a_sent_one_stays_sent(store: Store) -> None:
+    stale = timedelta(minutes=5)
+    store.outbox_add(entry("f"), T0)
+    store.outbox_add(entry("d"), T0)
+    for key in ("f", "d"):
+        store.outbox_begin_attempt(key, T0, T0 - stale)
+    store.outbox_mark_failed("f", "timeout", T0 + timedelta(minutes=1))
+    store.outbox_mark_failed("d", "gone", None)
+    failed, dead = store.outbox_get("f"), store.outbox_get("d")
+    assert failed is not None and (failed.status, failed.attempts, failed.next_attempt_at) == (
+        "failed", 1, T0 + timedelta(minutes=1))
+    assert dead is not None and (dead.status, dead.attempts, dead.next_attempt_at) == ("dead", 1, None)
+    for key in ("f", "d"):
+        assert store.outbox_begin_attempt(key, T0, T0 - stale) is not None
+    store.outbox_mark_sent("f", "C1", "m1", T0)
+    store.outbox_mark_failed("f", "late failure", T0 + timedelta(minutes=1))
+    assert getattr(store.outbox_get("f"), "status", None) == "sent"
+
+
+def test_outbox_retryable_lists_failed_entries_due_again_and_entries_a_crash_left_behind(store: Store) -> None:
+    stale = timedelta(minutes=5)
+    for n, key in enumerate(("failed-due", "failed-later", "pending-old", "sending-old", "dead", "sent")):
+        store.outbox_add(entry(key), T0 + timedelta(seconds=n))
+    for key in ("failed-due", "failed-later", "sending-old", "dead", "sent"):
+        store.outbox_begin_attempt(key, T0, T0 - stale)
+    store.outbox_mark_failed("failed-due", "x", T0 + timedelta(minutes=1))
+    store.outbox_mark_failed("failed-later", "x", T0 + timedelta(hours=1))
+    store.outbox_mark_failed("dead", "x", None)
+    store.outbox_mark_sent("sent", "C", "m", T0)
+    store.outbox_add(entry("pending-new"), T0 + timedelta(minutes=4))
+    now = T0 + timedelta(minutes=6)
+    assert [e.key for e in store.outbox_retryable(now, 10, stale)] == ["failed-due", "pending-old", "sending-old"]
+    assert [e.key for e in store.outbox_retryable(now, 2, stale)] == ["failed-due", "pending-old"]
+    assert [e.key for e in store.outbox_retryable(T0 + timedelta(minutes=1), 10, stale)] == ["failed-due"]
+
+
+# --- small state and retention -------------------------------------------------------------
+def test_kv_holds_json_values_per_workspace(store: Store) -> None:
+    assert store.kv_get(WS, "x") is None
+    store.kv_set(WS, "x", {"a": [1, 2], "b": None, "c": "é"})
+    store.kv_set("other", "x", 3)
+    assert store.kv_get(WS, "x") == {"a": [1, 2], "b": None, "c": "é"}
+    store.kv_set(WS, "x", "replaced")
+    assert store.kv_get(WS, "x") == "replaced"
+    store.kv_delete(WS, "x")
+    store.kv_delete(WS, "never-set")
+    assert store.kv_get(WS, "x") is None
+    assert store.kv_get("other", "x") == 3
+
+
+def test_a_value_read_back_is_a_copy(store: Store) -> None:
+    value = {"a": [1]}
+    store.kv_set(WS, "x", value)
+    value["a"].append(2)
+    read = store.kv_get(WS, "x")
+    read["a"].append(3)
+    assert store.kv_get(WS, "x") == {"a": [1]}
+
+
+def test_purge_drops_old_answers_and_old_finished_bookkeeping_only(store: Store) -> None:
+    old, recent = date(2026, 1, 1), date(2027, 3, 1)
+    store.save_run(StandupRun(WS, "daily", "alice", old, "answered", ("x",)))
+    store.save_run(StandupRun(WS, "daily", "alice", recent, "answered", ("y",)))
+    long_ago = T0 - timedelta(days=60)
+    store.schedule([item("old-done", long_ago), item("old-missed", long_ago), item("old-pending", long_ago),
+                    item("old-claimed", long_ago), item("new-done", T0)])
+    claimed = {c.key: c for c in store.claim_due(T0, "w1", 10, LEASE)}
+    store.finish(claimed["old-done"].id, "done")
+    store.finish(claimed["old-missed"].id, "missed")
+    store.finish(claimed["new-done"].id, "done")
+    store.retry_later(claimed["old-pending"].id, long_ago, "later")
+    for key in ("old-sent", "old-dead", "old-failed", "new-sent"):
+        store.outbox_add(entry(key), T0 if key.startswith("new") else long_ago)
+        store.outbox_begin_attempt(key, long_ago, long_ago)
+    store.outbox_mark_sent("old-sent", "C", "m", long_ago)
+    store.outbox_mark_sent("new-sent", "C", "m", T0)
+    store.outbox_mark_failed("old-dead", "x", None)
+    store.outbox_mark_failed("old-failed", "x", T0)
+    counts = store.purge(answers_before=date(2027, 1, 1), bookkeeping_before=T0 - timedelta(days=31))
+    assert counts == {"answers": 1, "due_work": 2, "outbox": 2}
+    assert store.get_run(WS, "daily", "alice", old) is None
+    assert store.get_run(WS, "daily", "alice", recent) is not None
+    assert {k: store.due_status(k) for k in ("old-done", "old-missed", "old-pending", "old-claimed", "new-done")} == {
+        "old-done": None, "old-missed": None, "old-pending": "pending", "old-claimed": "claimed", "new-done": "done"}
+    assert [k for k in ("old-sent", "old-dead", "old-failed", "new-sent") if store.outbox_get(k)] == [
+        "old-failed", "new-sent"]
+
+
+# --- one unit of work -----------------------------------------------------------------------
+def _write_everything(store: Store) -> None:
+    store.upsert_workspace(Workspace(WS, "slack"))
+    store.upsert_members([alice(), Member(WS, "bea", "Bea")])
+    store.delete_member(WS, "carl")
+    store.upsert_standup(Standup(WS, "daily", "#ml"))
+    store.save_run(StandupRun(WS, "daily", "alice", date(2027, 3, 15), "answered", ("x",)))
+    store.schedule([item("new", T0)])
+    store.cancel_pending(WS, "kept")
+    store.outbox_add(entry("new"), T0)
+    store.outbox_mark_sent("existing", "C", "m", T0)
+    store.kv_set(WS, "new", 1)
+    store.kv_delete(WS, "existing")
+
+
+def _seed(store: Store) -> None:
+    store.upsert_member(Member(WS, "carl", "Carl", accounts={"slack": "U03"}))
+    store.schedule([item("kept", T0)])
+    store.outbox_add(entry("existing"), T0)
+    store.kv_set(WS, "existing", "still here")
+
+
+def _assert_seed_only(store: Store) -> None:
+    assert store.get_workspace(WS) is None
+    assert [m.id for m in store.list_members(WS)] == ["carl"]
+    assert getattr(store.find_member_by_account(WS, "slack", "U03"), "id", None) == "carl"
+    assert store.find_member_by_account(WS, "slack", "U01") is None
+    assert store.list_standups(WS) == []
+    assert store.get_run(WS, "daily", "alice", date(2027, 3, 15)) is None
+    assert store.due_status("new") is None
+    assert store.due_status("kept") == "pending"
+    assert store.outbox_get("new") is None
+    assert getattr(store.outbox_get("existing"), "status", None) == "pending"
+    assert store.kv_get(WS, "new") is None
+    assert store.kv_get(WS, "existing") == "still here"
+
+
+def test_a_transaction_that_raises_leaves_nothing_behind(store: Store) -> None:
+    _seed(store)
+    with pytest.raises(RuntimeError, match="half-way"), store.transaction():
+        _write_everything(store)
+        assert store.get_member(WS, "alice") is not None, "the block sees its own writes"
+        raise RuntimeError("failed half-way")
+    _assert_seed_only(store)
+
+
+def test_a_nested_transaction_joins_the_outer_one(store: Store) -> None:
+    _seed(store)
+    with pytest.raises(RuntimeError), store.transaction():
+        with store.transaction():
+            _write_everything(store)
+        assert store.get_workspace(WS) is not None
+        raise RuntimeError("the outer block fails after the inner one finished")
+    _assert_seed_only(store)
+
+
+def test_a_transaction_that_finishes_keeps_every_write(store: Store) -> None:
+    _seed(store)
+    with store.transaction():
+        _write_everything(store)
+    assert store.get_workspace(WS) == Workspace(WS, "slack")
+    assert [m.id for m in store.list_members(WS)] == ["alice", "bea"]
+    assert store.due_status("new") == "pending" and store.due_status("kept") is None
+    assert getattr(store.outbox_get("existing"), "status", None) == "sent"
+    assert store.kv_get(WS, "existing") is None and store.kv_get(WS, "new") == 1
+
+
+def _activity(name: str) -> Change:
+    act = Activity(WS, name, (Assignment("alice", Role.A),))
+    return Change(HistoryEntry(WS, name, T0, "alice", "create", "—", name), act)
+
+
+def test_a_transaction_spans_the_other_repositories_on_the_same_database(sql_store: SqlStore) -> None:
+    raci = RaciRepo(sql_store.engine)
+    raci.apply(WS, [_activity("Labels")])
+    with pytest.raises(RuntimeError), sql_store.transaction():
+        sql_store.upsert_members([alice()])
+        raci.apply(WS, [_activity("Churn retraining")])
+        sql_store.kv_set(WS, "after", True)
+        assert raci.get_activity(WS, "churn retraining") is not None, "the block sees its own writes"
+        raise RuntimeError("the team file fails after RACI was written")
+    assert sql_store.get_member(WS, "alice") is None
+    assert raci.get_activity(WS, "churn retraining") is None
+    assert sql_store.kv_get(WS, "after") is None
+    assert [a.name for a in raci.list_activities(WS)] == ["Labels"]
+    with sql_store.transaction():
+        sql_store.upsert_members([alice()])
+        raci.apply(WS, [_activity("Churn retraining")])
+    assert sql_store.get_member(WS, "alice") is not None
+    assert raci.get_activity(WS, "churn retraining") is not None
