@@ -174,6 +174,19 @@ class MemoryStore:
             if ws == workspace and key.startswith(prefix):
                 del state.kv[(ws, key)]
 
+    def merge_member(self, workspace: str, old_id: str, new_id: str) -> None:
+        if old_id == new_id:
+            return
+        state = self._state
+        for run_key in [k for k in state.runs if k[0] == workspace and k[2] == old_id]:
+            run = state.runs.pop(run_key)
+            state.runs.setdefault((workspace, run_key[1], new_id, run_key[3]), replace(run, member=new_id))
+        old_prefix, new_prefix = f"member:{old_id}:", f"member:{new_id}:"
+        for ws, key in list(state.kv):
+            if ws == workspace and key.startswith(old_prefix):
+                state.kv.setdefault((ws, new_prefix + key[len(old_prefix):]), state.kv[(ws, key)])
+        self.delete_member(workspace, old_id)
+
     @staticmethod
     def _copy_member(member: Member) -> Member:
         return replace(member, accounts=dict(member.accounts))

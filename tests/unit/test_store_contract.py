@@ -127,6 +127,25 @@ def test_deleting_a_member_drops_their_accounts_and_their_member_state_only(stor
     assert [m.id for m in store.list_members(WS)] == ["bea"]
 
 
+def test_merging_a_member_moves_their_days_and_settings_unless_the_survivor_has_their_own(store: Store) -> None:
+    d1, d2 = date(2027, 3, 15), date(2027, 3, 16)
+    store.upsert_members([Member(WS, "UBOB", "UBOB", accounts={"slack": "UBOB"}), Member(WS, "bob", "Bob")])
+    store.save_run(StandupRun(WS, "daily", "UBOB", d1, "answered", ("done",)))
+    store.save_run(StandupRun(WS, "daily", "UBOB", d2, "answered", ("old",)))
+    store.save_run(StandupRun(WS, "daily", "bob", d2, "skipped"))
+    store.kv_set(WS, "member:UBOB:tz_source", "manual")
+    store.kv_set(WS, "member:UBOB:tz_reported:slack", "Europe/Berlin")
+    store.kv_set(WS, "member:bob:tz_source", "team")
+    store.merge_member(WS, "UBOB", "bob")
+    assert [m.id for m in store.list_members(WS)] == ["bob"]
+    assert store.find_member_by_account(WS, "slack", "UBOB") is None
+    assert [(r.member, r.day, r.status) for r in store.runs_between(WS, "daily", d1, d2)] == [
+        ("bob", d1, "answered"), ("bob", d2, "skipped")]
+    assert store.kv_get(WS, "member:bob:tz_source") == "team"
+    assert store.kv_get(WS, "member:bob:tz_reported:slack") == "Europe/Berlin"
+    assert store.kv_get(WS, "member:UBOB:tz_source") is None
+
+
 # --- stand-ups and runs ---------------------------------------------------------------------
 def test_standups_round_trip_and_list_in_workspace_and_name_order(store: Store) -> None:
     daily = Standup(WS, "daily", "#ml", time(9, 15), frozenset({"mon", "fri"}), ("alice", "bea"),
