@@ -17,7 +17,7 @@ from bot.kernel.app import Meridian, Settings
 from bot.kernel.ports import ChatPort, Clock, Store
 from bot.raci import commands as raci_commands
 from bot.retros import flow as retros
-from bot.standups import flow as standups
+from bot.standups.install import Standups
 
 DEMO_TEAM = Path(__file__).resolve().parent.parent / "examples" / "team.yaml"
 
@@ -28,15 +28,18 @@ def worker_id() -> str:
 
 def install_capabilities(app: Meridian) -> None:
     """Every capability registers its commands, planners and handlers."""
-    standups.install(app)
-    people.People().install(app)
-    retention.Retention().install(app)
     engine = getattr(app.store, "engine", None)
+    raci = None
     if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
         from storage.raci.repo import RaciRepo
+
+        raci = raci_commands.install(app, RaciRepo(engine))
+    Standups(owners=raci).install(app)
+    people.People().install(app)
+    retention.Retention().install(app)
+    if engine is not None:
         from storage.retros.repo import RetroRepo
 
-        raci_commands.install(app, RaciRepo(engine))
         retros.install(app, RetroRepo(engine))
 
     from adapters.sources.factory import source_factory
