@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.kernel.commands import CommandError, Invocation, Reply
 from bot.kernel.domain import WEEKDAYS, Standup
+from bot.kernel.members import People, PersonNotFound
 from bot.kernel.messages import Form, FormInput, Message
 from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_hhmm, validate_zone
 from bot.standups.model import find_standup, standup_key
@@ -44,6 +45,23 @@ def parse_days(text: str) -> frozenset[str]:
     return frozenset(days)
 
 
+def parse_participants(app: Meridian, workspace: str, text: str) -> tuple[str, ...] | None:
+    """``all`` (``None``), or the member ids of the people listed — by id, ``@id``, name or email."""
+    if text == "all":
+        return None
+    people = People(app.store.list_members(workspace))
+    ids: list[str] = []
+    for word in re.split(r"[,\s]+", text):
+        if not word:
+            continue
+        found = people.find(word)
+        if isinstance(found, PersonNotFound):
+            raise CommandError(str(found))
+        if found.id not in ids:
+            ids.append(found.id)
+    return tuple(ids)
+
+
 def apply_setup(app: Meridian, workspace: str, name: str, options: dict[str, str], channel: str | None) -> Standup:
     existing = app.store.get_standup(workspace, name)
     s = existing or Standup(workspace=workspace, name=name, channel=channel or "#general")
@@ -67,7 +85,7 @@ def apply_setup(app: Meridian, workspace: str, name: str, options: dict[str, str
             elif key == "tz":
                 s = replace(s, tz=validate_zone(value))
             elif key == "members":
-                s = replace(s, members=None if value == "all" else tuple(v for v in re.split(r"[,\s]+", value) if v))
+                s = replace(s, members=parse_participants(app, workspace, value))
             elif key == "mentions":
                 s = replace(s, mention_missing=value.lower() in {"on", "yes", "true"})
     except TimeInputError as err:
