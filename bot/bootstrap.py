@@ -22,7 +22,7 @@ from bot.kernel.ports import ActivityOwners, ChatPort, Clock
 from bot.raci.install import Raci
 from bot.retros import flow as retros
 from bot.settings import Settings, SettingsError
-from bot.standups import flow as standups
+from bot.standups.install import Standups
 
 if TYPE_CHECKING:
     from storage.kernel.repo import SqlStore
@@ -127,9 +127,7 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
 
     raci = Raci(RaciRepo(store.engine))
     owners: ActivityOwners = raci.service  # mypy checks the service still offers what the port names
-    del owners
-    standups.install(app)
-    app.install([people.People(), retention.Retention(), raci])
+    app.install([Standups(owners=owners), people.People(), retention.Retention(), raci])
     retros.install(app, RetroRepo(store.engine))
     digest_service.install(app, source_factory(), charts_from_env(app.store))
     return Installed(raci)

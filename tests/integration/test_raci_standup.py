@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.kernel.app import IncomingMessage
+from bot.kernel.app import Action, IncomingMessage
 from bot.kernel.commands import Invocation
 
 TEAM = """
@@ -37,7 +37,21 @@ async def test_a_renamed_activity_is_still_recognised_in_blockers(sqlite_harness
     h.load(TEAM)
     alice = h.store.get_member("acme", "alice")
     await h.app.command(Invocation("acme", alice, "raci", "rename feature store to feature platform"))
-    service = h.app.services["raci"]
-    hint = service.owner_hint("acme", "still waiting on the feature store")
-    assert hint is not None and hint[0] == "feature platform" and hint[1].id == "marta"
-    assert service.owner_hint("acme", "nothing to see") is None
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    ravi = h.store.get_member("acme", "ravi")
+    for text in ("Trained v7", "Evaluate v7", "still waiting on the feature store"):
+        assert await h.app.message(IncomingMessage("acme", ravi, text, None, True))
+    answer = next(m for m in h.chat.in_channel("#ml") if m.thread is not None)
+    assert "still waiting on the feature store — feature platform is owned by @Marta" in answer.text
+
+
+async def test_a_blocker_naming_no_activity_gets_no_owner(sqlite_harness: Any) -> None:
+    h = sqlite_harness(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    ravi = h.store.get_member("acme", "ravi")
+    form = (await h.app.command(Invocation("acme", ravi, "standup", "", channel="#ml", trigger="t1"))).form
+    assert form is not None
+    values = {"q0": "Trained v7", "q1": "Evaluate v7", "q2": "nothing to see"}
+    await h.app.action(Action("acme", ravi, "standup.submit", values=values, metadata=form.metadata))
+    answer = next(m for m in h.chat.in_channel("#ml") if m.thread is not None)
+    assert "Blocker: nothing to see" in answer.text and "is owned by" not in answer.text

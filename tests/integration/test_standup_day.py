@@ -180,3 +180,15 @@ async def test_forget_me_deletes_answers_and_settings(harness_factory: Any) -> N
     assert "1 stand-up answers" in reply.message.fallback
     assert h.store.get_member("acme", "alice") is None
     assert h.store.runs_between("acme", "daily", datetime(2027, 1, 1).date(), datetime(2027, 12, 31).date()) == []
+
+
+async def test_setup_participants_may_be_written_as_mentions_or_names_but_must_be_members(
+        harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, tzinfo=UTC))
+    h.load(TEAM)
+    alice = h.store.get_member("acme", "alice")
+    await h.app.command(Invocation("acme", alice, "standup", "setup daily members=@ravi,Kenji", channel="#ml"))
+    assert h.store.get_standup("acme", "daily").members == ("ravi", "kenji")
+    refused = await h.app.command(Invocation("acme", alice, "standup", "setup daily members=ravi,kenjj"))
+    assert refused.message is not None and "Did you mean @kenji?" in render_text(refused.message)
+    assert h.store.get_standup("acme", "daily").members == ("ravi", "kenji")

@@ -1,0 +1,151 @@
+"""What stand-ups say: the reminder, the day's thread header, an answer, the summary, the answer form.
+
+Answers and summaries point a blocker at its owner when the blocker names an activity
+someone owns (``ActivityOwners``, which RACI offers); without that port they say nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from bot.kernel.domain import Member, Standup
+from bot.kernel.messages import (
+    Actions,
+    Button,
+    Context,
+    Divider,
+    Form,
+    FormInput,
+    Header,
+    Inline,
+    Mention,
+    Message,
+    Section,
+    Strong,
+    rich,
+    truncate_user_text,
+)
+from bot.kernel.ports import ActivityOwners, StandupRun
+from bot.kernel.timekeeping import cutoff_at, is_standup_day
+from bot.standups.model import blocker_of, fmt_day, last_plan, participants, skipped_until
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Meridian
+
+
+def question_section(s: Standup, index: int) -> Section:
+    return Section(rich(Strong(f"{index + 1}/{len(s.questions)}"), " — ", s.questions[index]))
+
+
+def reminder_message(app: Meridian, s: Standup, m: Member, day: date, nudge: bool = False) -> Message:
+    cut = cutoff_at(m, s, day).astimezone(m.zone)
+    blocks: list[Any] = [Header(f"{'⏰ Still open' if nudge else '☀️ Stand-up'}: {s.name} — {fmt_day(day)}")]
+    greeting = (f"Hi {m.name}, your {s.name} stand-up is still waiting for you."
+                if nudge else f"Good morning, {m.name}! Time for your {s.name} stand-up in {s.channel}.")
+    blocks.append(Section(rich(greeting)))
+    plan = last_plan(app, s, m.id, day)
+    if plan:
+        blocks.append(Context(rich("Last time you planned: ", truncate_user_text(plan, 500))))
+    blocks.append(question_section(s, 0))
+    blocks.append(Context(rich(f"Reply here one answer at a time, or press Answer for a form. "
+                               f"Open until {cut:%H:%M} your time.")))
+    blocks.append(Actions((Button("Answer", "standup.answer", f"{s.name}|{day}", "primary"),
+                           Button("Skip today", "standup.skip", f"{s.name}|{day}"),
+                           Button("Snooze 1 h", "standup.snooze", f"{s.name}|{day}"))))
+    return Message(tuple(blocks), fallback=f"{s.name} stand-up for {fmt_day(day)}: {s.questions[0]}")
+
+
+def thread_header(s: Standup, day: date, counts: str | None = None) -> Message:
+    line = counts or "Answers arrive in this thread as people post them; the summary follows at the cut-off."
+    return Message((Header(f"📋 {s.name} — {fmt_day(day)}"), Context(rich(line))),
+                   fallback=f"{s.name} stand-up — {fmt_day(day)}")
+
+
+def owner_hint(owners: ActivityOwners | None, s: Standup, blocker: str) -> tuple[Inline, ...]:
+    """When a blocker names an owned activity, point at its Accountable person."""
+    hint = owners.owner_hint(s.workspace, blocker) if owners is not None else None
+    if not hint:
+        return ()
+    activity, accountable = hint
+    return (" — ", activity, " is owned by ", Mention(accountable.id, accountable.name))
+
+
+def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: StandupRun,
+                   edited: bool = False) -> Message:
+    when = run.answered_at.astimezone(m.zone) if run.answered_at else None
+    head: list[Inline] = [Mention(m.id, m.name)]
+    if when:
+        head.append(f" · {when:%H:%M} {when.tzname()}")
+    if edited:
+        head.append(" · edited")
+    blocks: list[Any] = [Section(tuple(head))]
+    for q, a in zip(s.questions, run.answers, strict=False):
+        blocks.append(Section(rich(Strong(q), "\n", truncate_user_text(a) if a.strip() else "—")))
+    blocker = blocker_of(s, run)
+    if blocker:
+        blocks.append(Context(rich("🚧 Blocker: ", truncate_user_text(blocker, 500), *owner_hint(owners, s, blocker))))
+    return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
+
+
+def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> tuple[Message, str]:
+    """The day's summary and the one-line headline for the thread's parent message."""
+    members = participants(app, s)
+    runs = {r.member: r for r in app.store.runs_for_day(s.workspace, s.name, day)}
+    answered, skipped, away, missing = [], [], [], []
+    blockers: list[tuple[Member, str]] = []
+    for m in members:
+        run = runs.get(m.id)
+        skip_until = skipped_until(app, s, m.id)
+        if run and run.status == "answered":
+            answered.append(m)
+            b = blocker_of(s, run)
+            if b:
+                blockers.append((m, b))
+        elif (run and run.status == "skipped") or (skip_until and day <= skip_until):
+            skipped.append(m)
+        elif not is_standup_day(m, s, day):
+            away.append(m)
+        else:
+            missing.append(m)
+
+    def names(people: list[Member], mention: bool = False) -> tuple[Inline, ...]:
+        if not people:
+            return ("nobody",)
+        parts: list[Inline] = []
+        for i, p in enumerate(people):
+            if i:
+                parts.append(", ")
+            parts.append(Mention(p.id, p.name) if mention else p.name)
+        return tuple(parts)
+
+    expected = len(answered) + len(missing)
+    headline = f"{len(answered)}/{expected} answered · {len(blockers)} blocker{'s' if len(blockers) != 1 else ''}"
+    blocks: list[Any] = [Header(f"🧾 {s.name} summary — {fmt_day(day)}"),
+                         Section(rich(Strong(f"Answered ({len(answered)})"), ": ", *names(answered))),
+                         Section(rich(Strong(f"Skipped ({len(skipped)})"), ": ", *names(skipped))),
+                         Section(rich(Strong(f"Away ({len(away)})"), ": ", *names(away))),
+                         Section(rich(Strong(f"Not answered ({len(missing)})"), ": ",
+                                      *names(missing, mention=s.mention_missing)))]
+    if blockers:
+        blocks.append(Divider())
+        blocks.append(Section(rich(Strong(f"🚧 Blockers ({len(blockers)})"))))
+        for m, b in blockers:
+            blocks.append(Section(rich(Strong(m.name), ": ", truncate_user_text(b, 500), *owner_hint(owners, s, b))))
+    else:
+        blocks.append(Context(rich("No blockers reported.")))
+    fallback = f"{s.name} summary for {fmt_day(day)}: {headline}"
+    return Message(tuple(blocks), fallback=fallback), headline
+
+
+def answer_form(app: Meridian, s: Standup, m: Member, day: date) -> Form:
+    """The day's questions as a form, filled with earlier answers (an edit) or the last plan."""
+    run = app.store.get_run(s.workspace, s.name, m.id, day)
+    previous = list(run.answers) if run and run.status == "answered" else []
+    plan = last_plan(app, s, m.id, day) or ""
+    inputs = []
+    for i, q in enumerate(s.questions):
+        initial = previous[i] if i < len(previous) else (plan if i == 0 else "")
+        inputs.append(FormInput(f"q{i}", q, multiline=True, initial=initial, optional=i == s.blocker_question()))
+    return Form(f"{s.name} — {day:%a %d %b}"[:24], "standup.submit", tuple(inputs),
+                metadata={"standup": s.name, "day": day.isoformat()})

@@ -1,0 +1,128 @@
+"""What a stand-up day is: its keys, which day an answer counts for, who takes part, what a blocker is.
+
+The stand-up "day" is each member's local date (DESIGN §7). For one day ``D`` of a
+stand-up, a member is reminded at ``remind_at`` on their local ``D`` (when ``D`` is a
+stand-up day, one of their workdays and not out of office), nudged once after
+``nudge_after`` if still silent, and may answer — or edit — until their cut-off. The
+summary of ``D`` goes out when the last participant's cut-off has passed, so a team from
+Los Angeles to Sydney gets one report for the same date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.kernel.commands import CommandError, Invocation
+from bot.kernel.domain import Member, Standup
+from bot.kernel.ports import StandupRun
+from bot.kernel.timekeeping import cutoff_at, is_standup_day, local_date, next_standup_day
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Meridian
+
+NO_BLOCKER = re.compile(r"^\s*(no(ne|pe|thing)?|n/?a|-+|nothing( blocking)?|all good|no blockers?)\s*[.!]?\s*$",
+                        re.IGNORECASE)
+STATS_DAYS = 28
+
+
+# --- keys: what, for whom, which occurrence (DESIGN §8) --------------------------------------
+def standup_key(s: Standup, *parts: object) -> str:
+    """The prefix every key of this stand-up's due work and messages shares (so a pause cancels them all)."""
+    return ":".join(["standup", s.workspace, s.name, *(str(p) for p in parts)])
+
+
+def thread_key(s: Standup, day: date) -> str:
+    return standup_key(s, "thread", day)
+
+
+def answer_key(s: Standup, member: str, day: date) -> str:
+    return standup_key(s, "answer", member, day)
+
+
+def conversation_key(member: str) -> str:
+    return f"member:{member}:conversation"
+
+
+def skip_key(member: str, standup: str) -> str:
+    return f"member:{member}:skip:{standup}"
+
+
+def closed_key(s: Standup, day: date) -> str:
+    return f"standup:{s.name}:closed:{day}"
+
+
+def fmt_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+# --- who, and which day ----------------------------------------------------------------------
+def participants(app: Meridian, s: Standup) -> list[Member]:
+    return [m for m in app.store.list_members(s.workspace) if s.includes(m)]
+
+
+def summary_at(members: list[Member], s: Standup, day: date) -> datetime | None:
+    """The last participant's cut-off for ``day``; ``None`` when nobody has a stand-up that day."""
+    cutoffs = [cutoff_at(m, s, day) for m in members if is_standup_day(m, s, day)]
+    return max(cutoffs) if cutoffs else None
+
+
+def run_of(app: Meridian, s: Standup, member: str, day: date) -> StandupRun:
+    """The member's run for the day, or a fresh one when nothing happened yet."""
+    return app.store.get_run(s.workspace, s.name, member, day) or StandupRun(s.workspace, s.name, member, day)
+
+
+def skipped_until(app: Meridian, s: Standup, member: str) -> date | None:
+    raw = app.store.kv_get(s.workspace, skip_key(member, s.name))
+    return date.fromisoformat(raw) if raw else None
+
+
+def is_closed(app: Meridian, s: Standup, day: date) -> bool:
+    return bool(app.store.kv_get(s.workspace, closed_key(s, day)))
+
+
+def answer_day(app: Meridian, s: Standup, m: Member, now: datetime) -> date | None:
+    """Which day an answer given now counts for: today until the cut-off, then the next stand-up day."""
+    today = local_date(now, m.tz)
+    if is_standup_day(m, s, today) and now < cutoff_at(m, s, today) and not is_closed(app, s, today):
+        return today
+    return next_standup_day(m, s, today)
+
+
+def last_plan(app: Meridian, s: Standup, member: str, before: date) -> str | None:
+    """What the member said they would do next, the last time they answered."""
+    # One member's runs only: this runs for every reminder, so it must not read the whole team's month.
+    runs = app.store.runs_between(s.workspace, s.name, before - timedelta(days=STATS_DAYS),
+                                  before - timedelta(days=1), member=member)
+    for run in reversed([r for r in runs if r.status == "answered"]):
+        if len(run.answers) > 1 and run.answers[1].strip():
+            return run.answers[1]
+    return None
+
+
+def blocker_of(s: Standup, run: StandupRun) -> str | None:
+    i = s.blocker_question()
+    if i is None or run.status != "answered" or i >= len(run.answers):
+        return None
+    text = run.answers[i].strip()
+    return text if text and not NO_BLOCKER.match(text) else None
+
+
+def find_standup(app: Meridian, inv: Invocation, name: str | None = None) -> Standup:
+    """The stand-up a command means: the one named, else the person's in this channel, else theirs, else any."""
+    standups = app.store.list_standups(inv.workspace)
+    if name:
+        for s in standups:
+            if s.name == name:
+                return s
+        raise CommandError(f"There is no stand-up called `{name}`.")
+    mine = [s for s in standups if s.includes(inv.member)]
+    for s in mine or standups:
+        if inv.channel and s.channel == inv.channel:
+            return s
+    if mine:
+        return mine[0]
+    if standups:
+        return standups[0]
+    raise CommandError("There is no stand-up in this workspace yet; an admin can create one with /standup setup.")

@@ -1,0 +1,125 @@
+"""Creating and changing a stand-up, from ``/standup setup NAME key=value …`` or from the setup form.
+
+Both ways end in ``apply_setup``: the same checks, the same errors, and a replan so the
+new reminder times take effect at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.kernel.commands import CommandError, Invocation, Reply
+from bot.kernel.domain import WEEKDAYS, Standup
+from bot.kernel.members import People, PersonNotFound
+from bot.kernel.messages import Form, FormInput, Message
+from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_hhmm, validate_zone
+from bot.standups.model import find_standup, standup_key
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Action, Meridian
+
+SETUP_KEYS = ("channel", "at", "days", "questions", "cutoff", "nudge", "tz", "members", "mentions")
+
+
+def require_admin(inv: Invocation) -> None:
+    if not inv.member.is_admin:
+        raise CommandError("Only workspace admins can change a stand-up's setup.")
+
+
+def parse_days(text: str) -> frozenset[str]:
+    text = text.lower().strip()
+    if text in {"weekdays", "mon-fri"}:
+        return frozenset(WEEKDAYS[:5])
+    if "-" in text and "," not in text:
+        a, b = text.split("-", 1)
+        if a in WEEKDAYS and b in WEEKDAYS:
+            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
+            return frozenset(WEEKDAYS[k % 7] for k in range(i, j + 1 if j >= i else j + 8))
+    days = [d.strip()[:3] for d in re.split(r"[,\s]+", text) if d.strip()]
+    bad = [d for d in days if d not in WEEKDAYS]
+    if bad or not days:
+        raise CommandError(f"`{text}` is not a list of days; write e.g. mon,tue,wed,thu,fri or sun-thu.")
+    return frozenset(days)
+
+
+def parse_participants(app: Meridian, workspace: str, text: str) -> tuple[str, ...] | None:
+    """``all`` (``None``), or the member ids of the people listed — by id, ``@id``, name or email."""
+    if text == "all":
+        return None
+    people = People(app.store.list_members(workspace))
+    ids: list[str] = []
+    for word in re.split(r"[,\s]+", text):
+        if not word:
+            continue
+        found = people.find(word)
+        if isinstance(found, PersonNotFound):
+            raise CommandError(str(found))
+        if found.id not in ids:
+            ids.append(found.id)
+    return tuple(ids)
+
+
+def apply_setup(app: Meridian, workspace: str, name: str, options: dict[str, str], channel: str | None) -> Standup:
+    existing = app.store.get_standup(workspace, name)
+    s = existing or Standup(workspace=workspace, name=name, channel=channel or "#general")
+    try:
+        for key, value in options.items():
+            if key == "channel":
+                s = replace(s, channel=value)
+            elif key == "at":
+                s = replace(s, remind_at=parse_hhmm(value))
+            elif key == "days":
+                s = replace(s, days=parse_days(value))
+            elif key == "questions":
+                qs = tuple(q.strip() for q in re.split(r"\s*\|\s*|\n", value) if q.strip())
+                if not qs:
+                    raise CommandError("Give at least one question, separated by |.")
+                s = replace(s, questions=qs)
+            elif key == "cutoff":
+                s = replace(s, cutoff=parse_hhmm(value))
+            elif key == "nudge":
+                s = replace(s, nudge_after=timedelta(0) if value in {"off", "0"} else parse_duration(value))
+            elif key == "tz":
+                s = replace(s, tz=validate_zone(value))
+            elif key == "members":
+                s = replace(s, members=parse_participants(app, workspace, value))
+            elif key == "mentions":
+                s = replace(s, mention_missing=value.lower() in {"on", "yes", "true"})
+    except TimeInputError as err:
+        raise CommandError(str(err)) from None
+    app.store.upsert_standup(s)
+    app.store.cancel_pending(workspace, standup_key(s, ""))
+    app.engine.replan()
+    return s
+
+
+def setup_form(app: Meridian, inv: Invocation) -> Form:
+    s = app.store.get_standup(inv.workspace, find_standup(app, inv).name) if app.store.list_standups(inv.workspace) \
+        else None
+    return Form("Stand-up setup", "standup.setup.submit", (
+        FormInput("name", "Name", initial=s.name if s else "daily"),
+        FormInput("channel", "Channel", initial=s.channel if s else (inv.channel or ""), kind="channel"),
+        FormInput("at", "Reminder time (each person's own clock)", initial=f"{s.remind_at:%H:%M}" if s else "09:30"),
+        FormInput("days", "Days", initial=",".join(d for d in WEEKDAYS if s and d in s.days) or "mon,tue,wed,thu,fri"),
+        FormInput("questions", "Questions (one per line)", multiline=True,
+                  initial="\n".join(s.questions) if s else "\n".join(Standup("", "", "").questions)),
+        FormInput("members", "Participants (member ids, or all)",
+                  initial="all" if not s or s.members is None else ",".join(s.members)),
+    ))
+
+
+async def setup_from_form(app: Meridian, act: Action) -> Reply:
+    if not act.member.is_admin:
+        return Reply(Message.text("Only workspace admins can change a stand-up's setup."))
+    name = act.values.get("name", "").strip()
+    if not name:
+        return Reply(Message.text("The stand-up needs a name."))
+    options = {k: v for k, v in act.values.items() if k in SETUP_KEYS and v.strip()}
+    try:
+        s = apply_setup(app, act.workspace, name, options, act.channel)
+    except CommandError as err:
+        return Reply(Message.text(str(err)))
+    return Reply(Message.text(f"Saved {s.name} in {s.channel}."))
