@@ -16,7 +16,7 @@ from bot.kernel import people, retention
 from bot.kernel.app import Meridian, Settings
 from bot.kernel.ports import ChatPort, Clock, Store
 from bot.raci import commands as raci_commands
-from bot.retros import flow as retros
+from bot.retros.install import Retros
 from bot.standups import flow as standups
 
 DEMO_TEAM = Path(__file__).resolve().parent.parent / "examples" / "team.yaml"
@@ -37,7 +37,7 @@ def install_capabilities(app: Meridian) -> None:
         from storage.retros.repo import RetroRepo
 
         raci_commands.install(app, RaciRepo(engine))
-        retros.install(app, RetroRepo(engine))
+        Retros(RetroRepo(engine), numbers=None).install(app)  # numbers: the digests' SprintNumbers, once it offers one
 
     from adapters.sources.factory import source_factory
     from adapters.web.hooks import charts_from_env
