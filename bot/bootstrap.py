@@ -20,7 +20,7 @@ from bot.kernel.app import Meridian
 from bot.kernel.engine import EngineSettings
 from bot.kernel.ports import ActivityOwners, ChatPort, Clock
 from bot.raci.install import Raci
-from bot.retros import flow as retros
+from bot.retros.install import Retros
 from bot.settings import Settings, SettingsError
 from bot.standups.install import Standups
 
@@ -128,7 +128,7 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
     raci = Raci(RaciRepo(store.engine))
     owners: ActivityOwners = raci.service  # mypy checks the service still offers what the port names
     app.install([Standups(owners=owners), people.People(), retention.Retention(), raci])
-    retros.install(app, RetroRepo(store.engine))
+    app.install([Retros(RetroRepo(store.engine), numbers=None)])
     digest_service.install(app, source_factory(), charts_from_env(app.store))
     return Installed(raci)
 

@@ -37,7 +37,7 @@ from bot.bootstrap import (
 from bot.kernel.app import Meridian
 from bot.kernel.clock import SimulatedClock, SystemClock
 from bot.kernel.team import apply_team, export_team
-from bot.kernel.teamfile import TeamFile, TeamFileError, load_team
+from bot.kernel.teamfile import TeamFile, TeamFileError, TeamSection, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -276,6 +276,12 @@ def cmd_socket(args: argparse.Namespace) -> int:
     return 0
 
 
+def _all_sections() -> list[TeamSection]:
+    """Every capability's team-file sections, from an app built as the console builds it."""
+    app, _chat, _clock = memory_app(datetime.now(UTC), out=open(os.devnull, "w"))  # noqa: SIM115
+    return app.sections
+
+
 def cmd_teams_package(args: argparse.Namespace) -> int:
     from adapters.teams.package import PackageError, PackageInfo, build_package
 
@@ -418,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot.retros.cli import add_rotation_command
 
-    add_rotation_command(sub)
+    add_rotation_command(sub, sections=_all_sections)
     return parser
 
 

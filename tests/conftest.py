@@ -109,7 +109,7 @@ class Harness:
         self.store = store
 
     def load(self, team_yaml: str) -> Any:
-        tf = parse_team(team_yaml, "team.yaml")
+        tf = parse_team(team_yaml, "team.yaml", self.app.sections)
         apply_team(self.app, tf)
         return tf
 

@@ -2,7 +2,8 @@
 
 It reads only the team file (no database): the plan shown is the one a team would get
 if it started today with no history. ``/retro schedule`` in chat shows the stored,
-rolling plan with its history.
+rolling plan with its history. The file is checked whole: the ``retros:`` section here,
+the other capabilities' sections as the caller passes them in.
 """
 
 from __future__ import annotations
@@ -10,21 +11,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from bot.kernel.domain import WEEKDAYS
-from bot.kernel.teamfile import TeamFileError, load_team
+from bot.kernel.teamfile import TeamFileError, TeamSection, load_team
 from bot.retros import rotation
 from bot.retros.config import parse_retros
+from bot.retros.teamfile import team_section
+
+Sections = Callable[[], Sequence[TeamSection]]
+"""The team-file sections of the other capabilities, asked for only when the command runs."""
 
 
 class RotationCommandError(Exception):
     """Ends the command with one line on stderr and exit status 2."""
 
 
-def plan_for_team(path: str, retro_name: str, occurrences: int) -> rotation.RotationPlan:
+def plan_for_team(path: str, retro_name: str, occurrences: int,
+                  sections: Sequence[TeamSection] = ()) -> rotation.RotationPlan:
     try:
-        tf = load_team(path)
+        tf = load_team(path, [team_section(), *(s for s in sections if s.name != "retros")])
     except TeamFileError as err:
         raise RotationCommandError(str(err)) from None
     retros, _ = parse_retros(tf)
@@ -47,9 +55,9 @@ def plan_for_team(path: str, retro_name: str, occurrences: int) -> rotation.Rota
         raise RotationCommandError(str(err)) from None
 
 
-def cmd_rotation_plan(args: argparse.Namespace) -> int:
+def cmd_rotation_plan(args: argparse.Namespace, sections: Sections = tuple) -> int:
     try:
-        plan = plan_for_team(args.team, args.retro, args.occurrences)
+        plan = plan_for_team(args.team, args.retro, args.occurrences, sections())
     except RotationCommandError as err:
         print(f"meridian: {err}", file=sys.stderr)
         return 2
@@ -63,11 +71,11 @@ def cmd_rotation_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_rotation_command(sub: Any) -> None:
+def add_rotation_command(sub: Any, sections: Sections = tuple) -> None:
     rot = sub.add_parser("rotation", help="fair retro slots").add_subparsers(dest="rotation_command", required=True)
     p = rot.add_parser("plan", help="the fair retro-slot plan with each member's burden")
     p.add_argument("--team", required=True, help="team file")
     p.add_argument("--retro", required=True, help="the retro's name in the team file")
     p.add_argument("--occurrences", type=int, default=8, help="how many occurrences to plan (default 8)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=cmd_rotation_plan)
+    p.set_defaults(func=partial(cmd_rotation_plan, sections=sections))

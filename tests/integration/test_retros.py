@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,10 +12,18 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
+from adapters.console.chat import ConsoleChat
 from adapters.console.render import render_text
-from bot.kernel.app import Action, IncomingMessage, Reaction
+from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
+from bot.kernel.clock import SimulatedClock
 from bot.kernel.commands import Invocation
-from bot.retros.flow import ensure_plan
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from bot.retros.context import RetroContext
+from bot.retros.install import Retros
+from bot.retros.model import Occurrence, Retro
+from bot.retros.plan import ensure_plan
+from storage.retros.repo import RetroRepo
 
 TEAM = """
 workspace: acme
@@ -32,8 +41,13 @@ START = datetime(2027, 2, 25, tzinfo=UTC)
 OPEN_AT = datetime(2027, 2, 27, 18, 0, tzinfo=UTC)  # after the thread opened, 48 h before any candidate
 
 
-def repo(h: Any) -> Any:
-    return h.app.services["retro_store"]
+def repo(h: Any) -> RetroRepo:
+    """The retros' tables, read through their own repository on the harness's database."""
+    return RetroRepo(h.store.engine)
+
+
+def planned(h: Any, retro: Retro) -> list[Occurrence]:
+    return ensure_plan(RetroContext(h.app, repo(h)), retro)
 
 
 async def run(h: Any, member: str, text: str, channel: str = "#ml") -> str:
@@ -73,7 +87,7 @@ async def test_published_slots_stay_fixed_when_the_team_changes_and_the_rest_is_
 
     await run(h, "marta", "/meridian tz Asia/Tokyo")  # the team changed: everything not published moves
     retro = repo(h).get_retro("acme", "retro")
-    after = {o.day: o for o in ensure_plan(h.app, retro)}
+    after = {o.day: o for o in planned(h, retro)}
     assert after[first.day].start == first.start and after[first.day].published
     assert [o.day for o in after.values()][:2] == [date(2027, 3, 1), date(2027, 3, 8)]
     assert len(after) == 6 and all(not o.published for d, o in after.items() if d != first.day)
@@ -139,7 +153,7 @@ async def test_calendar_spans_the_dst_change_with_the_right_offsets(harness_fact
     h.load(TEAM)  # US clocks go forward on 14 March 2027, inside the six planned weeks
     reply = await h.app.command(Invocation("acme", h.store.get_member("acme", "alice"), "retro", "schedule"))
     cal = Calendar.from_ical(reply.message.attachments[0].content)
-    starts = {o.day: o.start for o in ensure_plan(h.app, repo(h).get_retro("acme", "retro"))}
+    starts = {o.day: o.start for o in planned(h, repo(h).get_retro("acme", "retro"))}
     for event in cal.walk("VEVENT"):
         day = date.fromisoformat(str(event["UID"]).split("retro-retro-")[1].split("@")[0])
         assert utc_of(event, cal) == starts[day]
@@ -232,8 +246,9 @@ async def test_votes_one_per_person_per_item_own_item_included_and_limited_per_p
     assert "counts" in await run(h, "marta", "/retro vote 2")
     assert "used all 2" in await run(h, "marta", "/retro vote 3")
     await h.app.reaction(Reaction("acme", marta, h.chat.messages[-1].id, "👍"))  # not an item: ignored
-    assert await h.app.reaction(Reaction("acme", ravi, own, "+1::skin-tone-3"))
-    assert await h.app.reaction(Reaction("acme", ravi, own, "+1", added=False))  # taken back
+    assert await h.app.reaction(Reaction("acme", ravi, own, "👍🏼"))  # a skin tone is still a 👍
+    assert await h.app.reaction(Reaction("acme", ravi, own, "👍🏼", added=False))  # taken back
+    assert not await h.app.reaction(Reaction("acme", ravi, own, "🎉"))  # any other emoji is no vote
     votes = {i.number: i.votes for i in repo(h).items("acme", "retro", date(2027, 3, 1))}
     assert votes == {1: 1, 2: 1, 3: 0}
 
@@ -244,7 +259,7 @@ async def test_action_items_from_the_thread_are_stored_with_owner_and_due_date(h
     await say_in_thread(h, "marta", "action: @Ravi fix the flaky CI test by 2027-03-10")
     await say_in_thread(h, "marta", "action: @nobody do things by 2027-03-10")
     await say_in_thread(h, "marta", "action: @ravi do things by someday")
-    await say_in_thread(h, "alice", "action: <@U04RAVI> update the runbook by fri")  # a platform mention
+    await say_in_thread(h, "alice", "action: @U04RAVI update the runbook by fri")  # an account the file lists
     action, runbook = repo(h).actions("acme")
     assert (action.owner, action.text, action.due) == ("ravi", "fix the flaky CI test", date(2027, 3, 10))
     assert (runbook.owner, runbook.text, runbook.due) == ("ravi", "update the runbook", date(2027, 3, 5))
@@ -280,19 +295,13 @@ retros:
 """
 
 
-class Digests:
-    def sprint_numbers(self, workspace: str, since: datetime, until: datetime) -> list[str]:
-        return ["42 runs", "best val_auc +0.013 (churn-v7)", "2 drift alerts"]
-
-
 async def test_an_async_retro_uses_the_same_thread_flow_without_a_meeting(harness_factory: Any) -> None:
     h = harness_factory(datetime(2027, 2, 28, tzinfo=UTC))
-    h.app.services["digests"] = Digests()
     h.load(ASYNC_TEAM)
     await h.advance_to(datetime(2027, 3, 1, 10, 0, tzinfo=UTC))
     parent = next(m for m in h.chat.in_channel("#ml") if m.text.startswith("🔁 q1"))
     assert "Wins?" in parent.text and "Pains?" in parent.text and "Ideas" not in parent.text
-    assert "42 runs" in parent.text and "2 drift alerts" in parent.text
+    assert "Sprint in numbers" not in parent.text  # no numbers source connected, no numbers section
     ravi = h.store.get_member("acme", "ravi")
     posted = h.chat.record("#ml", "Ravi", "well: shipped v7", ravi.tz, parent.id)
     await h.app.message(IncomingMessage("acme", ravi, "well: shipped v7", "#ml", False, parent.id, posted.id))
@@ -332,3 +341,22 @@ async def test_forget_me_removes_a_person_from_retros(harness_factory: Any) -> N
     (item,) = repo(h).items("acme", "retro", date(2027, 3, 1))
     assert (item.author, item.votes) == (None, 0)
     assert all(e.member != "marta" for e in repo(h).burden_history("acme", "retro"))
+
+
+class TrackingServerDown:
+    """A sprint-numbers source that cannot be reached (the tracking server is down)."""
+
+    async def sprint_numbers(self, workspace: str, since: datetime, until: datetime) -> list[str]:
+        raise ConnectionError("tracking server unreachable")
+
+
+async def test_a_numbers_source_that_is_down_leaves_a_line_in_the_thread_and_the_retro_opens(store: Any) -> None:
+    clock = SimulatedClock(datetime(2027, 2, 28, tzinfo=UTC))
+    chat = ConsoleChat(clock, out=io.StringIO())
+    app = Meridian(store, clock, {"console": chat}, worker_id="test")
+    Retros(RetroRepo(store.engine), numbers=TrackingServerDown()).install(app)
+    apply_team(app, parse_team(ASYNC_TEAM, "team.yaml", app.sections))
+    await app.engine.advance_to(datetime(2027, 3, 1, 10, 0, tzinfo=UTC), clock)
+    parent = next(m for m in chat.in_channel("#ml") if m.text.startswith("🔁 q1"))
+    assert "Sprint in numbers" in parent.text and "Sprint numbers: source unavailable right now." in parent.text
+    assert RetroRepo(store.engine).get_occurrence("acme", "q1", date(2027, 3, 1)).status == "open"

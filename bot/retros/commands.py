@@ -1,0 +1,250 @@
+"""``/retro``: the open round's items, the schedule with its burden table, and the round's actions.
+
+Every sub-command works through the same flow as the thread (``bot.retros.flow``), so a
+vote by ``/retro vote N`` and a 👍 count the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.kernel.app import Meridian
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.messages import (
+    Attachment,
+    Block,
+    Context,
+    Divider,
+    Form,
+    FormInput,
+    Header,
+    Message,
+    Section,
+    Strong,
+    rich,
+    truncate_user_text,
+)
+from bot.retros.context import RetroContext, fmt_day, fmt_local, plan_state_key
+from bot.retros.flow import (
+    add_action,
+    add_anonymous,
+    add_item,
+    cast_vote,
+    close_round,
+    open_occurrence_for,
+    open_round,
+    parse_action,
+    sentence,
+)
+from bot.retros.messages import action_line, occurrence_calendar
+from bot.retros.model import CATEGORIES, Occurrence, Retro, category_of
+from bot.retros.plan import burden_table, current_round, ensure_plan, next_round, participants
+
+Handler = Callable[[RetroContext, Invocation, list[str]], Awaitable[Reply]]
+
+
+def find_retro(ctx: RetroContext, inv: Invocation, name: str | None = None) -> Retro:
+    retros = ctx.store.list_retros(inv.workspace)
+    if name:
+        for r in retros:
+            if r.name == name:
+                return r
+        raise CommandError(f"There is no retro called `{name}`.")
+    mine = [r for r in retros if r.includes(inv.member)]
+    for r in mine or retros:
+        if inv.channel and r.channel == inv.channel:
+            return r
+    if mine or retros:
+        return (mine or retros)[0]
+    raise CommandError("There is no retro in this workspace yet; add one under `retros:` in the team file.")
+
+
+def _one_name(args: list[str]) -> str | None:
+    if len(args) > 1:
+        raise CommandError("Give at most one retro name.")
+    return args[0] if args else None
+
+
+def _latest(ctx: RetroContext, r: Retro) -> Occurrence | None:
+    """The round action items attach to: the open one, else the last one that had a thread."""
+    current = current_round(ctx, r)
+    if current is not None:
+        return current
+    held = [o for o in ctx.store.occurrences(r.workspace, r.name) if o.status == "closed"]
+    return held[-1] if held else None
+
+
+async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r = find_retro(ctx, inv, _one_name(args))
+    occ = current_round(ctx, r)
+    if occ is None:
+        nxt = next_round(ctx, r)
+        if nxt is None:
+            return Reply(Message.text(f"{r.name} has no round coming up."))
+        when = nxt.start or nxt.opens_at
+        return Reply(Message.text(f"{r.name} is not open. Next: ", Strong(fmt_local(when, inv.member.tz)),
+                                  f" your time; the thread opens {fmt_local(nxt.opens_at, inv.member.tz)}. "
+                                  "See /retro schedule for the rotation."))
+    items = ctx.store.items(r.workspace, r.name, occ.day)
+    used = ctx.store.votes_cast(r.workspace, r.name, occ.day, inv.member.id)
+    blocks: list[Block] = [Header(f"🔁 {r.name} — open until {fmt_local(occ.end, inv.member.tz)}"),
+                           Context(rich(f"You have {r.max_votes - used} of {r.max_votes} votes left."))]
+    for i in items:
+        blocks.append(Section(rich(Strong(f"#{i.number}"), f" {CATEGORIES[i.category][0]} ",
+                                   truncate_user_text(i.text, 300), f"  ({i.votes} 👍)")))
+    if not items:
+        blocks.append(Section(rich("No items yet.")))
+    return Reply(Message(tuple(blocks), fallback=f"{r.name}: {len(items)} items"))
+
+
+async def cmd_schedule(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r = find_retro(ctx, inv, _one_name(args))
+    tz = inv.member.tz
+    occs = [o for o in ensure_plan(ctx, r) if o.status != "closed"]
+    if not occs:
+        return Reply(Message.text(f"{r.name} has no round coming up."))
+    if r.is_async:
+        occ = occs[0]
+        return Reply(Message.text(f"{r.name} is an async retro: open from ", Strong(fmt_local(occ.opens_at, tz)),
+                                  " to ", Strong(fmt_local(occ.end, tz)), " your time."))
+    blocks: list[Block] = [Header(f"🗓 {r.name} — next {len(occs)} slots, in your time ({tz})")]
+    for occ in occs:
+        if occ.start is None:
+            continue
+        fixed = "fixed" if occ.published else "planned"
+        nights = f" · night for {', '.join(occ.night)}" if occ.night else ""
+        blocks.append(Section(rich(Strong(fmt_local(occ.start, tz)), f"  ({fixed}{nights})")))
+    blocks.append(Divider())
+    blocks.append(Section(rich(Strong("Burden"), " — who takes how many early (<08:00), late (≥18:00) and night "
+                               "(22:00-06:00) meetings, published and planned")))
+    names = {m.id: m.name for m in participants(ctx, r)}
+    for mid, burden, early, late, night in burden_table(ctx, r, occs):
+        blocks.append(Section(rich(Strong(names.get(mid, mid)),
+                                   f": burden {burden:.1f} · early {early} · late {late} · night {night}")))
+    plan_state = ctx.app.store.kv_get(r.workspace, plan_state_key(r)) or {}
+    for note in plan_state.get("notes", []):
+        blocks.append(Context(rich("⚠️ ", note)))
+    blocks.append(Context(rich("The whole plan is attached as a calendar file. Slots that are not fixed yet are "
+                               "planned again when the team changes.")))
+    ics = occurrence_calendar(ctx, r, [o for o in occs if o.start is not None], tz)
+    return Reply(Message(tuple(blocks), fallback=f"{r.name}: the next {len(occs)} slots",
+                         attachments=(Attachment(f"{r.name}-plan.ics", ics, "text/calendar"),)))
+
+
+async def cmd_open(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r = find_retro(ctx, inv, _one_name(args))
+    if current_round(ctx, r) is not None:
+        raise CommandError(f"{r.name} is already open; its thread is in {r.channel}.")
+    occ = next_round(ctx, r)
+    if occ is None:
+        raise CommandError(f"{r.name} has no round left to open.")
+    await open_round(ctx, r, occ)
+    ctx.app.engine.replan()
+    return Reply(Message.text(f"Opened the {r.name} retro for {fmt_day(occ.day)}: reply in its thread in {r.channel}."),
+                 public=True)
+
+
+async def cmd_close(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r = find_retro(ctx, inv, _one_name(args))
+    occ = current_round(ctx, r)
+    if occ is None:
+        raise CommandError(f"{r.name} is not open, so there is nothing to close.")
+    await close_round(ctx, r, occ)
+    return Reply(Message.text(f"Closed {r.name}: the summary is in the thread and in {r.channel}."), public=True)
+
+
+async def cmd_actions(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    if args:
+        raise CommandError("`actions` takes no arguments.")
+    actions = ctx.store.actions(inv.workspace, status="open")
+    blocks: list[Block] = [Header(f"📌 Open action items ({len(actions)})")]
+    blocks.extend(Section(rich(*action_line(ctx, a), f"  ({a.retro})")) for a in actions)
+    if not actions:
+        blocks.append(Section(rich("None open.")))
+    return Reply(Message(tuple(blocks), fallback=f"{len(actions)} open action items"))
+
+
+async def cmd_action(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r = find_retro(ctx, inv)
+    occ = _latest(ctx, r)
+    if occ is None:
+        raise CommandError(f"{r.name} has not run yet, so there is no round to attach an action item to.")
+    if not args and inv.trigger:
+        return Reply(form=Form("Retro action item", "retro.action.submit", (
+            FormInput("owner", "Owner (member id)", kind="text"),
+            FormInput("text", "What will be done", multiline=True),
+            FormInput("due", "Due date (YYYY-MM-DD)", optional=True)),
+            metadata={"retro": r.name, "day": occ.day.isoformat()}))
+    try:
+        owner, what, due = parse_action(ctx, inv.workspace, " ".join(args))
+    except ValueError as err:
+        raise CommandError(sentence(err)) from None
+    action = await add_action(ctx, r, occ, owner, what, due)
+    return Reply(Message.text(f"Saved action item #{action.id} for {owner.name}."))
+
+
+async def cmd_done(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        raise CommandError("Give the action item's number, like `/retro done 4`.")
+    action = ctx.store.get_action(inv.workspace, int(args[0].lstrip("#")))
+    if action is None:
+        raise CommandError(f"There is no action item #{args[0].lstrip('#')}.")
+    ctx.store.set_action_status(inv.workspace, action.id, "done")
+    return Reply(Message.text(f"Action item #{action.id} is done. Thanks!"))
+
+
+async def cmd_add(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    anonymous = "--anon" in args
+    words = [a for a in args if a != "--anon"]
+    if not words:
+        raise CommandError("Say what to add, like `/retro add --anon improve: deploys take too long`.")
+    text = " ".join(words)
+    if anonymous:
+        return Reply(Message.text(await add_anonymous(ctx, inv.workspace, inv.member, text)))
+    found = open_occurrence_for(ctx, inv.workspace, inv.member)
+    if found is None:
+        raise CommandError("No retro is open right now.")
+    category, body = category_of(text)
+    if category is None or not body:
+        raise CommandError("Start the item with a category: well:, improve:, idea: or kudos: (or 🟢 🔴 💡 🙌).")
+    item = await add_item(ctx, found[0], found[1], category, body, inv.member)
+    return Reply(Message.text(f"Added #{item.number} to the {found[0].name} thread."))
+
+
+async def cmd_vote(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        raise CommandError("Give the item's number, like `/retro vote 3`.")
+    found = open_occurrence_for(ctx, inv.workspace, inv.member)
+    if found is None:
+        raise CommandError("No retro is open right now.")
+    r, occ = found
+    item = ctx.store.item_by_number(r.workspace, r.name, occ.day, int(args[0].lstrip("#")))
+    if item is None:
+        raise CommandError(f"There is no item #{args[0].lstrip('#')} in {r.name}.")
+    return Reply(Message.text(cast_vote(ctx, r, occ, item, inv.member)))
+
+
+def family(ctx: RetroContext) -> CommandFamily[Meridian]:
+    def sub(name: str, usage: str, summary: str, handler: Handler) -> Subcommand[Meridian]:
+        async def run(_app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+            return await handler(ctx, inv, args)
+
+        return Subcommand(name, usage, summary, run)
+
+    return CommandFamily(
+        name="retro",
+        summary="retrospectives in threads, on slots that rotate fairly across time zones",
+        default=sub("", "[NAME]", "the open retro's items and your votes, or when the next one is", cmd_status),
+        takes_free_text=True,
+        subcommands=[
+            sub("schedule", "schedule [NAME]", "the next slots in your time, the burden table, a calendar file",
+                cmd_schedule),
+            sub("open", "open [NAME]", "open the next retro's thread now", cmd_open),
+            sub("close", "close [NAME]", "close the open retro and post its summary", cmd_close),
+            sub("add", "add [--anon] CATEGORY: TEXT", "add an item (anonymously with --anon)", cmd_add),
+            sub("vote", "vote N", "vote for item N", cmd_vote),
+            sub("action", "action @OWNER TEXT [by YYYY-MM-DD]", "record an action item", cmd_action),
+            sub("actions", "actions", "list open action items", cmd_actions),
+            sub("done", "done N", "mark action item N done", cmd_done),
+        ],
+    )

@@ -1,0 +1,150 @@
+"""What a retro posts and sends: the thread's opening message, items, the summary and reminders.
+
+All are neutral messages (``bot.kernel.messages``); the chat adapters render them. No
+message shows who wrote an item in the summary, and an anonymous item shows no author
+anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.kernel.domain import Member
+from bot.kernel.messages import (
+    Actions,
+    Attachment,
+    Block,
+    Button,
+    Context,
+    Divider,
+    Header,
+    Inline,
+    Mention,
+    Message,
+    Section,
+    Strong,
+    rich,
+    truncate_user_text,
+)
+from bot.retros import rotation
+from bot.retros.calendar import CalendarEvent, calendar, event_uid
+from bot.retros.context import RetroContext, fmt_day, fmt_local
+from bot.retros.model import CATEGORIES, ActionItem, Item, Occurrence, Retro
+
+log = logging.getLogger("meridian.retros")
+
+
+async def _sprint_numbers(ctx: RetroContext, r: Retro, occ: Occurrence) -> list[Block]:
+    """The sprint since the previous round, when a numbers source is connected; a source that fails says so."""
+    if ctx.numbers is None:
+        return []
+    previous = [o for o in ctx.store.occurrences(r.workspace, r.name) if o.day < occ.day]
+    since = previous[-1].end if previous else occ.opens_at - timedelta(days=14)
+    try:
+        lines = [str(line) for line in await ctx.numbers.sprint_numbers(r.workspace, since, ctx.app.now())]
+    except Exception:
+        log.warning("sprint numbers for %s unavailable", r.name, exc_info=True)
+        lines = ["Sprint numbers: source unavailable right now."]
+    if not lines:
+        return []
+    return [Divider(), Section(rich(Strong("📈 Sprint in numbers"))), *(Section(rich(line)) for line in lines)]
+
+
+def action_line(ctx: RetroContext, a: ActionItem) -> tuple[Inline, ...]:
+    owner = ctx.app.store.get_member(a.workspace, a.owner)
+    who: Inline = Mention(owner.id, owner.name) if owner else a.owner
+    due = f" — due {fmt_day(a.due)}" if a.due else ""
+    return (Strong(f"#{a.id}"), " ", who, ": ", truncate_user_text(a.text, 500), due)
+
+
+async def open_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message:
+    blocks: list[Block] = [Header(f"🔁 {r.name} — {fmt_day(occ.day)}")]
+    if occ.start is not None:
+        blocks.append(Section(rich("Meeting: ", Strong(fmt_local(occ.start, r.tz)),
+                                   " (everyone got it in their own time zone). Add items before, during or after.")))
+    else:
+        blocks.append(Section(rich("Async retro: add items and vote until ", Strong(fmt_local(occ.end, r.tz)), ".")))
+    for key, question in r.prompts:
+        emoji, label = CATEGORIES[key]
+        blocks.append(Section(rich(f"{emoji} ", Strong(label), f" — {question}  (start a reply with {emoji} or {key}:)")))
+    blocks.append(Context(rich("Reply in this thread to add an item. Anonymous: DM me `anon: improve: …` or use "
+                               f"/retro add --anon …. Vote with 👍 or /retro vote N ({r.max_votes} votes each). "
+                               "Action items: `action: @owner what by YYYY-MM-DD`.")))
+    open_actions = ctx.store.actions(r.workspace, r.name, status="open")
+    if open_actions:
+        blocks.append(Divider())
+        blocks.append(Section(rich(Strong(f"📌 Open action items from earlier retros ({len(open_actions)})"))))
+        blocks.extend(Section(action_line(ctx, a)) for a in open_actions)
+    blocks.extend(await _sprint_numbers(ctx, r, occ))
+    return Message(tuple(blocks), fallback=f"{r.name} retro is open — reply in the thread")
+
+
+def _vote_button(r: Retro, item: Item) -> Button:
+    return Button("👍 Vote", "retro.vote", f"{r.name}|{item.day.isoformat()}|{item.number}")
+
+
+def item_message(r: Retro, item: Item, author: Member | None) -> Message:
+    emoji = CATEGORIES[item.category][0]
+    head: list[Inline] = [Strong(f"#{item.number}"), f" {emoji} ", truncate_user_text(item.text)]
+    if author is not None:
+        head += [" — ", Mention(author.id, author.name)]
+    return Message((Section(tuple(head)), Actions((_vote_button(r, item),))),
+                   fallback=f"#{item.number} {emoji} {truncate_user_text(item.text, 200)}")
+
+
+def summary_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message:
+    """Items by category, most votes first, and the round's action items. No author is shown."""
+    items = ctx.store.items(r.workspace, r.name, occ.day)
+    actions = [a for a in ctx.store.actions(r.workspace, r.name, status=None) if a.day == occ.day]
+    blocks: list[Block] = [Header(f"🧾 {r.name} summary — {fmt_day(occ.day)}"),
+                           Context(rich(f"{len(items)} item{'s' if len(items) != 1 else ''}, "
+                                        f"{sum(i.votes for i in items)} votes, {len(actions)} action items"))]
+    order = [k for k, _ in r.prompts] + [k for k in CATEGORIES if k not in dict(r.prompts)]
+    for key in order:
+        mine = sorted((i for i in items if i.category == key), key=lambda i: (-i.votes, i.number))
+        if not mine:
+            continue
+        emoji, label = CATEGORIES[key]
+        blocks.append(Section(rich(Strong(f"{emoji} {label}"))))
+        blocks.extend(Section(rich(f"{i.votes} 👍  ", truncate_user_text(i.text, 500))) for i in mine)
+    if not items:
+        blocks.append(Section(rich("No items this time.")))
+    blocks.append(Divider())
+    blocks.append(Section(rich(Strong(f"📌 Action items ({len(actions)})"))))
+    blocks.extend(Section(action_line(ctx, a)) for a in actions)
+    if not actions:
+        blocks.append(Context(rich("None recorded. Add one with `action: @owner what by YYYY-MM-DD`.")))
+    return Message(tuple(blocks), fallback=f"{r.name} summary: {len(items)} items, {len(actions)} action items")
+
+
+def reminder_message(ctx: RetroContext, r: Retro, occ: Occurrence, m: Member, ahead: str) -> Message:
+    assert occ.start is not None
+    when = fmt_local(occ.start, m.tz)
+    lead = "in 24 hours" if ahead == "24h" else "in 15 minutes"
+    duration = rotation.parse_duration(r.duration)
+    blocks: list[Block] = [Header(f"🔁 {r.name} {lead}"),
+                           Section(rich(f"Hi {m.name}, {r.name} starts ", Strong(when),
+                                        f" your time and lasts {int(duration.total_seconds() // 60)} minutes.")),
+                           Context(rich(f"Items and votes go in the thread in {r.channel}. "
+                                        "The calendar file is attached."))]
+    ics = occurrence_calendar(ctx, r, [occ], m.tz)
+    return Message(tuple(blocks), fallback=f"{r.name} {lead}: {when}",
+                   attachments=(Attachment(f"{r.name}-{occ.day.isoformat()}.ics", ics, "text/calendar"),))
+
+
+def action_due_message(owner: Member, action: ActionItem) -> Message:
+    assert action.due is not None
+    return Message((Header("📌 Action item due tomorrow"),
+                    Section(rich(f"Hi {owner.name}, from the {action.retro} retro: ",
+                                 truncate_user_text(action.text, 1000), " — due ", Strong(fmt_day(action.due)),
+                                 ".")),
+                    Context(rich(f"Mark it done with /retro done {action.id}."))),
+                   fallback=f"Action item due tomorrow: {truncate_user_text(action.text, 200)}")
+
+
+def occurrence_calendar(ctx: RetroContext, r: Retro, occs: list[Occurrence], tz: str) -> str:
+    events = [CalendarEvent(event_uid(r.workspace, r.name, o.day.isoformat()), o.start, o.end, f"{r.name} retro",
+                            f"Retro in {r.channel}; items and votes go in its thread.", r.channel)
+              for o in occs if o.start is not None]
+    return calendar(events, tz, ctx.app.now(), name=r.name)
