@@ -10,14 +10,18 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.kernel import people, retention
 from bot.kernel.app import Meridian, Settings
 from bot.kernel.ports import ChatPort, Clock, Store
 from bot.raci import commands as raci_commands
 from bot.retros import flow as retros
+from bot.settings import Settings as AppSettings
 from bot.standups import flow as standups
+
+if TYPE_CHECKING:
+    from bot.digests.install import Digests
 
 DEMO_TEAM = Path(__file__).resolve().parent.parent / "examples" / "team.yaml"
 
@@ -26,24 +30,30 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def install_capabilities(app: Meridian) -> None:
+def install_capabilities(app: Meridian, app_settings: AppSettings | None = None) -> Digests:
     """Every capability registers its commands, planners and handlers."""
     standups.install(app)
     people.People().install(app)
     retention.Retention().install(app)
     engine = getattr(app.store, "engine", None)
+    raci = None
     if engine is not None:  # RACI and retros keep their tables beside the core's, on the same engine
         from storage.raci.repo import RaciRepo
         from storage.retros.repo import RetroRepo
 
-        raci_commands.install(app, RaciRepo(engine))
+        raci = raci_commands.install(app, RaciRepo(engine))
         retros.install(app, RetroRepo(engine))
 
     from adapters.sources.factory import source_factory
-    from adapters.web.hooks import charts_from_env
-    from bot.digests import service as digest_service
+    from adapters.web.hooks import served_charts
+    from bot.digests.config import SourceDefaults
+    from bot.digests.install import Digests
 
-    digest_service.install(app, source_factory(), charts_from_env(app.store))
+    given = app_settings or AppSettings()
+    digests = Digests(source_factory(given), served_charts(given, app.store), raci,
+                      SourceDefaults(given.mlflow_tracking_uri, given.evidently_url, given.prometheus_url))
+    app.install([digests])
+    return digests
 
 
 def cli_commands() -> list[Callable[[Any], None]]:
@@ -54,14 +64,21 @@ def cli_commands() -> list[Callable[[Any], None]]:
 
 
 def build_core(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
-               worker: str | None = None) -> Meridian:
+               worker: str | None = None, app_settings: AppSettings | None = None) -> Meridian:
+    return build_core_with_digests(store, clock, chats, settings, worker, app_settings)[0]
+
+
+def build_core_with_digests(store: Store, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
+                            worker: str | None = None,
+                            app_settings: AppSettings | None = None) -> tuple[Meridian, Digests]:
+    """The core, and the digests capability for the routes and commands that reach its registry."""
     app = Meridian(store, clock, chats, settings, worker_id=worker or worker_id())
-    install_capabilities(app)
+    digests = install_capabilities(app, app_settings)
     for chat in chats.values():  # a chat port that needs the core (member lookups, its own scheduled work)
         attach = getattr(chat, "attach", None)
         if callable(attach):
             attach(app)
-    return app
+    return app, digests
 
 
 def open_store(url: str, migrate: bool = True) -> Store:

@@ -14,16 +14,16 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.bootstrap import DEMO_TEAM, build_core, cli_commands, open_store
+from bot.bootstrap import DEMO_TEAM, build_core, build_core_with_digests, cli_commands, open_store
 from bot.kernel.team import apply_team, export_team
-from bot.kernel.teamfile import TeamFileError, load_team
+from bot.kernel.teamfile import TeamFileError, TeamSection, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -55,15 +55,21 @@ def _logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _team(path: str) -> Any:
+def _team(path: str, sections: Sequence[TeamSection] = ()) -> Any:
     try:
-        return load_team(path)
+        return load_team(path, sections)
     except TeamFileError as err:
         raise UserError(str(err)) from None
 
 
-def memory_app(start: datetime, out: Any = None) -> tuple[Any, Any, Any]:
+def memory_app(start: datetime, out: Any = None, settings: Settings | None = None) -> tuple[Any, Any, Any]:
     """A core on a private SQLite file with the console chat and a simulated clock."""
+    app, _digests, chat, clock = memory_core(start, out, settings)
+    return app, chat, clock
+
+
+def memory_core(start: datetime, out: Any = None, settings: Settings | None = None) -> tuple[Any, Any, Any, Any]:
+    """``memory_app``, with the digests capability too."""
     from adapters.console.chat import ConsoleChat
     from bot.kernel.clock import SimulatedClock
 
@@ -80,9 +86,9 @@ def memory_app(start: datetime, out: Any = None) -> tuple[Any, Any, Any]:
         return "UTC"
 
     chat = ConsoleChat(clock, out=out, channel_zone=channel_zone)
-    app = build_core(store, clock, {"console": chat}, worker="console")
+    app, digests = build_core_with_digests(store, clock, {"console": chat}, worker="console", app_settings=settings)
     holder["app"] = app
-    return app, chat, clock
+    return app, digests, chat, clock
 
 
 # --- console --------------------------------------------------------------------------------
@@ -95,7 +101,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     except TimeInputError as err:
         raise UserError(str(err)) from None
     _logging("WARNING")
-    app, chat, clock = memory_app(start)
+    app, chat, clock = memory_app(start, settings=_settings())
     apply_team(app, team)
     session = ConsoleSession(app, chat, clock, team.workspace)
 
@@ -132,7 +138,7 @@ def _stored_app() -> Any:
 
     settings = _settings()
     store = open_store(settings.database_url)
-    return build_core(store, SystemClock(), {}), settings
+    return build_core(store, SystemClock(), {}, app_settings=settings), settings
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -206,11 +212,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _logging(settings.log_level)
     store = open_store(settings.database_url)
     chats, installers = chat_adapters(settings)
-    app = build_core(store, SystemClock(), chats, core_settings(settings))
-    from adapters.web.hooks import add_hook_routes
+    app, digests = build_core_with_digests(store, SystemClock(), chats, core_settings(settings), app_settings=settings)
+    from adapters.web.hooks import hook_routes
 
     web_app = build_web_app(app, settings, with_scheduler=not args.no_scheduler,
-                            installers=[*installers, add_hook_routes])
+                            installers=[*installers, hook_routes(digests.registry)])
     web.run_app(web_app, host=args.host, port=args.port or settings.port, print=None)
     return 0
 
@@ -223,7 +229,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _logging(settings.log_level)
     store = open_store(settings.database_url)
     chats, _ = chat_adapters(settings)
-    app = build_core(store, SystemClock(), chats, core_settings(settings))
+    app = build_core(store, SystemClock(), chats, core_settings(settings), app_settings=settings)
 
     async def main() -> None:
         start_scheduler(app, interval=args.interval)
@@ -237,28 +243,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Build a digest now: print it (``--dry-run``, nothing remembered) or post it to its channel."""
-    from bot.digests.service import Digests
     from bot.kernel.clock import SystemClock
     from bot.kernel.timekeeping import iso_z
 
+    settings = _settings()
     if args.team:
         if not args.dry_run:
             raise UserError("--team only previews; add --dry-run, or `meridian import` the file and post from the database")
-        team = _team(args.team)
-        app, _chat, _clock = memory_app(datetime.now(UTC).replace(microsecond=0), out=open(os.devnull, "w"))  # noqa: SIM115
+        app, digests, _chat, _clock = memory_core(datetime.now(UTC).replace(microsecond=0),
+                                                  out=open(os.devnull, "w"), settings=settings)  # noqa: SIM115
+        team = _team(args.team, app.sections)
         apply_team(app, team)
         workspace = team.workspace
     else:
-        settings = _settings()
         chats, _ = chat_adapters(settings)
-        app = build_core(open_store(settings.database_url), SystemClock(), chats)
-        registry_: Digests = app.services["digests"]
-        configured = [w.id for w in app.store.list_workspaces() if registry_.get(w.id) is not None]
+        app, digests = build_core_with_digests(open_store(settings.database_url), SystemClock(), chats,
+                                               app_settings=settings)
+        configured = digests.registry.configured()
         workspace = args.workspace or (configured[0] if len(configured) == 1 else "")
         if not workspace:
             raise UserError("name the workspace with --workspace (" + (", ".join(configured) or "none has sources") + ")")
-    registry: Digests = app.services["digests"]
-    service = registry.get(workspace)
+    service = digests.registry.get(workspace)
     if service is None:
         raise UserError(f"workspace {workspace} has no `sources:` in its team file")
     schedule = service.config.digest(args.kind)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,10 +13,10 @@ from aiohttp.test_utils import TestServer
 
 from adapters.sources.factory import source_factory
 from adapters.web.hooks import add_hook_routes
-from bot.digests.service import install
 from bot.kernel.domain import Member
 from bot.kernel.ports import ClaimedItem
-from tests.digest_fakes import make_app
+from bot.settings import Settings
+from tests.digest_fakes import installed, make_app
 from tests.integration.services import mlflow_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.services
@@ -93,7 +92,7 @@ async def digest(app: Any, day: str) -> None:
 async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, mlflow_server, sqlite_store) -> None:  # noqa: F811
     # The digests run on the server's own clock, as they do in production (the registry stamps real times).
     app, _, chat, clock = make_app(sqlite_store, datetime.now(UTC), [RAVI, NOOR])
-    service = install(app, source_factory()).configure("acme-ml", team(mlflow_server.url))
+    service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(mlflow_server.url))
     try:
         await digest(app, "day-1")
         headline, lr, xgb, registry = (s.message.fallback for s in chat.sent)
@@ -142,9 +141,10 @@ async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, m
 async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seeded, mlflow_server,  # noqa: F811
                                                                             sqlite_store) -> None:
     app, _, chat, _ = make_app(sqlite_store, NOW, [RAVI])
-    install(app, source_factory()).configure("acme-ml", team(mlflow_server.url))
+    digests = installed(app, source_factory(Settings()))
+    digests.registry.configure("acme-ml", team(mlflow_server.url))
     web_app = web.Application()
-    add_hook_routes(web_app, app, SimpleNamespace(webhook_token="t", mlflow_webhook_secret="s3cret"))
+    add_hook_routes(web_app, app, Settings(webhook_token="t", mlflow_webhook_secret="s3cret"), digests.registry)
     server = TestServer(web_app, host="127.0.0.1")
     await server.start_server()
     client = seeded.client

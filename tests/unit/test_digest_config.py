@@ -7,7 +7,7 @@ from datetime import time, timedelta
 import pytest
 
 from bot.digests.config import SourcesConfigError, parse_sources
-from bot.digests.service import plan_digests
+from bot.digests.schedule import plan_digests
 from bot.digests.text import sparkline
 from bot.kernel.timekeeping import utc
 
