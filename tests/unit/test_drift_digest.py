@@ -180,6 +180,16 @@ async def test_alert_mentions_raci_responsible_and_accountable_when_known(world)
     assert "Over to @Ravi (R), @Alice (A)" in chat.texts()[0]
 
 
+async def test_sprint_numbers_count_the_drift_alerts_raised_in_the_period(world) -> None:
+    app, _, _, clock, _, _, w = world
+    numbers = w.digests.numbers
+    assert await numbers.sprint_numbers("acme-ml", T0 - timedelta(days=14), T0) == ["🌊 No drift alerts"]
+    await check(app, clock, 0)
+    assert await numbers.sprint_numbers("acme-ml", T0 - timedelta(days=14), T0) == ["🌊 1 drift alert (churn-model)"]
+    assert await numbers.sprint_numbers("acme-ml", T0, T0 + timedelta(days=14)) == ["🌊 No drift alerts"]
+    assert await numbers.sprint_numbers("elsewhere", T0 - timedelta(days=14), T0) == []
+
+
 async def test_alert_mentions_the_owner_when_raci_has_no_such_activity(world) -> None:
     app, _, chat, clock, _, _, _ = world
     await check(app, clock, 0)
