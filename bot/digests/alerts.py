@@ -8,7 +8,7 @@ that post instead of adding another. Resolved alerts are forgotten after two day
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -81,7 +81,3 @@ def alertmanager_message(entry: Mapping[str, Any], tz: str, now: datetime) -> Me
                 f"lasted {duration(ends - starts)})")
     return Message.text(text)
 
-
-def firing_between(records: Sequence[AlertRecord], since: datetime, until: datetime) -> list[AlertRecord]:
-    """Alerts that started firing in the window."""
-    return [a for a in records if since < a.starts_at <= until]
