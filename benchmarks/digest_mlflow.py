@@ -40,9 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.sources.factory import source_factory
 from bot.bootstrap import open_store
-from bot.digests.service import DigestService, install
+from bot.digests.install import Digests
+from bot.digests.service import DigestService
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Workspace
+from bot.settings import Settings
 
 DAY = timedelta(days=1)
 
@@ -199,7 +201,9 @@ async def measure(args: argparse.Namespace, url: str, experiment_ids: list[str],
     team = {"sources": {"tracking": [{"kind": "mlflow", "uri": url, "experiments": ["bench-*"], "metric": "val_auc",
                                       "goal": "max", "lookback": "14d", "timeout": "60s"}]},
             "digests": [{"kind": "experiments", "channel": "#bench", "at": "08:00 UTC"}]}
-    service = install(app, source_factory()).configure("bench", team)
+    digests = Digests(source_factory(Settings()))
+    app.install([digests])
+    service = digests.registry.configure("bench", team)
     after = now - timedelta(days=14)
     try:
         await digest_once(service)  # warm the server's caches and the connection pool once for both sides

@@ -49,7 +49,7 @@ def main() -> None:
         clock = SimulatedClock(datetime(2027, 3, 15, tzinfo=UTC))
         app = build_core(store, clock, {"console": ConsoleChat(clock, out=open("/dev/null", "w"))})  # noqa: SIM115
         start = time.perf_counter()
-        apply_team(app, load_team(path))
+        apply_team(app, load_team(path, app.sections))
         app.engine.plan()
         imports.append(time.perf_counter() - start)
         start = time.perf_counter()

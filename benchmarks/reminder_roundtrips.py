@@ -57,7 +57,7 @@ def measure(url: str, people: int) -> tuple[Counter[str], float, int]:
     store = SqlStore.from_url(url, create=False)
     clock = SimulatedClock(DUE - timedelta(hours=1))
     app = build_core(store, clock, {"console": ConsoleChat(clock, out=io.StringIO())}, worker="bench")
-    apply_team(app, parse_team(team(people)))
+    apply_team(app, parse_team(team(people), "team.yaml", app.sections))
     app.engine.plan(force=True)
     clock.set(DUE + timedelta(seconds=1))
     counts: Counter[str] = Counter()

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.digests.config import SourceDefaults
+from bot.digests.install import Digests
 from bot.kernel import people, retention
 from bot.kernel.app import Meridian
 from bot.kernel.engine import EngineSettings
-from bot.kernel.ports import ActivityOwners, ChatPort, Clock
+from bot.kernel.ports import ActivityOwners, ChatPort, Clock, SprintNumbers
+from bot.kernel.teamfile import TeamSection
 from bot.raci.install import Raci
 from bot.retros.install import Retros
 from bot.settings import Settings, SettingsError
@@ -112,6 +115,7 @@ class Installed:
     """The capability objects an app was built with, for the rest of the composition root to hand on."""
 
     raci: Raci
+    digests: Digests
 
 
 def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> Installed:
@@ -120,17 +124,18 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
     RACI is built first because others are given what it offers (``ActivityOwners``).
     """
     from adapters.sources.factory import source_factory
-    from adapters.web.hooks import charts_from_env
-    from bot.digests import service as digest_service
+    from adapters.web.hooks import served_charts
     from storage.raci.repo import RaciRepo
     from storage.retros.repo import RetroRepo
 
     raci = Raci(RaciRepo(store.engine))
     owners: ActivityOwners = raci.service  # mypy checks the service still offers what the port names
-    app.install([Standups(owners=owners), people.People(), retention.Retention(), raci])
-    app.install([Retros(RetroRepo(store.engine), numbers=None)])
-    digest_service.install(app, source_factory(), charts_from_env(app.store))
-    return Installed(raci)
+    digests = Digests(source_factory(settings), served_charts(settings, store), owners,
+                      SourceDefaults(settings.mlflow_tracking_uri, settings.evidently_url, settings.prometheus_url))
+    numbers: SprintNumbers = digests.numbers
+    app.install([Standups(owners=owners), people.People(), retention.Retention(), raci,
+                 Retros(RetroRepo(store.engine), numbers=numbers), digests])
+    return Installed(raci, digests)
 
 
 def assemble(store: SqlStore, clock: Clock, chats: dict[str, ChatPort], settings: Settings | None = None,
@@ -162,6 +167,14 @@ def open_store(url: str, migrate: bool = True) -> SqlStore:
     if migrate and url.startswith("sqlite"):
         upgrade(url)
     return SqlStore(make_engine(url))
+
+
+def team_sections(settings: Settings | None = None) -> list[TeamSection]:
+    """Every capability's team-file sections, as an app registers them (``rotation plan`` checks a file with
+    them without a database: installing touches no data, so an unmigrated in-memory store is enough)."""
+    from bot.kernel.clock import SystemClock
+
+    return build_core(open_store("sqlite://", migrate=False), SystemClock(), {}, settings).sections
 
 
 @dataclass

@@ -27,17 +27,19 @@ from bot.bootstrap import (
     DEMO_TEAM,
     Composition,
     Connection,
-    build_core,
+    Installed,
+    assemble,
     compose,
     configured_platforms,
     default_platform,
     open_store,
     platforms,
+    team_sections,
 )
 from bot.kernel.app import Meridian
 from bot.kernel.clock import SimulatedClock, SystemClock
 from bot.kernel.team import apply_team, export_team
-from bot.kernel.teamfile import TeamFile, TeamFileError, TeamSection, load_team
+from bot.kernel.teamfile import TeamFile, TeamFileError, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -77,6 +79,13 @@ def _compose(settings: Settings, connections: dict[str, Connection] | None = Non
 
 def memory_app(start: datetime, out: TextIO | None = None) -> tuple[Meridian, Any, SimulatedClock]:
     """A core on a private SQLite file with the console chat and a simulated clock."""
+    app, _installed, chat, clock = memory_composition(start, out)
+    return app, chat, clock
+
+
+def memory_composition(start: datetime, out: TextIO | None = None
+                       ) -> tuple[Meridian, Installed, Any, SimulatedClock]:
+    """``memory_app`` and the capabilities it was built with."""
     from adapters.console.chat import ConsoleChat
 
     db = Path(tempfile.mkdtemp(prefix="meridian-")) / "console.db"
@@ -91,9 +100,10 @@ def memory_app(start: datetime, out: TextIO | None = None) -> tuple[Meridian, An
 
     chat = ConsoleChat(clock, out=out, channel_zone=channel_zone)
     settings = replace(_settings_or_default(), database_url=f"sqlite:///{db}")
-    app = build_core(open_store(settings.database_url), clock, {"console": chat}, settings, worker="console")
+    app, installed = assemble(open_store(settings.database_url), clock, {"console": chat}, settings,
+                              worker="console")
     stores.append(app)
-    return app, chat, clock
+    return app, installed, chat, clock
 
 
 def _settings_or_default() -> Settings:
@@ -226,14 +236,14 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from adapters.web.hooks import add_hook_routes
+    from adapters.web.hooks import hook_routes
     from adapters.web.server import build_web_app
 
     settings = _settings()
     _logging(settings.log_level)
     composition = _compose(settings)
     web_app = build_web_app(composition.app, settings, with_scheduler=not args.no_scheduler,
-                            installers=[*composition.routes, add_hook_routes])
+                            installers=[*composition.routes, hook_routes(composition.capabilities.digests.registry)])
     web.run_app(web_app, host=args.host, port=args.port or settings.port, print=None)
     return 0
 
@@ -276,12 +286,6 @@ def cmd_socket(args: argparse.Namespace) -> int:
     return 0
 
 
-def _all_sections() -> list[TeamSection]:
-    """Every capability's team-file sections, from an app built as the console builds it."""
-    app, _chat, _clock = memory_app(datetime.now(UTC), out=open(os.devnull, "w"))  # noqa: SIM115
-    return app.sections
-
-
 def cmd_teams_package(args: argparse.Namespace) -> int:
     from adapters.teams.package import PackageError, PackageInfo, build_package
 
@@ -303,24 +307,24 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Build a digest now: print it (``--dry-run``, nothing remembered) or post it to its channel."""
-    from bot.digests.service import Digests
     from bot.kernel.timekeeping import iso_z
 
     if args.team:
         if not args.dry_run:
             raise UserError("--team only previews; add --dry-run, or `meridian import` the file and post from the database")
-        app, _chat, _clock = memory_app(datetime.now(UTC).replace(microsecond=0), out=open(os.devnull, "w"))  # noqa: SIM115
+        app, installed, _chat, _clock = memory_composition(datetime.now(UTC).replace(microsecond=0),
+                                                           out=open(os.devnull, "w"))  # noqa: SIM115
         team = _team(args.team, app)
         apply_team(app, team, platform="console")
         workspace = team.workspace
     else:
-        app = _compose(_settings()).app
-        registry_: Digests = app.services["digests"]
-        configured = [w.id for w in app.store.list_workspaces() if registry_.get(w.id) is not None]
+        composition = _compose(_settings())
+        app, installed = composition.app, composition.capabilities
+        configured = installed.digests.registry.configured()
         workspace = args.workspace or (configured[0] if len(configured) == 1 else "")
         if not workspace:
             raise UserError("name the workspace with --workspace (" + (", ".join(configured) or "none has sources") + ")")
-    registry: Digests = app.services["digests"]
+    registry = installed.digests.registry
     service = registry.get(workspace)
     if service is None:
         raise UserError(f"workspace {workspace} has no `sources:` in its team file")
@@ -424,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot.retros.cli import add_rotation_command
 
-    add_rotation_command(sub, sections=_all_sections)
+    add_rotation_command(sub, sections=team_sections)
     return parser
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.digests.charts import ChartPublisher
+from bot.digests.install import Digests
 from bot.digests.sources import (
     DriftSnapshot,
     ExperimentRecord,
@@ -17,12 +19,13 @@ from bot.digests.sources import (
     RunRecord,
     RunStatus,
     Sample,
+    SourceFactory,
     SourceUnavailable,
 )
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Form, Message
-from bot.kernel.ports import Posted, Profile, Store
+from bot.kernel.ports import ActivityOwners, Posted, Profile, Store
 
 
 @dataclass
@@ -82,6 +85,14 @@ def make_app(store: Store, now: datetime,
     return app, store, chat, clock
 
 
+def installed(app: Meridian, sources: SourceFactory, charts: ChartPublisher | None = None,
+              owners: ActivityOwners | None = None) -> Digests:
+    """The digests capability built with the given ports and installed on ``app``, as bootstrap does."""
+    digests = Digests(sources, charts, owners)
+    app.install([digests])
+    return digests
+
+
 @dataclass
 class FakeTracking:
     """A tracking source over lists of records, answering the way the MLflow adapter does."""
@@ -139,6 +150,9 @@ class FakeTracking:
         self._check("model_versions")
         return self.versions.get(name, [])
 
+    async def close(self) -> None:
+        return None
+
 
 @dataclass
 class FakeMonitoring:
@@ -151,6 +165,9 @@ class FakeMonitoring:
             raise SourceUnavailable(self.name, "timed out")
         return [s for s in self.by_project.get(project, []) if after < s.taken_at <= until]
 
+    async def close(self) -> None:
+        return None
+
 
 @dataclass
 class FakeMetrics:
@@ -162,3 +179,6 @@ class FakeMetrics:
 
     async def series(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[Sample]:
         return []
+
+    async def close(self) -> None:
+        return None

@@ -110,7 +110,6 @@ class SlackChat:
         self._members = app.store.get_member
         self.people = People(app, self)
         self.people.register()
-        app.services.setdefault("uploads", self.files)
 
     # --- clients ----------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from adapters.sources.evidently import EvidentlySource
 from adapters.sources.mlflow import MLflowSource
 from adapters.sources.prometheus import PrometheusSource
 from adapters.sources.wandb import WandbSource
 from bot.digests.config import SourcesConfig, SourcesConfigError
-from bot.digests.service import SourceFactory, SourceSet
-from bot.digests.sources import TrackingSource
+from bot.digests.sources import MonitoringSource, SourceFactory, SourceSet, TrackingSource
+from bot.settings import Settings
 
 
-def source_factory(settings: Any = None) -> SourceFactory:
+def source_factory(settings: Settings) -> SourceFactory:
     """A factory bound to the process settings (``WANDB_API_KEY`` lives there, never in the team file)."""
-    api_key = str(getattr(settings, "wandb_api_key", "") or os.environ.get("WANDB_API_KEY", ""))
+    api_key = settings.wandb_api_key
 
     def build(config: SourcesConfig) -> SourceSet:
         tracking: dict[str, TrackingSource] = {}
@@ -28,8 +25,8 @@ def source_factory(settings: Any = None) -> SourceFactory:
                     raise SourcesConfigError(("sources", "tracking", i, "kind"),
                                              "a W&B source needs the WANDB_API_KEY setting")
                 tracking[t.name] = WandbSource(t, api_key)
-        monitoring = {m.name: EvidentlySource(m) for m in config.monitoring}
+        monitoring: dict[str, MonitoringSource] = {m.name: EvidentlySource(m) for m in config.monitoring}
         metrics = PrometheusSource(config.prometheus) if config.prometheus else None
-        return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics)  # type: ignore[arg-type]
+        return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics)
 
     return build

@@ -113,7 +113,7 @@ def installer(chat: TeamsChat, adapter: CloudAdapter) -> Any:
 
     def install(web_app: web.Application, app: Meridian, _settings: Any) -> None:
         bot = TeamsBot(app, chat)
-        app.services.setdefault("forget", []).append(chat.repo.forget)
+        app.on_forget(chat.repo.forget)
         web_app.router.add_post(ROUTE, messages_handler(adapter, bot))
 
     return install

@@ -19,17 +19,18 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from aiohttp import web
 
 from adapters.sources.alertmanager import WebhookBodyError, parse_webhook
 from bot.digests.charts import bar_chart_png
-from bot.digests.service import Digests, DigestService
+from bot.digests.service import DigestRegistry, DigestService
 from bot.kernel.app import Meridian
+from bot.kernel.ports import Store
+from bot.settings import Settings
 
 log = logging.getLogger("meridian.hooks")
 
@@ -39,20 +40,20 @@ MAX_SKEW_SECONDS = 300
 class ServedCharts:
     """Keeps chart series in the store and names the URL this server draws them at."""
 
-    def __init__(self, store: Any, base_url: str) -> None:
+    def __init__(self, store: Store, base_url: str) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
 
-    def publish(self, workspace: str, values: Any) -> str | None:
+    def publish(self, workspace: str, values: Sequence[float | None]) -> str | None:
         series = [None if v is None else round(float(v), 6) for v in values]
         chart_id = hashlib.sha256(json.dumps([workspace, series]).encode()).hexdigest()[:24]
         self.store.kv_set(workspace, f"chart:{chart_id}", series)
         return f"{self.base_url}/charts/{quote(workspace, safe='')}/{chart_id}.png"
 
 
-def charts_from_env(store: Any) -> ServedCharts | None:
+def served_charts(settings: Settings, store: Store) -> ServedCharts | None:
     """Charts are served only where the server has a public address (``MERIDIAN_PUBLIC_URL``)."""
-    base = os.environ.get("MERIDIAN_PUBLIC_URL", "")
+    base = settings.public_url
     return ServedCharts(store, base) if base.startswith(("http://", "https://")) else None
 
 
@@ -65,26 +66,36 @@ def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _workspace_service(meridian: Meridian, request: web.Request) -> DigestService | None:
-    registry: Digests | None = meridian.services.get("digests")
-    if registry is None:
-        return None
+def _workspace_service(registry: DigestRegistry, request: web.Request) -> DigestService | None:
     wanted = request.query.get("workspace")
     if wanted:
         return registry.get(wanted)
-    services = [s for s in (registry.get(w.id) for w in meridian.store.list_workspaces()) if s is not None]
-    return services[0] if len(services) == 1 else None
+    configured = registry.configured()
+    return registry.get(configured[0]) if len(configured) == 1 else None
 
 
-def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Any) -> None:
-    token = str(getattr(settings, "webhook_token", "") or "")
-    secret = str(getattr(settings, "mlflow_webhook_secret", "") or os.environ.get("MLFLOW_WEBHOOK_SECRET", ""))
+RouteInstaller = Callable[[web.Application, Meridian, Settings], None]
+
+
+def hook_routes(registry: DigestRegistry) -> RouteInstaller:
+    """The webhook and chart routes over the digests' registry, as ``build_web_app`` installs routes."""
+
+    def install(web_app: web.Application, meridian: Meridian, settings: Settings) -> None:
+        add_hook_routes(web_app, meridian, settings, registry)
+
+    return install
+
+
+def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Settings,
+                    registry: DigestRegistry) -> None:
+    token = settings.webhook_token
+    secret = settings.mlflow_webhook_secret
 
     async def alertmanager(request: web.Request) -> web.Response:
         given = request.headers.get("Authorization", "")
         if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return _problem(401, "a valid bearer token is required")
-        service = _workspace_service(meridian, request)
+        service = _workspace_service(registry, request)
         if service is None:
             return _problem(404, "no workspace with digests matches; add ?workspace=ID")
         try:
@@ -105,7 +116,7 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Any)
             return _problem(401, "bad signature")
         if abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
             return _problem(401, "delivery timestamp is too old")
-        service = _workspace_service(meridian, request)
+        service = _workspace_service(registry, request)
         if service is None:
             return _problem(404, "no workspace with digests matches; add ?workspace=ID")
         try:

@@ -4,6 +4,10 @@
 raises ``SourcesConfigError`` naming the key that is wrong (``sources.tracking[0].goal``),
 so a misconfigured source stops start-up with one clear line instead of failing at
 08:00 on the first digest. The schema is documented in ``docs/sources.md``.
+
+An entry that names no address takes the deployment's default for its kind
+(``SourceDefaults``: ``MLFLOW_TRACKING_URI``, ``EVIDENTLY_URL``, ``PROMETHEUS_URL``), so a
+team file can stay the same across environments.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from datetime import time, timedelta
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from bot.digests.sources import Goal
 from bot.kernel.domain import WEEKDAYS, WORKWEEK
 from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_hhmm, validate_zone
+
+Goal = Literal["max", "min"]
 
 
 class SourcesConfigError(ValueError):
@@ -33,6 +38,15 @@ def _dotted(path: Sequence[str | int]) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+@dataclass(frozen=True)
+class SourceDefaults:
+    """Addresses from the deployment's settings, for entries of that kind that name none."""
+
+    mlflow_uri: str = ""
+    evidently_url: str = ""
+    prometheus_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,14 +252,15 @@ def _list(raw: Any, path: tuple[str | int, ...]) -> list[Any]:
     return raw
 
 
-def _tracking(raw: Any, path: tuple[str | int, ...]) -> TrackingConfig:
+def _tracking(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -> TrackingConfig:
     r = _Reader(raw, path)
     kind = r.choice("kind", ("mlflow", "wandb"))
     name = r.text("name", kind) or kind
     if kind == "mlflow":
-        url = r.url("uri", required=False) or r.url("url", required=False)
-        if url is None:
-            raise r.fail("uri", "is required for an MLflow source (the tracking server's URL)")
+        url = r.url("uri", required=False) or r.url("url", required=False) or defaults.mlflow_uri.rstrip("/")
+        if not url:
+            raise r.fail("uri", "is required for an MLflow source (the tracking server's URL), "
+                                "unless the MLFLOW_TRACKING_URI setting gives it")
         entity = None
     else:
         url = r.url("url", required=False) or "https://api.wandb.ai"
@@ -270,11 +285,14 @@ def _tracking(raw: Any, path: tuple[str | int, ...]) -> TrackingConfig:
     return cfg
 
 
-def _monitoring(raw: Any, path: tuple[str | int, ...]) -> MonitoringConfig:
+def _monitoring(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -> MonitoringConfig:
     r = _Reader(raw, path)
     kind = r.choice("kind", ("evidently",))
+    url = r.url("url", required=False) or defaults.evidently_url.rstrip("/")
+    if not url:
+        raise r.fail("url", "is required (the Evidently UI's URL), unless the EVIDENTLY_URL setting gives it")
     cfg = MonitoringConfig(kind=kind, name=r.text("name", kind) or kind,  # type: ignore[arg-type]
-                           url=r.url("url") or "", project=r.text("project"),
+                           url=url, project=r.text("project"),
                            timeout=r.duration("timeout", timedelta(seconds=10)))
     r.done()
     return cfg
@@ -334,21 +352,27 @@ def _unique(items: Sequence[Any], attr: str, path: tuple[str | int, ...]) -> Non
         seen.add(value)
 
 
-def parse_sources(raw: Mapping[str, Any]) -> SourcesConfig:
+def parse_sources(raw: Mapping[str, Any], defaults: SourceDefaults | None = None) -> SourcesConfig:
     """Read ``sources:`` and ``digests:`` from the team file's top-level mapping (other keys are ignored)."""
+    defaults = defaults or SourceDefaults()
     section = raw.get("sources") or {}
     s = _Reader(section, ("sources",))
-    tracking = tuple(_tracking(t, ("sources", "tracking", i))
+    tracking = tuple(_tracking(t, ("sources", "tracking", i), defaults)
                      for i, t in enumerate(_list(s.get("tracking"), ("sources", "tracking"))))
-    monitoring = tuple(_monitoring(m, ("sources", "monitoring", i))
+    monitoring = tuple(_monitoring(m, ("sources", "monitoring", i), defaults)
                        for i, m in enumerate(_list(s.get("monitoring"), ("sources", "monitoring"))))
     models = [_model(m, ("sources", "models", i))
               for i, m in enumerate(_list(s.get("models"), ("sources", "models")))]
     prometheus = None
     if s.get("prometheus") is not None:
         p = _Reader(s.get("prometheus"), ("sources", "prometheus"))
-        prometheus = PrometheusConfig(url=p.url("url") or "", timeout=p.duration("timeout", timedelta(seconds=10)))
+        url = p.url("url", required=False) or defaults.prometheus_url.rstrip("/")
+        if not url:
+            raise p.fail("url", "is required (the Prometheus server's URL), unless the PROMETHEUS_URL setting gives it")
+        prometheus = PrometheusConfig(url=url, timeout=p.duration("timeout", timedelta(seconds=10)))
         p.done()
+    elif defaults.prometheus_url and any(m.prometheus for m in models):
+        prometheus = PrometheusConfig(url=defaults.prometheus_url.rstrip("/"))
     alertmanager = None
     if s.get("alertmanager") is not None:
         a = _Reader(s.get("alertmanager") or {}, ("sources", "alertmanager"))
@@ -364,7 +388,7 @@ def parse_sources(raw: Mapping[str, Any]) -> SourcesConfig:
                                      f"no monitoring source named {model.monitoring!r}")
         if model.prometheus and prometheus is None:
             raise SourcesConfigError(("sources", "models", i, "prometheus"),
-                                     "needs sources.prometheus.url to be set")
+                                     "needs sources.prometheus.url (or the PROMETHEUS_URL setting)")
         if not monitoring and not model.prometheus:
             raise SourcesConfigError(("sources", "models", i), "has nothing to watch: add a monitoring source "
                                      "or prometheus queries")

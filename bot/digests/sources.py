@@ -11,14 +11,17 @@ digest turns it into one "unavailable since" line and a retry, never a crash.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from bot.digests.config import Goal, SourcesConfig
+
+__all__ = ["Goal"]
+
 RunStatus = Literal["FINISHED", "FAILED", "KILLED", "RUNNING"]
 ENDED_STATUSES: tuple[RunStatus, ...] = ("FINISHED", "FAILED", "KILLED")
-Goal = Literal["max", "min"]
 
 
 class SourceUnavailable(Exception):
@@ -112,6 +115,10 @@ class TrackingSource(Protocol):
 
     async def model_versions(self, name: str) -> list[ModelVersion]: ...
 
+    async def close(self) -> None:
+        """Release the HTTP session (a CLI run ends its event loop after one digest)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ColumnDrift:
@@ -158,6 +165,8 @@ class MonitoringSource(Protocol):
         """Drift snapshots of a project taken in the window, oldest first."""
         ...
 
+    async def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -176,6 +185,8 @@ class MetricsSource(Protocol):
 
     async def series(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[Sample]: ...
 
+    async def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class AlertEvent:
@@ -189,3 +200,27 @@ class AlertEvent:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     url: str | None = None
+
+
+@dataclass
+class SourceSet:
+    """The adapters behind a workspace's configured sources, by the names the team file gives them."""
+
+    tracking: dict[str, TrackingSource] = field(default_factory=dict)
+    monitoring: dict[str, MonitoringSource] = field(default_factory=dict)
+    metrics: MetricsSource | None = None
+
+    async def close(self) -> None:
+        for tracking in self.tracking.values():
+            await tracking.close()
+        for monitoring in self.monitoring.values():
+            await monitoring.close()
+        if self.metrics is not None:
+            await self.metrics.close()
+
+
+SourceFactory = Callable[[SourcesConfig], SourceSet]
+"""The port the composition root fills: a workspace's ``sources:`` in, its adapters out.
+
+It raises ``SourcesConfigError`` for what only the adapters can check (a W&B source with no API key).
+"""

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.kernel import metrics
 from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch, usage_error
@@ -124,8 +124,6 @@ class Meridian:
         self.engine = Engine(store, clock, self.settings, worker_id, self._bound_planners, self._bound_handlers,
                              self.outbox.retry_pending)
         self._platforms: dict[str, str] = {}
-        self.services: dict[str, Any] = {}
-        """TRANSITIONAL: string-keyed services, being replaced by typed ports; must be gone before landing."""
 
     # --- registration -------------------------------------------------------------
     def install(self, capabilities: Sequence[Capability]) -> None:
@@ -179,7 +177,7 @@ class Meridian:
 
     def forget(self, workspace: str, member_id: str) -> None:
         """Every capability deletes what it keeps about the person."""
-        for hook in [*self.forget_hooks, *self.services.get("forget", [])]:  # TRANSITIONAL
+        for hook in self.forget_hooks:
             hook(workspace, member_id)
 
     # --- ports --------------------------------------------------------------------

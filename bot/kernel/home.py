@@ -18,7 +18,7 @@ def home_page(app: Meridian, member: Member) -> Message:
         Context(rich(f"Your time zone is {member.tz} (it is {now:%H:%M} on {now:%A} for you). ",
                      "Change it with /meridian tz ZONE.")),
     ]
-    for section in [*app.home_sections, *app.services.get("home_sections", [])]:  # TRANSITIONAL
+    for section in app.home_sections:
         extra = section(app, member)
         if extra:
             blocks.extend([Divider(), *extra])

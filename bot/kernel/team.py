@@ -32,11 +32,6 @@ def apply_team(app: Meridian, tf: TeamFile, platform: str | None = None) -> None
         for section in app.sections:
             if section.apply is not None and section.name in tf.raw:
                 section.apply(tf)
-        from bot.kernel.teamfile import _LEGACY_APPLY  # TRANSITIONAL
-
-        for name, legacy in _LEGACY_APPLY.items():
-            if name in tf.raw and not any(s.name == name for s in app.sections):
-                legacy(app, tf)
         app.engine.replan()
 
 

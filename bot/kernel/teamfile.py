@@ -73,19 +73,6 @@ class TeamSection:
     apply: Callable[[TeamFile], None] | None = None
 
 
-_LEGACY: list[TeamSection] = []
-"""TRANSITIONAL: sections still registered on import; must be gone before landing."""
-_LEGACY_APPLY: dict[str, Callable[[Any, TeamFile], None]] = {}
-
-
-def register_section(name: str, validate: Callable[[TeamFile], list[str]],
-                     apply: Callable[[Any, TeamFile], None] | None = None) -> None:
-    """TRANSITIONAL."""
-    _LEGACY.append(TeamSection(name, validate))
-    if apply is not None:
-        _LEGACY_APPLY[name] = apply
-
-
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -145,7 +132,7 @@ def _str(value: Any, what: str) -> str:
     return str(value)
 
 
-def load_team(path: str | Path, sections: Sequence[TeamSection] = ()) -> TeamFile:
+def load_team(path: str | Path, sections: Sequence[TeamSection]) -> TeamFile:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -154,8 +141,7 @@ def load_team(path: str | Path, sections: Sequence[TeamSection] = ()) -> TeamFil
     return parse_team(text, str(p), sections)
 
 
-def parse_team(text: str, path: str = "team.yaml", sections: Sequence[TeamSection] = ()) -> TeamFile:
-    sections = [*sections, *(s for s in _LEGACY if s.name not in {x.name for x in sections})]  # TRANSITIONAL
+def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFile:
     raw, lines = parse_yaml(text, path)
     errors: list[str] = []
     tf = TeamFile(path, "", [], [], raw if isinstance(raw, dict) else {}, lines)
@@ -165,7 +151,7 @@ def parse_team(text: str, path: str = "team.yaml", sections: Sequence[TeamSectio
 
     if not isinstance(raw, dict):
         raise TeamFileError([f"{path}:1: the team file must be a mapping with workspace and members"])
-    known = CORE_KEYS | {section.name for section in sections} | {"raci", "retros", "sources", "digests"}  # TRANSITIONAL
+    known = CORE_KEYS | {section.name for section in sections}
     for key in raw:
         if key not in known:
             err((key,), f"unknown key `{key}` (known: {', '.join(sorted(known))})")

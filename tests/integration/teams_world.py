@@ -51,7 +51,7 @@ class TeamsWorld:
         return TeamsClient(self.connector.url, tenant)
 
     def load(self, team_yaml: str) -> None:
-        apply_team(self.app, parse_team(team_yaml, "team.yaml"), platform="teams")
+        apply_team(self.app, parse_team(team_yaml, "team.yaml", self.app.sections), platform="teams")
 
     async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> ClientResponse:
         assert self.http is not None

@@ -34,7 +34,7 @@ def big_team(n: int) -> str:
 
 def plan_big_team(harness_factory: Any, n: int) -> Any:
     h = harness_factory(DUE - timedelta(hours=1))
-    apply_team(h.app, parse_team(big_team(n)))
+    apply_team(h.app, parse_team(big_team(n), "team.yaml", h.app.sections))
     h.app.engine.plan(force=True)
     return h
 
@@ -106,7 +106,7 @@ def test_two_workers_on_one_postgres_send_1000_due_reminders_exactly_once(postgr
 
     _truncate(store)
     h = Harness(store, DUE - timedelta(hours=1))
-    apply_team(h.app, parse_team(big_team(1000)))
+    apply_team(h.app, parse_team(big_team(1000), "team.yaml", h.app.sections))
     h.app.engine.plan(force=True)
     log = tmp_path / "platform.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -266,7 +266,7 @@ async def test_database_briefly_unreachable_scheduler_logs_retries_and_catches_u
     store = SqlStore.from_url(proxied, create=False)
     _truncate(store)
     h = Harness(store, DUE - timedelta(hours=1))
-    apply_team(h.app, parse_team(big_team(5)))
+    apply_team(h.app, parse_team(big_team(5), "team.yaml", h.app.sections))
     h.app.engine.plan(force=True)
 
     proxy.stop()

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from adapters.sources.factory import source_factory
-from bot.digests.service import install
 from bot.kernel.domain import Member
 from bot.kernel.ports import ClaimedItem
-from tests.digest_fakes import make_app
+from bot.settings import Settings
+from tests.digest_fakes import installed, make_app
 from tests.integration.services import evidently_ui  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.services
@@ -68,7 +68,7 @@ def team(url: str) -> dict[str, Any]:
 
 async def test_drift_digest_and_alert_from_real_reports(projects, evidently_ui, sqlite_store) -> None:  # noqa: F811
     app, _, chat, clock = make_app(sqlite_store, NOW, [Member("acme-ml", "alice", "Alice")])
-    service = install(app, source_factory()).configure("acme-ml", team(evidently_ui))
+    service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(evidently_ui))
     try:
         await app.due_handlers["digest.drift"](app, ClaimedItem(1, "digest:drift:acme-ml:#ml-team:today", "digest.drift",
                                                                 "acme-ml", NOW, {"channel": "#ml-team"}, 0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,11 +13,12 @@ from aiohttp.test_utils import TestServer
 
 from adapters.sources.factory import source_factory
 from adapters.web.hooks import add_hook_routes
-from bot.digests.service import install
-from bot.kernel.domain import Member
-from bot.kernel.ports import ClaimedItem
-from tests.digest_fakes import make_app
-from tests.integration.services import mlflow_server  # noqa: F401  (a fixture)
+from bot.digests.sources import SourceUnavailable
+from bot.kernel.domain import Member, Workspace
+from bot.kernel.ports import ClaimedItem, SprintNumbers
+from bot.settings import Settings
+from tests.digest_fakes import installed, make_app
+from tests.integration.services import free_port, mlflow_server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.services
 
@@ -93,7 +93,7 @@ async def digest(app: Any, day: str) -> None:
 async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, mlflow_server, sqlite_store) -> None:  # noqa: F811
     # The digests run on the server's own clock, as they do in production (the registry stamps real times).
     app, _, chat, clock = make_app(sqlite_store, datetime.now(UTC), [RAVI, NOOR])
-    service = install(app, source_factory()).configure("acme-ml", team(mlflow_server.url))
+    service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(mlflow_server.url))
     try:
         await digest(app, "day-1")
         headline, lr, xgb, registry = (s.message.fallback for s in chat.sent)
@@ -142,9 +142,10 @@ async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, m
 async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seeded, mlflow_server,  # noqa: F811
                                                                             sqlite_store) -> None:
     app, _, chat, _ = make_app(sqlite_store, NOW, [RAVI])
-    install(app, source_factory()).configure("acme-ml", team(mlflow_server.url))
+    digests = installed(app, source_factory(Settings()))
+    digests.registry.configure("acme-ml", team(mlflow_server.url))
     web_app = web.Application()
-    add_hook_routes(web_app, app, SimpleNamespace(webhook_token="t", mlflow_webhook_secret="s3cret"))
+    add_hook_routes(web_app, app, Settings(webhook_token="t", mlflow_webhook_secret="s3cret"), digests.registry)
     server = TestServer(web_app, host="127.0.0.1")
     await server.start_server()
     client = seeded.client
@@ -165,3 +166,51 @@ async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seed
         client.delete_webhook(hook.webhook_id)
         client.delete_webhook(wrong.webhook_id)
         await server.close()
+
+
+async def test_sprint_numbers_from_a_real_server(mlflow_server, sqlite_store) -> None:  # noqa: F811
+    from mlflow import MlflowClient
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
+    exp = client.create_experiment("numbers-a")
+    old = log_run(client, exp, "old", "ravi.k", "FINISHED", now - 3 * H, (0.80,))
+    log_run(client, exp, "a", "ravi.k", "FINISHED", now - H, (0.83,))
+    b = log_run(client, exp, "b", "noor", "FINISHED", now - H / 2, (0.86,))
+    log_run(client, exp, "e", "noor", "FAILED", now - H / 4)
+    log_run(client, exp, "k", "noor", "KILLED", now - H / 4)
+    client.create_registered_model("numbers-model")
+    client.create_model_version("numbers-model", f"runs:/{old}/model", run_id=old)
+    v2 = client.create_model_version("numbers-model", f"runs:/{b}/model", run_id=b)
+    client.set_registered_model_alias("numbers-model", "champion", v2.version)
+
+    app, store, _, _ = make_app(sqlite_store, now, [RAVI, NOOR])
+    store.upsert_workspace(Workspace("quiet"))
+    store.upsert_workspace(Workspace("down"))
+    digests = installed(app, source_factory(Settings()))
+    numbers: SprintNumbers = digests.numbers
+    digests.registry.configure("acme-ml", {
+        "sources": {"tracking": [{"kind": "mlflow", "uri": mlflow_server.url, "experiments": ["numbers-*"],
+                                  "metric": "val_auc", "models": ["numbers-model"]}]}})
+    digests.registry.configure("down", {
+        "sources": {"tracking": [{"kind": "mlflow", "uri": f"http://127.0.0.1:{free_port()}",
+                                  "experiments": ["x"], "metric": "val_auc", "timeout": "2s"}]}})
+    try:
+        # Both versions were registered just now, so both fall in the period; the alias moved to the newer one.
+        assert await numbers.sprint_numbers("acme-ml", now - 2 * H, now + H) == [
+            "🧪 2 runs finished, 1 failed",
+            "🏆 Best val_auc: 0.86 (b in numbers-a), +0.06 against the best before (0.8)",
+            "📦 numbers-model: 2 new versions (v1, v2); @champion now v2",
+        ]
+        assert await numbers.sprint_numbers("acme-ml", now - 4 * H, now - 2 * H) == [
+            "🧪 1 run finished, 0 failed",
+            "🏆 Best val_auc: 0.8 (old in numbers-a), the first result",
+        ]
+        assert await numbers.sprint_numbers("quiet", now - 2 * H, now) == []
+        with pytest.raises(SourceUnavailable):
+            await numbers.sprint_numbers("down", now - 2 * H, now)
+    finally:
+        for workspace in ("acme-ml", "down"):
+            service = digests.registry.get(workspace)
+            if service is not None:
+                await service.close()

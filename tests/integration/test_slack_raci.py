@@ -33,7 +33,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
     async with SlackHarness(tmp_path, MONDAY) as harness:
         harness.emulator.add_user("U0ALICE", "Alice", "America/Los_Angeles", is_admin=True)
         harness.emulator.add_user("U0RAVI", "Ravi", "Asia/Kolkata")
-        apply_team(harness.app, parse_team(TEAM), platform="slack")
+        apply_team(harness.app, parse_team(TEAM, "team.yaml", harness.app.sections), platform="slack")
         yield harness
 
 

@@ -39,7 +39,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
         harness.emulator._clock = lambda: clock.now().timestamp()
         for user, (name, tz) in PEOPLE.items():
             harness.emulator.add_user(user, name, tz, is_admin=user == "U0ALICE")
-        apply_team(harness.app, parse_team(TEAM), platform="slack")
+        apply_team(harness.app, parse_team(TEAM, "team.yaml", harness.app.sections), platform="slack")
         yield harness
 
 

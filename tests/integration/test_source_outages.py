@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestServer
 from adapters.sources.factory import source_factory
 from adapters.sources.mlflow import MLflowSource
 from bot.digests.config import parse_sources
-from bot.digests.service import install
 from bot.digests.sources import SourceUnavailable
 from bot.kernel.ports import ClaimedItem
-from tests.digest_fakes import make_app
+from bot.settings import Settings
+from tests.digest_fakes import installed, make_app
 from tests.integration.services import free_port
 
 NOW = datetime(2027, 3, 15, 8, 0, tzinfo=UTC)
@@ -57,7 +57,7 @@ async def test_broken_server_gives_one_line_and_a_retry(mode: str, sqlite_store)
     server = TestServer(broken.app())
     await server.start_server()
     app, store, chat, _ = make_app(sqlite_store, NOW)
-    service = install(app, source_factory()).configure("acme-ml", team(str(server.make_url("")).rstrip("/")))
+    service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(str(server.make_url("")).rstrip("/")))
     try:
         key = "digest:experiments:acme-ml:#ml:2027-03-15"
         await app.due_handlers["digest.experiments"](app, ClaimedItem(1, key, "digest.experiments", "acme-ml", NOW,

@@ -9,11 +9,10 @@ from aiohttp.test_utils import TestServer
 
 from adapters.sources.wandb import WandbSource
 from bot.digests.config import parse_sources
-from bot.digests.service import SourceSet, install
-from bot.digests.sources import SourceUnavailable
+from bot.digests.sources import SourceSet, SourceUnavailable
 from bot.kernel.domain import Member
 from bot.kernel.ports import ClaimedItem
-from tests.digest_fakes import make_app
+from tests.digest_fakes import installed, make_app
 from tests.emulators.wandb import EmulatedRun, WandbEmulator
 
 NOW = datetime(2027, 3, 15, 8, 0, tzinfo=UTC)
@@ -93,7 +92,7 @@ async def test_experiments_digest_from_wandb(emulator, sqlite_store) -> None:
     app, _, chat, _ = make_app(sqlite_store, NOW, [Member("acme-ml", "noor", "Noor", accounts={"wandb": "noor-w"}),
                                      Member("acme-ml", "ravi", "Ravi", accounts={"wandb": "ravi-w"})])
     source = WandbSource(parse_sources(team(emulator.url)).tracking[0], "k3y")
-    install(app, lambda config: SourceSet(tracking={"wandb": source})).configure("acme-ml", team(emulator.url))
+    installed(app, lambda config: SourceSet(tracking={"wandb": source})).registry.configure("acme-ml", team(emulator.url))
     key = "digest:experiments:acme-ml:#ml:2027-03-15"
     await app.due_handlers["digest.experiments"](app, ClaimedItem(1, key, "digest.experiments", "acme-ml", NOW,
                                                                   {"channel": "#ml"}, 0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.web.hooks import add_hook_routes, mlflow_signature
-from bot.digests.service import SourceSet, install
-from tests.digest_fakes import FakeMonitoring, make_app
+from bot.digests.sources import SourceSet
+from bot.settings import Settings
+from tests.digest_fakes import FakeMonitoring, installed, make_app
 
 NOW = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
 TEAM = {"sources": {"tracking": [{"kind": "mlflow", "uri": "http://mlflow.test", "experiments": ["churn-*"],
@@ -48,9 +48,10 @@ def alertmanager_body(status: str, ends_at: str = "0001-01-01T00:00:00Z") -> dic
 @pytest.fixture
 async def hooks(sqlite_store):
     app, _, chat, clock = make_app(sqlite_store, NOW)
-    install(app, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()})).configure("acme-ml", TEAM)
+    digests = installed(app, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()}))
+    digests.registry.configure("acme-ml", TEAM)
     web_app = web.Application()
-    add_hook_routes(web_app, app, SimpleNamespace(webhook_token="tok3n", mlflow_webhook_secret="s3cret"))
+    add_hook_routes(web_app, app, Settings(webhook_token="tok3n", mlflow_webhook_secret="s3cret"), digests.registry)
     client = TestClient(TestServer(web_app))
     await client.start_server()
     yield client, chat, clock
@@ -115,14 +116,17 @@ async def test_trend_chart_is_served_as_a_png(sqlite_store) -> None:
     import struct
     import zlib
 
-    from adapters.web.hooks import ServedCharts
+    from adapters.web.hooks import served_charts
 
     app, _, _, _ = make_app(sqlite_store, NOW)
-    charts = ServedCharts(app.store, "http://meridian.test/")
+    settings = Settings(webhook_token="t", public_url="http://meridian.test/")
+    assert served_charts(Settings(), app.store) is None, "no public address, no charts"
+    charts = served_charts(settings, app.store)
+    assert charts is not None
     url = charts.publish("acme-ml", [0.8, None, 0.82, 0.86])
     assert url is not None and url.startswith("http://meridian.test/charts/acme-ml/") and url.endswith(".png")
     web_app = web.Application()
-    add_hook_routes(web_app, app, SimpleNamespace(webhook_token="t"))
+    add_hook_routes(web_app, app, settings, installed(app, lambda config: SourceSet()).registry)
     client = TestClient(TestServer(web_app))
     await client.start_server()
     try:

@@ -6,10 +6,17 @@ from datetime import time, timedelta
 
 import pytest
 
-from bot.digests.config import SourcesConfigError, parse_sources
-from bot.digests.service import plan_digests
+from bot.digests.config import SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
+from bot.digests.install import Digests
+from bot.digests.schedule import plan_digests
+from bot.digests.sources import SourceSet
 from bot.digests.text import sparkline
+from bot.kernel.app import Meridian
+from bot.kernel.ports import Store
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import TeamFileError, parse_team
 from bot.kernel.timekeeping import utc
+from tests.digest_fakes import make_app
 
 DESIGN_EXAMPLE = {
     "workspace": "acme-ml",
@@ -98,3 +105,72 @@ def test_sparkline_reads_as_bars_with_gaps() -> None:
     assert sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
     assert sparkline([0.5, None, 0.5]) == "▄·▄"
     assert sparkline([None, None]) == "··"
+
+
+def test_an_entry_without_an_address_takes_the_deployment_default() -> None:
+    team = {"sources": {"tracking": [{"kind": "mlflow", "experiments": ["churn-*"], "metric": "val_auc"}],
+                        "monitoring": [{"kind": "evidently", "project": "churn"}],
+                        "prometheus": {"timeout": "5s"}}}
+    defaults = SourceDefaults(mlflow_uri="http://mlflow.internal:5000/", evidently_url="http://evidently.internal",
+                              prometheus_url="http://prom.internal:9090")
+    config = parse_sources(team, defaults)
+    assert config.tracking[0].url == "http://mlflow.internal:5000"
+    assert config.monitoring[0].url == "http://evidently.internal"
+    assert config.prometheus is not None and config.prometheus.url == "http://prom.internal:9090"
+    named = {"sources": {"tracking": [{"kind": "mlflow", "uri": "http://other:5000", "experiments": ["x"],
+                                       "metric": "auc"}]}}
+    assert parse_sources(named, defaults).tracking[0].url == "http://other:5000", "the team file's address wins"
+    with pytest.raises(SourcesConfigError, match=r"sources\.tracking\[0\]\.uri: .*MLFLOW_TRACKING_URI"):
+        parse_sources(team)
+    with pytest.raises(SourcesConfigError, match=r"sources\.monitoring\[0\]\.url: .*EVIDENTLY_URL"):
+        parse_sources({"sources": {"monitoring": [{"kind": "evidently"}]}})
+
+
+TEAM_HEAD = "workspace: acme-ml\nmembers:\n  - {id: alice, name: Alice, tz: UTC}\n"
+
+
+def installed_app(store: Store, defaults: SourceDefaults | None = None) -> tuple[Meridian, Digests]:
+    app, *_ = make_app(store, utc(2027, 3, 15, 7))
+    digests = Digests(lambda config: SourceSet(), defaults=defaults)
+    app.install([digests])
+    return app, digests
+
+
+def test_a_bad_digests_section_without_sources_is_an_error_at_its_line(sqlite_store: Store) -> None:
+    app, _ = installed_app(sqlite_store)
+    text = TEAM_HEAD + "digests:\n  - {kind: experiments, channel: '#ml', at: '08:00 UTC', days: [someday]}\n"
+    with pytest.raises(TeamFileError) as err:
+        parse_team(text, "team.yaml", app.sections)
+    assert err.value.errors == ["team.yaml:5: digests[0].days: 'someday' is not a day; use mon, tue, wed, thu, fri, "
+                                "sat, sun"]
+    text = TEAM_HEAD + "digests:\n  - {kind: experiments, channel: '#ml', at: '08:00 UTC'}\n"
+    with pytest.raises(TeamFileError, match=r"team.yaml:5: digests\[0\]: an experiments digest needs sources.tracking"):
+        parse_team(text, "team.yaml", app.sections)
+
+
+def test_both_sections_are_checked_once_and_applied_in_the_import(sqlite_store: Store) -> None:
+    app, digests = installed_app(sqlite_store, SourceDefaults(mlflow_uri="http://mlflow.internal"))
+    text = (TEAM_HEAD + "sources:\n  tracking: [{kind: mlflow, experiments: [x], metric: auc, goal: up}]\n"
+            "digests: [{kind: experiments, channel: '#ml', at: '08:00 UTC'}]\n")
+    with pytest.raises(TeamFileError) as err:
+        parse_team(text, "team.yaml", app.sections)
+    assert err.value.errors == ["team.yaml:5: sources.tracking[0].goal: must be one of max, min, not 'up'"]
+    tf = parse_team(text.replace("goal: up", "goal: max"), "team.yaml", app.sections)
+    apply_team(app, tf)
+    service = digests.registry.get("acme-ml")
+    assert service is not None and service.config.tracking[0].url == "http://mlflow.internal"
+
+
+def test_a_failure_while_applying_leaves_no_digest_configuration_behind(sqlite_store: Store) -> None:
+    app, *_ = make_app(sqlite_store, utc(2027, 3, 15, 7))
+
+    def no_key(config: SourcesConfig) -> SourceSet:
+        raise SourcesConfigError(("sources", "tracking", 0, "kind"), "a W&B source needs the WANDB_API_KEY setting")
+
+    digests = Digests(no_key)
+    app.install([digests])
+    text = (TEAM_HEAD + "sources:\n  tracking: [{kind: wandb, entity: acme, projects: [churn], metric: loss}]\n")
+    with pytest.raises(SourcesConfigError):
+        apply_team(app, parse_team(text, "team.yaml", app.sections))
+    assert digests.registry.get("acme-ml") is None
+    assert sqlite_store.kv_get("acme-ml", "digests:config") is None

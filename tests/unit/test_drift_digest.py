@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 
-from bot.digests.service import SourceSet, install
-from bot.digests.sources import AlertEvent, ColumnDrift, DriftSnapshot
+from bot.digests.install import Digests
+from bot.digests.sources import AlertEvent, ColumnDrift, DriftSnapshot, SourceSet
 from bot.kernel.commands import Invocation
 from bot.kernel.domain import Member
 from bot.kernel.messages import Mention
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import utc
-from tests.digest_fakes import FakeMetrics, FakeMonitoring, make_app
+from bot.raci.model import Activity, RaciService, Role, assignments_from
+from storage.raci.repo import RaciRepo
+from tests.digest_fakes import FakeMetrics, FakeMonitoring, installed, make_app
 
 T0 = utc(2027, 3, 15, 8, 5)
 TEAM = {
@@ -56,14 +59,22 @@ def steady(project: str) -> list[DriftSnapshot]:
     return [snap(1, 0.0, ("x", KS, 0.5, 0.05), ("y", WASS, 0.01, 0.1))]
 
 
+@dataclass
+class World:
+    digests: Digests
+    raci: RaciService
+
+
 @pytest.fixture
 def world(sqlite_store):
     app, store, chat, clock = make_app(sqlite_store, T0, [ALICE, NOOR, RAVI])
     monitoring = FakeMonitoring({"churn": drifting_churn(), "fraud": steady("fraud"), "ltv": steady("ltv")})
     metrics = FakeMetrics({"latency_p95": 0.2})
     sources = SourceSet(monitoring={"evidently": monitoring}, metrics=metrics)
-    install(app, lambda config: sources).configure("acme-ml", TEAM)
-    return app, store, chat, clock, monitoring, metrics
+    raci = RaciService(RaciRepo(sqlite_store.engine), store)
+    digests = installed(app, lambda config: sources, owners=raci)
+    digests.registry.configure("acme-ml", TEAM)
+    return app, store, chat, clock, monitoring, metrics, World(digests, raci)
 
 
 def item(kind: str, key: str, payload: dict[str, str] | None = None) -> ClaimedItem:
@@ -71,7 +82,7 @@ def item(kind: str, key: str, payload: dict[str, str] | None = None) -> ClaimedI
 
 
 async def test_drift_digest_statuses_columns_and_trend(world) -> None:
-    app, _, chat, _, _, metrics = world
+    app, _, chat, _, _, metrics, _ = world
     metrics.values["latency_p95"] = 0.35
     await app.due_handlers["digest.drift"](app, item("digest.drift", "digest:drift:acme-ml:#ml-team:2027-03-15",
                                                      {"channel": "#ml-team"}))
@@ -97,14 +108,14 @@ async def test_drift_digest_statuses_columns_and_trend(world) -> None:
 
 
 async def test_all_ok_is_one_line(world) -> None:
-    app, _, _, _, monitoring, _ = world
+    app, _, _, _, monitoring, _, _ = world
     monitoring.by_project["churn"] = steady("churn")
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
     assert reply.message is not None and reply.message.fallback == "🌊 Drift: all 3 models OK."
 
 
 async def test_missing_or_stale_data_and_an_outage_are_warnings(world) -> None:
-    app, _, _, clock, monitoring, _ = world
+    app, _, _, clock, monitoring, _, _ = world
     monitoring.by_project["ltv"] = []
     monitoring.by_project["fraud"] = [snap(40, 0.0, ("x", KS, 0.5, 0.05))]
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
@@ -131,7 +142,7 @@ async def check(app, clock, minutes: int) -> None:
 
 
 async def test_alert_posted_once_per_state_change_with_cooldown_and_owner_mention(world) -> None:
-    app, _, chat, clock, monitoring, _ = world
+    app, _, chat, clock, monitoring, _, _ = world
     await check(app, clock, 0)
     await check(app, clock, 15)
     assert len(chat.sent) == 1
@@ -154,7 +165,7 @@ async def test_alert_posted_once_per_state_change_with_cooldown_and_owner_mentio
 
 
 async def test_missing_data_does_not_resolve_an_alert(world) -> None:
-    app, _, chat, clock, monitoring, _ = world
+    app, _, chat, clock, monitoring, _, _ = world
     await check(app, clock, 0)
     monitoring.down = True
     await check(app, clock, 15)
@@ -162,21 +173,33 @@ async def test_missing_data_does_not_resolve_an_alert(world) -> None:
 
 
 async def test_alert_mentions_raci_responsible_and_accountable_when_known(world) -> None:
-    app, _, chat, clock, _, _ = world
-
-    class Raci:
-        def owners(self, workspace: str, activity: str):
-            assert activity == "churn-model"
-            return [RAVI], ALICE
-
-    app.services["raci"] = Raci()
+    app, _, chat, clock, _, _, w = world
+    w.raci.write(ALICE, None, Activity("acme-ml", "churn-model", assignments_from({Role.R: ["ravi"], Role.A: ["alice"]})),
+                 T0)
     await check(app, clock, 0)
     assert "Over to @Ravi (R), @Alice (A)" in chat.texts()[0]
 
 
+async def test_sprint_numbers_count_the_drift_alerts_raised_in_the_period(world) -> None:
+    app, _, _, clock, _, _, w = world
+    numbers = w.digests.numbers
+    assert await numbers.sprint_numbers("acme-ml", T0 - timedelta(days=14), T0) == ["🌊 No drift alerts"]
+    await check(app, clock, 0)
+    assert await numbers.sprint_numbers("acme-ml", T0 - timedelta(days=14), T0) == ["🌊 1 drift alert (churn-model)"]
+    assert await numbers.sprint_numbers("acme-ml", T0, T0 + timedelta(days=14)) == ["🌊 No drift alerts"]
+    assert await numbers.sprint_numbers("elsewhere", T0 - timedelta(days=14), T0) == []
+
+
+async def test_alert_mentions_the_owner_when_raci_has_no_such_activity(world) -> None:
+    app, _, chat, clock, _, _, _ = world
+    await check(app, clock, 0)
+    assert "Over to @Alice (owner)" in chat.texts()[0]
+
+
 async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world) -> None:
-    app, _, chat, clock, _, _ = world
-    service = app.services["digests"].get("acme-ml")
+    app, _, chat, clock, _, _, w = world
+    service = w.digests.registry.get("acme-ml")
+    assert service is not None
     firing = AlertEvent("fp1", "firing", "FeatureNullRate", {"model": "churn-model", "severity": "warning"},
                         {"summary": "nulls in income > 5%"}, starts_at=T0 - timedelta(minutes=30))
     assert await service.alerts_received([firing]) == 1

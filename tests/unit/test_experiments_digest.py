@@ -6,14 +6,20 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.digests.service import SourceSet, install
-from bot.digests.sources import ExperimentRecord, MetricPoint, ModelVersion, RegisteredModel, RunRecord
+from bot.digests.sources import (
+    ExperimentRecord,
+    MetricPoint,
+    ModelVersion,
+    RegisteredModel,
+    RunRecord,
+    SourceSet,
+)
 from bot.kernel.commands import Invocation
 from bot.kernel.domain import Member
 from bot.kernel.messages import Image, Mention, Section
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import utc
-from tests.digest_fakes import FakeTracking, make_app
+from tests.digest_fakes import FakeTracking, installed, make_app
 
 T0 = utc(2027, 3, 15, 8, 0)  # a Monday, 08:00 UTC (London is on GMT)
 TEAM = {
@@ -77,12 +83,13 @@ def world(sqlite_store):
     app, store, chat, clock = make_app(sqlite_store, T0, [RAVI, NOOR])
     tracking = source()
     sources = SourceSet(tracking={"mlflow": tracking})
-    install(app, lambda config: sources).configure("acme-ml", TEAM)
-    return app, store, chat, clock, tracking
+    digests = installed(app, lambda config: sources)
+    digests.registry.configure("acme-ml", TEAM)
+    return app, store, chat, clock, tracking, digests
 
 
 async def test_digest_headline_counts_and_thread_details(world) -> None:
-    app, _, chat, _, _ = world
+    app, _, chat, _, _, _ = world
     await post_digest(app)
     headline, *details = chat.sent
     assert headline.thread is None and all(d.thread == "1" for d in details)
@@ -101,14 +108,14 @@ async def test_digest_headline_counts_and_thread_details(world) -> None:
 
 
 async def test_new_best_mentions_the_member_behind_the_mlflow_user(world) -> None:
-    app, _, chat, _, _ = world
+    app, _, chat, _, _, _ = world
     await post_digest(app)
     best = [b for b in chat.sent[0].message.blocks if isinstance(b, Section) and b.text[0] == "🏆 New best in churn-xgb: "]
     assert Mention("ravi", "Ravi") in best[0].text
 
 
 async def test_second_digest_shows_only_what_is_new(world) -> None:
-    app, _, chat, clock, tracking = world
+    app, _, chat, clock, tracking, _ = world
     await post_digest(app)
     clock.current = T0 + timedelta(days=1)
     tracking.runs = [r for r in tracking.runs if r.status != "RUNNING"]
@@ -123,7 +130,7 @@ async def test_second_digest_shows_only_what_is_new(world) -> None:
 
 
 async def test_a_run_whose_end_is_recorded_late_is_reported_once(world) -> None:
-    app, _, chat, clock, tracking = world
+    app, _, chat, clock, tracking, _ = world
     await post_digest(app)
     clock.current = T0 + timedelta(days=1)
     tracking.runs = [r for r in tracking.runs if r.status != "RUNNING"]
@@ -140,14 +147,14 @@ async def test_a_run_whose_end_is_recorded_late_is_reported_once(world) -> None:
 
 
 async def test_quiet_day_is_one_line(world) -> None:
-    app, _, chat, _, tracking = world
+    app, _, chat, _, tracking, _ = world
     tracking.runs = []
     await post_digest(app)
     assert chat.texts() == ["🧪 Experiments since Sun 08:00: quiet — no runs finished, failed, were killed or are running."]
 
 
 async def test_registry_champion_is_the_comparison_and_alias_moves_are_news_once(world) -> None:
-    app, _, chat, clock, tracking = world
+    app, _, chat, clock, tracking, _ = world
     tracking.models["churn-model"] = RegisteredModel("churn-model", {"champion": "1"})
     tracking.versions["churn-model"] = [ModelVersion("churn-model", "1", T0 - timedelta(days=3), "old"),
                                         ModelVersion("churn-model", "2", T0 - timedelta(hours=9), "b")]
@@ -166,7 +173,7 @@ async def test_registry_champion_is_the_comparison_and_alias_moves_are_news_once
 
 
 async def test_source_down_gives_one_line_keeps_the_window_and_retries_into_the_thread(world) -> None:
-    app, store, chat, clock, tracking = world
+    app, store, chat, clock, tracking, _ = world
     tracking.down = True
     await post_digest(app)
     assert chat.texts() == ["⚠️ MLflow unavailable since 08:00 — retrying with backoff."]
@@ -190,7 +197,7 @@ async def test_source_down_gives_one_line_keeps_the_window_and_retries_into_the_
 
 
 async def test_on_demand_command_filters_by_name_and_does_not_move_the_watermark(world) -> None:
-    app, store, _, _, _ = world
+    app, store, _, _, _, _ = world
     reply = await app.command(Invocation("acme-ml", RAVI, "experiments", "churn-lr"))
     assert reply.message is not None
     assert "quiet" in reply.message.fallback
@@ -202,7 +209,7 @@ async def test_on_demand_command_filters_by_name_and_does_not_move_the_watermark
 
 
 async def test_trend_line_keeps_fourteen_days_of_daily_bests(world) -> None:
-    app, _, chat, clock, tracking = world
+    app, _, chat, clock, tracking, digests = world
     published: list[list[float | None]] = []
 
     class Charts:
@@ -210,7 +217,9 @@ async def test_trend_line_keeps_fourteen_days_of_daily_bests(world) -> None:
             published.append(list(values))
             return f"https://meridian.test/charts/{len(published)}.png"
 
-    app.services["digests"].get("acme-ml").charts = Charts()
+    service = digests.registry.get("acme-ml")
+    assert service is not None
+    service.charts = Charts()
     await post_digest(app)
     for day in range(1, 4):
         clock.current = T0 + timedelta(days=day)

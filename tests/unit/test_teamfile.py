@@ -9,19 +9,21 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.kernel.teamfile import TeamFileError, load_team, parse_team
+from bot.bootstrap import team_sections
+from bot.kernel.teamfile import TeamFileError, TeamSection, load_team, parse_team
 
 ROOT = Path(__file__).resolve().parents[2]
+SECTIONS: list[TeamSection] = team_sections()
 
 
 def errors_of(text: str) -> list[str]:
     with pytest.raises(TeamFileError) as err:
-        parse_team(text, "t.yaml")
+        parse_team(text, "t.yaml", SECTIONS)
     return err.value.errors
 
 
 def test_demo_team_loads_with_six_people_in_six_zones() -> None:
-    tf = load_team(ROOT / "examples" / "team.yaml")
+    tf = load_team(ROOT / "examples" / "team.yaml", SECTIONS)
     assert len(tf.members) == 6
     assert len({m.tz for m in tf.members}) == 6
     noor = next(m for m in tf.members if m.id == "noor")
@@ -55,7 +57,8 @@ def test_bad_times_and_ranges_are_all_reported_in_one_pass() -> None:
 
 
 def test_unquoted_time_of_day_is_read_as_a_time() -> None:
-    tf = parse_team("workspace: w\nmembers: [{id: a, tz: UTC}]\nstandups: [{name: d, channel: '#c', remind_at: 09:30}]\n")
+    tf = parse_team("workspace: w\nmembers: [{id: a, tz: UTC}]\nstandups: [{name: d, channel: '#c', remind_at: 09:30}]\n",
+                    "t.yaml", SECTIONS)
     assert f"{tf.standups[0].remind_at:%H:%M}" == "09:30"
 
 

@@ -1,15 +1,15 @@
-"""The experiments and drift digests: what ran, what improved, what broke, what drifts.
+"""The experiments digest: what ran, what improved, what broke, since the last digest.
 
-Two steps each, kept apart so both can be tested without a server:
+Two steps, kept apart so both can be tested without a server:
 
-* *gathering* asks the sources (``bot.digests.sources`` ports) for what happened in a window
+* *gathering* asks a tracking source (``bot.digests.sources``) what happened in a window
   and returns a plain report plus the state to remember (watermark, bests, trends);
-* *composing* turns reports into a ``DigestMessages``: one headline for the channel
+* *composing* turns reports into ``DigestMessages``: one headline for the channel
   and the details for its thread.
 
-The experiments window is (watermark − overlap, now]. Runs already reported inside
-the overlap are remembered by id, so a run is never reported twice, and a run whose
-end is recorded a little late is still caught rather than skipped.
+The window is (watermark − overlap, now]. Runs already reported inside the overlap are
+remembered by id, so a run is never reported twice, and a run whose end is recorded a
+little late is still caught rather than skipped.
 """
 
 from __future__ import annotations
@@ -17,74 +17,23 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any
 
-from bot.digests.config import ModelConfig, PromCheck, TrackingConfig
-from bot.digests.sources import (
-    ColumnDrift,
-    DriftSnapshot,
-    ExperimentRecord,
-    Goal,
-    MetricsSource,
-    MissingData,
-    MonitoringSource,
-    RegisteredModel,
-    RunRecord,
-    SourceUnavailable,
-    TrackingSource,
-)
-from bot.digests.text import clock, duration, number, percent, signed, sparkline
+from bot.digests.config import Goal, TrackingConfig
+from bot.digests.messages import ChartUrl, DigestMessages, message_of, unavailable_line
+from bot.digests.sources import ExperimentRecord, RegisteredModel, RunRecord, TrackingSource
+from bot.digests.text import clock, number, signed, sparkline
 from bot.kernel.domain import Member
-from bot.kernel.messages import (
-    Context,
-    Divider,
-    Image,
-    Inline,
-    Mention,
-    Message,
-    Section,
-    Strong,
-    plain,
-    rich,
-)
+from bot.kernel.messages import Context, Image, Inline, Mention, Message, Section, Strong, rich
 from bot.kernel.timekeeping import local_date
 
 OVERLAP = timedelta(minutes=10)
 """How far before the watermark each window starts, to catch runs whose end was recorded late."""
 TREND_DAYS = 14
-DRIFT_TREND_DAYS = 7
 TOP_RUNS = 3
-TOP_COLUMNS = 5
-ALERT_LOOKBACK = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class DigestMessages:
-    """A headline for the channel and the messages that go in its thread."""
-
-    headline: Message
-    details: tuple[Message, ...] = ()
-
-    def as_one(self) -> Message:
-        """Everything in one message, for an on-demand reply or a dry run."""
-        blocks = list(self.headline.blocks)
-        texts = [self.headline.fallback]
-        for detail in self.details:
-            blocks.append(Divider())
-            blocks.extend(detail.blocks)
-            texts.append(detail.fallback)
-        return Message(tuple(blocks), fallback="\n\n".join(texts))
-
-
-def _message(sections: Sequence[Section | Context | Image]) -> Message:
-    lines = [plain(s.text) if not isinstance(s, Image) else s.alt for s in sections]
-    for s in sections:
-        if isinstance(s, Section):
-            lines.extend(plain(f) for f in s.fields)
-    return Message(tuple(sections), fallback="\n".join(lines))
 
 
 def better(a: float, b: float, goal: Goal) -> bool:
@@ -94,14 +43,6 @@ def better(a: float, b: float, goal: Goal) -> bool:
 def _ms(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-# =========================================================================================
-# Experiments: state
-# =========================================================================================
 
 @dataclass
 class ExperimentsState:
@@ -131,10 +72,6 @@ class ExperimentsState:
                                 daily={k: dict(v) for k, v in (raw.get("daily") or {}).items()},
                                 aliases={k: dict(v) for k, v in (raw.get("aliases") or {}).items()})
 
-
-# =========================================================================================
-# Experiments: report
-# =========================================================================================
 
 @dataclass(frozen=True)
 class RankedRun:
@@ -196,19 +133,19 @@ class ExperimentsReport:
 
 
 @dataclass(frozen=True)
-class People:
+class TrackingUsers:
     """Tracking user names (MLflow ``user_id``, W&B user) mapped to team members."""
 
     by_account: Mapping[str, Member] = field(default_factory=dict)
 
     @staticmethod
-    def of(members: Sequence[Member], platform: str) -> People:
+    def of(members: Sequence[Member], platform: str) -> TrackingUsers:
         mapped: dict[str, Member] = {}
         for m in members:
             mapped.setdefault(m.id, m)
         for m in members:
             mapped[m.account(platform)] = m
-        return People(mapped)
+        return TrackingUsers(mapped)
 
     def name(self, user: str) -> str:
         member = self.by_account.get(user)
@@ -370,18 +307,8 @@ async def _summarise(source: TrackingSource, cfg: TrackingConfig, exp: Experimen
                              comparator=comparator, new_bests=tuple(new_bests), trend=trend, curve=curve)
 
 
-# =========================================================================================
-# Experiments: messages
-# =========================================================================================
 
-def unavailable_line(source: str, since: datetime, tz: str, now: datetime) -> str:
-    return f"⚠️ {source} unavailable since {clock(since, tz, now)} — retrying with backoff."
-
-
-ChartUrl = Callable[[Sequence[float | None]], str | None]
-
-
-def compose_experiments(reports: Sequence[ExperimentsReport], people: People, tz: str, now: datetime,
+def compose_experiments(reports: Sequence[ExperimentsReport], people: TrackingUsers, tz: str, now: datetime,
                         error_tag: str = "error", charts: ChartUrl | None = None) -> DigestMessages:
     """One headline (a single line on a quiet day) and a thread message per experiment."""
     live = [r for r in reports if r.unavailable_since is None]
@@ -432,7 +359,7 @@ def compose_experiments(reports: Sequence[ExperimentsReport], people: People, tz
                 details.append(_experiment_detail(s, report, people, tz, now, error_tag, charts))
         if report.registry:
             details.append(_registry_detail(report.registry))
-    return DigestMessages(_message(lines), tuple(details))
+    return DigestMessages(message_of(lines), tuple(details))
 
 
 def reports_metric(reports: Sequence[ExperimentsReport], summary: ExperimentSummary) -> str:
@@ -440,13 +367,13 @@ def reports_metric(reports: Sequence[ExperimentsReport], summary: ExperimentSumm
 
 
 def _best_line(summary: ExperimentSummary, run: RunRecord, value: float, beaten: float | None, metric: str,
-               people: People) -> tuple[Inline, ...]:
+               people: TrackingUsers) -> tuple[Inline, ...]:
     gain = f" ({signed(value - beaten)} over {number(beaten)})" if beaten is not None else " (first result)"
     return rich(f"🏆 New best in {summary.experiment.name}: ", Strong(run.name), f" {metric} {number(value)}{gain} by ",
                 people.inline(run.user))
 
 
-def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: People, tz: str, now: datetime,
+def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: TrackingUsers, tz: str, now: datetime,
                        error_tag: str, charts: ChartUrl | None) -> Message:
     metric = report.metric
     blocks: list[Section | Context | Image] = [Section(
@@ -489,7 +416,7 @@ def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: 
         url = charts(s.trend) if charts and len(known) > 1 else None
         if url:
             blocks.append(Image(url, f"Best {metric} per day in {s.experiment.name}, last {len(s.trend)} days"))
-    return _message(blocks)
+    return message_of(blocks)
 
 
 def _registry_detail(news: Sequence[RegistryNews]) -> Message:
@@ -504,224 +431,19 @@ def _registry_detail(news: Sequence[RegistryNews]) -> Message:
                 rows.append(f"\n🔀 {n.model}@{alias} → v{new}")
             else:
                 rows.append(f"\n🔀 {n.model}@{alias} moved v{old} → v{new}")
-    return _message([Section(tuple(rows))])
+    return message_of([Section(tuple(rows))])
 
 
-# =========================================================================================
-# Drift
-# =========================================================================================
 
-Status = Literal["OK", "WARN", "ALERT"]
-_RANK: dict[Status, int] = {"OK": 0, "WARN": 1, "ALERT": 2}
-ICON: dict[Status, str] = {"OK": "🟢", "WARN": "🟡", "ALERT": "🔴"}
-
-
-def worst(*statuses: Status) -> Status:
-    return max(statuses, key=lambda s: _RANK[s], default="OK")
-
-
-@dataclass(frozen=True)
-class ColumnFinding:
-    drift: ColumnDrift
-    persistent: bool
-    """Drifted in the previous snapshot too."""
-
-
-@dataclass(frozen=True)
-class CheckReading:
-    check: PromCheck
-    value: float | None
-    status: Status
-
-
-@dataclass(frozen=True)
-class AlertRecord:
-    """An Alertmanager alert as the drift digest shows it."""
-
-    fingerprint: str
-    name: str
-    status: Literal["firing", "resolved"]
-    starts_at: datetime
-    ends_at: datetime | None
-    summary: str = ""
-    model: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelHealth:
-    model: ModelConfig
-    status: Status
-    reasons: tuple[str, ...]
-    share: float | None = None
-    threshold: float | None = None
-    trend: tuple[float | None, ...] = ()
-    latest_at: datetime | None = None
-    columns: tuple[ColumnFinding, ...] = ()
-    checks: tuple[CheckReading, ...] = ()
-    alerts: tuple[AlertRecord, ...] = ()
-
-
-def _check_status(check: PromCheck, value: float | None) -> Status:
-    if value is None:
-        return "WARN"
-    if (check.alert_above is not None and value > check.alert_above) or (
-            check.alert_below is not None and value < check.alert_below):
-        return "ALERT"
-    if (check.warn_above is not None and value > check.warn_above) or (
-            check.warn_below is not None and value < check.warn_below):
-        return "WARN"
-    return "OK"
-
-
-def drift_trend(snapshots: Sequence[DriftSnapshot], now: datetime, tz: str,
-                days: int = DRIFT_TREND_DAYS) -> tuple[float | None, ...]:
-    """The last drifted share of each local day, oldest day first."""
-    by_day: dict[str, float] = {}
-    for snap in sorted(snapshots, key=lambda s: s.taken_at):
-        if snap.drifted_share is not None:
-            by_day[local_date(snap.taken_at, tz).isoformat()] = snap.drifted_share
-    today = local_date(now, tz)
-    return tuple(by_day.get((today - timedelta(days=i)).isoformat()) for i in range(days - 1, -1, -1))
-
-
-async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, metrics: MetricsSource | None,
-                       alerts: Sequence[AlertRecord], now: datetime, tz: str = "UTC",
-                       down: Mapping[str, datetime] | None = None) -> ModelHealth:
-    """OK / WARN / ALERT for one model, with the reasons. Missing data is itself a WARN."""
-    statuses: list[Status] = []
-    reasons: list[str] = []
-    share = threshold = None
-    trend: tuple[float | None, ...] = ()
-    latest_at = None
-    findings: tuple[ColumnFinding, ...] = ()
-    if monitoring is not None:
-        try:
-            snaps = await monitoring.snapshots(model.project, now - timedelta(days=DRIFT_TREND_DAYS), now)
-        except SourceUnavailable as err:
-            statuses.append("WARN")
-            since = (down or {}).get(err.source, now)
-            reasons.append(f"{err.source} unavailable since {clock(since, tz, now)}")
-            snaps = None
-        except MissingData as err:
-            statuses.append("WARN")
-            reasons.append(str(err))
-            snaps = None
-        if snaps is not None:
-            trend = drift_trend(snaps, now, tz)
-            latest = snaps[-1] if snaps else None
-            if latest is None:
-                statuses.append("WARN")
-                reasons.append(f"no drift report in the last {DRIFT_TREND_DAYS} days")
-            else:
-                latest_at = latest.taken_at
-                if latest.taken_at < now - model.stale_after:
-                    statuses.append("WARN")
-                    reasons.append(f"no drift report since {clock(latest.taken_at, tz, now)}")
-                drifted = [c for c in latest.columns if c.drifted]
-                share = latest.drifted_share
-                if share is None and latest.columns:
-                    share = len(drifted) / len(latest.columns)
-                threshold = model.drift_share if model.drift_share is not None else latest.share_threshold
-                threshold = 0.5 if threshold is None else threshold
-                previous = {c.column for c in snaps[-2].columns if c.drifted} if len(snaps) > 1 else set()
-                findings = tuple(ColumnFinding(c, c.column in previous)
-                                 for c in sorted(drifted, key=lambda c: c.strength, reverse=True))
-                if share is None:
-                    statuses.append("WARN")
-                    reasons.append("the latest report has no drift metrics")
-                elif share >= threshold:
-                    statuses.append("ALERT")
-                    reasons.append(f"{percent(share)} of columns drifted (threshold {percent(threshold)})")
-                elif drifted:
-                    statuses.append("WARN")
-                    reasons.append(f"{len(drifted)} column{'s' if len(drifted) > 1 else ''} drifted "
-                                   f"({percent(share)}, below the {percent(threshold)} threshold)")
-    readings: list[CheckReading] = []
-    for check in model.prometheus:
-        if metrics is None:
-            continue
-        try:
-            value = await metrics.instant(check.query, now)
-        except SourceUnavailable as err:
-            since = (down or {}).get(err.source, now)
-            readings.append(CheckReading(check, None, "WARN"))
-            reasons.append(f"{err.source} unavailable since {clock(since, tz, now)}")
-            statuses.append("WARN")
-            continue
-        status = _check_status(check, value)
-        readings.append(CheckReading(check, value, status))
-        statuses.append(status)
-        if value is None:
-            reasons.append(f"no data for {check.name}")
-        elif status != "OK":
-            reasons.append(f"{check.name} is {number(value)}")
-    mine = tuple(a for a in alerts if a.model == model.name and (a.ends_at is None or a.ends_at > now - ALERT_LOOKBACK
-                                                                  or a.status == "firing"))
-    firing = [a for a in mine if a.status == "firing"]
-    if firing:
-        statuses.append("WARN")
-        reasons.append(f"{len(firing)} alert{'s' if len(firing) > 1 else ''} firing")
-    return ModelHealth(model=model, status=worst(*statuses), reasons=tuple(reasons), share=share,
-                       threshold=threshold, trend=trend, latest_at=latest_at, columns=findings,
-                       checks=tuple(readings), alerts=mine)
-
-
-def column_text(finding: ColumnFinding) -> str:
-    c = finding.drift
-    sign = "<" if c.is_p_value else "≥"
-    age = "persistent" if finding.persistent else "new"
-    return f"{c.column}: {c.method} {number(c.score)} {sign} {number(c.threshold)} ({age})"
-
-
-def health_line(h: ModelHealth) -> str:
-    why = f" — {'; '.join(h.reasons)}" if h.reasons and h.status != "OK" else ""
-    share = f" — drifted share {percent(h.share)}" if h.status == "OK" and h.share is not None else ""
-    return f"{ICON[h.status]} {h.model.name} {h.status}{why}{share}"
-
-
-def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime) -> DigestMessages:
-    counts = {s: sum(1 for h in healths if h.status == s) for s in ("ALERT", "WARN", "OK")}
-    if healths and counts["OK"] == len(healths):
-        n = len(healths)
-        return DigestMessages(Message.text(f"🌊 Drift: all {n} model{'s' if n > 1 else ''} OK."))
-    summary = " · ".join(f"{n} {s}" for s, n in counts.items() if n)
-    lines: list[Section | Context | Image] = [Section(rich(Strong(f"🌊 Drift: {summary or 'no models configured'}")))]
-    ordered = sorted(healths, key=lambda h: (-_RANK[h.status], h.model.name))
-    lines.extend(Section(rich(health_line(h))) for h in ordered)
-    lines.append(Context(rich("Details in the thread.")))
-    return DigestMessages(_message(lines), tuple(_drift_detail(h, tz, now) for h in ordered))
-
-
-def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
-    owner = f" · owner {h.model.owner}" if h.model.owner else ""
-    blocks: list[Section | Context | Image] = [Section(rich(Strong(f"{ICON[h.status]} {h.model.name}"),
-                                                            f" {h.status}{owner}"))]
-    if h.share is not None:
-        known = [v for v in h.trend if v is not None]
-        trend = f", {DRIFT_TREND_DAYS}-day trend {sparkline(h.trend)}" if len(known) > 1 else ""
-        blocks.append(Section(rich(f"Drifted share {percent(h.share)} (threshold {percent(h.threshold)}){trend}")))
-    if h.columns:
-        rows: list[Inline] = ["Top drifted columns:"]
-        rows.extend(f"\n• {column_text(c)}" for c in h.columns[:TOP_COLUMNS])
-        if len(h.columns) > TOP_COLUMNS:
-            rows.append(f"\n…and {len(h.columns) - TOP_COLUMNS} more")
-        blocks.append(Section(tuple(rows)))
-    for reading in h.checks:
-        value = number(reading.value) if reading.value is not None else "no data"
-        blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}")))
-    if h.alerts:
-        rows = ["Alerts, last 24 h:"]
-        for a in sorted(h.alerts, key=lambda a: a.starts_at):
-            if a.status == "firing":
-                rows.append(f"\n🔥 {a.name} firing for {duration(now - a.starts_at)}")
-            else:
-                span = duration((a.ends_at or now) - a.starts_at)
-                rows.append(f"\n✅ {a.name} {clock(a.starts_at, tz, now)}, resolved after {span}")
-            if a.summary:
-                rows.append(f": {a.summary}")
-        blocks.append(Section(tuple(rows)))
-    if h.reasons and h.status != "OK":
-        blocks.append(Context(rich("Why: " + "; ".join(h.reasons))))
-    if h.latest_at:
-        blocks.append(Context(rich(f"Latest drift report {clock(h.latest_at, tz, now)}")))
-    return _message(blocks)
+def registry_event_text(entity: str, action: str, data: Mapping[str, Any], champion: set[str]) -> str | None:
+    """An MLflow registry webhook event as one line of news ("model promoted"); ``None`` for events we ignore."""
+    name, version, alias = data.get("name"), data.get("version"), data.get("alias")
+    if entity == "model_version_alias" and action == "created" and name and version and alias:
+        if alias in champion:
+            return f"🏆 {name} v{version} promoted to {alias}."
+        return f"🔀 {name}@{alias} now points to v{version}."
+    if entity == "model_version_alias" and action == "deleted" and name and alias:
+        return f"🔀 {name}@{alias} removed."
+    if entity == "model_version" and action == "created" and name and version:
+        return f"📦 {name} v{version} registered."
+    return None
