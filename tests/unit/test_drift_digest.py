@@ -14,7 +14,8 @@ from bot.kernel.domain import Member
 from bot.kernel.messages import Mention
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import utc
-from bot.raci.model import Activity, RaciService, Role, assignments_from
+from bot.raci.model import Activity, Role, assignments_from
+from bot.raci.service import RaciService
 from storage.raci.repo import RaciRepo
 from tests.digest_fakes import FakeMetrics, FakeMonitoring, installed, make_app
 
