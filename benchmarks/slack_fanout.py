@@ -24,7 +24,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.slack.app import SlackConfig, slack_chat
+from adapters.slack.app import slack_chat
+from adapters.slack.config import SlackConfig
 from benchmarks._slack_common import ROOT, free_port
 from bot.bootstrap import build_core, open_store
 from bot.kernel.clock import SystemClock

@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from adapters.slack.app import SlackAdapter, SlackConfig, build_slack, slack_chat
+from adapters.slack.app import SlackAdapter, build_slack, slack_chat
+from adapters.slack.config import SlackConfig
 from bot.bootstrap import build_core, open_store
 from bot.kernel.app import Meridian
 from bot.kernel.clock import SimulatedClock

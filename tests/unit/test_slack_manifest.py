@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, SlackConfig, slack_chat
+from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, slack_chat
+from adapters.slack.config import SlackConfig
 from bot.bootstrap import build_core, open_store
 from bot.kernel.clock import SimulatedClock
 from bot.kernel.timekeeping import utc
