@@ -184,7 +184,7 @@ class SlackAdapter:
             await ack()
             self.ack_first.run_after_acks(work(body))
 
-        listener.__name__ = f"ack_then_{getattr(work, '__name__', 'work')}"
+        listener.__name__ = f"ack_then_{work.__name__}"
         return listener
 
     async def _error(self, error: Exception, body: dict[str, Any]) -> None:

@@ -13,14 +13,22 @@ import asyncio
 import contextlib
 import logging
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from adapters.slack.config import SlackConfig, SlackSettingError
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from adapters.slack.chat import SlackChat
+    from bot.kernel.app import Meridian
 
 log = logging.getLogger("meridian.slack")
 
 
-def config_from_settings(settings: Any, socket_mode: bool = False) -> Any:
-    from adapters.slack.config import SlackConfig
-
+def config_from_settings(settings: Settings, socket_mode: bool = False) -> SlackConfig | None:
     env = {"SLACK_SIGNING_SECRET": settings.slack_signing_secret, "SLACK_BOT_TOKEN": settings.slack_bot_token,
            "SLACK_CLIENT_ID": settings.slack_client_id, "SLACK_CLIENT_SECRET": settings.slack_client_secret,
            "SLACK_APP_TOKEN": settings.slack_app_token, "SLACK_API_URL": settings.slack_api_url}
@@ -29,13 +37,12 @@ def config_from_settings(settings: Any, socket_mode: bool = False) -> Any:
     return SlackConfig.from_env({k: v or "" for k, v in env.items()}, socket_mode=socket_mode)
 
 
-def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
+def slack_chats(settings: Settings) -> tuple[dict[str, SlackChat], list[Callable[[web.Application, Meridian, Any], None]]]:
     """The Slack chat port and the installer of its routes; nothing (and nothing loaded) without Slack settings."""
     if not (settings.slack_bot_token or settings.slack_client_id or settings.slack_client_secret
             or settings.slack_app_token):
         return {}, []
     from adapters.slack.app import SlackAdapter, slack_chat
-    from adapters.slack.config import SlackSettingError
     from bot.cli import UserError
 
     over_http = True
@@ -53,7 +60,7 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
     repo = SlackRepo(make_engine(settings.database_url))
     chat = slack_chat(config, repo)
 
-    def install(web_app: Any, app: Any, _settings: Any) -> None:
+    def install(web_app: web.Application, app: Meridian, _settings: Any) -> None:
         SlackAdapter(app, config, repo, chat).mount(web_app)
         log.info("Slack is served at /slack/events (%s)",
                  "OAuth install at /slack/install" if config.multi_workspace else "one workspace")
@@ -63,7 +70,6 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
 
 def cmd_socket(args: argparse.Namespace) -> int:
     from adapters.slack.app import SlackAdapter, slack_chat
-    from adapters.slack.config import SlackSettingError
     from adapters.web.server import start_scheduler
     from bot.bootstrap import build_core, open_store
     from bot.cli import _logging
@@ -77,6 +83,8 @@ def cmd_socket(args: argparse.Namespace) -> int:
         config = config_from_settings(settings, socket_mode=True)
     except (SettingsError, SlackSettingError) as err:
         print(f"meridian: {err}", file=sys.stderr)
+        return 2
+    if config is None:  # Socket Mode insists on its tokens: from_env raised already
         return 2
     _logging(settings.log_level)
     store = open_store(settings.database_url)
