@@ -24,7 +24,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.slack.app import SlackConfig, slack_chat
+from adapters.slack.app import slack_chat
+from adapters.slack.config import SlackConfig
 from benchmarks._slack_common import ROOT, free_port
 from bot.bootstrap import build_core, open_store
 from bot.kernel.clock import SystemClock
@@ -45,7 +46,7 @@ async def main(people: int, rate: int, concurrency: int) -> int:
     db = f"sqlite:///{Path(tempfile.mkdtemp(prefix='meridian-fanout-')) / 'fanout.db'}"
     config = SlackConfig(signing_secret="s", bot_token="xoxb-T0001-fanout", api_url=api)
     chat = slack_chat(config, SlackRepo(make_engine(db)))
-    app = build_core(open_store(db), SystemClock(), {"slack": chat}, worker="bench")
+    app = build_core(open_store(db), SystemClock(), {"slack": chat}, worker="bench", attach=[chat.attach])
     app.store.upsert_workspace(Workspace("T0001", platform="slack", name="bench"))
     ids = [f"U{n:07d}" for n in range(people)]
     for uid in ids:

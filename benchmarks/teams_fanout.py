@@ -31,6 +31,8 @@ from bot.bootstrap import build_core, open_store
 from bot.kernel.clock import SystemClock
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Actions, Button, Header, Message, Section, rich
+from storage.db import make_engine
+from storage.teams.repo import TeamsRepo
 from tests.emulators.teams import BOT_ID, ConnectorEmulator
 
 TENANT = "bench-tenant"
@@ -66,8 +68,10 @@ async def main(people: int, concurrency: int) -> int:
 
     connector = ConnectorEmulator()
     url = await connector.start()
-    chat = TeamsChat(build_adapter(TeamsConfig()))
-    app = build_core(open_store(fresh_db()), SystemClock(), {"teams": chat}, worker="bench")
+    db = fresh_db()
+    store = open_store(db)
+    chat = TeamsChat(build_adapter(TeamsConfig()), TeamsRepo(make_engine(db)))
+    app = build_core(store, SystemClock(), {"teams": chat}, worker="bench", attach=[chat.attach])
     app.store.upsert_workspace(Workspace(TENANT, platform="teams"))
     # The tenant was heard from once (the app's install in a team): its service URL and the bot's id.
     chat.repo.save_conversation(TENANT, "19:general@thread.tacv2", "channel", url,

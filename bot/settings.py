@@ -49,6 +49,8 @@ class Settings:
     microsoft_app_password: str = _secret()
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str = ""
+    teams_emulator: bool = False
+    """``MERIDIAN_TEAMS_EMULATOR=1``: Teams without authentication, for a local Bot Connector."""
     mlflow_tracking_uri: str = ""
     wandb_api_key: str = _secret()
     evidently_url: str = ""
@@ -74,7 +76,7 @@ ENV_NAMES = {
     "WANDB_API_KEY": "wandb_api_key", "EVIDENTLY_URL": "evidently_url", "PROMETHEUS_URL": "prometheus_url",
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
     "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
-    "MERIDIAN_RETENTION_DAYS": "retention_days",
+    "MERIDIAN_RETENTION_DAYS": "retention_days", "MERIDIAN_TEAMS_EMULATOR": "teams_emulator",
 }
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
@@ -98,6 +100,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         if not raw_days.isdigit() or int(raw_days) < 1:
             raise SettingsError(f"MERIDIAN_RETENTION_DAYS must be a whole number of days, 1 or more, not {raw_days!r}")
         values["retention_days"] = int(raw_days)
+    if "teams_emulator" in values:
+        values["teams_emulator"] = str(values["teams_emulator"]).strip() == "1"
     url = str(values.get("database_url", Settings.database_url))
     if not url.startswith(("sqlite", "postgres")):
         raise SettingsError("DATABASE_URL must start with sqlite:/// or postgresql:// (got another scheme)")

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -35,8 +34,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import form_metadata, form_values, home_view, modal, render
 from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_api_url
+from adapters.slack.config import SlackConfig
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
 from adapters.slack.people import People
+from adapters.slack.translate import MemberIdOf, core_text, emoji_of, member_ids
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import CommandError, Invocation, Reply
 from bot.kernel.domain import Member
@@ -85,60 +86,6 @@ bolt_log = logging.getLogger("meridian.slack.bolt")
 bolt_log.addFilter(_TokenFromEnvironment())
 
 
-class SlackSettingError(ValueError):
-    """A Slack setting is missing or inconsistent; the message names it."""
-
-
-@dataclass(frozen=True)
-class SlackConfig:
-    signing_secret: str = ""
-    bot_token: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    app_token: str | None = None
-    api_url: str | None = None
-    redirect_uri: str | None = None
-
-    @property
-    def multi_workspace(self) -> bool:
-        return bool(self.client_id and self.client_secret)
-
-    @staticmethod
-    def from_env(env: dict[str, str], socket_mode: bool = False) -> SlackConfig | None:
-        """Slack settings from the environment; ``None`` when Slack is not configured at all."""
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        config = SlackConfig(signing_secret=get("SLACK_SIGNING_SECRET") or "", bot_token=get("SLACK_BOT_TOKEN"),
-                             client_id=get("SLACK_CLIENT_ID"), client_secret=get("SLACK_CLIENT_SECRET"),
-                             app_token=get("SLACK_APP_TOKEN"), api_url=get("SLACK_API_URL"),
-                             redirect_uri=get("SLACK_REDIRECT_URI"))
-        if not (config.bot_token or config.client_id or config.client_secret or config.app_token):
-            if socket_mode:
-                raise SlackSettingError("SLACK_APP_TOKEN and SLACK_BOT_TOKEN are required for Socket Mode")
-            return None
-        if bool(config.client_id) != bool(config.client_secret):
-            missing = "SLACK_CLIENT_SECRET" if config.client_id else "SLACK_CLIENT_ID"
-            raise SlackSettingError(f"{missing} is required for multi-workspace install (OAuth)")
-        if socket_mode:
-            if not config.app_token:
-                raise SlackSettingError("SLACK_APP_TOKEN is required for Socket Mode (an xapp- token)")
-            if not config.app_token.startswith("xapp-"):
-                raise SlackSettingError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
-            if not config.bot_token:
-                raise SlackSettingError("SLACK_BOT_TOKEN is required for Socket Mode")
-        else:
-            if not config.signing_secret:
-                raise SlackSettingError("SLACK_SIGNING_SECRET is required to verify Slack's requests")
-            if not config.bot_token and not config.multi_workspace:
-                raise SlackSettingError("SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-                                        "SLACK_CLIENT_SECRET (OAuth install) are required")
-        if config.bot_token and not config.bot_token.startswith("xoxb-"):
-            raise SlackSettingError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        return config
-
-
 def token_source(config: SlackConfig, repo: SlackRepo) -> TokenSource:
     """The bot token for a workspace: the configured one, or its installation's."""
     if config.bot_token and not config.multi_workspace:
@@ -156,9 +103,6 @@ def slack_chat(config: SlackConfig, repo: SlackRepo) -> SlackChat:
 
 # --- payload helpers ------------------------------------------------------------------
 
-_SLACK_MARKUP = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]*))?>|<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>")
-
-
 def body_workspace(body: dict[str, Any]) -> str:
     """The workspace a request belongs to (team, or enterprise for an org-wide install)."""
     team = body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
@@ -172,38 +116,6 @@ def body_workspace(body: dict[str, Any]) -> str:
     return workspace_id(enterprise, team, org_install)
 
 
-SLACK_EMOJI: dict[str, str] = {
-    "+1": "👍", "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎", "white_check_mark": "✅", "heart": "❤️",
-    "large_green_circle": "🟢", "red_circle": "🔴", "bulb": "💡", "raised_hands": "🙌", "eyes": "👀", "tada": "🎉",
-}
-"""Slack's names for the emoji the core understands; any other name reaches the core as Slack wrote it."""
-SKIN_TONES = {"skin-tone-2": "🏻", "skin-tone-3": "🏼", "skin-tone-4": "🏽", "skin-tone-5": "🏾", "skin-tone-6": "🏿"}
-
-
-def emoji_of(reaction: str) -> str:
-    """A reaction's Slack name as the emoji itself: ``+1`` → 👍, ``+1::skin-tone-4`` → 👍🏽."""
-    name, _, tone = reaction.strip(":").partition("::")
-    emoji = SLACK_EMOJI.get(name)
-    if emoji is None:
-        return reaction
-    return emoji + SKIN_TONES.get(tone, "")
-
-
-def plain_command_text(text: str, member_id_of: Callable[[str], str]) -> str:
-    """Slack's escaped command text as the words a person typed (``<@U1|ravi>`` → ``@ravi``'s member id)."""
-    def word(match: re.Match[str]) -> str:
-        sigil, ident, label, url = match.groups()
-        if url:
-            return str(url)
-        if sigil == "@":
-            return "@" + member_id_of(ident)
-        if sigil == "#":
-            return ident
-        return "@" + (label.lstrip("@") if label else ident.split("^")[0])
-
-    return html.unescape(_SLACK_MARKUP.sub(word, text))
-
-
 class SlackAdapter:
     """Owns the bolt app; every listener is a translation into one call of the core."""
 
@@ -213,9 +125,7 @@ class SlackAdapter:
         self.config = config
         self.repo = repo
         self.chat = chat
-        if chat.people is None or chat.people.app is not meridian:
-            chat.attach(meridian)
-        self.people: People = chat.people
+        self.people: People = chat.people_of(meridian)
         self.registered_commands: list[str] = []
         self.registered_events: list[str] = []
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -274,7 +184,7 @@ class SlackAdapter:
             await ack()
             self.ack_first.run_after_acks(work(body))
 
-        listener.__name__ = f"ack_then_{getattr(work, '__name__', 'work')}"
+        listener.__name__ = f"ack_then_{work.__name__}"
         return listener
 
     async def _error(self, error: Exception, body: dict[str, Any]) -> None:
@@ -296,18 +206,14 @@ class SlackAdapter:
         member = await self.people.member(workspace, body["user_id"])
 
         inv = Invocation(workspace=workspace, member=member, family=body["command"].lstrip("/"),
-                         text=plain_command_text(body.get("text", ""), self._member_id_of(workspace)),
+                         text=core_text(body.get("text", ""), self._member_id_of(workspace)),
                          channel=body.get("channel_id"), trigger=body.get("trigger_id"), platform="slack")
         reply = await self.meridian.command(inv)
         await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"), body.get("channel_id"))
 
-    def _member_id_of(self, workspace: str) -> Callable[[str], str]:
+    def _member_id_of(self, workspace: str) -> MemberIdOf:
         """Slack user id → the member id the core knows them by (the same id for people met on Slack)."""
-        def member_id_of(user_id: str) -> str:
-            found = self.meridian.store.find_member_by_account(workspace, "slack", user_id)
-            return found.id if found else user_id
-
-        return member_id_of
+        return member_ids(self.meridian.store, workspace)
 
     async def _deliver(self, reply: Reply | None, member: Member, trigger: str | None,
                        response_url: str | None, channel: str | None = None) -> None:
@@ -369,7 +275,7 @@ class SlackAdapter:
         self.people.ensure_workspace(workspace)
         member = await self.people.member(workspace, user)
         await self.meridian.message(IncomingMessage(
-            workspace=workspace, member=member, text=plain_command_text(event.get("text", ""), lambda u: u),
+            workspace=workspace, member=member, text=core_text(event.get("text", ""), self._member_id_of(workspace)),
             channel=event.get("channel"), is_dm=event.get("channel_type") == "im",
             thread=event.get("thread_ts"), message_id=event.get("ts")))
 

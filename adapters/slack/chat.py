@@ -38,6 +38,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import SlackMessage, modal, render
 from adapters.slack.files import SlackFiles
+from adapters.slack.people import People, profile_from_user
+from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Form, Message
 from bot.kernel.ports import DeliveryError, Posted, Profile, RateLimited, Upload
@@ -83,7 +85,11 @@ def fixed_token(token: str) -> TokenSource:
 
 
 class SlackChat:
-    """``bot.kernel.ports.ChatPort`` for Slack; one instance serves every installed workspace."""
+    """``bot.kernel.ports.ChatPort`` for Slack; one instance serves every installed workspace.
+
+    It also confirms deliveries (``ConfirmsDelivery``) and hands over the file a person
+    shared (``ReceivesUploads``, for ``/raci import``).
+    """
 
     platform = "slack"
 
@@ -98,18 +104,30 @@ class SlackChat:
         """(workspace, method) → loop time before which a send would only earn another 429."""
         self.housekeeping: Callable[[], object] | None = None
         """Run by the daily sweep: forgetting event ids older than Slack's retries."""
-        self.people: Any = None
-        """``adapters.slack.people.People`` once the core is attached."""
+        self.people: People | None = None
+        """Slack users as members, once the core is attached."""
         self.files = SlackFiles(self)
 
-    def attach(self, app: Any) -> None:
-        """Called by the composition root once the core exists: members for mentions, the daily zone sweep,
-        and the ``uploads`` service (``/raci import`` of a CSV shared in the channel)."""
-        from adapters.slack.people import People
+    def attach(self, app: Meridian) -> None:
+        """Called by the composition root once the core exists: members for mentions, the daily zone sweep."""
+        self._attach(app)
 
+    def people_of(self, app: Meridian) -> People:
+        """Slack users as members of this core; attaches it first when the composition root has not."""
+        if self.people is not None and self.people.app is app:
+            return self.people
+        return self._attach(app)
+
+    def _attach(self, app: Meridian) -> People:
         self._members = app.store.get_member
-        self.people = People(app, self)
-        self.people.register()
+        people = self.people = People(app, self)
+        people.register()
+        return people
+
+    async def latest_upload(self, workspace: str, channel: str | None, member: Member,
+                            max_bytes: int) -> Upload | None:
+        """``ReceivesUploads``: the newest CSV the person shared in the channel (``/raci import``)."""
+        return await self.files.latest(workspace, channel, member, max_bytes)
 
     # --- clients ----------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:
@@ -293,11 +311,6 @@ class SlackChat:
             return None
         return profile_from_user(data.get("user") or {})
 
-    async def latest_upload(self, workspace: str, channel: str | None, member: Member,
-                            max_bytes: int) -> Upload | None:
-        """``ReceivesUploads``: the newest CSV the person shared in the channel (``/raci import``)."""
-        return await self.files.latest(workspace, channel, member, max_bytes)
-
     # --- beyond the port: the App Home ----------------------------------------------------
     async def publish_home(self, workspace: str, user_id: str, view: dict[str, Any]) -> None:
         await self.call(workspace, "views.publish", for_sending=False, user_id=user_id, view=view)
@@ -305,14 +318,6 @@ class SlackChat:
 
 def _nobody(_workspace: str, _member_id: str) -> Member | None:
     return None
-
-
-def profile_from_user(user: dict[str, Any]) -> Profile:
-    """A ``users.info`` user as a neutral profile; ``tz`` stays ``None`` when Slack has none."""
-    profile = user.get("profile") or {}
-    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
-    return Profile(account_id=str(user.get("id", "")), name=str(name), tz=user.get("tz") or None,
-                   email=profile.get("email"), is_admin=bool(user.get("is_admin") or user.get("is_owner")))
 
 
 def _outbox_key(message: dict[str, Any]) -> str | None:

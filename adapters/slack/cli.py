@@ -16,7 +16,7 @@ log = logging.getLogger("meridian.slack")
 
 
 def config_from_settings(settings: Any, socket_mode: bool = False) -> Any:
-    from adapters.slack.app import SlackConfig
+    from adapters.slack.config import SlackConfig
 
     env = {"SLACK_SIGNING_SECRET": settings.slack_signing_secret, "SLACK_BOT_TOKEN": settings.slack_bot_token,
            "SLACK_CLIENT_ID": settings.slack_client_id, "SLACK_CLIENT_SECRET": settings.slack_client_secret,
@@ -31,7 +31,8 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
     if not (settings.slack_bot_token or settings.slack_client_id or settings.slack_client_secret
             or settings.slack_app_token):
         return {}, []
-    from adapters.slack.app import SlackAdapter, SlackSettingError, slack_chat
+    from adapters.slack.app import SlackAdapter, slack_chat
+    from adapters.slack.config import SlackSettingError
     from bot.settings import SettingsError
 
     over_http = True
@@ -63,7 +64,8 @@ def socket_parts(settings: Any) -> tuple[Any, Callable[[Any, bool], Coroutine[An
     Raises ``SettingsError`` naming what is missing (``SLACK_APP_TOKEN`` first: without it
     there is no socket to open).
     """
-    from adapters.slack.app import SlackAdapter, SlackSettingError, slack_chat
+    from adapters.slack.app import SlackAdapter, slack_chat
+    from adapters.slack.config import SlackSettingError
     from adapters.web.server import start_scheduler
     from bot.settings import SettingsError
     from storage.db import make_engine

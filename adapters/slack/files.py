@@ -6,7 +6,7 @@ Slack's upload flow (``files.getUploadURLExternal``, the bytes to the URL it ret
 ``files_upload_v2``. When Slack refuses (no ``files:write``, an outage), the file is
 shown inline as code blocks instead, so nobody loses it.
 
-In: ``latest`` is what the chat port's ``latest_upload`` hands the core (``/raci import``): the newest
+In: ``latest`` backs the chat port's ``ReceivesUploads`` (``/raci import``): the newest
 CSV that person shared in that channel (``files.list`` then ``files.info``), fetched
 from ``url_private_download`` with the bot token. The token is only ever sent to
 Slack's own file host (or the configured API host, which tests point at the emulator).
@@ -17,20 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import attachment_blocks, escape
 from bot.kernel.commands import CommandError
 from bot.kernel.domain import Member
 from bot.kernel.messages import Attachment
 from bot.kernel.ports import DeliveryError, RateLimited, Upload
-
-if TYPE_CHECKING:
-    from adapters.slack.chat import SlackChat
 
 log = logging.getLogger("meridian.slack.files")
 
@@ -40,10 +38,25 @@ LISTED_FILES = 20
 """How many of the person's newest files in the channel are looked through for a CSV."""
 
 
-class SlackFiles:
-    """Uploads for the chat port, and the ``uploads`` service the core asks for shared files."""
+class WebApi(Protocol):
+    """What files need of the Slack chat port: its clients, its calls and its connection pool."""
 
-    def __init__(self, chat: SlackChat) -> None:
+    api_url: str
+
+    def client(self, token: str, for_sending: bool = False, keyed: bool = False) -> AsyncWebClient: ...
+
+    async def token(self, workspace: str) -> str: ...
+
+    async def call(self, workspace: str, method: str, for_sending: bool = True, keyed: bool = False,
+                   **args: Any) -> dict[str, Any]: ...
+
+    def session(self) -> aiohttp.ClientSession: ...
+
+
+class SlackFiles:
+    """Uploads for the chat port, and the shared file behind its ``latest_upload``."""
+
+    def __init__(self, chat: WebApi) -> None:
         self.chat = chat
 
     # --- out: attachments as files ----------------------------------------------------
@@ -87,7 +100,7 @@ class SlackFiles:
                     log.warning("%s could not be shown inline either: %s", attachment.filename, err)
                     return
 
-    # --- in: the CSV a person shared (bot.kernel.ports.ReceivesUploads) --------------------
+    # --- in: the CSV a person shared (bot.kernel.ports.ReceivesUploads) -------------------
     async def latest(self, workspace: str, channel: str | None, member: Member, max_bytes: int) -> Upload | None:
         if not channel:
             return None

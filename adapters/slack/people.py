@@ -11,10 +11,11 @@ to set theirs (the outbox key makes it one).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from adapters.slack.chat import SlackChat, profile_from_user
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Code, Message
@@ -37,8 +38,24 @@ def _fetched_key(user_id: str) -> str:
     return f"slack.profile_at:{user_id}"
 
 
+class ProfileSource(Protocol):
+    """What ``People`` needs of the Slack chat port: profiles, and the event-id sweep run beside its own."""
+
+    housekeeping: Callable[[], object] | None
+
+    async def profile(self, member: Member) -> Profile | None: ...
+
+
+def profile_from_user(user: dict[str, Any]) -> Profile:
+    """A ``users.info`` user as a neutral profile; ``tz`` stays ``None`` when Slack has none."""
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+    return Profile(account_id=str(user.get("id", "")), name=str(name), tz=user.get("tz") or None,
+                   email=profile.get("email"), is_admin=bool(user.get("is_admin") or user.get("is_owner")))
+
+
 class People:
-    def __init__(self, app: Meridian, chat: SlackChat) -> None:
+    def __init__(self, app: Meridian, chat: ProfileSource) -> None:
         self.app = app
         self.chat = chat
         self._workspaces: set[str] = set()

@@ -7,8 +7,14 @@
   thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix).
 - An Adaptive Card ``Action.Submit`` (a message with ``value``) or ``Action.Execute``
   (an ``adaptiveCard/action`` invoke) → ``app.action``.
+- ``messageReaction`` (a reaction added to or taken off a message) → ``app.reaction``,
+  Teams' reaction names (``like``, ``heart``…) as the emoji themselves.
 - ``conversationUpdate`` (the app installed in a team or a 1:1 chat) → the conversation
   reference is kept, so Meridian can speak there later.
+
+Mentions reach the core as ``@member-id``: a mentioned Teams user who is a member (by
+their Teams account or the Teams id last seen for them) by their id, anyone else by
+their Teams id, as Slack's adapter does with a Slack id.
 
 Every activity also keeps the sender's conversation reference, Teams identity and
 time zone up to date. The workspace is the tenant.
@@ -29,7 +35,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.chat import TeamsChat, outgoing
 from adapters.teams.render import CARD_TYPE, card, form_card, submitted
-from bot.kernel.app import Action, IncomingMessage, Meridian
+from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Code, Message
@@ -44,6 +50,14 @@ COMMAND_WORDS = frozenset({"standup", "raci", "retro", "meridian", "experiments"
 LOCAL_TENANT = "teams-local"
 """The workspace of activities that carry no tenant (the Bot Framework Emulator, Web Chat)."""
 PLATFORM = "teams"
+TEAMS_REACTIONS: dict[str, str] = {"like": "👍", "heart": "❤️", "laugh": "😆", "surprised": "😮", "sad": "😢",
+                                   "angry": "😠"}
+"""Teams' names for its reactions; any other name reaches the core as ``:name:``."""
+
+
+def emoji_of(reaction: str) -> str:
+    """A Teams reaction name as the emoji: ``like`` → 👍."""
+    return TEAMS_REACTIONS.get(reaction) or f":{reaction}:"
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,7 @@ class TeamsBot:
         self.repo = chat.repo
         self._handlers = {ActivityTypes.message: self.on_message,
                           ActivityTypes.conversation_update: self.on_conversation_update,
+                          ActivityTypes.message_reaction: self.on_reaction,
                           ActivityTypes.invoke: self.on_invoke}
 
     async def on_turn(self, context: TurnContext) -> None:
@@ -230,10 +245,16 @@ class TeamsBot:
                 mentioned_bot = True
                 text = text.replace(tag, " ")
                 continue
-            member = self.app.store.find_member_by_account(tenant, PLATFORM, str(who.get("id")))
-            text = text.replace(tag, f"@{member.id}" if member else f"@{who.get('name') or ''}")
+            text = text.replace(tag, f"@{self._member_id_of(tenant, str(who.get('id') or ''))}")
         text = text.replace("&nbsp;", " ").replace("\xa0", " ")
         return " ".join(text.split()) if "\n" not in text else text.strip(), mentioned_bot
+
+    def _member_id_of(self, tenant: str, user_id: str) -> str:
+        """A mentioned Teams user as the core's member id; someone the core has never met keeps their Teams id."""
+        member = self.app.store.find_member_by_account(tenant, PLATFORM, user_id)
+        if member is not None:
+            return member.id
+        return self.repo.member_of_user(tenant, user_id) or user_id
 
     # --- activities -----------------------------------------------------------------------
     async def on_message(self, context: TurnContext) -> None:
@@ -258,6 +279,21 @@ class TeamsBot:
                                                        where.thread, activity.id))
         if not taken and (where.is_dm or mentioned_bot):
             await context.send_activity(self.chat.activity(where.workspace, HINT))
+
+    async def on_reaction(self, context: TurnContext) -> None:
+        """A reaction on a message (a 👍 on a retro item is a vote); Teams names the message in ``replyToId``."""
+        activity = context.activity
+        if not activity.reply_to_id:
+            return
+        where, member = self._arrival(context)
+        if member is None:
+            return
+        changes = [(r, True) for r in activity.reactions_added or []] + \
+                  [(r, False) for r in activity.reactions_removed or []]
+        for reaction, added in changes:
+            if reaction.type:
+                await self.app.reaction(Reaction(where.workspace, member, str(activity.reply_to_id),
+                                                 emoji_of(str(reaction.type)), added, where.channel))
 
     async def _act(self, where: Where, member: Member, action: tuple[str, str, dict[str, str], dict[str, str]],
                    trigger: str | None) -> Reply | None:

@@ -30,6 +30,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientException, HttpOperationError
 
 from adapters.teams.render import CARD_TYPE, Rendered, card, form_card
+from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Context, Form, Mention, Message, Section
 from bot.kernel.ports import DeliveryError, Posted, Profile, RateLimited, Store
@@ -80,32 +81,27 @@ def now() -> datetime:
 
 
 class TeamsChat:
+    """``bot.kernel.ports.ChatPort`` for Teams; ``repo`` holds the conversation references it sends on."""
+
     platform = "teams"
 
-    def __init__(self, adapter: CloudAdapter, app_id: str = "") -> None:
+    def __init__(self, adapter: CloudAdapter, repo: TeamsRepo, app_id: str = "") -> None:
         self.adapter = adapter
+        self.repo = repo
         self.app_id = app_id
         self._store: Store | None = None
-        self._repo: TeamsRepo | None = None
 
-    def attach(self, app: Any) -> None:
-        """Share the core's database: members for mentions, and the references Teams sends on."""
-        engine = getattr(app.store, "engine", None)
-        if engine is None:
-            raise TypeError("the Teams adapter keeps its conversation references in SQL: give the core a SQL store")
-        self._store, self._repo = app.store, TeamsRepo(engine)
+    def attach(self, app: Meridian) -> None:
+        """Called by the composition root once the core exists: its members for mentions, and ``forget-me``
+        also deletes the person's Teams identity and 1:1 chat reference."""
+        self._store = app.store
+        app.on_forget(self.repo.forget)
 
     @property
     def store(self) -> Store:
         if self._store is None:
             raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
         return self._store
-
-    @property
-    def repo(self) -> TeamsRepo:
-        if self._repo is None:
-            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
-        return self._repo
 
     # --- rendering ------------------------------------------------------------------------
     def teams_user_id(self, member: Member) -> str | None:

@@ -1,28 +1,19 @@
 """Teams' part of ``meridian``: the chat factory for ``serve`` and ``worker``.
 
-This module stays light: botbuilder is imported only when
-Teams is switched on — ``MicrosoftAppId`` set, or ``MERIDIAN_TEAMS_EMULATOR=1`` for a
-local Bot Connector without authentication.
+This module stays light: botbuilder is imported only when Teams is switched on —
+``MicrosoftAppId`` set, or ``MERIDIAN_TEAMS_EMULATOR=1`` for a local Bot Connector
+without authentication.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-from bot.settings import Settings, read_dotenv
-
-EMULATOR_ENV = "MERIDIAN_TEAMS_EMULATOR"
+from bot.settings import Settings
 
 
-def emulator_requested(env: dict[str, str] | None = None) -> bool:
-    source = {**read_dotenv(Path(".env")), **os.environ} if env is None else env
-    return source.get(EMULATOR_ENV, "").strip() == "1"
-
-
-def teams_enabled(settings: Settings, env: dict[str, str] | None = None) -> bool:
-    return bool(settings.microsoft_app_id) or emulator_requested(env)
+def teams_enabled(settings: Settings) -> bool:
+    return bool(settings.microsoft_app_id) or settings.teams_emulator
 
 
 def teams_factory(settings: Settings) -> tuple[dict[str, Any], list[Any]]:

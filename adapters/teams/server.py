@@ -13,6 +13,7 @@ Here the body is serialized only when it is still a model.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,11 @@ from msrest.serialization import Model
 
 from adapters.teams.bot import TeamsBot
 from adapters.teams.chat import TeamsChat
+from adapters.web.server import RouteInstaller
 from bot.kernel.app import Meridian
+from bot.settings import Settings
+from storage.db import make_engine
+from storage.teams.repo import TeamsRepo
 
 log = logging.getLogger("meridian.teams")
 
@@ -51,7 +56,7 @@ class TeamsConfig:
         return not self.APP_ID
 
 
-def teams_config(settings: Any) -> TeamsConfig:
+def teams_config(settings: Settings) -> TeamsConfig:
     """``MicrosoftAppId``/``MicrosoftAppPassword``/``MicrosoftAppType``/``MicrosoftAppTenantId``, checked."""
     app_id = (settings.microsoft_app_id or "").strip()
     password = settings.microsoft_app_password or ""
@@ -77,7 +82,7 @@ def _body(body: Any) -> Any:
     return serializer_helper(body) if isinstance(body, Model) else body
 
 
-def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Any:
+def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
@@ -108,20 +113,21 @@ def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Any:
     return messages
 
 
-def installer(chat: TeamsChat, adapter: CloudAdapter) -> Any:
+def installer(chat: TeamsChat, adapter: CloudAdapter) -> RouteInstaller:
     """A route installer for ``build_web_app``: mounts ``POST /api/messages`` on the running core."""
 
     def install(web_app: web.Application, app: Meridian, _settings: Any) -> None:
-        bot = TeamsBot(app, chat)
-        app.on_forget(chat.repo.forget)
-        web_app.router.add_post(ROUTE, messages_handler(adapter, bot))
+        web_app.router.add_post(ROUTE, messages_handler(adapter, TeamsBot(app, chat)))
 
     return install
 
 
-def build_teams(settings: Any) -> tuple[TeamsChat, Any]:
-    """The Teams port and its route installer for ``meridian serve`` and ``meridian worker``."""
+def build_teams(settings: Settings) -> tuple[TeamsChat, RouteInstaller]:
+    """The Teams port and its route installer for ``meridian serve`` and ``meridian worker``.
+
+    Conversation references live in the core's database (``DATABASE_URL``), beside its tables.
+    """
     config = teams_config(settings)
     adapter = build_adapter(config)
-    chat = TeamsChat(adapter, config.APP_ID)
+    chat = TeamsChat(adapter, TeamsRepo(make_engine(settings.database_url)), config.APP_ID)
     return chat, installer(chat, adapter)

@@ -132,6 +132,12 @@ class TeamsRepo:
                 return None
             return TeamsIdentity(row.tenant, row.member_id, row.user_id, row.aad_object_id, row.name)
 
+    def member_of_user(self, tenant: str, user_id: str) -> str | None:
+        """The member a Teams user id (``29:…``) was last seen as: mentions carry that id, not the Entra one."""
+        with Session(self.engine) as s:
+            return s.exec(select(TeamsUserRow.member_id).where(
+                TeamsUserRow.tenant == tenant, TeamsUserRow.user_id == user_id)).first()
+
     def forget(self, tenant: str, member_id: str) -> None:
         """``forget-me``: the person's Teams identity and their 1:1 chat reference go too."""
         with Session(self.engine) as s:

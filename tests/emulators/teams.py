@@ -323,6 +323,18 @@ class TeamsClient:
             act["value"] = value
         return act
 
+    def reaction(self, user: TeamsUser, channel_id: str, channel_name: str | None, message_id: str, reaction: str,
+                 added: bool = True, thread: str | None = None) -> dict[str, Any]:
+        """``messageReaction``: a reaction (``like``, ``heart``…) put on or taken off a message in a channel."""
+        channel = {"id": channel_id, **({"name": channel_name} if channel_name else {})}
+        data = {"teamsChannelId": channel_id, "teamsTeamId": self.team_id, "channel": channel,
+                "team": {"id": self.team_id, "name": self.team_name}}
+        act = self._base("messageReaction", user, {"isGroup": True, "conversationType": "channel",
+                                                    "id": f"{channel_id};messageid={thread or message_id}"}, data, None)
+        act["replyToId"] = message_id
+        act["reactionsAdded" if added else "reactionsRemoved"] = [{"type": reaction}]
+        return act
+
     def installed_in_team(self, user: TeamsUser) -> dict[str, Any]:
         """``conversationUpdate`` when someone adds the app to a team (its General channel)."""
         data = {"eventType": "teamMemberAdded", "team": {"id": self.team_id, "name": self.team_name}}

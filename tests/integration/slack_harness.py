@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from adapters.slack.app import SlackAdapter, SlackConfig, build_slack, slack_chat
+from adapters.slack.app import SlackAdapter, build_slack, slack_chat
+from adapters.slack.config import SlackConfig
 from bot.bootstrap import build_core, open_store
 from bot.kernel.app import Meridian
 from bot.kernel.clock import SimulatedClock
@@ -71,7 +72,7 @@ class SlackHarness:
         config = SlackConfig.from_env({**self.env, "SLACK_API_URL": api}, socket_mode=self.socket_mode)
         assert config is not None
         chat = slack_chat(config, repo)
-        self.app = build_core(store, self.clock, {"slack": chat}, worker="test")
+        self.app = build_core(store, self.clock, {"slack": chat}, worker="test", attach=[chat.attach])
         self.adapter = build_slack(self.app, config, repo, chat, socket_mode=self.socket_mode)
         if self.socket_mode:
             self.socket = await self.adapter.start_socket_mode()

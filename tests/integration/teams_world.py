@@ -21,6 +21,7 @@ from bot.kernel.clock import SimulatedClock
 from bot.kernel.team import apply_team
 from bot.kernel.teamfile import parse_team
 from storage.kernel.repo import SqlStore
+from storage.teams.repo import TeamsRepo
 from tests.emulators.teams import ConnectorEmulator, TeamsClient
 
 
@@ -31,8 +32,8 @@ class TeamsWorld:
         self.connector = ConnectorEmulator(clock=self.clock.now)
         config = TeamsConfig(app_id, "not-a-real-secret" if app_id else "")
         adapter = build_adapter(config)
-        self.chat = TeamsChat(adapter, app_id)
-        self.app = build_core(store, self.clock, {"teams": self.chat}, worker="test")
+        self.chat = TeamsChat(adapter, TeamsRepo(store.engine), app_id)
+        self.app = build_core(store, self.clock, {"teams": self.chat}, worker="test", attach=[self.chat.attach])
         self.web = build_web_app(self.app, None, installers=[installer(self.chat, adapter)])
         self.http: TestClient | None = None
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from slack_sdk.oauth.installation_store import Installation
 
-from adapters.slack.app import SlackConfig, SlackSettingError, body_workspace, plain_command_text
+from adapters.slack.app import body_workspace
+from adapters.slack.config import SlackConfig, SlackSettingError
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore
+from adapters.slack.translate import core_text
 from bot.bootstrap import open_store
 from storage.db import make_engine
 from storage.slack.repo import SlackRepo
@@ -38,7 +40,7 @@ def test_socket_mode_needs_an_app_token_and_no_signing_secret() -> None:
 def test_command_text_comes_back_as_typed_with_people_as_member_ids() -> None:
     members = {"U04NOOR": "noor"}
     text = "set churn R=<@U04NOOR|noor> C=<@U0OTHER> in <#C0TEAM|ml-team> &lt;b&gt; &amp; <!subteam^S1|@ml>"
-    assert plain_command_text(text, lambda u: members.get(u, u)) == "set churn R=@noor C=@U0OTHER in C0TEAM <b> & @ml"
+    assert core_text(text, lambda u: members.get(u, u)) == "set churn R=@noor C=@U0OTHER in C0TEAM <b> & @ml"
 
 
 def test_the_workspace_of_an_org_wide_install_is_the_enterprise() -> None:

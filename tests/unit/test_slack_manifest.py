@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, SlackConfig, slack_chat
+from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, slack_chat
+from adapters.slack.config import SlackConfig
 from bot.bootstrap import build_core, open_store
 from bot.kernel.clock import SimulatedClock
 from bot.kernel.timekeeping import utc
@@ -31,7 +32,8 @@ def adapter(tmp: Path) -> SlackAdapter:
     config = SlackConfig(signing_secret="s", bot_token="xoxb-T1-x", api_url="http://127.0.0.1:9/api/")
     repo = SlackRepo(make_engine(url))
     chat = slack_chat(config, repo)
-    core = build_core(open_store(url), SimulatedClock(utc(2027, 3, 15)), {"slack": chat}, worker="test")
+    core = build_core(open_store(url), SimulatedClock(utc(2027, 3, 15)), {"slack": chat}, worker="test",
+                      attach=[chat.attach])
     return SlackAdapter(core, config, repo, chat)
 
 

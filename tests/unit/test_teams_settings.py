@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from adapters.teams.cli import teams_enabled
@@ -15,17 +17,23 @@ def settings(**env: str):  # type: ignore[no-untyped-def]
 
 
 def test_teams_is_on_with_an_app_id_or_in_emulator_mode_and_off_otherwise() -> None:
-    assert not teams_enabled(settings(), env={})
-    assert teams_enabled(settings(), env={"MERIDIAN_TEAMS_EMULATOR": "1"})
-    assert teams_enabled(settings(MicrosoftAppId="x", MicrosoftAppPassword="p"), env={})
+    assert not teams_enabled(settings())
+    assert teams_enabled(settings(MERIDIAN_TEAMS_EMULATOR="1"))
+    assert not teams_enabled(settings(MERIDIAN_TEAMS_EMULATOR="0"))
+    assert teams_enabled(settings(MicrosoftAppId="x", MicrosoftAppPassword="p"))
 
 
-def test_serve_gets_the_teams_port_and_route_in_emulator_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MERIDIAN_TEAMS_EMULATOR", "1")
-    connections = connect_platforms(settings())
-    teams = connections["teams"]
+def test_emulator_mode_is_read_from_the_environment_or_the_dotenv_file(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("MERIDIAN_TEAMS_EMULATOR=1\n", encoding="utf-8")
+    assert load_settings({}, dotenv=dotenv).teams_emulator
+    assert not load_settings({"MERIDIAN_TEAMS_EMULATOR": "0"}, dotenv=dotenv).teams_emulator
+    assert not load_settings({}, dotenv=None).teams_emulator
+
+
+def test_serve_gets_the_teams_port_and_route_in_emulator_mode() -> None:
+    teams = connect_platforms(settings(MERIDIAN_TEAMS_EMULATOR="1"))["teams"]
     assert teams.chat.platform == "teams" and teams.chat.app_id == "" and len(teams.routes) == 1
-    monkeypatch.delenv("MERIDIAN_TEAMS_EMULATOR")
     connections = connect_platforms(settings())
     assert list(connections) == ["console"] and connections["console"].routes == []
 
@@ -36,12 +44,11 @@ def test_serve_gets_the_teams_port_and_route_in_emulator_mode(monkeypatch: pytes
      "MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant"),
     ({"MicrosoftAppType": "Weird"}, "MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI"),
 ])
-def test_a_wrong_teams_setting_is_named(env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_teams_setting_is_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(TeamsSettingsError, match=message):
         teams_config(settings(**env))
-    monkeypatch.setenv("MERIDIAN_TEAMS_EMULATOR", "1")
     with pytest.raises(SettingsError, match=message):
-        connect_platforms(settings(**env))
+        connect_platforms(settings(**env, MERIDIAN_TEAMS_EMULATOR="1"))
 
 
 def test_the_password_never_shows_in_a_repr() -> None:
