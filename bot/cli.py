@@ -233,17 +233,21 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
+def web_application(composition: Composition, with_scheduler: bool) -> Any:
+    """``meridian serve``'s aiohttp application: health and metrics, each platform's routes, the webhooks."""
     from adapters.web.hooks import hook_routes
     from adapters.web.server import build_web_app
 
+    return build_web_app(composition.app, composition.settings, with_scheduler=with_scheduler,
+                         installers=[*composition.routes, hook_routes(composition.capabilities.digests.registry)])
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
     settings = _settings()
     _logging(settings.log_level)
-    composition = _compose(settings)
-    web_app = build_web_app(composition.app, settings, with_scheduler=not args.no_scheduler,
-                            installers=[*composition.routes, hook_routes(composition.capabilities.digests.registry)])
+    web_app = web_application(_compose(settings), with_scheduler=not args.no_scheduler)
     web.run_app(web_app, host=args.host, port=args.port or settings.port, print=None)
     return 0
 

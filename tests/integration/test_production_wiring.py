@@ -20,8 +20,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.web.hooks import add_hook_routes
-from adapters.web.server import build_web_app
 from bot import cli
 from bot.bootstrap import Composition, compose
 from bot.kernel.clock import SimulatedClock
@@ -71,9 +69,7 @@ def operator_dir(tmp_path: Path, slack_api: SlackEmulator, monkeypatch: pytest.M
 
 async def serve(composition: Composition) -> tuple[web.AppRunner, str]:
     """``meridian serve``'s web application on a loopback port."""
-    web_app = build_web_app(composition.app, composition.settings,
-                            installers=[*composition.routes, add_hook_routes])
-    runner = web.AppRunner(web_app, access_log=None)
+    runner = web.AppRunner(cli.web_application(composition, with_scheduler=False), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

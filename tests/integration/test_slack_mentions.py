@@ -55,7 +55,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
         for user, name, tz in (("U0ALICE", "Alice", "Europe/London"), ("U0RAVI", "Ravi", "Asia/Kolkata"),
                                ("U0GUEST", "Guest", "Europe/Berlin")):
             harness.emulator.add_user(user, name, tz, is_admin=user == "U0ALICE")
-        apply_team(harness.app, parse_team(TEAM), platform="slack")
+        apply_team(harness.app, parse_team(TEAM, "team.yaml", harness.app.sections), platform="slack")
         yield harness
 
 
