@@ -124,7 +124,7 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
     RACI is built first because others are given what it offers (``ActivityOwners``).
     """
     from adapters.sources.factory import source_factory
-    from adapters.web.hooks import served_charts
+    from adapters.web.charts import served_charts
     from storage.raci.repo import RaciRepo
     from storage.retros.repo import RetroRepo
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.digests.charts import ChartPublisher
 from bot.digests.install import Digests
 from bot.digests.sources import (
+    ChartPublisher,
     DriftSnapshot,
     ExperimentRecord,
     Goal,

@@ -20,41 +20,19 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from urllib.parse import quote
+from collections.abc import Callable
 
 from aiohttp import web
 
 from adapters.sources.alertmanager import WebhookBodyError, parse_webhook
-from bot.digests.charts import bar_chart_png
-from bot.digests.service import DigestRegistry, DigestService
+from adapters.web.charts import bar_chart_png
+from bot.digests.sources import WebhookReceiver, WebhookReceivers
 from bot.kernel.app import Meridian
-from bot.kernel.ports import Store
 from bot.settings import Settings
 
 log = logging.getLogger("meridian.hooks")
 
 MAX_SKEW_SECONDS = 300
-
-
-class ServedCharts:
-    """Keeps chart series in the store and names the URL this server draws them at."""
-
-    def __init__(self, store: Store, base_url: str) -> None:
-        self.store = store
-        self.base_url = base_url.rstrip("/")
-
-    def publish(self, workspace: str, values: Sequence[float | None]) -> str | None:
-        series = [None if v is None else round(float(v), 6) for v in values]
-        chart_id = hashlib.sha256(json.dumps([workspace, series]).encode()).hexdigest()[:24]
-        self.store.kv_set(workspace, f"chart:{chart_id}", series)
-        return f"{self.base_url}/charts/{quote(workspace, safe='')}/{chart_id}.png"
-
-
-def served_charts(settings: Settings, store: Store) -> ServedCharts | None:
-    """Charts are served only where the server has a public address (``MERIDIAN_PUBLIC_URL``)."""
-    base = settings.public_url
-    return ServedCharts(store, base) if base.startswith(("http://", "https://")) else None
 
 
 def mlflow_signature(secret: str, delivery_id: str, timestamp: str, body: str) -> str:
@@ -66,7 +44,7 @@ def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _workspace_service(registry: DigestRegistry, request: web.Request) -> DigestService | None:
+def _workspace_service(registry: WebhookReceivers, request: web.Request) -> WebhookReceiver | None:
     wanted = request.query.get("workspace")
     if wanted:
         return registry.get(wanted)
@@ -77,7 +55,7 @@ def _workspace_service(registry: DigestRegistry, request: web.Request) -> Digest
 RouteInstaller = Callable[[web.Application, Meridian, Settings], None]
 
 
-def hook_routes(registry: DigestRegistry) -> RouteInstaller:
+def hook_routes(registry: WebhookReceivers) -> RouteInstaller:
     """The webhook and chart routes over the digests' registry, as ``build_web_app`` installs routes."""
 
     def install(web_app: web.Application, meridian: Meridian, settings: Settings) -> None:
@@ -87,7 +65,7 @@ def hook_routes(registry: DigestRegistry) -> RouteInstaller:
 
 
 def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Settings,
-                    registry: DigestRegistry) -> None:
+                    registry: WebhookReceivers) -> None:
     token = settings.webhook_token
     secret = settings.mlflow_webhook_secret
 

@@ -13,13 +13,12 @@ retro's opening post).
 
 from __future__ import annotations
 
-from bot.digests.charts import ChartPublisher
 from bot.digests.commands import DigestCommands
 from bot.digests.config import SourceDefaults
 from bot.digests.numbers import SprintInNumbers
 from bot.digests.schedule import DigestJobs
 from bot.digests.service import DigestRegistry
-from bot.digests.sources import SourceFactory
+from bot.digests.sources import ChartPublisher, SourceFactory
 from bot.digests.teamfile import DigestSections
 from bot.kernel.app import Meridian
 from bot.kernel.ports import ActivityOwners

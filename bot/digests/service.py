@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.digests.alerts import AlertBook, AlertRecord, alertmanager_message
-from bot.digests.charts import ChartPublisher
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
 from bot.digests.experiments import (
@@ -30,7 +29,14 @@ from bot.digests.experiments import (
     registry_event_text,
 )
 from bot.digests.messages import DigestMessages
-from bot.digests.sources import AlertEvent, MonitoringSource, SourceFactory, SourceSet, SourceUnavailable
+from bot.digests.sources import (
+    AlertEvent,
+    ChartPublisher,
+    MonitoringSource,
+    SourceFactory,
+    SourceSet,
+    SourceUnavailable,
+)
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Message

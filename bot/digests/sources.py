@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.digests.config import Goal, SourcesConfig
 
@@ -224,3 +224,32 @@ SourceFactory = Callable[[SourcesConfig], SourceSet]
 
 It raises ``SourcesConfigError`` for what only the adapters can check (a W&B source with no API key).
 """
+
+
+class ChartPublisher(Protocol):
+    def publish(self, workspace: str, values: Sequence[float | None]) -> str | None:
+        """Keep the series and return the URL its chart is served at; ``None`` when charts are not served."""
+        ...
+
+
+class WebhookReceiver(Protocol):
+    """What ``meridian serve``'s webhooks hand one workspace's digests: alerts as they fire, registry news."""
+
+    async def alerts_received(self, events: Sequence[AlertEvent]) -> int:
+        """Record Alertmanager alerts; post a firing one once and update it when it resolves."""
+        ...
+
+    async def registry_event(self, entity: str, action: str, data: Mapping[str, Any], delivery_id: str) -> bool:
+        """Post MLflow registry news; ``False`` for events that are not news."""
+        ...
+
+
+class WebhookReceivers(Protocol):
+    """The workspaces' receivers, by workspace id (the digests' registry offers this to the web adapter)."""
+
+    def get(self, workspace: str) -> WebhookReceiver | None: ...
+
+    def configured(self) -> list[str]:
+        """The workspaces that have sources."""
+        ...
+

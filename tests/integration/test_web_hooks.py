@@ -116,7 +116,7 @@ async def test_trend_chart_is_served_as_a_png(sqlite_store) -> None:
     import struct
     import zlib
 
-    from adapters.web.hooks import served_charts
+    from adapters.web.charts import served_charts
 
     app, _, _, _ = make_app(sqlite_store, NOW)
     settings = Settings(webhook_token="t", public_url="http://meridian.test/")

@@ -124,19 +124,8 @@ def test_tangles_are_found_and_described() -> None:
         "modules importing one another: e", "    e -> e"]
 
 
-CYCLES_BEING_REMOVED: list[set[str]] = [
-    {"adapters.slack.chat", "adapters.slack.files", "adapters.slack.people"},
-]
-"""Cycles that existed when this check was written, tolerated (or any part of one) until they are gone.
-
-Any other cycle fails now; empty this list to require none at all."""
-
-
 def test_no_import_cycles_between_modules() -> None:
     graph = import_graph()
     assert "bot.kernel.app" in graph and "storage.kernel.repo" in graph and "adapters.console.chat" in graph
     groups = tangles(graph)
-    if groups:
-        print(describe(graph, groups))
-    new = [g for g in groups if not any(set(g) <= old for old in CYCLES_BEING_REMOVED)]
-    assert new == [], "import cycles:\n" + describe(graph, new)
+    assert groups == [], "import cycles:\n" + describe(graph, groups)

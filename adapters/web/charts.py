@@ -1,28 +1,27 @@
-"""Small bar charts as PNG images, for platforms that show images next to the text sparkline.
+"""Trend charts served by ``meridian serve``: kept in the store, drawn as small PNG bar charts on request.
 
-Pure standard library (``zlib``/``struct``): one bar per value, missing values left empty,
-the lowest value still a visible bar. Where the chart is served from is an adapter's
-business (``ChartPublisher``); the core only asks for a URL.
+The digests ask a ``ChartPublisher`` (``bot.digests.sources``) for a URL; this module is
+that publisher and the route's drawing. Pure standard library (``zlib``/``struct``): one
+bar per value, missing values left empty, the lowest value still a visible bar.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import struct
 import zlib
 from collections.abc import Sequence
-from typing import Protocol
+from urllib.parse import quote
+
+from bot.kernel.ports import Store
+from bot.settings import Settings
 
 BACKGROUND = (255, 255, 255)
 BAR = (54, 110, 180)
 LATEST = (230, 126, 34)
 BASELINE = (200, 200, 200)
-
-
-class ChartPublisher(Protocol):
-    def publish(self, workspace: str, values: Sequence[float | None]) -> str | None:
-        """Keep the series and return the URL its chart is served at; ``None`` when charts are not served."""
-        ...
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:
@@ -63,3 +62,23 @@ def bar_chart_png(values: Sequence[float | None], width: int = 420, height: int 
             x1 = pad + round((i + 1) * slot - slot * 0.15)
             fill(x0, top, max(x1, x0 + 1), height - pad - 1, LATEST if i == last else BAR)
     return encode_png(width, height, pixels)
+
+
+class ServedCharts:
+    """Keeps chart series in the store and names the URL this server draws them at."""
+
+    def __init__(self, store: Store, base_url: str) -> None:
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+
+    def publish(self, workspace: str, values: Sequence[float | None]) -> str | None:
+        series = [None if v is None else round(float(v), 6) for v in values]
+        chart_id = hashlib.sha256(json.dumps([workspace, series]).encode()).hexdigest()[:24]
+        self.store.kv_set(workspace, f"chart:{chart_id}", series)
+        return f"{self.base_url}/charts/{quote(workspace, safe='')}/{chart_id}.png"
+
+
+def served_charts(settings: Settings, store: Store) -> ServedCharts | None:
+    """Charts are served only where the server has a public address (``MERIDIAN_PUBLIC_URL``)."""
+    base = settings.public_url
+    return ServedCharts(store, base) if base.startswith(("http://", "https://")) else None
