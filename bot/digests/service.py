@@ -308,7 +308,7 @@ class DigestRegistry:
         self.charts = charts
         self.owners = owners
         self.defaults = defaults or SourceDefaults()
-        self._services: dict[str, tuple[Any, DigestService]] = {}
+        self._by_workspace: dict[str, tuple[Any, DigestService]] = {}
 
     def parse(self, raw: Mapping[str, Any]) -> SourcesConfig:
         """``sources:``/``digests:`` checked, with this deployment's default addresses filled in."""
@@ -320,14 +320,14 @@ class DigestRegistry:
         stored = {"sources": raw.get("sources"), "digests": raw.get("digests")}
         self.app.store.kv_set(workspace, self.CONFIG_KEY, stored)
         service = self._service(workspace, config, sources or self.build_sources(config))
-        self._services[workspace] = (stored, service)
+        self._by_workspace[workspace] = (stored, service)
         return service
 
     def get(self, workspace: str) -> DigestService | None:
         stored = self.app.store.kv_get(workspace, self.CONFIG_KEY)
         if not stored:
             return None
-        cached = self._services.get(workspace)
+        cached = self._by_workspace.get(workspace)
         if cached is not None and cached[0] == stored:
             return cached[1]
         try:
@@ -337,7 +337,7 @@ class DigestRegistry:
             log.error("workspace %s: stored digest configuration is invalid: %s", workspace, err)
             return None
         service = self._service(workspace, config, sources)
-        self._services[workspace] = (stored, service)
+        self._by_workspace[workspace] = (stored, service)
         return service
 
     def _service(self, workspace: str, config: SourcesConfig, sources: SourceSet) -> DigestService:

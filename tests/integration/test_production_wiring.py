@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,7 +27,9 @@ from bot.kernel.clock import SimulatedClock
 from bot.kernel.timekeeping import utc
 from bot.settings import load_settings
 from tests.emulators.slack import SlackEmulator
+from tests.integration.services import MlflowServer, mlflow_server  # noqa: F401  (a fixture)
 from tests.integration.slack_harness import SECRET, signed_headers
+from tests.integration.test_mlflow_digest import log_run
 
 MONDAY_EARLY = utc(2027, 3, 15, 5, 0)
 TEAM = """\
@@ -141,3 +144,47 @@ async def test_a_team_imported_before_slack_was_set_up_talks_on_slack_once_it_is
     worker = compose(load_settings(), clock)
     await worker.app.engine.advance_to(utc(2027, 3, 15, 9, 0), clock)
     assert len(reminders_to(slack_api, "UBOB")) == 1
+
+
+RETRO_TEAM = """\
+workspace: T0001
+members:
+  - {id: bob, name: Bob, tz: Europe/Berlin, accounts: {slack: UBOB, mlflow: bob}}
+  - {id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {slack: URAVI, mlflow: ravi}}
+retros:
+  - {name: q1, channel: "#ml-team", async: {opens: "2027-03-01T09:00Z", closes: "2027-03-05T17:00Z"}}
+sources:
+  tracking: [{kind: mlflow, experiments: ["wiring-*"], metric: val_auc, goal: max}]
+"""
+
+
+@pytest.mark.services
+async def test_a_retro_thread_opens_with_the_sprint_in_numbers_from_mlflow_named_in_dotenv(
+        operator_dir: Path, slack_api: SlackEmulator, mlflow_server: MlflowServer) -> None:  # noqa: F811
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server.url)
+    experiment = client.create_experiment("wiring-churn")
+    sprint_end = utc(2027, 2, 26, 12, 0)
+    log_run(client, experiment, "baseline", "ravi", "FINISHED", sprint_end - timedelta(days=20), (0.81,))
+    log_run(client, experiment, "v7", "ravi", "FINISHED", sprint_end - timedelta(days=3), (0.84,))
+    log_run(client, experiment, "v8", "bob", "FINISHED", sprint_end, (0.87,))
+    log_run(client, experiment, "oom", "bob", "FAILED", sprint_end - timedelta(days=1))
+
+    # The team file names no address: the tracking server comes from MLFLOW_TRACKING_URI in .env.
+    with (operator_dir / ".env").open("a") as env:
+        env.write(f"MLFLOW_TRACKING_URI={mlflow_server.url}\n")
+    (operator_dir / "team.yaml").write_text(RETRO_TEAM)
+    assert cli.main(["import", "team.yaml"]) == 0
+
+    clock = SimulatedClock(utc(2027, 3, 1, 8, 0))
+    worker = compose(load_settings(), clock)
+    await worker.app.engine.advance_to(utc(2027, 3, 1, 9, 30), clock)
+
+    opened = [c.params for c in slack_api.calls("chat.postMessage")
+              if "q1" in str(c.params.get("text")) and c.params.get("channel") == "#ml-team"]
+    assert len(opened) == 1, [c.params.get("text") for c in slack_api.calls("chat.postMessage")]
+    shown = json.dumps(opened[0]["blocks"], ensure_ascii=False)
+    assert "Sprint in numbers" in shown
+    assert "2 runs finished, 1 failed" in shown
+    assert "Best val_auc: 0.87 (v8 in wiring-churn)" in shown
