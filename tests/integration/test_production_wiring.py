@@ -13,13 +13,14 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot import cli
 from bot.bootstrap import Composition, compose
@@ -27,6 +28,7 @@ from bot.kernel.clock import SimulatedClock
 from bot.kernel.timekeeping import utc
 from bot.settings import load_settings
 from tests.emulators.slack import SlackEmulator
+from tests.emulators.wandb import EmulatedRun, WandbEmulator
 from tests.integration.services import MlflowServer, mlflow_server  # noqa: F401  (a fixture)
 from tests.integration.slack_harness import SECRET, signed_headers
 from tests.integration.test_mlflow_digest import log_run
@@ -188,3 +190,33 @@ async def test_a_retro_thread_opens_with_the_sprint_in_numbers_from_mlflow_named
     assert "Sprint in numbers" in shown
     assert "2 runs finished, 1 failed" in shown
     assert "Best val_auc: 0.87 (v8 in wiring-churn)" in shown
+
+
+async def test_a_wandb_key_set_only_in_dotenv_reaches_the_source(
+        operator_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def iso(hours_ago: float) -> str:
+        return (datetime.now(UTC) - timedelta(hours=hours_ago)).replace(tzinfo=None).isoformat(timespec="seconds")
+
+    emulator = WandbEmulator("acme", "k3y-from-dotenv")
+    emulator.projects["churn"] = [EmulatedRun("r1", "finished", iso(5), iso(3), {"val_loss": 0.31}, "ravi-w"),
+                                  EmulatedRun("r2", "crashed", iso(4), iso(2), {}, "ravi-w")]
+    server = TestServer(emulator.app())
+    await server.start_server()
+    try:
+        url = str(server.make_url("")).rstrip("/")
+        with (operator_dir / ".env").open("a") as env:
+            env.write("WANDB_API_KEY=k3y-from-dotenv\n")
+        (operator_dir / "team.yaml").write_text(TEAM + f"""\
+sources:
+  tracking: [{{kind: wandb, url: "{url}", entity: acme, projects: [churn], metric: val_loss, goal: min}}]
+digests:
+  - {{kind: experiments, channel: "#ml-team", at: "08:00 Europe/London"}}
+""")
+        assert cli.main(["import", "team.yaml"]) == 0
+        capsys.readouterr()
+        status = await asyncio.to_thread(cli.main, ["digest", "experiments", "--dry-run"])
+        printed = capsys.readouterr().out
+    finally:
+        await server.close()
+    assert status == 0, printed
+    assert "unavailable" not in printed and "1 finished" in printed and "r1" in printed, printed
