@@ -20,7 +20,7 @@ from bot.digests.install import Digests
 from bot.kernel import people, retention
 from bot.kernel.app import Meridian
 from bot.kernel.engine import EngineSettings
-from bot.kernel.ports import ActivityOwners, ChatPort, Clock, SprintNumbers
+from bot.kernel.ports import ActivityOwners, ChatPort, Clock, ConfirmsDelivery, ReceivesUploads, SprintNumbers
 from bot.kernel.teamfile import TeamSection
 from bot.raci.install import Raci
 from bot.retros.install import Retros
@@ -67,10 +67,16 @@ def _slack_configured(settings: Settings) -> bool:
 
 
 def _connect_slack(settings: Settings) -> Connection:
+    from adapters.slack.chat import SlackChat
     from adapters.slack.cli import slack_chats
 
     chats, routes = slack_chats(settings)
-    chat = chats["slack"]
+    if "slack" not in chats:
+        raise SettingsError("SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is required for Slack")
+    chat: SlackChat = chats["slack"]
+    confirms: ConfirmsDelivery = chat  # mypy checks the optional capabilities the core probes for
+    uploads: ReceivesUploads = chat
+    del confirms, uploads
     return Connection(chat, routes, chat.attach)
 
 
@@ -81,10 +87,11 @@ def _teams_configured(settings: Settings) -> bool:
 
 
 def _connect_teams(settings: Settings) -> Connection:
+    from adapters.teams.chat import TeamsChat
     from adapters.teams.cli import teams_factory
 
     chats, routes = teams_factory(settings)
-    chat = chats["teams"]
+    chat: TeamsChat = chats["teams"]
     return Connection(chat, routes, chat.attach)
 
 

@@ -1,6 +1,6 @@
 """Real MLflow and Evidently servers for the digest tests, one of each per test session.
 
-Import the fixtures into a test module (``from tests.integration.services import mlflow_server``).
+The fixtures reach every integration module through ``tests/integration/conftest.py``.
 They skip only when the ``services`` extra (``mlflow``, ``evidently``) is not installed;
 a server that is installed but does not start is a failure.
 """

@@ -12,7 +12,6 @@ from bot.kernel.domain import Member
 from bot.kernel.ports import ClaimedItem
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
-from tests.integration.services import evidently_ui  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.services
 
@@ -35,7 +34,7 @@ def frames(seed: int, age: float | None, tenure: float = 5) -> tuple[Any, Any]:
 
 
 @pytest.fixture(scope="module")
-def projects(evidently_ui: str) -> dict[str, str]:  # noqa: F811
+def projects(evidently_ui: str) -> dict[str, str]:
     """``churn`` drifts more each day (none, then age, then age and tenure); ``ltv`` does not drift.
 
     ``tenure`` is compared with a distance (Wasserstein), the others with a p-value test (K-S).
@@ -66,7 +65,7 @@ def team(url: str) -> dict[str, Any]:
             "digests": [{"kind": "drift", "channel": "#ml-team", "at": "08:05 UTC", "alerts_channel": "#ml-alerts"}]}
 
 
-async def test_drift_digest_and_alert_from_real_reports(projects, evidently_ui, sqlite_store) -> None:  # noqa: F811
+async def test_drift_digest_and_alert_from_real_reports(projects, evidently_ui, sqlite_store) -> None:
     app, _, chat, clock = make_app(sqlite_store, NOW, [Member("acme-ml", "alice", "Alice")])
     service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(evidently_ui))
     try:

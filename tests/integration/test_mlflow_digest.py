@@ -18,7 +18,7 @@ from bot.kernel.domain import Member, Workspace
 from bot.kernel.ports import ClaimedItem, SprintNumbers
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
-from tests.integration.services import free_port, mlflow_server  # noqa: F401  (a fixture)
+from tests.integration.services import free_port
 
 pytestmark = pytest.mark.services
 
@@ -53,7 +53,7 @@ def log_run(client: Any, exp: str, name: str, user: str, status: str, end: datet
 
 
 @pytest.fixture(scope="module")
-def seeded(mlflow_server) -> Seeded:  # noqa: F811
+def seeded(mlflow_server) -> Seeded:
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
@@ -90,7 +90,7 @@ async def digest(app: Any, day: str) -> None:
                                                                   {"channel": "#ml-team"}, 0))
 
 
-async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, mlflow_server, sqlite_store) -> None:  # noqa: F811
+async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, mlflow_server, sqlite_store) -> None:
     # The digests run on the server's own clock, as they do in production (the registry stamps real times).
     app, _, chat, clock = make_app(sqlite_store, datetime.now(UTC), [RAVI, NOOR])
     service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(mlflow_server.url))
@@ -139,7 +139,7 @@ async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, m
         await service.close()
 
 
-async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seeded, mlflow_server,  # noqa: F811
+async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seeded, mlflow_server,
                                                                             sqlite_store) -> None:
     app, _, chat, _ = make_app(sqlite_store, NOW, [RAVI])
     digests = installed(app, source_factory(Settings()))
@@ -168,7 +168,7 @@ async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seed
         await server.close()
 
 
-async def test_sprint_numbers_from_a_real_server(mlflow_server, sqlite_store) -> None:  # noqa: F811
+async def test_sprint_numbers_from_a_real_server(mlflow_server, sqlite_store) -> None:
     from mlflow import MlflowClient
 
     now = datetime.now(UTC).replace(microsecond=0)

@@ -29,7 +29,7 @@ from bot.kernel.timekeeping import utc
 from bot.settings import load_settings
 from tests.emulators.slack import SlackEmulator
 from tests.emulators.wandb import EmulatedRun, WandbEmulator
-from tests.integration.services import MlflowServer, mlflow_server  # noqa: F401  (a fixture)
+from tests.integration.services import MlflowServer
 from tests.integration.slack_harness import SECRET, signed_headers
 from tests.integration.test_mlflow_digest import log_run
 
@@ -162,7 +162,7 @@ sources:
 
 @pytest.mark.services
 async def test_a_retro_thread_opens_with_the_sprint_in_numbers_from_mlflow_named_in_dotenv(
-        operator_dir: Path, slack_api: SlackEmulator, mlflow_server: MlflowServer) -> None:  # noqa: F811
+        operator_dir: Path, slack_api: SlackEmulator, mlflow_server: MlflowServer) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=mlflow_server.url)
