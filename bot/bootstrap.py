@@ -135,7 +135,7 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
     from storage.raci.repo import RaciRepo
     from storage.retros.repo import RetroRepo
 
-    raci = Raci(RaciRepo(store.engine))
+    raci = Raci(RaciRepo(store.engine), store)
     owners: ActivityOwners = raci.service  # mypy checks the service still offers what the port names
     digests = Digests(source_factory(settings), served_charts(settings, store), owners,
                       SourceDefaults(settings.mlflow_tracking_uri, settings.evidently_url, settings.prometheus_url))

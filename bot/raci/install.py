@@ -11,24 +11,10 @@ from bot.kernel.domain import Member
 from bot.kernel.messages import Block
 from bot.kernel.teamfile import TeamFile, TeamSection
 from bot.raci.commands import EDIT_ACTION, RaciCommands
-from bot.raci.model import RaciStore
+from bot.raci.model import Directory, RaciStore
 from bot.raci.render import home_roles
 from bot.raci.service import RaciService, RaciSettings
 from bot.raci.teamfile import apply_section, validate_section
-
-
-class _NotInstalled:
-    """The member directory of a service whose capability is not installed yet.
-
-    RACI reads people from the app's store, which it only meets at ``install``;
-    a read before that is a wiring mistake, said plainly rather than answered wrongly.
-    """
-
-    def get_member(self, workspace: str, member_id: str) -> Member | None:
-        raise RuntimeError("RACI reads members from the app it is installed on; install it first")
-
-    def list_members(self, workspace: str) -> list[Member]:
-        raise RuntimeError("RACI reads members from the app it is installed on; install it first")
 
 
 class Raci:
@@ -36,11 +22,10 @@ class Raci:
 
     name = "raci"
 
-    def __init__(self, store: RaciStore, settings: RaciSettings | None = None) -> None:
-        self.service = RaciService(store, _NotInstalled(), settings or RaciSettings())
+    def __init__(self, store: RaciStore, people: Directory, settings: RaciSettings | None = None) -> None:
+        self.service = RaciService(store, people, settings or RaciSettings())
 
     def install(self, app: Meridian) -> None:
-        self.service.people = app.store
         commands = RaciCommands(self.service)
         app.add_family(commands.family())
         app.on_action(EDIT_ACTION, commands.on_edit_submitted)

@@ -68,7 +68,7 @@ def world(sqlite_store: SqlStore) -> Iterator[World]:
     chat = FileSharingChat()
     meridian = Meridian(sqlite_store, clock, {"console": ConsoleChat(clock, out=io.StringIO()), "sharing": chat},
                         worker_id="test")
-    raci = Raci(RaciRepo(sqlite_store.engine), RaciSettings(max_accountable=1))
+    raci = Raci(RaciRepo(sqlite_store.engine), sqlite_store, RaciSettings(max_accountable=1))
     meridian.install([raci])
     apply_team(meridian, parse_team(TEAM, "team.yaml", meridian.sections))
     yield World(meridian, raci, chat)
