@@ -190,21 +190,24 @@ class Meridian:
         A workspace whose platform is configured here talks to it. One that names no
         configured platform (a team imported before any was set up) talks to the one
         platform configured, and to the console only when no chat platform is: a team
-        file never pins a workspace to the terminal.
+        file never pins a workspace to the terminal. The answer is remembered for the
+        process (a workspace does not move between platforms while a process runs).
         """
         platform = self._platforms.get(workspace)
         if platform is None:
             ws = self.store.get_workspace(workspace)
-            if ws is not None and ws.platform in self.chats:
-                platform = self._platforms[workspace] = ws.platform
-        if platform is not None:
-            return self.chats[platform]
-        real = [chat for name, chat in self.chats.items() if name != "console"]
+            platform = self._platform_of(ws.platform if ws else "")
+            if ws is not None:
+                self._platforms[workspace] = platform
+        return self.chats[platform]
+
+    def _platform_of(self, named: str) -> str:
+        if named in self.chats:
+            return named
+        real = [name for name in self.chats if name != "console"]
         if len(real) == 1:
             return real[0]
-        if "console" in self.chats:
-            return self.chats["console"]
-        return next(iter(self.chats.values()))
+        return "console" if "console" in self.chats else next(iter(self.chats))
 
     # --- entry points for adapters -------------------------------------------------
     async def command(self, inv: Invocation) -> Reply:
