@@ -35,6 +35,7 @@ class Raci:
 
         app.add_section(TeamSection("raci", validate_section, apply))
         app.add_home_section(self._home_roles)
+        app.on_merge(self.service.store.merge_member)
 
     def _home_roles(self, app: Meridian, member: Member) -> list[Block]:
         return home_roles(self.service, member)

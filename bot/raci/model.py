@@ -246,6 +246,11 @@ class RaciStore(Protocol):
 
     def apply(self, workspace: str, changes: Sequence[Change]) -> None: ...
 
+    def merge_member(self, workspace: str, old: str, new: str) -> None:
+        """Give ``old``'s roles to ``new`` (one person who had two members); where both hold a role on the same
+        activity, ``new`` keeps theirs."""
+        ...
+
     def history(self, workspace: str, names: Sequence[str], limit: int = 20) -> list[HistoryEntry]:
         """Entries about any of ``names`` or any name they were renamed from or to, newest first."""
         ...

@@ -83,4 +83,5 @@ class Retros:
         app.on_action("retro.", on_action)
         app.add_home_section(home)
         app.on_forget(self.store.forget_member)
+        app.on_merge(self.store.merge_member)
         app.add_section(team_section(ctx))

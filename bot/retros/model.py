@@ -165,6 +165,11 @@ class RetroStore(Protocol):
         """Erase a person from retros (``/meridian forget-me``): their items lose the author, votes go."""
         ...
 
+    def merge_member(self, workspace: str, old: str, new: str) -> None:
+        """File what ``old`` wrote, voted, owns and bore under ``new`` (one person who had two members); a vote
+        or burden both already hold is kept once."""
+        ...
+
 
 def category_of(text: str) -> tuple[str | None, str]:
     """The category a reply names (a leading 🟢 🔴 💡 🙌 or ``well:`` …) and the text without it."""

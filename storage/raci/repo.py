@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.kernel.members import normalise
 from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role
-from storage.db import connect, open_session
+from storage.db import connect, open_session, table_of
 from storage.raci.models import RaciActivityRow, RaciAssignmentRow, RaciHistoryRow
 
 RACI_TABLES = [SQLModel.metadata.tables[name] for name in ("raci_activity", "raci_assignment", "raci_history")]
@@ -124,6 +125,17 @@ class RaciRepo:
                          r.description, r.channel) for r in rows]
 
     # --- writing ------------------------------------------------------------------
+    def merge_member(self, workspace: str, old: str, new: str) -> None:
+        theirs = table_of(RaciAssignmentRow).alias("theirs")
+        mine = table_of(RaciAssignmentRow).c
+        with open_session(self.engine) as s, s.begin():
+            s.execute(sa_update(RaciAssignmentRow).where(
+                mine.workspace == workspace, mine.member_id == old,
+                ~sa_select(theirs.c.id).where(theirs.c.activity_id == mine.activity_id,
+                                              theirs.c.member_id == new).exists())
+                .values(member_id=new))
+            s.execute(delete(RaciAssignmentRow).where(mine.workspace == workspace, mine.member_id == old))
+
     def apply(self, workspace: str, changes: Sequence[Change]) -> None:
         try:
             with open_session(self.engine) as s, s.begin():

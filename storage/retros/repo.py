@@ -267,5 +267,25 @@ class RetroRepo:
             s.execute(delete(RetroVoteRow).where(VoteC.workspace == workspace, VoteC.voter == member))
             s.execute(delete(RetroBurdenRow).where(BurdenC.workspace == workspace, BurdenC.member == member))
 
+    def merge_member(self, workspace: str, old: str, new: str) -> None:
+        with self.session() as s:
+            s.execute(update(RetroItemRow).where(ItemC.workspace == workspace, ItemC.author == old).values(author=new))
+            s.execute(update(RetroActionRow).where(ActionC.workspace == workspace, ActionC.owner == old)
+                      .values(owner=new))
+            votes = table_of(RetroVoteRow).alias("theirs")
+            s.execute(update(RetroVoteRow).where(
+                VoteC.workspace == workspace, VoteC.voter == old,
+                ~select(votes.c.item_id).where(votes.c.item_id == VoteC.item_id, votes.c.voter == new).exists())
+                .values(voter=new))
+            s.execute(delete(RetroVoteRow).where(VoteC.workspace == workspace, VoteC.voter == old))
+            burden = table_of(RetroBurdenRow).alias("theirs")
+            s.execute(update(RetroBurdenRow).where(
+                BurdenC.workspace == workspace, BurdenC.member == old,
+                ~select(burden.c.day).where(burden.c.workspace == workspace, burden.c.retro == BurdenC.retro,
+                                           burden.c.member == new, burden.c.day == BurdenC.day,
+                                           burden.c.kind == BurdenC.kind).exists())
+                .values(member=new))
+            s.execute(delete(RetroBurdenRow).where(BurdenC.workspace == workspace, BurdenC.member == old))
+
 
 __all__ = ["RetroRepo"]
