@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.kernel.app import IncomingMessage, Meridian, Reaction
 from bot.kernel.team import apply_team
 from bot.kernel.teamfile import parse_team
 from bot.kernel.timekeeping import utc
 from tests.emulators.slack import Call
+from tests.integration.core_inbox import Seen
 from tests.integration.slack_harness import SlackHarness
 
 TEAM = """
@@ -29,24 +29,6 @@ retros:
   - {name: sprint-retro, channel: C0TEAM, every: 2w, duration: 60m, starts: 2027-01-04, members: all,
      candidates: ["14:00"], max_votes: 2}
 """
-
-
-class Seen:
-    """What the core was handed; never takes anything, so the capabilities still get it all."""
-
-    def __init__(self, app: Meridian) -> None:
-        self.messages: list[IncomingMessage] = []
-        self.reactions: list[Reaction] = []
-        app.message_hooks.insert(0, self._message)
-        app.reaction_hooks.insert(0, self._reaction)
-
-    async def _message(self, _app: Meridian, msg: IncomingMessage) -> bool:
-        self.messages.append(msg)
-        return False
-
-    async def _reaction(self, _app: Meridian, reaction: Reaction) -> bool:
-        self.reactions.append(reaction)
-        return False
 
 
 @pytest.fixture

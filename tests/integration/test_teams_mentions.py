@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.kernel.app import IncomingMessage, Meridian, Reaction
+from tests.integration.core_inbox import Seen
 from tests.integration.teams_world import TeamsWorld
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -23,24 +23,6 @@ retros:
   - {{name: sprint-retro, channel: "#ml-team", every: 2w, duration: 60m, starts: 2027-01-04, members: all,
      candidates: ["14:00"], max_votes: 2}}
 """
-
-
-class Seen:
-    """What the core was handed; never takes anything, so the capabilities still get it all."""
-
-    def __init__(self, app: Meridian) -> None:
-        self.messages: list[IncomingMessage] = []
-        self.reactions: list[Reaction] = []
-        app.message_hooks.insert(0, self._message)
-        app.reaction_hooks.insert(0, self._reaction)
-
-    async def _message(self, _app: Meridian, msg: IncomingMessage) -> bool:
-        self.messages.append(msg)
-        return False
-
-    async def _reaction(self, _app: Meridian, reaction: Reaction) -> bool:
-        self.reactions.append(reaction)
-        return False
 
 
 async def test_a_thread_reply_names_members_by_id_and_a_like_is_a_thumbs_up_vote(sqlite_store: Any) -> None:
