@@ -148,7 +148,7 @@ class Meridian:
         self.message_hooks.append(hook)
 
     def on_action(self, prefix: str, handler: ActionHandler) -> None:
-        """Handle actions whose id starts with ``prefix`` (``standup.``, ``retro.``)."""
+        """Handle actions whose id starts with ``prefix`` (``standup.``, ``retro.``); the longest match wins."""
         self.action_handlers[prefix] = handler
 
     def on_reaction(self, hook: ReactionHook) -> None:
@@ -237,8 +237,9 @@ class Meridian:
         return False
 
     async def action(self, act: Action) -> Reply | None:
-        for prefix, handler in self.action_handlers.items():
+        # The longest prefix wins, so ``standup.blocker.`` can be handled apart from ``standup.``.
+        for prefix in sorted(self.action_handlers, key=len, reverse=True):
             if act.action_id.startswith(prefix):
-                return await handler(self, act)
+                return await self.action_handlers[prefix](self, act)
         log.warning("no handler for action %s", act.action_id)
         return None

@@ -114,16 +114,67 @@ def _resolve_scalar(node: yaml.Node) -> Any:
     return _SCALAR_CONSTRUCTOR.construct_object(node, deep=True)
 
 
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _day(word: str) -> str | None:
+    """``mon``, ``Monday``, ``tues``, ``thurs``: a weekday written as its name or a start of it (3+ letters)."""
+    word = word.strip().lower()
+    for short, full in zip(WEEKDAYS, _DAY_NAMES, strict=True):
+        if len(word) >= 3 and full.startswith(word):
+            return short
+    return None
+
+
 def _days(value: Any) -> frozenset[str]:
+    """Days as the team file and ``/standup setup`` read them: ``[mon, tue]``, ``mon,wed``, ``mon-fri``, ``sun-thu``."""
     if isinstance(value, str):
         value = [v for v in re.split(r"[,\s]+", value) if v]
     if not isinstance(value, list) or not value:
         raise TimeInputError("days must be a list like [mon, tue, wed, thu, fri]")
-    days = [str(v).lower()[:3] for v in value]
-    bad = [str(v) for v, d in zip(value, days, strict=True) if d not in WEEKDAYS]
+    days: list[str] = []
+    bad: list[str] = []
+    for item in value:
+        text = str(item).strip().lower()
+        if text == "weekdays":
+            days.extend(WEEKDAYS[:5])
+            continue
+        ends = text.split("-", 1) if "-" in text else [text]
+        found = [_day(e) for e in ends]
+        bad.extend(e for e, d in zip(ends, found, strict=True) if d is None)
+        if len(found) == 2 and found[0] and found[1]:
+            i, j = WEEKDAYS.index(found[0]), WEEKDAYS.index(found[1])
+            days.extend(WEEKDAYS[k % 7] for k in range(i, j + 1 if j >= i else j + 8))
+        elif len(found) == 1 and found[0]:
+            days.append(found[0])
     if bad:
         raise TimeInputError(f"unknown day {', '.join(bad)}; use mon tue wed thu fri sat sun")
     return frozenset(days)
+
+
+def _questions(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(q, str) and q.strip() for q in value):
+        raise TimeInputError("questions must be a non-empty list of text")
+    return tuple(value)
+
+
+STANDUP_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "remind_at": lambda v: parse_hhmm(_str(v, "remind_at")),
+    "days": _days,
+    "cutoff": lambda v: parse_hhmm(_str(v, "cutoff")),
+    "nudge_after": lambda v: parse_duration(_str(v, "nudge_after")),
+    "tz": lambda v: validate_zone(_str(v, "tz")),
+    "questions": _questions,
+}
+"""The stand-up settings both the team file and ``/standup setup`` check, by their team-file key."""
+
+
+def standup_setting(key: str, value: Any) -> Any:
+    """One stand-up setting read as the team file reads it; a ``TimeInputError`` carries the file's message."""
+    try:
+        return STANDUP_SETTINGS[key](value)
+    except TimeInputError as e:
+        raise TimeInputError(str(e).replace("`", "")) from None
 
 
 def _str(value: Any, what: str) -> str:
@@ -257,19 +308,12 @@ def _standup(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], No
         err((*at, "channel"), "a stand-up needs a channel, like \"#ml-team\"")
         return None
     fields: dict[str, Any] = {"workspace": workspace, "name": name, "channel": channel}
-    checks: list[tuple[str, Callable[[Any], Any], str]] = [
-        ("remind_at", lambda v: parse_hhmm(_str(v, "remind_at")), "remind_at"),
-        ("days", _days, "days"),
-        ("cutoff", lambda v: parse_hhmm(_str(v, "cutoff")), "cutoff"),
-        ("nudge_after", lambda v: parse_duration(_str(v, "nudge_after")), "nudge_after"),
-        ("tz", lambda v: validate_zone(_str(v, "tz")), "tz"),
-    ]
-    for key, parse, target in checks:
+    for key in STANDUP_SETTINGS:
         if key in raw:
             try:
-                fields[target] = parse(raw[key])
+                fields[key] = standup_setting(key, raw[key])
             except TimeInputError as e:
-                err((*at, key), str(e).replace("`", ""))
+                err((*at, key), str(e))
                 ok = False
     members = raw.get("members", "all")
     if members != "all":
@@ -282,13 +326,6 @@ def _standup(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], No
                 err((*at, "members"), f"unknown member {', '.join(unknown)}")
                 ok = False
             fields["members"] = tuple(str(m) for m in members)
-    if "questions" in raw:
-        qs = raw["questions"]
-        if not isinstance(qs, list) or not qs or not all(isinstance(q, str) and q.strip() for q in qs):
-            err((*at, "questions"), "questions must be a non-empty list of text")
-            ok = False
-        else:
-            fields["questions"] = tuple(qs)
     fields["mention_missing"] = bool(raw.get("mention_missing", False))
     fields["paused"] = bool(raw.get("paused", False))
     return Standup(**fields) if ok else None

@@ -8,7 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
-from bot.kernel.domain import WEEKDAYS, Standup
+from bot.kernel.domain import WEEKDAYS, Member, Standup, weekday_name
 from bot.kernel.messages import (
     Context,
     Divider,
@@ -21,21 +21,22 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import TimeInputError, is_standup_day, local_date, parse_date
+from bot.kernel.timekeeping import TimeInputError, local_date, parse_date
+from bot.standups.blockers import Blocker, blocker_in
 from bot.standups.flow import dm, skip_day, start_conversation
 from bot.standups.messages import answer_form, question_section, summary_message
 from bot.standups.model import (
     STATS_DAYS,
     answer_day,
-    blocker_of,
     find_standup,
     fmt_day,
     is_closed,
     last_plan,
     participants,
-    skip_key,
+    save_skip,
     standup_key,
 )
+from bot.standups.report import EXCUSED, no_stand_up, standing
 from bot.standups.setup import SETUP_KEYS, apply_setup, require_admin, setup_form
 
 if TYPE_CHECKING:
@@ -81,14 +82,21 @@ async def cmd_skip(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         today = local_date(app.now(), inv.member.tz)
         if until < today:
             raise CommandError(f"{until.isoformat()} is in the past; give a date from today on.")
-        app.store.kv_set(s.workspace, skip_key(inv.member.id, s.name), until.isoformat())
+        save_skip(app, s, inv.member.id, today, until)
         return Reply(Message.text(f"Skipping {s.name} until {fmt_day(until)} inclusive. No reminders until then."))
     raise CommandError("Say `today` or `until YYYY-MM-DD`.")
 
 
 async def _set_paused(app: Meridian, inv: Invocation, args: list[str], paused: bool) -> Reply:
     require_admin(inv)
+    if len(args) > 1:
+        raise CommandError("Name at most one stand-up.")
     s = find_standup(app, inv, args[0] if args else None)
+    if s.paused == paused:
+        # Nothing changes, so nothing is announced: only the admin who asked hears it.
+        again = f"/standup resume {s.name}" if paused else f"/standup pause {s.name}"
+        return Reply(Message.text(f"{s.name} is already {'paused' if paused else 'running'}; "
+                                  f"nothing changed ({again} to change that)."))
     app.store.upsert_standup(replace(s, paused=paused))
     if paused:
         app.store.cancel_pending(s.workspace, standup_key(s, ""))
@@ -124,15 +132,21 @@ async def cmd_setup(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
 
 
 async def cmd_report(app: Meridian, inv: Invocation, args: list[str], *, owners: ActivityOwners | None) -> Reply:
+    """A day's report, to the asker only unless they add ``public``."""
     s = find_standup(app, inv)
-    if len(args) > 1:
-        raise CommandError("Give at most one date.")
+    public = bool(args) and args[-1].lower() == "public"
+    rest = args[:-1] if public else args
+    if len(rest) > 1:
+        raise CommandError("Give at most one date, and `public` to post the report in the channel.")
     try:
-        day = parse_date(args[0]) if args else _latest_closed_day(app, s)
+        day = parse_date(rest[0]) if rest else _latest_closed_day(app, s)
     except TimeInputError as err:
         raise CommandError(str(err)) from None
+    nothing = no_stand_up(app, s, day)
+    if nothing is not None:
+        return Reply(Message.text(nothing))  # one private line, never a made-up report in the channel
     message, _ = summary_message(app, owners, s, day)
-    return Reply(message, public=True)
+    return Reply(message, public=public)
 
 
 def _latest_closed_day(app: Meridian, s: Standup) -> date:
@@ -155,37 +169,65 @@ async def cmd_stats(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     by_member: dict[str, dict[date, StandupRun]] = {}
     for r in runs:
         by_member.setdefault(r.member, {})[r.day] = r
+    team_start = min((r.day for r in runs), default=today)
     lines: list[Section] = []
     open_blockers: list[Any] = []
     for m in participants(app, s):
         mine = by_member.get(m.id, {})
-        expected = answered = 0
-        since = min(mine, default=today)  # count from their first stand-up, not from before they joined
-        for i in range(STATS_DAYS):
-            day = first + timedelta(days=i)
-            if day < since or day > local_date(app.now(), m.tz) or not is_standup_day(m, s, day):
-                continue
-            run = mine.get(day)
-            if run and run.status == "skipped":
-                continue
-            expected += 1
-            answered += bool(run and run.status == "answered")
-        rate = f"{100 * answered / expected:.0f}%" if expected else "—"
-        lines.append(Section(rich(Strong(m.name), f": {answered}/{expected} days answered ({rate})")))
-        answered_runs = sorted((r for r in mine.values() if r.status == "answered"), key=lambda r: r.day)
-        if answered_runs and blocker_of(s, answered_runs[-1]):
-            since = answered_runs[-1].day
-            for r in reversed(answered_runs):
-                if not blocker_of(s, r):
-                    break
-                since = r.day
-            age = (today - since).days
-            open_blockers.append(Section(rich(Strong(m.name), f" ({age} day{'s' if age != 1 else ''}): ",
-                                              truncate_user_text(blocker_of(s, answered_runs[-1]) or "", 300))))
+        start = min(mine, default=team_start)  # from their first stand-up, not from before they joined
+        lines.append(Section(rich(Strong(m.name), f": {_participation(app, s, m, mine, start, today)}")))
+        blocker = _open_blocker(app, s, mine, today)
+        if blocker is not None:
+            age, found = blocker
+            mark = "" if found.confirmed else ", unconfirmed"
+            open_blockers.append(Section(rich(Strong(m.name), f" ({age} day{'s' if age != 1 else ''}{mark}): ",
+                                              truncate_user_text(found.text, 300))))
     blocks: list[Any] = [Header(f"📊 {s.name} — last {STATS_DAYS} days"), *lines, Divider(),
                          Section(rich(Strong(f"Open blockers ({len(open_blockers)})"))),
                          *(open_blockers or [Context(rich("None."))])]
     return Reply(Message(tuple(blocks), fallback=plain(rich(f"{s.name} participation over {STATS_DAYS} days"))))
+
+
+def _participation(app: Meridian, s: Standup, m: Member, mine: dict[date, StandupRun], since: date,
+                   today: date) -> str:
+    """``3/4 days answered (75%)``, naming the excused days the denominator leaves out (the report's rules)."""
+    now = app.now()
+    counted = answered = 0
+    excused: dict[str, int] = {}
+    for i in range((today - since).days + 1):
+        day = since + timedelta(days=i)
+        if weekday_name(day) not in s.days or day > local_date(now, m.tz):
+            continue
+        kind = standing(app, s, m, day, mine.get(day), now)
+        if kind in EXCUSED:
+            if kind != "not yet due":
+                excused[kind] = excused.get(kind, 0) + 1
+            continue
+        if kind == "open":
+            continue  # today, still answerable: neither a miss nor an answer yet
+        counted += 1
+        answered += kind == "answered"
+    rate = f"{100 * answered / counted:.0f}%" if counted else "—"
+    text = f"{answered}/{counted} days answered ({rate})"
+    if excused:
+        text += " · not counted: " + ", ".join(f"{n} {k}" for k, n in excused.items())
+    return text
+
+
+def _open_blocker(app: Meridian, s: Standup, mine: dict[date, StandupRun], today: date) -> tuple[int, Blocker] | None:
+    """The blocker in the member's latest answer, and for how many days their answers have carried one."""
+    answered_runs = sorted((r for r in mine.values() if r.status == "answered"), key=lambda r: r.day)
+    if not answered_runs:
+        return None
+    latest = blocker_in(app, s, answered_runs[-1])
+    if latest is None:
+        return None
+    since = answered_runs[-1].day
+    for r in reversed(answered_runs):
+        if blocker_in(app, s, r) is None:
+            break
+        since = r.day
+    return (today - since).days, latest
 
 
 def family(owners: ActivityOwners | None = None) -> CommandFamily[Meridian]:
@@ -199,7 +241,9 @@ def family(owners: ActivityOwners | None = None) -> CommandFamily[Meridian]:
             Subcommand("pause", "pause [NAME]", "pause a stand-up (admins)", cmd_pause),
             Subcommand("resume", "resume [NAME]", "resume a paused stand-up (admins)", cmd_resume),
             Subcommand("skip", "skip [today|until YYYY-MM-DD]", "skip without being nagged", cmd_skip),
-            Subcommand("report", "report [YYYY-MM-DD]", "re-post a day's report", partial(cmd_report, owners=owners)),
+            Subcommand("report", "report [YYYY-MM-DD] [public]",
+                       "a day's report, shown to you only; add public to post it in the channel",
+                       partial(cmd_report, owners=owners)),
             Subcommand("stats", "stats", "participation and open blockers over 4 weeks", cmd_stats),
         ],
     )

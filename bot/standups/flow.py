@@ -16,6 +16,8 @@ from bot.kernel.domain import Member, Standup
 from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem
 from bot.kernel.timekeeping import is_standup_day
+from bot.standups.blocker_question import ask_if_unsure
+from bot.standups.blockers import verdict_of
 from bot.standups.messages import (
     answer_form,
     answer_message,
@@ -57,11 +59,13 @@ async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup,
     app.store.save_run(run)
     await ensure_thread(app, s, day)
     key = answer_key(s, m.id, day)
-    message = answer_message(owners, s, m, run, edited=was_answered)
+    message = answer_message(owners, s, m, run, edited=was_answered, verdict=verdict_of(app, s, run))
     if was_answered and app.outbox.sent(key):
         await app.outbox.update(s.workspace, key, message)
+        await ask_if_unsure(app, s, m, run)
         return f"Your {s.name} answers for {fmt_day(day)} are updated in {s.channel}."
     await app.outbox.post(key, s.workspace, s.channel, message, thread_key=thread_key(s, day))
+    await ask_if_unsure(app, s, m, run)
     late = " (after the summary, so they are marked late)" if is_closed(app, s, day) else ""
     return f"Thanks, {m.name}! Your {s.name} answers for {fmt_day(day)} are in the thread in {s.channel}{late}."
 

@@ -6,6 +6,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.kernel.ports import ActivityOwners
+from bot.standups.blocker_question import ACTION_PREFIX, on_blocker_action
 from bot.standups.commands import family
 from bot.standups.flow import on_action, on_dm, on_nudge, on_reminder, on_summary
 from bot.standups.home import standup_blocks
@@ -35,4 +36,5 @@ class Standups:
         app.on_due("standup.summary", partial(on_summary, owners=self.owners))
         app.on_message(partial(on_dm, owners=self.owners))
         app.on_action("standup.", partial(on_action, owners=self.owners))
+        app.on_action(ACTION_PREFIX, partial(on_blocker_action, owners=self.owners))
         app.add_home_section(standup_blocks)

@@ -27,8 +27,10 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import cutoff_at, is_standup_day
-from bot.standups.model import blocker_of, fmt_day, last_plan, participants, skipped_until
+from bot.kernel.timekeeping import cutoff_at
+from bot.standups.blockers import Blocker, Verdict, blocker_in, blocker_text, classify
+from bot.standups.model import fmt_day, last_plan
+from bot.standups.report import Standing, day_standings, excluded_note
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -72,7 +74,8 @@ def owner_hint(owners: ActivityOwners | None, s: Standup, blocker: str) -> tuple
 
 
 def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: StandupRun,
-                   edited: bool = False) -> Message:
+                   edited: bool = False, verdict: Verdict | None = None) -> Message:
+    """One person's answers for the thread; ``verdict`` is what is known of the blocker answer (else it is read)."""
     when = run.answered_at.astimezone(m.zone) if run.answered_at else None
     head: list[Inline] = [Mention(m.id, m.name)]
     if when:
@@ -82,56 +85,70 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     blocks: list[Any] = [Section(tuple(head))]
     for q, a in zip(s.questions, run.answers, strict=False):
         blocks.append(Section(rich(Strong(q), "\n", truncate_user_text(a) if a.strip() else "—")))
-    blocker = blocker_of(s, run)
-    if blocker:
-        blocks.append(Context(rich("🚧 Blocker: ", truncate_user_text(blocker, 500), *owner_hint(owners, s, blocker))))
+    text = blocker_text(s, run)
+    verdict = verdict or (classify(text) if text else "none")
+    if verdict == "blocker":
+        blocks.append(Context(rich("🚧 Blocker: ", truncate_user_text(text, 500), *owner_hint(owners, s, text))))
+    elif verdict == "unsure":
+        blocks.append(Context(rich(f"🚧 Possible blocker (asked {m.name} to confirm): ",
+                                   truncate_user_text(text, 500), *owner_hint(owners, s, text))))
     return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
 
 
+def _names(people: list[Member], mention: bool = False) -> tuple[Inline, ...]:
+    parts: list[Inline] = []
+    for i, p in enumerate(people):
+        if i:
+            parts.append(", ")
+        parts.append(Mention(p.id, p.name) if mention else p.name)
+    return tuple(parts)
+
+
+SECTIONS: tuple[tuple[str, tuple[Standing, ...]], ...] = (
+    ("Answered", ("answered",)),
+    ("Still open", ("open",)),
+    ("Not answered", ("not answered",)),
+    ("Not yet due", ("not yet due",)),
+    ("Skipped", ("skipped",)),
+    ("Away", ("away",)),
+)
+
+
 def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> tuple[Message, str]:
-    """The day's summary and the one-line headline for the thread's parent message."""
-    members = participants(app, s)
-    runs = {r.member: r for r in app.store.runs_for_day(s.workspace, s.name, day)}
-    answered, skipped, away, missing = [], [], [], []
-    blockers: list[tuple[Member, str]] = []
-    for m in members:
-        run = runs.get(m.id)
-        skip_until = skipped_until(app, s, m.id)
-        if run and run.status == "answered":
-            answered.append(m)
-            b = blocker_of(s, run)
-            if b:
-                blockers.append((m, b))
-        elif (run and run.status == "skipped") or (skip_until and day <= skip_until):
-            skipped.append(m)
-        elif not is_standup_day(m, s, day):
-            away.append(m)
-        else:
-            missing.append(m)
+    """The day's summary and the one-line headline for the thread's parent message.
 
-    def names(people: list[Member], mention: bool = False) -> tuple[Inline, ...]:
-        if not people:
-            return ("nobody",)
-        parts: list[Inline] = []
-        for i, p in enumerate(people):
-            if i:
-                parts.append(", ")
-            parts.append(Mention(p.id, p.name) if mention else p.name)
-        return tuple(parts)
-
-    expected = len(answered) + len(missing)
-    headline = f"{len(answered)}/{expected} answered · {len(blockers)} blocker{'s' if len(blockers) != 1 else ''}"
-    blocks: list[Any] = [Header(f"🧾 {s.name} summary — {fmt_day(day)}"),
-                         Section(rich(Strong(f"Answered ({len(answered)})"), ": ", *names(answered))),
-                         Section(rich(Strong(f"Skipped ({len(skipped)})"), ": ", *names(skipped))),
-                         Section(rich(Strong(f"Away ({len(away)})"), ": ", *names(away))),
-                         Section(rich(Strong(f"Not answered ({len(missing)})"), ": ",
-                                      *names(missing, mention=s.mention_missing)))]
+    Empty sections are left out. Skipped, away and not-yet-due people are not in the
+    headline's denominator, and the headline names them.
+    """
+    standings = day_standings(app, s, day)
+    blockers: list[tuple[Member, Blocker]] = []
+    for m, kind, run in standings.people:
+        found = blocker_in(app, s, run) if kind == "answered" and run is not None else None
+        if found:
+            blockers.append((m, found))
+    answered = standings.who("answered")
+    unconfirmed = sum(1 for _, b in blockers if not b.confirmed)
+    headline = f"{len(answered)}/{standings.counted()} answered"
+    excluded = excluded_note(standings)
+    if excluded:
+        headline += f" ({excluded})"
+    headline += f" · {len(blockers)} blocker{'s' if len(blockers) != 1 else ''}"
+    if unconfirmed:
+        headline += f" ({unconfirmed} unconfirmed)"
+    so_far = " so far" if standings.who("open", "not yet due") else ""
+    blocks: list[Any] = [Header(f"🧾 {s.name} summary{so_far} — {fmt_day(day)}")]
+    for title, kinds in SECTIONS:
+        people = standings.who(*kinds)
+        if people:
+            mention = s.mention_missing and "not answered" in kinds
+            blocks.append(Section(rich(Strong(f"{title} ({len(people)})"), ": ", *_names(people, mention))))
     if blockers:
         blocks.append(Divider())
         blocks.append(Section(rich(Strong(f"🚧 Blockers ({len(blockers)})"))))
         for m, b in blockers:
-            blocks.append(Section(rich(Strong(m.name), ": ", truncate_user_text(b, 500), *owner_hint(owners, s, b))))
+            mark = "" if b.confirmed else " (unconfirmed)"
+            blocks.append(Section(rich(Strong(m.name), f"{mark}: ", truncate_user_text(b.text, 500),
+                                       *owner_hint(owners, s, b.text))))
     else:
         blocks.append(Context(rich("No blockers reported.")))
     fallback = f"{s.name} summary for {fmt_day(day)}: {headline}"

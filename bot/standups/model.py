@@ -10,7 +10,6 @@ Los Angeles to Sydney gets one report for the same date.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,12 +17,11 @@ from bot.kernel.commands import CommandError, Invocation
 from bot.kernel.domain import Member, Standup
 from bot.kernel.ports import StandupRun
 from bot.kernel.timekeeping import cutoff_at, is_standup_day, local_date, next_standup_day
+from bot.standups.blockers import blocker_text, classify
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
 
-NO_BLOCKER = re.compile(r"^\s*(no(ne|pe|thing)?|n/?a|-+|nothing( blocking)?|all good|no blockers?)\s*[.!]?\s*$",
-                        re.IGNORECASE)
 STATS_DAYS = 28
 
 
@@ -73,9 +71,32 @@ def run_of(app: Meridian, s: Standup, member: str, day: date) -> StandupRun:
     return app.store.get_run(s.workspace, s.name, member, day) or StandupRun(s.workspace, s.name, member, day)
 
 
-def skipped_until(app: Meridian, s: Standup, member: str) -> date | None:
+def skip_span(app: Meridian, s: Standup, member: str) -> tuple[date | None, date] | None:
+    """The days ``/standup skip until`` covers: from the day it was given (its start) to the day named.
+
+    A skip stored before starts were kept is a bare date; it has no known start.
+    """
     raw = app.store.kv_get(s.workspace, skip_key(member, s.name))
-    return date.fromisoformat(raw) if raw else None
+    if not raw:
+        return None
+    if isinstance(raw, dict):
+        return date.fromisoformat(raw["from"]), date.fromisoformat(raw["until"])
+    return None, date.fromisoformat(raw)
+
+
+def save_skip(app: Meridian, s: Standup, member: str, first: date, until: date) -> None:
+    app.store.kv_set(s.workspace, skip_key(member, s.name), {"from": first.isoformat(), "until": until.isoformat()})
+
+
+def skipped_until(app: Meridian, s: Standup, member: str) -> date | None:
+    span = skip_span(app, s, member)
+    return span[1] if span else None
+
+
+def skips_day(app: Meridian, s: Standup, member: str, day: date) -> bool:
+    """Whether a ``skip until`` given by the member covers ``day`` (never a day before it was given)."""
+    span = skip_span(app, s, member)
+    return span is not None and (span[0] is None or span[0] <= day) and day <= span[1]
 
 
 def is_closed(app: Meridian, s: Standup, day: date) -> bool:
@@ -102,11 +123,9 @@ def last_plan(app: Meridian, s: Standup, member: str, before: date) -> str | Non
 
 
 def blocker_of(s: Standup, run: StandupRun) -> str | None:
-    i = s.blocker_question()
-    if i is None or run.status != "answered" or i >= len(run.answers):
-        return None
-    text = run.answers[i].strip()
-    return text if text and not NO_BLOCKER.match(text) else None
+    """The blocker answer as the classifier reads it, with no person asked (``blockers.blocker_in`` asks)."""
+    text = blocker_text(s, run)
+    return text if text and classify(text) != "none" else None
 
 
 def find_standup(app: Meridian, inv: Invocation, name: str | None = None) -> Standup:

@@ -9,40 +9,29 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.kernel.commands import CommandError, Invocation, Reply
 from bot.kernel.domain import WEEKDAYS, Standup
 from bot.kernel.members import People, PersonNotFound
 from bot.kernel.messages import Form, FormInput, Message
-from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_hhmm, validate_zone
+from bot.kernel.teamfile import ID_RE, standup_setting
+from bot.kernel.timekeeping import TimeInputError
 from bot.standups.model import find_standup, standup_key
 
 if TYPE_CHECKING:
     from bot.kernel.app import Action, Meridian
 
 SETUP_KEYS = ("channel", "at", "days", "questions", "cutoff", "nudge", "tz", "members", "mentions")
+SETTING_OF = {"at": "remind_at", "days": "days", "questions": "questions", "cutoff": "cutoff", "nudge": "nudge_after",
+              "tz": "tz"}
+"""Options the team file also has, by the team-file key: both are checked by ``standup_setting``."""
+FIELDS = {**SETTING_OF, "members": "members", "mentions": "mention_missing", "channel": "channel"}
 
 
 def require_admin(inv: Invocation) -> None:
     if not inv.member.is_admin:
         raise CommandError("Only workspace admins can change a stand-up's setup.")
-
-
-def parse_days(text: str) -> frozenset[str]:
-    text = text.lower().strip()
-    if text in {"weekdays", "mon-fri"}:
-        return frozenset(WEEKDAYS[:5])
-    if "-" in text and "," not in text:
-        a, b = text.split("-", 1)
-        if a in WEEKDAYS and b in WEEKDAYS:
-            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
-            return frozenset(WEEKDAYS[k % 7] for k in range(i, j + 1 if j >= i else j + 8))
-    days = [d.strip()[:3] for d in re.split(r"[,\s]+", text) if d.strip()]
-    bad = [d for d in days if d not in WEEKDAYS]
-    if bad or not days:
-        raise CommandError(f"`{text}` is not a list of days; write e.g. mon,tue,wed,thu,fri or sun-thu.")
-    return frozenset(days)
 
 
 def parse_participants(app: Meridian, workspace: str, text: str) -> tuple[str, ...] | None:
@@ -62,34 +51,32 @@ def parse_participants(app: Meridian, workspace: str, text: str) -> tuple[str, .
     return tuple(ids)
 
 
+def _setting(app: Meridian, workspace: str, key: str, value: str) -> Any:
+    """One ``key=value`` of ``/standup setup``, checked exactly as the team file checks the same setting."""
+    if key == "nudge" and value in {"off", "0"}:
+        return timedelta(0)
+    if key in SETTING_OF:
+        raw: Any = value
+        if key == "questions":
+            raw = [q.strip() for q in re.split(r"\s*\|\s*|\n", value) if q.strip()]
+        try:
+            return standup_setting(SETTING_OF[key], raw)
+        except TimeInputError as err:
+            raise CommandError(f"`{key}={value}`: {err}.") from None
+    if key == "members":
+        return parse_participants(app, workspace, value)
+    if key == "mentions":
+        return value.lower() in {"on", "yes", "true"}
+    return value
+
+
 def apply_setup(app: Meridian, workspace: str, name: str, options: dict[str, str], channel: str | None) -> Standup:
     existing = app.store.get_standup(workspace, name)
+    if existing is None and not ID_RE.match(name):
+        raise CommandError(f"`{name}` cannot name a stand-up: a stand-up needs a short name (letters, digits, - _ .).")
     s = existing or Standup(workspace=workspace, name=name, channel=channel or "#general")
-    try:
-        for key, value in options.items():
-            if key == "channel":
-                s = replace(s, channel=value)
-            elif key == "at":
-                s = replace(s, remind_at=parse_hhmm(value))
-            elif key == "days":
-                s = replace(s, days=parse_days(value))
-            elif key == "questions":
-                qs = tuple(q.strip() for q in re.split(r"\s*\|\s*|\n", value) if q.strip())
-                if not qs:
-                    raise CommandError("Give at least one question, separated by |.")
-                s = replace(s, questions=qs)
-            elif key == "cutoff":
-                s = replace(s, cutoff=parse_hhmm(value))
-            elif key == "nudge":
-                s = replace(s, nudge_after=timedelta(0) if value in {"off", "0"} else parse_duration(value))
-            elif key == "tz":
-                s = replace(s, tz=validate_zone(value))
-            elif key == "members":
-                s = replace(s, members=parse_participants(app, workspace, value))
-            elif key == "mentions":
-                s = replace(s, mention_missing=value.lower() in {"on", "yes", "true"})
-    except TimeInputError as err:
-        raise CommandError(str(err)) from None
+    for key, value in options.items():
+        s = replace(s, **{FIELDS.get(key, key): _setting(app, workspace, key, value)})
     app.store.upsert_standup(s)
     app.store.cancel_pending(workspace, standup_key(s, ""))
     app.engine.replan()
