@@ -44,7 +44,7 @@ _NOTHING = {
     "", "-", "--", "no", "nope", "nah", "nay", "none", "nothing", "nil", "zero", "zilch", "na", "n/a", "n a",
     "not", "not really", "nothing really", "good", "fine", "clear", "set", "all good", "all clear", "all fine",
     "all set", "good here", "nothing new", "nothing to report", "nothing major", "nothing serious",
-    "nothing much", "none that i know of", "not that i know of", "not that i'm aware of", "can't complain",
+    "nothing much", "nothing to see", "nothing to see here", "none that i know of", "not that i know of", "not that i'm aware of", "can't complain",
     "cant complain", "no worries", "smooth sailing", "same", "nothing blocking", "nothing in the way",
     "no one", "nobody", "no-one", "not blocked", "unblocked", "none so far",
 }

@@ -51,7 +51,7 @@ async def test_a_blocker_naming_no_activity_gets_no_owner(sqlite_harness: Any) -
     ravi = h.store.get_member("acme", "ravi")
     form = (await h.app.command(Invocation("acme", ravi, "standup", "", channel="#ml", trigger="t1"))).form
     assert form is not None
-    values = {"q0": "Trained v7", "q1": "Evaluate v7", "q2": "nothing to see"}
+    values = {"q0": "Trained v7", "q1": "Evaluate v7", "q2": "blocked on the VPN"}
     await h.app.action(Action("acme", ravi, "standup.submit", values=values, metadata=form.metadata))
     answer = next(m for m in h.chat.in_channel("#ml") if m.thread is not None)
-    assert "Blocker: nothing to see" in answer.text and "is owned by" not in answer.text
+    assert "Blocker: blocked on the VPN" in answer.text and "is owned by" not in answer.text

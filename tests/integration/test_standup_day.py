@@ -57,11 +57,13 @@ async def test_answers_go_into_the_days_thread_and_the_summary_lists_everyone(ha
     assert "Not answered (1): Kenji" in summary
     assert "Blockers (1)" in summary and "Waiting on GPU quota" in summary and "Ship drift" not in summary
     assert "2/3 answered · 1 blocker" in parents[0].text  # the thread's headline was updated
-    # without a date, /standup report re-posts the newest closed day, not an empty "today"
+    # without a date, /standup report shows the newest closed day, not an empty "today", to the asker only
     alice = h.store.get_member("acme", "alice")
     report = await h.app.command(Invocation("acme", alice, "standup", "report", channel="#ml"))
-    assert report.public and "summary — Mon 15 Mar 2027" in render_text(report.message)
+    assert not report.public and "summary — Mon 15 Mar 2027" in render_text(report.message)
     assert "Answered (2)" in render_text(report.message)
+    posted = await h.app.command(Invocation("acme", alice, "standup", "report public", channel="#ml"))
+    assert posted.public and "summary — Mon 15 Mar 2027" in render_text(posted.message)
 
 
 async def test_silent_member_is_nudged_once_and_answerer_is_not(harness_factory: Any) -> None:
