@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,33 @@ async def test_a_stand_up_day_across_three_zones(slack: SlackHarness) -> None:
     # Nobody was reminded twice for the same day.
     assert len([c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI"
                 and "Stand-up: ml-daily" in json.dumps(c.params["blocks"])]) == 1
+
+
+async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_slack(slack: SlackHarness) -> None:
+    """Issue 10 item 2 on Slack: the question is two buttons in the DM, and the answer corrects the thread post."""
+    await set_up_the_standup(slack)
+    emulator = slack.emulator
+    await slack.engine.advance_to(utc(2027, 3, 15, 4, 5), slack.clock)
+    reminder = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI")
+    answer = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"][0]
+    await slack.press(answer, user="U0RAVI", channel="D0RAVI")
+    await slack.until(lambda: len(emulator.calls("views.open")) == 2)
+    form = emulator.calls("views.open")[1].params["view"]
+    await slack.submit(form, {"q0": "Trained v7", "q1": "Tune the model", "q2": "the labelling vendor"}, user="U0RAVI")
+
+    def questions() -> list[Any]:
+        return [c for c in emulator.calls("chat.postMessage")
+                if c.params["channel"] == "D0RAVI" and "is this a blocker?" in json.dumps(c.params)]
+
+    await slack.until(lambda: len(questions()) == 1)
+    buttons = next(b for b in questions()[0].params["blocks"] if b["type"] == "actions")["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Blocker", "Not a blocker"]
+    posted = next(c for c in emulator.calls("chat.postMessage")
+                  if c.params["channel"] == "C0TEAM" and "Tune the model" in json.dumps(c.params))
+    assert "Possible blocker" in json.dumps(posted.params)
+
+    await slack.press(buttons[1], user="U0RAVI", channel="D0RAVI")
+    await slack.until(lambda: any("Tune the model" in json.dumps(c.params) for c in emulator.calls("chat.update")))
+    update = [c for c in emulator.calls("chat.update") if "Tune the model" in json.dumps(c.params)][-1]
+    assert "blocker" not in json.dumps(update.params["blocks"]).lower()
+    assert len(questions()) == 1
