@@ -71,32 +71,43 @@ def run_of(app: Meridian, s: Standup, member: str, day: date) -> StandupRun:
     return app.store.get_run(s.workspace, s.name, member, day) or StandupRun(s.workspace, s.name, member, day)
 
 
-def skip_span(app: Meridian, s: Standup, member: str) -> tuple[date | None, date] | None:
-    """The days ``/standup skip until`` covers: from the day it was given (its start) to the day named.
+SkipSpan = tuple[date | None, date]
 
-    A skip stored before starts were kept is a bare date; it has no known start.
+
+def skip_spans(app: Meridian, s: Standup, member: str) -> list[SkipSpan]:
+    """Every ``/standup skip until`` the member gave, each from the day it was given to the day named.
+
+    A skip stored before starts were kept is a bare date, with no known start.
     """
     raw = app.store.kv_get(s.workspace, skip_key(member, s.name))
     if not raw:
-        return None
-    if isinstance(raw, dict):
-        return date.fromisoformat(raw["from"]), date.fromisoformat(raw["until"])
-    return None, date.fromisoformat(raw)
+        return []
+    if isinstance(raw, str):
+        return [(None, date.fromisoformat(raw))]
+    return [(date.fromisoformat(x["from"]), date.fromisoformat(x["until"])) for x in raw.get("spans", [])]
 
 
 def save_skip(app: Meridian, s: Standup, member: str, first: date, until: date) -> None:
-    app.store.kv_set(s.workspace, skip_key(member, s.name), {"from": first.isoformat(), "until": until.isoformat()})
+    """A new skip from ``first``: it replaces what an earlier skip said about ``first`` on, and keeps the past."""
+    kept: list[SkipSpan] = []
+    for start, end in skip_spans(app, s, member):
+        end = min(end, first - timedelta(days=1))  # the new skip speaks for ``first`` on
+        if start is not None and start <= end and end >= first - timedelta(days=STATS_DAYS * 13):
+            kept.append((start, end))
+    kept.append((first, until))
+    app.store.kv_set(s.workspace, skip_key(member, s.name),
+                     {"spans": [{"from": a.isoformat(), "until": b.isoformat()} for a, b in kept if a is not None]})
 
 
 def skipped_until(app: Meridian, s: Standup, member: str) -> date | None:
-    span = skip_span(app, s, member)
-    return span[1] if span else None
+    """The last day the member's newest skip covers (reminders up to it are not sent)."""
+    spans = skip_spans(app, s, member)
+    return spans[-1][1] if spans else None
 
 
 def skips_day(app: Meridian, s: Standup, member: str, day: date) -> bool:
-    """Whether a ``skip until`` given by the member covers ``day`` (never a day before it was given)."""
-    span = skip_span(app, s, member)
-    return span is not None and (span[0] is None or span[0] <= day) and day <= span[1]
+    """Whether a ``skip until`` the member gave covers ``day`` (never a day before it was given)."""
+    return any((start is None or start <= day) and day <= end for start, end in skip_spans(app, s, member))
 
 
 def is_closed(app: Meridian, s: Standup, day: date) -> bool:

@@ -176,6 +176,19 @@ async def test_skipped_and_away_days_are_excused_in_stats_and_the_headline_names
     assert "0/1 answered (Alice skipped; Kenji away) · 0 blockers" in parent.text
 
 
+async def test_a_new_skip_does_not_undo_the_days_an_earlier_one_excused(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 0, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await command(h, "ravi", "skip until 2027-03-16")  # Monday morning in India
+    await h.advance_to(datetime(2027, 3, 16, 2, 0, tzinfo=UTC))
+    await command(h, "ravi", "skip until 2027-03-18")  # Tuesday: longer after all
+    await h.advance_to(datetime(2027, 3, 19, 2, 0, tzinfo=UTC))
+    for day in ("2027-03-15", "2027-03-16", "2027-03-17", "2027-03-18"):
+        assert "Skipped (1): Ravi" in text_of(await command(h, "alice", f"report {day}")), day
+    assert "Ravi: 0/0 days answered (—) · not counted: 4 skipped" in text_of(await command(h, "alice", "stats"))
+    assert not [d for d in h.dms("ravi") if "Stand-up:" in d.text]
+
+
 # --- 7. admin typos ------------------------------------------------------------------------------
 async def test_setup_checks_days_as_the_team_file_does_and_announces_nothing_when_wrong(harness_factory: Any) -> None:
     h = harness_factory()
