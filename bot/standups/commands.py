@@ -142,7 +142,7 @@ async def cmd_report(app: Meridian, inv: Invocation, args: list[str], *, owners:
         day = parse_date(rest[0]) if rest else _latest_closed_day(app, s)
     except TimeInputError as err:
         raise CommandError(str(err)) from None
-    nothing = no_stand_up(app, s, day)
+    nothing = no_stand_up(app, s, day, inv.member)
     if nothing is not None:
         return Reply(Message.text(nothing))  # one private line, never a made-up report in the channel
     message, _ = summary_message(app, owners, s, day)

@@ -80,8 +80,8 @@ def _days_text(s: Standup) -> str:
     return ", ".join(d for d in WEEKDAYS if d in s.days)
 
 
-def no_stand_up(app: Meridian, s: Standup, day: date) -> str | None:
-    """One line when ``day`` had (or has) no stand-up to report on, else ``None``."""
+def no_stand_up(app: Meridian, s: Standup, day: date, reader: Member) -> str | None:
+    """One line when ``day`` had (or has) no stand-up to report on, else ``None`` (times in ``reader``'s zone)."""
     members = participants(app, s)
     if weekday_name(day) not in s.days:
         return f"There is no {s.name} report for {fmt_day(day)}: {s.name} runs on {_days_text(s)}."
@@ -93,8 +93,9 @@ def no_stand_up(app: Meridian, s: Standup, day: date) -> str | None:
     due = [m for m in members if is_standup_day(m, s, day)]
     first_reminder = min(reminder_at(m, s, day) for m in due)
     if app.now() < first_reminder:
+        local = reader.local(first_reminder)
         return (f"{s.name} for {fmt_day(day)} has not started yet: the first reminder goes out "
-                f"{first_reminder:%a %d %b %H:%M} UTC.")
+                f"{local:%a %d %b %H:%M} your time.")
     if s.paused:
         return f"{s.name} is paused, so there was no stand-up on {fmt_day(day)}."
     earlier = app.store.runs_between(s.workspace, s.name, LONG_AGO, day)

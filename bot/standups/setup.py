@@ -62,7 +62,7 @@ def _setting(app: Meridian, workspace: str, key: str, value: str) -> Any:
         try:
             return standup_setting(SETTING_OF[key], raw)
         except TimeInputError as err:
-            raise CommandError(f"`{key}={value}`: {err}.") from None
+            raise CommandError(f"`{key}={value}`: {str(err).rstrip('.')}.") from None
     if key == "members":
         return parse_participants(app, workspace, value)
     if key == "mentions":

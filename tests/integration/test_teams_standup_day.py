@@ -107,3 +107,32 @@ async def test_a_stand_up_day_on_teams_across_two_zones(sqlite_store: Any) -> No
         assert "2/2 answered · 1 blocker" in updated[0].card_text
         assert not [c for c in w.connector.calls if "Still open" in c.card_text]
         assert w.connector.rejected() == []
+
+
+async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_teams(sqlite_store: Any) -> None:
+    """Issue 10 item 2 on Teams: the question is a card with two buttons; the answer corrects the thread post."""
+    async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
+        w.load(TEAM)
+        t = w.tenant(TENANT)
+        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
+        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
+        await w.send(t.installed_in_team(alice))
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup help"))
+        await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
+        await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+        ravi_dm = "a:personal-29:ravi"
+        await w.send(t.personal(ravi, value=reminders(w, ravi_dm)[0].action("Answer")))
+        form = w.connector.calls[-1]
+        await w.send(t.personal(ravi, value={**form.action("Submit"), "q0": "Trained churn v7",
+                                             "q1": "Evaluate v7", "q2": "the labelling vendor"}))
+        questions = [c for c in w.connector.delivered("send", ravi_dm) if "is this a blocker?" in c.card_text]
+        assert len(questions) == 1
+        header = next(c for c in w.connector.delivered("send", ML_TEAM))
+        answer = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")[0]
+        assert "Possible blocker" in answer.card_text
+
+        await w.send(t.personal(ravi, value=questions[0].action("Blocker")))
+        updated = [c for c in w.connector.delivered("update", ML_TEAM) if "Trained churn v7" in c.card_text]
+        assert updated and "🚧 Blocker: the labelling vendor" in updated[-1].card_text
+        assert "Possible" not in updated[-1].card_text
+        assert len([c for c in w.connector.delivered("send", ravi_dm) if "is this a blocker?" in c.card_text]) == 1
