@@ -170,12 +170,15 @@ async def cmd_stats(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     for r in runs:
         by_member.setdefault(r.member, {})[r.day] = r
     team_start = min((r.day for r in runs), default=today)
+    # A day nobody was reminded and no summary went out (paused, or not running yet) had no stand-up to miss.
+    held = {r.day for r in runs} | {first + timedelta(days=i) for i in range(STATS_DAYS)
+                                    if is_closed(app, s, first + timedelta(days=i))}
     lines: list[Section] = []
     open_blockers: list[Any] = []
     for m in participants(app, s):
         mine = by_member.get(m.id, {})
         start = min(mine, default=team_start)  # from their first stand-up, not from before they joined
-        lines.append(Section(rich(Strong(m.name), f": {_participation(app, s, m, mine, start, today)}")))
+        lines.append(Section(rich(Strong(m.name), f": {_participation(app, s, m, mine, start, today, held)}")))
         blocker = _open_blocker(app, s, mine, today)
         if blocker is not None:
             age, found = blocker
@@ -189,14 +192,14 @@ async def cmd_stats(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
 
 
 def _participation(app: Meridian, s: Standup, m: Member, mine: dict[date, StandupRun], since: date,
-                   today: date) -> str:
+                   today: date, held: set[date]) -> str:
     """``3/4 days answered (75%)``, naming the excused days the denominator leaves out (the report's rules)."""
     now = app.now()
     counted = answered = 0
     excused: dict[str, int] = {}
     for i in range((today - since).days + 1):
         day = since + timedelta(days=i)
-        if weekday_name(day) not in s.days or day > local_date(now, m.tz):
+        if weekday_name(day) not in s.days or day > local_date(now, m.tz) or day not in held:
             continue
         kind = standing(app, s, m, day, mine.get(day), now)
         if kind in EXCUSED:

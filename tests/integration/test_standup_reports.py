@@ -189,6 +189,23 @@ async def test_a_new_skip_does_not_undo_the_days_an_earlier_one_excused(harness_
     assert not [d for d in h.dms("ravi") if "Stand-up:" in d.text]
 
 
+async def test_days_the_stand_up_was_paused_are_no_ones_miss(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "a", "b", "none")
+    await h.advance_to(datetime(2027, 3, 15, 21, 0, tzinfo=UTC))
+    await command(h, "alice", "pause")  # before Tuesday's first reminder
+    await h.advance_to(datetime(2027, 3, 17, 0, 0, tzinfo=UTC))
+    await command(h, "alice", "resume")
+    await h.advance_to(datetime(2027, 3, 17, 4, 1, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "c", "d", "none")
+    await h.advance_to(datetime(2027, 3, 17, 12, 0, tzinfo=UTC))
+    assert "Ravi: 2/2 days answered (100%)" in text_of(await command(h, "alice", "stats"))
+    tuesday = text_of(await command(h, "alice", "report 2027-03-16"))
+    assert tuesday == "There was no daily stand-up on Tue 16 Mar 2027: nobody was reminded that day."
+
+
 # --- 7. admin typos ------------------------------------------------------------------------------
 async def test_setup_checks_days_as_the_team_file_does_and_announces_nothing_when_wrong(harness_factory: Any) -> None:
     h = harness_factory()
