@@ -1,4 +1,4 @@
-"""What a stand-up day is: its keys, which day an answer counts for, who takes part, what a blocker is.
+"""What a stand-up day is: its keys, which day an answer counts for, who takes part, what a skip covers.
 
 The stand-up "day" is each member's local date (DESIGN §7). For one day ``D`` of a
 stand-up, a member is reminded at ``remind_at`` on their local ``D`` (when ``D`` is a
@@ -17,7 +17,6 @@ from bot.kernel.commands import CommandError, Invocation
 from bot.kernel.domain import Member, Standup
 from bot.kernel.ports import StandupRun
 from bot.kernel.timekeeping import cutoff_at, is_standup_day, local_date, next_standup_day
-from bot.standups.blockers import blocker_text, classify
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -131,12 +130,6 @@ def last_plan(app: Meridian, s: Standup, member: str, before: date) -> str | Non
         if len(run.answers) > 1 and run.answers[1].strip():
             return run.answers[1]
     return None
-
-
-def blocker_of(s: Standup, run: StandupRun) -> str | None:
-    """The blocker answer as the classifier reads it, with no person asked (``blockers.blocker_in`` asks)."""
-    text = blocker_text(s, run)
-    return text if text and classify(text) != "none" else None
 
 
 def find_standup(app: Meridian, inv: Invocation, name: str | None = None) -> Standup:
