@@ -130,10 +130,11 @@ async def test_an_ambiguous_lookup_offers_up_to_three_choices(app: Meridian) -> 
     assert "“churn model monitoring”" in text and "“churn model retraining”" in text
 
 
-async def test_a_lookup_with_no_match_names_the_nearest_not_an_error(app: Meridian) -> None:
+async def test_a_lookup_with_no_match_says_so_and_suggests_nothing_unrelated(app: Meridian) -> None:
     await seed(app)
     text = said(await raci(app, "quantum teleport"))
-    assert text.startswith("Nothing is called “quantum teleport”. Did you mean “")
+    assert text == ("Nothing is called “quantum teleport”, and no activity has a name close to it. "
+                    "/raci list shows them all.")
     assert "went wrong" not in text and "Usage" not in text
 
 
