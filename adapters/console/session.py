@@ -77,9 +77,10 @@ class ConsoleSession:
             return False
         if line.startswith("/"):
             family, _, rest = line[1:].partition(" ")
+            in_dm = self.mode == "dm"
             reply = await self.app.command(Invocation(self.workspace, self._fresh_member(), family, rest,
-                                                      channel=self.channel, platform="console"))
-            await self._show(reply)
+                                                      channel=None if in_dm else self.channel, platform="console"))
+            await self._show(reply, in_dm)
             return True
         await self._message(line)
         return True
@@ -105,10 +106,13 @@ class ConsoleSession:
         posted = self.chat.record(self.channel, member.name, text, member.tz, thread)
         await self.app.message(IncomingMessage(self.workspace, member, text, self.channel, False, thread, posted.id))
 
-    async def _show(self, reply: Reply) -> None:
+    async def _show(self, reply: Reply, in_dm: bool = False) -> None:
+        """A reply goes where the command or button was used: a DM's stays in the DM (as on Slack and Teams)."""
         assert self.member is not None
         if reply.message is not None:
-            if reply.public:
+            if in_dm:
+                self.chat.record(f"@{self.member.id}", "Meridian", render_text(reply.message), self.member.tz)
+            elif reply.public:
                 self.chat.record(self.channel, "Meridian", render_text(reply.message),
                                  self.chat.channel_zone(self.channel))
             else:
@@ -181,9 +185,9 @@ class ConsoleSession:
                     if reply is not None and reply.form is not None:
                         # No forms in a terminal: the same questions come one at a time in the DM.
                         reply = await self.app.command(Invocation(self.workspace, member, "standup", "",
-                                                                  channel=self.channel, platform="console"))
+                                                                  channel=None, platform="console"))
                     if reply is not None:
-                        await self._show(reply)
+                        await self._show(reply, in_dm=True)  # buttons are pressed in DMs
                     return True
         self.say(f"! no button `{label}` in your DMs")
         return False

@@ -110,10 +110,12 @@ def forgotten_text(removed: dict[str, int]) -> str:
     """``Done: you are no longer a member here. Removed: 3 stand-up answers, 2 RACI roles, …``."""
     parts = []
     for kind, count in removed.items():
-        one, many = KIND_NOUNS.get(kind, (kind[:-1] if kind.endswith("s") else kind, kind))
-        parts.append(plural(count, one, many))
-    return ("Done: you are no longer a member of this team. Removed: " + ", ".join(parts)
-            + ", and your settings (zone, hours, out-of-office). Meridian keeps nothing else about you.")
+        if count:
+            one, many = KIND_NOUNS.get(kind, (kind[:-1] if kind.endswith("s") else kind, kind))
+            parts.append(plural(count, one, many))
+    parts.append("your settings (zone, hours, out-of-office)")
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"Done: you are no longer a member of this team. Removed {listed}. Meridian keeps nothing else about you."
 
 
 def family() -> CommandFamily[Meridian]:

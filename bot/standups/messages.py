@@ -27,7 +27,7 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import cutoff_at, is_standup_day
+from bot.kernel.timekeeping import cutoff_at, is_standup_day, zone_label
 from bot.standups.model import blocker_of, fmt_day, last_plan, participants, skipped_until
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     when = run.answered_at.astimezone(m.zone) if run.answered_at else None
     head: list[Inline] = [Mention(m.id, m.name)]
     if when:
-        head.append(f" · {when:%H:%M} {when.tzname()}")
+        head.append(f" · {when:%H:%M} {zone_label(when, m.tz)}")
     if edited:
         head.append(" · edited")
     blocks: list[Any] = [Section(tuple(head))]
