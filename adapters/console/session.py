@@ -14,7 +14,7 @@ from typing import TextIO
 
 from adapters.console.chat import ConsoleChat
 from adapters.console.render import render_text
-from bot.kernel.app import Action, IncomingMessage, Meridian
+from bot.kernel.app import Action, IncomingMessage, Meridian, not_a_member
 from bot.kernel.clock import SimulatedClock
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member
@@ -99,8 +99,10 @@ class ConsoleSession:
             self.chat.record(f"@{member.id}", member.name, text, member.tz)
             taken = await self.app.message(IncomingMessage(self.workspace, member, text, None, True))
             if not taken:
-                self.chat.record(f"@{member.id}", "Meridian", "I didn't catch that. Try /standup to answer "
-                                 "your stand-up, or /meridian help.", member.tz)
+                hint = "I didn't catch that. Try /standup to answer your stand-up, or /meridian help."
+                if not self.app.is_member(self.workspace, member):
+                    hint = render_text(not_a_member())
+                self.chat.record(f"@{member.id}", "Meridian", hint, member.tz)
             return
         thread = self.thread if self.mode == "thread" else None
         posted = self.chat.record(self.channel, member.name, text, member.tz, thread)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bot.kernel.domain import Member
-from bot.kernel.messages import Code, Context, Form, Header, Message, Section, rich
+from bot.kernel.messages import Code, Context, Form, Header, Inline, Message, Section, rich
 
 AppT = TypeVar("AppT")
 """The app a handler is given (``Meridian``); generic so this module needs nothing of it."""
@@ -104,10 +104,11 @@ class CommandFamily(Generic[AppT]):
         entries.append((f"/{self.name} help", "this list"))
         rows = aligned([("Command", "What it does"), *entries])
         head = f"/{self.name} — {self.summary}"
-        blocks = [Header(head), Section(rich(*(part for i, row in enumerate(rows)
-                                                for part in (("\n",) if i else ()) + (Code(row[0]), row[1]))))]
+        table: list[Inline] = []
+        for i, (use, what) in enumerate(rows):
+            table.extend((*(("\n",) if i else ()), Code(use), what))
         fallback = "\n".join(use + what for use, what in rows)
-        return Message(tuple(blocks), fallback=f"{head}\n{fallback}")
+        return Message((Header(head), Section(tuple(table))), fallback=f"{head}\n{fallback}")
 
 
 SUGGEST_ABOVE = 0.75

@@ -92,9 +92,8 @@ async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
             raise CommandError(f"`{' '.join(args)}` is not `confirm`.")
         return Reply(Message.text(FORGET_WARNING))
     workspace, member_id = inv.workspace, inv.member.id
-    removed = {"stand-up answers": app.store.delete_runs_for_member(workspace, member_id)}
-    for kind, count in (await app.forget(workspace, member_id)).items():
-        removed[kind] = removed.get(kind, 0) + count
+    removed = await app.forget(workspace, member_id)  # capabilities first: they may read the answers
+    removed = {"stand-up answers": app.store.delete_runs_for_member(workspace, member_id), **removed}
     app.store.delete_member(workspace, member_id)
     for s in app.store.list_standups(workspace):
         for kind in ("reminder", "nudge"):
@@ -103,7 +102,8 @@ async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
 
 
 KIND_NOUNS = {"stand-up answers": ("stand-up answer", "stand-up answers"),
-              "retro items made anonymous": ("retro item made anonymous", "retro items made anonymous")}
+              "retro items made anonymous": ("retro item made anonymous", "retro items made anonymous"),
+              "stand-up posts taken down": ("stand-up post taken down", "stand-up posts taken down")}
 
 
 def forgotten_text(removed: dict[str, int]) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
+from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners
 from bot.standups.commands import family
 from bot.standups.flow import on_action, on_dm, on_nudge, on_reminder, on_summary
 from bot.standups.home import standup_blocks
+from bot.standups.model import answer_key
 from bot.standups.plan import plan_standups
 
 if TYPE_CHECKING:
@@ -36,3 +39,24 @@ class Standups:
         app.on_message(partial(on_dm, owners=self.owners))
         app.on_action("standup.", partial(on_action, owners=self.owners))
         app.add_home_section(standup_blocks)
+
+        async def forget(workspace: str, member_id: str) -> dict[str, int]:
+            return {"stand-up posts taken down": await take_down_answers(app, workspace, member_id)}
+
+        app.on_forget(forget)
+
+
+WITHDRAWN = Message.text("(An answer taken down: its author left the team and asked to be forgotten.)")
+
+
+async def take_down_answers(app: Meridian, workspace: str, member_id: str) -> int:
+    """``forget-me``: each answer the person posted in a stand-up thread is replaced by a short note (before the
+    kernel deletes the answers themselves), so their words leave the channel too."""
+    taken = 0
+    for s in app.store.list_standups(workspace):
+        for run in app.store.runs_between(workspace, s.name, date.min, date.max, member=member_id):
+            key = answer_key(s, member_id, run.day)
+            if app.outbox.sent(key) is not None:
+                await app.outbox.update(workspace, key, WITHDRAWN)
+                taken += 1
+    return taken
