@@ -92,6 +92,8 @@ async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
             raise CommandError(f"`{' '.join(args)}` is not `confirm`.")
         return Reply(Message.text(FORGET_WARNING))
     workspace, member_id = inv.workspace, inv.member.id
+    for platform, account in inv.member.accounts.items():
+        app.store.kv_set(workspace, _forgotten_key(platform, account), True)
     removed = await app.forget(workspace, member_id)  # capabilities first: they may read the answers
     removed = {"stand-up answers": app.store.delete_runs_for_member(workspace, member_id), **removed}
     app.store.delete_member(workspace, member_id)
@@ -99,6 +101,22 @@ async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         for kind in ("reminder", "nudge"):
             app.store.cancel_pending(workspace, f"standup:{workspace}:{s.name}:{kind}:{member_id}:")
     return Reply(Message.text(forgotten_text(removed)))
+
+
+def _forgotten_key(platform: str, account: str) -> str:
+    return f"forgotten:{platform}:{account}"
+
+
+def was_forgotten(app: Meridian, workspace: str, platform: str, account: str) -> bool:
+    """Whether a platform account belonged to someone who used ``forget-me``: a chat adapter then does not
+    silently make them a member again on their next message (only the team file brings them back). The
+    account id is the one thing kept, so that the request is honoured."""
+    return bool(app.store.kv_get(workspace, _forgotten_key(platform, account)))
+
+
+def former_member(workspace: str, account: str) -> Member:
+    """Someone a platform knows and this team no longer does: never stored, so every command tells them so."""
+    return Member(workspace, account, account)
 
 
 KIND_NOUNS = {"stand-up answers": ("stand-up answer", "stand-up answers"),
