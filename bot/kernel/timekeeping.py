@@ -117,12 +117,22 @@ def resolve_zone(text: str) -> str:
     named = _by_folded_name().get(key)
     if named is not None and ("/" in named or named in {"UTC", "Etc/UTC"}):
         return named
-    zones = _cities().get(_folded(place_of(text)) if "/" in text else key, ())
+    zones = _same_clock(_cities().get(_folded(place_of(text)) if "/" in text else key, ()))
     if len(zones) == 1 and ("/" not in text or _folded(zones[0]).startswith(_folded(text.split("/", 1)[0]))):
         return zones[0]
     if len(zones) > 1:
         raise TimeInputError(f"`{text}` could be {' or '.join(zones)}; give the full name.")
     return validate_zone(text)
+
+
+def _same_clock(zones: tuple[str, ...]) -> tuple[str, ...]:
+    """One zone when several names keep the same clock (``America/Buenos_Aires`` is a link to
+    ``America/Argentina/Buenos_Aires``): a city is ambiguous only when its zones differ."""
+    if len(zones) < 2:
+        return zones
+    instants = [datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=15 * i) for i in range(60)]
+    clocks = {tuple(i.astimezone(zone(z)).utcoffset() for i in instants) for z in zones}
+    return zones[:1] if len(clocks) == 1 else zones
 
 
 def zone_label(local: datetime, tz: str) -> str:
