@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.kernel import metrics
-from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch, usage_error
+from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch
 from bot.kernel.domain import Member
 from bot.kernel.engine import BoundHandler, BoundPlanner, Engine, EngineSettings
 from bot.kernel.messages import Block, Message
@@ -239,7 +239,7 @@ class Meridian:
             return await dispatch(self, family, inv)
         except Exception:
             log.exception("command /%s failed", family.name)
-            return usage_error(family, "Something went wrong on our side; nothing was changed. Please try again.")
+            return Reply(Message.text("Something went wrong on our side; nothing was changed. Please try again."))
 
     async def message(self, msg: IncomingMessage) -> bool:
         """Offer a message to each capability in turn; ``True`` when one took it (never for a non-member)."""
