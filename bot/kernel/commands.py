@@ -168,14 +168,19 @@ async def dispatch(app: AppT, family: CommandFamily[AppT], inv: Invocation) -> R
             meant = family.closest(first)
             if meant is not None:
                 return usage_error(family, f"{unknown} Did you mean `/{family.name} {meant.name}`?", meant)
+            if difflib.get_close_matches(first, ["help"], cutoff=SUGGEST_ABOVE):
+                return usage_error(family, f"{unknown} Did you mean `/{family.name} help`?")
             return usage_error(family, unknown)
         sub = family.default
     if args and args[0].lower() in {"help", "--help", "-h"}:
         return Reply(Message.text(f"/{family.name} {sub.usage}".rstrip(), " — ", sub.summary))
     try:
         return await sub.handler(app, inv, args)
-    except Refusal as refused:
-        return Reply(Message.text(str(refused)))
     except CommandError as err:
+        meant = family.closest(first) if sub is family.default and first else None
+        if meant is not None:  # free text the default could not use, spelled like a sub-command
+            return usage_error(family, f"{err} Did you mean `/{family.name} {meant.name}`?", meant)
+        if isinstance(err, Refusal):
+            return Reply(Message.text(str(err)))
         return usage_error(family, str(err), sub)
 

@@ -119,6 +119,8 @@ class RaciCommands:
         if _is_person(text):
             return self._person_roles(app, inv, text)
         activity, match = self.service.find(inv.workspace, text)
+        if activity is None and not match.suggestions:
+            raise Refusal(did_you_mean(text, match))  # the kernel adds "did you mean /raci lint" for `lnt`
         if activity is None:
             return Reply(_did_you_mean(text, match))
         note = "" if match.exact else f"Closest match for “{text}”."

@@ -212,3 +212,20 @@ def test_help_is_aligned_columns_under_a_header(run: tuple[list[Entry], str, str
 def test_no_platform_message_ids_in_what_people_read(run: tuple[list[Entry], str, str]) -> None:
     _, out, _ = run
     assert not re.search(r"\bm\d+\b", out)
+
+
+def test_every_family_says_did_you_mean_for_a_mistyped_sub_command() -> None:
+    script = "/standup reprot\n/meridian timezone Europe/Lisbon\n/retro shedule\n/meridian hepl\n/raci lnt\n" \
+             "/standup frobnicate\n"
+    result = meridian("console", "--start", "2027-03-15T00:00Z", stdin=script)
+    log = entries(result.stdout)
+    assert [e.body.splitlines()[0].strip() for e in log] == [
+        "Unknown sub-command `reprot` for /standup. Did you mean `/standup report`?",
+        "Unknown sub-command `timezone` for /meridian. Did you mean `/meridian tz`?",
+        "There is no retro called `shedule`. Did you mean `/retro schedule`?",
+        "Unknown sub-command `hepl` for /meridian. Did you mean `/meridian help`?",
+        "Nothing is called “lnt”, and no activity has a name close to it. /raci list shows them all. "
+        "Did you mean `/raci lint`?",
+        "Unknown sub-command `frobnicate` for /standup.",  # nothing close: no guess
+    ]
+    assert "Usage: /retro schedule [NAME]" in log[2].body
