@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
@@ -54,6 +55,8 @@ async def take_down_answers(app: Meridian, workspace: str, member_id: str) -> in
     kernel deletes the answers themselves), so their words leave the channel too."""
     taken = 0
     for s in app.store.list_standups(workspace):
+        if s.members is not None and member_id in s.members:  # a named participant leaves the list
+            app.store.upsert_standup(replace(s, members=tuple(m for m in s.members if m != member_id)))
         for run in app.store.runs_between(workspace, s.name, date.min, date.max, member=member_id):
             key = answer_key(s, member_id, run.day)
             if app.outbox.sent(key) is not None:

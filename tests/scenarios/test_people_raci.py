@@ -229,3 +229,4 @@ def test_every_family_says_did_you_mean_for_a_mistyped_sub_command() -> None:
         "Unknown sub-command `frobnicate` for /standup.",  # nothing close: no guess
     ]
     assert "Usage: /retro schedule [NAME]" in log[2].body
+
