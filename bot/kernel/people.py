@@ -93,7 +93,8 @@ async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         return Reply(Message.text(FORGET_WARNING))
     workspace, member_id = inv.workspace, inv.member.id
     for platform, account in inv.member.accounts.items():
-        app.store.kv_set(workspace, _forgotten_key(platform, account), True)
+        if platform in app.chats:  # chat accounts only: an email or a tracker login is not kept
+            app.store.kv_set(workspace, _forgotten_key(platform, account), True)
     removed = await app.forget(workspace, member_id)  # capabilities first: they may read the answers
     removed = {"stand-up answers": app.store.delete_runs_for_member(workspace, member_id), **removed}
     app.store.delete_member(workspace, member_id)
