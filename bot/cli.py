@@ -62,6 +62,14 @@ def _logging(level: str = "INFO") -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _console_log() -> Path:
+    """The console's log goes to a file: the terminal shows only the transcript, on the simulated clock."""
+    path = Path(tempfile.mkdtemp(prefix="meridian-log-")) / "console.log"
+    logging.basicConfig(level=logging.WARNING, filename=path,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return path
+
+
 def _team(path: str, app: Meridian) -> TeamFile:
     """The team file validated whole, with every section the app's capabilities own."""
     try:
@@ -122,7 +130,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         start = parse_instant(args.start) if args.start else datetime.now(UTC).replace(second=0, microsecond=0)
     except TimeInputError as err:
         raise UserError(str(err)) from None
-    _logging("WARNING")
+    log_file = _console_log()
     app, chat, clock = memory_app(start)
     team = _team(args.team, app)
     apply_team(app, team, platform="console")
@@ -133,7 +141,7 @@ def cmd_console(args: argparse.Namespace) -> int:
             errors = await session.run_script(sys.stdin)
             return 1 if errors and args.strict else 0
         print(f"Meridian console — team {team.workspace}, {len(team.members)} people. "
-              f"Simulated time {clock.now():%Y-%m-%d %H:%M}Z. Type :help.")
+              f"Simulated time {clock.now():%Y-%m-%d %H:%M}Z. Type :help. (Log: {log_file})")
         while True:
             try:
                 line = input(session.prompt())

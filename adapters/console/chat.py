@@ -17,6 +17,7 @@ from adapters.console.render import render_text
 from bot.kernel.domain import Member
 from bot.kernel.messages import Actions, Button, Form, Message
 from bot.kernel.ports import Clock, Posted, Profile
+from bot.kernel.timekeeping import zone_label
 
 
 @dataclass
@@ -55,7 +56,7 @@ class ConsoleChat:
     # --- transcript -----------------------------------------------------------------------
     def _stamp(self, at: datetime, tz: str) -> str:
         local = at.astimezone(ZoneInfo(tz))
-        return f"[{at:%Y-%m-%d %H:%M}Z · {local:%a %H:%M} {local.tzname()}]"
+        return f"[{at:%Y-%m-%d %H:%M}Z · {local:%a %H:%M} {zone_label(local, tz)}]"
 
     def _print(self, msg: ConsoleMessage, note: str = "") -> None:
         where = f"DM {msg.channel[1:]}" if msg.channel.startswith("@") else msg.channel
@@ -93,8 +94,12 @@ class ConsoleChat:
         original.edits.append(original.text)
         original.text = render_text(message)
         original.message = message
-        print(f"{self._stamp(self.clock.now(), original.tz)} {original.channel} | Meridian edited "
-              f"{original.id}:\n    {original.text.replace(chr(10), chr(10) + '    ')}", file=self.out)
+        where = f"DM {original.channel[1:]}" if original.channel.startswith("@") else original.channel
+        if original.thread:
+            where += " ↳ thread"
+        print(f"{self._stamp(self.clock.now(), original.tz)} {where} | Meridian (edited its message of "
+              f"{self._stamp(original.at, original.tz)[1:-1]}):\n    {original.text.replace(chr(10), chr(10) + '    ')}",
+              file=self.out)
 
     async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted:
         msg = self.record(f"@{member.id}", "Meridian", render_text(message), member.tz, None, message, key)

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from adapters.console.chat import ConsoleChat
 from adapters.console.render import render_text
-from bot.kernel.app import Action, IncomingMessage, Meridian
+from bot.kernel.app import Action, IncomingMessage, Meridian, not_a_member
 from bot.kernel.clock import SimulatedClock
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member
@@ -77,9 +77,10 @@ class ConsoleSession:
             return False
         if line.startswith("/"):
             family, _, rest = line[1:].partition(" ")
+            in_dm = self.mode == "dm"
             reply = await self.app.command(Invocation(self.workspace, self._fresh_member(), family, rest,
-                                                      channel=self.channel, platform="console"))
-            await self._show(reply)
+                                                      channel=None if in_dm else self.channel, platform="console"))
+            await self._show(reply, in_dm)
             return True
         await self._message(line)
         return True
@@ -98,17 +99,22 @@ class ConsoleSession:
             self.chat.record(f"@{member.id}", member.name, text, member.tz)
             taken = await self.app.message(IncomingMessage(self.workspace, member, text, None, True))
             if not taken:
-                self.chat.record(f"@{member.id}", "Meridian", "I didn't catch that. Try /standup to answer "
-                                 "your stand-up, or /meridian help.", member.tz)
+                hint = "I didn't catch that. Try /standup to answer your stand-up, or /meridian help."
+                if not self.app.is_member(self.workspace, member):
+                    hint = render_text(not_a_member())
+                self.chat.record(f"@{member.id}", "Meridian", hint, member.tz)
             return
         thread = self.thread if self.mode == "thread" else None
         posted = self.chat.record(self.channel, member.name, text, member.tz, thread)
         await self.app.message(IncomingMessage(self.workspace, member, text, self.channel, False, thread, posted.id))
 
-    async def _show(self, reply: Reply) -> None:
+    async def _show(self, reply: Reply, in_dm: bool = False) -> None:
+        """A reply goes where the command or button was used: a DM's stays in the DM (as on Slack and Teams)."""
         assert self.member is not None
         if reply.message is not None:
-            if reply.public:
+            if in_dm:
+                self.chat.record(f"@{self.member.id}", "Meridian", render_text(reply.message), self.member.tz)
+            elif reply.public:
                 self.chat.record(self.channel, "Meridian", render_text(reply.message),
                                  self.chat.channel_zone(self.channel))
             else:
@@ -181,9 +187,9 @@ class ConsoleSession:
                     if reply is not None and reply.form is not None:
                         # No forms in a terminal: the same questions come one at a time in the DM.
                         reply = await self.app.command(Invocation(self.workspace, member, "standup", "",
-                                                                  channel=self.channel, platform="console"))
+                                                                  channel=None, platform="console"))
                     if reply is not None:
-                        await self._show(reply)
+                        await self._show(reply, in_dm=True)  # buttons are pressed in DMs
                     return True
         self.say(f"! no button `{label}` in your DMs")
         return False

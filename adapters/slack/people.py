@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Code, Message
-from bot.kernel.people import save_and_replan
+from bot.kernel.people import former_member, save_and_replan, was_forgotten
 from bot.kernel.ports import ClaimedItem, DueItem, Profile
 from bot.kernel.timekeeping import iso_z
 
@@ -75,6 +75,8 @@ class People:
         member = self.app.store.find_member_by_account(workspace, PLATFORM, user_id)
         if member is not None and not self._stale(workspace, user_id):
             return member
+        if member is None and was_forgotten(self.app, workspace, PLATFORM, user_id):
+            return former_member(workspace, user_id)
         probe = member or Member(workspace, user_id, user_id, accounts={PLATFORM: user_id})
         profile = await self.chat.profile(probe)
         if profile is None:

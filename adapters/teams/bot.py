@@ -39,7 +39,7 @@ from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Code, Message
-from bot.kernel.people import learn_zone
+from bot.kernel.people import former_member, learn_zone, was_forgotten
 from bot.kernel.ports import DeliveryError
 from bot.kernel.timekeeping import TimeInputError, validate_zone
 from storage.teams.repo import TeamsIdentity
@@ -202,6 +202,8 @@ class TeamsBot:
             if member is not None:
                 break
         name = (account.name or "").strip()
+        if member is None and any(was_forgotten(self.app, tenant, PLATFORM, i) for i in ids):
+            return former_member(tenant, ids[0])
         if member is None:
             member = Member(tenant, self._free_member_id(tenant, name or "teams-user"), name or "Teams user",
                             tz=zone or "UTC", accounts={PLATFORM: ids[0]})

@@ -9,6 +9,7 @@ Nothing here knows a platform, a database or an HTTP library.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.kernel import metrics
-from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch, usage_error
+from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch
 from bot.kernel.domain import Member
 from bot.kernel.engine import BoundHandler, BoundPlanner, Engine, EngineSettings
 from bot.kernel.messages import Block, Message
@@ -37,8 +38,11 @@ ActionHandler = Callable[["Meridian", "Action"], Awaitable[Reply | None]]
 ReactionHook = Callable[["Meridian", "Reaction"], Awaitable[bool]]
 HomeSection = Callable[["Meridian", Member], list[Block]]
 """A capability's part of a person's home page (their retros, their RACI roles)."""
-ForgetHook = Callable[[str, str], None]
-"""``(workspace, member_id)``: delete what a capability keeps about a person (``forget-me``)."""
+Forgotten = dict[str, int]
+"""What ``forget-me`` removed, counted per kind, in the words the person reads (``"stand-up answers"``)."""
+ForgetHook = Callable[[str, str], Awaitable[Forgotten | None] | Forgotten | None]
+"""``(workspace, member_id)``: delete what a capability keeps about a person (``forget-me``), saying how many
+of each kind of thing went (``{"RACI roles": 2}``); a hook that keeps no count returns ``None``."""
 MergeHook = Callable[[str, str, str], None]
 """``(workspace, old_id, new_id)``: a capability re-files what it keeps under a merged member's new id."""
 
@@ -175,10 +179,23 @@ class Meridian:
             hook(workspace, old_id, new_id)
         self.store.merge_member(workspace, old_id, new_id)
 
-    def forget(self, workspace: str, member_id: str) -> None:
-        """Every capability deletes what it keeps about the person."""
+    async def forget(self, workspace: str, member_id: str) -> Forgotten:
+        """Every capability deletes what it keeps about the person; returns what went, counted per kind.
+
+        A hook may be a coroutine (RACI tells whoever inherits the person's roles by DM).
+        """
+        removed: Forgotten = {}
         for hook in self.forget_hooks:
-            hook(workspace, member_id)
+            counted = hook(workspace, member_id)
+            if inspect.isawaitable(counted):
+                counted = await counted
+            for kind, count in (counted or {}).items():
+                removed[kind] = removed.get(kind, 0) + count
+        return removed
+
+    def is_member(self, workspace: str, member: Member) -> bool:
+        """Whether the person is (still) a member here: after ``forget-me`` they are not."""
+        return self.store.get_member(workspace, member.id) is not None
 
     # --- ports --------------------------------------------------------------------
     def now(self) -> datetime:
@@ -216,14 +233,18 @@ class Meridian:
             known = ", ".join(f"/{n}" for n in sorted(self.families))
             return Reply(Message.text(f"Unknown command /{inv.family.lstrip('/')}. Known commands: {known}."))
         metrics.inc("meridian_commands_total", family=family.name)
+        if not self.is_member(inv.workspace, inv.member):
+            return Reply(not_a_member())
         try:
             return await dispatch(self, family, inv)
         except Exception:
             log.exception("command /%s failed", family.name)
-            return usage_error(family, "Something went wrong on our side; nothing was changed. Please try again.")
+            return Reply(Message.text("Something went wrong on our side; nothing was changed. Please try again."))
 
     async def message(self, msg: IncomingMessage) -> bool:
-        """Offer a message to each capability in turn; ``True`` when one took it."""
+        """Offer a message to each capability in turn; ``True`` when one took it (never for a non-member)."""
+        if not self.is_member(msg.workspace, msg.member):
+            return False
         for hook in self.message_hooks:
             if await hook(self, msg):
                 return True
@@ -237,9 +258,17 @@ class Meridian:
         return False
 
     async def action(self, act: Action) -> Reply | None:
+        if not self.is_member(act.workspace, act.member):
+            return Reply(not_a_member())
         # The longest prefix wins, so ``standup.blocker.`` can be handled apart from ``standup.``.
         for prefix in sorted(self.action_handlers, key=len, reverse=True):
             if act.action_id.startswith(prefix):
                 return await self.action_handlers[prefix](self, act)
         log.warning("no handler for action %s", act.action_id)
         return None
+
+
+def not_a_member() -> Message:
+    """The answer to anyone the team no longer holds (after ``forget-me``): clear, and nothing is kept."""
+    return Message.text("You are not a member of this team any more: Meridian keeps nothing about you, "
+                        "so there is nothing to show or change. An admin can add you back in the team file.")

@@ -9,20 +9,26 @@ the parsing, ``help`` and the error replies, so every family behaves the same wa
 
 from __future__ import annotations
 
+import difflib
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bot.kernel.domain import Member
-from bot.kernel.messages import Code, Context, Form, Message, Section, Strong, rich
+from bot.kernel.messages import Code, Context, Form, Header, Inline, Message, Section, rich
 
 AppT = TypeVar("AppT")
 """The app a handler is given (``Meridian``); generic so this module needs nothing of it."""
 
 
 class CommandError(Exception):
-    """A mistake the user made; the message is written for them."""
+    """A usage mistake (a missing word, a malformed value); the reply is the message and the usage."""
+
+
+class Refusal(CommandError):
+    """A well-formed command that cannot be done (a rule, a permission, a name that names no one): the reply
+    is the message alone, because the usage would not help."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,15 @@ class CommandFamily(Generic[AppT]):
                 return sub
         return None
 
+    def closest(self, word: str) -> Subcommand[AppT] | None:
+        """The sub-command a mistyped word most likely meant (``reprot`` → ``report``, ``timezone`` → ``tz``)."""
+        names = {n: s for s in self.subcommands for n in (s.name, *s.aliases)}
+        close = difflib.get_close_matches(word, list(names), n=1, cutoff=SUGGEST_ABOVE)
+        if close:
+            return names[close[0]]
+        shorter = [s for n, s in names.items() if 1 < len(n) < len(word) and _abbreviates(n, word)]
+        return shorter[0] if len(shorter) == 1 else None
+
     def usage(self) -> str:
         lines = []
         if self.default is not None:
@@ -81,15 +96,46 @@ class CommandFamily(Generic[AppT]):
         return "\n".join(lines)
 
     def help(self) -> Message:
+        """Every sub-command in two aligned columns under a header: what to type, and what it does."""
         entries = []
         if self.default is not None:
             entries.append((f"/{self.name} {self.default.usage}".rstrip(), self.default.summary))
         entries.extend((f"/{self.name} {s.usage}".rstrip(), s.summary) for s in self.subcommands)
         entries.append((f"/{self.name} help", "this list"))
-        blocks = [Section(rich(Strong(f"/{self.name}"), f" — {self.summary}"))]
-        blocks.extend(Section(rich(Code(use), f"  {what}")) for use, what in entries)
-        fallback = "\n".join(f"{use} — {what}" for use, what in entries)
-        return Message(tuple(blocks), fallback=f"/{self.name}: {self.summary}\n{fallback}")
+        rows = aligned([("Command", "What it does"), *entries])
+        head = f"/{self.name} — {self.summary}"
+        table: list[Inline] = []
+        for i, (use, what) in enumerate(rows):
+            table.extend((*(("\n",) if i else ()), Code(use), what))
+        fallback = "\n".join(use + what for use, what in rows)
+        return Message((Header(head), Section(tuple(table))), fallback=f"{head}\n{fallback}")
+
+
+SUGGEST_ABOVE = 0.75
+"""How alike a mistyped word and a sub-command must be (difflib's ratio) for a "did you mean"."""
+COLUMN_LIMIT = 38
+"""A usage longer than this puts its description on the next line, so one long usage cannot widen the table."""
+
+
+def aligned(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Rows of two columns, the first padded to one width so the second starts in one place (in monospace);
+    a first column too long for it keeps its row and starts the second on a new line."""
+    width = max((len(a) for a, _ in rows if len(a) <= COLUMN_LIMIT), default=COLUMN_LIMIT)
+    out = []
+    for first, second in rows:
+        if len(first) > width:
+            out.append((first, "\n" + " " * (width + 2) + second))
+        else:
+            out.append((first.ljust(width), "  " + second))
+    return out
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """``tz`` for ``timezone``: the short name's letters appear in the word in order, from its first letter."""
+    if short[0] != word[0]:
+        return False
+    rest = iter(word[1:])
+    return all(letter in rest for letter in short[1:])
 
 
 def split_words(text: str) -> list[str]:
@@ -118,12 +164,23 @@ async def dispatch(app: AppT, family: CommandFamily[AppT], inv: Invocation) -> R
         if family.default is None or (first and not family.takes_free_text):
             if not first:
                 return Reply(family.help())
-            return usage_error(family, f"Unknown sub-command `{words[0]}` for /{family.name}.")
+            unknown = f"Unknown sub-command `{words[0]}` for /{family.name}."
+            meant = family.closest(first)
+            if meant is not None:
+                return usage_error(family, f"{unknown} Did you mean `/{family.name} {meant.name}`?", meant)
+            if difflib.get_close_matches(first, ["help"], cutoff=SUGGEST_ABOVE):
+                return usage_error(family, f"{unknown} Did you mean `/{family.name} help`?")
+            return usage_error(family, unknown)
         sub = family.default
     if args and args[0].lower() in {"help", "--help", "-h"}:
         return Reply(Message.text(f"/{family.name} {sub.usage}".rstrip(), " — ", sub.summary))
     try:
         return await sub.handler(app, inv, args)
     except CommandError as err:
+        meant = family.closest(first) if sub is family.default and first else None
+        if meant is not None:  # free text the default could not use, spelled like a sub-command
+            return usage_error(family, f"{err} Did you mean `/{family.name} {meant.name}`?", meant)
+        if isinstance(err, Refusal):
+            return Reply(Message.text(str(err)))
         return usage_error(family, str(err), sub)
 

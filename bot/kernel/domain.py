@@ -6,6 +6,7 @@ wall-clock time is always (IANA zone, local time); instants are aware UTC dateti
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -25,6 +26,12 @@ DEFAULT_QUESTIONS: tuple[str, ...] = (
     "What will you do next?",
     "Anything blocking you?",
 )
+
+
+def in_week_order(days: Iterable[str]) -> list[str]:
+    """Day names as a week runs (mon, tue, … sun), whatever order a set holds them in."""
+    held = set(days)
+    return [d for d in WEEKDAYS if d in held]
 
 
 def weekday_name(day: date) -> str:

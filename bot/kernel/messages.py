@@ -210,3 +210,8 @@ def message_from_dict(raw: dict[str, Any]) -> Message:
         fallback=raw["fallback"],
         attachments=tuple(Attachment(**a) for a in raw.get("attachments", ())),
     )
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 activity``, ``2 activities``: a count with its noun in the right number."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"

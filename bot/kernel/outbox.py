@@ -51,6 +51,10 @@ CLOCK_SKEW = timedelta(minutes=2)
 T = TypeVar("T")
 
 
+class _Gone(LookupError):
+    """A DM to someone who is no longer a member (``forget-me``): dropped, never retried."""
+
+
 class _LostClaim(Exception):
     """Another sender took the entry over while this one waited out a rate limit."""
 
@@ -153,6 +157,8 @@ class Outbox:
             return self.sent(before.key)
         except _StillRateLimited:
             return self._failed(before, "still rate limited")
+        except _Gone as err:
+            return self._failed(before, str(err), final=True)
         except (DeliveryError, LookupError) as err:
             return self._failed(before, str(err))
         except Exception as err:  # an adapter bug or outage must not stop the scheduler
@@ -196,7 +202,7 @@ class Outbox:
         if entry.kind == "dm":
             member = self.store.get_member(entry.workspace, entry.target)
             if member is None:
-                raise LookupError(f"no member {entry.target}")
+                raise _Gone(f"{entry.target} is no longer a member")
             if isinstance(port, ConfirmsDelivery):
                 return await port.dm(member, message, key=entry.key)
             return await port.dm(member, message)
@@ -217,11 +223,16 @@ class Outbox:
             return await port.post(entry.workspace, channel, message, thread=thread, key=entry.key)
         return await port.post(entry.workspace, channel, message, thread=thread)
 
-    def _failed(self, entry: OutboxEntry, error: str) -> Posted | None:
+    def _failed(self, entry: OutboxEntry, error: str, final: bool = False) -> Posted | None:
+        """Record a failed send; ``final`` when retrying cannot help (the person left: nothing to warn about)."""
         attempts = entry.attempts + 1
         retry_at = None
-        if attempts < MAX_ATTEMPTS:
+        if attempts < MAX_ATTEMPTS and not final:
             retry_at = self.clock.now() + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        if final:
+            log.info("dropped %s: %s", entry.key, error)
+            self.store.outbox_mark_failed(entry.key, error, None)
+            return None
         log.warning("delivery of %s failed (attempt %d): %s", entry.key, attempts, error)
         metrics.inc("meridian_delivery_failures_total")
         self.store.outbox_mark_failed(entry.key, error, retry_at)

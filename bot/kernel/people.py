@@ -10,9 +10,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
-from bot.kernel.domain import Hours, Member
-from bot.kernel.messages import Message, Section, Strong, rich
-from bot.kernel.timekeeping import TimeInputError, parse_date_range, parse_hours, validate_zone
+from bot.kernel.domain import Hours, Member, in_week_order
+from bot.kernel.messages import Message, Section, Strong, plural, rich
+from bot.kernel.timekeeping import (
+    TimeInputError,
+    parse_date_range,
+    parse_hours,
+    resolve_zone,
+    validate_zone,
+    zone_label,
+)
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -36,7 +43,7 @@ def _one_arg(args: list[str], what: str) -> str:
 
 async def cmd_tz(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     try:
-        zone = validate_zone(_one_arg(args, "time zone, like Europe/Berlin"))
+        zone = resolve_zone(" ".join(args) if args else _one_arg(args, "time zone, like Europe/Berlin"))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
     save_and_replan(app, replace(inv.member, tz=zone))
@@ -69,22 +76,65 @@ async def cmd_me(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     m = inv.member
     now = m.local(app.now())
     away = ", ".join(str(r) for r in m.ooo) or "none"
-    return Reply(Message((Section(rich(Strong(m.name), f" — {m.tz}, now {now:%a %H:%M}")),
-                          Section(rich(f"Hours {m.hours}; workdays {', '.join(sorted(m.workdays))}; "
+    return Reply(Message((Section(rich(Strong(m.name), f" — {m.tz}, now {now:%a %H:%M} {zone_label(now, m.tz)}")),
+                          Section(rich(f"Hours {m.hours}; workdays {', '.join(in_week_order(m.workdays))}; "
                                        f"out of office: {away}"))), fallback=f"{m.name}: {m.tz}"))
 
 
+FORGET_WARNING = ("This removes you from this team everywhere: your stand-up answers, your settings, your RACI "
+                  "roles (the Accountable or an admin is asked to reassign them) and your retro votes; your retro "
+                  "items stay, without your name. Type `/meridian forget-me confirm` to go ahead.")
+
+
 async def cmd_forget(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
-    if args != ["confirm"]:
-        return Reply(Message.text("This deletes your stand-up answers and your settings here. "
-                                  "Type `/meridian forget-me confirm` to go ahead."))
-    removed = app.store.delete_runs_for_member(inv.workspace, inv.member.id)
-    app.forget(inv.workspace, inv.member.id)
-    app.store.delete_member(inv.workspace, inv.member.id)
-    for s in app.store.list_standups(inv.workspace):
-        app.store.cancel_pending(inv.workspace, f"standup:{inv.workspace}:{s.name}:reminder:{inv.member.id}:")
-        app.store.cancel_pending(inv.workspace, f"standup:{inv.workspace}:{s.name}:nudge:{inv.member.id}:")
-    return Reply(Message.text(f"Done: {removed} stand-up answers and your settings are deleted."))
+    if [a.lower() for a in args] != ["confirm"]:
+        if args:
+            raise CommandError(f"`{' '.join(args)}` is not `confirm`.")
+        return Reply(Message.text(FORGET_WARNING))
+    workspace, member_id = inv.workspace, inv.member.id
+    for platform, account in inv.member.accounts.items():
+        if platform in app.chats:  # chat accounts only: an email or a tracker login is not kept
+            app.store.kv_set(workspace, _forgotten_key(platform, account), True)
+    removed = await app.forget(workspace, member_id)  # capabilities first: they may read the answers
+    removed = {"stand-up answers": app.store.delete_runs_for_member(workspace, member_id), **removed}
+    app.store.delete_member(workspace, member_id)
+    for s in app.store.list_standups(workspace):
+        for kind in ("reminder", "nudge"):
+            app.store.cancel_pending(workspace, f"standup:{workspace}:{s.name}:{kind}:{member_id}:")
+    return Reply(Message.text(forgotten_text(removed)))
+
+
+def _forgotten_key(platform: str, account: str) -> str:
+    return f"forgotten:{platform}:{account}"
+
+
+def was_forgotten(app: Meridian, workspace: str, platform: str, account: str) -> bool:
+    """Whether a platform account belonged to someone who used ``forget-me``: a chat adapter then does not
+    silently make them a member again on their next message (only the team file brings them back). The
+    account id is the one thing kept, so that the request is honoured."""
+    return bool(app.store.kv_get(workspace, _forgotten_key(platform, account)))
+
+
+def former_member(workspace: str, account: str) -> Member:
+    """Someone a platform knows and this team no longer does: never stored, so every command tells them so."""
+    return Member(workspace, account, account)
+
+
+KIND_NOUNS = {"stand-up answers": ("stand-up answer", "stand-up answers"),
+              "retro items made anonymous": ("retro item made anonymous", "retro items made anonymous"),
+              "stand-up posts taken down": ("stand-up post taken down", "stand-up posts taken down")}
+
+
+def forgotten_text(removed: dict[str, int]) -> str:
+    """``Done: you are no longer a member here. Removed: 3 stand-up answers, 2 RACI roles, …``."""
+    parts = []
+    for kind, count in removed.items():
+        if count:
+            one, many = KIND_NOUNS.get(kind, (kind[:-1] if kind.endswith("s") else kind, kind))
+            parts.append(plural(count, one, many))
+    parts.append("your settings (zone, hours, out-of-office)")
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"Done: you are no longer a member of this team. Removed {listed}. Meridian keeps nothing else about you."
 
 
 def family() -> CommandFamily[Meridian]:
@@ -92,11 +142,12 @@ def family() -> CommandFamily[Meridian]:
         name="meridian",
         summary="your own settings and privacy",
         subcommands=[
-            Subcommand("tz", "tz ZONE", "set your time zone (IANA name, e.g. Asia/Kolkata)", cmd_tz),
+            Subcommand("tz", "tz ZONE", "set your time zone (IANA name or city, e.g. Asia/Kolkata)", cmd_tz),
             Subcommand("hours", "hours HH:MM-HH:MM", "set your working hours", cmd_hours),
             Subcommand("ooo", "ooo YYYY-MM-DD..YYYY-MM-DD | clear", "add out-of-office days", cmd_ooo),
             Subcommand("me", "me", "show your settings", cmd_me),
-            Subcommand("forget-me", "forget-me [confirm]", "delete your answers and settings", cmd_forget),
+            Subcommand("forget-me", "forget-me [confirm]", "leave the team: delete everything kept about you",
+                       cmd_forget),
         ],
     )
 

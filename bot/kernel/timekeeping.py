@@ -9,7 +9,9 @@ fall-back is its first occurrence. All arithmetic between instants is done in UT
 
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -51,17 +53,95 @@ def iso_local(instant: datetime, tz: str) -> str:
     return instant.astimezone(zone(tz)).replace(microsecond=0).isoformat()
 
 
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian",
+           "Pacific")
+"""The areas of the IANA zones people live in; the rest (``Etc/GMT+4``, ``US/Pacific``) are aliases."""
+
+
+@cache
+def _cities() -> dict[str, tuple[str, ...]]:
+    """Each city a zone is named after, as compared (``sao paulo``), and the zones named after it."""
+    found: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        if name.split("/", 1)[0] in REGIONS and "/" in name:
+            found.setdefault(_folded(place_of(name)), []).append(name)
+    return {city: tuple(zones) for city, zones in found.items()}
+
+
+@cache
+def _by_folded_name() -> dict[str, str]:
+    return {_folded(name): name for name in available_timezones()}
+
+
+def _folded(text: str) -> str:
+    """Accents stripped, case folded, ``_`` and runs of spaces as one space: ``São_Paulo`` → ``sao paulo``."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(bare.replace("_", " ").casefold().split())
+
+
+def place_of(tz: str) -> str:
+    """The city a zone is named after, as people say it: ``America/Sao_Paulo`` → ``Sao Paulo``."""
+    return tz.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def zone_suggestions(text: str, limit: int = 3) -> list[str]:
+    """Real zones spelled close to ``text``, by full name or by city (``Europe/Lisbn``, ``lisbn``)."""
+    key = _folded(text)
+    names = _by_folded_name()
+    close = [names[n] for n in difflib.get_close_matches(key, list(names), n=limit, cutoff=0.85)]
+    cities = _cities()
+    for city in difflib.get_close_matches(_folded(place_of(text)), list(cities), n=limit, cutoff=0.8):
+        close.extend(z for z in cities[city] if z not in close)
+    return close[:limit]
+
+
 def validate_zone(name: str) -> str:
-    """Accept a real IANA zone name; anything else is a user error with a hint."""
-    if not name or ("/" not in name and name not in {"UTC", "Etc/UTC"}):
-        raise TimeInputError(f"`{name}` is not an IANA time zone; use a name like Europe/Berlin or Asia/Kolkata.")
+    """Accept a real IANA zone name; anything else is a user error with the nearest real names."""
     try:
-        ZoneInfo(name)
+        if name and ("/" in name or name in {"UTC", "Etc/UTC"}):
+            ZoneInfo(name)
+            return name
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        close = sorted(z for z in available_timezones() if z.lower().endswith(name.split("/")[-1].lower()))[:3]
-        hint = f" Did you mean {', '.join(close)}?" if close else " Use a name like Europe/Berlin or Asia/Kolkata."
-        raise TimeInputError(f"`{name}` is not a known time zone.{hint}") from None
-    return name
+        pass
+    close = zone_suggestions(name) if name else []
+    hint = (f" Did you mean {' or '.join(close)}?" if close
+            else " Use a name like Europe/Berlin or Asia/Kolkata.")
+    what = "a known time zone" if "/" in name else "an IANA time zone"
+    raise TimeInputError(f"`{name}` is not {what}.{hint}")
+
+
+def resolve_zone(text: str) -> str:
+    """The zone a person means: an IANA name in any case, or a city a zone is named after (``lisbon``,
+    ``São Paulo``) when exactly one zone is; anything else is refused with the nearest real names."""
+    key = _folded(text)
+    named = _by_folded_name().get(key)
+    if named is not None and ("/" in named or named in {"UTC", "Etc/UTC"}):
+        return named
+    zones = _same_clock(_cities().get(_folded(place_of(text)) if "/" in text else key, ()))
+    if len(zones) == 1 and ("/" not in text or _folded(zones[0]).startswith(_folded(text.split("/", 1)[0]))):
+        return zones[0]
+    if len(zones) > 1:
+        raise TimeInputError(f"`{text}` could be {' or '.join(zones)}; give the full name.")
+    return validate_zone(text)
+
+
+def _same_clock(zones: tuple[str, ...]) -> tuple[str, ...]:
+    """One zone when several names keep the same clock (``America/Buenos_Aires`` is a link to
+    ``America/Argentina/Buenos_Aires``): a city is ambiguous only when its zones differ."""
+    if len(zones) < 2:
+        return zones
+    instants = [datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=15 * i) for i in range(60)]
+    clocks = {tuple(i.astimezone(zone(z)).utcoffset() for i in instants) for z in zones}
+    return zones[:1] if len(clocks) == 1 else zones
+
+
+def zone_label(local: datetime, tz: str) -> str:
+    """A zone's short name at that instant, with its city when the short name is only an offset
+    (``+04 Dubai``, never a bare ``+04``)."""
+    short = local.tzname() or tz
+    if short[:1] in "+-" and "/" in tz:
+        return f"{short} {place_of(tz)}"
+    return short
 
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.kernel.app import Action, Meridian
-from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand
 from bot.kernel.domain import Member
 from bot.kernel.members import People, normalise
 from bot.kernel.messages import (
@@ -25,12 +25,22 @@ from bot.kernel.messages import (
     Message,
     Section,
     Strong,
+    plural,
     rich,
 )
 from bot.kernel.ports import ReceivesUploads
 from bot.raci.csv import write_long, write_wide
 from bot.raci.lookup import Match, did_you_mean
-from bot.raci.model import ROLE_ORDER, Activity, ChangeKind, RaciRefused, Role, assignments_from, presence
+from bot.raci.model import (
+    ROLE_ORDER,
+    Activity,
+    ChangeKind,
+    RaciRefused,
+    Role,
+    assignments_from,
+    presence,
+    same_chart,
+)
 from bot.raci.render import lines_message, person_line, render_activity
 from bot.raci.service import RaciService
 
@@ -50,7 +60,7 @@ def _person(people: People, text: str) -> Member:
     found = people.find(text)
     if isinstance(found, Member):
         return found
-    raise CommandError(found.reason)
+    raise Refusal(found.reason)
 
 
 def _did_you_mean(text: str, match: Match) -> Message:
@@ -65,7 +75,7 @@ def _exact(service: RaciService, workspace: str, text: str) -> Activity:
     activity = service.store.get_activity(workspace, owner) if owner else None
     if activity is None:
         _, match = service.find(workspace, text)
-        raise CommandError(did_you_mean(text, match) + " Commands that change an activity need its exact name or alias.")
+        raise Refusal(did_you_mean(text, match) + " Commands that change an activity need its exact name or alias.")
     return activity
 
 
@@ -109,6 +119,8 @@ class RaciCommands:
         if _is_person(text):
             return self._person_roles(app, inv, text)
         activity, match = self.service.find(inv.workspace, text)
+        if activity is None and not match.suggestions:
+            raise Refusal(did_you_mean(text, match))  # the kernel adds "did you mean /raci lint" for `lnt`
         if activity is None:
             return Reply(_did_you_mean(text, match))
         note = "" if match.exact else f"Closest match for “{text}”."
@@ -158,16 +170,19 @@ class RaciCommands:
                      f"R: {', '.join(label(m) for m in a.holders(Role.R)) or '—'}"
             lines.append((Strong(a.name), f" — {owners}"))
         more = len(ordered) - LIST_LIMIT
-        footer = f"… and {more:,} more; /raci export has them all." if more > 0 else f"{len(ordered)} activities."
+        footer = f"… and {more:,} more; /raci export has them all." if more > 0 else \
+            f"{plural(len(ordered), 'activity', 'activities')}."
         return Reply(lines_message("RACI activities", lines, footer))
 
     async def lint(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         found = self.service.lint(inv.workspace)
         if not found:
             count = len(self.service.index(inv.workspace))
-            return Reply(Message.text(f"✅ Nothing to fix: {count} activities, each with one Accountable "
-                                      "and a Responsible, and everyone has a role."))
-        return Reply(lines_message(f"{len(found)} things worth a look", [(line,) for line in found]))
+            each = "with one Accountable and a Responsible" if count == 1 else \
+                "each with one Accountable and a Responsible"
+            return Reply(Message.text(f"✅ Nothing to fix: {plural(count, 'activity', 'activities')}, {each}, "
+                                      "and everyone has a role."))
+        return Reply(lines_message(f"{plural(len(found), 'thing')} worth a look", [(line,) for line in found]))
 
     async def history(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         text = " ".join(args).strip()
@@ -192,7 +207,7 @@ class RaciCommands:
         activities = self.service.store.list_activities(inv.workspace)
         members = app.store.list_members(inv.workspace)
         content = write_wide(activities, members) if shape == "wide" else write_long(activities)
-        note = f"{len(activities)} activities as a {shape} CSV."
+        note = f"{plural(len(activities), 'activity', 'activities')} as a {shape} CSV."
         return Reply(Message((Section(rich(note)),), fallback=note,
                              attachments=(Attachment(f"raci-{inv.workspace}-{shape}.csv", content, "text/csv"),)))
 
@@ -209,7 +224,7 @@ class RaciCommands:
         if before is None and not parsed.new:
             near = index.find(parsed.activity)
             if near.activity is not None:
-                raise CommandError(f"No activity is called exactly “{parsed.activity}”; did you mean "
+                raise Refusal(f"No activity is called exactly “{parsed.activity}”; did you mean "
                                    f"“{near.activity}”? Use its exact name, or add --new to create another.")
         base = before or Activity(inv.workspace, parsed.activity)
         kept = {r: base.holders(r) for r in ROLE_ORDER if r not in roles}
@@ -217,6 +232,10 @@ class RaciCommands:
                         aliases=parsed.aliases if parsed.aliases is not None else base.aliases,
                         description=parsed.about if parsed.about is not None else base.description,
                         channel=parsed.channel if parsed.channel is not None else base.channel)
+        if before is not None and same_chart(before, after):
+            self._permit(inv.member, before, "change this activity")
+            raise Refusal(f"Nothing to change: “{before.name}” already reads that way, so no history entry was "
+                          f"saved. /raci {before.name} shows it.")
         self._write(app, inv.member, before, after, "change this activity" if before else "create activities")
         saved = self.service.store.get_activity(inv.workspace, after.name) or after
         return Reply(render_activity(app, saved, "Saved. " + f"/raci history {saved.name} shows every change."))
@@ -243,7 +262,7 @@ class RaciCommands:
         try:
             self.service.check_may_edit(member, activity, doing)
         except RaciRefused as refused:
-            raise CommandError(str(refused)) from None
+            raise Refusal(str(refused)) from None
 
     async def on_edit_submitted(self, app: Meridian, act: Action) -> Reply | None:
         name = act.metadata.get("activity", "")
@@ -255,6 +274,9 @@ class RaciCommands:
             aliases = tuple(a.strip() for a in act.values.get("aliases", "").split(",") if a.strip())
             after = replace(activity, assignments=assignments_from(roles), aliases=aliases,
                             description=act.values.get("about", activity.description).strip())
+            if same_chart(activity, after):
+                self._permit(act.member, activity, "change this activity")
+                return Reply(Message.text("Nothing changed in ", Strong(activity.name), "; no history entry saved."))
             self._write(app, act.member, activity, after, "change this activity")
         except CommandError as err:
             return Reply(Message.text(str(err)))
@@ -268,7 +290,7 @@ class RaciCommands:
 
     async def rename(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         cut = next((i for i, w in enumerate(args) if w.lower() in {"to", "->", "→"}), None)
-        if cut is None and len(args) == 2:
+        if cut is None and len(args) == 2 and self.service.index(inv.workspace).owner_of(args[0]):
             cut, args = 1, [args[0], "to", args[1]]
         if cut is None:
             raise CommandError("Say what to rename and to what, e.g. /raci rename feature store to feature platform.")
@@ -286,7 +308,7 @@ class RaciCommands:
 
     async def import_csv(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         if not (inv.member.is_admin or self.service.settings.editors == "everyone"):
-            raise CommandError("Only workspace admins may import a RACI chart.")
+            raise Refusal("Only workspace admins may import a RACI chart.")
         inline = inv.text.strip()[len("import"):].strip()
         source: str | bytes
         if inline and ("\n" in inline or "," in inline or ";" in inline):
@@ -306,7 +328,8 @@ class RaciCommands:
                                                      app.store.list_members(inv.workspace), source, app.now(), name)
         except RaciRefused as refused:
             return Reply(Message.text(str(refused)))
-        return Reply(Message.text(f"Imported {total} activities from {name} ({changed} new or changed). "
+        return Reply(Message.text(f"Imported {plural(total, 'activity', 'activities')} from {name} "
+                                  f"({changed} new or changed). "
                                   "/raci lint checks the whole chart."))
 
     # --- the one way to write -------------------------------------------------------------
@@ -316,7 +339,7 @@ class RaciCommands:
             self.service.check_may_edit(actor, before, doing)
             self.service.write(actor, before, after, app.now(), action)
         except RaciRefused as refused:
-            raise CommandError(str(refused)) from None
+            raise Refusal(str(refused)) from None
 
 
 # --- `/raci set` grammar ------------------------------------------------------------------------
@@ -364,8 +387,12 @@ def parse_set(args: list[str]) -> SetRequest:
             sections[-1][1].append(word)
     for kind, values in sections:
         if kind == "name":
+            _check_name(values)
             request.activity = " ".join(values)
         elif kind in {"R", "A", "C", "I"}:
+            if not values:
+                raise CommandError(f"`{kind}` has no one after it. Name the people ({kind} @ravi), "
+                                   f"or write `{kind} -` to leave no one {Role(kind).word}.")
             request.roles.setdefault(Role(kind), []).extend(t for v in values for t in _tokens(v))
         elif kind == "aka":
             request.aliases = tuple(a.strip() for a in " ".join(values).split(",") if a.strip())
@@ -376,3 +403,15 @@ def parse_set(args: list[str]) -> SetRequest:
     if not request.roles and request.aliases is None and request.about is None and request.channel is None:
         raise CommandError("Give at least one letter and its people, e.g. R @ravi A @alice.")
     return request
+
+
+def _check_name(words: list[str]) -> None:
+    """The activity's name holds no people: a person there means the letter before them was not one."""
+    for i, word in enumerate(words):
+        if not _is_person(word):
+            continue
+        before = words[i - 1] if i else ""
+        letter = before.rstrip(":")
+        if len(letter) == 1 and letter.isalpha():
+            raise CommandError(f"`{letter}` is not a role letter; use R, A, C or I.")
+        raise CommandError(f"`{word}` needs a role letter before it (R, A, C or I), e.g. R {word}.")

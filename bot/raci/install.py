@@ -10,9 +10,10 @@ from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Block
 from bot.kernel.teamfile import TeamFile, TeamSection
+from bot.kernel.timekeeping import iso_z
 from bot.raci.commands import EDIT_ACTION, RaciCommands
 from bot.raci.model import Directory, RaciStore
-from bot.raci.render import home_roles
+from bot.raci.render import handover_message, home_roles
 from bot.raci.service import RaciService, RaciSettings
 from bot.raci.teamfile import apply_section, validate_section
 
@@ -37,5 +38,23 @@ class Raci:
         app.add_home_section(self._home_roles)
         app.on_merge(self.service.store.merge_member)
 
+        async def forget(workspace: str, member_id: str) -> dict[str, int]:
+            return await forget_member(app, self.service, workspace, member_id)
+
+        app.on_forget(forget)
+
     def _home_roles(self, app: Meridian, member: Member) -> list[Block]:
         return home_roles(self.service, member)
+
+
+async def forget_member(app: Meridian, service: RaciService, workspace: str, member_id: str) -> dict[str, int]:
+    """``forget-me`` for RACI: the person's roles go, and each activity's Accountable (or an admin) is told by DM
+    which letters need someone new."""
+    now = app.now()
+    removed, handovers = service.forget_member(workspace, member_id, now)
+    keepers = sorted({h.keeper for h in handovers})
+    for keeper in keepers:
+        mine = [h for h in handovers if h.keeper == keeper]
+        await app.outbox.dm(f"raci:{workspace}:handover:{keeper}:{iso_z(now)}", workspace, keeper,
+                            handover_message(mine))
+    return {"RACI roles": removed}

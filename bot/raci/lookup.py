@@ -105,6 +105,9 @@ def score(query: str, key: str) -> float:
     return max(by_words, _similarity(query, key, floor=max(0.75, by_words)))
 
 
+SUGGEST = 0.55
+"""A near name is suggested only when it scores this much, or when the query holds all of its words:
+an unrelated activity is never offered as "did you mean"."""
 MARGIN = 0.08
 CANDIDATES = 8
 """How many near names, by shared trigrams and by trigram overlap, are scored in full."""
@@ -117,6 +120,8 @@ class Match:
     activity: str | None
     suggestions: tuple[str, ...] = ()
     exact: bool = False
+    empty: bool = False
+    """True when there was nothing to find: the workspace has no activities yet."""
 
 
 class ActivityIndex:
@@ -128,6 +133,7 @@ class ActivityIndex:
         self._owners: list[str] = []
         self._grams: dict[str, list[int]] = {}
         self._sizes: list[int] = []
+        self._words_of: dict[str, list[set[str]]] = {}
         for name, aliases in entries:
             for text in (name, *aliases):
                 key = normalise(text)
@@ -137,6 +143,7 @@ class ActivityIndex:
                 slot = len(self._keys)
                 self._keys.append(key)
                 self._owners.append(name)
+                self._words_of.setdefault(name, []).append(set(key.split()))
                 grams = _trigrams(key)
                 self._sizes.append(len(grams))
                 for gram in grams:
@@ -155,6 +162,8 @@ class ActivityIndex:
 
     def find(self, text: str, limit: int = 3) -> Match:
         query = normalise(text)[:2 * MAX_NAME_LENGTH]  # a pasted paragraph is not a name; keep its cost bounded
+        if not self.names:
+            return Match(None, empty=True)
         if not query:
             return Match(None, tuple(self.names[:limit]))
         hit = self._exact.get(query)
@@ -162,12 +171,14 @@ class ActivityIndex:
             return Match(hit, exact=True)
         ranked = self._rank(query)
         if not ranked:
-            return Match(None, tuple(self._nearest_by_letter(query, limit)))
+            return Match(None)
         best_score, best = ranked[0]
         rivals = [s for s, owner in ranked[1:] if owner != best]
         if best_score >= CONFIDENT and (not rivals or rivals[0] < best_score - MARGIN):
             return Match(best)
-        return Match(None, tuple(owner for _, owner in ranked[:limit]))
+        words = set(query.split())
+        return Match(None, tuple(owner for score_, owner in ranked
+                                 if score_ >= SUGGEST or any(w <= words for w in self._words_of[owner]))[:limit])
 
     def _rank(self, query: str) -> list[tuple[float, str]]:
         """Activities whose keys best share the query's trigrams, scored in full, best first, one entry each.
@@ -198,10 +209,6 @@ class ActivityIndex:
                 best[owner] = value
         return sorted(((v, k) for k, v in best.items()), key=lambda vk: (-vk[0], normalise(vk[1])))
 
-    def _nearest_by_letter(self, query: str, limit: int) -> list[str]:
-        same_start = [n for n in self.names if normalise(n)[:1] == query[:1]]
-        return (same_start or self.names)[:limit]
-
     def mentioned_in(self, text: str) -> list[str]:
         """Activities whose name or alias appears, as whole words, in a piece of free text."""
         padded = f" {normalise(text)} "
@@ -216,8 +223,10 @@ def did_you_mean(text: str, match: Match) -> str:
     """The answer to a lookup that names no one activity: the nearest names, never an error."""
     names = [f"“{n}”" for n in match.suggestions]
     text = text if len(text) <= 80 else text[:80].rstrip() + "…"
-    if not names:
+    if match.empty:
         return "There are no RACI activities yet. An admin can add one with /raci set ACTIVITY R @someone A @someone."
+    if not names:
+        return f"Nothing is called “{text}”, and no activity has a name close to it. /raci list shows them all."
     if len(names) > 1 and all(normalise(text) in normalise(n) for n in match.suggestions[:2]):
         lead = f"“{text}” could be more than one activity. Did you mean "
     else:

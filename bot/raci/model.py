@@ -10,6 +10,7 @@ so the storage layer implements it without reaching into the service.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from typing import Literal, Protocol
 
 from bot.kernel.domain import Member, weekday_name
 from bot.kernel.members import normalise
+from bot.kernel.timekeeping import place_of
 
 MAX_NAME_LENGTH = 120
 """Longer than any real activity name; a pasted paragraph is a mistake worth refusing."""
@@ -152,11 +154,6 @@ def validate(activity: Activity, known_members: Collection[str] | None = None,
 # --- who is awake ------------------------------------------------------------------------
 
 
-def place_of(tz: str) -> str:
-    """The city a zone is named after, as people say it: ``America/Sao_Paulo`` → ``Sao Paulo``."""
-    return tz.rsplit("/", 1)[-1].replace("_", " ")
-
-
 @dataclass(frozen=True)
 class Presence:
     """Where a person's day is right now."""
@@ -255,6 +252,11 @@ class RaciStore(Protocol):
         """Entries about any of ``names`` or any name they were renamed from or to, newest first."""
         ...
 
+    def forget_in_history(self, workspace: str, member_id: str, names: Sequence[str], instead: str) -> int:
+        """``forget-me``: history stops naming the person, as actor or in the before/after text (their
+        ``names`` and id, as whole words, become ``instead``); returns how many entries changed."""
+        ...
+
 
 class Directory(Protocol):
     """The part of the core store RACI reads people from."""
@@ -271,6 +273,13 @@ def same_chart(a: Activity, b: Activity) -> bool:
     """Equal for every reader: the order people were listed in does not count."""
     return (a.name, set(a.assignments), a.aliases, a.description, a.channel) == \
            (b.name, set(b.assignments), b.aliases, b.description, b.channel)
+
+
+def scrub(text: str, words: Sequence[str], instead: str) -> str:
+    """``text`` with each of ``words`` (whole words only: ``Al`` is not in ``Alice``) replaced."""
+    for word in sorted({w for w in words if w}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", instead, text)
+    return text
 
 
 def summary(activity: Activity | None, label: Callable[[str], str] = str) -> str:

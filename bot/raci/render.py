@@ -21,10 +21,11 @@ from bot.kernel.messages import (
     Section,
     Strong,
     plain,
+    plural,
     rich,
 )
 from bot.raci.model import ROLE_ORDER, Activity, presence
-from bot.raci.service import RaciService
+from bot.raci.service import Handover, RaciService
 
 HOME_LIMIT = 12
 
@@ -86,3 +87,18 @@ def home_roles(service: RaciService, member: Member) -> list[Block]:
     if more > 0:
         blocks.append(Context(rich(f"… and {more} more; /raci @{member.id} lists them all.")))
     return blocks
+
+
+def handover_message(handovers: Sequence[Handover]) -> Message:
+    """The DM to whoever must find someone for a forgotten person's roles: which activity, which letters."""
+    title = f"🧹 {plural(len(handovers), 'activity', 'activities')} {'needs' if len(handovers) == 1 else 'need'} " \
+            "reassigning"
+    lines: list[tuple[Inline, ...]] = []
+    for h in handovers:
+        held = " and ".join(role.word for role in h.held)
+        line: tuple[Inline, ...] = (Strong(h.activity), f" — {held} (a member left the team)")
+        if h.took:
+            line += (f"; you hold {' and '.join(role.word for role in h.took)} for now",)
+        lines.append(line)
+    footer = "Choose someone with /raci set ACTIVITY R @someone (or A, C, I)."
+    return lines_message(title, lines, footer)

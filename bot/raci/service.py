@@ -19,6 +19,7 @@ from bot.kernel.members import normalise
 from bot.raci.csv import read_raci_csv
 from bot.raci.lookup import ActivityIndex, Match
 from bot.raci.model import (
+    ROLE_ORDER,
     Activity,
     Change,
     ChangeKind,
@@ -27,6 +28,7 @@ from bot.raci.model import (
     RaciRefused,
     RaciStore,
     Role,
+    assignments_from,
     clean_name,
     same_chart,
     summary,
@@ -34,6 +36,23 @@ from bot.raci.model import (
 )
 
 Editors = Literal["admins", "admins-and-accountable", "everyone"]
+
+FORMER_MEMBER = "a former member"
+"""How history speaks of someone who used ``forget-me``."""
+FORGET_ACTOR = "forget-me"
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One activity a forgotten person held, and who must now find someone for their roles."""
+
+    activity: str
+    keeper: str
+    """The member asked to reassign: the activity's Accountable, or an admin when the person was it."""
+    held: tuple[Role, ...]
+    """The letters the forgotten person held."""
+    took: tuple[Role, ...] = ()
+    """Letters the keeper holds for now in their stead, so the chart keeps an Accountable and a Responsible."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,38 @@ class RaciService:
             self.store.apply(workspace, changes)
         return len(changes)
 
+    def forget_member(self, workspace: str, member_id: str, now: datetime) -> tuple[int, list[Handover]]:
+        """Take a person off every activity (``forget-me``) and scrub them from history.
+
+        The chart stays writable by every rule: when they were the Accountable an admin
+        takes that letter, and when they were the only Responsible the Accountable takes it,
+        until someone is chosen. Returns how many roles went and who must reassign what.
+        """
+        members = [m for m in self.people.list_members(workspace) if m.id != member_id]
+        admins = sorted((m for m in members if m.is_admin), key=lambda m: m.name.casefold())
+        gone = self.people.get_member(workspace, member_id)
+        base = self.label(workspace)
+
+        def label(mid: str) -> str:
+            return FORMER_MEMBER if mid == member_id else base(mid)
+
+        removed, handovers, changes = 0, [], []
+        for activity in self.store.activities_of(workspace, member_id):
+            held = tuple(activity.roles_of(member_id))
+            removed += len(held)
+            after, took = _without(activity, member_id, admins[0].id if admins else None)
+            keeper = after.accountable
+            if keeper is not None:
+                handovers.append(Handover(activity.name, keeper, held, took))
+            entry = HistoryEntry(workspace, activity.name, now, FORGET_ACTOR, "update",
+                                 summary(activity, label), summary(after, label))
+            changes.append(Change(entry, after, activity.name))
+        if changes:
+            self.store.apply(workspace, changes)
+        names = [gone.name] if gone is not None and gone.name else []
+        self.store.forget_in_history(workspace, member_id, names, FORMER_MEMBER)
+        return removed, handovers
+
     def lint(self, workspace: str) -> list[str]:
         """What is wrong or worth a look in the workspace's model, one line each."""
         label = self.label(workspace)
@@ -235,3 +286,20 @@ class RaciService:
                        aliases=activity.aliases if "aliases" in columns else stored.aliases,
                        description=activity.description if "description" in columns else stored.description,
                        channel=activity.channel if "channel" in columns else stored.channel)
+
+
+def _without(activity: Activity, member_id: str, admin: str | None) -> tuple[Activity, tuple[Role, ...]]:
+    """``activity`` without the person, its Accountable and Responsible filled in for now when they were it."""
+    roles = {role: [m for m in activity.holders(role) if m != member_id] for role in ROLE_ORDER}
+    took: list[Role] = []
+    if not roles[Role.A] and Role.A in activity.roles_of(member_id) and admin is not None:
+        roles[Role.A] = [admin]
+        took.append(Role.A)
+    keeper = roles[Role.A][0] if len(roles[Role.A]) == 1 else None
+    if not roles[Role.R] and keeper is not None:
+        roles[Role.R] = [keeper]
+        took.append(Role.R)
+    if keeper is not None:  # the keeper holds A (and perhaps R) now: no other letter beside them
+        roles[Role.C] = [m for m in roles[Role.C] if m != keeper]
+        roles[Role.I] = [m for m in roles[Role.I] if m != keeper]
+    return replace(activity, assignments=assignments_from(roles)), tuple(took)

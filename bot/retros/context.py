@@ -13,6 +13,7 @@ from datetime import date, datetime
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.ports import SprintNumbers
+from bot.kernel.timekeeping import zone_label
 from bot.retros.model import Occurrence, Retro, RetroStore
 
 
@@ -41,7 +42,7 @@ def plan_state_key(r: Retro) -> str:
 # --- how times read in messages ---------------------------------------------------------------
 def fmt_local(instant: datetime, tz: str) -> str:
     local = instant.astimezone(Member("", "", "", tz=tz).zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()}"
+    return f"{local:%a} {local.day} {local:%b %H:%M} {zone_label(local, tz)}"
 
 
 def fmt_day(day: date) -> str:

@@ -161,8 +161,9 @@ class RetroStore(Protocol):
     def actions(self, workspace: str, retro: str | None = None, status: str | None = "open") -> list[ActionItem]: ...
     def set_action_status(self, workspace: str, action_id: int, status: str) -> None: ...
 
-    def forget_member(self, workspace: str, member: str) -> None:
-        """Erase a person from retros (``/meridian forget-me``): their items lose the author, votes go."""
+    def forget_member(self, workspace: str, member: str) -> dict[str, int]:
+        """Erase a person from retros (``/meridian forget-me``): their items lose the author, votes go; returns
+        how many of each."""
         ...
 
     def merge_member(self, workspace: str, old: str, new: str) -> None:

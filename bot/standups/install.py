@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
+from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners
 from bot.standups.blocker_question import ACTION_PREFIX, on_blocker_action
 from bot.standups.commands import family
 from bot.standups.flow import on_action, on_dm, on_nudge, on_reminder, on_summary
 from bot.standups.home import standup_blocks
+from bot.standups.model import answer_key
 from bot.standups.plan import plan_standups
 
 if TYPE_CHECKING:
@@ -38,3 +42,26 @@ class Standups:
         app.on_action("standup.", partial(on_action, owners=self.owners))
         app.on_action(ACTION_PREFIX, partial(on_blocker_action, owners=self.owners))
         app.add_home_section(standup_blocks)
+
+        async def forget(workspace: str, member_id: str) -> dict[str, int]:
+            return {"stand-up posts taken down": await take_down_answers(app, workspace, member_id)}
+
+        app.on_forget(forget)
+
+
+WITHDRAWN = Message.text("(An answer taken down: its author left the team and asked to be forgotten.)")
+
+
+async def take_down_answers(app: Meridian, workspace: str, member_id: str) -> int:
+    """``forget-me``: each answer the person posted in a stand-up thread is replaced by a short note (before the
+    kernel deletes the answers themselves), so their words leave the channel too."""
+    taken = 0
+    for s in app.store.list_standups(workspace):
+        if s.members is not None and member_id in s.members:  # a named participant leaves the list
+            app.store.upsert_standup(replace(s, members=tuple(m for m in s.members if m != member_id)))
+        for run in app.store.runs_between(workspace, s.name, date.min, date.max, member=member_id):
+            key = answer_key(s, member_id, run.day)
+            if app.outbox.sent(key) is not None:
+                await app.outbox.update(workspace, key, WITHDRAWN)
+                taken += 1
+    return taken

@@ -27,7 +27,7 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import cutoff_at
+from bot.kernel.timekeeping import cutoff_at, zone_label
 from bot.standups.blockers import Blocker, Verdict, blocker_in, blocker_text, classify
 from bot.standups.model import fmt_day, last_plan
 from bot.standups.report import Standing, day_standings, excluded_note
@@ -79,7 +79,7 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     when = run.answered_at.astimezone(m.zone) if run.answered_at else None
     head: list[Inline] = [Mention(m.id, m.name)]
     if when:
-        head.append(f" · {when:%H:%M} {when.tzname()}")
+        head.append(f" · {when:%H:%M} {zone_label(when, m.tz)}")
     if edited:
         head.append(" · edited")
     blocks: list[Any] = [Section(tuple(head))]

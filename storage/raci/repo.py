@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, delete, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.kernel.members import normalise
-from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role
+from bot.raci.model import Activity, Assignment, Change, HistoryEntry, RaciRefused, Role, scrub
 from storage.db import connect, open_session, table_of
 from storage.raci.models import RaciActivityRow, RaciAssignmentRow, RaciHistoryRow
 
@@ -135,6 +135,23 @@ class RaciRepo:
                                               theirs.c.member_id == new).exists())
                 .values(member_id=new))
             s.execute(delete(RaciAssignmentRow).where(mine.workspace == workspace, mine.member_id == old))
+
+    def forget_in_history(self, workspace: str, member_id: str, names: Sequence[str], instead: str) -> int:
+        words = [*names, member_id]
+        with open_session(self.engine) as s, s.begin():
+            mentions = [c for w in words if w
+                        for c in (col(RaciHistoryRow.before).contains(w), col(RaciHistoryRow.after).contains(w))]
+            rows = s.exec(select(RaciHistoryRow).where(RaciHistoryRow.workspace == workspace,
+                                                       or_(col(RaciHistoryRow.actor) == member_id, *mentions))).all()
+            changed = 0
+            for row in rows:
+                actor = instead if row.actor == member_id else row.actor
+                before, after = scrub(row.before, words, instead), scrub(row.after, words, instead)
+                if (actor, before, after) != (row.actor, row.before, row.after):
+                    row.actor, row.before, row.after = actor, before, after
+                    s.add(row)
+                    changed += 1
+            return changed
 
     def apply(self, workspace: str, changes: Sequence[Change]) -> None:
         try:

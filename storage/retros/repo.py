@@ -260,12 +260,14 @@ class RetroRepo:
             s.execute(update(RetroActionRow).where(ActionC.workspace == workspace, ActionC.id == action_id)
                       .values(status=status))
 
-    def forget_member(self, workspace: str, member: str) -> None:
+    def forget_member(self, workspace: str, member: str) -> dict[str, int]:
         with self.session() as s:
-            s.execute(update(RetroItemRow).where(ItemC.workspace == workspace, ItemC.author == member)
-                      .values(author=None, created_at=None))
-            s.execute(delete(RetroVoteRow).where(VoteC.workspace == workspace, VoteC.voter == member))
+            items = s.execute(update(RetroItemRow).where(ItemC.workspace == workspace, ItemC.author == member)
+                              .values(author=None, created_at=None))
+            votes = s.execute(delete(RetroVoteRow).where(VoteC.workspace == workspace, VoteC.voter == member))
             s.execute(delete(RetroBurdenRow).where(BurdenC.workspace == workspace, BurdenC.member == member))
+            return {"retro items made anonymous": int(items.rowcount or 0),
+                    "retro votes": int(votes.rowcount or 0)}
 
     def merge_member(self, workspace: str, old: str, new: str) -> None:
         with self.session() as s:

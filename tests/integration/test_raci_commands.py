@@ -14,6 +14,7 @@ from bot.kernel.app import Action, Meridian
 from bot.kernel.clock import SimulatedClock
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member
+from bot.kernel.people import People
 from bot.kernel.ports import Upload
 from bot.kernel.team import apply_team
 from bot.kernel.teamfile import parse_team
@@ -130,10 +131,11 @@ async def test_an_ambiguous_lookup_offers_up_to_three_choices(app: Meridian) -> 
     assert "“churn model monitoring”" in text and "“churn model retraining”" in text
 
 
-async def test_a_lookup_with_no_match_names_the_nearest_not_an_error(app: Meridian) -> None:
+async def test_a_lookup_with_no_match_says_so_and_suggests_nothing_unrelated(app: Meridian) -> None:
     await seed(app)
     text = said(await raci(app, "quantum teleport"))
-    assert text.startswith("Nothing is called “quantum teleport”. Did you mean “")
+    assert text == ("Nothing is called “quantum teleport”, and no activity has a name close to it. "
+                    "/raci list shows them all.")
     assert "went wrong" not in text and "Usage" not in text
 
 
@@ -302,3 +304,75 @@ async def test_lint_finds_charts_written_before_the_rules(app: Meridian, service
     assert "“legacy etl” has 2 Accountables: Alice, Bea." in linted
     assert "“legacy etl” has no Responsible." in linted
     assert "No role anywhere: Zed." in linted
+
+
+# --- issue 10, item 13 -----------------------------------------------------------------------------
+
+
+async def test_a_letter_with_no_names_is_refused_and_saves_no_history(app: Meridian, service: RaciService) -> None:
+    await seed(app)
+    before = service.store.history(WS, ["feature store"])
+    text = said(await raci(app, "set feature store I"))
+    assert text.startswith("`I` has no one after it. Name the people (I @ravi), or write `I -` to leave no one "
+                           "Informed.")
+    assert said(await raci(app, "set feature store C @noor")).startswith("Nothing to change: “feature store”")
+    assert service.store.history(WS, ["feature store"]) == before
+    assert "Saved." in said(await raci(app, "set feature store C -"))  # clearing a letter says so explicitly
+
+
+async def test_a_letter_that_is_not_r_a_c_or_i_is_named(app: Meridian) -> None:
+    await seed(app)
+    text = said(await raci(app, "set feature store X @ravi"))
+    assert text.startswith("`X` is not a role letter; use R, A, C or I.")
+    assert "Give at least one letter" not in text
+    assert said(await raci(app, "set feature store @ravi")).startswith("`@ravi` needs a role letter before it")
+
+
+async def test_a_removed_activitys_aliases_go_with_it(app: Meridian) -> None:
+    await seed(app)
+    said(await raci(app, "rename feature store to feature platform"))
+    said(await raci(app, "set feature platform aka fs"))
+    said(await raci(app, "remove feature platform"))
+    for gone in ["fs", "feature store", "feature platform"]:
+        text = said(await raci(app, gone))
+        assert "Did you mean" not in text and "churn" not in text, gone
+
+
+async def test_counts_read_in_the_right_number(app: Meridian) -> None:
+    said(await raci(app, "set feature store R @bea A @alice"))
+    assert said(await raci(app, "list")).endswith("1 activity.")
+    assert "1 activity as a wide CSV." in said(await raci(app, "export"))
+    said(await raci(app, "set churn model retraining R @ravi A @noor --new"))
+    assert said(await raci(app, "list")).endswith("2 activities.")
+
+
+async def test_refusals_that_are_not_usage_mistakes_have_no_usage(app: Meridian) -> None:
+    await seed(app)
+    for text, who in [("set feature store R @bob", "alice"), ("set feature store A @ravi @noor", "alice"),
+                      ("set feature store R @ravi", "sam"), ("remove nothing like it", "alice")]:
+        answer = said(await raci(app, text, who=who))
+        assert "Usage:" not in answer, text
+    assert "Usage: /raci set" in said(await raci(app, "set feature store"))
+
+
+# --- issue 10, item 12 -----------------------------------------------------------------------------
+
+
+async def test_forget_me_hands_roles_over_and_keeps_every_rule_satisfiable(app: Meridian,
+                                                                          service: RaciService) -> None:
+    app.install([People()])
+    await seed(app)  # bea is R and A of feature store; ravi is R of churn retraining and A of monitoring
+    for who in ("bea", "ravi"):
+        done = said(await app.command(Invocation(WS, member(app, who), "meridian", "forget-me confirm")))
+        assert "RACI role" in done
+    store = service.store
+    store_view = {a.name: {r.value: a.holders(r) for r in Role} for a in store.list_activities(WS)}
+    assert store_view["feature store"] == {"R": ["alice"], "A": ["alice"], "C": ["noor"], "I": []}
+    assert store_view["churn model retraining"]["R"] == ["alice"]
+    assert store_view["churn model monitoring"] == {"R": ["noor"], "A": ["alice"], "C": [], "I": []}
+    assert service.lint(WS) == ["Alice is Accountable for 3 activities (more than 1)."]  # nothing else
+    assert "Saved." in said(await raci(app, "set feature store C @sam"))
+    history = store.history(WS, ["feature store"])
+    assert all("Bea" not in f"{e.before}{e.after}" and e.actor != "bea" for e in history)
+    gone = said(await app.command(Invocation(WS, Member(WS, "bea", "Bea"), "raci", "list")))
+    assert gone.startswith("You are not a member of this team any more")

@@ -53,7 +53,7 @@ def test_a_raci_session_in_the_console(tmp_path: Path, monkeypatch: pytest.Monke
     assert "Only workspace admins and the Accountable of “churn model retraining” may change" in refused
     assert "Saved." in saved and "@Noor — 🌙 17:20 in Dubai" in saved
     assert ask.splitlines()[2].strip() == "@Marta — 🟢 in hours, 14:20 in Berlin"
-    assert "Nothing is called “nothing like this at all”. Did you mean" in unknown
+    assert "Nothing is called “nothing like this at all”, and no activity has a name close to it." in unknown
     assert "Traceback" not in out
 
 

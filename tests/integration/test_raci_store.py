@@ -75,3 +75,15 @@ def test_a_change_made_by_another_process_is_seen_by_the_next_lookup(store: SqlS
     assert found is not None and found.accountable == "bea"
     worker.write(Member(WS, "alice", "Alice", is_admin=True), churn(a="bea"), None, AT)
     assert web.find(WS, "churn retrain")[0] is None
+
+
+def test_forgetting_a_person_scrubs_them_from_history_by_whole_words(repo: RaciRepo) -> None:
+    repo.apply(WS, [Change(HistoryEntry(WS, "labels", AT, "al", "create", "—", "labels — R: Al, Alice · A: Al"),
+                           Activity(WS, "labels", (Assignment("al", Role.R), Assignment("alice", Role.A))))])
+    repo.apply(WS, [create(churn())])
+    assert repo.forget_in_history(WS, "al", ["Al"], "a former member") == 1
+    entry = repo.history(WS, ["labels"])[0]
+    assert entry.actor == "a former member"
+    assert entry.after == "labels — R: a former member, Alice · A: a former member"
+    assert repo.history(WS, ["churn model retraining"])[0].actor == "alice"
+    assert repo.forget_in_history(WS, "al", ["Al"], "a former member") == 0

@@ -179,7 +179,7 @@ async def test_forget_me_deletes_answers_and_settings(harness_factory: Any) -> N
     await h.app.command(Invocation("acme", alice, "standup", "", channel="#ml"))
     await answer_by_dm(h, "alice", "a", "b", "c")
     reply = await h.app.command(Invocation("acme", alice, "meridian", "forget-me confirm"))
-    assert "1 stand-up answers" in reply.message.fallback
+    assert "Removed 1 stand-up answer, 1 stand-up post taken down and your settings" in reply.message.fallback
     assert h.store.get_member("acme", "alice") is None
     assert h.store.runs_between("acme", "daily", datetime(2027, 1, 1).date(), datetime(2027, 12, 31).date()) == []
 

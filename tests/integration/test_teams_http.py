@@ -210,9 +210,12 @@ async def test_forget_me_also_forgets_the_teams_identity_and_the_1to1_chat(sqlit
         await w.send(t.personal(noor, "meridian me"))
         assert w.chat.repo.identity(TENANT, "noor") is not None
         await w.send(t.personal(noor, "meridian forget-me confirm"))
-        assert "Done: 0 stand-up answers and your settings are deleted." in w.connector.calls[-1].shown
+        assert "Done: you are no longer a member of this team. Removed your settings" in w.connector.calls[-1].shown
         assert w.store.get_member(TENANT, "noor") is None
         assert w.chat.repo.identity(TENANT, "noor") is None and w.chat.repo.personal(TENANT, "noor") is None
+        await w.send(t.personal(noor, "meridian me"))  # Teams does not make her a member again
+        assert "You are not a member of this team any more" in w.connector.calls[-1].shown
+        assert w.store.list_members(TENANT) == []
 
 
 async def test_a_refused_dm_is_kept_for_a_retry_and_sent_once_teams_accepts(sqlite_store: Any) -> None:

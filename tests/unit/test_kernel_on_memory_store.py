@@ -203,7 +203,7 @@ async def test_forget_me_deletes_the_persons_answers_settings_and_reminders(worl
 
     said = await world.run("/meridian forget-me confirm")
 
-    assert "1 stand-up answers" in said
+    assert "Removed 1 stand-up answer and your settings" in said
     assert forgotten == [(WS, "alice")]
     assert world.store.get_member(WS, "alice") is None
     assert world.pending("alice") == []

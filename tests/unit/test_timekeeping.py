@@ -19,7 +19,9 @@ from bot.kernel.timekeeping import (
     parse_duration,
     parse_hhmm,
     reminder_at,
+    resolve_zone,
     validate_zone,
+    zone_label,
 )
 
 ZONES = ["America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "Asia/Kathmandu",
@@ -155,3 +157,36 @@ def test_durations(text: str, minutes: int) -> None:
 def test_bad_durations_are_refused(text: str) -> None:
     with pytest.raises(TimeInputError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "zone"), [
+    ("lisbon", "Europe/Lisbon"), ("Lisbon", "Europe/Lisbon"), ("São Paulo", "America/Sao_Paulo"),
+    ("sao_paulo", "America/Sao_Paulo"), ("europe/lisbon", "Europe/Lisbon"), ("Asia/Kolkata", "Asia/Kolkata"),
+    ("UTC", "UTC"), ("KOLKATA", "Asia/Kolkata"),
+])
+def test_a_zone_is_found_by_its_name_in_any_case_or_by_its_city(text: str, zone: str) -> None:
+    assert resolve_zone(text) == zone
+
+
+@pytest.mark.parametrize(("text", "meant"), [
+    ("Europe/Lisbn", "Europe/Lisbon"), ("lisbn", "Europe/Lisbon"), ("Asia/Kolkatta", "Asia/Kolkata"),
+    ("Amerca/Sao_Paulo", "America/Sao_Paulo"),
+])
+def test_a_misspelled_zone_suggests_the_real_one(text: str, meant: str) -> None:
+    with pytest.raises(TimeInputError, match=f"Did you mean {meant}"):
+        resolve_zone(text)
+
+
+def test_nothing_like_a_zone_suggests_nothing() -> None:
+    with pytest.raises(TimeInputError) as err:
+        resolve_zone("Mars/Olympus")
+    assert "Did you mean" not in str(err.value)
+
+
+@pytest.mark.parametrize(("tz", "label"), [
+    ("Asia/Dubai", "+04 Dubai"), ("America/Sao_Paulo", "-03 Sao Paulo"), ("Europe/Berlin", "CET"),
+    ("Asia/Kolkata", "IST"), ("UTC", "UTC"),
+])
+def test_numeric_zone_labels_get_their_city(tz: str, label: str) -> None:
+    local = datetime(2027, 3, 15, 12, tzinfo=UTC).astimezone(ZoneInfo(tz))
+    assert zone_label(local, tz) == label
