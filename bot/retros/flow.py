@@ -26,13 +26,15 @@ from bot.kernel.members import People, PersonNotFound
 from bot.kernel.messages import Message
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import TimeInputError, local_date, parse_date
-from bot.retros.context import RetroContext, key, thread_key
+from bot.retros.context import RetroContext, key, notices_key, thread_key
 from bot.retros.messages import (
     action_due_message,
     action_line,
     item_message,
     open_message,
     reminder_message,
+    replan_channel_message,
+    replan_dm,
     summary_message,
 )
 from bot.retros.model import ActionItem, Item, Occurrence, Retro, category_of
@@ -238,3 +240,22 @@ async def on_action_remind(ctx: RetroContext, item: ClaimedItem) -> None:
     if owner is None:
         return
     await ctx.app.outbox.dm(f"{item.key}:dm", item.workspace, owner.id, action_due_message(owner, action))
+
+
+async def on_replanned(ctx: RetroContext, item: ClaimedItem) -> None:
+    """Tell the channel what a re-plan moved, and each person whose local time changed, by DM."""
+    r = ctx.store.get_retro(item.workspace, item.payload["retro"])
+    if r is None:
+        return
+    notices = ctx.app.store.kv_get(r.workspace, notices_key(r)) or []
+    notice = next((n for n in notices if n["id"] == item.payload["notice"]), None)
+    if notice is None:
+        return
+    members = {m.id: m for m in ctx.app.store.list_members(r.workspace)}
+    names = {mid: m.name or mid for mid, m in members.items()}
+    await ctx.app.outbox.post(f"{item.key}:channel", r.workspace, r.channel,
+                              replan_channel_message(r, notice, names))
+    for mid, lines in notice["people"].items():
+        if mid in members:
+            await ctx.app.outbox.dm(f"{item.key}:dm:{mid}", r.workspace, mid,
+                                    replan_dm(r, members[mid], lines, notice["why"]))
