@@ -4,7 +4,7 @@ Each occurrence runs the same thread flow, with or without a meeting:
 
 * **before**: members are DM'd 24 h and 15 min before the start, in their own local
   time, with a calendar file;
-* **open** (``open_before`` ahead, 48 h by default): a thread with the prompts, the
+* **open** (``thread_lead`` ahead, 48 h by default; at once when that passed while nothing ran): a thread with the prompts, the
   previous rounds' open action items and, where a sprint-numbers source is connected,
   the sprint in numbers;
 * **collect**: items, anonymous items and votes (``bot.retros.chat`` turns thread
@@ -253,8 +253,9 @@ async def on_replanned(ctx: RetroContext, item: ClaimedItem) -> None:
         return
     members = {m.id: m for m in ctx.app.store.list_members(r.workspace)}
     names = {mid: m.name or mid for mid, m in members.items()}
-    await ctx.app.outbox.post(f"{item.key}:channel", r.workspace, r.channel,
-                              replan_channel_message(r, notice, names))
+    if notice["slots"]:  # a zone change that moved no slot concerns only the person who moved
+        await ctx.app.outbox.post(f"{item.key}:channel", r.workspace, r.channel,
+                                  replan_channel_message(r, notice, names))
     for mid, lines in notice["people"].items():
         if mid in members:
             await ctx.app.outbox.dm(f"{item.key}:dm:{mid}", r.workspace, mid,

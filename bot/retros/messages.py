@@ -164,8 +164,6 @@ def replan_channel_message(r: Retro, notice: dict[str, Any], names: dict[str, st
     for _day, old, new, night in notice["slots"]:
         nights = f" · night for {', '.join(names.get(n, n) for n in night)}" if night else ""
         blocks.append(Section(rich(f"{_slot(old, r.tz)} → ", Strong(_slot(new, r.tz)), nights)))
-    if not notice["slots"]:
-        blocks.append(Section(rich("No slot moved; only local times changed.")))
     if r.night_cap is not None:
         kept = ("Everyone stays within" if notice["night_cap_met"]
                 else "The fairest plan found still goes over")
@@ -176,8 +174,9 @@ def replan_channel_message(r: Retro, notice: dict[str, Any], names: dict[str, st
 
 def replan_dm(r: Retro, m: Member, lines: list[list[str]], why: list[str]) -> Message:
     """One person's changed times, old and new, each in the zone it was in for them."""
+    reasons = "; ".join(w.replace(f"{m.name}'s ", "your ") for w in why)
     blocks: list[Block] = [Header(f"🗓 {r.name}: your retro time changed"),
-                           Section(rich(f"Hi {m.name}, because {'; '.join(why)}, {r.name} was planned again. "
+                           Section(rich(f"Hi {m.name}, because {reasons}, {r.name} was planned again. "
                                         "In your time:"))]
     for _day, old, new, old_tz in lines:
         blocks.append(Section(rich(f"{_slot(old, old_tz)} → ", Strong(_slot(new, m.tz)))))

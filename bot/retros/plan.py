@@ -166,7 +166,8 @@ def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], 
     try:
         plan = rotation.plan_in_blocks([_rotation_member(m, start[m.id]) for m in members], days, duration,
                                        candidates=list(r.candidates) if r.candidates else None,
-                                       fixed=fixed, paid=_paid(ctx, r), night_cap=r.night_cap)
+                                       fixed=fixed, paid=_paid(ctx, r), night_cap=r.night_cap,
+                                       notes_from=now.date())
     except rotation.RotationError as err:
         log.warning("retro %s in %s cannot be planned: %s", r.name, r.workspace, err)
         return

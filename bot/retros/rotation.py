@@ -234,6 +234,7 @@ def plan_in_blocks(
     night_cap: int | None = None,
     scale: PainScale = DEFAULT_PAIN,
     block: int = BLOCK,
+    notes_from: date | None = None,
 ) -> RotationPlan:
     """The one planning function: the retro's dates from its first, planned block by block.
 
@@ -242,7 +243,8 @@ def plan_in_blocks(
     Each block starts from the burden the earlier blocks left: ``paid`` (what members
     were charged when an occurrence was published) where known, else the planned
     penalty. ``fixed`` starts are kept; the night cap counts them. Members are taken in
-    id order so the plan never depends on the order they were listed in.
+    id order so the plan never depends on the order they were listed in. Notes are kept
+    only for blocks that reach ``notes_from`` (blocks all in the past say nothing useful).
     """
     ordered = sorted(members, key=lambda m: m.id)
     carried = {m.id: m.burden for m in ordered}
@@ -267,8 +269,9 @@ def plan_in_blocks(
             for mid in carried:
                 carried[mid] += charged.get(mid, 0.0)
         occurrences.extend(part.occurrences)
-        met = met and part.night_cap_met
-        notes.extend(n for n in part.notes if n not in notes)
+        if notes_from is None or chunk[-1] >= notes_from:
+            met = met and part.night_cap_met
+            notes.extend(n for n in part.notes if n not in notes)
     return RotationPlan(occurrences, carried, met, notes)
 
 
