@@ -269,7 +269,12 @@ def next_round(ctx: RetroContext, r: Retro) -> Occurrence | None:
 
 
 def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tuple[str, float, int, int, int]]:
-    """(member, burden, early, late, night): published history plus the planned rounds still to come."""
+    """(member, burden, early, late, night): what the planner counts, through the last of ``occs``.
+
+    That is the published history plus every unpublished occurrence of the stored plan up
+    to there, those before the team started using the bot included (the rotation counts
+    from ``starts``).
+    """
     members = participants(ctx, r)
     totals: dict[str, list[float]] = {m.id: [0.0, 0, 0, 0] for m in members}
     for e in ctx.store.burden_history(r.workspace, r.name):
@@ -279,9 +284,11 @@ def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tu
             row[1] += e.early
             row[2] += e.late
             row[3] += e.night
-    for occ in occs:
-        if occ.published or occ.start is None:
-            continue
+    last = max((o.day for o in occs), default=None)
+    planned = [o for o in ctx.store.occurrences(r.workspace, r.name)
+               if last is not None and o.day <= last and not o.published and o.start is not None]
+    for occ in planned:
+        assert occ.start is not None
         for m in members:
             row = totals[m.id]
             early, late = early_late(m, occ.start)

@@ -70,10 +70,10 @@ def test_a_slot_shown_once_does_not_move_when_time_passes() -> None:
     lines = console(DEMO, "2027-02-26T00:00Z", ":as ravi\n/retro schedule\n:at 2027-03-03T00:00Z\n/retro schedule\n"
                                                  ":at 2027-03-11T00:00Z\n/retro open\n/retro schedule\n")
     shown = [line.body.splitlines() for line in lines if "next 6 slots" in line.body]
-    before = [s for s in shown[0][1:7] if "15 Mar" in s][0]
-    after = [s for s in shown[1][1:7] if "15 Mar" in s][0]
+    before = next(s for s in shown[0][1:7] if "15 Mar" in s)
+    after = next(s for s in shown[1][1:7] if "15 Mar" in s)
     assert after.split("(")[0] == before.split("(")[0]  # same time, Wednesday and later
-    opened = [s for s in shown[2][1:7] if "15 Mar" in s][0]
+    opened = next(s for s in shown[2][1:7] if "15 Mar" in s)
     assert opened.split("(")[0] == before.split("(")[0] and "fixed" in opened
     assert not any("coming slots planned again" in line.body or "time changed" in line.body for line in lines)
 
