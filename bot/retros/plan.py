@@ -195,7 +195,7 @@ def _reasons(previous: dict[str, list[object]], members: list[Member]) -> list[s
     now = _member_snapshot(members)
     names = {m.id: m.name or m.id for m in members}
     out = [f"{names[mid]} joined" for mid in now if mid not in previous]
-    out += [f"{mid} left" for mid in previous if mid not in now]
+    out += ["someone left" for mid in previous if mid not in now][:1]  # a forgotten person is not named
     for mid, (tz, hours, workdays) in now.items():
         if mid in previous:
             was = previous[mid]
