@@ -225,8 +225,10 @@ def replanned(ctx: RetroContext, r: Retro, previous: dict[str, list[object]], me
         return
     notices = ctx.app.store.kv_get(r.workspace, notices_key(r)) or []
     notices = [n for n in notices if datetime.fromisoformat(n["at"]) > ctx.app.now() - NOTICE_KEPT]
-    number = max((n["id"] for n in notices), default=0) + 1
-    notices.append({"id": number, "at": ctx.app.now().isoformat(), "why": _reasons(previous, members),
+    # Named by the instant (and its place among that instant's notices): never reused, even after pruning.
+    now = ctx.app.now()
+    number = f"{now:%Y%m%dT%H%M%SZ}.{sum(n['at'] == now.isoformat() for n in notices) + 1}"
+    notices.append({"id": number, "at": now.isoformat(), "why": _reasons(previous, members),
                     "slots": [[new.day.isoformat(), old.start.isoformat(), new.start.isoformat(), list(new.night)]
                               for old, new in slots if old.start and new.start],
                     "people": people, "night_cap_met": night_cap_met})
