@@ -218,7 +218,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_preview(args: argparse.Namespace) -> int:
-    from bot.kernel.preview import preview
+    from bot.kernel.preview import format_rows, preview
 
     try:
         first = parse_date(args.start) if args.start else datetime.now(UTC).date()
@@ -235,9 +235,7 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
         json.dump(rows, sys.stdout, indent=1)
         print()
         return 0
-    for r in rows:
-        who = r["member"] or "(channel)"
-        print(f"{r['utc']}  {r['kind']:<9} {r['name']:<16} {who:<14} {r['local']}")
+    print(format_rows(rows))
     return 0
 
 

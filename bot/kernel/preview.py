@@ -56,3 +56,17 @@ def preview(app: Meridian, start: datetime, end: datetime) -> list[dict[str, Any
                          "local": iso_local(item.due_at, _zone(app, item.workspace, item.kind, item.payload))})
     rows.sort(key=lambda r: (r["utc"], r["kind"], r["name"], r["member"] or ""))
     return rows
+
+
+COLUMNS = (("utc", "UTC"), ("kind", "WHAT"), ("name", "NAME"), ("member", "WHO"), ("local", "LOCAL TIME"))
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    """The preview as a table: a header, then one aligned line per instant (``(channel)`` for a post)."""
+    cells = [[str(r[k] if r[k] is not None else "(channel)") for k, _ in COLUMNS] for r in rows]
+    header = [title for _, title in COLUMNS]
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(COLUMNS))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in [header, *cells]]
+    if not rows:
+        lines.append("(nothing planned in this window)")
+    return "\n".join(lines)

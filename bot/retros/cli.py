@@ -1,8 +1,9 @@
 """``meridian rotation plan``: the fair retro-slot plan of a team file, as a table or as JSON.
 
-It reads only the team file (no database): the plan shown is the one a team would get
-if it started today with no history. ``/retro schedule`` in chat shows the stored,
-rolling plan with its history. The file is checked whole: the ``retros:`` section here,
+It reads only the team file (no database): the plan shown is the one the bot stores for
+a team with no history yet. It is made by the same planning function
+(``rotation.plan_in_blocks``, blocks counted from ``starts``), so it shows the same slots as
+``meridian schedule preview``, ``/retro schedule``, the reminders and the thread. The file is checked whole: the ``retros:`` section here,
 the other capabilities' sections as the caller passes them in.
 """
 

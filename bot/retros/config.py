@@ -16,7 +16,8 @@ from bot.kernel.timekeeping import TimeInputError, parse_instant, validate_zone
 from bot.retros.model import CATEGORIES, DEFAULT_PROMPTS, Retro
 from bot.retros.rotation import RotationError, parse_candidates, parse_duration, parse_every
 
-RETRO_KEYS = {"name", "channel", "every", "duration", "starts", "members", "candidates", "open_before", "prompts",
+RETRO_KEYS = {"name", "channel", "every", "duration", "starts", "members", "candidates", "thread_lead", "open_before",
+              "prompts",
               "night_cap", "max_votes", "async", "tz"}
 ASYNC_KEYS = {"opens", "closes"}
 _CANDIDATE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
@@ -34,6 +35,14 @@ def _duration(value: Any, what: str) -> timedelta:
     from bot.kernel.timekeeping import parse_duration as parse_span
 
     return parse_span(str(value)) if value is not None else timedelta(0)
+
+
+def _lead(value: Any, what: str) -> timedelta:
+    """How long before the meeting its thread opens: a positive duration of at most four weeks."""
+    lead = _duration(value, what)
+    if not timedelta(0) < lead <= timedelta(weeks=4):
+        raise ValueError(f"{what} must be between 1m and 4w, like 48h or 2d")
+    return lead
 
 
 def _candidate(value: Any) -> str:
@@ -156,7 +165,10 @@ def parse_retros(tf: TeamFile) -> tuple[list[Retro], list[str]]:
             check("candidates", _candidates)
             check("night_cap", lambda v: _small_int(v, "night_cap", 0))
         check("duration", lambda v: (parse_duration(str(v)), str(v))[1])
-        check("open_before", lambda v: _duration(v, "open_before"))
+        if "thread_lead" in entry and "open_before" in entry:
+            err("open_before", "give thread_lead or its older spelling open_before, not both")
+        check("open_before", lambda v: _lead(v, "open_before"))
+        check("thread_lead", lambda v: _lead(v, "thread_lead"), target="open_before")
         check("prompts", _prompts)
         check("max_votes", lambda v: _small_int(v, "max_votes", 1))
         check("tz", lambda v: validate_zone(str(v)))

@@ -39,6 +39,11 @@ def plan_state_key(r: Retro) -> str:
     return f"retro:{r.name}:plan"
 
 
+def notices_key(r: Retro) -> str:
+    """Where re-plan notices wait until they are delivered as ``retro.replanned``."""
+    return f"retro:{r.name}:replanned"
+
+
 # --- how times read in messages ---------------------------------------------------------------
 def fmt_local(instant: datetime, tz: str) -> str:
     local = instant.astimezone(Member("", "", "", tz=tz).zone)

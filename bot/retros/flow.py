@@ -4,7 +4,7 @@ Each occurrence runs the same thread flow, with or without a meeting:
 
 * **before**: members are DM'd 24 h and 15 min before the start, in their own local
   time, with a calendar file;
-* **open** (``open_before`` ahead, 48 h by default): a thread with the prompts, the
+* **open** (``thread_lead`` ahead, 48 h by default; at once when that passed while nothing ran): a thread with the prompts, the
   previous rounds' open action items and, where a sprint-numbers source is connected,
   the sprint in numbers;
 * **collect**: items, anonymous items and votes (``bot.retros.chat`` turns thread
@@ -26,13 +26,15 @@ from bot.kernel.members import People, PersonNotFound
 from bot.kernel.messages import Message
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import TimeInputError, local_date, parse_date
-from bot.retros.context import RetroContext, key, thread_key
+from bot.retros.context import RetroContext, key, notices_key, thread_key
 from bot.retros.messages import (
     action_due_message,
     action_line,
     item_message,
     open_message,
     reminder_message,
+    replan_channel_message,
+    replan_dm,
     summary_message,
 )
 from bot.retros.model import ActionItem, Item, Occurrence, Retro, category_of
@@ -238,3 +240,23 @@ async def on_action_remind(ctx: RetroContext, item: ClaimedItem) -> None:
     if owner is None:
         return
     await ctx.app.outbox.dm(f"{item.key}:dm", item.workspace, owner.id, action_due_message(owner, action))
+
+
+async def on_replanned(ctx: RetroContext, item: ClaimedItem) -> None:
+    """Tell the channel what a re-plan moved, and each person whose local time changed, by DM."""
+    r = ctx.store.get_retro(item.workspace, item.payload["retro"])
+    if r is None:
+        return
+    notices = ctx.app.store.kv_get(r.workspace, notices_key(r)) or []
+    notice = next((n for n in notices if n["id"] == item.payload["notice"]), None)
+    if notice is None:
+        return
+    members = {m.id: m for m in ctx.app.store.list_members(r.workspace)}
+    names = {mid: m.name or mid for mid, m in members.items()}
+    if notice["slots"]:  # a zone change that moved no slot concerns only the person who moved
+        await ctx.app.outbox.post(f"{item.key}:channel", r.workspace, r.channel,
+                                  replan_channel_message(r, notice, names))
+    for mid, lines in notice["people"].items():
+        if mid in members:
+            await ctx.app.outbox.dm(f"{item.key}:dm:{mid}", r.workspace, mid,
+                                    replan_dm(r, members[mid], lines, notice["why"]))

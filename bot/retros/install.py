@@ -1,7 +1,7 @@
 """``Retros``: the retros capability, built at bootstrap with its store and, optionally, sprint numbers.
 
 ``install`` registers ``/retro``, the planner and the due-work kinds (``retro.open``,
-``retro.remind``, ``retro.close``, ``retro.action_remind``), the thread, DM, reaction and
+``retro.remind``, ``retro.close``, ``retro.action_remind``, ``retro.replanned``), the thread, DM, reaction and
 button handlers, the home-page section, the ``forget-me`` hook and the team file's
 ``retros:`` section. Every handler closes over one ``RetroContext``, so each reaches this
 capability's own store and ports, never anything looked up on the app by name.
@@ -53,6 +53,9 @@ class Retros:
         async def on_close(_app: Meridian, item: ClaimedItem) -> None:
             await flow.on_close(ctx, item)
 
+        async def on_replanned(_app: Meridian, item: ClaimedItem) -> None:
+            await flow.on_replanned(ctx, item)
+
         async def on_action_remind(_app: Meridian, item: ClaimedItem) -> None:
             await flow.on_action_remind(ctx, item)
 
@@ -77,6 +80,7 @@ class Retros:
         app.on_due("retro.remind", on_remind)
         app.on_due("retro.close", on_close)
         app.on_due("retro.action_remind", on_action_remind)
+        app.on_due("retro.replanned", on_replanned)
         app.on_message(on_thread_message)
         app.on_message(on_anonymous_dm)
         app.on_reaction(on_reaction)

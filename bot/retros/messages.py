@@ -8,7 +8,8 @@ anywhere.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.kernel.domain import Member
 from bot.kernel.messages import (
@@ -148,3 +149,36 @@ def occurrence_calendar(ctx: RetroContext, r: Retro, occs: list[Occurrence], tz:
                             f"Retro in {r.channel}; items and votes go in its thread.", r.channel)
               for o in occs if o.start is not None]
     return calendar(events, tz, ctx.app.now(), name=r.name)
+
+
+def _slot(instant: str, tz: str) -> str:
+    return fmt_local(datetime.fromisoformat(instant), tz)
+
+
+def replan_channel_message(r: Retro, notice: dict[str, Any], names: dict[str, str]) -> Message:
+    """What the channel reads after a re-plan: why, and each coming slot that moved (in the retro's zone)."""
+    why = "; ".join(notice["why"])
+    blocks: list[Block] = [Header(f"🗓 {r.name}: coming slots planned again"),
+                           Section(rich(f"Because {why}.", " Slots already announced in a thread or a reminder "
+                                        "stay where they are."))]
+    for _day, old, new, night in notice["slots"]:
+        nights = f" · night for {', '.join(names.get(n, n) for n in night)}" if night else ""
+        blocks.append(Section(rich(f"{_slot(old, r.tz)} → ", Strong(_slot(new, r.tz)), nights)))
+    if r.night_cap is not None:
+        kept = ("Everyone stays within" if notice["night_cap_met"]
+                else "The fairest plan found still goes over")
+        blocks.append(Context(rich(f"{kept} the night cap of {r.night_cap} per block of {rotation.BLOCK} retros.")))
+    blocks.append(Context(rich("Each person whose time changed got a DM. /retro schedule shows the plan.")))
+    return Message(tuple(blocks), fallback=f"{r.name}: {len(notice['slots'])} coming slots moved")
+
+
+def replan_dm(r: Retro, m: Member, lines: list[list[str]], why: list[str]) -> Message:
+    """One person's changed times, old and new, each in the zone it was in for them."""
+    reasons = "; ".join(w.replace(f"{m.name}'s ", "your ") for w in why)
+    blocks: list[Block] = [Header(f"🗓 {r.name}: your retro time changed"),
+                           Section(rich(f"Hi {m.name}, because {reasons}, {r.name} was planned again. "
+                                        "In your time:"))]
+    for _day, old, new, old_tz in lines:
+        blocks.append(Section(rich(f"{_slot(old, old_tz)} → ", Strong(_slot(new, m.tz)))))
+    blocks.append(Context(rich("Reminders follow the new times. /retro schedule shows the whole plan.")))
+    return Message(tuple(blocks), fallback=f"{r.name}: your retro time changed")

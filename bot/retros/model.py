@@ -47,6 +47,7 @@ class Retro:
     candidates: tuple[str, ...] | None = None
     """UTC start times ("HH:MM") the rotation may choose from; every half hour when absent."""
     open_before: timedelta = timedelta(hours=48)
+    """The team file's ``thread_lead``: how long before the meeting its thread opens."""
     prompts: tuple[tuple[str, str], ...] = DEFAULT_PROMPTS
     night_cap: int | None = None
     max_votes: int = 3

@@ -22,13 +22,15 @@ from bot.kernel.ports import DueItem
 from bot.kernel.timekeeping import at_local
 from bot.retros import rotation
 from bot.retros.burden import EARLY_BEFORE_MINUTE, LATE_FROM_MINUTE
-from bot.retros.context import RetroContext, key, plan_state_key
+from bot.retros.context import RetroContext, key, notices_key, plan_state_key
 from bot.retros.model import BurdenEntry, Occurrence, Retro
 
 log = logging.getLogger("meridian.retros")
 
 PLAN_AHEAD = 6
 """How many occurrences ahead the rotation plans (and ``/retro schedule`` shows)."""
+NOTICE_KEPT = timedelta(days=7)
+"""How long a re-plan notice waits to be delivered (the bot may be down meanwhile)."""
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
 
 
@@ -49,59 +51,83 @@ def early_late(m: Member, start: datetime) -> tuple[bool, bool]:
     return minute < EARLY_BEFORE_MINUTE, minute >= LATE_FROM_MINUTE
 
 
-# --- the rolling plan --------------------------------------------------------------------------
-def _fingerprint(r: Retro, members: list[Member], fixed: dict[date, datetime], days: list[date]) -> str:
+# --- the stored plan ----------------------------------------------------------------------------
+def _member_snapshot(members: list[Member]) -> dict[str, list[object]]:
+    return {m.id: [m.tz, str(m.hours), sorted(m.workdays)] for m in members}
+
+
+def _fingerprint(r: Retro, members: list[Member]) -> str:
+    """What the plan is a function of, besides the history: the retro's settings and its people."""
     data = {
         "retro": [r.every, r.duration, r.starts.isoformat() if r.starts else None, r.candidates, r.night_cap,
                   int(r.open_before.total_seconds())],
-        "members": [[m.id, m.tz, str(m.hours), sorted(m.workdays)] for m in members],
-        "fixed": sorted((d.isoformat(), s.isoformat()) for d, s in fixed.items()),
-        "days": [d.isoformat() for d in days],
+        "members": _member_snapshot(members),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _window_days(r: Retro, existing: dict[date, Occurrence], now: datetime) -> list[date]:
-    """The occurrences still to come (and any published one not yet closed), ``PLAN_AHEAD`` in all."""
+def _horizon(r: Retro, now: datetime, through: date | None) -> list[date]:
+    """The retro's dates from its first, in whole blocks, far enough to hold ``PLAN_AHEAD`` coming
+    occurrences and every one up to ``through``."""
     assert r.starts is not None and r.every is not None
     every = rotation.parse_every(r.every)
-    days: list[date] = []
+    coming = 0
     i = 0
-    while len(days) < PLAN_AHEAD and i < 5000:
+    while i < 5000:
         day = r.starts + every * i
+        if day >= now.date() - timedelta(days=1):
+            coming += 1
         i += 1
-        occ = existing.get(day)
-        if occ is not None and occ.published:
-            if occ.status != "closed" or occ.end >= now:
-                days.append(day)
-        elif day >= now.date():
-            days.append(day)
-    return days
+        if coming >= PLAN_AHEAD and (through is None or day > through):
+            break
+    whole = -(-i // rotation.BLOCK) * rotation.BLOCK
+    return [r.starts + every * k for k in range(whole)]
 
 
-def _carried(ctx: RetroContext, r: Retro, members: list[Member], days: list[date]) -> dict[str, float]:
-    """Each member's burden before the window; newcomers are given the current lowest, once."""
+def _starting_burden(ctx: RetroContext, r: Retro, members: list[Member]) -> dict[str, float]:
+    """Where each member starts: zero for the founding team; a newcomer starts at the current lowest, once."""
     history = ctx.store.burden_history(r.workspace, r.name)
-    carried: dict[str, float] = defaultdict(float)
+    start: dict[str, float] = defaultdict(float)
     for e in history:
-        if e.kind == "start" or e.day not in days:
-            carried[e.member] += e.penalty
+        if e.kind == "start":
+            start[e.member] += e.penalty
     known = {e.member for e in history}
     if known:
-        current: dict[str, float] = defaultdict(float)  # everything published so far, this window included
+        current: dict[str, float] = defaultdict(float)
         for e in history:
             current[e.member] += e.penalty
-        start = rotation.starting_burden_for_newcomer({m.id: current[m.id] for m in members if m.id in known})
-        newcomers = [BurdenEntry(r.workspace, r.name, m.id, ctx.app.now().date(), "start", start)
+        lowest = rotation.starting_burden_for_newcomer({m.id: current[m.id] for m in members if m.id in known})
+        newcomers = [BurdenEntry(r.workspace, r.name, m.id, ctx.app.now().date(), "start", lowest)
                      for m in members if m.id not in known]
         ctx.store.add_burden(newcomers)
         for e in newcomers:
-            carried[e.member] += e.penalty
-    return carried
+            start[e.member] += e.penalty
+    return start
 
 
-def ensure_plan(ctx: RetroContext, r: Retro) -> list[Occurrence]:
-    """The coming occurrences, planned again first when the team, the settings or what is published changed."""
+def _paid(ctx: RetroContext, r: Retro) -> dict[date, dict[str, float]]:
+    """What each published occurrence cost whom, as it was charged when it was published."""
+    paid: dict[date, dict[str, float]] = defaultdict(dict)
+    for e in ctx.store.burden_history(r.workspace, r.name):
+        if e.kind == "meeting":
+            paid[e.day][e.member] = e.penalty
+    return paid
+
+
+def is_coming(occ: Occurrence, now: datetime) -> bool:
+    """Open, or planned and not over yet: what people are shown and reminded of."""
+    return occ.status == "open" or (occ.status == "planned" and occ.end > now)
+
+
+def ensure_plan(ctx: RetroContext, r: Retro, through: date | None = None) -> list[Occurrence]:
+    """The coming occurrences (``PLAN_AHEAD`` of them, or all up to ``through``), from the stored plan.
+
+    The stored plan is the one source of truth. It is extended, block by block, with the
+    occurrences not planned yet, every stored one kept as it is; so the slot of an
+    occurrence depends on the team, the settings and the history, never on the day it is
+    asked or on how far ahead. Only a change of the team or the settings plans the
+    unpublished coming occurrences again, and that re-plan is announced (``retro.replanned``).
+    """
     store, app = ctx.store, ctx.app
     now = app.now()
     if r.is_async:
@@ -115,38 +141,109 @@ def ensure_plan(ctx: RetroContext, r: Retro) -> list[Occurrence]:
         return [occ]
     members = participants(ctx, r)
     existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
-    days = _window_days(r, existing, now)
-    fixed = {d: existing[d].start for d in days if d in existing and existing[d].published and existing[d].start}
-    fixed_starts = {d: s for d, s in fixed.items() if s is not None}
-    fingerprint = _fingerprint(r, members, fixed_starts, days)
+    days = _horizon(r, now, through)
+    fingerprint = _fingerprint(r, members)
     state = app.store.kv_get(r.workspace, plan_state_key(r)) or {}
-    if state.get("fingerprint") == fingerprint and all(d in existing for d in days):
-        return [existing[d] for d in days]
-    if not members:
-        return [existing[d] for d in days if d in existing]
-    carried = _carried(ctx, r, members, days)
+    same = state.get("fingerprint") == fingerprint
+    if members and not (same and all(d in existing for d in days)):
+        _plan(ctx, r, members, days, existing, keep_planned=same, state=state, fingerprint=fingerprint)
+        existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
+    coming = [existing[d] for d in days if d in existing and is_coming(existing[d], now)]
+    return coming if through is not None else coming[:PLAN_AHEAD]
+
+
+def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], existing: dict[date, Occurrence],
+          *, keep_planned: bool, state: dict[str, object], fingerprint: str) -> None:
+    """Plan ``days``: stored published, past and (unless the inputs changed) planned slots are kept."""
+    now = ctx.app.now()
     duration = rotation.parse_duration(r.duration)
+
+    def kept(o: Occurrence) -> bool:
+        return o.published or o.status != "planned" or o.end <= now or keep_planned
+
+    fixed = {d: o.start for d, o in existing.items() if d in set(days) and o.start is not None and kept(o)}
+    start = _starting_burden(ctx, r, members)
     try:
-        plan = rotation.plan_rotation([_rotation_member(m, carried[m.id]) for m in members], days, duration,
-                                      candidates=list(r.candidates) if r.candidates else None,
-                                      fixed=fixed_starts, night_cap=r.night_cap)
+        plan = rotation.plan_in_blocks([_rotation_member(m, start[m.id]) for m in members], days, duration,
+                                       candidates=list(r.candidates) if r.candidates else None,
+                                       fixed=fixed, paid=_paid(ctx, r), night_cap=r.night_cap,
+                                       notes_from=now.date())
     except rotation.RotationError as err:
         log.warning("retro %s in %s cannot be planned: %s", r.name, r.workspace, err)
-        return [existing[d] for d in days if d in existing]
-    store.delete_unpublished(r.workspace, r.name)
-    out: list[Occurrence] = []
+        return
+    moved: list[tuple[Occurrence, Occurrence]] = []
     for day, planned in zip(days, plan.occurrences, strict=True):
-        if day in fixed_starts:
-            out.append(existing[day])
+        old = existing.get(day)
+        if day in fixed and old is not None:
             continue
         occ = Occurrence(r.workspace, r.name, day, planned.start_utc, planned.start_utc + duration,
                          planned.start_utc - r.open_before, penalty={k: round(v, 3) for k, v in planned.penalty.items()},
                          night=tuple(sorted(planned.night)))
-        store.save_occurrence(occ)
-        out.append(occ)
-    app.store.kv_set(r.workspace, plan_state_key(r), {"fingerprint": fingerprint, "notes": plan.notes,
-                                                      "night_cap_met": plan.night_cap_met})
-    return out
+        ctx.store.save_occurrence(occ)
+        if old is not None and is_coming(old, now):
+            moved.append((old, occ))
+    previous = state.get("members")
+    if state.get("fingerprint") and isinstance(previous, dict):
+        replanned(ctx, r, previous, members, moved, plan.night_cap_met)
+    ctx.app.store.kv_set(r.workspace, plan_state_key(r), {
+        "fingerprint": fingerprint, "notes": plan.notes, "night_cap_met": plan.night_cap_met,
+        "members": _member_snapshot(members)})
+
+
+# --- telling people what a re-plan changed -------------------------------------------------------
+def _reasons(previous: dict[str, list[object]], members: list[Member]) -> list[str]:
+    now = _member_snapshot(members)
+    names = {m.id: m.name or m.id for m in members}
+    out = [f"{names[mid]} joined" for mid in now if mid not in previous]
+    out += ["someone left" for mid in previous if mid not in now][:1]  # a forgotten person is not named
+    for mid, (tz, hours, workdays) in now.items():
+        if mid in previous:
+            was = previous[mid]
+            out += [f"{names[mid]}'s {what} changed" for what, a, b in
+                    (("time zone", was[0], tz), ("hours", was[1], hours), ("workdays", was[2], workdays)) if a != b]
+    return out or ["the retro's settings changed"]
+
+
+def replanned(ctx: RetroContext, r: Retro, previous: dict[str, list[object]], members: list[Member],
+              moved: list[tuple[Occurrence, Occurrence]], night_cap_met: bool) -> None:
+    """Record what a re-plan changed, for the channel and for each person whose local time changed.
+
+    The notice is delivered as due work (``retro.replanned``), so it goes through the outbox once.
+    """
+    slots = [(old, new) for old, new in moved if old.start != new.start]
+    people: dict[str, list[list[str]]] = {}
+    for m in members:
+        if m.id not in previous:
+            continue
+        was = Member("", "", "", tz=str(previous[m.id][0])).zone
+        mine = [[new.day.isoformat(), old.start.isoformat(), new.start.isoformat(), str(previous[m.id][0])]
+                for old, new in moved if old.start is not None and new.start is not None
+                and old.start.astimezone(was).replace(tzinfo=None) != new.start.astimezone(m.zone).replace(tzinfo=None)]
+        if mine:
+            people[m.id] = mine
+    if not slots and not people:
+        return
+    notices = ctx.app.store.kv_get(r.workspace, notices_key(r)) or []
+    notices = [n for n in notices if datetime.fromisoformat(n["at"]) > ctx.app.now() - NOTICE_KEPT]
+    # Named by the instant (and its place among that instant's notices): never reused, even after pruning.
+    now = ctx.app.now()
+    number = f"{now:%Y%m%dT%H%M%SZ}.{sum(n['at'] == now.isoformat() for n in notices) + 1}"
+    notices.append({"id": number, "at": now.isoformat(), "why": _reasons(previous, members),
+                    "slots": [[new.day.isoformat(), old.start.isoformat(), new.start.isoformat(), list(new.night)]
+                              for old, new in slots if old.start and new.start],
+                    "people": people, "night_cap_met": night_cap_met})
+    ctx.app.store.kv_set(r.workspace, notices_key(r), notices)
+    ctx.app.engine.replan()  # deliver it on the next pass, whoever asked for the plan
+
+
+def _notice_items(ctx: RetroContext, r: Retro, start: datetime, end: datetime) -> list[DueItem]:
+    items = []
+    for n in ctx.app.store.kv_get(r.workspace, notices_key(r)) or []:
+        at = max(datetime.fromisoformat(n["at"]), start)
+        if at < end:
+            items.append(DueItem(key(r, "replan", n["id"]), "retro.replanned", r.workspace, at,
+                                 {"retro": r.name, "notice": n["id"]}))
+    return items
 
 
 def publish(ctx: RetroContext, r: Retro, occ: Occurrence) -> Occurrence:
@@ -174,7 +271,12 @@ def next_round(ctx: RetroContext, r: Retro) -> Occurrence | None:
 
 
 def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tuple[str, float, int, int, int]]:
-    """(member, burden, early, late, night): published history plus the planned rounds still to come."""
+    """(member, burden, early, late, night): what the planner counts, through the last of ``occs``.
+
+    That is the published history plus every unpublished occurrence of the stored plan up
+    to there, those before the team started using the bot included (the rotation counts
+    from ``starts``).
+    """
     members = participants(ctx, r)
     totals: dict[str, list[float]] = {m.id: [0.0, 0, 0, 0] for m in members}
     for e in ctx.store.burden_history(r.workspace, r.name):
@@ -184,9 +286,11 @@ def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tu
             row[1] += e.early
             row[2] += e.late
             row[3] += e.night
-    for occ in occs:
-        if occ.published or occ.start is None:
-            continue
+    last = max((o.day for o in occs), default=None)
+    planned = [o for o in ctx.store.occurrences(r.workspace, r.name)
+               if last is not None and o.day <= last and not o.published and o.start is not None]
+    for occ in planned:
+        assert occ.start is not None
         for m in members:
             row = totals[m.id]
             early, late = early_late(m, occ.start)
@@ -199,9 +303,12 @@ def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tu
 
 
 # --- what the scheduler runs ---------------------------------------------------------------------
-def _events(r: Retro, occ: Occurrence, members: list[Member]) -> list[DueItem]:
+def _events(r: Retro, occ: Occurrence, members: list[Member], start: datetime, now: datetime) -> list[DueItem]:
+    """The occurrence's instants. A thread whose lead time passed while nothing was running
+    (the bot was down, or first started inside the lead time) opens at once, not at the close."""
     payload = {"retro": r.name, "day": occ.day.isoformat()}
-    items = [DueItem(key(r, occ.day, "open"), "retro.open", r.workspace, occ.opens_at, payload)]
+    opens = occ.opens_at if occ.opens_at >= start or occ.status != "planned" else min(max(start, now), occ.end)
+    items = [DueItem(key(r, occ.day, "open"), "retro.open", r.workspace, opens, payload)]
     if occ.start is not None:
         for m in members:
             for tag, ahead in REMINDERS:
@@ -212,19 +319,25 @@ def _events(r: Retro, occ: Occurrence, members: list[Member]) -> list[DueItem]:
 
 
 def plan_retros(ctx: RetroContext, start: datetime, end: datetime) -> list[DueItem]:
-    """Every open, reminder, close and action reminder of every retro that falls in [start, end)."""
+    """Every open, reminder, close, re-plan notice and action reminder of every retro in [start, end).
+
+    The slots come from the stored plan, extended as far as ``end`` (a preview of 120 days
+    gets every occurrence in them); an occurrence is published once one of its instants
+    falls in the window.
+    """
     items: list[DueItem] = []
     for r in ctx.store.list_retros():
         members = participants(ctx, r)
-        for occ in ensure_plan(ctx, r):
-            if occ.status == "closed":
+        for occ in ensure_plan(ctx, r, through=end.date()):
+            if occ.status == "closed" or occ.end < start:
                 continue
-            events = _events(r, occ, members)
+            events = _events(r, occ, members, start, ctx.app.now())
             if not occ.published:
                 if min(e.due_at for e in events) >= end:
                     continue
                 occ = publish(ctx, r, occ)
             items.extend(e for e in events if start <= e.due_at < end)
+        items.extend(_notice_items(ctx, r, start, end))
     items.extend(_action_reminders(ctx, start, end))
     return items
 

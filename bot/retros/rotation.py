@@ -56,6 +56,7 @@ from bot.retros.burden import (
 from bot.retros.leximin import Instance, State, build_instance, search
 
 __all__ = [
+    "BLOCK",
     "DEFAULT_HOURLY_PAIN",
     "DEFAULT_PAIN",
     "Member",
@@ -72,6 +73,7 @@ __all__ = [
     "parse_every",
     "parse_hours",
     "parse_workdays",
+    "plan_in_blocks",
     "plan_retro",
     "plan_rotation",
     "plan_to_json",
@@ -211,6 +213,68 @@ def plan_rotation(
     return _to_plan(inst, state)
 
 
+BLOCK = 6
+"""Occurrences are planned in blocks of this many, counted from the retro's first date.
+
+A block is the unit of the leximin search and of the night cap. Anchoring the blocks on
+``starts`` (not on today, not on the length of a preview) makes the slot of occurrence N
+depend only on the team, the settings and the history: every view that asks gets the
+same answer.
+"""
+
+
+def plan_in_blocks(
+    members: Sequence[Member],
+    dates: Sequence[date],
+    duration: timedelta,
+    *,
+    candidates: Sequence[str | time] | None = None,
+    fixed: Mapping[date, datetime] | None = None,
+    paid: Mapping[date, Mapping[str, float]] | None = None,
+    night_cap: int | None = None,
+    scale: PainScale = DEFAULT_PAIN,
+    block: int = BLOCK,
+    notes_from: date | None = None,
+) -> RotationPlan:
+    """The one planning function: the retro's dates from its first, planned block by block.
+
+    ``dates`` must start at the retro's first occurrence and hold whole blocks (a partial
+    last block is planned as it is, so callers that want stable answers pass whole ones).
+    Each block starts from the burden the earlier blocks left: ``paid`` (what members
+    were charged when an occurrence was published) where known, else the planned
+    penalty. ``fixed`` starts are kept; the night cap counts them. Members are taken in
+    id order so the plan never depends on the order they were listed in. Notes are kept
+    only for blocks that reach ``notes_from`` (blocks all in the past say nothing useful).
+    """
+    ordered = sorted(members, key=lambda m: m.id)
+    carried = {m.id: m.burden for m in ordered}
+    fixed = dict(fixed or {})
+    paid = paid or {}
+    occurrences: list[PlannedOccurrence] = []
+    notes: list[str] = []
+    met = True
+    for first in range(0, len(dates), block):
+        chunk = list(dates[first:first + block])
+        part = plan_rotation(
+            [Member(m.id, m.tz, m.hours, m.workdays, carried[m.id]) for m in ordered],
+            chunk,
+            duration,
+            candidates=candidates,
+            fixed={d: s for d, s in fixed.items() if d in set(chunk)},
+            night_cap=night_cap,
+            scale=scale,
+        )
+        for day, occ in zip(chunk, part.occurrences, strict=True):
+            charged = paid.get(day, occ.penalty)
+            for mid in carried:
+                carried[mid] += charged.get(mid, 0.0)
+        occurrences.extend(part.occurrences)
+        if notes_from is None or chunk[-1] >= notes_from:
+            met = met and part.night_cap_met
+            notes.extend(n for n in part.notes if n not in notes)
+    return RotationPlan(occurrences, carried, met, notes)
+
+
 def plan_retro(
     members: Sequence[Member],
     *,
@@ -223,17 +287,18 @@ def plan_retro(
     night_cap: int | None = None,
     scale: PainScale = DEFAULT_PAIN,
 ) -> RotationPlan:
-    """Plan a retro as the team file describes it (``every: 2w``, ``duration: 60m``, ``starts``)."""
-    dates = occurrence_dates(starts, parse_every(every), count)
-    return plan_rotation(
-        members,
-        dates,
-        parse_duration(duration),
-        candidates=candidates,
-        fixed=fixed,
-        night_cap=night_cap,
-        scale=scale,
-    )
+    """Plan a retro as the team file describes it (``every: 2w``, ``duration: 60m``, ``starts``).
+
+    Whole blocks are planned and the first ``count`` occurrences returned, so asking for
+    8 shows the same slots as asking for 12: the plan the bot itself keeps.
+    """
+    whole = -(-count // BLOCK) * BLOCK
+    dates = occurrence_dates(starts, parse_every(every), whole)
+    full = plan_in_blocks(members, dates, parse_duration(duration), candidates=candidates, fixed=fixed,
+                          night_cap=night_cap, scale=scale)
+    shown = full.occurrences[:count]
+    burden = {m.id: m.burden + sum(o.penalty.get(m.id, 0.0) for o in shown) for m in members}
+    return RotationPlan(shown, burden, full.night_cap_met, full.notes)
 
 
 def _default_effort(inst: Instance, effort: float) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from bot.retros.rotation import (
     parse_every,
     parse_hours,
     parse_workdays,
+    plan_in_blocks,
     plan_retro,
     plan_rotation,
     plan_to_json,
@@ -355,3 +356,31 @@ def test_plan_is_never_worse_than_the_best_fixed_slot(
     )
     assert max(plan.burden.values()) <= best_fixed + 1e-9
     assert all(occ.start_utc.hour in hours for occ in plan.occurrences)
+
+
+# --------------------------------------------------------------------------- one plan, however it is asked for
+
+SIX_ZONES = [Member("alice", "America/Los_Angeles"), Member("tomas", "America/Sao_Paulo"),
+             Member("marta", "Europe/Berlin", hours=(time(8), time(16))), Member("noor", "Asia/Dubai"),
+             Member("ravi", "Asia/Kolkata", hours=(time(10), time(18))), Member("kenji", "Australia/Sydney")]
+
+
+def test_a_slot_does_not_depend_on_how_many_occurrences_are_asked_for() -> None:
+    starts = {n: [o.start_utc for o in plan_retro(SIX_ZONES, starts=date(2027, 1, 4), every="2w", duration="60m",
+                                                  count=n).occurrences] for n in (4, 8, 12)}
+    assert starts[4] == starts[8][:4] == starts[12][:4]
+    assert starts[8] == starts[12][:8]
+
+
+def test_a_slot_does_not_depend_on_the_order_members_are_listed_in() -> None:
+    forward = plan_retro(SIX_ZONES, starts=date(2027, 1, 4), every="2w", duration="60m", count=6)
+    backward = plan_retro(SIX_ZONES[::-1], starts=date(2027, 1, 4), every="2w", duration="60m", count=6)
+    assert [o.start_utc for o in forward.occurrences] == [o.start_utc for o in backward.occurrences]
+
+
+def test_a_block_whose_slots_are_kept_is_planned_as_before_and_the_next_block_carries_its_burden() -> None:
+    dates = occurrence_dates(date(2027, 1, 4), timedelta(weeks=2), 12)
+    whole = plan_in_blocks(SIX_ZONES, dates, HOUR)
+    kept = {d: o.start_utc for d, o in zip(dates[:6], whole.occurrences[:6], strict=True)}
+    again = plan_in_blocks(SIX_ZONES, dates, HOUR, fixed=kept)
+    assert [o.start_utc for o in again.occurrences] == [o.start_utc for o in whole.occurrences]
