@@ -37,11 +37,17 @@ def parse_webhook(body: Any) -> list[AlertEvent]:
         if not isinstance(alert, dict) or not alert.get("fingerprint") or alert.get("status") not in {"firing",
                                                                                                      "resolved"}:
             raise WebhookBodyError(f"alert {i} needs a fingerprint and a status of firing or resolved")
+        if not all(isinstance(alert.get(f) or {}, dict) for f in ("labels", "annotations")):
+            raise WebhookBodyError(f"alert {i}: labels and annotations must be objects")
         labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+        try:
+            starts_at, ends_at = _instant(alert.get("startsAt")), _instant(alert.get("endsAt"))
+        except ValueError:
+            raise WebhookBodyError(f"alert {i}: startsAt and endsAt must be RFC 3339 times") from None
+        url = alert.get("generatorURL")
         events.append(AlertEvent(
             fingerprint=str(alert["fingerprint"]), status=alert["status"],
             name=labels.get("alertname", "alert"), labels=labels,
             annotations={str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},
-            starts_at=_instant(alert.get("startsAt")), ends_at=_instant(alert.get("endsAt")),
-            url=alert.get("generatorURL") or None))
+            starts_at=starts_at, ends_at=ends_at, url=str(url) if url else None))
     return events

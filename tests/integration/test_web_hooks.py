@@ -54,12 +54,12 @@ async def hooks(sqlite_store):
     add_hook_routes(web_app, app, Settings(webhook_token="tok3n", mlflow_webhook_secret="s3cret"), digests.registry)
     client = TestClient(TestServer(web_app))
     await client.start_server()
-    yield client, chat, clock
+    yield client, chat, clock, app
     await client.close()
 
 
 async def test_alertmanager_needs_the_bearer_token(hooks) -> None:
-    client, chat, _ = hooks
+    client, chat, _, _ = hooks
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "tok3n"}):
         resp = await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=headers)
         assert resp.status == 401
@@ -67,24 +67,27 @@ async def test_alertmanager_needs_the_bearer_token(hooks) -> None:
 
 
 async def test_firing_then_resolved_updates_the_one_message(hooks) -> None:
-    client, chat, clock = hooks
+    client, chat, clock, app = hooks
     auth = {"Authorization": "Bearer tok3n"}
     resp = await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=auth)
-    assert resp.status == 200 and await resp.json() == {"alerts": 1, "posted": 1}
+    assert resp.status == 202 and await resp.json() == {"alerts": 1, "queued": 1}
+    assert chat.sent == [], "acknowledged first; posted from the queue"
     await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=auth)  # repeat_interval
+    await app.engine.run_due()
     assert [(s.channel, s.message.fallback) for s in chat.sent] == [
         ("#ml-alerts", "🔥 FIRING PredictionLatencyHigh — churn-model: p95 latency above 500 ms (since 08:12)")]
     clock.current = NOW.replace(hour=10)
     resp = await client.post("/hooks/alertmanager", json=alertmanager_body("resolved", "2027-03-15T09:02:00Z"),
                              headers=auth)
-    assert resp.status == 200
+    assert resp.status == 202
+    await app.engine.run_due()
     assert len(chat.sent) == 1
     assert [(mid, m.fallback) for mid, m in chat.updates] == [
         ("1", "✅ RESOLVED PredictionLatencyHigh — churn-model: p95 latency above 500 ms (fired 08:12, lasted 49m)")]
 
 
 async def test_a_body_that_is_not_a_webhook_is_a_400(hooks) -> None:
-    client, _, _ = hooks
+    client, _, _, _ = hooks
     resp = await client.post("/hooks/alertmanager", json={"alerts": [{"status": "firing"}]},
                              headers={"Authorization": "Bearer tok3n"})
     assert resp.status == 400
@@ -98,7 +101,7 @@ def signed(body: str, secret: str = "s3cret", stamp: int | None = None, delivery
 
 
 async def test_mlflow_hook_checks_signature_and_age_then_posts_promotions(hooks) -> None:
-    client, chat, _ = hooks
+    client, chat, _, _ = hooks
     body = json.dumps({"entity": "model_version_alias", "action": "created", "timestamp": "2027-03-15T09:00:00Z",
                        "data": {"name": "churn-model", "alias": "champion", "version": "7"}})
     assert (await client.post("/hooks/mlflow", data=body, headers=signed(body, "other"))).status == 401
