@@ -30,6 +30,14 @@ INTERACTIVE_TYPES = frozenset({"block_actions", "view_submission", "view_closed"
 WITHOUT_WORKSPACE = frozenset({"url_verification"})
 """The one signed request that belongs to no workspace: the Events API's URL check."""
 
+OBJECT_FIELDS = ("event", "view", "user", "container", "message", "assistant_thread", "state")
+"""Top-level fields that, when present, Slack always sends as objects (bolt reads into them)."""
+ID_FIELDS = ("team", "enterprise", "channel")
+"""Fields Slack sends as an object with an ``id``, or (in some payloads) as the id itself."""
+EVENT_OBJECT_FIELDS = ("item", "message", "previous_message", "function", "assistant_thread")
+TEXT_FIELDS = ("type", "command", "callback_id", "action_id", "trigger_id", "event_id", "team_id", "enterprise_id",
+               "user_id", "channel_id", "text", "response_url")
+
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
@@ -86,8 +94,37 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and value != ""
 
 
+def check_types(body: Mapping[str, Any]) -> None:
+    """Each field Slack defines has the type Slack gives it, wherever the request is going."""
+    for name in TEXT_FIELDS:
+        if name in body and body[name] is not None and not isinstance(body[name], str):
+            raise SlackRequestError(400, f"{name} must be text")
+    for name in OBJECT_FIELDS:
+        if name in body and not isinstance(body[name], dict):
+            raise SlackRequestError(400, f"{name} must be an object")
+    for name in ID_FIELDS:
+        if body.get(name) is not None and not isinstance(body[name], dict | str):
+            raise SlackRequestError(400, f"{name} must be an object or an id")
+    for name in ("authorizations", "actions"):
+        if name in body and not _is_list_of_dicts(body[name]):
+            raise SlackRequestError(400, f"{name} must be a list of objects")
+    for action in body.get("actions") or []:
+        if not all(isinstance(action.get(f, ""), str) for f in ("action_id", "block_id", "value")):
+            raise SlackRequestError(400, "an action's action_id, block_id and value are text")
+    event = body.get("event") or {}
+    if not isinstance(event.get("type", ""), str):
+        raise SlackRequestError(400, "an event's type must be text")
+    for name in EVENT_OBJECT_FIELDS:
+        if name in event and not isinstance(event[name], dict):
+            raise SlackRequestError(400, f"event.{name} must be an object")
+    view = body.get("view")
+    if view is not None and not _is_view(view):
+        raise SlackRequestError(400, "the view is not a Slack view")
+
+
 def check_shape(body: Mapping[str, Any], workspace: str) -> None:
     """A 400 for a signed body that is none of Slack's request shapes, or that names no workspace."""
+    check_types(body)
     kind = body.get("type")
     if body.get("ssl_check") == "1" or kind in WITHOUT_WORKSPACE:
         return
@@ -96,24 +133,18 @@ def check_shape(body: Mapping[str, Any], workspace: str) -> None:
     if "command" in body:
         if not (_text(body.get("command")) and str(body["command"]).startswith("/") and _text(body.get("user_id"))):
             raise SlackRequestError(400, "a slash command needs a command and a user_id")
-        if not all(isinstance(body.get(f, ""), str) for f in ("text", "trigger_id", "channel_id", "response_url")):
-            raise SlackRequestError(400, "a slash command's fields are text")
         return
     if kind == "event_callback":
         event = body.get("event")
-        if not isinstance(event, dict) or not _text(event.get("type")) or not isinstance(body.get("event_id", ""), str):
+        if not isinstance(event, dict) or not _text(event.get("type")):
             raise SlackRequestError(400, "an event callback needs an event with a type")
         return
     if kind in INTERACTIVE_TYPES:
         user = body.get("user")
         if not isinstance(user, dict) or not _text(user.get("id")):
             raise SlackRequestError(400, f"a {kind} payload needs the user who acted")
-        if not isinstance(body.get("trigger_id", ""), str):
-            raise SlackRequestError(400, "trigger_id must be text")
-        if kind.startswith("view_") and not _is_view(body.get("view")):
+        if kind.startswith("view_") and "view" not in body:
             raise SlackRequestError(400, f"a {kind} payload needs its view")
-        if kind == "block_actions" and not _is_list_of_dicts(body.get("actions", [])):
-            raise SlackRequestError(400, "block_actions needs a list of actions")
 
 
 def _is_list_of_dicts(value: Any) -> bool:

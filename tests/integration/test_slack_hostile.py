@@ -80,7 +80,7 @@ async def test_an_unsigned_body_of_any_shape_is_401_and_nothing_is_read(slack: S
     ("payload=" + json.dumps({"type": "block_actions", "team": {"id": "T0001"}, "user": "U0ALICE"}), FORM,
      "user who acted"),
     ("payload=" + json.dumps({"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": "U0ALICE"},
-                              "view": {"state": {"values": []}}}), FORM, "needs its view"),
+                              "view": {"state": {"values": []}}}), FORM, "not a Slack view"),
 ])
 async def test_a_signed_malformed_body_is_a_400_with_one_line(slack: SlackHarness, body: str, content_type: str,
                                                              why: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -153,3 +153,67 @@ async def test_trend_chart_is_served_as_a_png(sqlite_store) -> None:
     assert pixel(round(6 + 0.5 * slot), bottom) == bytes((54, 110, 180)), "the first day has a bar"
     assert pixel(round(6 + 1.5 * slot), bottom) == bytes((255, 255, 255)), "a day without runs has none"
     assert pixel(round(6 + 3.5 * slot), 8) == bytes((230, 126, 34)), "the latest day is the tallest here"
+
+
+def many_alerts(count: int) -> dict[str, Any]:
+    body = alertmanager_body("firing")
+    alert = body["alerts"][0]
+    body["alerts"] = [{**alert, "fingerprint": f"{i:016x}",
+                       "labels": {**alert["labels"], "alertname": f"Alert{i}"}} for i in range(count)]
+    return body
+
+
+async def test_a_delivery_past_the_alert_or_byte_limit_is_413_and_queues_nothing(hooks) -> None:
+    from adapters.web.hooks import MAX_ALERTS, MAX_BODY_BYTES
+
+    client, chat, _, app = hooks
+    auth = {"Authorization": "Bearer tok3n"}
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(20_000), headers=auth)  # ~7 MB
+    assert resp.status == 413 and str(MAX_ALERTS) in (await resp.json())["error"]
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(MAX_ALERTS + 1), headers=auth)
+    assert resp.status == 413
+    padded = alertmanager_body("firing")
+    padded["commonAnnotations"]["summary"] = "x" * MAX_BODY_BYTES
+    resp = await client.post("/hooks/alertmanager", json=padded, headers=auth)
+    assert resp.status == 413
+    # An unauthenticated caller is refused before its body is read, however large.
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(20_000))
+    assert resp.status == 401
+    assert app.store.next_due_at() is None and chat.sent == []
+    await app.engine.run_due()
+    assert chat.sent == []
+
+
+async def test_a_full_delivery_is_acknowledged_at_once_and_posted_from_the_queue(hooks) -> None:
+    from adapters.web.hooks import MAX_ALERTS
+
+    client, chat, _, app = hooks
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(MAX_ALERTS),
+                             headers={"Authorization": "Bearer tok3n"})
+    assert resp.status == 202 and await resp.json() == {"alerts": MAX_ALERTS, "queued": MAX_ALERTS}
+    assert chat.sent == [] and app.store.next_due_at() is not None
+    assert await app.engine.run_due() == 1
+    assert len(chat.sent) == MAX_ALERTS and len({s.message.fallback for s in chat.sent}) == MAX_ALERTS
+    assert await app.engine.run_due() == 0, "handled once"
+
+
+async def test_queued_alerts_survive_a_restart_and_are_posted_once(sqlite_store) -> None:
+    app, _, chat, _ = make_app(sqlite_store, NOW)
+    digests = installed(app, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()}))
+    digests.registry.configure("acme-ml", TEAM)
+    web_app = web.Application()
+    add_hook_routes(web_app, app, Settings(webhook_token="tok3n"), digests.registry)
+    client = TestClient(TestServer(web_app))
+    await client.start_server()
+    try:
+        resp = await client.post("/hooks/alertmanager", json=many_alerts(3), headers={"Authorization": "Bearer tok3n"})
+        assert resp.status == 202
+    finally:
+        await client.close()  # the process stops before the queue is worked
+    assert chat.sent == []
+    restarted, _, chat_after, _ = make_app(sqlite_store, NOW)
+    installed(restarted, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()}))
+    assert await restarted.engine.run_due() == 1
+    assert sorted(s.message.fallback.split(" — ")[0] for s in chat_after.sent) == [
+        "🔥 FIRING Alert0", "🔥 FIRING Alert1", "🔥 FIRING Alert2"]
+    assert await restarted.engine.run_due() == 0
