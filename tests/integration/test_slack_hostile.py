@@ -76,9 +76,9 @@ async def test_an_unsigned_body_of_any_shape_is_401_and_nothing_is_read(slack: S
     ("payload=%7Bnot+json", FORM, "not valid JSON"),
     ('[{"type": "event_callback"}]', "application/json", "JSON object"),
     ('"just a string"', "application/json", "JSON object"),
-    ('{"type": "event_callback", "team_id": "T0001", "event": "nope"}', "application/json", "event with a type"),
+    ('{"type": "event_callback", "team_id": "T0001", "event": "nope"}', "application/json", "event must be an object"),
     ("payload=" + json.dumps({"type": "block_actions", "team": {"id": "T0001"}, "user": "U0ALICE"}), FORM,
-     "user who acted"),
+     "user must be an object"),
     ("payload=" + json.dumps({"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": "U0ALICE"},
                               "view": {"state": {"values": []}}}), FORM, "not a Slack view"),
 ])
