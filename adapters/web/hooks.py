@@ -116,6 +116,8 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
         given = request.headers.get("Authorization", "")
         if not token or not hmac.compare_digest(_bytes(given), f"Bearer {token}".encode()):
             return _problem(401, "a valid bearer token is required")
+        if request.content_type != "application/json":
+            return _problem(415, "an Alertmanager webhook is application/json")
         try:
             raw = await read_bounded(request)
         except BodyTooLarge:
@@ -130,7 +132,7 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
             events = parse_webhook(body)
         except (ValueError, WebhookBodyError) as err:
             return _problem(400, str(err) if isinstance(err, WebhookBodyError) else "the body is not JSON")
-        queued = await service.alerts_received(events)
+        queued = await service.alerts_received(events) if events else 0
         return web.json_response({"alerts": len(events), "queued": queued}, status=202)
 
     async def mlflow(request: web.Request) -> web.Response:
