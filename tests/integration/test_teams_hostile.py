@@ -115,3 +115,33 @@ def test_serve_in_emulator_mode_needs_the_connector_url(tmp_path: Path) -> None:
     done = serve({"MicrosoftAppId": " ", "MERIDIAN_TEAMS_EMULATOR": "1"}, tmp_path)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode != 0 and len(lines) == 1 and "MERIDIAN_TEAMS_EMULATOR_URL" in lines[0], done.stderr
+
+
+async def test_a_conversation_kept_with_a_foreign_service_url_is_never_called(sqlite_store: Any) -> None:
+    """A reference stored before service URLs were checked (or by an older version) is not used."""
+    from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+
+    from bot.kernel.messages import Message
+    from bot.kernel.ports import DeliveryError
+
+    attacker = ConnectorEmulator()
+    await attacker.start()
+    try:
+        async with TeamsWorld(sqlite_store, START) as w:
+            w.load(f"""
+workspace: {TENANT}
+members:
+  - {{id: alice, name: Alice, tz: Europe/Berlin, accounts: {{teams: "29:alice"}}}}
+""")
+            reference = ConversationReference(channel_id="msteams", service_url=attacker.url,
+                                              conversation=ConversationAccount(id="a:personal-29:alice"),
+                                              user=ChannelAccount(id="29:alice"), bot=ChannelAccount(id="28:bot"))
+            w.chat.repo.save_conversation(TENANT, "a:personal-29:alice", "personal", attacker.url,
+                                          reference.serialize(), START, member_id="alice")
+            alice = w.store.get_member(TENANT, "alice")
+            assert alice is not None
+            with pytest.raises(DeliveryError, match="not a Bot Framework service URL"):
+                await w.chat.dm(alice, Message.text("your reminder"))
+            assert attacker.calls == []
+    finally:
+        await attacker.close()
