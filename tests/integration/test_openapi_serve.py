@@ -23,13 +23,20 @@ from schemathesis.config import SchemathesisConfig
 from tests.integration.test_serve_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "schemathesis-token"
 # A request past a documented bound is refused with 413 (too many alerts, too large a body): a rejection too.
-CONFIG = SchemathesisConfig.from_dict({"checks": {"negative_data_rejection": {
-    "expected-statuses": ["400", "401", "404", "405", "413", "415", "422"]}}})
+# Unknown query parameters are ignored, as HTTP servers do, so they are not generated as "invalid".
+# The bearer token is schemathesis' to send, so that it can also leave it out and expect the 401.
+CONFIG = SchemathesisConfig.from_dict({
+    "checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "404", "405", "413", "415", "422"]}},
+    "generation": {"allow-extra-parameters": False},
+    "auth": {"openapi": {"webhookToken": {"bearer": TOKEN}}},
+})
 SCHEMA = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.yaml", config=CONFIG)
 MAX_EXAMPLES = 50
+SEEN: dict[str, set[int]] = {}
+"""Statuses each route answered during the run."""
 REQUEST_TIMEOUT = 10
-TOKEN = "schemathesis-token"
 TEAM = """
 workspace: acme-ml
 members:
@@ -83,4 +90,14 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_meridian_serve_keeps_to_its_openapi_description(case: schemathesis.Case, serve: str) -> None:
-    case.call_and_validate(base_url=serve, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=REQUEST_TIMEOUT)
+    response = case.call_and_validate(base_url=serve, timeout=REQUEST_TIMEOUT)
+    SEEN.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
+
+
+def test_the_run_reached_past_authentication_and_was_refused_without_it() -> None:
+    """The run above is only worth something if its requests got in as well as being turned away."""
+    if not SEEN:
+        pytest.skip("runs after test_meridian_serve_keeps_to_its_openapi_description, in the same session")
+    alertmanager = SEEN.get("POST /hooks/alertmanager", set())
+    assert 202 in alertmanager and 401 in alertmanager and 400 in alertmanager, alertmanager
+    assert SEEN.get("GET /healthz") == {200}
