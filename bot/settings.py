@@ -51,6 +51,9 @@ class Settings:
     microsoft_app_tenant_id: str = ""
     teams_emulator: bool = False
     """``MERIDIAN_TEAMS_EMULATOR=1``: Teams without authentication, for a local Bot Connector."""
+    teams_emulator_url: str = ""
+    """``MERIDIAN_TEAMS_EMULATOR_URL``: the local Bot Connector's address, the one service URL besides the
+    Bot Framework's that Meridian will call in emulator mode."""
     mlflow_tracking_uri: str = ""
     wandb_api_key: str = _secret()
     evidently_url: str = ""
@@ -77,6 +80,7 @@ ENV_NAMES = {
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
     "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
     "MERIDIAN_RETENTION_DAYS": "retention_days", "MERIDIAN_TEAMS_EMULATOR": "teams_emulator",
+    "MERIDIAN_TEAMS_EMULATOR_URL": "teams_emulator_url",
 }
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
@@ -113,7 +117,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
     if values.get("slack_bot_token") and not values.get("slack_signing_secret") and not values.get("slack_app_token"):
         raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
-    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url", "public_url"):
+    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url", "public_url",
+                 "teams_emulator_url"):
         value = str(values.get(attr, ""))
         if value and not value.startswith(("http://", "https://")):
             name = next(k for k, v in ENV_NAMES.items() if v == attr)

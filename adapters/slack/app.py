@@ -29,6 +29,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -37,7 +38,15 @@ from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_a
 from adapters.slack.config import SlackConfig
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
 from adapters.slack.people import People
+from adapters.slack.requests import (
+    INTERACTIVE_TYPES,
+    SlackRequestError,
+    check_shape,
+    parse_body,
+    verify_signature,
+)
 from adapters.slack.translate import MemberIdOf, core_text, emoji_of, member_ids
+from bot.kernel import metrics
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import CommandError, Invocation, Reply
 from bot.kernel.domain import Member
@@ -103,17 +112,39 @@ def slack_chat(config: SlackConfig, repo: SlackRepo) -> SlackChat:
 
 # --- payload helpers ------------------------------------------------------------------
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def body_workspace(body: dict[str, Any]) -> str:
-    """The workspace a request belongs to (team, or enterprise for an org-wide install)."""
-    team = body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-    enterprise = body.get("enterprise_id") or (body.get("enterprise") or {}).get("id")
+    """The workspace a request belongs to (team, or enterprise for an org-wide install); ``""`` when it names none."""
+    team = (_text_or_none(body.get("team_id")) or _text_or_none(_mapping(body.get("team")).get("id"))
+            or _text_or_none(_mapping(body.get("user")).get("team_id")))
+    enterprise = _text_or_none(body.get("enterprise_id")) or _text_or_none(_mapping(body.get("enterprise")).get("id"))
     org_install = body.get("is_enterprise_install") in (True, "true")
-    authorizations = body.get("authorizations") or [{}]
-    if authorizations[0].get("is_enterprise_install"):
+    authorizations = body.get("authorizations")
+    first = _mapping(authorizations[0]) if isinstance(authorizations, list) and authorizations else {}
+    if first.get("is_enterprise_install") is True:
         org_install = True
-        enterprise = enterprise or authorizations[0].get("enterprise_id")
-    team = team or authorizations[0].get("team_id")
+        enterprise = enterprise or _text_or_none(first.get("enterprise_id"))
+    team = team or _text_or_none(first.get("team_id"))
     return workspace_id(enterprise, team, org_install)
+
+
+def once_key(body: dict[str, Any]) -> str | None:
+    """What makes a request the same request: an event's ``event_id``, a command's or an interaction's
+    ``trigger_id`` (Slack makes a new one for every invocation and every click)."""
+    if body.get("type") == "event_callback":
+        event_id = body.get("event_id")
+        return str(event_id) if event_id else None
+    trigger = body.get("trigger_id")
+    if trigger and ("command" in body or body.get("type") in INTERACTIVE_TYPES):
+        return f"trigger:{trigger}"
+    return None
 
 
 class SlackAdapter:
@@ -192,10 +223,13 @@ class SlackAdapter:
                   exc_info=error)
 
     async def _once_per_event(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
-        """Slack retries an event it thinks was lost; the first delivery wins, in any process."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not self.repo.claim_event(str(event_id), body_workspace(body), time.time()):
-            log.info("event %s seen before; skipped", event_id)
+        """Slack retries an event it thinks was lost, and a captured request can be replayed within the
+        signature's five minutes: the first delivery of an event id, or of a command's or an interaction's
+        ``trigger_id``, wins, in any process and across restarts."""
+        key = once_key(body)
+        if key and not self.repo.claim_event(key, body_workspace(body), time.time()):
+            log.info("%s seen before; skipped", key)
+            metrics.inc("meridian_slack_duplicates_total")
             return BoltResponse(status=200, body="")
         return await next()
 
@@ -368,9 +402,22 @@ class SlackAdapter:
 
     # --- HTTP -----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.Response:
+        """Signature first, on the raw body; then the body's shape; only then bolt (see ``requests``)."""
         with self.ack_first.request():
-            bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
-            return await to_aiohttp_response(bolt_response)
+            raw = await request.read()
+            text = request.headers.get("Content-Type", "").split(";")[0].strip() or None
+            try:
+                verify_signature(self.config.signing_secret or "", raw, request.headers, time.time())
+                body = parse_body(raw, text)
+                check_shape(body, body_workspace(body))
+            except SlackRequestError as err:
+                if err.status == 401:
+                    metrics.inc("meridian_slack_requests_refused_total", reason="signature")
+                    log.info("refused a Slack request without a valid signature")
+                return web.json_response({"error": err.reason}, status=err.status)
+            bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string,
+                                            headers=dict(request.headers))
+            return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
 
     async def install(self, request: web.Request) -> web.Response:
         flow = self.bolt.oauth_flow

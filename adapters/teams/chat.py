@@ -30,6 +30,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientException, HttpOperationError
 
 from adapters.teams.render import CARD_TYPE, Rendered, card, form_card
+from adapters.teams.service_urls import ServiceUrls
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Context, Form, Mention, Message, Section
@@ -85,10 +86,12 @@ class TeamsChat:
 
     platform = "teams"
 
-    def __init__(self, adapter: CloudAdapter, repo: TeamsRepo, app_id: str = "") -> None:
+    def __init__(self, adapter: CloudAdapter, repo: TeamsRepo, app_id: str = "",
+                 service_urls: ServiceUrls | None = None) -> None:
         self.adapter = adapter
         self.repo = repo
         self.app_id = app_id
+        self.service_urls = service_urls or ServiceUrls()
         self._store: Store | None = None
 
     def attach(self, app: Meridian) -> None:
@@ -128,9 +131,17 @@ class TeamsChat:
         return outgoing(card(message, self.mention_accounts(workspace, message)), message.fallback)
 
     # --- the connector --------------------------------------------------------------------
+    def _checked(self, service_url: str | None) -> str:
+        """A service URL Meridian may call; a reference kept from elsewhere is never used."""
+        if not self.service_urls.allows(service_url):
+            raise DeliveryError("the conversation's serviceUrl is not a Bot Framework service URL; not sent")
+        return str(service_url)
+
     async def _with_connector(self, conversation: Conversation, call: Callable[[Any], Awaitable[T]]) -> T:
         """Run one connector call in a proactive turn of the conversation; platform errors become the core's."""
         reference = ConversationReference().deserialize(conversation.reference)
+        self._checked(conversation.service_url)
+        reference.service_url = self._checked(reference.service_url or conversation.service_url)
         results: list[T] = []
 
         async def turn(context: TurnContext) -> None:
@@ -164,6 +175,7 @@ class TeamsChat:
         anchor = self.repo.newest(tenant)
         if anchor is None:
             raise DeliveryError(f"Meridian has not heard from Teams tenant {tenant} yet: install the app first")
+        self._checked(anchor.service_url)
         bot = ConversationReference().deserialize(anchor.reference).bot
         params = ConversationParameters(is_group=False, bot=bot, members=[ChannelAccount(id=user_id)],
                                         channel_data={"tenant": {"id": tenant}})

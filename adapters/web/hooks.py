@@ -8,6 +8,12 @@ older than five minutes are refused so a captured request cannot be replayed.
 
 The workspace is the ``?workspace=`` query parameter, or the only workspace with digests.
 
+An Alertmanager delivery is answered at once (202) and its alerts are posted from a durable
+queue (the due work), so a large group never holds the request open and a restart loses
+nothing. A delivery is bounded: at most ``MAX_ALERTS`` alerts and ``MAX_BODY_BYTES`` of body
+(413 past either; set ``max_alerts`` in Alertmanager's ``webhook_config`` to stay under it).
+Authentication is checked before the body is read.
+
 Trend charts are served from ``MERIDIAN_PUBLIC_URL/charts/{workspace}/{id}.png``: the
 digest stores the series under an id derived from its values, and the route draws it.
 """
@@ -33,6 +39,32 @@ from bot.settings import Settings
 log = logging.getLogger("meridian.hooks")
 
 MAX_SKEW_SECONDS = 300
+MAX_ALERTS = 1000
+"""Alerts in one Alertmanager delivery; more is a 413 (Alertmanager's ``max_alerts`` keeps it under)."""
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Body of one webhook delivery (Alertmanager or MLflow); more is a 413."""
+
+
+class BodyTooLarge(Exception):
+    """The body is past ``MAX_BODY_BYTES``."""
+
+
+async def read_bounded(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused (without reading the rest) as soon as it is past ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> web.Response:
+    return _problem(413, f"a webhook body is at most {MAX_BODY_BYTES} bytes and {MAX_ALERTS} alerts")
 
 
 def mlflow_signature(secret: str, delivery_id: str, timestamp: str, body: str) -> str:
@@ -44,10 +76,21 @@ def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _bytes(header: str) -> bytes:
+    """A header as bytes, whatever it holds (aiohttp keeps undecodable bytes as surrogates)."""
+    return header.encode("utf-8", "surrogateescape")
+
+
+def plausible_id(value: str) -> bool:
+    """Could this name a workspace or a chart? Anything else is not looked up at all (a NUL byte, say,
+    which PostgreSQL refuses with an error rather than a miss)."""
+    return 0 < len(value) <= 200 and value.isprintable()
+
+
 def _workspace_service(registry: WebhookReceivers, request: web.Request) -> WebhookReceiver | None:
     wanted = request.query.get("workspace")
     if wanted:
-        return registry.get(wanted)
+        return registry.get(wanted) if plausible_id(wanted) else None
     configured = registry.configured()
     return registry.get(configured[0]) if len(configured) == 1 else None
 
@@ -71,26 +114,42 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
 
     async def alertmanager(request: web.Request) -> web.Response:
         given = request.headers.get("Authorization", "")
-        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if not token or not hmac.compare_digest(_bytes(given), f"Bearer {token}".encode()):
             return _problem(401, "a valid bearer token is required")
+        if request.content_type != "application/json":
+            return _problem(415, "an Alertmanager webhook is application/json")
+        try:
+            raw = await read_bounded(request)
+        except BodyTooLarge:
+            return _too_large()
         service = _workspace_service(registry, request)
         if service is None:
             return _problem(404, "no workspace with digests matches; add ?workspace=ID")
         try:
-            events = parse_webhook(await request.json())
+            body = json.loads(raw)
+            if isinstance(body, dict) and isinstance(body.get("alerts"), list) and len(body["alerts"]) > MAX_ALERTS:
+                return _too_large()
+            events = parse_webhook(body)
         except (ValueError, WebhookBodyError) as err:
-            return _problem(400, str(err))
-        sent = await service.alerts_received(events)
-        return web.json_response({"alerts": len(events), "posted": sent})
+            return _problem(400, str(err) if isinstance(err, WebhookBodyError) else "the body is not JSON")
+        queued = await service.alerts_received(events) if events else 0
+        return web.json_response({"alerts": len(events), "queued": queued}, status=202)
 
     async def mlflow(request: web.Request) -> web.Response:
-        body = await request.text()
         delivery = request.headers.get("X-MLflow-Delivery-Id", "")
         stamp = request.headers.get("X-MLflow-Timestamp", "")
         given = request.headers.get("X-MLflow-Signature", "")
-        if not secret or not delivery or not stamp.isdigit():
+        if not secret or not delivery or not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
             return _problem(401, "a signed MLflow webhook delivery is required")
-        if not hmac.compare_digest(given.encode(), mlflow_signature(secret, delivery, stamp, body).encode()):
+        try:
+            raw = await read_bounded(request)
+        except BodyTooLarge:
+            return _too_large()
+        try:
+            expected = mlflow_signature(secret, delivery, stamp, raw.decode("utf-8"))
+        except (UnicodeError, ValueError):
+            return _problem(401, "bad signature")
+        if not hmac.compare_digest(_bytes(given), expected.encode()):
             return _problem(401, "bad signature")
         if abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
             return _problem(401, "delivery timestamp is too old")
@@ -98,16 +157,16 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
         if service is None:
             return _problem(404, "no workspace with digests matches; add ?workspace=ID")
         try:
-            event = json.loads(body)
+            event = json.loads(raw)
             posted = await service.registry_event(str(event["entity"]), str(event["action"]),
                                                   event.get("data") or {}, delivery)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return _problem(400, "expected an MLflow webhook body with entity, action and data")
         return web.json_response({"posted": posted})
 
     async def chart(request: web.Request) -> web.Response:
         chart_id = request.match_info["chart"]
-        if not chart_id.isalnum():
+        if not (chart_id.isascii() and chart_id.isalnum()) or not plausible_id(request.match_info["workspace"]):
             return _problem(404, "no such chart")
         series = meridian.store.kv_get(request.match_info["workspace"], f"chart:{chart_id}")
         if not isinstance(series, list):

@@ -1,6 +1,8 @@
 """Alertmanager alerts: what the webhook delivers, what the drift digest shows, what is posted.
 
-Alertmanager repeats a firing alert on every group interval and sends it once more when it
+A webhook's alerts are queued as one due-work item (``ALERTS_RECEIVED``, the events as JSON in
+its payload) and posted from there, so the request is answered at once and a restart loses
+nothing. Alertmanager repeats a firing alert on every group interval and sends it once more when it
 resolves; the ``fingerprint`` stays the same throughout. The book below keeps one entry per
 fingerprint (stored as JSON), so a firing alert is posted once and its resolution edits
 that post instead of adding another. Resolved alerts are forgotten after two days.
@@ -18,6 +20,23 @@ from bot.digests.text import clock, duration
 from bot.kernel.messages import Message
 
 ALERT_KEEP = timedelta(hours=48)
+ALERTS_RECEIVED = "digest.alertmanager"
+"""The due-work kind of a queued webhook delivery."""
+
+
+def event_to_json(event: AlertEvent) -> dict[str, Any]:
+    return {"fingerprint": event.fingerprint, "status": event.status, "name": event.name,
+            "labels": dict(event.labels), "annotations": dict(event.annotations),
+            "starts_at": event.starts_at.isoformat() if event.starts_at else None,
+            "ends_at": event.ends_at.isoformat() if event.ends_at else None, "url": event.url}
+
+
+def event_from_json(raw: Mapping[str, Any]) -> AlertEvent:
+    return AlertEvent(fingerprint=raw["fingerprint"], status=raw["status"], name=raw["name"],
+                      labels=raw.get("labels") or {}, annotations=raw.get("annotations") or {},
+                      starts_at=datetime.fromisoformat(raw["starts_at"]) if raw.get("starts_at") else None,
+                      ends_at=datetime.fromisoformat(raw["ends_at"]) if raw.get("ends_at") else None,
+                      url=raw.get("url"))
 
 
 @dataclass(frozen=True)

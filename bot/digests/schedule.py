@@ -8,9 +8,12 @@ missed is posted in its thread.
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.digests.alerts import ALERTS_RECEIVED, event_from_json
 from bot.digests.config import DigestSchedule, SourcesConfig
 from bot.digests.messages import DigestMessages
 from bot.digests.service import DigestRegistry, DigestService, ExperimentsRun
@@ -79,6 +82,8 @@ class DigestJobs:
 
     def __init__(self, registry: DigestRegistry) -> None:
         self.registry = registry
+        self._alert_books: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        """One queued delivery at a time per workspace: each reads and rewrites the workspace's alert book."""
 
     def plan(self, app: Meridian, start: datetime, end: datetime) -> list[DueItem]:
         items: list[DueItem] = []
@@ -125,7 +130,13 @@ class DigestJobs:
     async def drift_check(self, app: Meridian, item: ClaimedItem) -> None:
         await self._service(item.workspace).check_drift()
 
+    async def alerts(self, app: Meridian, item: ClaimedItem) -> None:
+        """A queued Alertmanager delivery, posted (posts are keyed, so a retry after a crash sends nothing twice)."""
+        async with self._alert_books[item.workspace]:
+            await self._service(item.workspace).post_alerts([event_from_json(a) for a in item.payload["alerts"]])
+
     def install(self, app: Meridian) -> None:
+        app.on_due(ALERTS_RECEIVED, self.alerts)
         app.on_due(EXPERIMENTS, self.experiments)
         app.on_due(EXPERIMENTS_RETRY, self.experiments_retry)
         app.on_due(DRIFT, self.drift)

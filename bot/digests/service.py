@@ -12,12 +12,13 @@ does can stop another digest or the scheduler.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.digests.alerts import AlertBook, AlertRecord, alertmanager_message
+from bot.digests.alerts import ALERTS_RECEIVED, AlertBook, AlertRecord, alertmanager_message, event_to_json
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
 from bot.digests.experiments import (
@@ -40,7 +41,7 @@ from bot.digests.sources import (
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Message
-from bot.kernel.ports import ActivityOwners
+from bot.kernel.ports import ActivityOwners, DueItem
 from bot.kernel.timekeeping import iso_z
 
 log = logging.getLogger("meridian.digests")
@@ -259,6 +260,13 @@ class DigestService:
         return (schedule.alerts_channel or schedule.channel) if schedule else None
 
     async def alerts_received(self, events: Sequence[AlertEvent]) -> int:
+        """Queue a webhook's alerts as one due-work item, durably; ``post_alerts`` runs when it is due."""
+        key = f"alertmanager-batch:{self.workspace}:{uuid.uuid4().hex}"
+        self.app.store.schedule([DueItem(key, ALERTS_RECEIVED, self.workspace, self.app.now(),
+                                         {"alerts": [event_to_json(e) for e in events]})])
+        return len(events)
+
+    async def post_alerts(self, events: Sequence[AlertEvent]) -> int:
         """Record Alertmanager alerts; post a firing one once, and update that post when it resolves."""
         now = self.app.now()
         tz = self.tz("drift")

@@ -236,7 +236,8 @@ class WebhookReceiver(Protocol):
     """What ``meridian serve``'s webhooks hand one workspace's digests: alerts as they fire, registry news."""
 
     async def alerts_received(self, events: Sequence[AlertEvent]) -> int:
-        """Record Alertmanager alerts; post a firing one once and update it when it resolves."""
+        """Queue Alertmanager alerts durably (returns how many); they are posted from the due work, a firing
+        one once, updated when it resolves."""
         ...
 
     async def registry_event(self, entity: str, action: str, data: Mapping[str, Any], delivery_id: str) -> bool:

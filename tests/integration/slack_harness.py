@@ -175,4 +175,4 @@ class SlackHarness:
         submitted = {**view, "id": "V1", "team_id": team, "state": {"values": state}}
         return await self.interact({"type": "view_submission", "team": {"id": team, "domain": "acme"},
                                     "user": {"id": user, "team_id": team}, "api_app_id": "A0001",
-                                    "trigger_id": "1.trigger", "view": submitted})
+                                    "trigger_id": f"{uuid.uuid4().int % 10**12}.submit", "view": submitted})

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.teams.chat import TeamsChat
 from adapters.teams.server import TeamsConfig, build_adapter, installer
+from adapters.teams.service_urls import ServiceUrls
 from adapters.web.server import build_web_app
 from bot.bootstrap import build_core
 from bot.kernel.clock import SimulatedClock
@@ -34,11 +35,14 @@ class TeamsWorld:
         adapter = build_adapter(config)
         self.chat = TeamsChat(adapter, TeamsRepo(store.engine), app_id)
         self.app = build_core(store, self.clock, {"teams": self.chat}, worker="test", attach=[self.chat.attach])
-        self.web = build_web_app(self.app, None, installers=[installer(self.chat, adapter)])
+        self.adapter = adapter
         self.http: TestClient | None = None
 
     async def __aenter__(self) -> TeamsWorld:
         await self.connector.start()
+        # The local connector is the emulator URL Meridian is configured to answer on (emulator mode only).
+        self.chat.service_urls = ServiceUrls(self.connector.url if not self.chat.app_id else "")
+        self.web = build_web_app(self.app, None, installers=[installer(self.chat, self.adapter)])
         self.http = TestClient(TestServer(self.web, host="127.0.0.1"))
         await self.http.start_server()
         return self

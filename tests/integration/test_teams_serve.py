@@ -20,7 +20,7 @@ async def test_serve_answers_a_teams_message_through_the_connector(tmp_path: Pat
     await connector.start()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
-           "MERIDIAN_TEAMS_EMULATOR": "1", "MicrosoftAppId": ""}
+           "MERIDIAN_TEAMS_EMULATOR": "1", "MERIDIAN_TEAMS_EMULATOR_URL": connector.url, "MicrosoftAppId": ""}
     log = (tmp_path / "serve.log").open("w")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler",

@@ -54,12 +54,12 @@ async def hooks(sqlite_store):
     add_hook_routes(web_app, app, Settings(webhook_token="tok3n", mlflow_webhook_secret="s3cret"), digests.registry)
     client = TestClient(TestServer(web_app))
     await client.start_server()
-    yield client, chat, clock
+    yield client, chat, clock, app
     await client.close()
 
 
 async def test_alertmanager_needs_the_bearer_token(hooks) -> None:
-    client, chat, _ = hooks
+    client, chat, _, _ = hooks
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "tok3n"}):
         resp = await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=headers)
         assert resp.status == 401
@@ -67,24 +67,27 @@ async def test_alertmanager_needs_the_bearer_token(hooks) -> None:
 
 
 async def test_firing_then_resolved_updates_the_one_message(hooks) -> None:
-    client, chat, clock = hooks
+    client, chat, clock, app = hooks
     auth = {"Authorization": "Bearer tok3n"}
     resp = await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=auth)
-    assert resp.status == 200 and await resp.json() == {"alerts": 1, "posted": 1}
+    assert resp.status == 202 and await resp.json() == {"alerts": 1, "queued": 1}
+    assert chat.sent == [], "acknowledged first; posted from the queue"
     await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=auth)  # repeat_interval
+    await app.engine.run_due()
     assert [(s.channel, s.message.fallback) for s in chat.sent] == [
         ("#ml-alerts", "🔥 FIRING PredictionLatencyHigh — churn-model: p95 latency above 500 ms (since 08:12)")]
     clock.current = NOW.replace(hour=10)
     resp = await client.post("/hooks/alertmanager", json=alertmanager_body("resolved", "2027-03-15T09:02:00Z"),
                              headers=auth)
-    assert resp.status == 200
+    assert resp.status == 202
+    await app.engine.run_due()
     assert len(chat.sent) == 1
     assert [(mid, m.fallback) for mid, m in chat.updates] == [
         ("1", "✅ RESOLVED PredictionLatencyHigh — churn-model: p95 latency above 500 ms (fired 08:12, lasted 49m)")]
 
 
 async def test_a_body_that_is_not_a_webhook_is_a_400(hooks) -> None:
-    client, _, _ = hooks
+    client, _, _, _ = hooks
     resp = await client.post("/hooks/alertmanager", json={"alerts": [{"status": "firing"}]},
                              headers={"Authorization": "Bearer tok3n"})
     assert resp.status == 400
@@ -98,7 +101,7 @@ def signed(body: str, secret: str = "s3cret", stamp: int | None = None, delivery
 
 
 async def test_mlflow_hook_checks_signature_and_age_then_posts_promotions(hooks) -> None:
-    client, chat, _ = hooks
+    client, chat, _, _ = hooks
     body = json.dumps({"entity": "model_version_alias", "action": "created", "timestamp": "2027-03-15T09:00:00Z",
                        "data": {"name": "churn-model", "alias": "champion", "version": "7"}})
     assert (await client.post("/hooks/mlflow", data=body, headers=signed(body, "other"))).status == 401
@@ -150,3 +153,67 @@ async def test_trend_chart_is_served_as_a_png(sqlite_store) -> None:
     assert pixel(round(6 + 0.5 * slot), bottom) == bytes((54, 110, 180)), "the first day has a bar"
     assert pixel(round(6 + 1.5 * slot), bottom) == bytes((255, 255, 255)), "a day without runs has none"
     assert pixel(round(6 + 3.5 * slot), 8) == bytes((230, 126, 34)), "the latest day is the tallest here"
+
+
+def many_alerts(count: int) -> dict[str, Any]:
+    body = alertmanager_body("firing")
+    alert = body["alerts"][0]
+    body["alerts"] = [{**alert, "fingerprint": f"{i:016x}",
+                       "labels": {**alert["labels"], "alertname": f"Alert{i}"}} for i in range(count)]
+    return body
+
+
+async def test_a_delivery_past_the_alert_or_byte_limit_is_413_and_queues_nothing(hooks) -> None:
+    from adapters.web.hooks import MAX_ALERTS, MAX_BODY_BYTES
+
+    client, chat, _, app = hooks
+    auth = {"Authorization": "Bearer tok3n"}
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(20_000), headers=auth)  # ~7 MB
+    assert resp.status == 413 and str(MAX_ALERTS) in (await resp.json())["error"]
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(MAX_ALERTS + 1), headers=auth)
+    assert resp.status == 413
+    padded = alertmanager_body("firing")
+    padded["commonAnnotations"]["summary"] = "x" * MAX_BODY_BYTES
+    resp = await client.post("/hooks/alertmanager", json=padded, headers=auth)
+    assert resp.status == 413
+    # An unauthenticated caller is refused before its body is read, however large.
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(20_000))
+    assert resp.status == 401
+    assert app.store.next_due_at() is None and chat.sent == []
+    await app.engine.run_due()
+    assert chat.sent == []
+
+
+async def test_a_full_delivery_is_acknowledged_at_once_and_posted_from_the_queue(hooks) -> None:
+    from adapters.web.hooks import MAX_ALERTS
+
+    client, chat, _, app = hooks
+    resp = await client.post("/hooks/alertmanager", json=many_alerts(MAX_ALERTS),
+                             headers={"Authorization": "Bearer tok3n"})
+    assert resp.status == 202 and await resp.json() == {"alerts": MAX_ALERTS, "queued": MAX_ALERTS}
+    assert chat.sent == [] and app.store.next_due_at() is not None
+    assert await app.engine.run_due() == 1
+    assert len(chat.sent) == MAX_ALERTS and len({s.message.fallback for s in chat.sent}) == MAX_ALERTS
+    assert await app.engine.run_due() == 0, "handled once"
+
+
+async def test_queued_alerts_survive_a_restart_and_are_posted_once(sqlite_store) -> None:
+    app, _, chat, _ = make_app(sqlite_store, NOW)
+    digests = installed(app, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()}))
+    digests.registry.configure("acme-ml", TEAM)
+    web_app = web.Application()
+    add_hook_routes(web_app, app, Settings(webhook_token="tok3n"), digests.registry)
+    client = TestClient(TestServer(web_app))
+    await client.start_server()
+    try:
+        resp = await client.post("/hooks/alertmanager", json=many_alerts(3), headers={"Authorization": "Bearer tok3n"})
+        assert resp.status == 202
+    finally:
+        await client.close()  # the process stops before the queue is worked
+    assert chat.sent == []
+    restarted, _, chat_after, _ = make_app(sqlite_store, NOW)
+    installed(restarted, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()}))
+    assert await restarted.engine.run_due() == 1
+    assert sorted(s.message.fallback.split(" — ")[0] for s in chat_after.sent) == [
+        "🔥 FIRING Alert0", "🔥 FIRING Alert1", "🔥 FIRING Alert2"]
+    assert await restarted.engine.run_due() == 0

@@ -203,8 +203,8 @@ async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world)
     assert service is not None
     firing = AlertEvent("fp1", "firing", "FeatureNullRate", {"model": "churn-model", "severity": "warning"},
                         {"summary": "nulls in income > 5%"}, starts_at=T0 - timedelta(minutes=30))
-    assert await service.alerts_received([firing]) == 1
-    assert await service.alerts_received([firing]) == 0, "a repeat notification is not a new post"
+    assert await service.post_alerts([firing]) == 1
+    assert await service.post_alerts([firing]) == 0, "a repeat notification is not a new post"
     assert chat.texts() == ["🔥 FIRING FeatureNullRate — churn-model: nulls in income > 5% (since 07:35)"]
 
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
@@ -213,7 +213,7 @@ async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world)
     clock.current = T0 + timedelta(minutes=10)
     resolved = AlertEvent("fp1", "resolved", "FeatureNullRate", firing.labels, firing.annotations,
                           starts_at=firing.starts_at, ends_at=T0 + timedelta(minutes=5))
-    await service.alerts_received([resolved])
+    await service.post_alerts([resolved])
     assert len(chat.sent) == 1
     (message_id, updated), = chat.updates
     assert message_id == "1"
