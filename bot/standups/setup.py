@@ -45,6 +45,16 @@ def parse_days(text: str) -> frozenset[str]:
     return frozenset(days)
 
 
+def parse_on_off(text: str, what: str) -> bool:
+    """``on``/``off`` (or yes/no, true/false); anything else is a mistake, not a silent ``off``."""
+    word = text.strip().lower()
+    if word in {"on", "yes", "true"}:
+        return True
+    if word in {"off", "no", "false"}:
+        return False
+    raise CommandError(f"`{what}` is on or off, not `{text.strip()}`.")
+
+
 def parse_participants(app: Meridian, workspace: str, text: str) -> tuple[str, ...] | None:
     """``all`` (``None``), or the member ids of the people listed — by id, ``@id``, name or email."""
     if text == "all":
@@ -87,7 +97,7 @@ def apply_setup(app: Meridian, workspace: str, name: str, options: dict[str, str
             elif key == "members":
                 s = replace(s, members=parse_participants(app, workspace, value))
             elif key == "mentions":
-                s = replace(s, mention_missing=value.lower() in {"on", "yes", "true"})
+                s = replace(s, mention_missing=parse_on_off(value, "mentions"))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
     app.store.upsert_standup(s)
