@@ -230,7 +230,8 @@ def _resolve_scalar(node: yaml.Node, problems: dict[tuple[int, str], None]) -> A
             problems[(line, f"a number of {digits:,} digits is longer than Meridian reads "
                             f"(at most {_INT_DIGITS:,}); quote it if it is text")] = None
         elif isinstance(err, yaml.YAMLError):
-            problems[(line, f"the tag `{_shown(node.tag)}` is not one Meridian reads; write a plain value")] = None
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            problems[(line, f"the tag `{_shown(tag)}` is not one Meridian reads; write a plain value")] = None
         else:
             kind = _KINDS.get(node.tag.rsplit(":", 1)[-1], "value")
             problems[(line, f"`{_shown(text)}` is not a valid {kind}: {_shown(str(err))}")] = None
