@@ -23,8 +23,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise SettingsError(f"{path}:{line}: the file is not UTF-8 text (byte 0x{data[err.start]:02x}); "
+        at = data[:err.start].count(b"\n") + 1
+        raise SettingsError(f"{path}:{at}: the file is not UTF-8 text (byte 0x{data[err.start]:02x}); "
                             "save it as UTF-8") from None
     for raw in text.splitlines():
         line = raw.strip()

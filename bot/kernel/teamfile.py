@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.kernel.domain import WEEKDAYS, DateRange, Hours, Member, Standup
+from bot.kernel.teamyaml import YamlProblems, read_yaml
 from bot.kernel.timekeeping import (
     TimeInputError,
     parse_date_range,
@@ -25,7 +26,6 @@ from bot.kernel.timekeeping import (
     parse_hours,
     validate_zone,
 )
-from bot.kernel.teamyaml import YamlProblems, read_yaml
 
 Path_ = tuple[str | int, ...]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -69,6 +70,9 @@ if _Parser is None:  # pure-Python PyYAML: the same events, more slowly
 
 class _BoundedComposer(Composer):
     """PyYAML's composer, counting nodes (an alias as the size of what it names) and depth as it goes."""
+
+    check_event: Callable[..., bool]  # the parser's, mixed in beside this class
+    peek_event: Callable[[], Any]
 
     def __init__(self) -> None:
         super().__init__()

@@ -21,7 +21,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.bootstrap import team_sections
-from bot.kernel.teamfile import MEMBER_KEYS, STANDUP_KEYS, TeamFile, TeamFileError, TeamSection, load_team, parse_team
+from bot.kernel.teamfile import (
+    MEMBER_KEYS,
+    STANDUP_KEYS,
+    TeamFile,
+    TeamFileError,
+    TeamSection,
+    load_team,
+    parse_team,
+)
 from bot.retros.config import RETRO_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
