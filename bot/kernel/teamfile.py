@@ -162,7 +162,11 @@ def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFil
             err(("members", i, "id"), f"member id `{member.id}` appears twice")
         seen.add(member.id)
         tf.members.append(member)
-    for i, s in enumerate(raw.get("standups") or []):
+    standups_raw = raw.get("standups") or []
+    if not isinstance(standups_raw, list):
+        err(("standups",), "standups must be a list of stand-ups")
+        standups_raw = []
+    for i, s in enumerate(standups_raw):
         standup = _standup(workspace, s, ("standups", i), err, seen)
         if standup is not None:
             if any(x.name == standup.name for x in tf.standups):

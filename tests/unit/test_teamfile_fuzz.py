@@ -65,15 +65,15 @@ RACI_KEYS = {"activity", "R", "A", "C", "I", "aliases", "description", "channel"
 team_data = st.fixed_dictionaries(
     {"workspace": st.one_of(st.just("acme-ml"), scalars),
      "members": st.one_of(st.lists(entry(MEMBER_KEYS), max_size=3), values)},
-    optional={"standups": st.lists(entry(STANDUP_KEYS), max_size=2),
-              "raci": st.lists(entry(RACI_KEYS), max_size=2),
-              "retros": st.lists(entry(RETRO_KEYS), max_size=2),
+    optional={"standups": st.one_of(st.lists(entry(STANDUP_KEYS), max_size=2), scalars),
+              "raci": st.one_of(st.lists(entry(RACI_KEYS), max_size=2), scalars),
+              "retros": st.one_of(st.lists(entry(RETRO_KEYS), max_size=2), scalars),
               "sources": st.fixed_dictionaries({}, optional={
                   "tracking": st.lists(entry(SOURCE_KEYS), max_size=2),
                   "monitoring": st.lists(entry(SOURCE_KEYS), max_size=1),
                   "models": st.lists(entry(SOURCE_KEYS), max_size=2),
-                  "prometheus": entry({"url", "timeout"}), "alertmanager": entry({"channel"})}),
-              "digests": st.lists(entry(DIGEST_KEYS), max_size=2),
+                  "prometheus": entry({"url", "timeout"}), "alertmanager": entry({"channel"})}) | scalars,
+              "digests": st.one_of(st.lists(entry(DIGEST_KEYS), max_size=2), scalars),
               "junk": values})
 
 SYNTAX = ["\n  - ", ": ", "{", "}", "[", "]", "&a ", "*a", "? ", "\t", '"', "'", "!!binary ", "!!set ", "<<: ", " " + "9" * 5000,
