@@ -192,3 +192,13 @@ def test_serve_with_a_bot_token_alone_names_both_ways_to_finish(tmp_path: Path) 
     result = meridian(tmp_path, "serve", env={"SLACK_BOT_TOKEN": "xoxb-1"})
     assert one_line(result) == ("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set "
                                 "(or SLACK_APP_TOKEN, for `meridian socket`)")
+
+
+def test_standup_setup_mentions_takes_on_or_off_and_nothing_else(tmp_path: Path) -> None:
+    script = ":as alice\n:channel #ml-team\n/standup setup ml-daily mentions=maybe\n/standup setup ml-daily mentions=ON\n"
+    result = subprocess.run([sys.executable, "-m", "bot", "console", "--start", "2027-03-15T00:00Z"], input=script,
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "`mentions` is on or off, not `maybe`." in result.stdout
+    assert result.stdout.count("ml-daily in #ml-team: 09:30") == 1, "only the valid setup was saved"
