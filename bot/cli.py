@@ -42,6 +42,7 @@ from bot.kernel.team import apply_team, export_team
 from bot.kernel.teamfile import TeamFile, TeamFileError, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
+from storage.db import DatabaseUrlError, as_database_error, ensure_reachable
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -50,9 +51,9 @@ class UserError(Exception):
     """Ends the command with one line on stderr and exit status 2."""
 
 
-def _settings() -> Settings:
+def _settings(socket_mode: bool = False) -> Settings:
     try:
-        return load_settings()
+        return load_settings(socket_mode=socket_mode)
     except SettingsError as err:
         raise UserError(str(err)) from None
 
@@ -79,6 +80,7 @@ def _team(path: str, app: Meridian) -> TeamFile:
 
 
 def _compose(settings: Settings, connections: dict[str, Connection] | None = None) -> Composition:
+    ensure_reachable(settings.database_url)
     try:
         return compose(settings, SystemClock(), connections=connections)
     except SettingsError as err:
@@ -159,6 +161,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     settings = _settings()
+    ensure_reachable(settings.database_url)
     upgrade(settings.database_url)
     print("database is up to date")
     return 0
@@ -279,7 +282,7 @@ def cmd_socket(args: argparse.Namespace) -> int:
     """Slack over Socket Mode: the same app as ``serve``, with Slack's events arriving over a socket."""
     from adapters.slack.cli import socket_parts
 
-    settings = _settings()
+    settings = _settings(socket_mode=True)
     try:
         chat, serve = socket_parts(settings)
     except SettingsError as err:
@@ -450,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"meridian: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # a database that cannot be reached or opened is one line, not a traceback
+        found = as_database_error(err)
+        if found is None:
+            raise
+        print(f"meridian: {found}", file=sys.stderr)
+        return 2 if isinstance(found, DatabaseUrlError) else 1
 
 
 if __name__ == "__main__":

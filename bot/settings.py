@@ -19,7 +19,14 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        at = data[:err.start].count(b"\n") + 1
+        raise SettingsError(f"{path}:{at}: the file is not UTF-8 text (byte 0x{data[err.start]:02x}); "
+                            "save it as UTF-8") from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -85,7 +92,13 @@ ENV_NAMES = {
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
 
-def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env"),
+                  socket_mode: bool = False) -> Settings:
+    """The settings, or ``SettingsError`` naming the first wrong one.
+
+    ``socket_mode`` (``meridian socket``): Slack's events come over a socket opened with
+    ``SLACK_APP_TOKEN``, so that is what a bot token needs beside it, not a signing secret.
+    """
     source = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if env is None else env)}
     values: dict[str, object] = {}
     for env_name, attr in ENV_NAMES.items():
@@ -115,8 +128,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     values["log_level"] = level
     if values.get("slack_bot_token") and not str(values["slack_bot_token"]).startswith("xox"):
         raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    if socket_mode and not values.get("slack_app_token"):
+        raise SettingsError("SLACK_APP_TOKEN is required for Socket Mode (an app-level token, xapp-…)")
     if values.get("slack_bot_token") and not values.get("slack_signing_secret") and not values.get("slack_app_token"):
-        raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
+        raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set "
+                            "(or SLACK_APP_TOKEN, for `meridian socket`)")
     for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url", "public_url",
                  "teams_emulator_url"):
         value = str(values.get(attr, ""))

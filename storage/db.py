@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Table, event, exc
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -85,7 +86,73 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.InvalidatePoolError(str(err)) from err
 
 
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message is one line an operator can act on."""
+
+
+class DatabaseUrlError(DatabaseError):
+    """``DATABASE_URL`` itself is wrong: not a URL, a driver that does not exist, a missing folder."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The server (or file) named by a sound ``DATABASE_URL`` refused or did not answer."""
+
+
+_URL_EXAMPLE = "write it like sqlite:///data/meridian.db or postgresql://user:password@host:5432/meridian"
+
+
+def check_url(url: str) -> URL:
+    """``url`` parsed, its driver loadable and (SQLite) its folder present, or ``DatabaseUrlError``.
+
+    The URL's text is never repeated in the message: it may hold a password.
+    """
+    try:
+        parsed = make_url(normalise_url(url))
+    except (exc.ArgumentError, ValueError):
+        raise DatabaseUrlError(f"DATABASE_URL is not a database URL; {_URL_EXAMPLE}") from None
+    try:
+        parsed.get_dialect()
+    except exc.NoSuchModuleError:
+        raise DatabaseUrlError(f"DATABASE_URL names the driver `{parsed.drivername}`, which does not exist; "
+                               f"{_URL_EXAMPLE}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and "uri" not in parsed.query:
+        folder = Path(parsed.database).expanduser().absolute().parent
+        if not folder.is_dir():
+            raise DatabaseUrlError(f"DATABASE_URL points into {folder}, a folder that does not exist; "
+                                   "create it or choose another path")
+    return parsed
+
+
+def _reason(err: exc.DBAPIError) -> str:
+    text = str(err.orig).strip()
+    return " ".join(text.splitlines()[0].split()) if text else type(err.orig).__name__
+
+
+def as_database_error(err: BaseException) -> DatabaseError | None:
+    """A failure to reach or open the database, as one line; ``None`` for anything else (a bug stays loud)."""
+    if isinstance(err, DatabaseError):
+        return err
+    if isinstance(err, exc.OperationalError | exc.InterfaceError):
+        return DatabaseUnavailable(f"cannot use the database: {_reason(err)}")
+    return None
+
+
+def ensure_reachable(url: str) -> None:
+    """Connect once, so a command stops at start with one line rather than failing on every later call."""
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except exc.DBAPIError as err:  # refused, unknown database, wrong password, a file that is not a database
+        raise DatabaseUnavailable(f"cannot use the database at {engine.url.render_as_string(hide_password=True)}: "
+                                  f"{_reason(err)}") from None
+    finally:
+        engine.dispose()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    check_url(url)
     url = normalise_url(url)
     if url.startswith("sqlite"):
         if url in {"sqlite://", "sqlite:///:memory:"}:

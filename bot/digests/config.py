@@ -12,6 +12,7 @@ team file can stay the same across environments.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -224,7 +225,7 @@ class _Reader:
         value = self.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise self.fail(key, f"must be a number, not {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
             raise self.fail(key, f"must be between {low} and {high}, not {value}")

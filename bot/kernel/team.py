@@ -79,5 +79,9 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
             st["cutoff"] = f"{s.cutoff:%H:%M}"
         if s.tz != "UTC":
             st["tz"] = s.tz
+        if s.mention_missing:
+            st["mention_missing"] = True
+        if s.paused:
+            st["paused"] = True
         standups.append(st)
     return {"workspace": workspace, "members": members, "standups": standups}

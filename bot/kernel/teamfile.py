@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.kernel.domain import WEEKDAYS, DateRange, Hours, Member, Standup
+from bot.kernel.teamyaml import YamlProblems, read_yaml
 from bot.kernel.timekeeping import (
     TimeInputError,
     parse_date_range,
@@ -73,45 +73,12 @@ class TeamSection:
     apply: Callable[[TeamFile], None] | None = None
 
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def parse_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
+    """Plain data and each value's line (``bot.kernel.teamyaml``), or every problem as ``path:line: reason``."""
     try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise TeamFileError([f"{path}:{line}: not valid YAML: {getattr(err, 'problem', err)}"]) from None
-    lines: dict[Path_, int] = {}
-    if root is None:
-        return {}, lines
-    return _convert(root, (), lines), lines
-
-
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    """Nodes to plain data, remembering each value's line. Scalars resolve as YAML 1.1 safe types."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for k, v in node.value:
-            key = str(k.value)
-            lines[(*path, key)] = k.start_mark.line + 1
-            out[key] = _convert(v, (*path, key), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(v, (*path, i), lines) for i, v in enumerate(node.value)]
-    return _resolve_scalar(node)
-
-
-_SCALAR_CONSTRUCTOR = yaml.SafeLoader("")
-
-
-def _resolve_scalar(node: yaml.Node) -> Any:
-    # YAML 1.1 reads an unquoted 09:30 as a base-60 integer; people mean a time of day.
-    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int") and ":" in str(node.value):
-        return str(node.value)
-    return _SCALAR_CONSTRUCTOR.construct_object(node, deep=True)
+        return read_yaml(text)
+    except YamlProblems as err:
+        raise TeamFileError([f"{path}:{line}: {reason}" for line, reason in err.problems]) from None
 
 
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -177,6 +144,17 @@ def standup_setting(key: str, value: Any) -> Any:
         raise TimeInputError(str(e).replace("`", "")) from None
 
 
+def yes_no(value: Any, what: str) -> bool:
+    """A YAML boolean (``true``/``false``, ``yes``/``no``, ``on``/``off`` unquoted), and nothing else.
+
+    ``bool("false")`` is ``True``: a quoted ``"false"`` once made a member an admin, so text,
+    numbers and anything else are refused instead of guessed at."""
+    if isinstance(value, bool):
+        return value
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    raise TimeInputError(f"{what} must be true or false, written without quotes, not {shown[:40]}")
+
+
 def _str(value: Any, what: str) -> str:
     if value is None or isinstance(value, list | dict):
         raise TimeInputError(f"{what} must be text")
@@ -186,10 +164,21 @@ def _str(value: Any, what: str) -> str:
 def load_team(path: str | Path, sections: Sequence[TeamSection]) -> TeamFile:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except OSError as err:
         raise TeamFileError([f"{p}: cannot read the team file: {err.strerror}"]) from None
-    return parse_team(text, str(p), sections)
+    return parse_team(decode_text(data, str(p)), str(p), sections)
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """UTF-8 (a byte-order mark is allowed), or ``path:line: reason`` naming the first byte that is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise TeamFileError([f"{path}:{line}: the file is not UTF-8 text (byte 0x{data[err.start]:02x} at "
+                             f"column {column}); save it as UTF-8"]) from None
 
 
 def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFile:
@@ -224,7 +213,11 @@ def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFil
             err(("members", i, "id"), f"member id `{member.id}` appears twice")
         seen.add(member.id)
         tf.members.append(member)
-    for i, s in enumerate(raw.get("standups") or []):
+    standups_raw = raw.get("standups") or []
+    if not isinstance(standups_raw, list):
+        err(("standups",), "standups must be a list of stand-ups")
+        standups_raw = []
+    for i, s in enumerate(standups_raw):
         standup = _standup(workspace, s, ("standups", i), err, seen)
         if standup is not None:
             if any(x.name == standup.name for x in tf.standups):
@@ -253,7 +246,11 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
     if not isinstance(mid, str) or not ID_RE.match(mid):
         err((*at, "id"), "id must be a short name of letters, digits, ., _ or -")
         return None
-    fields: dict[str, Any] = {"workspace": workspace, "id": mid, "name": str(raw.get("name") or mid)}
+    name = raw.get("name") or mid
+    if isinstance(name, list | dict | bool) or "\n" in str(name):
+        err((*at, "name"), "name must be one line of text")
+        ok = False
+    fields: dict[str, Any] = {"workspace": workspace, "id": mid, "name": str(name)}
     try:
         fields["tz"] = validate_zone(_str(raw.get("tz", "UTC"), "tz"))
     except TimeInputError as e:
@@ -273,7 +270,13 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
             err((*at, "workdays"), str(e))
             ok = False
     ooo: list[DateRange] = []
-    for j, r in enumerate(raw.get("ooo") or []):
+    ooo_raw = raw.get("ooo") or []
+    if not isinstance(ooo_raw, list):
+        ooo_raw = [ooo_raw] if isinstance(ooo_raw, str | date) else None
+    if ooo_raw is None:
+        err((*at, "ooo"), 'ooo must be a list of dates or ranges, like ["2026-12-24..2027-01-02"]')
+        ok = False
+    for j, r in enumerate(ooo_raw or []):
         try:
             ooo.append(parse_date_range(_str(r, "ooo")))
         except TimeInputError as e:
@@ -284,9 +287,16 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
     if not isinstance(accounts, dict):
         err((*at, "accounts"), "accounts must map a system to an id, like {slack: U04NOOR}")
         ok = False
+    elif not all(isinstance(v, str | int) and not isinstance(v, bool) and str(v) for v in accounts.values()):
+        err((*at, "accounts"), "each account must be an id, like {slack: U04NOOR}")
+        ok = False
     else:
         fields["accounts"] = {str(k): str(v) for k, v in accounts.items()}
-    fields["is_admin"] = bool(raw.get("admin", False))
+    try:
+        fields["is_admin"] = yes_no(raw.get("admin", False), "admin")
+    except TimeInputError as e:
+        err((*at, "admin"), str(e))
+        ok = False
     return Member(**fields) if ok else None
 
 
@@ -326,6 +336,10 @@ def _standup(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], No
                 err((*at, "members"), f"unknown member {', '.join(unknown)}")
                 ok = False
             fields["members"] = tuple(str(m) for m in members)
-    fields["mention_missing"] = bool(raw.get("mention_missing", False))
-    fields["paused"] = bool(raw.get("paused", False))
+    for key, target in (("mention_missing", "mention_missing"), ("paused", "paused")):
+        try:
+            fields[target] = yes_no(raw.get(key, False), key)
+        except TimeInputError as e:
+            err((*at, key), str(e))
+            ok = False
     return Standup(**fields) if ok else None

@@ -34,6 +34,16 @@ def require_admin(inv: Invocation) -> None:
         raise CommandError("Only workspace admins can change a stand-up's setup.")
 
 
+def parse_on_off(text: str, what: str) -> bool:
+    """``on``/``off`` (or yes/no, true/false); anything else is a mistake, not a silent ``off``."""
+    word = text.strip().lower()
+    if word in {"on", "yes", "true"}:
+        return True
+    if word in {"off", "no", "false"}:
+        return False
+    raise CommandError(f"`{what}` is on or off, not `{text.strip()}`.")
+
+
 def parse_participants(app: Meridian, workspace: str, text: str) -> tuple[str, ...] | None:
     """``all`` (``None``), or the member ids of the people listed — by id, ``@id``, name or email."""
     if text == "all":
@@ -66,7 +76,7 @@ def _setting(app: Meridian, workspace: str, key: str, value: str) -> Any:
     if key == "members":
         return parse_participants(app, workspace, value)
     if key == "mentions":
-        return value.lower() in {"on", "yes", "true"}
+        return parse_on_off(value, "mentions")
     return value
 
 
