@@ -66,6 +66,7 @@ async def main(people: int, rate: int, concurrency: int) -> int:
     await asyncio.gather(*(remind(uid) for uid in ids))
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/_emulator/calls") as resp:
         calls = await resp.json()
+    print({k: (p.limit, p.refusals, round(p.margin, 3)) for k, p in chat.pacer.methods.items()})
     await chat.close()
     emulator.terminate()
     emulator.wait(10)
