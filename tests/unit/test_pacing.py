@@ -1,4 +1,4 @@
-"""Pacing Slack calls: what the pace learns from a 429, and a fan-out against the emulator's limit."""
+"""Pacing sends to Slack and Teams: what a pace learns from a 429, documented limits, and a Slack fan-out."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from adapters.pacing import WindowLimits
 from adapters.slack.chat import SlackChat, fixed_token
 from adapters.slack.pacing import MethodPace, Pacer
+from adapters.teams.pacing import TeamsPacer
 from bot.kernel.domain import Member
 from bot.kernel.messages import Message
 from bot.kernel.ports import RateLimited
@@ -107,3 +108,16 @@ async def test_a_fan_out_settles_at_slacks_limit_and_delivers_each_dm_once(slack
     # calls in flight when Slack first says no, and no more than a stray one later
     assert len(slack.calls("chat.postMessage#429")) <= 8
     assert chat.pacer.method("T0001", "chat.postMessage").limit == 10
+
+
+def test_teams_pacer_keeps_the_tenant_within_50_a_second_and_waits_out_a_429() -> None:
+    now = [0.0]
+    pacer = TeamsPacer(clock=lambda: now[0])
+    for n in range(50):  # fifty first-day DMs: each creates its chat, then sends in it
+        assert pacer.wait_needed("tenant", f"a:{n}", now[0]) == 0
+        pacer.tenants["tenant"].started(now[0])
+        now[0] += 0.001
+    assert pacer.wait_needed("tenant", "a:50", now[0]) == pytest.approx(0.95)
+    assert pacer.wait_needed("other-tenant", "a:0", now[0]) == 0  # each tenant has its own limit
+    pacer.refused("tenant", 4.0)
+    assert pacer.wait_needed("tenant", None, now[0] + 1) == pytest.approx(3.0)
