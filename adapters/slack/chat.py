@@ -194,11 +194,9 @@ class SlackChat:
                     now = self.pacer.now()
                     pace.refused(started, now, _retry_after(err.response.headers))
                     raise RateLimited(max(0.0, pace.paused_until - now)) from None
-                pace.succeeded(started)  # refused for another reason: it still counted against the limit
                 raise SlackRefused(method, str(err.response.get("error", "error"))) from None
             except (TimeoutError, SlackClientError, OSError) as err:
                 raise DeliveryError(f"{method}: {type(err).__name__}") from None
-            pace.succeeded(started)
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def mention_resolver(self, workspace: str) -> Callable[[str], str | None]:

@@ -93,9 +93,6 @@ class MethodPace:
         self._forget_before(self._started, now - 2 * (self.window + self.margin))
         self._started.append(now)
 
-    def succeeded(self, started_at: float) -> None:
-        """Kept for symmetry with ``refused``: a success needs no bookkeeping beyond its start."""
-
     def refused(self, started_at: float, now: float, retry_after: float) -> None:
         """A 429: learn how many calls Slack took in the window before this one, and pause.
 
