@@ -2,9 +2,11 @@
 
 Sends (post, update, DM) are retried here only for connection errors; a 429 surfaces
 as ``RateLimited`` so the core's outbox waits out ``Retry-After`` and sends each
-message exactly once. After a 429, other sends of the same method in the same
-workspace hold back until ``Retry-After`` has passed instead of each earning a 429 of
-its own, so a fan-out runs at the rate Slack allows. Reads and interactive calls (``users.info``, ``views.*``) also
+message exactly once. Every call waits for its turn in a ``Pacer`` (``adapters.slack.pacing``):
+a few calls of a method at once per workspace, then, once Slack has answered 429, no more in
+any second than got through before it, and nothing at all until ``Retry-After`` has passed;
+messages in one channel about a second apart. A fan-out so runs at the rate Slack allows
+instead of bursting into refusals. Reads and interactive calls (``users.info``, ``views.*``) also
 use slack_sdk's rate-limit retry handler, since repeating them is harmless.
 
 A message's attached files follow it as real Slack files (``adapters.slack.files``).
@@ -38,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import SlackMessage, modal, render
 from adapters.slack.files import SlackFiles
+from adapters.slack.pacing import Pacer
 from adapters.slack.people import People, profile_from_user
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
@@ -57,6 +60,8 @@ CONTINUATION_RATE_LIMIT_WAITS = 10
 OUTBOX_EVENT = "meridian_outbox"
 """The metadata event type that carries an outbox key on each message Meridian sends."""
 HISTORY_PAGE = 100
+PER_CHANNEL = frozenset({"chat.postMessage", "chat.postEphemeral"})
+"""Methods Slack limits per channel as well as per workspace."""
 HISTORY_PAGES = 10
 """How far ``find_sent`` reads back: enough for the minutes after a crash in a busy channel."""
 UNREADABLE = frozenset({"not_in_channel", "channel_not_found", "missing_scope", "thread_not_found",
@@ -100,8 +105,8 @@ class SlackChat:
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
         self._clients: dict[tuple[str, bool, bool], AsyncWebClient] = {}
-        self._paused_until: dict[tuple[str, str], float] = {}
-        """(workspace, method) → loop time before which a send would only earn another 429."""
+        self.pacer = Pacer()
+        """Each method's pace per workspace, learnt from Slack's 429s (``adapters/slack/pacing``)."""
         self.housekeeping: Callable[[], object] | None = None
         """Run by the daily sweep: forgetting event ids older than Slack's retries."""
         self.people: People | None = None
@@ -179,23 +184,19 @@ class SlackChat:
                    **args: Any) -> dict[str, Any]:
         """One Web API method; a 429 becomes ``RateLimited``, any other failure ``DeliveryError``."""
         client = self.client(await self.token(workspace), for_sending, keyed)
-        loop = asyncio.get_running_loop()
-        paused = self._paused_until.get((workspace, method), 0.0) - loop.time()
-        if paused > 0:  # another send just hit the limit: wait with it rather than collect a 429 too
-            await asyncio.sleep(paused)
-        try:
-            response = await getattr(client, method.replace(".", "_"))(**args)
-        except SlackApiError as err:
-            if err.response.status_code == 429:
-                retry_after = _retry_after(err.response.headers)
-                key = (workspace, method)
-                now = loop.time()
-                if self._paused_until.get(key, 0.0) <= now:
-                    self._paused_until[key] = now + retry_after
-                raise RateLimited(max(0.0, self._paused_until[key] - now)) from None
-            raise SlackRefused(method, str(err.response.get("error", "error"))) from None
-        except (TimeoutError, SlackClientError, OSError) as err:
-            raise DeliveryError(f"{method}: {type(err).__name__}") from None
+        channel = args.get("channel") if method in PER_CHANNEL else None
+        async with self.pacer.turn(workspace, method, channel if isinstance(channel, str) else None) as started:
+            pace = self.pacer.method(workspace, method)
+            try:
+                response = await getattr(client, method.replace(".", "_"))(**args)
+            except SlackApiError as err:
+                if err.response.status_code == 429:
+                    now = self.pacer.now()
+                    pace.refused(started, now, _retry_after(err.response.headers))
+                    raise RateLimited(max(0.0, pace.paused_until - now)) from None
+                raise SlackRefused(method, str(err.response.get("error", "error"))) from None
+            except (TimeoutError, SlackClientError, OSError) as err:
+                raise DeliveryError(f"{method}: {type(err).__name__}") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def mention_resolver(self, workspace: str) -> Callable[[str], str | None]:

@@ -29,6 +29,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientException, HttpOperationError
 
+from adapters.teams.pacing import TeamsPacer
 from adapters.teams.render import CARD_TYPE, Rendered, card, form_card
 from adapters.teams.service_urls import ServiceUrls
 from bot.kernel.app import Meridian
@@ -93,6 +94,8 @@ class TeamsChat:
         self.app_id = app_id
         self.service_urls = service_urls or ServiceUrls()
         self._store: Store | None = None
+        self.pacer = TeamsPacer()
+        """Teams' documented per-conversation and per-tenant limits (``adapters.teams.pacing``)."""
 
     def attach(self, app: Meridian) -> None:
         """Called by the composition root once the core exists: its members for mentions, and ``forget-me``
@@ -147,11 +150,17 @@ class TeamsChat:
         async def turn(context: TurnContext) -> None:
             results.append(await call(context))
 
+        await self.pacer.turn(conversation.tenant, conversation.id)
         try:
             await self.adapter.continue_conversation(reference, turn, self.app_id)
         except (HttpOperationError, ClientException, OSError, TimeoutError) as err:
-            raise delivery_error(err) from err
+            raise self._refused(conversation.tenant, delivery_error(err)) from err
         return results[0]
+
+    def _refused(self, tenant: str, error: DeliveryError) -> DeliveryError:
+        if isinstance(error, RateLimited):
+            self.pacer.refused(tenant, error.retry_after)
+        return error
 
     @staticmethod
     def _client(context: TurnContext) -> Any:
@@ -184,10 +193,11 @@ class TeamsChat:
         async def turn(context: TurnContext) -> None:
             created.append(TurnContext.get_conversation_reference(context.activity))
 
+        await self.pacer.turn(tenant, None)
         try:
             await self.adapter.create_conversation(self.app_id, turn, params, CHANNEL_ID, anchor.service_url)
         except (HttpOperationError, ClientException, OSError, TimeoutError) as err:
-            raise delivery_error(err) from err
+            raise self._refused(tenant, delivery_error(err)) from err
         reference = created[0]
         reference.user = ChannelAccount(id=user_id)
         reference.activity_id = None
