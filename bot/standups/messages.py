@@ -6,7 +6,7 @@ someone owns (``ActivityOwners``, which RACI offers); without that port they say
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.domain import Member, Standup
@@ -27,8 +27,18 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import cutoff_at, is_standup_day
-from bot.standups.model import blocker_of, fmt_day, last_plan, participants, skipped_until
+from bot.kernel.timekeeping import cutoff_at, is_standup_day, reminder_at
+from bot.standups.model import (
+    answer_day,
+    blocker_of,
+    fmt_day,
+    is_late,
+    last_plan,
+    next_session,
+    participants,
+    run_of,
+    skipped_until,
+)
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -56,6 +66,48 @@ def reminder_message(app: Meridian, s: Standup, m: Member, day: date, nudge: boo
     return Message(tuple(blocks), fallback=f"{s.name} stand-up for {fmt_day(day)}: {s.questions[0]}")
 
 
+def current_answers(s: Standup, answers: tuple[str, ...] | list[str]) -> Section:
+    """What the person answered so far, so an edit is never blind."""
+    parts: list[Inline] = [Strong("Your current answers:")]
+    for i, q in enumerate(s.questions):
+        a = answers[i] if i < len(answers) else ""
+        parts.extend(["\n", Strong(f"{i + 1}/{len(s.questions)} {q}"), " ", truncate_user_text(a) if a.strip() else "—"])
+    return Section(tuple(parts))
+
+
+def now_answer(answers: tuple[str, ...] | list[str], index: int) -> Context:
+    a = answers[index] if index < len(answers) else ""
+    return Context(rich("Now: ", truncate_user_text(a, 500) if a.strip() else "—",
+                        " · reply with the new text, or `keep`"))
+
+
+def local_when(instant: datetime, m: Member) -> str:
+    """An instant as the person reads it: ``Tue 16 Mar at 09:30 PDT``."""
+    at = instant.astimezone(m.zone)
+    return f"{at:%a} {at.day} {at:%b} at {at:%H:%M} {at.tzname()}"
+
+
+def no_session_message(app: Meridian, standups: list[Standup], m: Member) -> Message:
+    """A DM outside any answering session: nothing is taken as an answer; say what is open and what comes next."""
+    now = app.now()
+    lines = ["No stand-up is open for you right now, so I haven't taken that as an answer."]
+    for s in standups:
+        if s.paused:
+            lines.append(f"{s.name} is paused.")
+            continue
+        current = answer_day(app, s, m, now)
+        if current is not None and run_of(app, s, m.id, current).status == "answered":
+            lines.append(f"Your {s.name} answers for {fmt_day(current)} are in; type /standup to change them "
+                         f"until {local_when(cutoff_at(m, s, current), m)}.")
+        day = next_session(app, s, m, now)
+        if day is None:
+            lines.append(f"You have no upcoming {s.name} days.")
+        elif run_of(app, s, m.id, day).status != "answered":
+            lines.append(f"Your next {s.name} stand-up opens {local_when(reminder_at(m, s, day), m)} "
+                         f"(your time); type /standup to answer it now.")
+    return Message.text("\n".join(lines))
+
+
 def thread_header(s: Standup, day: date, counts: str | None = None) -> Message:
     line = counts or "Answers arrive in this thread as people post them; the summary follows at the cut-off."
     return Message((Header(f"📋 {s.name} — {fmt_day(day)}"), Context(rich(line))),
@@ -76,7 +128,11 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     when = run.answered_at.astimezone(m.zone) if run.answered_at else None
     head: list[Inline] = [Mention(m.id, m.name)]
     if when:
-        head.append(f" · {when:%H:%M} {when.tzname()}")
+        # An answer given before its day (early) names the day it was given on.
+        head.append(f" · {when:%a} {when:%H:%M} {when.tzname()}" if when.date() != run.day
+                    else f" · {when:%H:%M} {when.tzname()}")
+    if is_late(s, m, run):
+        head.append(" · late")
     if edited:
         head.append(" · edited")
     blocks: list[Any] = [Section(tuple(head))]
@@ -109,6 +165,8 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
         else:
             missing.append(m)
 
+    late = {m.id for m in answered if is_late(s, m, runs[m.id])}
+
     def names(people: list[Member], mention: bool = False) -> tuple[Inline, ...]:
         if not people:
             return ("nobody",)
@@ -117,6 +175,8 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
             if i:
                 parts.append(", ")
             parts.append(Mention(p.id, p.name) if mention else p.name)
+            if p.id in late:
+                parts.append(" (late)")
         return tuple(parts)
 
     expected = len(answered) + len(missing)

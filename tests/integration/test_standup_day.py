@@ -49,7 +49,8 @@ async def test_answers_go_into_the_days_thread_and_the_summary_lists_everyone(ha
 
     channel = h.chat.in_channel("#ml")
     parents = [m for m in channel if m.thread is None]
-    assert len(parents) == 1, "one thread per channel day"
+    # one thread per day: Monday's, and Tuesday's, opened by Tuesday's first reminder (Ravi's, 04:00Z)
+    assert [p.text.splitlines()[0] for p in parents] == ["📋 daily — Mon 15 Mar 2027", "📋 daily — Tue 16 Mar 2027"]
     replies = h.chat.thread_of(parents[0].id)
     assert [r.text.splitlines()[0].split(" ·")[0] for r in replies[:2]] == ["@Ravi", "@Alice"]
     summary = replies[-1].text
