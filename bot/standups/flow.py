@@ -36,6 +36,7 @@ from bot.standups.model import (
     is_early,
     is_late,
     run_of,
+    sessions_key,
     skipped_until,
     standup_key,
     thread_key,
@@ -113,8 +114,10 @@ def start_conversation(app: Meridian, s: Standup, m: Member, day: date, *, edit:
     if (keep_progress and current and current.get("standup") == s.name and current.get("day") == day.isoformat()
             and current.get("answers")):
         return dict(current)
+    sid = int(app.store.kv_get(s.workspace, sessions_key(m.id)) or 0) + 1
+    app.store.kv_set(s.workspace, sessions_key(m.id), sid)
     state: dict[str, Any] = {"standup": s.name, "day": day.isoformat(), "index": 0, "answers": [], "seq": 0,
-                             "sid": int(app.now().timestamp())}
+                             "sid": sid}
     if edit:
         state["edit"] = list(run_of(app, s, m.id, day).answers)
     app.store.kv_set(s.workspace, conversation_key(m.id), state)

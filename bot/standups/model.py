@@ -45,6 +45,11 @@ def conversation_key(member: str) -> str:
     return f"member:{member}:conversation"
 
 
+def sessions_key(member: str) -> str:
+    """How many answering sessions the member has had: numbers each one, so its DMs have keys of their own."""
+    return f"member:{member}:sessions"
+
+
 def skip_key(member: str, standup: str) -> str:
     return f"member:{member}:skip:{standup}"
 
