@@ -125,14 +125,13 @@ def start_conversation(app: Meridian, s: Standup, m: Member, day: date, *, edit:
 
 
 def open_session(app: Meridian, m: Member, workspace: str) -> tuple[Standup, date, dict[str, Any]] | None:
-    """The member's answering session, if one is open now; one past its cut-off is closed here."""
+    """The member's answering session, if one is open now (not past its cut-off, its day not closed)."""
     state = app.store.kv_get(workspace, conversation_key(m.id))
     if not state:
         return None
     s = app.store.get_standup(workspace, state["standup"])
     day = date.fromisoformat(state["day"])
     if s is None or s.paused or app.now() >= cutoff_at(m, s, day) or is_closed(app, s, day):
-        app.store.kv_delete(workspace, conversation_key(m.id))
         return None
     return s, day, state
 
@@ -219,11 +218,8 @@ async def on_dm(app: Meridian, msg: IncomingMessage, *, owners: ActivityOwners |
     """Answers typed into the DM, one question at a time, inside an answering session only."""
     if not msg.is_dm:
         return False
-    state = app.store.kv_get(msg.workspace, conversation_key(msg.member.id))
     session = open_session(app, msg.member, msg.workspace)
     if session is None:
-        if state and state.get("answers") and "edit" not in state:
-            return await _session_ran_out(app, msg, state)
         return False
     s, day, state = session
     current: list[str] | None = state.get("edit")
@@ -271,29 +267,34 @@ async def _save_edit(app: Meridian, owners: ActivityOwners | None, s: Standup, m
     return f"Changed answer{'s' if len(changed) > 1 else ''} {which} of {len(s.questions)}. {done}"
 
 
-async def _session_ran_out(app: Meridian, msg: IncomingMessage, state: dict[str, Any]) -> bool:
-    """The cut-off came before the last question: say so rather than take this as a late answer."""
-    s = app.store.get_standup(msg.workspace, state["standup"])
-    if s is None:
-        return False
+async def _close_ended_session(app: Meridian, m: Member, workspace: str) -> None:
+    """Forget a session that ended unfinished; if the cut-off cut it short, say nothing was posted."""
+    state = app.store.kv_get(workspace, conversation_key(m.id))
+    if not state:
+        return
+    app.store.kv_delete(workspace, conversation_key(m.id))
+    s = app.store.get_standup(workspace, state["standup"])
+    if s is None or not state.get("answers") or "edit" in state:
+        return
     day = date.fromisoformat(state["day"])
-    cut = cutoff_at(msg.member, s, day).astimezone(msg.member.zone)
-    note = Message.text(f"Your {s.name} stand-up for {fmt_day(day)} closed at {cut:%H:%M} your time before the "
-                        "last question, so those answers were not posted.")
-    await dm(app, s, msg.member, day, f"ranout{state.get('sid', 0)}", note)
-    return await on_idle_dm(app, msg)
+    cut = cutoff_at(m, s, day).astimezone(m.zone)
+    await dm(app, s, m, day, f"ranout{state.get('sid', 0)}",
+             Message.text(f"Your {s.name} stand-up for {fmt_day(day)} closed at {cut:%H:%M} your time before the "
+                          "last question, so those answers were not posted."))
 
 
 async def on_idle_dm(app: Meridian, msg: IncomingMessage) -> bool:
     """A DM nobody took while no session is open: never an answer; say when the next stand-up opens.
 
-    Several lines in the same minute (``thanks!``, ``ok``, ``bye``) get one reply.
+    Offered last, after every other capability (a retro's ``anon:`` DM is not ours). Several lines
+    in the same minute (``thanks!``, ``ok``, ``bye``) get one reply.
     """
     if not msg.is_dm:
         return False
     mine = [s for s in app.store.list_standups(msg.workspace) if s.includes(msg.member)]
     if not mine:
         return False
+    await _close_ended_session(app, msg.member, msg.workspace)
     key = standup_key(mine[0], "idle", msg.member.id, f"{app.now():%Y%m%dT%H%M}")
     await app.outbox.dm(key, msg.workspace, msg.member.id, no_session_message(app, mine, msg.member))
     return True
