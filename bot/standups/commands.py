@@ -22,7 +22,7 @@ from bot.kernel.messages import (
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
 from bot.kernel.timekeeping import TimeInputError, cutoff_at, is_standup_day, local_date, parse_date
-from bot.standups.flow import dm, skip_day, start_conversation, thread_opened
+from bot.standups.flow import dm, skip_day, start_conversation
 from bot.standups.messages import (
     answer_form,
     current_answers,
@@ -44,6 +44,7 @@ from bot.standups.model import (
     run_of,
     skip_key,
     standup_key,
+    thread_opened,
 )
 from bot.standups.setup import SETUP_KEYS, apply_setup, require_admin, setup_form
 
@@ -66,12 +67,14 @@ async def cmd_answer(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     current = run_of(app, s, m.id, day)
     editing = current.status == "answered"
     state = start_conversation(app, s, m, day, edit=editing)
+    early = is_early(m, day, app.now())
     cut = cutoff_at(m, s, day).astimezone(m.zone)
+    until = local_when(cut, m) if early else f"{cut:%H:%M} your time"
     blocks: list[Any] = [Header(f"{'✏️ Edit: ' if editing else ''}{s.name} — {fmt_day(day)}")]
     if editing:
         blocks.append(current_answers(s, current.answers))
         blocks.append(Context(rich("Reply to each question with the new text, or `keep` to leave it as it is; "
-                                   f"`cancel` stops without changing anything. Open until {cut:%H:%M} your time.")))
+                                   f"`cancel` stops without changing anything. Open until {until}.")))
         blocks.append(question_section(s, 0))
         blocks.append(now_answer(current.answers, 0))
     else:
@@ -79,10 +82,8 @@ async def cmd_answer(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         if plan:
             blocks.append(Context(rich("Last time you planned: ", truncate_user_text(plan, 500))))
         blocks.append(question_section(s, 0))
-        early = is_early(m, day, app.now())
         note = (f" These answers are for {fmt_day(day)}: they go into its thread when it opens."
                 if early and not thread_opened(app, s, day) else "")
-        until = local_when(cut, m) if early else f"{cut:%H:%M} your time"
         blocks.append(Context(rich(f"Reply in your DM with me, one answer at a time. Open until {until}.{note}")))
     await dm(app, s, m, day, f"start{state['sid']}", Message(tuple(blocks), fallback=s.questions[0]))
     if editing:

@@ -40,6 +40,7 @@ from bot.standups.model import (
     skipped_until,
     standup_key,
     thread_key,
+    thread_opened,
 )
 from bot.standups.setup import setup_from_form
 
@@ -50,11 +51,6 @@ if TYPE_CHECKING:
 # --- delivery of answers ---------------------------------------------------------------------
 async def ensure_thread(app: Meridian, s: Standup, day: date) -> None:
     await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
-
-
-def thread_opened(app: Meridian, s: Standup, day: date) -> bool:
-    """Whether the day's thread was started (its post is in the outbox, sent or on its way)."""
-    return app.store.outbox_get(thread_key(s, day)) is not None
 
 
 async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> None:
@@ -226,10 +222,11 @@ async def on_dm(app: Meridian, msg: IncomingMessage, *, owners: ActivityOwners |
     seq = int(state.get("seq", 0)) + 1
     tag = f"{state.get('sid', 0)}-{seq}"
     word = msg.text.strip().lower()
-    if current is not None and word in CANCEL:
+    if word in CANCEL:
         app.store.kv_delete(msg.workspace, conversation_key(msg.member.id))
-        await dm(app, s, msg.member, day, f"cancel{tag}",
-                 Message.text(f"Nothing changed: your {s.name} answers for {fmt_day(day)} stay as they were."))
+        said = (f"Nothing changed: your {s.name} answers for {fmt_day(day)} stay as they were." if current is not None
+                else f"Stopped: nothing was posted for {fmt_day(day)}. Type /standup to start again.")
+        await dm(app, s, msg.member, day, f"cancel{tag}", Message.text(said))
         return True
     index = len(state["answers"])
     kept = current is not None and word in KEEP

@@ -38,6 +38,7 @@ from bot.standups.model import (
     participants,
     run_of,
     skipped_until,
+    thread_opened,
 )
 
 if TYPE_CHECKING:
@@ -90,15 +91,21 @@ def local_when(instant: datetime, m: Member) -> str:
 def no_session_message(app: Meridian, standups: list[Standup], m: Member) -> Message:
     """A DM outside any answering session: nothing is taken as an answer; say what is open and what comes next."""
     now = app.now()
-    lines = ["No stand-up is open for you right now, so I haven't taken that as an answer."]
+    lines = ["No stand-up is open in this chat right now, so I haven't taken that as an answer."]
     for s in standups:
         if s.paused:
-            lines.append(f"{s.name} is paused.")
+            lines.append(f"{s.name} is paused: no reminders until an admin resumes it.")
             continue
         current = answer_day(app, s, m, now)
-        if current is not None and run_of(app, s, m.id, current).status == "answered":
-            lines.append(f"Your {s.name} answers for {fmt_day(current)} are in; type /standup to change them "
+        status = run_of(app, s, m.id, current).status if current is not None else ""
+        if current is not None and status == "answered":
+            where = "are in" if thread_opened(app, s, current) else "are saved for that day's thread"
+            lines.append(f"Your {s.name} answers for {fmt_day(current)} {where}; type /standup to change them "
                          f"until {local_when(cutoff_at(m, s, current), m)}.")
+        elif current is not None and status != "skipped" and reminder_at(m, s, current) <= now:
+            lines.append(f"You can still answer {s.name} for {fmt_day(current)} until "
+                         f"{local_when(cutoff_at(m, s, current), m)} (your time): type /standup.")
+            continue
         day = next_session(app, s, m, now)
         if day is None:
             lines.append(f"You have no upcoming {s.name} days.")

@@ -83,6 +83,11 @@ def skipped_until(app: Meridian, s: Standup, member: str) -> date | None:
     return date.fromisoformat(raw) if raw else None
 
 
+def thread_opened(app: Meridian, s: Standup, day: date) -> bool:
+    """Whether the day's thread was started (its post is in the outbox, sent or on its way)."""
+    return app.store.outbox_get(thread_key(s, day)) is not None
+
+
 def is_closed(app: Meridian, s: Standup, day: date) -> bool:
     return bool(app.store.kv_get(s.workspace, closed_key(s, day)))
 

@@ -210,7 +210,7 @@ async def test_a_dm_outside_an_answering_session_is_never_an_answer(harness_fact
     assert run is not None and run.status == "reminded" and run.answers == ()
     assert thread_posts(h) == []
     reply = h.dms("ravi")[-1].text
-    assert "No stand-up is open for you right now" in reply
+    assert "No stand-up is open in this chat right now" in reply
     # the next one, in his own time: Tuesday 09:30 IST
     assert "Your next daily stand-up opens Tue 16 Mar at 09:30 IST" in reply
     # the next morning, before her reminder, Alice says hello: still not an answer
@@ -315,3 +315,15 @@ async def test_an_early_answer_waits_for_its_days_thread_across_a_restart(harnes
     posted = [p for p in h.chat.thread_of(tuesday[0].id) if "Tuesday: trained v7" in p.text]
     assert len(posted) == 1 and posted[0].text.splitlines()[0] == "@Ravi · Mon 17:30 IST"
     assert not [d for d in h.dms("ravi") if "Stand-up: daily — Tue" in d.text]  # answered: no reminder
+
+
+async def test_cancel_ends_a_session_and_the_day_stays_open_for_standup(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 4, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "Trained v7", "cancel")
+    assert "Stopped: nothing was posted for Mon 15 Mar 2027" in h.dms("ravi")[-1].text
+    await answer_by_dm(h, "ravi", "hello?")
+    assert "You can still answer daily for Mon 15 Mar 2027 until Mon 15 Mar at 17:00 IST" in h.dms("ravi")[-1].text
+    assert h.store.get_run("acme", "daily", "ravi", datetime(2027, 3, 15).date()).status == "reminded"
+    assert thread_posts(h) == []

@@ -92,7 +92,7 @@ def test_three_days_of_answering_sessions_across_six_zones() -> None:
     assert [e.text.strip() for e in kenji_after if e.speaker == "Kenji"] == ["thanks!", "ok", "bye"]
     replies = [e for e in kenji_after if e.speaker == "Meridian"]
     assert len(replies) == 1
-    assert replies[0].text.startswith("No stand-up is open for you right now, so I haven't taken that as an answer.")
+    assert replies[0].text.startswith("No stand-up is open in this chat right now, so I haven't taken that as an answer.")
     assert "Your next ml-daily stand-up opens Tue 16 Mar at 09:30 AEDT (your time)" in replies[0].text
     for word in ("thanks!", "ok\n", "bye"):
         assert f"\n{word}" not in channel_text
