@@ -1,6 +1,13 @@
 """The stand-up as it happens: reminders and nudges, answers typed into the DM one question at a time,
 buttons and forms, answers posted (or edited) in the day's thread, and the summary at the last cut-off.
 
+A DM is an answer only inside an answering session (kept under ``conversation_key``): the
+reminder, the Answer button and ``/standup`` open one for a day; it ends after the last question,
+at ``cancel``, or at the member's cut-off. Any other DM gets a short note saying when the next
+stand-up opens (``on_idle_dm``, offered after every other capability). A day's thread opens at
+its first reminder or first on-time answer; answers given before their day wait in the store
+until then.
+
 Handlers that post an answer or a summary take ``owners`` (the ``ActivityOwners`` port
 the capability was built with) so a blocker can point at its owner.
 """
