@@ -115,6 +115,7 @@ class Meridian:
         self.due_handlers: dict[str, DueHandler] = {}
         self.planners: list[Planner] = []
         self.message_hooks: list[MessageHook] = []
+        self.last_message_hooks: list[MessageHook] = []
         self.action_handlers: dict[str, ActionHandler] = {}
         self.reaction_hooks: list[ReactionHook] = []
         self.sections: list[TeamSection] = []
@@ -148,8 +149,9 @@ class Meridian:
         self.planners.append(planner)
         self._bound_planners.append(partial(planner, self))
 
-    def on_message(self, hook: MessageHook) -> None:
-        self.message_hooks.append(hook)
+    def on_message(self, hook: MessageHook, *, last: bool = False) -> None:
+        """Offer messages to ``hook``; a ``last`` hook sees only what no other capability took (a fallback)."""
+        (self.last_message_hooks if last else self.message_hooks).append(hook)
 
     def on_action(self, prefix: str, handler: ActionHandler) -> None:
         """Handle actions whose id starts with ``prefix`` (``standup.``, ``retro.``); the longest match wins."""
@@ -245,7 +247,7 @@ class Meridian:
         """Offer a message to each capability in turn; ``True`` when one took it (never for a non-member)."""
         if not self.is_member(msg.workspace, msg.member):
             return False
-        for hook in self.message_hooks:
+        for hook in [*self.message_hooks, *self.last_message_hooks]:
             if await hook(self, msg):
                 return True
         return False

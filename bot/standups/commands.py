@@ -21,20 +21,30 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import TimeInputError, local_date, parse_date
+from bot.kernel.timekeeping import TimeInputError, cutoff_at, local_date, parse_date
 from bot.standups.blockers import Blocker, blocker_in
 from bot.standups.flow import dm, skip_day, start_conversation
-from bot.standups.messages import answer_form, question_section, summary_message
+from bot.standups.messages import (
+    answer_form,
+    current_answers,
+    local_when,
+    now_answer,
+    question_section,
+    summary_message,
+)
 from bot.standups.model import (
     STATS_DAYS,
     answer_day,
     find_standup,
     fmt_day,
     is_closed,
+    is_early,
     last_plan,
     participants,
+    run_of,
     save_skip,
     standup_key,
+    thread_opened,
 )
 from bot.standups.report import EXCUSED, no_stand_up, standing
 from bot.standups.setup import SETUP_KEYS, apply_setup, require_admin, setup_form
@@ -54,15 +64,32 @@ async def cmd_answer(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         raise CommandError("You have no upcoming stand-up days (check your workdays and out-of-office).")
     if inv.trigger:
         return Reply(form=answer_form(app, s, inv.member, day))
-    start_conversation(app, s, inv.member, day)
-    plan = last_plan(app, s, inv.member.id, day)
-    blocks: list[Any] = [Header(f"{s.name} — {fmt_day(day)}")]
-    if plan:
-        blocks.append(Context(rich("Last time you planned: ", truncate_user_text(plan, 500))))
-    blocks.append(question_section(s, 0))
-    blocks.append(Context(rich("Reply in your DM with me, one answer at a time.")))
-    await dm(app, s, inv.member, day, f"start{int(app.now().timestamp())}",
-             Message(tuple(blocks), fallback=s.questions[0]))
+    m = inv.member
+    current = run_of(app, s, m.id, day)
+    editing = current.status == "answered"
+    state = start_conversation(app, s, m, day, edit=editing)
+    early = is_early(m, day, app.now())
+    cut = cutoff_at(m, s, day).astimezone(m.zone)
+    until = local_when(cut, m) if early else f"{cut:%H:%M} your time"
+    blocks: list[Any] = [Header(f"{'✏️ Edit: ' if editing else ''}{s.name} — {fmt_day(day)}")]
+    if editing:
+        blocks.append(current_answers(s, current.answers))
+        blocks.append(Context(rich("Reply to each question with the new text, or `keep` to leave it as it is; "
+                                   f"`cancel` stops without changing anything. Open until {until}.")))
+        blocks.append(question_section(s, 0))
+        blocks.append(now_answer(current.answers, 0))
+    else:
+        plan = last_plan(app, s, m.id, day)
+        if plan:
+            blocks.append(Context(rich("Last time you planned: ", truncate_user_text(plan, 500))))
+        blocks.append(question_section(s, 0))
+        note = (f" These answers are for {fmt_day(day)}: they go into its thread when it opens."
+                if early and not thread_opened(app, s, day) else "")
+        blocks.append(Context(rich(f"Reply in your DM with me, one answer at a time. Open until {until}.{note}")))
+    await dm(app, s, m, day, f"start{state['sid']}", Message(tuple(blocks), fallback=s.questions[0]))
+    if editing:
+        return Reply(Message.text(f"Your current {s.name} answers for {fmt_day(day)} are in your DM with me; "
+                                  "change them there."))
     return Reply(Message.text(f"I've sent you the {s.name} questions for {fmt_day(day)} in a DM."))
 
 

@@ -1,6 +1,13 @@
 """The stand-up as it happens: reminders and nudges, answers typed into the DM one question at a time,
 buttons and forms, answers posted (or edited) in the day's thread, and the summary at the last cut-off.
 
+A DM is an answer only inside an answering session (kept under ``conversation_key``): the
+reminder, the Answer button and ``/standup`` open one for a day; it ends after the last question,
+at ``cancel``, or at the member's cut-off. Any other DM gets a short note saying when the next
+stand-up opens (``on_idle_dm``, offered after every other capability). A day's thread opens at
+its first reminder or first on-time answer; answers given before their day wait in the store
+until then.
+
 Handlers that post an answer or a summary take ``owners`` (the ``ActivityOwners`` port
 the capability was built with) so a blocker can point at its owner.
 """
@@ -9,18 +16,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.kernel.commands import Reply
 from bot.kernel.domain import Member, Standup
-from bot.kernel.messages import Message
+from bot.kernel.messages import Context, Message, rich
 from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem
-from bot.kernel.timekeeping import is_standup_day
+from bot.kernel.timekeeping import cutoff_at, is_standup_day
 from bot.standups.blocker_question import ask_if_unsure
 from bot.standups.blockers import verdict_of
 from bot.standups.messages import (
     answer_form,
     answer_message,
+    no_session_message,
+    now_answer,
     question_section,
     reminder_message,
     summary_message,
@@ -33,10 +42,14 @@ from bot.standups.model import (
     conversation_key,
     fmt_day,
     is_closed,
+    is_early,
+    is_late,
     run_of,
+    sessions_key,
     skipped_until,
     standup_key,
     thread_key,
+    thread_opened,
 )
 from bot.standups.setup import setup_from_form
 
@@ -49,31 +62,87 @@ async def ensure_thread(app: Meridian, s: Standup, day: date) -> None:
     await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
 
 
+async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> None:
+    """Start the day's thread and post every answer that waited for it (early ones), once each.
+
+    Runs at the day's first reminder, its first on-time answer and its summary; the answers live
+    in the store and each post has its outbox key, so a restart in between loses and repeats nothing.
+    """
+    await ensure_thread(app, s, day)
+    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day)
+               if r.status == "answered" and app.store.outbox_get(answer_key(s, r.member, day)) is None]
+    for run in sorted(waiting, key=lambda r: (r.answered_at or app.now(), r.member)):
+        m = app.store.get_member(s.workspace, run.member)
+        if m is None or not s.includes(m):
+            continue
+        await app.outbox.post(answer_key(s, m.id, day), s.workspace, s.channel, answer_message(owners, s, m, run),
+                              thread_key=thread_key(s, day))
+
+
 async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member, day: date,
                        answers: list[str]) -> str:
-    """Store the answers and show them in the day's thread: a new reply, or an edit of the old one."""
+    """Store the answers and show them in the day's thread: a new reply, or an edit of the old one.
+
+    An answer for a day that has not begun for the member (given after their cut-off, for the next
+    stand-up day) is stored and waits for that day's thread, unless the thread is already open.
+    """
     run = run_of(app, s, m.id, day)
     was_answered = run.status == "answered"
+    now = app.now()
+    cut = cutoff_at(m, s, day)
+    if was_answered and now >= cut:
+        return (f"Your {s.name} answers for {fmt_day(day)} closed at {cut.astimezone(m.zone):%H:%M} your time, "
+                "so they stay as they were.")
     padded = [a.strip() for a in answers] + [""] * (len(s.questions) - len(answers))
-    run = replace(run, status="answered", answers=tuple(padded[: len(s.questions)]), answered_at=app.now())
+    run = replace(run, status="answered", answers=tuple(padded[: len(s.questions)]), answered_at=now)
     app.store.save_run(run)
-    await ensure_thread(app, s, day)
     key = answer_key(s, m.id, day)
-    message = answer_message(owners, s, m, run, edited=was_answered, verdict=verdict_of(app, s, run))
     if was_answered and app.outbox.sent(key):
-        await app.outbox.update(s.workspace, key, message)
+        await app.outbox.update(s.workspace, key,
+                                answer_message(owners, s, m, run, edited=True, verdict=verdict_of(app, s, run)))
         await ask_if_unsure(app, s, m, run)
-        return f"Your {s.name} answers for {fmt_day(day)} are updated in {s.channel}."
-    await app.outbox.post(key, s.workspace, s.channel, message, thread_key=thread_key(s, day))
+        return f"Your {s.name} answers for {fmt_day(day)} are updated in the thread in {s.channel}."
+    if is_early(m, day, now) and not thread_opened(app, s, day):
+        await ask_if_unsure(app, s, m, run)
+        return (f"Thanks, {m.name}! Your {s.name} answers for {fmt_day(day)} are saved. They go into that day's "
+                f"thread in {s.channel} when it opens with the day's first reminder; type /standup to change them.")
+    await open_thread(app, owners, s, day)
     await ask_if_unsure(app, s, m, run)
-    late = " (after the summary, so they are marked late)" if is_closed(app, s, day) else ""
-    return f"Thanks, {m.name}! Your {s.name} answers for {fmt_day(day)} are in the thread in {s.channel}{late}."
+    late = (f" They came after your {cut.astimezone(m.zone):%H:%M} cut-off, so they are marked late."
+            if is_late(s, m, run) else "")
+    return f"Thanks, {m.name}! Your {s.name} answers for {fmt_day(day)} are in the thread in {s.channel}.{late}"
 
 
-def start_conversation(app: Meridian, s: Standup, m: Member, day: date) -> None:
-    """From now on, what the member types in their DM answers this day's questions, in order."""
-    app.store.kv_set(s.workspace, conversation_key(m.id),
-                     {"standup": s.name, "day": day.isoformat(), "index": 0, "answers": [], "seq": 0})
+def start_conversation(app: Meridian, s: Standup, m: Member, day: date, *, edit: bool = False,
+                       keep_progress: bool = False) -> dict[str, Any]:
+    """Open an answering session: until the member's cut-off for ``day`` (or the last question), what
+    they type in their DM answers this day's questions, in order. An edit session starts from the
+    current answers, each of which can be kept. ``keep_progress`` leaves a session already under way
+    for the same day as it is (a snoozed reminder does not throw away half-given answers)."""
+    current = app.store.kv_get(s.workspace, conversation_key(m.id))
+    if (keep_progress and current and current.get("standup") == s.name and current.get("day") == day.isoformat()
+            and current.get("answers")):
+        return dict(current)
+    sid = int(app.store.kv_get(s.workspace, sessions_key(m.id)) or 0) + 1
+    app.store.kv_set(s.workspace, sessions_key(m.id), sid)
+    state: dict[str, Any] = {"standup": s.name, "day": day.isoformat(), "index": 0, "answers": [], "seq": 0,
+                             "sid": sid}
+    if edit:
+        state["edit"] = list(run_of(app, s, m.id, day).answers)
+    app.store.kv_set(s.workspace, conversation_key(m.id), state)
+    return state
+
+
+def open_session(app: Meridian, m: Member, workspace: str) -> tuple[Standup, date, dict[str, Any]] | None:
+    """The member's answering session, if one is open now (not past its cut-off, its day not closed)."""
+    state = app.store.kv_get(workspace, conversation_key(m.id))
+    if not state:
+        return None
+    s = app.store.get_standup(workspace, state["standup"])
+    day = date.fromisoformat(state["day"])
+    if s is None or s.paused or app.now() >= cutoff_at(m, s, day) or is_closed(app, s, day):
+        return None
+    return s, day, state
 
 
 async def dm(app: Meridian, s: Standup, m: Member, day: date, tag: str, message: Message) -> None:
@@ -109,18 +178,22 @@ def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date) -> bool:
     return not (until and day <= until) and is_standup_day(m, s, day) and not is_closed(app, s, day)
 
 
-async def on_reminder(app: Meridian, item: ClaimedItem) -> None:
+async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners | None) -> None:
     ctx = _item_context(app, item)
     if ctx is None:
         return
     s, m, day = ctx
+    if run_of(app, s, m.id, day).status == "answered" and not is_closed(app, s, day):
+        await open_thread(app, owners, s, day)  # answered early: their day has come, so the answer shows
+        return
     if not _needs_reminding(app, s, m, day):
         return
     tag = f"reminder{item.payload.get('snooze', '')}"
     await dm(app, s, m, day, tag, reminder_message(app, s, m, day))
     run = run_of(app, s, m.id, day)
     app.store.save_run(replace(run, status="reminded", reminded_at=app.now()))
-    start_conversation(app, s, m, day)
+    start_conversation(app, s, m, day, keep_progress=True)
+    await open_thread(app, owners, s, day)
 
 
 async def on_nudge(app: Meridian, item: ClaimedItem) -> None:
@@ -137,8 +210,8 @@ async def on_summary(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners
     if s is None:
         return
     day = date.fromisoformat(item.payload["day"])
+    await open_thread(app, owners, s, day)
     message, headline = summary_message(app, owners, s, day)
-    await ensure_thread(app, s, day)
     await app.outbox.post(standup_key(s, "summary", day), s.workspace, s.channel, message,
                           thread_key=thread_key(s, day))
     await app.outbox.update(s.workspace, thread_key(s, day), thread_header(s, day, headline))
@@ -146,29 +219,94 @@ async def on_summary(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners
 
 
 # --- conversation in DMs ---------------------------------------------------------------------
+KEEP = {"keep", "same", "="}
+CANCEL = {"cancel", "stop"}
+
+
 async def on_dm(app: Meridian, msg: IncomingMessage, *, owners: ActivityOwners | None) -> bool:
-    """Answers typed into the DM, one question at a time."""
+    """Answers typed into the DM, one question at a time, inside an answering session only."""
     if not msg.is_dm:
         return False
-    state = app.store.kv_get(msg.workspace, conversation_key(msg.member.id))
-    if not state:
+    session = open_session(app, msg.member, msg.workspace)
+    if session is None:
         return False
-    s = app.store.get_standup(msg.workspace, state["standup"])
-    if s is None:
-        app.store.kv_delete(msg.workspace, conversation_key(msg.member.id))
-        return False
-    day = date.fromisoformat(state["day"])
-    answers = [*state["answers"], msg.text]
+    s, day, state = session
+    current: list[str] | None = state.get("edit")
     seq = int(state.get("seq", 0)) + 1
+    tag = f"{state.get('sid', 0)}-{seq}"
+    word = msg.text.strip().lower()
+    if word in CANCEL:
+        app.store.kv_delete(msg.workspace, conversation_key(msg.member.id))
+        said = (f"Nothing changed: your {s.name} answers for {fmt_day(day)} stay as they were." if current is not None
+                else f"Stopped: nothing was posted for {fmt_day(day)}. Type /standup to start again.")
+        await dm(app, s, msg.member, day, f"cancel{tag}", Message.text(said))
+        return True
+    index = len(state["answers"])
+    kept = current is not None and word in KEEP
+    answer = (current[index] if index < len(current) else "") if current is not None and kept else msg.text
+    answers = [*state["answers"], answer]
     if len(answers) < len(s.questions):
         app.store.kv_set(msg.workspace, conversation_key(msg.member.id),
                          {**state, "index": len(answers), "answers": answers, "seq": seq})
-        await dm(app, s, msg.member, day, f"q{seq}",
-                 Message((question_section(s, len(answers)),), fallback=s.questions[len(answers)]))
+        blocks: list[Any] = []
+        if current is not None:
+            blocks.append(Context(rich(f"{'Kept' if kept else 'Changed'} {index + 1}/{len(s.questions)}.")))
+        blocks.append(question_section(s, len(answers)))
+        if current is not None:
+            blocks.append(now_answer(current, len(answers)))
+        await dm(app, s, msg.member, day, f"q{tag}", Message(tuple(blocks), fallback=s.questions[len(answers)]))
         return True
     app.store.kv_delete(msg.workspace, conversation_key(msg.member.id))
-    done = await save_answers(app, owners, s, msg.member, day, answers)
-    await dm(app, s, msg.member, day, f"done{seq}", Message.text(done))
+    if current is not None:
+        done = await _save_edit(app, owners, s, msg.member, day, current, answers)
+    else:
+        done = await save_answers(app, owners, s, msg.member, day, answers)
+    await dm(app, s, msg.member, day, f"done{tag}", Message.text(done))
+    return True
+
+
+async def _save_edit(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member, day: date,
+                     current: list[str], answers: list[str]) -> str:
+    """Save an edit made in the DM and say, there, which answers changed."""
+    before = [*current, *[""] * len(s.questions)]
+    changed = [i + 1 for i, a in enumerate(answers) if a.strip() != before[i].strip()]
+    if not changed:
+        return f"Nothing changed: your {s.name} answers for {fmt_day(day)} stay as they were."
+    done = await save_answers(app, owners, s, m, day, answers)
+    which = " and ".join(", ".join(str(n) for n in changed).rsplit(", ", 1))
+    return f"Changed answer{'s' if len(changed) > 1 else ''} {which} of {len(s.questions)}. {done}"
+
+
+async def _close_ended_session(app: Meridian, m: Member, workspace: str) -> None:
+    """Forget a session that ended unfinished; if the cut-off cut it short, say nothing was posted."""
+    state = app.store.kv_get(workspace, conversation_key(m.id))
+    if not state:
+        return
+    app.store.kv_delete(workspace, conversation_key(m.id))
+    s = app.store.get_standup(workspace, state["standup"])
+    if s is None or not state.get("answers") or "edit" in state:
+        return
+    day = date.fromisoformat(state["day"])
+    cut = cutoff_at(m, s, day).astimezone(m.zone)
+    await dm(app, s, m, day, f"ranout{state.get('sid', 0)}",
+             Message.text(f"Your {s.name} stand-up for {fmt_day(day)} closed at {cut:%H:%M} your time before the "
+                          "last question, so those answers were not posted."))
+
+
+async def on_idle_dm(app: Meridian, msg: IncomingMessage) -> bool:
+    """A DM nobody took while no session is open: never an answer; say when the next stand-up opens.
+
+    Offered last, after every other capability (a retro's ``anon:`` DM is not ours). Several lines
+    in the same minute (``thanks!``, ``ok``, ``bye``) get one reply.
+    """
+    if not msg.is_dm:
+        return False
+    mine = [s for s in app.store.list_standups(msg.workspace) if s.includes(msg.member)]
+    if not mine:
+        return False
+    await _close_ended_session(app, msg.member, msg.workspace)
+    key = standup_key(mine[0], "idle", msg.member.id, f"{app.now():%Y%m%dT%H%M}")
+    await app.outbox.dm(key, msg.workspace, msg.member.id, no_session_message(app, mine, msg.member))
     return True
 
 

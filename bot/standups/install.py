@@ -11,7 +11,7 @@ from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners
 from bot.standups.blocker_question import ACTION_PREFIX, on_blocker_action
 from bot.standups.commands import family
-from bot.standups.flow import on_action, on_dm, on_nudge, on_reminder, on_summary
+from bot.standups.flow import on_action, on_dm, on_idle_dm, on_nudge, on_reminder, on_summary
 from bot.standups.home import standup_blocks
 from bot.standups.model import answer_key
 from bot.standups.plan import plan_standups
@@ -35,10 +35,11 @@ class Standups:
     def install(self, app: Meridian) -> None:
         app.add_family(family(self.owners))
         app.add_planner(plan_standups)
-        app.on_due("standup.reminder", on_reminder)
+        app.on_due("standup.reminder", partial(on_reminder, owners=self.owners))
         app.on_due("standup.nudge", on_nudge)
         app.on_due("standup.summary", partial(on_summary, owners=self.owners))
         app.on_message(partial(on_dm, owners=self.owners))
+        app.on_message(on_idle_dm, last=True)
         app.on_action("standup.", partial(on_action, owners=self.owners))
         app.on_action(ACTION_PREFIX, partial(on_blocker_action, owners=self.owners))
         app.add_home_section(standup_blocks)

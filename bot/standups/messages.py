@@ -6,7 +6,7 @@ someone owns (``ActivityOwners``, which RACI offers); without that port they say
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.domain import Member, Standup
@@ -27,9 +27,17 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import cutoff_at, zone_label
+from bot.kernel.timekeeping import cutoff_at, reminder_at, zone_label
 from bot.standups.blockers import Blocker, Verdict, blocker_in, blocker_text, classify
-from bot.standups.model import fmt_day, last_plan
+from bot.standups.model import (
+    answer_day,
+    fmt_day,
+    is_late,
+    last_plan,
+    next_session,
+    run_of,
+    thread_opened,
+)
 from bot.standups.report import Standing, day_standings, excluded_note
 
 if TYPE_CHECKING:
@@ -58,6 +66,54 @@ def reminder_message(app: Meridian, s: Standup, m: Member, day: date, nudge: boo
     return Message(tuple(blocks), fallback=f"{s.name} stand-up for {fmt_day(day)}: {s.questions[0]}")
 
 
+def current_answers(s: Standup, answers: tuple[str, ...] | list[str]) -> Section:
+    """What the person answered so far, so an edit is never blind."""
+    parts: list[Inline] = [Strong("Your current answers:")]
+    for i, q in enumerate(s.questions):
+        a = answers[i] if i < len(answers) else ""
+        parts.extend(["\n", Strong(f"{i + 1}/{len(s.questions)} {q}"), " ", truncate_user_text(a) if a.strip() else "—"])
+    return Section(tuple(parts))
+
+
+def now_answer(answers: tuple[str, ...] | list[str], index: int) -> Context:
+    a = answers[index] if index < len(answers) else ""
+    return Context(rich("Now: ", truncate_user_text(a, 500) if a.strip() else "—",
+                        " · reply with the new text, or `keep`"))
+
+
+def local_when(instant: datetime, m: Member) -> str:
+    """An instant as the person reads it: ``Tue 16 Mar at 09:30 PDT``."""
+    at = instant.astimezone(m.zone)
+    return f"{at:%a} {at.day} {at:%b} at {at:%H:%M} {at.tzname()}"
+
+
+def no_session_message(app: Meridian, standups: list[Standup], m: Member) -> Message:
+    """A DM outside any answering session: nothing is taken as an answer; say what is open and what comes next."""
+    now = app.now()
+    lines = ["No stand-up is open in this chat right now, so I haven't taken that as an answer."]
+    for s in standups:
+        if s.paused:
+            lines.append(f"{s.name} is paused: no reminders until an admin resumes it.")
+            continue
+        current = answer_day(app, s, m, now)
+        status = run_of(app, s, m.id, current).status if current is not None else ""
+        if current is not None and status == "answered":
+            where = "are in" if thread_opened(app, s, current) else "are saved for that day's thread"
+            lines.append(f"Your {s.name} answers for {fmt_day(current)} {where}; type /standup to change them "
+                         f"until {local_when(cutoff_at(m, s, current), m)}.")
+        elif current is not None and status != "skipped" and reminder_at(m, s, current) <= now:
+            lines.append(f"You can still answer {s.name} for {fmt_day(current)} until "
+                         f"{local_when(cutoff_at(m, s, current), m)} (your time): type /standup.")
+            continue
+        day = next_session(app, s, m, now)
+        if day is None:
+            lines.append(f"You have no upcoming {s.name} days.")
+        elif run_of(app, s, m.id, day).status != "answered":
+            lines.append(f"Your next {s.name} stand-up opens {local_when(reminder_at(m, s, day), m)} "
+                         f"(your time); type /standup to answer it now.")
+    return Message.text("\n".join(lines))
+
+
 def thread_header(s: Standup, day: date, counts: str | None = None) -> Message:
     line = counts or "Answers arrive in this thread as people post them; the summary follows at the cut-off."
     return Message((Header(f"📋 {s.name} — {fmt_day(day)}"), Context(rich(line))),
@@ -79,7 +135,11 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     when = run.answered_at.astimezone(m.zone) if run.answered_at else None
     head: list[Inline] = [Mention(m.id, m.name)]
     if when:
-        head.append(f" · {when:%H:%M} {zone_label(when, m.tz)}")
+        # An answer given before its day (early) names the day it was given on.
+        head.append(f" · {when:%a} {when:%H:%M} {zone_label(when, m.tz)}" if when.date() != run.day
+                    else f" · {when:%H:%M} {zone_label(when, m.tz)}")
+    if is_late(s, m, run):
+        head.append(" · late")
     if edited:
         head.append(" · edited")
     blocks: list[Any] = [Section(tuple(head))]
@@ -95,12 +155,14 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
 
 
-def _names(people: list[Member], mention: bool = False) -> tuple[Inline, ...]:
+def _names(people: list[Member], mention: bool = False, late: frozenset[str] = frozenset()) -> tuple[Inline, ...]:
     parts: list[Inline] = []
     for i, p in enumerate(people):
         if i:
             parts.append(", ")
         parts.append(Mention(p.id, p.name) if mention else p.name)
+        if p.id in late:
+            parts.append(" (late)")
     return tuple(parts)
 
 
@@ -127,6 +189,8 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
         if found:
             blockers.append((m, found))
     answered = standings.who("answered")
+    late = frozenset(m.id for m, kind, run in standings.people
+                     if kind == "answered" and run is not None and is_late(s, m, run))
     unconfirmed = sum(1 for _, b in blockers if not b.confirmed)
     headline = f"{len(answered)}/{standings.counted()} answered"
     excluded = excluded_note(standings)
@@ -141,7 +205,7 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
         people = standings.who(*kinds)
         if people:
             mention = s.mention_missing and "not answered" in kinds
-            blocks.append(Section(rich(Strong(f"{title} ({len(people)})"), ": ", *_names(people, mention))))
+            blocks.append(Section(rich(Strong(f"{title} ({len(people)})"), ": ", *_names(people, mention, late))))
     if blockers:
         blocks.append(Divider())
         blocks.append(Section(rich(Strong(f"🚧 Blockers ({len(blockers)})"))))

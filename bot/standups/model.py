@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.kernel.commands import CommandError, Invocation
 from bot.kernel.domain import Member, Standup
 from bot.kernel.ports import StandupRun
-from bot.kernel.timekeeping import cutoff_at, is_standup_day, local_date, next_standup_day
+from bot.kernel.timekeeping import cutoff_at, is_standup_day, local_date, next_standup_day, reminder_at
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -40,6 +40,11 @@ def answer_key(s: Standup, member: str, day: date) -> str:
 
 def conversation_key(member: str) -> str:
     return f"member:{member}:conversation"
+
+
+def sessions_key(member: str) -> str:
+    """How many answering sessions the member has had: numbers each one, so its DMs have keys of their own."""
+    return f"member:{member}:sessions"
 
 
 def skip_key(member: str, standup: str) -> str:
@@ -109,6 +114,11 @@ def skips_day(app: Meridian, s: Standup, member: str, day: date) -> bool:
     return any((start is None or start <= day) and day <= end for start, end in skip_spans(app, s, member))
 
 
+def thread_opened(app: Meridian, s: Standup, day: date) -> bool:
+    """Whether the day's thread was started (its post is in the outbox, sent or on its way)."""
+    return app.store.outbox_get(thread_key(s, day)) is not None
+
+
 def is_closed(app: Meridian, s: Standup, day: date) -> bool:
     return bool(app.store.kv_get(s.workspace, closed_key(s, day)))
 
@@ -119,6 +129,28 @@ def answer_day(app: Meridian, s: Standup, m: Member, now: datetime) -> date | No
     if is_standup_day(m, s, today) and now < cutoff_at(m, s, today) and not is_closed(app, s, today):
         return today
     return next_standup_day(m, s, today)
+
+
+def is_late(s: Standup, m: Member, run: StandupRun) -> bool:
+    """An answer given after the member's own cut-off for its day (shown as late wherever it appears)."""
+    return run.status == "answered" and run.answered_at is not None and run.answered_at > cutoff_at(m, s, run.day)
+
+
+def is_early(m: Member, day: date, now: datetime) -> bool:
+    """An answer given before the member's own local date ``day`` began: it waits for that day's thread."""
+    return local_date(now, m.tz) < day
+
+
+def next_session(app: Meridian, s: Standup, m: Member, now: datetime, limit_days: int = 400) -> date | None:
+    """The next day whose reminder (and so answering session) is still to come, skipping skipped days."""
+    until = skipped_until(app, s, m.id)
+    day = local_date(now, m.tz)
+    for _ in range(limit_days):
+        if (is_standup_day(m, s, day) and reminder_at(m, s, day) > now and not (until and day <= until)
+                and run_of(app, s, m.id, day).status != "skipped"):
+            return day
+        day += timedelta(days=1)
+    return None
 
 
 def last_plan(app: Meridian, s: Standup, member: str, before: date) -> str | None:

@@ -55,12 +55,19 @@ def test_worker_killed_mid_fanout_and_restarted_sends_each_reminder_once(
     log = tmp_path / "platform.log"
     first = run_worker(db_url, log, DUE + timedelta(seconds=5), "--die-after", "25")
     assert first.returncode == -9, first.stderr  # killed, no cleanup
-    assert sum(dm_counts(log).values()) == 25
+    # 25 messages: 24 reminders and the day's thread, which the first reminder opens
+    assert len(platform_lines(log)) == 25 and sum(dm_counts(log).values()) == 24
     # restarted after the dead worker's lease ran out, still inside the catch-up window
     second = run_worker(db_url, log, DUE + timedelta(minutes=6))
     assert second.returncode == 0, second.stderr
     counts = dm_counts(log)
     assert len(counts) == 60 and set(counts.values()) == {1}
+    assert len([line for line in platform_lines(log) if line[0] == "post"]) == 1
+
+
+def reminders(h: Any) -> list[Any]:
+    """The DMs sent (the day's thread, which the first reminder opens, is not a reminder)."""
+    return [m for m in h.chat.messages if m.channel.startswith("@")]
 
 
 def platform_lines(log: Path) -> list[list[str]]:
@@ -73,7 +80,7 @@ def test_worker_killed_after_the_platform_took_a_reminder_confirms_it_instead_of
     log = tmp_path / "platform.log"
     first = run_worker(db_url, log, DUE + timedelta(seconds=5), "--die-after-send", "25")
     assert first.returncode == -9, first.stderr  # killed between the platform's answer and the outbox's mark
-    assert sum(dm_counts(log).values()) == 25
+    assert len(platform_lines(log)) == 25 and sum(dm_counts(log).values()) == 24  # and the day's thread
     _dm, _member, message_id, key, *_text = platform_lines(log)[-1]
     cut_short = h.store.outbox_get(key)
     assert cut_short is not None and cut_short.status == "sending"
@@ -120,7 +127,8 @@ def test_two_workers_on_one_postgres_send_1000_due_reminders_exactly_once(postgr
     counts = dm_counts(log)
     assert len(counts) == 1000 and set(counts.values()) == {1}
     sent = [int(out.split("sent=")[1]) for out, _ in outputs]
-    assert sum(sent) == 1000
+    assert sum(sent) == 1001  # the reminders and the day's thread, opened once by whichever worker came first
+    assert len([line for line in platform_lines(log) if line[0] == "post"]) == 1
     store.engine.dispose()
 
 
@@ -139,7 +147,8 @@ async def test_work_inside_the_catch_up_window_is_done_once_late(harness_factory
     h.clock.set(DUE + timedelta(minutes=90))
     await h.app.engine.run_due()
     await h.app.engine.run_due()
-    assert sorted(m.channel for m in h.chat.messages) == ["@m0000", "@m0001", "@m0002"]
+    assert sorted(m.channel for m in reminders(h)) == ["@m0000", "@m0001", "@m0002"]
+    assert [m.channel for m in h.chat.messages if not m.channel.startswith("@")] == ["#all"]
 
 
 async def test_rate_limited_fanout_waits_and_loses_nothing(harness_factory: Any) -> None:
@@ -156,7 +165,7 @@ async def test_rate_limited_fanout_waits_and_loses_nothing(harness_factory: Any)
     h.chat.dm = limited_dm  # type: ignore[method-assign]
     h.clock.set(DUE)
     await h.app.engine.run_due()
-    counts = Counter(m.channel for m in h.chat.messages)
+    counts = Counter(m.channel for m in reminders(h))
     assert len(counts) == 20 and set(counts.values()) == {1}
 
 
@@ -173,13 +182,13 @@ async def test_failed_send_is_retried_with_backoff_and_sent_once(harness_factory
 
     h.chat.dm = flaky_dm  # type: ignore[method-assign]
     await h.advance_to(DUE + timedelta(seconds=10))
-    assert h.chat.messages == []
+    assert reminders(h) == []
     failed = [e for e in h.store.outbox_entries() if e.status == "failed"]
     assert len(failed) == 2 and all(e.next_attempt_at == DUE + timedelta(seconds=30) for e in failed)
     await h.advance_to(DUE + timedelta(minutes=1))
-    assert sorted(m.channel for m in h.chat.messages) == ["@m0000", "@m0001"]
+    assert sorted(m.channel for m in reminders(h)) == ["@m0000", "@m0001"]
     await h.advance_to(DUE + timedelta(hours=1))
-    assert len(h.chat.messages) == 2
+    assert len(reminders(h)) == 2
 
 
 def test_scheduling_the_same_key_twice_keeps_one_item(store: SqlStore) -> None:
@@ -278,6 +287,6 @@ async def test_database_briefly_unreachable_scheduler_logs_retries_and_catches_u
     proxy.start()  # back on the same port
     h.clock.set(DUE + timedelta(minutes=20))
     assert await h.app.engine.tick() == 5
-    assert sorted(m.channel for m in h.chat.messages) == [f"@m{i:04d}" for i in range(5)]
+    assert sorted(m.channel for m in reminders(h)) == [f"@m{i:04d}" for i in range(5)]
     proxy.stop()
     store.engine.dispose()

@@ -136,3 +136,43 @@ async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_slack(slac
     update = [c for c in emulator.calls("chat.update") if "Tune the model" in json.dumps(c.params)][-1]
     assert "blocker" not in json.dumps(update.params["blocks"]).lower()
     assert len(questions()) == 1
+
+
+def posts_to(emulator: SlackEmulator, channel: str) -> list[str]:
+    return [json.dumps(c.params) for c in emulator.calls("chat.postMessage") if c.params["channel"] == channel]
+
+
+async def test_on_slack_editing_prefills_the_form_and_a_dm_after_the_cutoff_is_not_an_answer(
+        slack: SlackHarness) -> None:
+    await set_up_the_standup(slack)
+    emulator = slack.emulator
+    await slack.engine.advance_to(utc(2027, 3, 15, 4, 5), slack.clock)  # Ravi was reminded at 09:30 IST
+    await slack.command("", user="U0RAVI", channel="D0RAVI")
+    await slack.until(lambda: len(emulator.calls("views.open")) == 2)
+    form = emulator.calls("views.open")[1].params["view"]
+    await slack.submit(form, {"q0": "Shipped the loader", "q1": "Tune the model", "q2": "none"}, user="U0RAVI")
+    await slack.until(lambda: any("Tune the model" in p for p in posts_to(emulator, "C0TEAM")))
+
+    # /standup again: the form comes back filled with what he answered
+    await slack.command("", user="U0RAVI", channel="D0RAVI")
+    await slack.until(lambda: len(emulator.calls("views.open")) == 3)
+    again = emulator.calls("views.open")[2].params["view"]
+    assert [b["element"].get("initial_value") for b in again["blocks"]] == ["Shipped the loader", "Tune the model",
+                                                                           "none"]
+    await slack.submit(again, {"q0": "Shipped the loader", "q1": "Tune the model on v7", "q2": "none"},
+                       user="U0RAVI")
+    await slack.until(lambda: any("Tune the model on v7" in json.dumps(c.params) for c in emulator.calls("chat.update")))
+    # the change is confirmed to him in his DM
+    await slack.until(lambda: any("updated in the thread" in p for p in posts_to(emulator, "D0RAVI")))
+    assert len([p for p in posts_to(emulator, "C0TEAM") if "Tune the model" in p]) == 1
+
+    # after his cut-off (the end of his working hours, 17:00 IST) a "thanks!" in the DM is not an answer and reaches no channel
+    await slack.engine.advance_to(utc(2027, 3, 15, 13, 0), slack.clock)
+    before = len(posts_to(emulator, "C0TEAM"))
+    await slack.event({"type": "message", "channel": "D0RAVI", "channel_type": "im", "user": "U0RAVI",
+                       "text": "thanks!", "ts": "1773579600.000100"})
+    await slack.until(lambda: any("No stand-up is open" in p for p in posts_to(emulator, "D0RAVI")))
+    reply = next(p for p in posts_to(emulator, "D0RAVI") if "No stand-up is open" in p)
+    assert "Tue 16 Mar at 09:30 IST" in reply
+    await slack.settle(0.3)
+    assert len(posts_to(emulator, "C0TEAM")) == before

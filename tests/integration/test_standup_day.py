@@ -49,7 +49,8 @@ async def test_answers_go_into_the_days_thread_and_the_summary_lists_everyone(ha
 
     channel = h.chat.in_channel("#ml")
     parents = [m for m in channel if m.thread is None]
-    assert len(parents) == 1, "one thread per channel day"
+    # one thread per day: Monday's, and Tuesday's, opened by Tuesday's first reminder (Ravi's, 04:00Z)
+    assert [p.text.splitlines()[0] for p in parents] == ["📋 daily — Mon 15 Mar 2027", "📋 daily — Tue 16 Mar 2027"]
     replies = h.chat.thread_of(parents[0].id)
     assert [r.text.splitlines()[0].split(" ·")[0] for r in replies[:2]] == ["@Ravi", "@Alice"]
     summary = replies[-1].text
@@ -194,3 +195,137 @@ async def test_setup_participants_may_be_written_as_mentions_or_names_but_must_b
     refused = await h.app.command(Invocation("acme", alice, "standup", "setup daily members=ravi,kenjj"))
     assert refused.message is not None and "Did you mean @kenji?" in render_text(refused.message)
     assert h.store.get_standup("acme", "daily").members == ("ravi", "kenji")
+
+
+# --- answering sessions (issue 10, items 1, 3 and 4) ---------------------------------------------
+def thread_posts(h: Any, channel: str = "#ml") -> list[Any]:
+    return [m for m in h.chat.in_channel(channel) if m.thread]
+
+
+async def test_a_dm_outside_an_answering_session_is_never_an_answer(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    # Ravi is reminded at 09:30 IST (04:00Z) and says nothing until after his 17:00 cut-off (11:30Z).
+    await h.advance_to(datetime(2027, 3, 15, 12, 0, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "thanks!", "ok", "bye")
+    run = h.store.get_run("acme", "daily", "ravi", datetime(2027, 3, 15).date())
+    assert run is not None and run.status == "reminded" and run.answers == ()
+    assert thread_posts(h) == []
+    reply = h.dms("ravi")[-1].text
+    assert "No stand-up is open in this chat right now" in reply
+    # the next one, in his own time: Tuesday 09:30 IST
+    assert "Your next daily stand-up opens Tue 16 Mar at 09:30 IST" in reply
+    # the next morning, before her reminder, Alice says hello: still not an answer
+    await h.advance_to(datetime(2027, 3, 16, 12, 0, tzinfo=UTC))
+    await answer_by_dm(h, "alice", "hello")
+    assert h.store.get_run("acme", "daily", "alice", datetime(2027, 3, 15).date()).status == "reminded"
+    assert h.store.get_run("acme", "daily", "alice", datetime(2027, 3, 16).date()) is None
+    assert "opens Tue 16 Mar at 09:30 EDT" in h.dms("alice")[-1].text
+    assert not [p for p in thread_posts(h) if "hello" in p.text]
+    # inside the session that the reminder opens, the same words are answers
+    await h.advance_to(datetime(2027, 3, 16, 13, 31, tzinfo=UTC))
+    await answer_by_dm(h, "alice", "hello", "ok", "none")
+    assert h.store.get_run("acme", "daily", "alice", datetime(2027, 3, 16).date()).status == "answered"
+
+
+async def test_a_session_that_runs_past_the_cutoff_posts_nothing(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 11, 0, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "Retrained churn v7")
+    await h.advance_to(datetime(2027, 3, 15, 11, 40, tzinfo=UTC))  # 17:10 IST, after his cut-off
+    await answer_by_dm(h, "ravi", "Compare v7")
+    texts = [d.text for d in h.dms("ravi")]
+    assert any("closed at 17:00 your time before the last question" in t for t in texts)
+    assert h.store.get_run("acme", "daily", "ravi", datetime(2027, 3, 15).date()).status == "reminded"
+    assert thread_posts(h) == []
+
+
+async def test_an_answer_after_the_cutoff_is_shown_late_everywhere(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 3, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    ravi = h.store.get_member("acme", "ravi")
+    # Ravi opens the form at 09:31 IST and sends it at 17:30 IST, after his 17:00 cut-off
+    form = (await h.app.command(Invocation("acme", ravi, "standup", "", channel="#ml", trigger="t1"))).form
+    assert form is not None
+    await h.advance_to(datetime(2027, 3, 15, 12, 0, tzinfo=UTC))
+    done = await h.app.action(Action("acme", ravi, "standup.submit", metadata=form.metadata,
+                                     values={"q0": "Trained v7", "q1": "Evaluate v7", "q2": "none"}))
+    assert done is not None and "marked late" in done.message.fallback
+    post = thread_posts(h)[-1]
+    assert post.text.splitlines()[0] == "@Ravi · 17:30 IST · late"
+    await h.advance_to(datetime(2027, 3, 16, 12, 0, tzinfo=UTC))
+    summary = next(p for p in thread_posts(h) if "summary — Mon 15 Mar" in p.text)
+    assert "Answered (1): Ravi (late)" in summary.text
+    report = await h.app.command(Invocation("acme", ravi, "standup", "report 2027-03-15", channel="#ml"))
+    assert "Ravi (late)" in render_text(report.message)
+    # an answer already given cannot be changed after the cut-off
+    again = await h.app.action(Action("acme", ravi, "standup.submit", metadata=form.metadata,
+                                      values={"q0": "rewritten", "q1": "x", "q2": "none"}))
+    assert again is not None and "stay as they were" in again.message.fallback
+    assert h.store.get_run("acme", "daily", "ravi", datetime(2027, 3, 15).date()).answers[0] == "Trained v7"
+
+
+async def test_editing_in_the_dm_shows_the_current_answers_and_confirms_each_change_there(
+        harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 4, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "Trained v7", "Evaluate v7", "none")
+    ravi = h.store.get_member("acme", "ravi")
+    reply = await h.app.command(Invocation("acme", ravi, "standup", "", channel="#ml"))
+    assert "change them there" in reply.message.fallback
+    shown = h.dms("ravi")[-1].text
+    assert "Edit: daily — Mon 15 Mar 2027" in shown
+    assert "Trained v7" in shown and "Evaluate v7" in shown and "`keep`" in shown
+    await answer_by_dm(h, "ravi", "keep")
+    assert "Kept 1/3." in h.dms("ravi")[-1].text and "Now: Evaluate v7" in h.dms("ravi")[-1].text
+    await answer_by_dm(h, "ravi", "Evaluate v7 against the champion")
+    assert "Changed 2/3." in h.dms("ravi")[-1].text
+    await answer_by_dm(h, "ravi", "keep")
+    assert h.dms("ravi")[-1].text.startswith("Changed answer 2 of 3.")
+    post = thread_posts(h)[0]
+    assert "Evaluate v7 against the champion" in post.text and post.edits
+    assert len(thread_posts(h)) == 1
+    # cancel leaves everything as it was
+    await h.app.command(Invocation("acme", ravi, "standup", "", channel="#ml"))
+    await answer_by_dm(h, "ravi", "something else", "cancel")
+    assert "Nothing changed" in h.dms("ravi")[-1].text
+    assert h.store.get_run("acme", "daily", "ravi", datetime(2027, 3, 15).date()).answers[0] == "Trained v7"
+
+
+async def test_an_early_answer_waits_for_its_days_thread_across_a_restart(harness_factory: Any) -> None:
+    from bot.bootstrap import build_core
+
+    h = harness_factory(datetime(2027, 3, 15, 12, 0, tzinfo=UTC))
+    h.load(TEAM)
+    # Monday 17:30 IST, after Ravi's cut-off: /standup answers for Tuesday
+    ravi = h.store.get_member("acme", "ravi")
+    reply = await h.app.command(Invocation("acme", ravi, "standup", "", channel="#ml"))
+    assert "Tue 16 Mar 2027" in reply.message.fallback
+    await answer_by_dm(h, "ravi", "Tuesday: trained v7", "Tuesday: evaluate", "none")
+    assert "go into that day's thread" in h.dms("ravi")[-1].text
+    await h.advance_to(datetime(2027, 3, 16, 3, 59, tzinfo=UTC))
+    assert not [m for m in h.chat.in_channel("#ml") if "Tue 16 Mar" in m.text]  # Tuesday's thread is not open
+    assert not [p for p in thread_posts(h) if "Tuesday: trained v7" in p.text]
+    # the process restarts; Tuesday's first reminder (Ravi's own, 04:00Z) opens the thread with his answer
+    h.app = build_core(h.store, h.clock, {"console": h.chat}, worker="restarted")
+    await h.advance_to(datetime(2027, 3, 16, 14, 0, tzinfo=UTC))
+    tuesday = [m for m in h.chat.in_channel("#ml") if m.thread is None and "Tue 16 Mar" in m.text]
+    assert len(tuesday) == 1 and tuesday[0].at == datetime(2027, 3, 16, 4, 0, tzinfo=UTC)
+    posted = [p for p in h.chat.thread_of(tuesday[0].id) if "Tuesday: trained v7" in p.text]
+    assert len(posted) == 1 and posted[0].text.splitlines()[0] == "@Ravi · Mon 17:30 IST"
+    assert not [d for d in h.dms("ravi") if "Stand-up: daily — Tue" in d.text]  # answered: no reminder
+
+
+async def test_cancel_ends_a_session_and_the_day_stays_open_for_standup(harness_factory: Any) -> None:
+    h = harness_factory(datetime(2027, 3, 15, 4, 0, tzinfo=UTC))
+    h.load(TEAM)
+    await h.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    await answer_by_dm(h, "ravi", "Trained v7", "cancel")
+    assert "Stopped: nothing was posted for Mon 15 Mar 2027" in h.dms("ravi")[-1].text
+    await answer_by_dm(h, "ravi", "hello?")
+    assert "You can still answer daily for Mon 15 Mar 2027 until Mon 15 Mar at 17:00 IST" in h.dms("ravi")[-1].text
+    assert h.store.get_run("acme", "daily", "ravi", datetime(2027, 3, 15).date()).status == "reminded"
+    assert thread_posts(h) == []

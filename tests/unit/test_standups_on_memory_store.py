@@ -163,7 +163,11 @@ async def test_skip_today_stops_that_days_nudge_but_not_the_next_days_reminder()
     assert said == "Skipped daily for Mon 15 Mar 2027. No more reminders for that day."
     alice = w.app.store.get_member(WS, "alice")
     assert alice is not None
-    assert not await w.app.message(IncomingMessage(WS, alice, "an answer after all", None, True))
+    # the DM is answered (no stand-up is open, the next is Tuesday's) but never taken as Monday's answer
+    assert await w.app.message(IncomingMessage(WS, alice, "an answer after all", None, True))
+    assert w.dms("alice", "No stand-up is open") == [utc(3, 15, 14)]
+    run = w.app.store.get_run(WS, "daily", "alice", utc(3, 15).date())
+    assert run is not None and run.status == "skipped" and run.answers == ()
     await w.advance_to(utc(3, 16, 16))
     assert w.reminders("alice") == [utc(3, 15, 13, 30), utc(3, 16, 13, 30)]
     assert w.nudges("alice") == [utc(3, 16, 15, 30)]
