@@ -65,7 +65,7 @@ class Entry:
     text: str
 
 
-HEAD = re.compile(r"^\[(?P<utc>[^·]+?) · (?P<local>[^\]]+)\] (?P<where>.+?) \| (?P<speaker>[^:]+):$")
+HEAD = re.compile(r"^\[(?P<utc>[^·]+?) · (?P<local>[^\]]+)\] (?P<where>.+?) \| (?P<speaker>.+):$")
 
 
 def entries(transcript: str) -> list[Entry]:
@@ -114,7 +114,7 @@ def test_three_days_of_answering_sessions_across_six_zones() -> None:
     assert "2/3 What will you do next? Compare v7 with the champion" in edit
     assert any("Kept 1/3." in t for t in ravi) and any("Changed 2/3." in t for t in ravi)
     assert ravi[-1].startswith("Changed answer 2 of 3. Your ml-daily answers for Mon 15 Mar 2027 are updated")
-    edited = [e for e in channel if e.speaker.startswith("Meridian edited") and "@Ravi" in e.text]
+    edited = [e for e in channel if e.speaker.startswith("Meridian (edited") and "@Ravi" in e.text]
     assert len(edited) == 1 and "Compare v7 with the champion, then ship it" in edited[0].text
     assert len([e for e in channel if "@Ravi ·" in e.text and e.speaker == "Meridian"]) == 1
 
