@@ -32,6 +32,11 @@ _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 
 _VOCABULARY = ("today", "tomorrow", "yesterday", "next", "this", "last", "in", "days", "day", "weeks", "week",
                "ago", "until", "from", "to", *WEEKDAY_NAMES, *MONTH_NAMES, *_NUMBERS)
 
+_DATE_WORDS = ("today", "tomorrow", "yesterday", "days", "weeks", *WEEKDAY_NAMES, *MONTH_NAMES)
+"""Words that only a date is made of: a close match to one marks text meant as a date."""
+_VAGUE = frozenset({"someday", "sometime", "soon", "asap", "later", "eod", "eow", "eom", "whenever", "tbd"})
+"""Words that stand for a date without giving one: refused as dates rather than taken as text."""
+
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _IN = re.compile(r"^in\s+(\w+)\s+(day|days|week|weeks)$")
@@ -152,6 +157,14 @@ def _suggestion(text: str, today: date, prefer: Prefer) -> str:
         return f'try "{fixed}" or {day.isoformat()}'
     example = _read("next friday", today, prefer) or today
     return f'try "tomorrow", "next friday" or {example.isoformat()}'
+
+
+def looks_like_date(text: str) -> bool:
+    """Whether ``text`` seems meant as a date (a digit, or a word close to one a date is made of), so a command
+    that finds a date optional refuses it when unreadable instead of taking it as ordinary words."""
+    words = _normal(text).split()
+    return any(any(c.isdigit() for c in w) or w in _VAGUE or difflib.get_close_matches(w, _DATE_WORDS, n=1, cutoff=0.75)
+               for w in words)
 
 
 def parse_day(text: str, today: date, prefer: Prefer = "future") -> date:

@@ -217,9 +217,10 @@ def plan_retros(ctx: RetroContext, start: datetime, end: datetime) -> list[DueIt
     for r in ctx.store.list_retros():
         members = participants(ctx, r)
         for occ in ensure_plan(ctx, r):
-            if occ.status == "closed":
-                continue
             events = _events(r, occ, members)
+            if occ.status == "closed":  # closed before its meeting: the meeting and its reminders stay
+                items.extend(e for e in events if e.kind == "retro.remind" and start <= e.due_at < end)
+                continue
             if not occ.published:
                 if min(e.due_at for e in events) >= end:
                     continue

@@ -114,3 +114,11 @@ def test_a_span_that_ends_before_it_starts_is_refused() -> None:
 def test_a_span_with_an_unreadable_end_names_that_end() -> None:
     with pytest.raises(DateInputError, match='"nxt friday"'):
         parse_span("today..nxt friday", TUE)
+
+
+@pytest.mark.parametrize(("text", "looks"), [("nxt friday", True), ("2027-13-01", True), ("tomorow", True),
+                                             ("someday", True), ("half", False), ("the end of the sprint", False), ("hand", False)])
+def test_what_looks_like_a_date(text: str, looks: bool) -> None:
+    from bot.kernel.dates import looks_like_date
+
+    assert looks_like_date(text) is looks
