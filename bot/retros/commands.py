@@ -158,7 +158,7 @@ async def cmd_open(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
     if occ is None:
         raise CommandError(f"{r.name} has no round left to open.")
     if not may_run(ctx, r, occ, inv.member):
-        raise CommandError(refusal(ctx, r, occ, "open"))
+        return Reply(Message.text(refusal(ctx, r, occ, "open")))  # not a usage mistake: no usage line
     await open_round(ctx, r, occ)
     ctx.app.engine.replan()
     return Reply(Message.text(f"Opened the {r.name} retro for {fmt_day(occ.day)}: reply in its thread in {r.channel}."),
@@ -186,7 +186,7 @@ async def cmd_close(ctx: RetroContext, inv: Invocation, args: list[str]) -> Repl
     if occ is None:
         raise CommandError(f"{r.name} is not open, so there is nothing to close.")
     if not may_run(ctx, r, occ, inv.member):
-        raise CommandError(refusal(ctx, r, occ, "close"))
+        return Reply(Message.text(refusal(ctx, r, occ, "close")))
     if closes_early(ctx, occ) and not confirmed:
         return Reply(early_close_question(r, occ, inv.member.tz))
     return Reply(Message.text(await close_now(ctx, r, occ, inv.member.tz)))
@@ -232,8 +232,8 @@ async def cmd_done(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
     me = inv.member
     if not (me.is_admin or me.id in (action.owner, action.created_by)):
         owner = ctx.app.store.get_member(inv.workspace, action.owner)
-        raise CommandError(f"Action item #{action.id} is {owner.name if owner else action.owner}'s: its owner, "
-                           "whoever recorded it or an admin can mark it done.")
+        return Reply(Message.text(f"Action item #{action.id} is {owner.name if owner else action.owner}'s: only its "
+                                  "owner, whoever recorded it or an admin can mark it done."))
     if action.status == "done":
         return Reply(Message.text(f"Action item #{action.id} is already done."))
     ctx.store.set_action_status(inv.workspace, action.id, "done")

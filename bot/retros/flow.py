@@ -229,7 +229,7 @@ async def add_anonymous(ctx: RetroContext, workspace: str, member: Member, text:
                          {"items": [*pending, {"category": category, "text": body}]})
     ctx.app.engine.replan()  # the release at the next hour mark may fall inside the window already planned
     release = next_release(occ, ctx.app.now())
-    when = (f"at {fmt_local(release, member.tz)} your time" if release < occ.end
+    when = (f"at {fmt_local(release, member.tz)}" if release < occ.end
             else "when the retro closes")
     return (f"Taken anonymously. It goes into the {r.name} thread {when}, together with any other anonymous "
             "items, so when you sent it does not point to you. Your name is not stored with it.")

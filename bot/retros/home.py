@@ -13,10 +13,15 @@ def home_retros(ctx: RetroContext, member: Member) -> list[Block]:
     blocks: list[Block] = []
     for r in (r for r in ctx.store.list_retros(member.workspace) if r.includes(member)):
         current = current_round(ctx, r)
-        nxt = None if current else next_round(ctx, r)
+        kept = next((o for o in ctx.store.occurrences(r.workspace, r.name)
+                     if o.status == "closed" and o.start is not None and o.start > ctx.app.now()), None)
+        nxt = None if current or kept else next_round(ctx, r)
         if current is not None:
             when: tuple[Inline, ...] = ("open now, until ", Strong(fmt_local(current.end, member.tz)),
                                         f" your time; add items in its thread in {r.channel}")
+        elif kept is not None and kept.start is not None:  # closed before its meeting: the meeting stays on
+            when = ("meeting ", Strong(fmt_local(kept.start, member.tz)),
+                    " your time (items and votes closed early)")
         elif nxt is not None:
             when = ("next: ", Strong(fmt_local(nxt.start or nxt.opens_at, member.tz)), " your time")
         else:

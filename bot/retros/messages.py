@@ -135,11 +135,10 @@ def summary_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message | N
         emoji, label = CATEGORIES[key]
         blocks.append(Section(rich(Strong(f"{emoji} {label}"))))
         blocks.extend(Section(rich(f"{i.votes} 👍  ", truncate_user_text(i.text, 500))) for i in mine)
-    blocks.append(Divider())
-    blocks.append(Section(rich(Strong(f"📌 Action items ({len(actions)})"))))
-    blocks.extend(Section(action_line(ctx, a)) for a in actions)
-    if not actions:
-        blocks.append(Context(rich("None recorded. Add one with `action: @owner what by YYYY-MM-DD`.")))
+    if actions:  # an empty section is left out
+        blocks.append(Divider())
+        blocks.append(Section(rich(Strong(f"📌 Action items ({len(actions)})"))))
+        blocks.extend(Section(action_line(ctx, a)) for a in actions)
     return Message(tuple(blocks), fallback=f"{r.name} summary: {len(items)} items, {len(actions)} action items")
 
 
