@@ -196,6 +196,6 @@ def parse_span(text: str, today: date) -> DateRange:
         else:
             first = last = parse_day(normal, today)
     if last < first:
-        raise DateInputError(f'"{text.strip()}" ends ({last.isoformat()}) before it starts ({first.isoformat()}); '
-                             "write the earlier date first.")
+        raise DateInputError(f'"{text.strip()}" ends before it starts ({last.isoformat()} is before '
+                             f"{first.isoformat()}); write the earlier date first.")
     return DateRange(first, last)

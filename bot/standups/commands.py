@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.dates import parse_day
 from bot.kernel.domain import WEEKDAYS, Standup
 from bot.kernel.messages import (
     Context,
@@ -21,7 +22,7 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import TimeInputError, is_standup_day, local_date, parse_date
+from bot.kernel.timekeeping import TimeInputError, is_standup_day, local_date
 from bot.standups.flow import dm, skip_day, start_conversation
 from bot.standups.messages import answer_form, question_section, summary_message
 from bot.standups.model import (
@@ -73,12 +74,12 @@ async def cmd_skip(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         if day is None:
             raise CommandError("You have no upcoming stand-up day to skip.")
         return Reply(Message.text(skip_day(app, s, inv.member, day)))
-    if len(what) == 2 and what[0] == "until":
+    if len(what) >= 2 and what[0] == "until":
+        today = local_date(app.now(), inv.member.tz)
         try:
-            until = parse_date(args[1])
+            until = parse_day(" ".join(args[1:]), today)
         except TimeInputError as err:
             raise CommandError(str(err)) from None
-        today = local_date(app.now(), inv.member.tz)
         if until < today:
             raise CommandError(f"{until.isoformat()} is in the past; give a date from today on.")
         app.store.kv_set(s.workspace, skip_key(inv.member.id, s.name), until.isoformat())
@@ -125,10 +126,9 @@ async def cmd_setup(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
 
 async def cmd_report(app: Meridian, inv: Invocation, args: list[str], *, owners: ActivityOwners | None) -> Reply:
     s = find_standup(app, inv)
-    if len(args) > 1:
-        raise CommandError("Give at most one date.")
     try:
-        day = parse_date(args[0]) if args else _latest_closed_day(app, s)
+        day = (parse_day(" ".join(args), local_date(app.now(), inv.member.tz), prefer="past") if args
+               else _latest_closed_day(app, s))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
     message, _ = summary_message(app, owners, s, day)

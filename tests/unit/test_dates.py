@@ -107,7 +107,7 @@ def test_a_span_of_days(text: str, expected: DateRange) -> None:
 
 
 def test_a_span_that_ends_before_it_starts_is_refused() -> None:
-    with pytest.raises(DateInputError, match=r"ends .*2027-03-01.* before it starts"):
+    with pytest.raises(DateInputError, match=r"ends before it starts \(2027-03-01 is before 2027-03-05\)"):
         parse_span("2027-03-05..2027-03-01", TUE)
 
 
