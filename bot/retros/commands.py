@@ -161,8 +161,8 @@ async def cmd_open(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
         return Reply(Message.text(refusal(ctx, r, occ, "open")))  # not a usage mistake: no usage line
     await open_round(ctx, r, occ)
     ctx.app.engine.replan()
-    return Reply(Message.text(f"Opened the {r.name} retro for {fmt_day(occ.day)}: reply in its thread in {r.channel}."),
-                 public=True)
+    # The thread itself tells the channel; the person who opened it is told where it is.
+    return Reply(Message.text(f"Opened the {r.name} retro for {fmt_day(occ.day)}: reply in its thread in {r.channel}."))
 
 
 def early_close_question(r: Retro, occ: Occurrence, tz: str) -> Message:
