@@ -37,6 +37,7 @@ from bot.retros.flow import (
     close_now,
     closes_early,
     facilitator_of,
+    kept_meeting,
     may_run,
     open_occurrence_for,
     open_round,
@@ -86,6 +87,11 @@ def _latest(ctx: RetroContext, r: Retro) -> Occurrence | None:
 async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     r = find_retro(ctx, inv, _one_name(args))
     occ = current_round(ctx, r)
+    kept = kept_meeting(ctx, r) if occ is None else None
+    if kept is not None and kept.start is not None:
+        return Reply(Message.text(f"Items and votes for {r.name} closed early (the summary is in {r.channel}); "
+                                  "its meeting is still on: ", Strong(fmt_local(kept.start, inv.member.tz)),
+                                  " your time."))
     if occ is None:
         nxt = next_round(ctx, r)
         if nxt is None:

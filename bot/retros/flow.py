@@ -110,6 +110,13 @@ def refusal(ctx: RetroContext, r: Retro, occ: Occurrence, doing: str) -> str:
     return f"Only workspace admins or {who} can {doing} {r.name}."
 
 
+def kept_meeting(ctx: RetroContext, r: Retro) -> Occurrence | None:
+    """A round closed before its meeting whose meeting is still to come (it stays on, with its reminders)."""
+    now = ctx.app.now()
+    return next((o for o in ctx.store.occurrences(r.workspace, r.name)
+                 if o.status == "closed" and o.start is not None and o.start > now), None)
+
+
 def closes_early(ctx: RetroContext, occ: Occurrence) -> bool:
     """Closing now would come before the meeting starts (or, without a meeting, before the planned close)."""
     return ctx.app.now() < (occ.start if occ.start is not None else occ.end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.kernel.domain import Member
 from bot.kernel.messages import Block, Context, Inline, Section, Strong, rich, truncate_user_text
 from bot.retros.context import RetroContext, fmt_day, fmt_local
+from bot.retros.flow import kept_meeting
 from bot.retros.plan import current_round, next_round
 
 
@@ -13,8 +14,7 @@ def home_retros(ctx: RetroContext, member: Member) -> list[Block]:
     blocks: list[Block] = []
     for r in (r for r in ctx.store.list_retros(member.workspace) if r.includes(member)):
         current = current_round(ctx, r)
-        kept = next((o for o in ctx.store.occurrences(r.workspace, r.name)
-                     if o.status == "closed" and o.start is not None and o.start > ctx.app.now()), None)
+        kept = kept_meeting(ctx, r)
         nxt = None if current or kept else next_round(ctx, r)
         if current is not None:
             when: tuple[Inline, ...] = ("open now, until ", Strong(fmt_local(current.end, member.tz)),

@@ -65,6 +65,8 @@ async def test_closing_before_the_meeting_asks_first_and_keeps_the_meeting_and_i
     assert again is not None and again.message is not None and "already closed" in render_text(again.message)
 
     assert occ.start is not None
+    status = await run(h, "ravi", "/retro")
+    assert "closed early" in status and "its meeting is still on" in status
     await h.advance_to(occ.end + timedelta(hours=1))
     for member in ("alice", "marta", "ravi"):
         got = [d.text for d in h.dms(member)]
