@@ -276,8 +276,9 @@ def plan_releases(ctx: RetroContext, start: datetime, end: datetime) -> list[Due
 
 # --- action items ------------------------------------------------------------------------------
 def sentence(err: Exception) -> str:
-    """A refusal's reason ending in one full stop, whatever punctuation it came with."""
+    """A refusal's reason as a sentence: a capital first, one full stop at the end, whatever it came with."""
     text = str(err)
+    text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
@@ -285,9 +286,9 @@ def _due(text: str, today: date) -> tuple[str, date | None]:
     """Split ``what needs doing by next friday`` into the text and the due date. The words after the last ``by``
     are a due date when they read as one, an error when they look like a date that cannot be read, and part
     of the text otherwise (``cut review time by half``)."""
-    what, sep, when = text.rpartition(" by ")
+    what, sep, when = f" {text}".rpartition(" by ")
     when = when.strip().rstrip(".")
-    if not sep or not what.strip() or not when:
+    if not sep or not when:
         return text, None
     try:
         return what, parse_day(when, today)
