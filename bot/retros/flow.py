@@ -255,7 +255,14 @@ async def release_anonymous(ctx: RetroContext, r: Retro, occ: Occurrence) -> int
             continue
         await add_item(ctx, r, occ, entry["category"], entry["text"], None)
         released += 1
-    ctx.app.store.kv_delete(r.workspace, _pending_key(r, occ.day))
+    # Items that came in while this batch was being posted wait for the next one.
+    done = {(p["category"], p["text"]) for p in pending}
+    waiting = [p for p in pending_anonymous(ctx, r, occ.day) if (p["category"], p["text"]) not in done]
+    if waiting:
+        ctx.app.store.kv_set(r.workspace, _pending_key(r, occ.day), {"items": waiting})
+        ctx.app.engine.replan()
+    else:
+        ctx.app.store.kv_delete(r.workspace, _pending_key(r, occ.day))
     return released
 
 
