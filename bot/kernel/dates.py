@@ -130,6 +130,8 @@ def _read(text: str, today: date, prefer: Prefer) -> date | None:
         if words[0] == "last":
             return today - timedelta(days=(today.weekday() - wd - 1) % 7 + 1)
         return _monday(today) + timedelta(days=wd + (7 if words[0] == "next" else 0))
+    if len(words) >= 3 and _weekday(words[0]) is not None and _NAMED_MONTH.match(" ".join(words[1:])):
+        return _read(" ".join(words[1:]), today, prefer)  # "fri 26 mar": the date decides
     named = _NAMED_MONTH.match(text)
     if named:
         day_s, month_s = (named.group(1), named.group(2)) if named.group(1) else (named.group(4), named.group(3))

@@ -44,6 +44,7 @@ FUTURE = [
     ("5 april", TUE, date(2027, 4, 5)),
     ("Apr 5", TUE, date(2027, 4, 5)),
     ("apr 5, 2028", TUE, date(2028, 4, 5)),
+    ("Fri 26 March", TUE, date(2027, 3, 26)),
     ("02-29", date(2027, 3, 1), date(2028, 2, 29)),
 ]
 
