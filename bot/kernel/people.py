@@ -10,11 +10,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.dates import parse_span
 from bot.kernel.domain import Hours, Member, in_week_order
 from bot.kernel.messages import Message, Section, Strong, plural, rich
 from bot.kernel.timekeeping import (
     TimeInputError,
-    parse_date_range,
+    local_date,
     parse_hours,
     resolve_zone,
     validate_zone,
@@ -65,7 +66,9 @@ async def cmd_ooo(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         save_and_replan(app, replace(inv.member, ooo=()))
         return Reply(Message.text("Your out-of-office dates are cleared."))
     try:
-        span = parse_date_range(_one_arg(args, "date range, like 2026-12-24..2027-01-02"))
+        if not args:
+            raise CommandError("Give the days, like 2026-12-24..2027-01-02, `next week` or `until friday`.")
+        span = parse_span(" ".join(args), local_date(app.now(), inv.member.tz))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
     save_and_replan(app, replace(inv.member, ooo=(*inv.member.ooo, span)))

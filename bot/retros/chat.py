@@ -23,8 +23,11 @@ from bot.retros.flow import (
     add_anonymous,
     add_item,
     cast_vote,
+    close_now,
     find_round,
+    may_run,
     parse_action,
+    refusal,
     sentence,
     thread_occurrence,
 )
@@ -54,14 +57,14 @@ async def on_thread_message(ctx: RetroContext, msg: IncomingMessage) -> bool:
     action = ACTION.match(text)
     if action:
         try:
-            owner, what, due = parse_action(ctx, msg.workspace, action.group("rest"))
+            owner, what, due = parse_action(ctx, msg.workspace, action.group("rest"), msg.member)
         except ValueError as err:
             await app.outbox.dm(key(r, occ.day, "action-error", msg.message_id or hashlib.sha256(text.encode())
                                     .hexdigest()[:12]), r.workspace, msg.member.id,
                                 Message.text(f"I couldn't record that action item: {sentence(err)} Write it as "
-                                             "`action: @owner what by YYYY-MM-DD`."))
+                                             "`action: @owner what by DATE`, like `by next friday`."))
             return True
-        await add_action(ctx, r, occ, owner, what, due)
+        await add_action(ctx, r, occ, owner, what, due, msg.member)
         return True
     if occ.status != "open":
         return True
@@ -143,6 +146,14 @@ async def on_action(ctx: RetroContext, act: Action) -> Reply | None:
         item = await add_item(ctx, found[0], found[1], category, state["text"], act.member,
                               message_id=state["message_id"])
         return Reply(Message.text(f"Added as #{item.number} {CATEGORIES[category][0]} {CATEGORIES[category][1]}."))
+    if act.action_id == "retro.close.confirm":
+        name, _, day = act.value.partition("|")
+        found = find_round(ctx, act.workspace, name, day)
+        if found is None or found[1].status != "open":
+            return Reply(Message.text("That retro is already closed."))
+        if not may_run(ctx, *found, act.member):
+            return Reply(Message.text(refusal(ctx, *found, "close")))
+        return Reply(Message.text(await close_now(ctx, *found, act.member.tz)))
     if act.action_id == "retro.action.submit":
         found = find_round(ctx, act.workspace, act.metadata.get("retro", ""), act.metadata.get("day", ""))
         if found is None:
@@ -151,9 +162,9 @@ async def on_action(ctx: RetroContext, act: Action) -> Reply | None:
         if act.values.get("due", "").strip():
             text += f" by {act.values['due'].strip()}"
         try:
-            owner, what, due = parse_action(ctx, act.workspace, text)
+            owner, what, due = parse_action(ctx, act.workspace, text, act.member)
         except ValueError as err:
             return Reply(Message.text(f"Not saved: {sentence(err)}"))
-        action = await add_action(ctx, found[0], found[1], owner, what, due)
+        action = await add_action(ctx, found[0], found[1], owner, what, due, act.member)
         return Reply(Message.text(f"Saved action item #{action.id}."))
     return None

@@ -1,7 +1,9 @@
 """``/retro``: the open round's items, the schedule with its burden table, and the round's actions.
 
 Every sub-command works through the same flow as the thread (``bot.retros.flow``), so a
-vote by ``/retro vote N`` and a 👍 count the same way.
+vote by ``/retro vote N`` and a 👍 count the same way. Opening and closing are for admins and
+the round's facilitator; closing before the meeting asks first; an action item is closed by
+its owner, whoever recorded it, or an admin.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from bot.kernel.app import Meridian
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
 from bot.kernel.messages import (
+    Actions,
     Attachment,
     Block,
+    Button,
     Context,
     Divider,
     Form,
@@ -30,14 +34,20 @@ from bot.retros.flow import (
     add_anonymous,
     add_item,
     cast_vote,
-    close_round,
+    close_now,
+    closes_early,
+    facilitator_of,
+    kept_meeting,
+    may_run,
     open_occurrence_for,
     open_round,
     parse_action,
+    refusal,
     sentence,
+    take_back_vote,
 )
-from bot.retros.messages import action_line, occurrence_calendar
-from bot.retros.model import CATEGORIES, Occurrence, Retro, category_of
+from bot.retros.messages import action_line, occurrence_calendar, overdue_count
+from bot.retros.model import CATEGORIES, Item, Occurrence, Retro, category_of
 from bot.retros.plan import burden_table, current_round, ensure_plan, next_round, participants
 
 Handler = Callable[[RetroContext, Invocation, list[str]], Awaitable[Reply]]
@@ -77,6 +87,11 @@ def _latest(ctx: RetroContext, r: Retro) -> Occurrence | None:
 async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     r = find_retro(ctx, inv, _one_name(args))
     occ = current_round(ctx, r)
+    kept = kept_meeting(ctx, r) if occ is None else None
+    if kept is not None and kept.start is not None:
+        return Reply(Message.text(f"Items and votes for {r.name} closed early (the summary is in {r.channel}); "
+                                  "its meeting is still on: ", Strong(fmt_local(kept.start, inv.member.tz)),
+                                  " your time."))
     if occ is None:
         nxt = next_round(ctx, r)
         if nxt is None:
@@ -86,12 +101,16 @@ async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Rep
                                   f" your time; the thread opens {fmt_local(nxt.opens_at, inv.member.tz)}. "
                                   "See /retro schedule for the rotation."))
     items = ctx.store.items(r.workspace, r.name, occ.day)
-    used = ctx.store.votes_cast(r.workspace, r.name, occ.day, inv.member.id)
+    mine = ctx.store.voted(r.workspace, r.name, occ.day, inv.member.id)
+    facilitator = facilitator_of(ctx, r, occ)
     blocks: list[Block] = [Header(f"🔁 {r.name} — open until {fmt_local(occ.end, inv.member.tz)}"),
-                           Context(rich(f"You have {r.max_votes - used} of {r.max_votes} votes left."))]
+                           Context(rich(f"You have {r.max_votes - len(mine)} of {r.max_votes} votes left. "
+                                        "Vote counts show when the retro closes; ✓ marks your votes "
+                                        "(/retro unvote N takes one back)."
+                                        + (f" Facilitator: {facilitator.name}." if facilitator else "")))]
     for i in items:
         blocks.append(Section(rich(Strong(f"#{i.number}"), f" {CATEGORIES[i.category][0]} ",
-                                   truncate_user_text(i.text, 300), f"  ({i.votes} 👍)")))
+                                   truncate_user_text(i.text, 300), "  ✓ your vote" if i.number in mine else "")))
     if not items:
         blocks.append(Section(rich("No items yet.")))
     return Reply(Message(tuple(blocks), fallback=f"{r.name}: {len(items)} items"))
@@ -100,7 +119,8 @@ async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Rep
 async def cmd_schedule(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     r = find_retro(ctx, inv, _one_name(args))
     tz = inv.member.tz
-    occs = [o for o in ensure_plan(ctx, r) if o.status != "closed"]
+    # A round closed early keeps its meeting, so it stays on the schedule until the meeting is over.
+    occs = [o for o in ensure_plan(ctx, r) if o.status != "closed" or (o.start and o.end > ctx.app.now())]
     if not occs:
         return Reply(Message.text(f"{r.name} has no round coming up."))
     if r.is_async:
@@ -131,6 +151,11 @@ async def cmd_schedule(ctx: RetroContext, inv: Invocation, args: list[str]) -> R
                          attachments=(Attachment(f"{r.name}-plan.ics", ics, "text/calendar"),)))
 
 
+def _name_and_confirm(args: list[str]) -> tuple[str | None, bool]:
+    confirm = "confirm" in args
+    return _one_name([a for a in args if a != "confirm"]), confirm
+
+
 async def cmd_open(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     r = find_retro(ctx, inv, _one_name(args))
     if current_round(ctx, r) is not None:
@@ -138,26 +163,46 @@ async def cmd_open(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
     occ = next_round(ctx, r)
     if occ is None:
         raise CommandError(f"{r.name} has no round left to open.")
+    if not may_run(ctx, r, occ, inv.member):
+        return Reply(Message.text(refusal(ctx, r, occ, "open")))  # not a usage mistake: no usage line
     await open_round(ctx, r, occ)
     ctx.app.engine.replan()
-    return Reply(Message.text(f"Opened the {r.name} retro for {fmt_day(occ.day)}: reply in its thread in {r.channel}."),
-                 public=True)
+    # The thread itself tells the channel; the person who opened it is told where it is.
+    return Reply(Message.text(f"Opened the {r.name} retro for {fmt_day(occ.day)}: reply in its thread in {r.channel}."))
+
+
+def early_close_question(r: Retro, occ: Occurrence, tz: str) -> Message:
+    """What a person is asked before a round closes ahead of its meeting (or its planned close)."""
+    if occ.start is not None:
+        head = (f"The {r.name} meeting is ", Strong(fmt_local(occ.start, tz)), " your time. Closing now ends items "
+                "and votes and posts the summary; the meeting stays on and everyone is still reminded.")
+    else:
+        head = (f"{r.name} is planned to close ", Strong(fmt_local(occ.end, tz)), " your time. Closing now ends "
+                "items and votes and posts the summary.")
+    return Message((Section(rich("⚠️ ", *head)),
+                    Actions((Button("Close now", "retro.close.confirm", f"{r.name}|{occ.day.isoformat()}"),)),
+                    Context(rich("Or type `/retro close confirm`."))),
+                   fallback=f"Close {r.name} before its meeting? Type /retro close confirm to go ahead.")
 
 
 async def cmd_close(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
-    r = find_retro(ctx, inv, _one_name(args))
+    name, confirmed = _name_and_confirm(args)
+    r = find_retro(ctx, inv, name)
     occ = current_round(ctx, r)
     if occ is None:
         raise CommandError(f"{r.name} is not open, so there is nothing to close.")
-    await close_round(ctx, r, occ)
-    return Reply(Message.text(f"Closed {r.name}: the summary is in the thread and in {r.channel}."), public=True)
+    if not may_run(ctx, r, occ, inv.member):
+        return Reply(Message.text(refusal(ctx, r, occ, "close")))
+    if closes_early(ctx, occ) and not confirmed:
+        return Reply(early_close_question(r, occ, inv.member.tz))
+    return Reply(Message.text(await close_now(ctx, r, occ, inv.member.tz)))
 
 
 async def cmd_actions(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     if args:
         raise CommandError("`actions` takes no arguments.")
     actions = ctx.store.actions(inv.workspace, status="open")
-    blocks: list[Block] = [Header(f"📌 Open action items ({len(actions)})")]
+    blocks: list[Block] = [Header(f"📌 Open action items ({len(actions)}{overdue_count(ctx, actions)})")]
     blocks.extend(Section(rich(*action_line(ctx, a), f"  ({a.retro})")) for a in actions)
     if not actions:
         blocks.append(Section(rich("None open.")))
@@ -173,14 +218,15 @@ async def cmd_action(ctx: RetroContext, inv: Invocation, args: list[str]) -> Rep
         return Reply(form=Form("Retro action item", "retro.action.submit", (
             FormInput("owner", "Owner (member id)", kind="text"),
             FormInput("text", "What will be done", multiline=True),
-            FormInput("due", "Due date (YYYY-MM-DD)", optional=True)),
+            FormInput("due", "Due date (next friday, in 2 weeks, 2027-04-01)", optional=True)),
             metadata={"retro": r.name, "day": occ.day.isoformat()}))
     try:
-        owner, what, due = parse_action(ctx, inv.workspace, " ".join(args))
+        owner, what, due = parse_action(ctx, inv.workspace, " ".join(args), inv.member)
     except ValueError as err:
         raise CommandError(sentence(err)) from None
-    action = await add_action(ctx, r, occ, owner, what, due)
-    return Reply(Message.text(f"Saved action item #{action.id} for {owner.name}."))
+    action = await add_action(ctx, r, occ, owner, what, due, inv.member)
+    due_text = f", due {fmt_day(due)}" if due else " (no due date)"
+    return Reply(Message.text(f"Saved action item #{action.id} for {owner.name}{due_text}."))
 
 
 async def cmd_done(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
@@ -189,6 +235,13 @@ async def cmd_done(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
     action = ctx.store.get_action(inv.workspace, int(args[0].lstrip("#")))
     if action is None:
         raise CommandError(f"There is no action item #{args[0].lstrip('#')}.")
+    me = inv.member
+    if not (me.is_admin or me.id in (action.owner, action.created_by)):
+        owner = ctx.app.store.get_member(inv.workspace, action.owner)
+        return Reply(Message.text(f"Action item #{action.id} is {owner.name if owner else action.owner}'s: only its "
+                                  "owner, whoever recorded it or an admin can mark it done."))
+    if action.status == "done":
+        return Reply(Message.text(f"Action item #{action.id} is already done."))
     ctx.store.set_action_status(inv.workspace, action.id, "done")
     return Reply(Message.text(f"Action item #{action.id} is done. Thanks!"))
 
@@ -211,9 +264,9 @@ async def cmd_add(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     return Reply(Message.text(f"Added #{item.number} to the {found[0].name} thread."))
 
 
-async def cmd_vote(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+def _voting_on(ctx: RetroContext, inv: Invocation, args: list[str], verb: str) -> tuple[Retro, Occurrence, Item]:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
-        raise CommandError("Give the item's number, like `/retro vote 3`.")
+        raise CommandError(f"Give the item's number, like `/retro {verb} 3`.")
     found = open_occurrence_for(ctx, inv.workspace, inv.member)
     if found is None:
         raise CommandError("No retro is open right now.")
@@ -221,7 +274,17 @@ async def cmd_vote(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
     item = ctx.store.item_by_number(r.workspace, r.name, occ.day, int(args[0].lstrip("#")))
     if item is None:
         raise CommandError(f"There is no item #{args[0].lstrip('#')} in {r.name}.")
+    return r, occ, item
+
+
+async def cmd_vote(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r, occ, item = _voting_on(ctx, inv, args, "vote")
     return Reply(Message.text(cast_vote(ctx, r, occ, item, inv.member)))
+
+
+async def cmd_unvote(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r, occ, item = _voting_on(ctx, inv, args, "unvote")
+    return Reply(Message.text(take_back_vote(ctx, r, occ, item, inv.member)))
 
 
 def family(ctx: RetroContext) -> CommandFamily[Meridian]:
@@ -239,12 +302,15 @@ def family(ctx: RetroContext) -> CommandFamily[Meridian]:
         subcommands=[
             sub("schedule", "schedule [NAME]", "the next slots in your time, the burden table, a calendar file",
                 cmd_schedule),
-            sub("open", "open [NAME]", "open the next retro's thread now", cmd_open),
-            sub("close", "close [NAME]", "close the open retro and post its summary", cmd_close),
+            sub("open", "open [NAME]", "open the next retro's thread now (admins and the facilitator)", cmd_open),
+            sub("close", "close [NAME] [confirm]", "close the open retro and post its summary (admins and the "
+                "facilitator; before the meeting, add confirm)", cmd_close),
             sub("add", "add [--anon] CATEGORY: TEXT", "add an item (anonymously with --anon)", cmd_add),
             sub("vote", "vote N", "vote for item N", cmd_vote),
-            sub("action", "action @OWNER TEXT [by YYYY-MM-DD]", "record an action item", cmd_action),
-            sub("actions", "actions", "list open action items", cmd_actions),
-            sub("done", "done N", "mark action item N done", cmd_done),
+            sub("unvote", "unvote N", "take back your vote for item N", cmd_unvote),
+            sub("action", "action @OWNER TEXT [by DATE]", "record an action item (by next friday, by 2027-04-01)",
+                cmd_action),
+            sub("actions", "actions", "list open action items, overdue ones marked", cmd_actions),
+            sub("done", "done N", "mark action item N done (its owner, who recorded it, or an admin)", cmd_done),
         ],
     )

@@ -17,8 +17,7 @@ from bot.retros.model import CATEGORIES, DEFAULT_PROMPTS, Retro
 from bot.retros.rotation import RotationError, parse_candidates, parse_duration, parse_every
 
 RETRO_KEYS = {"name", "channel", "every", "duration", "starts", "members", "candidates", "thread_lead", "open_before",
-              "prompts",
-              "night_cap", "max_votes", "async", "tz"}
+              "prompts", "night_cap", "max_votes", "async", "tz", "facilitator"}
 ASYNC_KEYS = {"opens", "closes"}
 _CANDIDATE = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
 
@@ -181,6 +180,15 @@ def parse_retros(tf: TeamFile) -> tuple[list[Retro], list[str]]:
                 if unknown:
                     err("members", f"unknown member {', '.join(unknown)}")
                 fields["members"] = tuple(str(m) for m in members)
+        if "facilitator" in entry:
+            facilitator = entry["facilitator"]
+            if not isinstance(facilitator, str) or facilitator not in member_ids:
+                err("facilitator", f"facilitator must be the id of a member, like {next(iter(sorted(member_ids)), 'ravi')}"
+                                   + (f"; `{facilitator}` is not one" if isinstance(facilitator, str) else ""))
+            elif isinstance(fields.get("members"), tuple) and facilitator not in fields["members"]:
+                err("facilitator", f"facilitator `{facilitator}` is not one of this retro's members")
+            else:
+                fields["facilitator"] = facilitator
         if len(errors) == before:
             retros.append(Retro(**fields))
     return retros, errors

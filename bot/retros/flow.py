@@ -9,24 +9,29 @@ Each occurrence runs the same thread flow, with or without a meeting:
   the sprint in numbers;
 * **collect**: items, anonymous items and votes (``bot.retros.chat`` turns thread
   replies, DMs, reactions and buttons into the calls here; ``bot.retros.commands`` does
-  the same for ``/retro``);
-* **close** (the meeting's end, async ``closes``, or ``/retro close``): a summary in the
-  thread and the channel; ``action: @owner what by DATE`` lines become action items
-  whose owners get a DM the day before they are due.
+  the same for ``/retro``). Vote counts stay hidden until the close; anonymous items wait
+  (in the store, not in memory) for the thread's next hour mark and are released together,
+  so the moment one appears does not point to its writer;
+* **close** (the meeting's end, async ``closes``, or ``/retro close`` by an admin or the
+  round's facilitator): the summary, once, in the channel (a round with nothing in it is one
+  line in its thread); ``action: @owner what by DATE`` lines become action items whose
+  owners get a DM the day before they are due. A round closed before its meeting keeps
+  the meeting and its reminders.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.kernel.domain import WEEKDAYS, Member
+from bot.kernel.dates import DateInputError, looks_like_date, parse_day
+from bot.kernel.domain import Member
 from bot.kernel.members import People, PersonNotFound
 from bot.kernel.messages import Message
-from bot.kernel.ports import ClaimedItem
-from bot.kernel.timekeeping import TimeInputError, local_date, parse_date
-from bot.retros.context import RetroContext, key, notices_key, thread_key
+from bot.kernel.ports import ClaimedItem, DueItem
+from bot.kernel.timekeeping import local_date
+from bot.retros import rotation
+from bot.retros.context import RetroContext, fmt_local, key, notices_key, thread_key
 from bot.retros.messages import (
     action_due_message,
     action_line,
@@ -38,7 +43,10 @@ from bot.retros.messages import (
     summary_message,
 )
 from bot.retros.model import ActionItem, Item, Occurrence, Retro, category_of
-from bot.retros.plan import publish
+from bot.retros.plan import participants, publish
+
+RELEASE_EVERY = timedelta(hours=1)
+"""Anonymous items wait for the thread's next mark of this length (counted from its opening) and go out together."""
 
 
 # --- lookups -----------------------------------------------------------------------------------
@@ -78,13 +86,51 @@ def open_occurrence_for(ctx: RetroContext, workspace: str, member: Member | None
     return found[0] if found else None
 
 
+# --- who runs a round ----------------------------------------------------------------------------
+def facilitator_of(ctx: RetroContext, r: Retro, occ: Occurrence) -> Member | None:
+    """The team file's ``facilitator``, else the members in turn (by id), one per round of the series."""
+    members = participants(ctx, r)
+    if r.facilitator is not None:
+        return next((m for m in members if m.id == r.facilitator), None)
+    if not members:
+        return None
+    index = 0
+    if r.starts is not None and r.every is not None:
+        index = max(0, (occ.day - r.starts).days // rotation.parse_every(r.every).days)
+    return members[index % len(members)]
+
+
+def may_run(ctx: RetroContext, r: Retro, occ: Occurrence, member: Member) -> bool:
+    """Opening and closing a round is for workspace admins and the round's facilitator."""
+    facilitator = facilitator_of(ctx, r, occ)
+    return member.is_admin or (facilitator is not None and facilitator.id == member.id)
+
+
+def refusal(ctx: RetroContext, r: Retro, occ: Occurrence, doing: str) -> str:
+    facilitator = facilitator_of(ctx, r, occ)
+    who = f"this round's facilitator ({facilitator.name})" if facilitator else "this round's facilitator"
+    return f"Only workspace admins or {who} can {doing} {r.name}."
+
+
+def kept_meeting(ctx: RetroContext, r: Retro) -> Occurrence | None:
+    """A round closed before its meeting whose meeting is still to come (it stays on, with its reminders)."""
+    now = ctx.app.now()
+    return next((o for o in ctx.store.occurrences(r.workspace, r.name)
+                 if o.status == "closed" and o.start is not None and o.start > now), None)
+
+
+def closes_early(ctx: RetroContext, occ: Occurrence) -> bool:
+    """Closing now would come before the meeting starts (or, without a meeting, before the planned close)."""
+    return ctx.app.now() < (occ.start if occ.start is not None else occ.end)
+
+
 # --- opening and closing -----------------------------------------------------------------------
 async def open_round(ctx: RetroContext, r: Retro, occ: Occurrence) -> Occurrence:
     if occ.status == "closed":
         return occ
     occ = publish(ctx, r, occ)
     posted = await ctx.app.outbox.post(thread_key(r, occ.day), r.workspace, r.channel,
-                                       await open_message(ctx, r, occ))
+                                       await open_message(ctx, r, occ, facilitator_of(ctx, r, occ)))
     occ = replace(occ, status="open", thread_id=posted.message_id if posted else occ.thread_id)
     ctx.store.save_occurrence(occ)
     return occ
@@ -95,13 +141,27 @@ async def close_round(ctx: RetroContext, r: Retro, occ: Occurrence) -> Occurrenc
         return occ
     if occ.status == "planned":
         occ = await open_round(ctx, r, occ)
+    await release_anonymous(ctx, r, occ)
     summary = summary_message(ctx, r, occ)
-    await ctx.app.outbox.post(key(r, occ.day, "summary"), r.workspace, r.channel, summary,
-                              thread_key=thread_key(r, occ.day))
-    await ctx.app.outbox.post(key(r, occ.day, "summary", "channel"), r.workspace, r.channel, summary)
+    if summary is None:  # nothing to report: one line where the round happened, nothing in the channel
+        await ctx.app.outbox.post(key(r, occ.day, "summary"), r.workspace, r.channel,
+                                  Message.text(f"🧾 {r.name} closed with no items and no action items."),
+                                  thread_key=thread_key(r, occ.day))
+    else:
+        await ctx.app.outbox.post(key(r, occ.day, "summary", "channel"), r.workspace, r.channel, summary)
     occ = replace(occ, status="closed")
     ctx.store.save_occurrence(occ)
     return occ
+
+
+async def close_now(ctx: RetroContext, r: Retro, occ: Occurrence, tz: str) -> str:
+    """Close a round someone asked to close (its permission and confirmation checked) and say what happened."""
+    early = closes_early(ctx, occ)
+    await close_round(ctx, r, occ)
+    done = f"Closed {r.name}: the summary is in {r.channel}."
+    if early and occ.start is not None:
+        done += f" The meeting ({fmt_local(occ.start, tz)} your time) stays on; reminders still go out."
+    return done
 
 
 # --- items and votes ---------------------------------------------------------------------------
@@ -130,8 +190,34 @@ def cast_vote(ctx: RetroContext, r: Retro, occ: Occurrence, item: Item, voter: M
     return f"Your vote for #{item.number} counts ({left} left)."
 
 
+def take_back_vote(ctx: RetroContext, r: Retro, occ: Occurrence, item: Item, voter: Member) -> str:
+    store = ctx.store
+    if occ.status != "open":
+        return f"Voting on {r.name} has closed."
+    if not store.unvote(item, voter.id):
+        return f"You have not voted for #{item.number}, so there is no vote to take back."
+    left = r.max_votes - store.votes_cast(r.workspace, r.name, occ.day, voter.id)
+    return f"Took back your vote for #{item.number} ({left} left)."
+
+
+def _pending_key(r: Retro, day: date) -> str:
+    return f"retro:{r.name}:{day.isoformat()}:anonymous"
+
+
+def pending_anonymous(ctx: RetroContext, r: Retro, day: date) -> list[dict[str, str]]:
+    """Anonymous items written but not yet released: category and text, nothing about the writer."""
+    state = ctx.app.store.kv_get(r.workspace, _pending_key(r, day)) or {}
+    return list(state.get("items", []))
+
+
+def next_release(occ: Occurrence, now: datetime) -> datetime:
+    """The thread's next hour mark after ``now``, counted from when the thread was due to open."""
+    return occ.opens_at + RELEASE_EVERY * ((now - occ.opens_at) // RELEASE_EVERY + 1)
+
+
 async def add_anonymous(ctx: RetroContext, workspace: str, member: Member, text: str, name: str | None = None) -> str:
-    """Post an item with no author. Nothing about the writer is stored, logged or sent with it."""
+    """Take an item with no author, to be posted with the next batch. Nothing about the writer is stored,
+    logged or sent with it, and the batch hides when it was written."""
     found = open_occurrence_for(ctx, workspace, member, name)
     if found is None:
         return "No retro is open right now; anonymous items are taken while a retro's thread is open."
@@ -142,36 +228,92 @@ async def add_anonymous(ctx: RetroContext, workspace: str, member: Member, text:
                 "💡 or idea:, 🙌 or kudos: — e.g. `anon: improve: deploys take too long`.")
     if not body:
         return "That item was empty, so nothing was posted."
+    pending = pending_anonymous(ctx, r, occ.day)
     # A repeated delivery of the same DM must not post twice; matching on the text keeps nothing about the writer.
     if any(i.category == category and i.text.casefold() == body.casefold()
-           for i in ctx.store.items(r.workspace, r.name, occ.day)):
-        return f"That item is already in the {r.name} thread."
-    await add_item(ctx, r, occ, category, body, None)
-    return f"Posted anonymously in the {r.name} thread. Your name is not stored with it."
+           for i in ctx.store.items(r.workspace, r.name, occ.day)) or \
+            any(p["category"] == category and p["text"].casefold() == body.casefold() for p in pending):
+        return f"That item is already in the {r.name} thread (or waiting to go in)."
+    ctx.app.store.kv_set(r.workspace, _pending_key(r, occ.day),
+                         {"items": [*pending, {"category": category, "text": body}]})
+    ctx.app.engine.replan()  # the release at the next hour mark may fall inside the window already planned
+    release = next_release(occ, ctx.app.now())
+    when = (f"at {fmt_local(release, member.tz)}" if release < occ.end
+            else "when the retro closes")
+    return (f"Taken anonymously. It goes into the {r.name} thread {when}, together with any other anonymous "
+            "items, so when you sent it does not point to you. Your name is not stored with it.")
+
+
+async def release_anonymous(ctx: RetroContext, r: Retro, occ: Occurrence) -> int:
+    """Post the waiting anonymous items in an order that says nothing about who wrote first; each is posted
+    once even when a release is run again after a crash."""
+    pending = pending_anonymous(ctx, r, occ.day)
+    if not pending:
+        return 0
+    posted = {(i.category, i.text.casefold()) for i in ctx.store.items(r.workspace, r.name, occ.day)}
+    released = 0
+    for entry in sorted(pending, key=lambda p: (p["category"], p["text"].casefold())):
+        if (entry["category"], entry["text"].casefold()) in posted:
+            continue
+        await add_item(ctx, r, occ, entry["category"], entry["text"], None)
+        released += 1
+    # Items that came in while this batch was being posted wait for the next one.
+    done = {(p["category"], p["text"]) for p in pending}
+    waiting = [p for p in pending_anonymous(ctx, r, occ.day) if (p["category"], p["text"]) not in done]
+    if waiting:
+        ctx.app.store.kv_set(r.workspace, _pending_key(r, occ.day), {"items": waiting})
+        ctx.app.engine.replan()
+    else:
+        ctx.app.store.kv_delete(r.workspace, _pending_key(r, occ.day))
+    return released
+
+
+def plan_releases(ctx: RetroContext, start: datetime, end: datetime) -> list[DueItem]:
+    """A release at the next hour mark of every open round that has anonymous items waiting."""
+    now = ctx.app.now()
+    items: list[DueItem] = []
+    for r in ctx.store.list_retros():
+        for occ in ctx.store.occurrences(r.workspace, r.name):
+            if occ.status != "open" or not pending_anonymous(ctx, r, occ.day):
+                continue
+            at = next_release(occ, now)
+            if at < occ.end and start <= at < end:
+                items.append(DueItem(key(r, occ.day, "release", at.strftime("%Y%m%dT%H%MZ")), "retro.release",
+                                     r.workspace, at, {"retro": r.name, "day": occ.day.isoformat()}))
+    return items
 
 
 # --- action items ------------------------------------------------------------------------------
 def sentence(err: Exception) -> str:
-    """A refusal's reason ending in one full stop, whatever punctuation it came with."""
+    """A refusal's reason as a sentence: a capital first, one full stop at the end, whatever it came with."""
     text = str(err)
+    text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
-def _due_date(text: str, today: date) -> date:
-    word = text.strip().lower()
-    if word == "tomorrow":
-        return today + timedelta(days=1)
-    if word[:3] in WEEKDAYS and len(word) >= 3:
-        ahead = (WEEKDAYS.index(word[:3]) - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead)
-    return parse_date(word)
+def _due(text: str, today: date) -> tuple[str, date | None]:
+    """Split ``what needs doing by next friday`` into the text and the due date. The words after the last ``by``
+    are a due date when they read as one, an error when they look like a date that cannot be read, and part
+    of the text otherwise (``cut review time by half``)."""
+    what, sep, when = f" {text}".rpartition(" by ")
+    when = when.strip().rstrip(".")
+    if not sep or not when:
+        return text, None
+    try:
+        return what, parse_day(when, today)
+    except DateInputError as err:
+        if looks_like_date(when):
+            raise ValueError(str(err)) from None
+        return text, None
 
 
-def parse_action(ctx: RetroContext, workspace: str, text: str) -> tuple[Member, str, date | None]:
-    """``@owner what needs doing by 2027-01-22`` → owner, text, due date; a ``ValueError`` says what is wrong.
+def parse_action(ctx: RetroContext, workspace: str, text: str,
+                 speaker: Member | None = None) -> tuple[Member, str, date | None]:
+    """``@owner what needs doing by next friday`` → owner, text, due date; a ``ValueError`` says what is wrong.
 
     The owner is whoever ``@owner`` names the ways people write it (id, name, first name,
-    email, an account id the team file lists).
+    email, an account id the team file lists). The date is read in the speaker's zone (the
+    owner's when nobody in particular speaks, as for a form).
     """
     words = text.strip().split(maxsplit=1)
     if not words:
@@ -180,24 +322,19 @@ def parse_action(ctx: RetroContext, workspace: str, text: str) -> tuple[Member, 
     if isinstance(owner, PersonNotFound):
         raise ValueError(owner.reason)
     rest = words[1] if len(words) > 1 else ""
-    due: date | None = None
-    match = re.match(r"^(?P<what>.*\S)\s+by\s+(?P<when>\S+)\s*$", rest, re.DOTALL)
-    if match:
-        try:
-            due = _due_date(match.group("when"), local_date(ctx.app.now(), owner.tz))
-        except TimeInputError:
-            raise ValueError(f"`{match.group('when')}` is not a date; write it as YYYY-MM-DD") from None
-        rest = match.group("what")
-        if due < local_date(ctx.app.now(), owner.tz):
-            raise ValueError(f"{due.isoformat()} is in the past")
+    today = local_date(ctx.app.now(), (speaker or owner).tz)
+    rest, due = _due(rest, today)
+    if due is not None and due < today:
+        raise ValueError(f"{due.isoformat()} is in the past")
     if not rest.strip():
         raise ValueError("say what the owner will do")
     return owner, rest.strip(), due
 
 
 async def add_action(ctx: RetroContext, r: Retro, occ: Occurrence, owner: Member, text: str,
-                     due: date | None) -> ActionItem:
-    action = ctx.store.add_action(ActionItem(r.workspace, r.name, occ.day, owner.id, text, due))
+                     due: date | None, by: Member | None = None) -> ActionItem:
+    action = ctx.store.add_action(ActionItem(r.workspace, r.name, occ.day, owner.id, text, due,
+                                             created_by=by.id if by else None))
     message = Message.text("📌 Action ", *action_line(ctx, action))
     await ctx.app.outbox.post(key(r, occ.day, "action", action.id), r.workspace, r.channel, message,
                               thread_key=thread_key(r, occ.day))
@@ -222,10 +359,17 @@ async def on_close(ctx: RetroContext, item: ClaimedItem) -> None:
         await close_round(ctx, *found)
 
 
+async def on_release(ctx: RetroContext, item: ClaimedItem) -> None:
+    found = _claimed(ctx, item)
+    if found and found[1].status == "open":
+        await release_anonymous(ctx, *found)
+
+
 async def on_remind(ctx: RetroContext, item: ClaimedItem) -> None:
     found = _claimed(ctx, item)
     member = ctx.app.store.get_member(item.workspace, item.payload["member"])
-    if not found or member is None or found[1].status == "closed" or not found[0].includes(member):
+    # A round closed before its meeting keeps the meeting: its reminders still go out.
+    if not found or member is None or not found[0].includes(member) or found[1].end <= ctx.app.now():
         return
     r, occ = found
     await ctx.app.outbox.dm(f"{item.key}:dm", r.workspace, member.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.kernel.domain import Member
 from bot.kernel.messages import Block, Context, Inline, Section, Strong, rich, truncate_user_text
 from bot.retros.context import RetroContext, fmt_day, fmt_local
+from bot.retros.flow import kept_meeting
 from bot.retros.plan import current_round, next_round
 
 
@@ -13,10 +14,14 @@ def home_retros(ctx: RetroContext, member: Member) -> list[Block]:
     blocks: list[Block] = []
     for r in (r for r in ctx.store.list_retros(member.workspace) if r.includes(member)):
         current = current_round(ctx, r)
-        nxt = None if current else next_round(ctx, r)
+        kept = kept_meeting(ctx, r)
+        nxt = None if current or kept else next_round(ctx, r)
         if current is not None:
             when: tuple[Inline, ...] = ("open now, until ", Strong(fmt_local(current.end, member.tz)),
                                         f" your time; add items in its thread in {r.channel}")
+        elif kept is not None and kept.start is not None:  # closed before its meeting: the meeting stays on
+            when = ("meeting ", Strong(fmt_local(kept.start, member.tz)),
+                    " your time (items and votes closed early)")
         elif nxt is not None:
             when = ("next: ", Strong(fmt_local(nxt.start or nxt.opens_at, member.tz)), " your time")
         else:

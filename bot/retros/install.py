@@ -1,7 +1,8 @@
 """``Retros``: the retros capability, built at bootstrap with its store and, optionally, sprint numbers.
 
-``install`` registers ``/retro``, the planner and the due-work kinds (``retro.open``,
-``retro.remind``, ``retro.close``, ``retro.action_remind``, ``retro.replanned``), the thread, DM, reaction and
+``install`` registers ``/retro``, the planners and the due-work kinds (``retro.open``,
+``retro.remind``, ``retro.close``, ``retro.action_remind``, ``retro.replanned``, ``retro.release`` for anonymous
+items), the thread, DM, reaction and
 button handlers, the home-page section, the ``forget-me`` hook and the team file's
 ``retros:`` section. Every handler closes over one ``RetroContext``, so each reaches this
 capability's own store and ports, never anything looked up on the app by name.
@@ -59,6 +60,12 @@ class Retros:
         async def on_action_remind(_app: Meridian, item: ClaimedItem) -> None:
             await flow.on_action_remind(ctx, item)
 
+        def releases(_app: Meridian, start: datetime, end: datetime) -> list[DueItem]:
+            return flow.plan_releases(ctx, start, end)
+
+        async def on_release(_app: Meridian, item: ClaimedItem) -> None:
+            await flow.on_release(ctx, item)
+
         async def on_thread_message(_app: Meridian, msg: IncomingMessage) -> bool:
             return await chat.on_thread_message(ctx, msg)
 
@@ -76,11 +83,13 @@ class Retros:
 
         app.add_family(family(ctx))
         app.add_planner(planner)
+        app.add_planner(releases)
         app.on_due("retro.open", on_open)
         app.on_due("retro.remind", on_remind)
         app.on_due("retro.close", on_close)
         app.on_due("retro.action_remind", on_action_remind)
         app.on_due("retro.replanned", on_replanned)
+        app.on_due("retro.release", on_release)
         app.on_message(on_thread_message)
         app.on_message(on_anonymous_dm)
         app.on_reaction(on_reaction)

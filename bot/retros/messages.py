@@ -2,13 +2,14 @@
 
 All are neutral messages (``bot.kernel.messages``); the chat adapters render them. No
 message shows who wrote an item in the summary, and an anonymous item shows no author
-anywhere.
+anywhere. An open action item past its due date (in its owner's zone) is marked overdue
+wherever it is listed.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.kernel.domain import Member
@@ -28,6 +29,7 @@ from bot.kernel.messages import (
     rich,
     truncate_user_text,
 )
+from bot.kernel.timekeeping import local_date
 from bot.retros import rotation
 from bot.retros.calendar import CalendarEvent, calendar, event_uid
 from bot.retros.context import RetroContext, fmt_day, fmt_local
@@ -52,14 +54,31 @@ async def _sprint_numbers(ctx: RetroContext, r: Retro, occ: Occurrence) -> list[
     return [Divider(), Section(rich(Strong("📈 Sprint in numbers"))), *(Section(rich(line)) for line in lines)]
 
 
+def overdue(ctx: RetroContext, a: ActionItem) -> bool:
+    """Open and past its due date on its owner's calendar (UTC's when the owner is gone)."""
+    if a.status != "open" or a.due is None:
+        return False
+    owner = ctx.app.store.get_member(a.workspace, a.owner)
+    today: date = local_date(ctx.app.now(), owner.tz if owner else "UTC")
+    return a.due < today
+
+
 def action_line(ctx: RetroContext, a: ActionItem) -> tuple[Inline, ...]:
     owner = ctx.app.store.get_member(a.workspace, a.owner)
     who: Inline = Mention(owner.id, owner.name) if owner else a.owner
-    due = f" — due {fmt_day(a.due)}" if a.due else ""
-    return (Strong(f"#{a.id}"), " ", who, ": ", truncate_user_text(a.text, 500), due)
+    due: tuple[Inline, ...] = (f" — due {fmt_day(a.due)}",) if a.due else ()
+    if overdue(ctx, a):
+        due = (" — ", Strong(f"⚠️ overdue since {fmt_day(a.due)}" if a.due else "⚠️ overdue"))
+    return (Strong(f"#{a.id}"), " ", who, ": ", truncate_user_text(a.text, 500), *due)
 
 
-async def open_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message:
+def overdue_count(ctx: RetroContext, actions: list[ActionItem]) -> str:
+    """``, 1 overdue`` for a heading, or nothing."""
+    late = sum(overdue(ctx, a) for a in actions)
+    return f", {late} overdue" if late else ""
+
+
+async def open_message(ctx: RetroContext, r: Retro, occ: Occurrence, facilitator: Member | None = None) -> Message:
     blocks: list[Block] = [Header(f"🔁 {r.name} — {fmt_day(occ.day)}")]
     if occ.start is not None:
         blocks.append(Section(rich("Meeting: ", Strong(fmt_local(occ.start, r.tz)),
@@ -69,13 +88,18 @@ async def open_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message:
     for key, question in r.prompts:
         emoji, label = CATEGORIES[key]
         blocks.append(Section(rich(f"{emoji} ", Strong(label), f" — {question}  (start a reply with {emoji} or {key}:)")))
+    if facilitator is not None:
+        blocks.append(Section(rich("Facilitator: ", Mention(facilitator.id, facilitator.name),
+                                   " (with the admins, opens and closes this round).")))
     blocks.append(Context(rich("Reply in this thread to add an item. Anonymous: DM me `anon: improve: …` or use "
-                               f"/retro add --anon …. Vote with 👍 or /retro vote N ({r.max_votes} votes each). "
-                               "Action items: `action: @owner what by YYYY-MM-DD`.")))
-    open_actions = ctx.store.actions(r.workspace, r.name, status="open")
+                               "/retro add --anon … (anonymous items go in together at the next hour mark). "
+                               f"Vote with 👍 or /retro vote N ({r.max_votes} votes each; counts show at the "
+                               "close). Action items: `action: @owner what by DATE` (`next friday`, `2027-04-01`).")))
+    open_actions = [a for a in ctx.store.actions(r.workspace, r.name, status="open") if a.day != occ.day]
     if open_actions:
         blocks.append(Divider())
-        blocks.append(Section(rich(Strong(f"📌 Open action items from earlier retros ({len(open_actions)})"))))
+        blocks.append(Section(rich(Strong(f"📌 Open action items from earlier retros ({len(open_actions)}"
+                                          f"{overdue_count(ctx, open_actions)})"))))
         blocks.extend(Section(action_line(ctx, a)) for a in open_actions)
     blocks.extend(await _sprint_numbers(ctx, r, occ))
     return Message(tuple(blocks), fallback=f"{r.name} retro is open — reply in the thread")
@@ -94,10 +118,13 @@ def item_message(r: Retro, item: Item, author: Member | None) -> Message:
                    fallback=f"#{item.number} {emoji} {truncate_user_text(item.text, 200)}")
 
 
-def summary_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message:
-    """Items by category, most votes first, and the round's action items. No author is shown."""
+def summary_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message | None:
+    """Items by category, most votes first, and the round's action items; ``None`` when the round has neither.
+    No author is shown."""
     items = ctx.store.items(r.workspace, r.name, occ.day)
     actions = [a for a in ctx.store.actions(r.workspace, r.name, status=None) if a.day == occ.day]
+    if not items and not actions:
+        return None
     blocks: list[Block] = [Header(f"🧾 {r.name} summary — {fmt_day(occ.day)}"),
                            Context(rich(f"{len(items)} item{'s' if len(items) != 1 else ''}, "
                                         f"{sum(i.votes for i in items)} votes, {len(actions)} action items"))]
@@ -109,13 +136,10 @@ def summary_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message:
         emoji, label = CATEGORIES[key]
         blocks.append(Section(rich(Strong(f"{emoji} {label}"))))
         blocks.extend(Section(rich(f"{i.votes} 👍  ", truncate_user_text(i.text, 500))) for i in mine)
-    if not items:
-        blocks.append(Section(rich("No items this time.")))
-    blocks.append(Divider())
-    blocks.append(Section(rich(Strong(f"📌 Action items ({len(actions)})"))))
-    blocks.extend(Section(action_line(ctx, a)) for a in actions)
-    if not actions:
-        blocks.append(Context(rich("None recorded. Add one with `action: @owner what by YYYY-MM-DD`.")))
+    if actions:  # an empty section is left out
+        blocks.append(Divider())
+        blocks.append(Section(rich(Strong(f"📌 Action items ({len(actions)})"))))
+        blocks.extend(Section(action_line(ctx, a)) for a in actions)
     return Message(tuple(blocks), fallback=f"{r.name} summary: {len(items)} items, {len(actions)} action items")
 
 
@@ -128,7 +152,9 @@ def reminder_message(ctx: RetroContext, r: Retro, occ: Occurrence, m: Member, ah
                            Section(rich(f"Hi {m.name}, {r.name} starts ", Strong(when),
                                         f" your time and lasts {int(duration.total_seconds() // 60)} minutes.")),
                            Context(rich(f"Items and votes go in the thread in {r.channel}. "
-                                        "The calendar file is attached."))]
+                                        "The calendar file is attached." if occ.status != "closed" else
+                                        f"Items and votes were closed early; the summary is in {r.channel}. "
+                                        "The meeting stays on; the calendar file is attached."))]
     ics = occurrence_calendar(ctx, r, [occ], m.tz)
     return Message(tuple(blocks), fallback=f"{r.name} {lead}: {when}",
                    attachments=(Attachment(f"{r.name}-{occ.day.isoformat()}.ics", ics, "text/calendar"),))

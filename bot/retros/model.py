@@ -55,6 +55,8 @@ class Retro:
     closes: datetime | None = None
     tz: str = "UTC"
     """The zone in which channel posts show times."""
+    facilitator: str | None = None
+    """The member who runs every round with the admins; ``None`` rotates through the members, one per round."""
 
     @property
     def is_async(self) -> bool:
@@ -122,6 +124,8 @@ class ActionItem:
     due: date | None = None
     status: str = "open"
     id: int = 0
+    created_by: str | None = None
+    """Who recorded it (``None`` for items recorded before this was kept): they, the owner or an admin close it."""
 
 
 class RetroStore(Protocol):
@@ -156,6 +160,9 @@ class RetroStore(Protocol):
         ...
     def unvote(self, item: Item, voter: str) -> bool: ...
     def votes_cast(self, workspace: str, retro: str, day: date, voter: str) -> int: ...
+    def voted(self, workspace: str, retro: str, day: date, voter: str) -> set[int]:
+        """The numbers of the items this person voted for in the round (what they may see before it closes)."""
+        ...
 
     def add_action(self, action: ActionItem) -> ActionItem: ...
     def get_action(self, workspace: str, action_id: int) -> ActionItem | None: ...
@@ -163,8 +170,8 @@ class RetroStore(Protocol):
     def set_action_status(self, workspace: str, action_id: int, status: str) -> None: ...
 
     def forget_member(self, workspace: str, member: str) -> dict[str, int]:
-        """Erase a person from retros (``/meridian forget-me``): their items lose the author, votes go; returns
-        how many of each."""
+        """Erase a person from retros (``/meridian forget-me``): their items lose the author, votes go, and the
+        action items they recorded no longer name them as the recorder; returns how many of each."""
         ...
 
     def merge_member(self, workspace: str, old: str, new: str) -> None:

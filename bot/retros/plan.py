@@ -329,9 +329,12 @@ def plan_retros(ctx: RetroContext, start: datetime, end: datetime) -> list[DueIt
     for r in ctx.store.list_retros():
         members = participants(ctx, r)
         for occ in ensure_plan(ctx, r, through=end.date()):
-            if occ.status == "closed" or occ.end < start:
+            if occ.end < start:
                 continue
             events = _events(r, occ, members, start, ctx.app.now())
+            if occ.status == "closed":  # closed before its meeting: the meeting and its reminders stay
+                items.extend(e for e in events if e.kind == "retro.remind" and start <= e.due_at < end)
+                continue
             if not occ.published:
                 if min(e.due_at for e in events) >= end:
                     continue

@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.dates import parse_day
 from bot.kernel.domain import WEEKDAYS, Member, Standup, weekday_name
 from bot.kernel.messages import (
     Context,
@@ -21,7 +22,7 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
-from bot.kernel.timekeeping import TimeInputError, cutoff_at, local_date, parse_date
+from bot.kernel.timekeeping import TimeInputError, cutoff_at, local_date
 from bot.standups.blockers import Blocker, blocker_in
 from bot.standups.flow import dm, skip_day, start_conversation
 from bot.standups.messages import (
@@ -101,12 +102,12 @@ async def cmd_skip(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         if day is None:
             raise CommandError("You have no upcoming stand-up day to skip.")
         return Reply(Message.text(skip_day(app, s, inv.member, day)))
-    if len(what) == 2 and what[0] == "until":
+    if len(what) >= 2 and what[0] == "until":
+        today = local_date(app.now(), inv.member.tz)
         try:
-            until = parse_date(args[1])
+            until = parse_day(" ".join(args[1:]), today)
         except TimeInputError as err:
             raise CommandError(str(err)) from None
-        today = local_date(app.now(), inv.member.tz)
         if until < today:
             raise CommandError(f"{until.isoformat()} is in the past; give a date from today on.")
         save_skip(app, s, inv.member.id, today, until)
@@ -163,10 +164,9 @@ async def cmd_report(app: Meridian, inv: Invocation, args: list[str], *, owners:
     s = find_standup(app, inv)
     public = bool(args) and args[-1].lower() == "public"
     rest = args[:-1] if public else args
-    if len(rest) > 1:
-        raise CommandError("Give at most one date, and `public` to post the report in the channel.")
     try:
-        day = parse_date(rest[0]) if rest else _latest_closed_day(app, s)
+        day = (parse_day(" ".join(rest), local_date(app.now(), inv.member.tz), prefer="past") if rest
+               else _latest_closed_day(app, s))
     except TimeInputError as err:
         raise CommandError(str(err)) from None
     nothing = no_stand_up(app, s, day, inv.member)

@@ -107,4 +107,5 @@ class RetroActionRow(SQLModel, table=True):
     due: date | None = None
     status: str = Field(default="open", max_length=16)
     """open | done"""
+    created_by: str | None = Field(default=None, max_length=128)
     created_at: datetime | None = _instant()

@@ -43,7 +43,7 @@ def _config(r: Retro) -> dict[str, Any]:
         "open_before_min": int(r.open_before.total_seconds() // 60),
         "prompts": [list(p) for p in r.prompts], "night_cap": r.night_cap, "max_votes": r.max_votes,
         "opens": r.opens.isoformat() if r.opens else None, "closes": r.closes.isoformat() if r.closes else None,
-        "tz": r.tz,
+        "tz": r.tz, "facilitator": r.facilitator,
     }
 
 
@@ -62,6 +62,7 @@ def _retro(row: RetroRow) -> Retro:
         prompts=tuple((str(k), str(v)) for k, v in c.get("prompts", [])),
         night_cap=c.get("night_cap"), max_votes=int(c.get("max_votes", 3)),
         opens=instant(c.get("opens")), closes=instant(c.get("closes")), tz=c.get("tz", "UTC"),
+        facilitator=c.get("facilitator"),
     )
 
 
@@ -78,7 +79,8 @@ def _item(row: RetroItemRow, votes: int = 0) -> Item:
 
 def _action(row: RetroActionRow) -> ActionItem:
     assert row.id is not None
-    return ActionItem(row.workspace, row.retro, row.day, row.owner, row.text, row.due, row.status, row.id)
+    return ActionItem(row.workspace, row.retro, row.day, row.owner, row.text, row.due, row.status, row.id,
+                      row.created_by)
 
 
 class RetroRepo:
@@ -231,12 +233,19 @@ class RetroRepo:
                 VoteC.workspace == workspace, VoteC.retro == retro, VoteC.day == day,
                 VoteC.voter == voter)).scalar() or 0)
 
+    def voted(self, workspace: str, retro: str, day: date, voter: str) -> set[int]:
+        with self.session() as s:
+            return {int(n) for n in s.execute(select(ItemC.number).join(
+                table_of(RetroVoteRow), VoteC.item_id == ItemC.id).where(
+                VoteC.workspace == workspace, VoteC.retro == retro, VoteC.day == day,
+                VoteC.voter == voter)).scalars()}
+
     # --- action items -----------------------------------------------------------------
     def add_action(self, action: ActionItem) -> ActionItem:
         with self.session() as s:
             row = RetroActionRow(workspace=action.workspace, retro=action.retro, day=action.day, owner=action.owner,
                                  text=action.text, due=action.due, status=action.status,
-                                 created_at=datetime.now(UTC))
+                                 created_by=action.created_by, created_at=datetime.now(UTC))
             s.add(row)
             s.flush()
             return _action(row)
@@ -266,6 +275,8 @@ class RetroRepo:
                               .values(author=None, created_at=None))
             votes = s.execute(delete(RetroVoteRow).where(VoteC.workspace == workspace, VoteC.voter == member))
             s.execute(delete(RetroBurdenRow).where(BurdenC.workspace == workspace, BurdenC.member == member))
+            s.execute(update(RetroActionRow).where(ActionC.workspace == workspace, ActionC.created_by == member)
+                      .values(created_by=None))
             return {"retro items made anonymous": int(items.rowcount or 0),
                     "retro votes": int(votes.rowcount or 0)}
 
@@ -274,6 +285,8 @@ class RetroRepo:
             s.execute(update(RetroItemRow).where(ItemC.workspace == workspace, ItemC.author == old).values(author=new))
             s.execute(update(RetroActionRow).where(ActionC.workspace == workspace, ActionC.owner == old)
                       .values(owner=new))
+            s.execute(update(RetroActionRow).where(ActionC.workspace == workspace, ActionC.created_by == old)
+                      .values(created_by=new))
             votes = table_of(RetroVoteRow).alias("theirs")
             s.execute(update(RetroVoteRow).where(
                 VoteC.workspace == workspace, VoteC.voter == old,

@@ -79,7 +79,7 @@ def test_console_mistakes_get_clear_answers_and_no_trace() -> None:
     assert "! no member `nobody`" in out
     assert "! `soon` is not a duration" in out
     assert "Unknown command /nosuch." in out
-    assert "is not a date" in out
+    assert "I can't read \"tomorrowish\" as a date — try \"tomorrow\"" in out
     assert "Traceback" not in out + result.stderr
 
 

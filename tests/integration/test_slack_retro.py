@@ -84,11 +84,13 @@ async def test_a_retro_on_slack_from_its_thread_to_the_owners_reminder(slack: Sl
     # An anonymous item by DM is posted in the thread with no author.
     await slack.event({"type": "message", "channel": "D0ALICE", "channel_type": "im", "user": "U0ALICE",
                        "text": "anon: improve: reviews wait too long for the Berlin side", "ts": "1790000500.000400"})
-    await slack.until(lambda: bool(posts(slack, "C0TEAM", "reviews wait too long")))
+    await slack.until(lambda: bool(posts(slack, "D0ALICE", "Taken anonymously")))
+    assert not posts(slack, "C0TEAM", "reviews wait too long")  # held until the thread's next hour mark
+    await slack.engine.advance_to(utc(2027, 1, 2, 15, 1), slack.clock)
     (anon,) = posts(slack, "C0TEAM", "reviews wait too long")
+    assert at(anon) == utc(2027, 1, 2, 15, 0)
     assert anon.params["thread_ts"] == thread and anon.result is not None
     assert "U0ALICE" not in json.dumps(anon.params) and "Alice" not in json.dumps(anon.params)
-    await slack.until(lambda: bool(posts(slack, "D0ALICE", "Posted anonymously")))
     anon_ts = str(anon.result["ts"])
 
     # 👍 reactions are votes: on a person's reply and on the bot's anonymous item, with a skin tone too;
@@ -111,11 +113,14 @@ async def test_a_retro_on_slack_from_its_thread_to_the_owners_reminder(slack: Sl
         assert ics.name == "sprint-retro-2027-01-04.ics"
         assert "BEGIN:VCALENDAR" in ics.text and "DTSTART" in ics.text and ics.thread_ts is None
 
-    # /retro close: the summary, most votes first and nobody's name on an item, in the thread and the channel.
+    # /retro close before the meeting asks first; confirmed, the summary (most votes first, nobody's name on
+    # an item) is posted once, in the channel.
     await slack.command("close", user="U0ALICE", command="/retro")
-    await slack.until(lambda: len(posts(slack, "C0TEAM", "summary")) == 2)
-    in_thread, in_channel = posts(slack, "C0TEAM", "summary")
-    assert in_thread.params["thread_ts"] == thread and "thread_ts" not in in_channel.params
+    await slack.command("close confirm", user="U0ALICE", command="/retro")
+    await slack.until(lambda: len(posts(slack, "C0TEAM", "summary")) == 1)
+    await slack.settle(0.2)
+    (in_channel,) = posts(slack, "C0TEAM", "summary")
+    assert "thread_ts" not in in_channel.params
     summary = text_of(in_channel)
     assert "2 👍  reviews wait too long for the Berlin side" in summary
     assert "0 👍  flaky CI on the training repo" in summary and "1 👍  the new eval harness saved hours" in summary
@@ -149,13 +154,14 @@ async def test_the_app_home_shows_raci_roles_the_next_slot_and_open_action_items
     assert "Your retros" in home and "open now, until *Mon 4 Jan 20:30 IST* your time" in home
     assert "retrain with the new features — due Fri 15 Jan 2027" in home
 
-    await slack.command("close", user="U0ALICE", command="/retro")
-    await slack.until(lambda: len(posts(slack, "C0TEAM", "summary")) == 2)
+    await slack.command("close confirm", user="U0ALICE", command="/retro")
+    await slack.until(lambda: len(posts(slack, "C0TEAM", "summary")) == 1)
     await slack.event({"type": "app_home_opened", "user": "U0ALICE", "channel": "D0ALICE", "tab": "home"})
     await slack.until(lambda: len(slack.emulator.calls("views.publish")) == 2)
     home = text_of(slack.emulator.calls("views.publish")[1])
     assert "*churn model retraining* — Accountable" in home
-    assert "next: *Mon 18 Jan 06:00 PST* your time" in home  # 14:00 UTC, in Los Angeles
+    # Closed before its meeting, the round keeps the meeting: 14:00 UTC, in Los Angeles.
+    assert "meeting *Mon 4 Jan 06:00 PST* your time (items and votes closed early)" in home
     assert "Your open action items" not in home  # the action is Ravi's
 
 

@@ -58,6 +58,6 @@ async def test_a_thread_reply_names_members_by_id_and_a_like_is_a_thumbs_up_vote
             ("ravi", "👍", True), ("ravi", "❤️", True), ("alice", "👍", True), ("alice", "👍", False)]
         assert {r.message_id for r in seen.reactions} == {reply["id"]}
 
-        await w.send(t.channel(alice, ML_TEAM, "ml-team", "retro close"))
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "retro close confirm"))  # before the meeting: confirmed
         summary = next(c for c in w.connector.delivered("send", ML_TEAM) if "summary" in c.card_text)
         assert "1 👍  @ravi and @29:sam pair on CI" in summary.card_text

@@ -11,6 +11,7 @@ import yaml
 
 from bot.cli import main
 from bot.kernel.teamfile import TeamFileError, parse_team
+from bot.retros.config import parse_retros
 from bot.retros.teamfile import team_section
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +121,17 @@ def test_bad_team_file_or_retro_name_ends_with_one_line_and_status_2(
     good = team_file(tmp_path, "{name: r, channel: '#c', every: 1w, starts: 2027-01-04}")
     assert main(["rotation", "plan", "--team", good, "--retro", "nope"]) == 2
     assert "no retro called `nope` (retros: r)" in capsys.readouterr().err
+
+
+def test_a_facilitator_must_be_a_member_of_the_retro() -> None:
+    errs = errors_of(MEMBERS + "retros:\n"
+                     "  - {name: r, channel: '#c', every: 1w, starts: 2027-01-04, facilitator: zed}\n"
+                     "  - {name: s, channel: '#c', every: 1w, starts: 2027-01-04, members: [sf, ber], facilitator: syd}\n"
+                     "  - {name: t, channel: '#c', every: 1w, starts: 2027-01-04, facilitator: [sf]}\n")
+    assert errs == ["t.yaml:8: facilitator must be the id of a member, like ber; `zed` is not one",
+                    "t.yaml:9: facilitator `syd` is not one of this retro's members",
+                    "t.yaml:10: facilitator must be the id of a member, like ber"]
+    tf = parse_team(MEMBERS + "retros:\n  - {name: r, channel: '#c', every: 1w, starts: 2027-01-04, facilitator: syd}\n",
+                    "t.yaml", [team_section()])
+    (retro,), _ = parse_retros(tf)
+    assert retro.facilitator == "syd"
