@@ -115,8 +115,8 @@ def _paid(ctx: RetroContext, r: Retro) -> dict[date, dict[str, float]]:
 
 
 def is_coming(occ: Occurrence, now: datetime) -> bool:
-    """Open, or planned and not over yet: what people are shown and reminded of."""
-    return occ.status == "open" or (occ.status == "planned" and occ.end > now)
+    """Open, or planned or closed early and its meeting not over yet: what people are shown and reminded of."""
+    return occ.status == "open" or (occ.status in ("planned", "closed") and occ.end > now)
 
 
 def ensure_plan(ctx: RetroContext, r: Retro, through: date | None = None) -> list[Occurrence]:

@@ -168,7 +168,8 @@ async def cmd_report(app: Meridian, inv: Invocation, args: list[str], *, owners:
         day = (parse_day(" ".join(rest), local_date(app.now(), inv.member.tz), prefer="past") if rest
                else _latest_closed_day(app, s))
     except TimeInputError as err:
-        raise CommandError(str(err)) from None
+        more = " Give one date, and `public` to post the report in the channel." if len(rest) > 1 else ""
+        raise CommandError(f"{err}{more}") from None
     nothing = no_stand_up(app, s, day, inv.member)
     if nothing is not None:
         return Reply(Message.text(nothing))  # one private line, never a made-up report in the channel

@@ -68,7 +68,7 @@ def test_a_preview_covers_its_whole_window() -> None:
 
 def test_a_slot_shown_once_does_not_move_when_time_passes() -> None:
     lines = console(DEMO, "2027-02-26T00:00Z", ":as ravi\n/retro schedule\n:at 2027-03-03T00:00Z\n/retro schedule\n"
-                                                 ":at 2027-03-11T00:00Z\n/retro open\n/retro schedule\n")
+                                                 ":at 2027-03-11T00:00Z\n:as alice\n/retro open\n:as ravi\n/retro schedule\n")
     shown = [line.body.splitlines() for line in lines if "next 6 slots" in line.body]
     before = next(s for s in shown[0][1:7] if "15 Mar" in s)
     after = next(s for s in shown[1][1:7] if "15 Mar" in s)
