@@ -93,8 +93,9 @@ class ConsoleChat:
         original.edits.append(original.text)
         original.text = render_text(message)
         original.message = message
-        print(f"{self._stamp(self.clock.now(), original.tz)} {original.channel} | Meridian edited "
-              f"{original.id}:\n    {original.text.replace(chr(10), chr(10) + '    ')}", file=self.out)
+        when = original.at.astimezone(ZoneInfo(original.tz))
+        print(f"{self._stamp(self.clock.now(), original.tz)} {original.channel} | Meridian (edited its post of "
+              f"{when:%a %H:%M}):\n    {original.text.replace(chr(10), chr(10) + '    ')}", file=self.out)
 
     async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted:
         msg = self.record(f"@{member.id}", "Meridian", render_text(message), member.tz, None, message, key)
