@@ -70,7 +70,7 @@ def test_ravis_answers_go_into_the_days_thread_with_his_blocker(run: tuple[str, 
     for answer in ("Retrained churn v7", "Compare v7 with the champion", "Blocked on GPU quota"):
         assert answer in post[0].body
     assert "Blocker" in post[0].body
-    opened = [s for s in said if s.where == "#ml-team" and s.body.startswith("📋 ml-daily — Mon 22 Mar 2027")]
+    opened = [s for s in said if s.where == "#ml-team" and s.speaker == "Meridian" and s.body.startswith("📋 ml-daily — Mon 22 Mar 2027")]
     assert len(opened) == 1
     listing = after_echo(out, ":thread                   # the channel's threads, numbered; you now reply in the "
                               "newest (:thread 1 for the first)")
