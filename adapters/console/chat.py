@@ -41,6 +41,14 @@ class ConsoleMessage:
         return [b for block in self.message.blocks if isinstance(block, Actions) for b in block.buttons]
 
 
+def zone_label(local: datetime, tz: str) -> str:
+    """The zone's abbreviation, with the city where the abbreviation is only an offset (``+04 Dubai``)."""
+    name = local.tzname() or tz
+    if name[:1] in "+-" and "/" in tz:
+        return f"{name} {tz.rsplit('/', 1)[-1].replace('_', ' ')}"
+    return name
+
+
 class ConsoleChat:
     platform = "console"
 
@@ -55,7 +63,7 @@ class ConsoleChat:
     # --- transcript -----------------------------------------------------------------------
     def _stamp(self, at: datetime, tz: str) -> str:
         local = at.astimezone(ZoneInfo(tz))
-        return f"[{at:%Y-%m-%d %H:%M}Z · {local:%a %H:%M} {local.tzname()}]"
+        return f"[{at:%Y-%m-%d %H:%M}Z · {local:%a %H:%M} {zone_label(local, tz)}]"
 
     def _print(self, msg: ConsoleMessage, note: str = "") -> None:
         where = f"DM {msg.channel[1:]}" if msg.channel.startswith("@") else msg.channel
