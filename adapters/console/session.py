@@ -252,6 +252,11 @@ class ConsoleSession:
 
     async def _press(self, label: str) -> bool:
         member = self._fresh_member()
+        if not label:
+            newest = next((m for m in reversed(self.chat.in_channel(f"@{member.id}")) if m.buttons), None)
+            shown = ", ".join(b.label for b in newest.buttons) if newest else "none yet"
+            self.say(f"! say which button: `:press Answer` (in your newest DM: {shown})")
+            return False
         for msg in reversed(self.chat.in_channel(f"@{member.id}")):
             for button in msg.buttons:
                 if button.label.lower() == label.lower():
