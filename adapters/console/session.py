@@ -62,6 +62,8 @@ def strip_comment(directive: str) -> str:
 
 @dataclass(frozen=True)
 class ThreadEntry:
+    """A thread as `:thread` lists it: numbered oldest first, so a number stays put as new threads open."""
+
     number: int
     parent: ConsoleMessage
     replies: int
