@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from adapters.sources.demo import DemoMonitoring, DemoTracking
 from adapters.sources.evidently import EvidentlySource
 from adapters.sources.mlflow import MLflowSource
 from adapters.sources.prometheus import PrometheusSource
 from adapters.sources.wandb import WandbSource
-from bot.digests.config import SourcesConfig, SourcesConfigError
+from bot.digests.config import DEMO, SourcesConfig, SourcesConfigError
 from bot.digests.sources import MonitoringSource, SourceFactory, SourceSet, TrackingSource
 from bot.settings import Settings
 
@@ -18,14 +19,17 @@ def source_factory(settings: Settings) -> SourceFactory:
     def build(config: SourcesConfig) -> SourceSet:
         tracking: dict[str, TrackingSource] = {}
         for i, t in enumerate(config.tracking):
-            if t.kind == "mlflow":
+            if t.kind == DEMO:
+                tracking[t.name] = DemoTracking(t)
+            elif t.kind == "mlflow":
                 tracking[t.name] = MLflowSource(t)
             else:
                 if not api_key:
                     raise SourcesConfigError(("sources", "tracking", i, "kind"),
                                              "a W&B source needs the WANDB_API_KEY setting")
                 tracking[t.name] = WandbSource(t, api_key)
-        monitoring: dict[str, MonitoringSource] = {m.name: EvidentlySource(m) for m in config.monitoring}
+        monitoring: dict[str, MonitoringSource] = {
+            m.name: DemoMonitoring(m) if m.kind == DEMO else EvidentlySource(m) for m in config.monitoring}
         metrics = PrometheusSource(config.prometheus) if config.prometheus else None
         return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics)
 

@@ -24,6 +24,9 @@ from bot.kernel.timekeeping import TimeInputError, parse_duration, parse_hhmm, v
 
 Goal = Literal["max", "min"]
 
+DEMO = "demo"
+"""The source kind of the recorded demo data shipped with Meridian (no server, no address)."""
+
 
 class SourcesConfigError(ValueError):
     """A wrong key or value in ``sources:`` / ``digests:``; ``path`` locates it in the file."""
@@ -52,7 +55,7 @@ class SourceDefaults:
 
 @dataclass(frozen=True)
 class TrackingConfig:
-    kind: Literal["mlflow", "wandb"]
+    kind: Literal["mlflow", "wandb", "demo"]
     name: str
     """Unique id of this source; watermarks are kept under it."""
     url: str
@@ -74,7 +77,7 @@ class TrackingConfig:
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    kind: Literal["evidently"]
+    kind: Literal["evidently", "demo"]
     name: str
     url: str
     project: str | None = None
@@ -150,6 +153,14 @@ class SourcesConfig:
 
     def tracking_named(self, names: Sequence[str]) -> tuple[TrackingConfig, ...]:
         return tuple(t for t in self.tracking if not names or t.name in names)
+
+    def is_demo_tracking(self, names: Sequence[str] = ()) -> bool:
+        """Whether any of these tracking sources is the built-in demo data (its messages must say so)."""
+        return any(t.kind == DEMO for t in self.tracking_named(names))
+
+    def is_demo_monitoring(self, name: str | None = None) -> bool:
+        """Whether the monitoring source ``name`` (any, when ``None``) is the built-in demo data."""
+        return any(m.kind == DEMO for m in self.monitoring if name is None or m.name == name)
 
 
 # --- the reader ---------------------------------------------------------------------------
@@ -255,9 +266,11 @@ def _list(raw: Any, path: tuple[str | int, ...]) -> list[Any]:
 
 def _tracking(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -> TrackingConfig:
     r = _Reader(raw, path)
-    kind = r.choice("kind", ("mlflow", "wandb"))
+    kind = r.choice("kind", ("mlflow", "wandb", DEMO))
     name = r.text("name", kind) or kind
-    if kind == "mlflow":
+    if kind == DEMO:
+        url, entity = "", None
+    elif kind == "mlflow":
         url = r.url("uri", required=False) or r.url("url", required=False) or defaults.mlflow_uri.rstrip("/")
         if not url:
             raise r.fail("uri", "is required for an MLflow source (the tracking server's URL), "
@@ -288,9 +301,9 @@ def _tracking(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -
 
 def _monitoring(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -> MonitoringConfig:
     r = _Reader(raw, path)
-    kind = r.choice("kind", ("evidently",))
-    url = r.url("url", required=False) or defaults.evidently_url.rstrip("/")
-    if not url:
+    kind = r.choice("kind", ("evidently", DEMO))
+    url = "" if kind == DEMO else r.url("url", required=False) or defaults.evidently_url.rstrip("/")
+    if not url and kind != DEMO:
         raise r.fail("url", "is required (the Evidently UI's URL), unless the EVIDENTLY_URL setting gives it")
     cfg = MonitoringConfig(kind=kind, name=r.text("name", kind) or kind,  # type: ignore[arg-type]
                            url=url, project=r.text("project"),

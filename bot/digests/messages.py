@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.digests.text import clock
-from bot.kernel.messages import Context, Divider, Image, Message, Section, plain
+from bot.kernel.messages import Context, Divider, Image, Message, Section, plain, rich
 
 ChartUrl = Callable[[Sequence[float | None]], str | None]
 """Publishes a series and returns the URL of its chart image (``None`` when charts are not served)."""
@@ -24,10 +24,15 @@ class DigestMessages:
         """Everything in one message, for an on-demand reply or a dry run."""
         blocks = list(self.headline.blocks)
         texts = [self.headline.fallback]
+        # A note heading every message (the demo-data line) is said once.
+        lead = self.headline.blocks[:1] if self.headline.blocks and isinstance(self.headline.blocks[0], Context) \
+            else ()
+        lead_text = self.headline.fallback.split("\n", 1)[0] + "\n" if lead else ""
         for detail in self.details:
+            repeated = bool(lead) and detail.blocks[:1] == lead
             blocks.append(Divider())
-            blocks.extend(detail.blocks)
-            texts.append(detail.fallback)
+            blocks.extend(detail.blocks[1:] if repeated else detail.blocks)
+            texts.append(detail.fallback.removeprefix(lead_text) if repeated else detail.fallback)
         return Message(tuple(blocks), fallback="\n\n".join(texts))
 
 
@@ -43,3 +48,18 @@ def message_of(sections: Sequence[Section | Context | Image]) -> Message:
 
 def unavailable_line(source: str, since: datetime, tz: str, now: datetime) -> str:
     return f"⚠️ {source} unavailable since {clock(since, tz, now)} — retrying with backoff."
+
+
+DEMO_NOTE = ("🧪 Demo data: recorded runs and drift reports shipped with Meridian (sources kind: demo), "
+             "not from a live server.")
+
+
+def demo_noted(message: Message) -> Message:
+    """The message with the demo-data line first, so nobody takes recorded numbers for the team's own."""
+    return replace(message, blocks=(Context(rich(DEMO_NOTE)), *message.blocks),
+                   fallback=f"{DEMO_NOTE}\n{message.fallback}")
+
+
+def demo_labelled(digest: DigestMessages) -> DigestMessages:
+    """Every message of a digest built from demo data says so (a thread reply can be read on its own)."""
+    return DigestMessages(demo_noted(digest.headline), tuple(demo_noted(d) for d in digest.details))

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.digests.config import TrackingConfig
 from bot.digests.experiments import better
+from bot.digests.messages import DEMO_NOTE
 from bot.digests.service import DigestRegistry, DigestService
 from bot.digests.sources import ExperimentRecord, RunRecord, TrackingSource
 from bot.digests.text import number, signed
@@ -49,6 +50,8 @@ class SprintInNumbers:
                 prefix = f"{cfg.name}: " if named else ""
                 lines.extend(prefix + line for line in await _tracking_lines(source, cfg, since, until))
         lines.extend(_drift_lines(service, since, until))
+        if lines and (service.config.is_demo_tracking() or service.config.is_demo_monitoring()):
+            lines.insert(0, DEMO_NOTE)
         return lines
 
 

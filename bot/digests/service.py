@@ -29,7 +29,7 @@ from bot.digests.experiments import (
     gather_experiments,
     registry_event_text,
 )
-from bot.digests.messages import DigestMessages
+from bot.digests.messages import DigestMessages, demo_labelled, demo_noted
 from bot.digests.sources import (
     AlertEvent,
     ChartPublisher,
@@ -150,6 +150,8 @@ class DigestService:
         charts = self.charts
         chart_url = (lambda values: charts.publish(self.workspace, values)) if charts else None
         run.digest = compose_experiments(run.reports, people, tz, now, error_tag=error_tag, charts=chart_url)
+        if self.config.is_demo_tracking(sources):
+            run.digest = demo_labelled(run.digest)
         return run
 
     def commit(self, run: ExperimentsRun) -> None:
@@ -161,11 +163,19 @@ class DigestService:
     def alert_records(self) -> list[AlertRecord]:
         return AlertBook(self.get("alertmanager")).records()
 
-    def _monitoring_of(self, model: ModelConfig) -> MonitoringSource | None:
+    def _monitoring_name(self, model: ModelConfig) -> str | None:
         if not self.config.monitoring:
             return None
-        name = model.monitoring or self.config.monitoring[0].name
-        return self.sources.monitoring.get(name)
+        return model.monitoring or self.config.monitoring[0].name
+
+    def _monitoring_of(self, model: ModelConfig) -> MonitoringSource | None:
+        name = self._monitoring_name(model)
+        return self.sources.monitoring.get(name) if name else None
+
+    def _from_demo(self, models: Sequence[ModelConfig]) -> bool:
+        """Whether any of these models is watched through the demo data."""
+        return any(name is not None and self.config.is_demo_monitoring(name)
+                   for name in (self._monitoring_name(m) for m in models))
 
     async def health(self, only: str | None = None) -> list[ModelHealth]:
         now = self.app.now()
@@ -191,7 +201,8 @@ class DigestService:
 
     async def drift(self, only: str | None = None) -> DigestMessages:
         healths = await self.health(only)
-        return compose_drift(healths, self.tz("drift"), self.app.now())
+        digest = compose_drift(healths, self.tz("drift"), self.app.now())
+        return demo_labelled(digest) if self._from_demo([h.model for h in healths]) else digest
 
     async def check_drift(self, *, dry_run: bool = False) -> list[DriftAlert]:
         """Post a drift alert once per state change (OK→ALERT, ALERT→OK), with a cool-down."""
@@ -218,6 +229,8 @@ class DigestService:
                 state = {**state, "posted": "OK"}
             else:
                 continue
+            if self._from_demo([health.model]):
+                message = demo_noted(message)
             posted.append(DriftAlert(name, health.status, message))
             if not dry_run:
                 await self.app.outbox.post(key, self.workspace, channel, message)

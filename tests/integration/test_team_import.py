@@ -10,7 +10,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = (ROOT / "examples" / "team.yaml").read_text() + """\
+
+
+def demo_team_without_sources() -> str:
+    """The demo team file without its ``sources:``/``digests:`` (built-in demo data), so a test can add its own."""
+    kept: list[str] = []
+    skipping = False
+    for line in (ROOT / "examples" / "team.yaml").read_text().splitlines(keepends=True):
+        if not line.startswith((" ", "#")):
+            skipping = line.startswith(("sources:", "digests:"))
+        if not skipping:
+            kept.append(line)
+    while kept and kept[-1].startswith("#"):  # the comment that introduced the dropped sections
+        kept.pop()
+    return "".join(kept)
+
+
+DEMO = demo_team_without_sources()
+GOOD = DEMO + """\
 sources:
   tracking: [{kind: mlflow, uri: "http://127.0.0.1:5000", experiments: ["churn-*"], metric: val_auc, goal: max}]
 digests:
@@ -44,7 +61,7 @@ def test_a_bad_section_after_a_good_import_changes_nothing(tmp_path: Path, bad: 
     before = meridian(tmp_path, "export")
     assert before.returncode == 0 and "ravi" in before.stdout
 
-    base = changed_everywhere((ROOT / "examples" / "team.yaml").read_text())
+    base = changed_everywhere(DEMO)
     section = base.count("\n") + 1  # the bad section's key; its entry is on the next line
     (tmp_path / "bad.yaml").write_text(base + bad)
     result = meridian(tmp_path, "import", "bad.yaml")
@@ -59,11 +76,13 @@ def test_a_bad_section_after_a_good_import_changes_nothing(tmp_path: Path, bad: 
 
 
 def test_a_digests_section_without_sources_is_refused(tmp_path: Path) -> None:
-    text = (ROOT / "examples" / "team.yaml").read_text() + (
+    text = DEMO + (
         'digests:\n  - {kind: experiments, channel: "#ml-team", at: "08:00 Europe/London"}\n')
     (tmp_path / "team.yaml").write_text(text)
     result = meridian(tmp_path, "import", "team.yaml")
     assert result.returncode == 2
-    assert result.stderr.startswith(("meridian: team.yaml:19:", "meridian: team.yaml:20:")), result.stderr
+    section = DEMO.count("\n") + 1  # the digests key; its entry is on the next line
+    assert result.stderr.startswith((f"meridian: team.yaml:{section}:", f"meridian: team.yaml:{section + 1}:")), \
+        result.stderr
     assert "sources" in result.stderr
     assert meridian(tmp_path, "export").returncode == 2, "nothing was imported"
