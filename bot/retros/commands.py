@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.kernel.app import Meridian
-from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand
 from bot.kernel.messages import (
     Actions,
     Attachment,
@@ -59,14 +59,14 @@ def find_retro(ctx: RetroContext, inv: Invocation, name: str | None = None) -> R
         for r in retros:
             if r.name == name:
                 return r
-        raise CommandError(f"There is no retro called `{name}`.")
+        raise Refusal(f"There is no retro called `{name}`.")
     mine = [r for r in retros if r.includes(inv.member)]
     for r in mine or retros:
         if inv.channel and r.channel == inv.channel:
             return r
     if mine or retros:
         return (mine or retros)[0]
-    raise CommandError("There is no retro in this workspace yet; add one under `retros:` in the team file.")
+    raise Refusal("There is no retro in this workspace yet; add one under `retros:` in the team file.")
 
 
 def _one_name(args: list[str]) -> str | None:
@@ -159,10 +159,10 @@ def _name_and_confirm(args: list[str]) -> tuple[str | None, bool]:
 async def cmd_open(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
     r = find_retro(ctx, inv, _one_name(args))
     if current_round(ctx, r) is not None:
-        raise CommandError(f"{r.name} is already open; its thread is in {r.channel}.")
+        raise Refusal(f"{r.name} is already open; its thread is in {r.channel}.")
     occ = next_round(ctx, r)
     if occ is None:
-        raise CommandError(f"{r.name} has no round left to open.")
+        raise Refusal(f"{r.name} has no round left to open.")
     if not may_run(ctx, r, occ, inv.member):
         return Reply(Message.text(refusal(ctx, r, occ, "open")))  # not a usage mistake: no usage line
     await open_round(ctx, r, occ)
@@ -190,7 +190,7 @@ async def cmd_close(ctx: RetroContext, inv: Invocation, args: list[str]) -> Repl
     r = find_retro(ctx, inv, name)
     occ = current_round(ctx, r)
     if occ is None:
-        raise CommandError(f"{r.name} is not open, so there is nothing to close.")
+        raise Refusal(f"{r.name} is not open, so there is nothing to close.")
     if not may_run(ctx, r, occ, inv.member):
         return Reply(Message.text(refusal(ctx, r, occ, "close")))
     if closes_early(ctx, occ) and not confirmed:
@@ -213,7 +213,7 @@ async def cmd_action(ctx: RetroContext, inv: Invocation, args: list[str]) -> Rep
     r = find_retro(ctx, inv)
     occ = _latest(ctx, r)
     if occ is None:
-        raise CommandError(f"{r.name} has not run yet, so there is no round to attach an action item to.")
+        raise Refusal(f"{r.name} has not run yet, so there is no round to attach an action item to.")
     if not args and inv.trigger:
         return Reply(form=Form("Retro action item", "retro.action.submit", (
             FormInput("owner", "Owner (member id)", kind="text"),
@@ -234,7 +234,7 @@ async def cmd_done(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply
         raise CommandError("Give the action item's number, like `/retro done 4`.")
     action = ctx.store.get_action(inv.workspace, int(args[0].lstrip("#")))
     if action is None:
-        raise CommandError(f"There is no action item #{args[0].lstrip('#')}.")
+        raise Refusal(f"There is no action item #{args[0].lstrip('#')}.")
     me = inv.member
     if not (me.is_admin or me.id in (action.owner, action.created_by)):
         owner = ctx.app.store.get_member(inv.workspace, action.owner)
@@ -256,7 +256,7 @@ async def cmd_add(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
         return Reply(Message.text(await add_anonymous(ctx, inv.workspace, inv.member, text)))
     found = open_occurrence_for(ctx, inv.workspace, inv.member)
     if found is None:
-        raise CommandError("No retro is open right now.")
+        raise Refusal("No retro is open right now.")
     category, body = category_of(text)
     if category is None or not body:
         raise CommandError("Start the item with a category: well:, improve:, idea: or kudos: (or 🟢 🔴 💡 🙌).")
@@ -269,11 +269,11 @@ def _voting_on(ctx: RetroContext, inv: Invocation, args: list[str], verb: str) -
         raise CommandError(f"Give the item's number, like `/retro {verb} 3`.")
     found = open_occurrence_for(ctx, inv.workspace, inv.member)
     if found is None:
-        raise CommandError("No retro is open right now.")
+        raise Refusal("No retro is open right now.")
     r, occ = found
     item = ctx.store.item_by_number(r.workspace, r.name, occ.day, int(args[0].lstrip("#")))
     if item is None:
-        raise CommandError(f"There is no item #{args[0].lstrip('#')} in {r.name}.")
+        raise Refusal(f"There is no item #{args[0].lstrip('#')} in {r.name}.")
     return r, occ, item
 
 

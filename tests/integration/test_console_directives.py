@@ -20,16 +20,17 @@ def test_as_takes_an_id_or_a_name_in_any_case_and_with_or_without_accents() -> N
 
 
 def test_thread_lists_the_channels_threads_and_enters_the_one_numbered() -> None:
-    out = run(":thread\n:at 2027-03-22T09:00Z\n:as marta\n:thread\n:thread 1\nwhich run failed?\n:thread 7\n")
+    out = run(":thread\n:at 2027-03-22T09:00Z\n:as marta\n:thread\n:thread 2\nwhich run failed?\n:thread 7\n")
     assert "! there is no thread in #ml-team yet" in out
-    second = out.split("» marta@#ml-team> :thread\n", 1)[1]  # once the 08:00 digests are out
+    second = out.split("» marta@#ml-team> :thread\n", 1)[1]  # the stand-up's and the 08:00 digests' threads
     assert second.startswith("  threads in #ml-team (`:thread N` to reply in one):\n"
-                             "  1. Mon 22 Mar 08:00Z  🧪 Experiments since Sun 08:00")
-    assert "\n  2. Mon 22 Mar 08:05Z  🌊 Drift: 1 WARN  (1 reply)\n  ↳ replying in thread 2: 🌊 Drift" in second
-    assert "↳ replying in thread 1: 🧪 Experiments" in out
+                             "  1. Sun 21 Mar 22:30Z  📋 ml-daily — Mon 22 Mar 2027  (0 replies)\n"
+                             "  2. Mon 22 Mar 08:00Z  🧪 Experiments since Sun 08:00")
+    assert "\n  3. Mon 22 Mar 08:05Z  🌊 Drift: 1 WARN  (1 reply)\n  ↳ replying in thread 3: 🌊 Drift" in second
+    assert "↳ replying in thread 2: 🧪 Experiments" in out
     reply = [s for s in parse(out) if s.speaker == "Marta"]
     assert [(s.where, s.body) for s in reply] == [("#ml-team ↳ thread", "which run failed?\n")]
-    assert "! no thread `7` in #ml-team: give a number from 1 to 2 (`:thread` lists them)" in out
+    assert "! no thread `7` in #ml-team: give a number from 1 to 3 (`:thread` lists them)" in out
 
 
 def test_script_lines_are_echoed_behind_the_prompt_they_were_typed_at() -> None:

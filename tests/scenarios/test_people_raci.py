@@ -67,8 +67,10 @@ class Entry:
 
 
 def entries(out: str) -> list[Entry]:
-    """The transcript as (header line, indented body) pairs."""
+    """The transcript as (header line, indented body) pairs; the echoed script lines (``» who@where> …``) are
+    what was typed, not what anyone read, so they are left out."""
     found: list[Entry] = []
+    out = "\n".join(line for line in out.splitlines() if not line.startswith("» "))
     for chunk in re.split(r"\n(?=\[\d{4}-)", out.strip()):
         head, _, body = chunk.partition("\n")
         found.append(Entry(head, body))

@@ -74,7 +74,7 @@ def test_ravis_answers_go_into_the_days_thread_with_his_blocker(run: tuple[str, 
     assert len(opened) == 1
     listing = after_echo(out, ":thread                   # the channel's threads, numbered; you now reply in the "
                               "newest (:thread 1 for the first)")
-    assert "3. Mon 22 Mar 10:00Z  📋 ml-daily — Mon 22 Mar 2027" in listing
+    assert "1. Sun 21 Mar 22:30Z  📋 ml-daily — Mon 22 Mar 2027" in listing  # opened by Kenji's reminder
     assert "↳ replying in thread 3" in listing
 
 
