@@ -127,6 +127,7 @@ class DatabaseHealth:
             await self.check()
 
     async def start(self) -> None:
+        metrics.inc("meridian_db_slow_total", 0)  # shown at 0 from the start, as Prometheus expects a counter
         await self.check()
         self._task = asyncio.ensure_future(self._keep_probing())
 
