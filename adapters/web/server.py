@@ -29,6 +29,25 @@ from bot.kernel.app import Meridian
 log = logging.getLogger("meridian.web")
 
 MERIDIAN_KEY = web.AppKey("meridian", Meridian)
+
+
+@dataclass(frozen=True)
+class AnswerBy:
+    """A route whose caller must be answered within ``seconds`` (Slack: 3 s), whatever the core loop is doing.
+
+    ``gate`` runs on the HTTP loop first and must not touch the store: it refuses what
+    must be refused (a bad signature: 401) whatever the database does. When the core
+    loop has not answered in time, the caller gets ``answer()`` and the handler goes on
+    there, once, when the database lets it.
+    """
+
+    seconds: float
+    gate: Callable[[web.Request], Awaitable[web.StreamResponse | None]]
+    answer: Callable[[], web.StreamResponse]
+
+
+ANSWER_BY = web.AppKey("answer_by", dict[str, AnswerBy])
+"""Route (canonical path) → its deadline; route installers add to it."""
 RouteInstaller = Callable[[web.Application, Meridian, Any], None]
 TICK_SECONDS = 10
 T = TypeVar("T")
@@ -158,6 +177,7 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
                   probe: DatabaseProbe | None = None) -> web.Application:
     web_app = web.Application(client_max_size=8 * 1024 * 1024)
     web_app[MERIDIAN_KEY] = app
+    web_app[ANSWER_BY] = {}
     health = DatabaseHealth(probe or (lambda: _read_probe(app)))
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -184,7 +204,7 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
 
     web_app.middlewares.append(count_requests)
     if core is not None:
-        web_app.middlewares.append(on_core_loop(core))
+        web_app.middlewares.append(on_core_loop(core, health))
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics_view)
     for install in installers or []:
@@ -236,7 +256,11 @@ LOOP_ROUTES = frozenset({"/healthz", "/metrics"})
 """Answered on the HTTP loop itself; they never touch the database there."""
 
 
-def on_core_loop(core: CoreLoop) -> Any:
+SLOW_DATABASE_ANSWER_SECONDS = 0.25
+"""A route's deadline while the last probe found the database slow: its answer will not come sooner."""
+
+
+def on_core_loop(core: CoreLoop, health: DatabaseHealth) -> Any:
     """Middleware: the body is read here, on the HTTP loop; the handler then runs on the core loop.
 
     The handler finds the body already read (``request.read()`` keeps it), so it never
@@ -251,10 +275,34 @@ def on_core_loop(core: CoreLoop) -> Any:
             return response
         if request.body_exists:
             await request.read()  # bounded by client_max_size: 413 past it
-        handed: web.StreamResponse = await core.run(handler(request))
-        return handed
+        deadline = request.app[ANSWER_BY].get(resource.canonical) if resource is not None else None
+        if deadline is None:
+            handed: web.StreamResponse = await core.run(handler(request))
+            return handed
+        refused = await deadline.gate(request)
+        if refused is not None:
+            return refused
+        running = core.run(handler(request))
+        seconds = deadline.seconds if health.last.database == "ok" else \
+            min(deadline.seconds, SLOW_DATABASE_ANSWER_SECONDS)
+        try:
+            in_time: web.StreamResponse = await asyncio.wait_for(asyncio.shield(running), seconds)
+        except TimeoutError:
+            route = resource.canonical if resource is not None else "?"
+            metrics.inc("meridian_answered_before_core_total", route=route)
+            log.warning("%s answered before the core loop could (the database is slow?); the work goes on there",
+                        route)
+            asyncio.ensure_future(running).add_done_callback(_log_late_failure)
+            return deadline.answer()
+        return in_time
 
     return hand_over
+
+
+def _log_late_failure(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("work answered before it ran failed: %s", type(done.exception()).__name__,
+                  exc_info=done.exception())
 
 
 def _on(core: CoreLoop, hook: Callable[[web.Application], Awaitable[object]]) \

@@ -13,6 +13,8 @@ HELP = {
     "meridian_messages_sent_total": "Messages confirmed by a chat platform, by kind.",
     "meridian_delivery_failures_total": "Sends that failed and wait for a retry.",
     "meridian_http_requests_total": "HTTP requests served, by route.",
+    "meridian_answered_before_core_total": "Requests answered by their deadline (Slack's 3 s) before the "
+                                           "core loop could, by route; their work ran later.",
     "meridian_db_slow_total": "Database probes that were slow, timed out or found the database locked.",
     "meridian_db_probe_seconds": "How long the last database probe took (its timeout when it did not finish).",
     "meridian_db_up": "1 when the last database probe answered in time, 0 when it was slow or failed.",
