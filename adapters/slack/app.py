@@ -86,7 +86,7 @@ FORM_WAIT_SECONDS = 2.0
 ACK_DEADLINE_SECONDS = 2.5
 """``meridian serve`` acknowledges a screened request itself when the core loop has not by then
 (Slack allows 3 s); longer than ``FORM_WAIT_SECONDS`` so a modal's own answer wins normally."""
-SCREENED = "meridian.slack.screened"
+SCREENED = web.RequestKey("meridian_slack_screened", bool)
 """Set on a request whose signature and shape were checked (so the core loop does not check again)."""
 
 
