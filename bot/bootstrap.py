@@ -192,6 +192,8 @@ class Composition:
     settings: Settings
     connections: dict[str, Connection]
     capabilities: Installed
+    database_probe: Callable[[], None] | None = None
+    """Raises unless the database takes writes now; ``/healthz`` runs it off the event loop."""
 
     @property
     def routes(self) -> list[RouteInstaller]:
@@ -207,7 +209,9 @@ def compose(settings: Settings, clock: Clock, *, worker: str | None = None,
     chats = {name: c.chat for name, c in connections.items()}
     attach = [c.attach for c in connections.values() if c.attach is not None]
     app, installed = assemble(store, clock, chats, settings, worker, attach)
-    return Composition(app, settings, connections, installed)
+    from storage.db import database_probe
+
+    return Composition(app, settings, connections, installed, database_probe(store.engine))
 
 
 def default_platform(settings: Settings, accounts: Sequence[dict[str, str]] = ()) -> str:

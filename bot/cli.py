@@ -243,12 +243,16 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
 
 
 def web_application(composition: Composition, with_scheduler: bool) -> Any:
-    """``meridian serve``'s aiohttp application: health and metrics, each platform's routes, the webhooks."""
+    """``meridian serve``'s aiohttp application: health and metrics, each platform's routes, the webhooks.
+
+    Everything that touches the store runs on a core loop of its own (``CoreLoop``), so a
+    slow or locked database never holds up the HTTP loop that answers ``/healthz``."""
     from adapters.web.hooks import hook_routes
-    from adapters.web.server import build_web_app
+    from adapters.web.server import CoreLoop, build_web_app
 
     return build_web_app(composition.app, composition.settings, with_scheduler=with_scheduler,
-                         installers=[*composition.routes, hook_routes(composition.capabilities.digests.registry)])
+                         installers=[*composition.routes, hook_routes(composition.capabilities.digests.registry)],
+                         core=CoreLoop(), probe=composition.database_probe)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL (production).
 
-SQLite gets WAL mode and a busy timeout so a web process and a worker can share one
+SQLite gets WAL mode and a busy timeout (``SQLITE_BUSY_SECONDS``) so a web process and a worker can share one
 file; PostgreSQL pings a pooled connection that sat idle before handing it out, so a
 restarted server is noticed instead of failing the next request. Every instant crosses
 this boundary as timezone-aware UTC.
@@ -9,7 +9,7 @@ this boundary as timezone-aware UTC.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -98,6 +98,50 @@ class DatabaseUnavailable(DatabaseError):
     """The server (or file) named by a sound ``DATABASE_URL`` refused or did not answer."""
 
 
+SQLITE_BUSY_SECONDS = 10
+"""How long a SQLite statement waits for another connection's write lock before failing.
+
+Meridian's own write transactions last milliseconds (a team import, the longest, well
+under a second), so ten seconds covers a web process and a worker taking turns on a
+busy machine; a lock held longer is an outage, and the failed call is retried (the
+next tick, the outbox) rather than waited out. The serve process runs store calls on
+its core loop, not the HTTP loop, so this wait never holds up ``/healthz``."""
+
+PROBE_BUSY_SECONDS = 0.25
+"""The health probe's own busy timeout: it asks for the write lock and gives up quickly."""
+
+
+def database_probe(engine: Engine) -> Callable[[], None]:
+    """A check that the database takes writes now, for ``/healthz``; raises when it does not.
+
+    On SQLite in WAL mode readers never wait, so a read would call a locked database
+    healthy: the probe asks for the write lock (``BEGIN IMMEDIATE``, rolled back at
+    once, nothing written) with a short busy timeout of its own. On PostgreSQL it is
+    one ``SELECT 1``. Run it off the event loop: it blocks.
+    """
+    file_backed = engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+    def probe() -> None:
+        if not file_backed:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={int(PROBE_BUSY_SECONDS * 1000)}")
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute("ROLLBACK")
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+                cursor.close()
+        finally:
+            raw.close()
+
+    return probe
+
+
 _URL_EXAMPLE = "write it like sqlite:///data/meridian.db or postgresql://user:password@host:5432/meridian"
 
 
@@ -157,7 +201,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         if url in {"sqlite://", "sqlite:///:memory:"}:
             kwargs.setdefault("poolclass", StaticPool)  # one shared in-memory database, not one per connection
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                    "timeout": SQLITE_BUSY_SECONDS}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -165,7 +210,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             if ":memory:" not in url and url != "sqlite://":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cur.close()
 
         return engine

@@ -46,6 +46,7 @@ from adapters.slack.requests import (
     verify_signature,
 )
 from adapters.slack.translate import MemberIdOf, core_text, emoji_of, member_ids
+from adapters.web.server import ANSWER_BY, AnswerBy
 from bot.kernel import metrics
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import CommandError, Invocation, Reply
@@ -82,6 +83,16 @@ BOT_SCOPES: dict[str, str] = {
 
 FORM_WAIT_SECONDS = 2.0
 """How long a modal submission waits for the core before the modal is closed anyway."""
+ACK_DEADLINE_SECONDS = 2.5
+"""``meridian serve`` acknowledges a screened request itself when the core loop has not by then
+(Slack allows 3 s); longer than ``FORM_WAIT_SECONDS`` so a modal's own answer wins normally."""
+SCREENED = web.RequestKey("meridian_slack_screened", bool)
+"""Set on a request whose signature and shape were checked (so the core loop does not check again)."""
+
+
+def _empty_ack() -> web.Response:
+    """What bolt answers a command, an event or a click with: an empty 200."""
+    return web.Response(status=200)
 
 
 class _TokenFromEnvironment(logging.Filter):
@@ -401,20 +412,35 @@ class SlackAdapter:
         runner.add_done_callback(self._tasks.discard)
 
     # --- HTTP -----------------------------------------------------------------------------
+    async def screen(self, request: web.Request) -> web.Response | None:
+        """Signature first, on the raw body; then the body's shape: the refusal, or ``None`` to go on.
+
+        Touches no store, so ``meridian serve`` runs it on the HTTP loop before the request
+        waits for the core loop (``ANSWER_BY``): a forged request is refused even while the
+        database holds the core up."""
+        if request.get(SCREENED):
+            return None
+        raw = await request.read()
+        text = request.headers.get("Content-Type", "").split(";")[0].strip() or None
+        try:
+            verify_signature(self.config.signing_secret or "", raw, request.headers, time.time())
+            body = parse_body(raw, text)
+            check_shape(body, body_workspace(body))
+        except SlackRequestError as err:
+            if err.status == 401:
+                metrics.inc("meridian_slack_requests_refused_total", reason="signature")
+                log.info("refused a Slack request without a valid signature")
+            return web.json_response({"error": err.reason}, status=err.status)
+        request[SCREENED] = True
+        return None
+
     async def handle(self, request: web.Request) -> web.Response:
-        """Signature first, on the raw body; then the body's shape; only then bolt (see ``requests``)."""
+        """Screened (signature, shape; see ``requests``), then bolt."""
         with self.ack_first.request():
+            refused = await self.screen(request)
+            if refused is not None:
+                return refused
             raw = await request.read()
-            text = request.headers.get("Content-Type", "").split(";")[0].strip() or None
-            try:
-                verify_signature(self.config.signing_secret or "", raw, request.headers, time.time())
-                body = parse_body(raw, text)
-                check_shape(body, body_workspace(body))
-            except SlackRequestError as err:
-                if err.status == 401:
-                    metrics.inc("meridian_slack_requests_refused_total", reason="signature")
-                    log.info("refused a Slack request without a valid signature")
-                return web.json_response({"error": err.reason}, status=err.status)
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string,
                                             headers=dict(request.headers))
             return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
@@ -433,6 +459,8 @@ class SlackAdapter:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post("/slack/events", self.handle)
+        if ANSWER_BY in app:
+            app[ANSWER_BY]["/slack/events"] = AnswerBy(ACK_DEADLINE_SECONDS, self.screen, _empty_ack)
         app.router.add_get("/slack/install", self.install)
         app.router.add_get("/slack/oauth_redirect", self.oauth_redirect)
 

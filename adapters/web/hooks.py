@@ -53,6 +53,11 @@ async def read_bounded(request: web.Request, limit: int = MAX_BODY_BYTES) -> byt
     """The body, refused (without reading the rest) as soon as it is past ``limit``."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge
+    if request.content.at_eof():  # read already (``meridian serve`` reads bodies before the core loop runs this)
+        raw = await request.read()
+        if len(raw) > limit:
+            raise BodyTooLarge
+        return raw
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(64 * 1024):

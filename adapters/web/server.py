@@ -1,14 +1,25 @@
 """The HTTP server of ``meridian serve``: health, metrics, and the routes chat adapters mount.
 
-The scheduler runs inside the server's event loop when asked (APScheduler's asyncio
-scheduler must start with a running loop, so it starts in ``on_startup``).
+Store calls are synchronous, so whatever runs them blocks its event loop while the
+database is slow or locked. Given a ``CoreLoop``, the server keeps two loops: the HTTP
+loop accepts connections, reads bodies and answers ``/healthz`` and ``/metrics`` itself;
+every other route's handler, the scheduler (APScheduler's asyncio scheduler, started
+with a running loop) and the work after a Slack ack run on the core loop, in its own
+thread. A locked database then stalls the core loop only, and ``/healthz`` answers from
+the last database probe, which runs in a thread of its own (``DatabaseHealth``).
+Without a ``CoreLoop`` (tests on one loop) everything runs on the server's loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -18,8 +29,136 @@ from bot.kernel.app import Meridian
 log = logging.getLogger("meridian.web")
 
 MERIDIAN_KEY = web.AppKey("meridian", Meridian)
+
+
+@dataclass(frozen=True)
+class AnswerBy:
+    """A route whose caller must be answered within ``seconds`` (Slack: 3 s), whatever the core loop is doing.
+
+    ``gate`` runs on the HTTP loop first and must not touch the store: it refuses what
+    must be refused (a bad signature: 401) whatever the database does. When the core
+    loop has not answered in time, the caller gets ``answer()`` and the handler goes on
+    there, once, when the database lets it.
+    """
+
+    seconds: float
+    gate: Callable[[web.Request], Awaitable[web.StreamResponse | None]]
+    answer: Callable[[], web.StreamResponse]
+
+
+ANSWER_BY = web.AppKey("answer_by", dict[str, AnswerBy])
+"""Route (canonical path) → its deadline; route installers add to it."""
 RouteInstaller = Callable[[web.Application, Meridian, Any], None]
 TICK_SECONDS = 10
+T = TypeVar("T")
+DatabaseProbe = Callable[[], None]
+"""Blocks until the database answered (or raises); ``storage.db.database_probe`` is the production one."""
+
+
+class CoreLoop:
+    """An event loop in its own thread for everything that touches the store.
+
+    All the core's async state (chat sessions, pacing, the scheduler) lives on this one
+    loop, as it did on the server's loop before: nothing is shared across loops.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="meridian-core", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def run(self, work: Coroutine[Any, Any, T]) -> Awaitable[T]:
+        """``work`` scheduled on the core loop, awaitable from another loop."""
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+
+PROBE_EVERY_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 1.0
+"""A probe that has not answered by then counts as slow; the thread finishes it in the background."""
+SLOW_SECONDS = 0.2
+"""A probe that answered but took longer than this counts as slow."""
+
+
+@dataclass
+class ProbeResult:
+    database: str
+    """``ok``, ``slow`` (locked, timed out or late) or ``unreachable`` (refused, failing)."""
+    seconds: float
+
+
+class DatabaseHealth:
+    """The database as last probed, every ``PROBE_EVERY_SECONDS``, from a thread of its own.
+
+    ``/healthz`` reads the latest result and never waits on the database. One probe runs
+    at a time: while one hangs on a lock no other starts, so threads never pile up.
+    """
+
+    def __init__(self, probe: DatabaseProbe, every: float = PROBE_EVERY_SECONDS,
+                 timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
+        self._probe = probe
+        self.every = every
+        self.timeout = timeout
+        self.last = ProbeResult("ok", 0.0)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meridian-db-probe")
+        self._running: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def check(self) -> ProbeResult:
+        started = time.monotonic()
+        if self._running is None or self._running.done():
+            self._running = asyncio.wrap_future(self._pool.submit(self._probe))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._running), self.timeout)
+        except TimeoutError:
+            result = ProbeResult("slow", time.monotonic() - started)
+        except Exception as err:
+            result = ProbeResult(_failure_kind(err), time.monotonic() - started)
+            if result.database == "unreachable":
+                log.warning("health check: database unreachable: %s", type(err).__name__)
+        else:
+            elapsed = time.monotonic() - started
+            result = ProbeResult("slow" if elapsed > SLOW_SECONDS else "ok", elapsed)
+        self._record(result)
+        return result
+
+    def _record(self, result: ProbeResult) -> None:
+        if result.database == "slow" and self.last.database != "slow":
+            log.warning("health check: the database is slow or locked (%.2f s)", result.seconds)
+        self.last = result
+        metrics.set_gauge("meridian_db_probe_seconds", result.seconds)
+        metrics.set_gauge("meridian_db_up", 1 if result.database == "ok" else 0)
+        if result.database == "slow":
+            metrics.inc("meridian_db_slow_total")
+
+    async def _keep_probing(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            await self.check()
+
+    async def start(self) -> None:
+        metrics.inc("meridian_db_slow_total", 0)  # shown at 0 from the start, as Prometheus expects a counter
+        await self.check()
+        self._task = asyncio.ensure_future(self._keep_probing())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _failure_kind(err: Exception) -> str:
+    """SQLite's "database is locked" is a slow database, not a missing one."""
+    return "slow" if "locked" in str(err).lower() or "busy" in str(err).lower() else "unreachable"
 
 
 def start_scheduler(app: Meridian, interval: float = TICK_SECONDS) -> Any:
@@ -34,17 +173,23 @@ def start_scheduler(app: Meridian, interval: float = TICK_SECONDS) -> Any:
 
 
 def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = False,
-                  installers: list[RouteInstaller] | None = None) -> web.Application:
+                  installers: list[RouteInstaller] | None = None, core: CoreLoop | None = None,
+                  probe: DatabaseProbe | None = None) -> web.Application:
     web_app = web.Application(client_max_size=8 * 1024 * 1024)
     web_app[MERIDIAN_KEY] = app
+    web_app[ANSWER_BY] = {}
+    health = DatabaseHealth(probe or (lambda: _read_probe(app)))
 
     async def healthz(_request: web.Request) -> web.Response:
-        try:
-            app.store.get_workspace("_health")
-        except Exception as err:
-            log.warning("health check: database unreachable: %s", type(err).__name__)
+        """Liveness: 200 while the process serves, with the database as last probed.
+
+        A slow or locked database still answers 200 (``"database": "slow"``): restarting
+        the process would not unlock it. An unreachable one answers 503.
+        """
+        last = health.last
+        if last.database == "unreachable":
             return web.json_response({"status": "unhealthy", "database": "unreachable"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok"})
+        return web.json_response({"status": "ok", "database": last.database})
 
     async def metrics_view(_request: web.Request) -> web.Response:
         return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8",
@@ -58,19 +203,120 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
         return response
 
     web_app.middlewares.append(count_requests)
+    if core is not None:
+        web_app.middlewares.append(on_core_loop(core, health))
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics_view)
     for install in installers or []:
         install(web_app, app, settings)
+    if core is not None:  # installers' clean-ups close what they opened on the core loop
+        cleanups = list(web_app.on_cleanup)
+        web_app.on_cleanup.clear()
+        web_app.on_cleanup.extend(_on(core, hook) for hook in cleanups)
+
+    async def start_health(_web_app: web.Application) -> None:
+        await health.start()
+
+    async def stop_health(_web_app: web.Application) -> None:
+        await health.stop()
+
+    if core is not None:
+        async def start_core(_web_app: web.Application) -> None:
+            core.start()
+
+        web_app.on_startup.append(start_core)
+    web_app.on_startup.append(start_health)
+    web_app.on_cleanup.append(stop_health)
     if with_scheduler:
+        async def begin_scheduler() -> Any:
+            return start_scheduler(app)
+
         async def on_startup(_web_app: web.Application) -> None:
-            web_app["scheduler"] = start_scheduler(app)
+            web_app["scheduler"] = await (core.run(begin_scheduler()) if core is not None else begin_scheduler())
 
         async def on_cleanup(_web_app: web.Application) -> None:
             scheduler = web_app.get("scheduler")
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                if core is not None:
+                    core.loop.call_soon_threadsafe(scheduler.shutdown, False)
+                else:
+                    scheduler.shutdown(wait=False)
 
         web_app.on_startup.append(on_startup)
         web_app.on_cleanup.append(on_cleanup)
+    if core is not None:
+        async def stop_core(_web_app: web.Application) -> None:
+            core.stop()
+
+        web_app.on_cleanup.append(stop_core)
     return web_app
+
+
+LOOP_ROUTES = frozenset({"/healthz", "/metrics"})
+"""Answered on the HTTP loop itself; they never touch the database there."""
+
+
+SLOW_DATABASE_ANSWER_SECONDS = 0.25
+"""A route's deadline while the last probe found the database slow: its answer will not come sooner."""
+
+
+def on_core_loop(core: CoreLoop, health: DatabaseHealth) -> Any:
+    """Middleware: the body is read here, on the HTTP loop; the handler then runs on the core loop.
+
+    The handler finds the body already read (``request.read()`` keeps it), so it never
+    touches the connection's stream from the other loop; its response is plain data
+    that the HTTP loop writes.
+    """
+    @web.middleware
+    async def hand_over(request: web.Request, handler: Any) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        if resource is not None and resource.canonical in LOOP_ROUTES:
+            response: web.StreamResponse = await handler(request)
+            return response
+        if request.body_exists:
+            await request.read()  # bounded by client_max_size: 413 past it
+        deadline = request.app[ANSWER_BY].get(resource.canonical) if resource is not None else None
+        if deadline is None:
+            handed: web.StreamResponse = await core.run(handler(request))
+            return handed
+        refused = await deadline.gate(request)
+        if refused is not None:
+            return refused
+        running = core.run(handler(request))
+        seconds = deadline.seconds if health.last.database == "ok" else \
+            min(deadline.seconds, SLOW_DATABASE_ANSWER_SECONDS)
+        try:
+            in_time: web.StreamResponse = await asyncio.wait_for(asyncio.shield(running), seconds)
+        except TimeoutError:
+            route = resource.canonical if resource is not None else "?"
+            metrics.inc("meridian_answered_before_core_total", route=route)
+            log.warning("%s answered before the core loop could (the database is slow?); the work goes on there",
+                        route)
+            asyncio.ensure_future(running).add_done_callback(_log_late_failure)
+            return deadline.answer()
+        return in_time
+
+    return hand_over
+
+
+def _log_late_failure(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("work answered before it ran failed: %s", type(done.exception()).__name__,
+                  exc_info=done.exception())
+
+
+def _on(core: CoreLoop, hook: Callable[[web.Application], Awaitable[object]]) \
+        -> Callable[[web.Application], Awaitable[None]]:
+    async def run_there(web_app: web.Application) -> None:
+        await core.run(_call(hook, web_app))
+
+    return run_there
+
+
+async def _call(hook: Callable[[web.Application], Awaitable[object]], web_app: web.Application) -> None:
+    await hook(web_app)
+
+
+def _read_probe(app: Meridian) -> None:
+    """The probe without a storage-level one (tests on the in-memory store): one store read."""
+    app.store.get_workspace("_health")
