@@ -19,7 +19,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Up to every head: migrations written side by side may branch from one parent until they are chained."""
     command.upgrade(alembic_config(url), revision)
 
 
