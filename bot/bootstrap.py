@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,8 +151,9 @@ def assemble(store: SqlStore, clock: Clock, chats: dict[str, ChatPort], settings
              ) -> tuple[Meridian, Installed]:
     """The app on a store and chat ports, with every capability installed, and the capabilities."""
     settings = settings or Settings()
-    app = Meridian(store, clock, chats, EngineSettings(retention_days=settings.retention_days),
-                   worker_id=worker or worker_id())
+    beat = timedelta(seconds=settings.heartbeat_seconds)
+    engine_settings = EngineSettings(retention_days=settings.retention_days, heartbeat=beat, silent_after=3 * beat)
+    app = Meridian(store, clock, chats, engine_settings, worker_id=worker or worker_id())
     installed = install_capabilities(app, store, settings)
     for hook in attach:
         hook(app)

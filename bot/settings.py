@@ -69,6 +69,8 @@ class Settings:
     mlflow_webhook_secret: str = _secret()
     public_url: str = ""
     retention_days: int = 365
+    heartbeat_seconds: float = 10.0
+    """``MERIDIAN_HEARTBEAT_SECONDS``: how often a worker says it is alive; silent for three, it is presumed dead."""
     log_level: str = "INFO"
 
     @property
@@ -87,9 +89,19 @@ ENV_NAMES = {
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
     "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
     "MERIDIAN_RETENTION_DAYS": "retention_days", "MERIDIAN_TEAMS_EMULATOR": "teams_emulator",
-    "MERIDIAN_TEAMS_EMULATOR_URL": "teams_emulator_url",
+    "MERIDIAN_TEAMS_EMULATOR_URL": "teams_emulator_url", "MERIDIAN_HEARTBEAT_SECONDS": "heartbeat_seconds",
 }
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+
+
+def _heartbeat(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0.1 <= seconds <= 600:
+        raise SettingsError(f"MERIDIAN_HEARTBEAT_SECONDS must be a number of seconds from 0.1 to 600, not {raw!r}")
+    return seconds
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env"),
@@ -117,6 +129,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         if not raw_days.isdigit() or int(raw_days) < 1:
             raise SettingsError(f"MERIDIAN_RETENTION_DAYS must be a whole number of days, 1 or more, not {raw_days!r}")
         values["retention_days"] = int(raw_days)
+    if "heartbeat_seconds" in values:
+        values["heartbeat_seconds"] = _heartbeat(str(values["heartbeat_seconds"]))
     if "teams_emulator" in values:
         values["teams_emulator"] = str(values["teams_emulator"]).strip() == "1"
     url = str(values.get("database_url", Settings.database_url))

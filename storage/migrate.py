@@ -20,6 +20,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Up to every head: migrations written side by side may branch from one parent until they are chained."""
     command.upgrade(alembic_config(url), revision)
 
 

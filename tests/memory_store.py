@@ -91,6 +91,8 @@ class _State:
     next_id: int = 1
     outbox: dict[str, _OutboxRecord] = field(default_factory=dict)
     kv: dict[tuple[str, str], Any] = field(default_factory=dict)
+    beats: dict[str, datetime] = field(default_factory=dict)
+    """worker → its latest heartbeat"""
 
 
 class MemoryStore:
@@ -247,11 +249,27 @@ class MemoryStore:
             new += 1
         return new
 
-    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
+    def beat(self, worker: str, at: datetime) -> None:
+        at = _instant(at)
+        self._state.beats[worker] = at
+        for other, last in list(self._state.beats.items()):
+            if last < at - timedelta(days=1):
+                del self._state.beats[other]
+
+    def _silent(self, worker: str | None, silent_since: datetime | None) -> bool:
+        """Whether the worker's latest heartbeat is at or before ``silent_since`` (never, for one that never beat)."""
+        if worker is None or silent_since is None:
+            return False
+        last = self._state.beats.get(worker)
+        return last is not None and last <= _instant(silent_since)
+
+    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float,
+                  silent_since: datetime | None = None) -> list[ClaimedItem]:
         now = _instant(now)
         until = now + timedelta(seconds=lease_seconds)
-        for record in self._state.due.values():  # a worker that died mid-job: its lease ran out
-            if record.status == "claimed" and record.claimed_until is not None and record.claimed_until < now:
+        for record in self._state.due.values():  # a worker that died mid-job: its lease ran out, or it went silent
+            expired = record.claimed_until is not None and record.claimed_until < now
+            if record.status == "claimed" and (expired or self._silent(record.claimed_by, silent_since)):
                 record.status = "pending"
         due = sorted((r for r in self._state.due.values() if r.status == "pending" and r.due_at <= now),
                      key=lambda r: (r.due_at, r.id))[:max(limit, 0)]
@@ -313,16 +331,18 @@ class MemoryStore:
         stored = self._state.outbox.get(key)
         return stored.entry if stored else None
 
-    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime, worker: str | None = None,
+                             silent_since: datetime | None = None) -> OutboxEntry | None:
         stored = self._state.outbox.get(key)
         if stored is None:
             return None
         before = stored.entry
         stale = before.status == "sending" and (before.attempt_at is None
-                                                or before.attempt_at <= _instant(stale_before))
+                                                or before.attempt_at <= _instant(stale_before)
+                                                or self._silent(before.attempt_by, silent_since))
         if before.status not in CLAIMABLE_OUTBOX and not stale:
             return None
-        stored.entry = replace(before, status="sending", attempt_at=_instant(now))
+        stored.entry = replace(before, status="sending", attempt_at=_instant(now), attempt_by=worker)
         return before
 
     def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
@@ -347,8 +367,8 @@ class MemoryStore:
                                attempts=stored.entry.attempts + 1, next_attempt_at=_maybe_instant(retry_at))
         stored.last_error = error[:NOTE_LIMIT]
 
-    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=5)
-                         ) -> list[OutboxEntry]:
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=5),
+                         silent_since: datetime | None = None) -> list[OutboxEntry]:
         """Failed entries whose backoff is over, and entries a crash left ``pending`` or ``sending``."""
         now = _instant(now)
         stale = now - stale_after
@@ -358,7 +378,9 @@ class MemoryStore:
                 return e.next_attempt_at is not None and e.next_attempt_at <= now
             if e.status == "pending":
                 return e.created_at is not None and e.created_at <= stale
-            return e.status == "sending" and e.attempt_at is not None and e.attempt_at <= stale
+            if e.status != "sending":
+                return False
+            return (e.attempt_at is not None and e.attempt_at <= stale) or self._silent(e.attempt_by, silent_since)
 
         found = [r.entry for r in self._state.outbox.values() if due(r.entry)]
         return sorted(found, key=lambda e: e.created_at or now)[:max(limit, 0)]

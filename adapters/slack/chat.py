@@ -105,6 +105,9 @@ class SlackChat:
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._session: aiohttp.ClientSession | None = None
         self._clients: dict[tuple[str, bool, bool], AsyncWebClient] = {}
+        self.timeout = 15
+        """Seconds a Web API call may take before it counts as failed (the outbox then confirms or retries);
+        a change applies to the next connection pool (after ``close``)."""
         self.pacer = Pacer()
         """Each method's pace per workspace, learnt from Slack's 429s (``adapters/slack/pacing``)."""
         self.housekeeping: Callable[[], object] | None = None
@@ -138,7 +141,7 @@ class SlackChat:
     def session(self) -> aiohttp.ClientSession:
         """One connection pool for every Web API call and response URL of this process."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
 
     async def close(self) -> None:
@@ -160,7 +163,7 @@ class SlackChat:
                 [ServerConnectionError, ServerDisconnectedError, ClientOSError])]
             if not for_sending:
                 handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-            client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=15,
+            client = AsyncWebClient(token=token, base_url=self.api_url, retry_handlers=handlers, timeout=self.timeout,
                                     session=session)
             self._clients[key] = client
         return client

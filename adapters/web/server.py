@@ -168,6 +168,9 @@ def start_scheduler(app: Meridian, interval: float = TICK_SECONDS) -> Any:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(app.engine.tick, "interval", seconds=interval, id="meridian-tick", max_instances=1,
                       coalesce=True, misfire_grace_time=None, next_run_time=app.now())
+    # Beside the tick, not in it: a long fan-out must not look like a dead worker.
+    scheduler.add_job(app.engine.heartbeat, "interval", seconds=app.engine.settings.heartbeat.total_seconds(),
+                      id="meridian-heartbeat", max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.start()
     return scheduler
 

@@ -125,7 +125,7 @@ class Meridian:
         self.capabilities: list[str] = []
         self._bound_planners: list[BoundPlanner] = []
         self._bound_handlers: dict[str, BoundHandler] = {}
-        self.outbox = Outbox(store, clock, self.chat_for, self.settings.lease)
+        self.outbox = Outbox(store, clock, self.chat_for, self.settings.lease, worker_id, self.settings.silent_after)
         self.engine = Engine(store, clock, self.settings, worker_id, self._bound_planners, self._bound_handlers,
                              self.outbox.retry_pending)
         self._platforms: dict[str, str] = {}

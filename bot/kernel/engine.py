@@ -42,6 +42,12 @@ class EngineSettings:
     """Work due longer ago than this after downtime is recorded as missed, not sent."""
     plan_horizon: timedelta = timedelta(hours=48)
     lease: timedelta = timedelta(minutes=5)
+    """How long a claim holds an item when nothing is heard from its worker (no heartbeat table, old worker)."""
+    heartbeat: timedelta = timedelta(seconds=10)
+    """How often a worker records that it is alive (``Store.beat``)."""
+    silent_after: timedelta = timedelta(seconds=30)
+    """A worker whose latest heartbeat is older than this is presumed dead: others take over its claims
+    (due items and outbox attempts) without waiting for the lease. Keep it a few heartbeats long."""
     retention_days: int = 365
 
 
@@ -93,8 +99,8 @@ class Engine:
         handled = 0
         while True:
             now = self.clock.now()
-            items = self.store.claim_due(now, self.worker_id, self.batch,
-                                             self.settings.lease.total_seconds())
+            items = self.store.claim_due(now, self.worker_id, self.batch, self.settings.lease.total_seconds(),
+                                         silent_since=now - self.settings.silent_after)
             if not items:
                 return handled
             # Items due at the same instant (a fan-out of reminders) run side by side, so one slow or
@@ -132,9 +138,21 @@ class Engine:
         store.finish(item.id, "done")
         metrics.inc("meridian_due_items_total", kind=item.kind, outcome="done")
 
+    def beat(self) -> None:
+        """Record that this worker is alive, so that its claims are not taken over (``EngineSettings.silent_after``)."""
+        self.store.beat(self.worker_id, self.clock.now())
+
+    async def heartbeat(self) -> None:
+        """The periodic heartbeat (``EngineSettings.heartbeat``); an unreachable database is retried next beat."""
+        try:
+            self.beat()
+        except Exception as err:
+            log.warning("heartbeat not recorded: %s", type(err).__name__)
+
     async def tick(self) -> int:
         """One pass: plan, run what is due, retry failed deliveries. Survives an unreachable database."""
         try:
+            self.beat()
             self.plan()
             handled = await self.run_due()
             await self._retry_deliveries()

@@ -6,9 +6,10 @@ the platform confirms. Sending the same key again returns the stored result inst
 of posting twice; a failure leaves the entry for a retry with backoff; a 429 is
 waited out (``Retry-After``) and the send goes on, so fan-out loses nothing.
 
-Each attempt is recorded (``sending``, with its start) before the platform is called,
-and claiming it is a compare-and-set, so two workers never send one entry at once. An
-entry found ``sending`` after its lease ran out, or ``failed``, may have landed: the
+Each attempt is recorded (``sending``, with its start and its worker) before the platform
+is called, and claiming it is a compare-and-set, so two workers never send one entry at
+once. An entry found ``sending`` after its lease ran out or after its worker's heartbeat
+stopped, or ``failed``, may have landed: the
 process died after the platform accepted it, or a timeout hid the answer. Before
 sending such an entry again the outbox asks the chat port whether a message with that
 key is already there (``ConfirmsDelivery``) and, if so, records it instead of sending
@@ -88,11 +89,15 @@ class _Attempt:
 
 
 class Outbox:
-    def __init__(self, store: Store, clock: Clock, chat_for: Callable[[str], ChatPort], lease: timedelta) -> None:
+    def __init__(self, store: Store, clock: Clock, chat_for: Callable[[str], ChatPort], lease: timedelta,
+                 worker: str | None = None, silent_after: timedelta | None = None) -> None:
         self.store = store
         self.clock = clock
         self._chat_for = chat_for
         self._lease = lease
+        self._worker = worker
+        self._silent_after = silent_after
+        """An attempt by a worker whose heartbeat is older than this was cut short: take it over."""
         self._unconfirmable: set[str] = set()
         """Platforms already warned about: they cannot confirm, so they deliver at least once."""
 
@@ -121,7 +126,8 @@ class Outbox:
     async def retry_pending(self, limit: int = 500) -> int:
         """Send what failed before (or was cut short by a crash); returns how many went out."""
         done = 0
-        for entry in self.store.outbox_retryable(self.clock.now(), limit, self.lease):
+        now = self.clock.now()
+        for entry in self.store.outbox_retryable(now, limit, self.lease, silent_since=self._silent_since(now)):
             if await self._attempt(entry) is not None:
                 done += 1
         return done
@@ -130,6 +136,9 @@ class Outbox:
     def lease(self) -> timedelta:
         """How long an attempt holds its entry; after that its sender is presumed dead."""
         return self._lease
+
+    def _silent_since(self, now: datetime) -> datetime | None:
+        return now - self._silent_after if self._silent_after is not None else None
 
     async def _send(self, entry: OutboxEntry) -> Posted | None:
         stored = self.store.outbox_add(entry, self.clock.now())
@@ -140,7 +149,7 @@ class Outbox:
     async def _attempt(self, entry: OutboxEntry) -> Posted | None:
         store = self.store
         now = self.clock.now()
-        before = store.outbox_begin_attempt(entry.key, now, now - self.lease)
+        before = store.outbox_begin_attempt(entry.key, now, now - self.lease, self._worker, self._silent_since(now))
         if before is None:  # another sender holds it, or it went out meanwhile
             return self.sent(entry.key)
         attempt = _Attempt(self, before.key, now)

@@ -196,6 +196,8 @@ class OutboxEntry:
     created_at: datetime | None = None
     attempt_at: datetime | None = None
     """When the latest attempt started; an entry ``sending`` for longer than a lease was cut short."""
+    attempt_by: str | None = None
+    """The worker making the latest attempt; one whose heartbeat stopped was cut short too."""
 
 
 class Store(Protocol):
@@ -232,7 +234,18 @@ class Store(Protocol):
     def schedule(self, items: list[DueItem]) -> int:
         """Insert items whose key is new; return how many were new."""
         ...
-    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]: ...
+    def beat(self, worker: str, at: datetime) -> None:
+        """Record the worker's heartbeat: it is alive at ``at`` (and forget beats silent for a day)."""
+        ...
+    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float,
+                  silent_since: datetime | None = None) -> list[ClaimedItem]:
+        """Claim up to ``limit`` pending items due by ``now`` for ``lease_seconds``.
+
+        A claim whose lease ran out is taken over, and so is one whose worker's latest heartbeat
+        is at or before ``silent_since`` (it died). A worker that never beat keeps its claims
+        for the whole lease.
+        """
+        ...
     def finish(self, item_id: int, status: str, note: str = "") -> None: ...
     def retry_later(self, item_id: int, at: datetime, note: str) -> None: ...
     def cancel_pending(self, workspace: str, key_prefix: str) -> int: ...
@@ -244,12 +257,14 @@ class Store(Protocol):
         """Store a new entry, or return the one already stored under its key."""
         ...
     def outbox_get(self, key: str) -> OutboxEntry | None: ...
-    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
-        """Mark the entry ``sending`` at ``now`` (committed) before the platform is called.
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime, worker: str | None = None,
+                             silent_since: datetime | None = None) -> OutboxEntry | None:
+        """Mark the entry ``sending`` at ``now`` by ``worker`` (committed) before the platform is called.
 
         A compare-and-set: it succeeds for an entry that is pending, failed or dead, or
-        ``sending`` since before ``stale_before`` (its sender died). Returns the entry as it
-        was before, or ``None`` when another sender holds it or it is already sent.
+        ``sending`` since before ``stale_before``, or by a worker whose latest heartbeat is at
+        or before ``silent_since`` (its sender died). Returns the entry as it was before, or
+        ``None`` when another sender holds it or it is already sent.
         """
         ...
     def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
@@ -257,8 +272,10 @@ class Store(Protocol):
         ...
     def outbox_mark_sent(self, key: str, channel: str, message_id: str, at: datetime) -> None: ...
     def outbox_mark_failed(self, key: str, error: str, retry_at: datetime | None) -> None: ...
-    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = ...) -> list[OutboxEntry]:
-        """Failed entries due again, and entries left ``pending`` or ``sending`` for ``stale_after``."""
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = ...,
+                         silent_since: datetime | None = None) -> list[OutboxEntry]:
+        """Failed entries due again, entries left ``pending`` or ``sending`` for ``stale_after``, and
+        entries ``sending`` by a worker whose latest heartbeat is at or before ``silent_since``."""
         ...
 
     # retention

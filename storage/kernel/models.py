@@ -118,11 +118,22 @@ class OutboxRow(SQLModel, table=True):
     next_attempt_at: datetime | None = _instant()
     attempt_at: datetime | None = _instant()
     """When the latest attempt started (committed before the platform is called)."""
+    attempt_by: str | None = None
+    """The worker making the latest attempt: once its heartbeat stops, another may take the entry over."""
     channel: str | None = None
     message_id: str | None = None
     created_at: datetime | None = _instant()
     sent_at: datetime | None = _instant()
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class WorkerBeatRow(SQLModel, table=True):
+    """Each worker's latest heartbeat. A worker silent for longer than a few beats is presumed dead, so
+    the work it claimed is taken over at once instead of after its whole lease."""
+
+    __tablename__ = "worker_beat"
+    worker: str = Field(primary_key=True, max_length=255)
+    beat_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class KeyValueRow(SQLModel, table=True):

@@ -31,6 +31,7 @@ from storage.kernel.models import (
     OutboxRow,
     StandupRow,
     StandupRunRow,
+    WorkerBeatRow,
     WorkspaceRow,
 )
 
@@ -41,6 +42,7 @@ MemberAccountC = table_of(MemberAccountRow).c
 StandupC = table_of(StandupRow).c
 StandupRunC = table_of(StandupRunRow).c
 KeyValueC = table_of(KeyValueRow).c
+BeatC = table_of(WorkerBeatRow).c
 
 
 def _csv(values: Iterable[str]) -> str:
@@ -76,7 +78,7 @@ def _run_from_row(row: StandupRunRow) -> StandupRun:
 def _outbox_from_row(row: OutboxRow) -> OutboxEntry:
     return OutboxEntry(row.key, row.workspace, row.kind, row.target, row.payload, row.status, row.attempts,
                        row.thread_key, row.channel, row.message_id, row.next_attempt_at, row.created_at,
-                       row.attempt_at)
+                       row.attempt_at, row.attempt_by)
 
 
 # Hot-path lookups built once: composing a statement costs more Python time than running it.
@@ -90,6 +92,15 @@ RUN_OF_DAY = select(table_of(StandupRunRow)).where(
 OUTBOX_BY_KEY = select(table_of(OutboxRow)).where(OutboxC.key == bindparam("key"))
 KV_VALUE = select(KeyValueC.value).where(KeyValueC.workspace == bindparam("workspace"),
                                          KeyValueC.key == bindparam("key"))
+
+BEATS_KEPT = timedelta(days=1)
+"""A worker silent this long is forgotten: whatever it held has long been taken over."""
+
+
+def _silent_workers(silent_since: datetime) -> Any:
+    """Workers whose latest heartbeat is at or before the instant: presumed dead."""
+    return select(BeatC.worker).where(BeatC.beat_at <= silent_since)
+
 
 CLAIMABLE_OUTBOX = ("pending", "failed", "dead")
 """Outbox states a new attempt may start from without waiting; ``sending`` only once stale."""
@@ -290,7 +301,14 @@ class SqlStore:
             new = len(s.execute(stmt, rows).all())
         return new
 
-    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float) -> list[ClaimedItem]:
+    def beat(self, worker: str, at: datetime) -> None:
+        stmt = self._insert(WorkerBeatRow).values(worker=worker, beat_at=at)
+        with self.session() as s:
+            s.execute(stmt.on_conflict_do_update(index_elements=["worker"], set_={"beat_at": stmt.excluded["beat_at"]}))
+            s.execute(delete(WorkerBeatRow).where(BeatC.beat_at < at - BEATS_KEPT))
+
+    def claim_due(self, now: datetime, worker: str, limit: int, lease_seconds: float,
+                  silent_since: datetime | None = None) -> list[ClaimedItem]:
         until = now + timedelta(seconds=lease_seconds)
         table = DueWorkRow.__tablename__
         due = (f"SELECT id FROM {table} WHERE status = 'pending' AND due_at <= :now "
@@ -300,10 +318,12 @@ class SqlStore:
         which = (f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))" if self.dialect == "postgresql"
                  else f"id IN ({due})")
         with self.session() as s:
-            # A worker that died mid-job leaves a claim whose lease runs out: make it claimable again.
-            s.execute(update(DueWorkRow).where(DueWorkC.status == "claimed",
-                                               DueWorkC.claimed_until < now)
-                      .values(status="pending"))
+            # A worker that died mid-job leaves a claim whose lease runs out, and its heartbeat stops sooner:
+            # make such claims claimable again.
+            abandoned = DueWorkC.claimed_until < now
+            if silent_since is not None:
+                abandoned = abandoned | DueWorkC.claimed_by.in_(_silent_workers(silent_since))
+            s.execute(update(DueWorkRow).where(DueWorkC.status == "claimed", abandoned).values(status="pending"))
             claim = text(
                 f"UPDATE {table} SET status = 'claimed', claimed_by = :worker, claimed_until = :until, "
                 f"attempts = attempts + 1 WHERE {which} "
@@ -382,13 +402,15 @@ class SqlStore:
             row = c.execute(OUTBOX_BY_KEY, {"key": key}).first()
             return _outbox_from_row(row) if row else None
 
-    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime) -> OutboxEntry | None:
+    def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime, worker: str | None = None,
+                             silent_since: datetime | None = None) -> OutboxEntry | None:
         # Read, then compare-and-set in a second transaction: the update only matches the state that was
         # read, so of two senders exactly one wins, on SQLite (no read-to-write upgrade) and PostgreSQL alike.
         before = self.outbox_get(key)
         if before is None:
             return None
-        stale = before.status == "sending" and (before.attempt_at is None or before.attempt_at <= stale_before)
+        stale = before.status == "sending" and (before.attempt_at is None or before.attempt_at <= stale_before
+                                                or self._silent(before.attempt_by, silent_since))
         if before.status not in CLAIMABLE_OUTBOX and not stale:
             return None
         same_attempt = (OutboxC.attempt_at.is_(None) if before.attempt_at is None
@@ -396,8 +418,16 @@ class SqlStore:
         with self.one_statement() as c:
             claimed = c.execute(update(OutboxRow)
                                 .where(OutboxC.key == key, OutboxC.status == before.status, same_attempt)
-                                .values(status="sending", attempt_at=now))
+                                .values(status="sending", attempt_at=now, attempt_by=worker))
             return before if claimed.rowcount == 1 else None
+
+    def _silent(self, worker: str | None, silent_since: datetime | None) -> bool:
+        """Whether ``worker``'s latest heartbeat is at or before ``silent_since`` (never, for one that never beat)."""
+        if worker is None or silent_since is None:
+            return False
+        with self.one_statement() as c:
+            beat = c.execute(select(BeatC.beat_at).where(BeatC.worker == worker)).scalar()
+        return beat is not None and self._read_instant(beat) <= silent_since
 
     def outbox_renew_attempt(self, key: str, held_since: datetime, now: datetime) -> bool:
         with self.one_statement() as c:
@@ -419,15 +449,18 @@ class SqlStore:
                       .values(status="failed" if retry_at else "dead", attempts=OutboxC.attempts + 1,
                               next_attempt_at=retry_at, last_error=error[:2000]))
 
-    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=5)
-                         ) -> list[OutboxEntry]:
+    def outbox_retryable(self, now: datetime, limit: int, stale_after: timedelta = timedelta(minutes=5),
+                         silent_since: datetime | None = None) -> list[OutboxEntry]:
         """Failed entries whose backoff is over, and entries a crash left ``pending`` or ``sending``."""
         stale = now - stale_after
+        cut_short = OutboxC.attempt_at <= stale
+        if silent_since is not None:
+            cut_short = cut_short | OutboxC.attempt_by.in_(_silent_workers(silent_since))
         with self.session() as s:
             rows = s.exec(select(OutboxRow).where(
                 ((OutboxC.status == "failed") & (OutboxC.next_attempt_at <= now))
                 | ((OutboxC.status == "pending") & (OutboxC.created_at <= stale))
-                | ((OutboxC.status == "sending") & (OutboxC.attempt_at <= stale)))
+                | ((OutboxC.status == "sending") & cut_short))
                 .order_by(OutboxC.created_at).limit(limit)).scalars()
             return [_outbox_from_row(r) for r in rows]
 

@@ -16,6 +16,12 @@ Messages: ``chat.postMessage`` keeps what was posted, with its ``metadata``, per
 and thread; ``conversations.history`` and ``conversations.replies`` read it back
 (``oldest``, ``limit``, ``cursor``; metadata only with ``include_all_metadata``).
 ``lose_answers`` plays a lost answer: the message is kept, then the connection is cut.
+
+Outages: ``fail_for`` answers a method with an HTTP error (500, or 429 with ``Retry-After``)
+for some seconds; ``hang_for`` holds its calls unanswered for some seconds, then carries
+them out (a slow platform: the message may land after the client gave up); ``recover``
+ends an outage at once. Their seconds run on ``outage_clock`` (the emulator's ``clock``
+unless given: a test's simulated time makes a 30-second outage cost no real time).
 A ``ts_clock`` (seconds since the epoch) makes ``ts`` follow a test's simulated time.
 
 Socket Mode: ``apps.connections.open`` hands out a websocket URL on this server; a test
@@ -94,6 +100,15 @@ class _Limit:
 
 
 @dataclass
+class _Outage:
+    kind: str
+    """error (answer ``status``) | hang (answer nothing until ``until``, then carry the call out)"""
+    until: float
+    status: int = 500
+    retry_after: int = 1
+
+
+@dataclass
 class Socket:
     ws: web.WebSocketResponse
     acks: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
@@ -101,7 +116,10 @@ class Socket:
 
 class SlackEmulator:
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 ts_clock: Callable[[], float] | None = None) -> None:
+                 ts_clock: Callable[[], float] | None = None,
+                 outage_clock: Callable[[], float] | None = None) -> None:
+        self.outages: dict[str, _Outage] = {}
+        self._outage_clock = outage_clock or clock
         self.users: dict[str, User] = {}
         self.recorded: list[Call] = []
         self.limits: dict[str, _Limit] = {}
@@ -132,6 +150,30 @@ class SlackEmulator:
     def fail(self, method: str, error: str = "missing_scope") -> None:
         """Answer every call of ``method`` with ``{"ok": false, "error": error}``."""
         self.failures[method] = error
+
+    def fail_for(self, method: str, seconds: float, status: int = 500, retry_after: int = 1) -> None:
+        """Answer every call of ``method`` with HTTP ``status`` for ``seconds`` (a 429 says ``Retry-After``)."""
+        self.outages[method] = _Outage("error", self._outage_clock() + seconds, status, retry_after)
+
+    def hang_for(self, method: str, seconds: float) -> None:
+        """Hold every call of ``method`` unanswered for ``seconds``, then carry it out and answer."""
+        self.outages[method] = _Outage("hang", self._outage_clock() + seconds)
+
+    def recover(self, method: str) -> None:
+        """End ``method``'s outage now: held calls are carried out."""
+        self.outages.pop(method, None)
+
+    def _outage(self, method: str) -> _Outage | None:
+        outage = self.outages.get(method)
+        if outage is not None and self._outage_clock() >= outage.until:
+            del self.outages[method]
+            return None
+        return outage
+
+    async def _held(self, method: str) -> None:
+        """Wait out a hang of ``method`` (the caller may give up meanwhile; the call is carried out anyway)."""
+        while (outage := self._outage(method)) is not None and outage.kind == "hang":
+            await asyncio.sleep(0.01)
 
     def lose_answers(self, method: str, count: int = 1) -> None:
         """Do the next ``count`` calls of ``method``, then cut the connection before answering."""
@@ -284,6 +326,15 @@ class SlackEmulator:
             self.recorded.append(Call(f"{method}#429", params, token, self._clock()))
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(limited)})
+        outage = self._outage(method)
+        if outage is not None and outage.kind == "error":
+            self.recorded.append(Call(f"{method}#{outage.status}", params, token, self._clock()))
+            headers = {"Retry-After": str(outage.retry_after)} if outage.status == 429 else {}
+            return web.json_response({"ok": False, "error": "ratelimited" if outage.status == 429 else "fatal_error"},
+                                     status=outage.status, headers=headers)
+        if outage is not None:
+            self.recorded.append(Call(f"{method}#held", params, token, self._clock()))
+            await self._held(method)
         call = Call(method, params, token, self._clock())
         self.recorded.append(call)
         if token in self.auth_failures:

@@ -55,7 +55,9 @@ class SlackHarness:
         self.socket: Any = None
         self.tmp = tmp
         self.clock = SimulatedClock(start)
-        self.emulator = SlackEmulator(ts_clock=lambda: self.clock.now().timestamp())  # Slack's ts, our time
+        sim_seconds = lambda: self.clock.now().timestamp()  # noqa: E731
+        # Slack's ts and its outages follow our simulated time
+        self.emulator = SlackEmulator(ts_clock=sim_seconds, outage_clock=sim_seconds)
         self.env = env or {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-T0001-test"}
         self.app: Meridian
         self.adapter: SlackAdapter

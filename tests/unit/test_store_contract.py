@@ -228,6 +228,38 @@ def test_a_claim_holds_until_its_lease_runs_out_then_the_work_is_claimable_again
     assert (again.id, again.key, again.attempts) == (claimed.id, "a", 2)
 
 
+def test_the_claims_of_a_worker_whose_heartbeat_stopped_are_taken_over_before_the_lease_runs_out(
+        store: Store) -> None:
+    silent = timedelta(seconds=30)
+    store.schedule([item("live", T0), item("dead", T0 + timedelta(seconds=1)), item("mute", T0 + timedelta(seconds=2))])
+    store.beat("live-w", T0)
+    store.beat("dead-w", T0)
+    (live,) = store.claim_due(T0, "live-w", 1, LEASE, silent_since=T0 - silent)
+    (dead,) = store.claim_due(T0 + timedelta(seconds=1), "dead-w", 1, LEASE, silent_since=T0 - silent)
+    (mute,) = store.claim_due(T0 + timedelta(seconds=2), "never-beat-w", 1, LEASE, silent_since=T0 - silent)
+    now = T0 + timedelta(seconds=31)
+    store.beat("live-w", now - timedelta(seconds=20))
+    store.beat("other", now)
+    (taken,) = store.claim_due(now, "other", 10, LEASE, silent_since=now - silent)
+    assert (taken.id, taken.key, taken.attempts) == (dead.id, "dead", 2), "only the silent worker's claim"
+    assert store.due_status("live") == "claimed" and store.due_status("mute") == "claimed"
+    assert store.claim_due(now, "other", 10, LEASE) == [], "without a silence bound only the lease counts"
+    (late,) = store.claim_due(T0 + timedelta(seconds=LEASE + 1), "other", 10, LEASE)
+    assert late.id == live.id, "the lease still bounds a live worker's claim"
+    (mute_again,) = store.claim_due(T0 + timedelta(seconds=LEASE + 3), "other", 10, LEASE)
+    assert mute_again.id == mute.id
+
+
+def test_a_heartbeat_silent_for_a_day_is_forgotten(store: Store) -> None:
+    store.schedule([item("a", T0)])
+    store.beat("w1", T0)
+    store.claim_due(T0, "w1", 10, LEASE)
+    store.beat("w2", T0 + timedelta(days=1, seconds=1))
+    now = T0 + timedelta(seconds=60)
+    assert store.claim_due(now, "w2", 10, LEASE, silent_since=now - timedelta(seconds=30)) == [], (
+        "a worker nobody heard of keeps its claim for its lease")
+
+
 def test_finish_and_retry_later(store: Store) -> None:
     store.schedule([item("done", T0), item("retried", T0)])
     done, retried = store.claim_due(T0, "w1", 10, LEASE)
@@ -292,6 +324,27 @@ def test_outbox_begin_attempt_is_a_compare_and_set(store: Store) -> None:
     assert sent is not None and (sent.status, sent.channel, sent.message_id) == ("sent", "C1", "m1")
     assert store.outbox_begin_attempt("k1", T0 + timedelta(days=1), T0 + timedelta(days=1)) is None
     assert not store.outbox_renew_attempt("k1", renewed_at, renewed_at)
+
+
+def test_an_attempt_by_a_worker_whose_heartbeat_stopped_may_be_taken_over_before_its_lease(store: Store) -> None:
+    stale, silent = timedelta(minutes=5), timedelta(seconds=30)
+    store.beat("a", T0)
+    store.beat("b", T0)
+    for key in ("by-a", "by-b"):
+        store.outbox_add(entry(key), T0)
+    assert store.outbox_begin_attempt("by-a", T0, T0 - stale, "a", T0 - silent) is not None
+    assert store.outbox_begin_attempt("by-b", T0, T0 - stale, "b", T0 - silent) is not None
+    assert getattr(store.outbox_get("by-a"), "attempt_by", None) == "a"
+    now = T0 + timedelta(seconds=31)
+    store.beat("b", now)
+    assert [e.key for e in store.outbox_retryable(now, 10, stale, silent_since=now - silent)] == ["by-a"]
+    assert store.outbox_retryable(now, 10, stale) == []
+    assert store.outbox_begin_attempt("by-b", now, now - stale, "c", now - silent) is None, "b is alive"
+    assert store.outbox_begin_attempt("by-a", now, now - stale, "c", None) is None, "no silence bound: the lease"
+    taken = store.outbox_begin_attempt("by-a", now, now - stale, "c", now - silent)
+    assert taken is not None and (taken.status, taken.attempt_by) == ("sending", "a")
+    assert getattr(store.outbox_get("by-a"), "attempt_by", None) == "c"
+    assert not store.outbox_renew_attempt("by-a", T0, now), "the silent worker lost its hold"
 
 
 def test_failed_and_dead_entries_may_be_tried_again_and_a_sent_one_stays_sent(store: Store) -> None:
