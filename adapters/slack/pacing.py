@@ -99,9 +99,12 @@ class MethodPace:
         Calls still in flight count as taken: they reached Slack before this one was refused.
         """
         self.refusals += 1
-        self._last_refusal = now
-        self.paused_until = max(self.paused_until, now + retry_after)
         self._refused.append(started_at)
+        self.paused_until = max(self.paused_until, now + retry_after)
+        already_known = started_at <= self._last_refusal  # in flight when Slack first said no: the same overflow
+        self._last_refusal = now
+        if already_known:
+            return
         since = started_at - self.window
         self._forget_before(self._refused, since - self.window)
         taken = sum(1 for t in self._started if since < t < started_at)

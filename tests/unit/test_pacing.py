@@ -121,3 +121,14 @@ def test_teams_pacer_keeps_the_tenant_within_50_a_second_and_waits_out_a_429() -
     assert pacer.wait_needed("other-tenant", "a:0", now[0]) == 0  # each tenant has its own limit
     pacer.refused("tenant", 4.0)
     assert pacer.wait_needed("tenant", None, now[0] + 1) == pytest.approx(3.0)
+
+
+def test_calls_in_flight_when_slack_first_refuses_are_the_same_overflow() -> None:
+    pace = MethodPace(margin=0.03)
+    for i in range(58):  # fifty taken, then eight more already on their way
+        pace.started(5.0 + i * 0.001)
+    pace.refused(started_at=5.050, now=5.060, retry_after=1)
+    assert pace.limit == 50
+    for i in range(51, 58):  # their refusals arrive after the first: nothing more is learnt from them
+        pace.refused(started_at=5.0 + i * 0.001, now=5.061, retry_after=1)
+    assert (pace.limit, pace.margin, pace.refusals) == (50, 0.03, 8)
