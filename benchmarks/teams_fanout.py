@@ -73,7 +73,8 @@ async def main(people: int, concurrency: int) -> int:
     url = await connector.start()
     db = fresh_db()
     store = open_store(db)
-    chat = TeamsChat(build_adapter(TeamsConfig()), TeamsRepo(make_engine(db)))
+    config = TeamsConfig(EMULATOR_URL=url)  # the local connector is the one service URL it may call
+    chat = TeamsChat(build_adapter(config), TeamsRepo(make_engine(db)), config.APP_ID, config.service_urls)
     app = build_core(store, SystemClock(), {"teams": chat}, worker="bench", attach=[chat.attach])
     app.store.upsert_workspace(Workspace(TENANT, platform="teams"))
     # The tenant was heard from once (the app's install in a team): its service URL and the bot's id.
