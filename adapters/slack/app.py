@@ -158,6 +158,12 @@ def once_key(body: dict[str, Any]) -> str | None:
     return None
 
 
+def acked_first(body: dict[str, Any]) -> bool:
+    """Requests whose listener acknowledges before doing anything (``SlackAdapter._later``): commands,
+    events and button clicks. A form submission is answered by its work (errors go back in the ack)."""
+    return "command" in body or body.get("type") in {"event_callback", "block_actions"}
+
+
 class SlackAdapter:
     """Owns the bolt app; every listener is a translation into one call of the core."""
 
@@ -224,7 +230,7 @@ class SlackAdapter:
         """A listener that acknowledges at once and queues ``work`` behind the acks still pending."""
         async def listener(ack: Any, body: dict[str, Any]) -> None:
             await ack()
-            self.ack_first.run_after_acks(work(body))
+            self.ack_first.run_after_acks(self._first_time(body, work))
 
         listener.__name__ = f"ack_then_{work.__name__}"
         return listener
@@ -238,11 +244,26 @@ class SlackAdapter:
         signature's five minutes: the first delivery of an event id, or of a command's or an interaction's
         ``trigger_id``, wins, in any process and across restarts."""
         key = once_key(body)
-        if key and not self.repo.claim_event(key, body_workspace(body), time.time()):
-            log.info("%s seen before; skipped", key)
-            metrics.inc("meridian_slack_duplicates_total")
+        if key and not acked_first(body) and not self._claim(key, body):
             return BoltResponse(status=200, body="")
         return await next()
+
+    async def _first_time(self, body: dict[str, Any], work: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """``work`` for a request acknowledged at once, unless it was seen before.
+
+        The claim is written after the ack, so no command, click or event waits on the database for its ack;
+        a replay or a retry is acknowledged too (Slack cannot tell) and does nothing."""
+        key = once_key(body)
+        if key and not self._claim(key, body):
+            return
+        await work(body)
+
+    def _claim(self, key: str, body: dict[str, Any]) -> bool:
+        if self.repo.claim_event(key, body_workspace(body), time.time()):
+            return True
+        log.info("%s seen before; skipped", key)
+        metrics.inc("meridian_slack_duplicates_total")
+        return False
 
     # --- commands ---------------------------------------------------------------------
     async def _command(self, body: dict[str, Any]) -> None:
