@@ -13,7 +13,7 @@ import difflib
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from bot.kernel.domain import Member
 from bot.kernel.messages import Code, Context, Form, Header, Inline, Message, Section, rich
@@ -41,6 +41,31 @@ class Invocation:
     trigger: str | None = None
     thread: str | None = None
     platform: str = "console"
+
+
+class Meeting(Protocol):
+    """What a command can mean by name or by where it was typed: a stand-up, a retro."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    def includes(self, member: Member) -> bool: ...
+
+
+MeetingT = TypeVar("MeetingT", bound=Meeting)
+
+
+def meant(inv: Invocation, meetings: list[MeetingT], name: str | None) -> MeetingT | None:
+    """The one a command means: the one named, else the asker's in this channel, else theirs, else any.
+
+    Named but unknown, or none at all, is ``None``; the capability says why in its own words."""
+    if name:
+        return next((m for m in meetings if m.name == name), None)
+    mine = [m for m in meetings if m.includes(inv.member)]
+    candidates = mine or meetings
+    here = next((m for m in candidates if inv.channel and m.channel == inv.channel), None)
+    return here or (candidates[0] if candidates else None)
 
 
 @dataclass

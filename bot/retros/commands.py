@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.kernel.app import Meridian
-from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand, meant
 from bot.kernel.messages import (
     Actions,
     Attachment,
@@ -54,18 +54,11 @@ Handler = Callable[[RetroContext, Invocation, list[str]], Awaitable[Reply]]
 
 
 def find_retro(ctx: RetroContext, inv: Invocation, name: str | None = None) -> Retro:
-    retros = ctx.store.list_retros(inv.workspace)
+    found = meant(inv, ctx.store.list_retros(inv.workspace), name)
+    if found is not None:
+        return found
     if name:
-        for r in retros:
-            if r.name == name:
-                return r
         raise Refusal(f"There is no retro called `{name}`.")
-    mine = [r for r in retros if r.includes(inv.member)]
-    for r in mine or retros:
-        if inv.channel and r.channel == inv.channel:
-            return r
-    if mine or retros:
-        return (mine or retros)[0]
     raise Refusal("There is no retro in this workspace yet; add one under `retros:` in the team file.")
 
 

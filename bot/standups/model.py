@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.kernel.commands import CommandError, Invocation
+from bot.kernel.commands import CommandError, Invocation, meant
 from bot.kernel.domain import Member, Standup
 from bot.kernel.ports import StandupRun
 from bot.kernel.timekeeping import cutoff_at, is_standup_day, local_date, next_standup_day, reminder_at
@@ -166,18 +166,9 @@ def last_plan(app: Meridian, s: Standup, member: str, before: date) -> str | Non
 
 def find_standup(app: Meridian, inv: Invocation, name: str | None = None) -> Standup:
     """The stand-up a command means: the one named, else the person's in this channel, else theirs, else any."""
-    standups = app.store.list_standups(inv.workspace)
+    found = meant(inv, app.store.list_standups(inv.workspace), name)
+    if found is not None:
+        return found
     if name:
-        for s in standups:
-            if s.name == name:
-                return s
         raise CommandError(f"There is no stand-up called `{name}`.")
-    mine = [s for s in standups if s.includes(inv.member)]
-    for s in mine or standups:
-        if inv.channel and s.channel == inv.channel:
-            return s
-    if mine:
-        return mine[0]
-    if standups:
-        return standups[0]
     raise CommandError("There is no stand-up in this workspace yet; an admin can create one with /standup setup.")
