@@ -54,6 +54,10 @@ class Hours:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+QUIET = Hours(time(22, 0), time(6, 0))
+"""The default night: no DM Meridian starts lands between 22:00 and 06:00 a person's time."""
+
+
 @dataclass(frozen=True)
 class DateRange:
     """An inclusive range of local dates (out of office)."""
@@ -77,6 +81,8 @@ class Member:
     hours: Hours = field(default_factory=Hours)
     workdays: frozenset[str] = WORKWEEK
     ooo: tuple[DateRange, ...] = ()
+    quiet: Hours = QUIET
+    """The member's night in their own zone: Meridian starts no DM then (``bot.kernel.quiet``)."""
     accounts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     is_admin: bool = False
     owner_of: tuple[str, ...] = ()

@@ -81,6 +81,7 @@ async def cmd_me(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     away = ", ".join(str(r) for r in m.ooo) or "none"
     return Reply(Message((Section(rich(Strong(m.name), f" — {m.tz}, now {now:%a %H:%M} {zone_label(now, m.tz)}")),
                           Section(rich(f"Hours {m.hours}; workdays {', '.join(in_week_order(m.workdays))}; "
+                                       f"quiet {m.quiet} (DMs Meridian starts wait for your hours); "
                                        f"out of office: {away}"))), fallback=f"{m.name}: {m.tz}"))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.kernel.app import Meridian
-from bot.kernel.domain import WEEKDAYS, Hours, Workspace
+from bot.kernel.domain import QUIET, WEEKDAYS, Hours, Workspace
 from bot.kernel.teamfile import TeamFile
 
 
@@ -60,6 +60,8 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": m.id, "name": m.name, "tz": m.tz}
         if m.hours != Hours():
             entry["hours"] = str(m.hours)
+        if m.quiet != QUIET:
+            entry["quiet"] = str(m.quiet)
         if m.workdays != frozenset(WEEKDAYS[:5]):
             entry["workdays"] = [d for d in WEEKDAYS if d in m.workdays]
         if m.ooo:

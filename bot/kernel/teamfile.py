@@ -30,7 +30,7 @@ from bot.kernel.timekeeping import (
 Path_ = tuple[str | int, ...]
 
 CORE_KEYS = {"workspace", "members", "standups"}
-MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "accounts", "admin"}
+MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "quiet", "accounts", "admin"}
 STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
                 "mention_missing", "paused"}
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
@@ -262,6 +262,13 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
             fields["hours"] = Hours(start, end)
         except TimeInputError as e:
             err((*at, "hours"), str(e))
+            ok = False
+    if "quiet" in raw:
+        try:
+            start, end = parse_hours(_str(raw["quiet"], "quiet"))
+            fields["quiet"] = Hours(start, end)
+        except TimeInputError as e:
+            err((*at, "quiet"), f"quiet: {e}")
             ok = False
     if "workdays" in raw:
         try:

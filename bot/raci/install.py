@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from bot.kernel import quiet
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Block
@@ -55,6 +56,8 @@ async def forget_member(app: Meridian, service: RaciService, workspace: str, mem
     keepers = sorted({h.keeper for h in handovers})
     for keeper in keepers:
         mine = [h for h in handovers if h.keeper == keeper]
-        await app.outbox.dm(f"raci:{workspace}:handover:{keeper}:{iso_z(now)}", workspace, keeper,
-                            handover_message(mine))
+        member = app.store.get_member(workspace, keeper)
+        if member is not None:  # a handover waits for the keeper's working hours
+            await quiet.notify(app, f"raci:{workspace}:handover:{keeper}:{iso_z(now)}", workspace, member,
+                               handover_message(mine))
     return {"RACI roles": removed}

@@ -36,6 +36,8 @@ class MemberRow(SQLModel, table=True):
     tz: str = "UTC"
     hours_start: str = "09:00"
     hours_end: str = "17:00"
+    quiet_start: str = "22:00"
+    quiet_end: str = "06:00"
     workdays: str = "mon,tue,wed,thu,fri"
     ooo: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     accounts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -53,6 +53,7 @@ def member_from_row(row: MemberRow) -> Member:
     return Member(
         workspace=row.workspace, id=row.id, name=row.name, tz=row.tz,
         hours=Hours(parse_hhmm(row.hours_start), parse_hhmm(row.hours_end)),
+        quiet=Hours(parse_hhmm(row.quiet_start), parse_hhmm(row.quiet_end)),
         workdays=frozenset(d for d in row.workdays.split(",") if d),
         ooo=tuple(parse_date_range(r) for r in row.ooo),
         accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of),
@@ -177,6 +178,7 @@ class SqlStore:
             return
         rows = [{"workspace": m.workspace, "id": m.id, "name": m.name, "tz": m.tz,
                  "hours_start": f"{m.hours.start:%H:%M}", "hours_end": f"{m.hours.end:%H:%M}",
+                 "quiet_start": f"{m.quiet.start:%H:%M}", "quiet_end": f"{m.quiet.end:%H:%M}",
                  "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo], "accounts": dict(m.accounts),
                  "is_admin": m.is_admin, "owner_of": list(m.owner_of)} for m in members]
         accounts = [{"workspace": m.workspace, "platform": p, "account_id": a, "member_id": m.id}

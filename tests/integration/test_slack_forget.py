@@ -57,8 +57,16 @@ async def test_a_forgotten_slack_user_is_told_and_not_made_a_member_again(slack:
     assert slack.app.store.find_member_by_account("T0001", "slack", "U0RAVI") is None
     assert [m.id for m in slack.app.store.list_members("T0001")] == ["alice"]
 
-    # the activity he was Responsible for went to its Accountable, who was told in a DM
-    handover = [c for c in slack.emulator.calls("chat.postMessage") if "need" in json.dumps(c.params)]
+    # the activity he was Responsible for went to its Accountable, who is told in a DM: it is 05:00 in
+    # Los Angeles, so the DM waits for Alice's working hours (09:00 her time, 16:00 UTC)
+    def handovers() -> list[Any]:
+        return [c for c in slack.emulator.calls("chat.postMessage") if "need" in json.dumps(c.params)]
+
+    assert handovers() == []
+    await slack.engine.advance_to(utc(2027, 3, 15, 15, 59), slack.clock)
+    assert handovers() == []
+    await slack.engine.advance_to(utc(2027, 3, 15, 16, 1), slack.clock)
+    handover = handovers()
     assert len(handover) == 1 and "churn model retraining" in json.dumps(handover[0].params, ensure_ascii=False)
     chart = await say(slack, "/raci", "churn model retraining", "U0ALICE")
     assert "no longer a member" not in chart and "U0RAVI" not in chart and "Ravi" not in chart
