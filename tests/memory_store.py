@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Hours, Member, Standup, Workspace
 from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun, Store
 
@@ -82,6 +83,7 @@ class _OutboxRecord:
 class _State:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     members: dict[tuple[str, str], Member] = field(default_factory=dict)
+    team_holidays: dict[str, HolidayCalendar] = field(default_factory=dict)
     accounts: dict[tuple[str, str, str], str] = field(default_factory=dict)
     """``(workspace, platform, account id)`` → member id: one account names one person."""
     standups: dict[tuple[str, str], Standup] = field(default_factory=dict)
@@ -137,6 +139,17 @@ class MemoryStore:
     def list_workspaces(self) -> list[Workspace]:
         return list(self._state.workspaces.values())
 
+    def team_holidays(self, workspace: str) -> HolidayCalendar | None:
+        return self._state.team_holidays.get(workspace)
+
+    def set_team_holidays(self, workspace: str, calendar: HolidayCalendar | None) -> None:
+        if workspace not in self._state.workspaces:
+            return
+        if calendar is None:
+            self._state.team_holidays.pop(workspace, None)
+        else:
+            self._state.team_holidays[workspace] = calendar
+
     def get_member(self, workspace: str, member_id: str) -> Member | None:
         found = self._state.members.get((workspace, member_id))
         return self._copy_member(found) if found else None
@@ -156,7 +169,8 @@ class MemoryStore:
         for m in members:
             state.members[(m.workspace, m.id)] = replace(
                 m, hours=Hours(_minute(m.hours.start), _minute(m.hours.end)), accounts=dict(m.accounts),
-                workdays=frozenset(m.workdays), ooo=tuple(m.ooo), owner_of=tuple(m.owner_of))
+                workdays=frozenset(m.workdays), ooo=tuple(m.ooo), owner_of=tuple(m.owner_of),
+                holidays=m.holidays if m.holidays is not None else state.team_holidays.get(m.workspace))
         written = {(m.workspace, m.id) for m in members}
         for link, member_id in list(state.accounts.items()):
             if (link[0], member_id) in written:

@@ -178,6 +178,11 @@ def parse_day(text: str, today: date, prefer: Prefer = "future") -> date:
     return day
 
 
+def _yearless(text: str) -> bool:
+    named = _NAMED_MONTH.match(text)
+    return bool(_MONTH_DAY.match(text)) or (named is not None and not named.group(5))
+
+
 def parse_span(text: str, today: date) -> DateRange:
     """A range of days: ``2027-03-01..2027-03-05``, ``friday to next tuesday``, ``until friday``,
     ``next week`` (its Monday to Sunday), or one day. Both ends are inclusive."""
@@ -192,7 +197,8 @@ def parse_span(text: str, today: date) -> DateRange:
         parts = re.split(r"\s*\.\.\s*|\s+to\s+|\s+until\s+", normal.removeprefix("from "), maxsplit=1)
         if len(parts) == 2:
             first = parse_day(parts[0], today)
-            last = parse_day(parts[1], today)
+            # an end without its year ("2027-04-01..04-05") is the first such day from the start on
+            last = parse_day(parts[1], first if _yearless(parts[1]) else today)
             if last < first:  # "friday to monday": the end counts from the start
                 last = parse_day(parts[1], first)
         else:
@@ -201,3 +207,53 @@ def parse_span(text: str, today: date) -> DateRange:
         raise DateInputError(f'"{text.strip()}" ends before it starts ({last.isoformat()} is before '
                              f"{first.isoformat()}); write the earlier date first.")
     return DateRange(first, last)
+
+
+MAX_AWAY_DAYS = 366
+"""The longest out-of-office range, in days: a year. Anything longer is far more often a mistyped year
+(``2027-04-01..2028-04-05``) than a real absence; someone away longer is better taken off the stand-up."""
+
+_STARTS_WITH_YEAR = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
+
+
+def read_ooo(text: str, today: date | None) -> DateRange:
+    """One out-of-office range as ``/meridian ooo`` and the team file's ``ooo:`` take it.
+
+    ``today`` is the speaker's date; a team file has none (``None``), so there a range starts with a full
+    date (``2027-04-01..04-05``, ``2027-04-01 to 2027-04-09``) and words like ``next week`` are refused.
+    Refused too: a range that ends before it starts, and one longer than ``MAX_AWAY_DAYS``."""
+    if today is None:
+        start = _STARTS_WITH_YEAR.match(text)
+        if start is None:
+            raise DateInputError(f'"{text.strip()}" is not a date range; in the team file write the dates, '
+                                 "like 2027-04-01..2027-04-05.")
+        today = parse_day(start.group(0), date.min)
+    span = parse_span(text, today)
+    if span.days > MAX_AWAY_DAYS:
+        raise DateInputError(f'"{text.strip()}" is {span.days} days long ({span}); out of office is at most a '
+                             f"year ({MAX_AWAY_DAYS} days) — check the years.")
+    return span
+
+
+def join_ooo(ranges: tuple[DateRange, ...], new: DateRange) -> tuple[tuple[DateRange, ...], list[DateRange]]:
+    """``ranges`` with ``new`` added, in date order; ranges it overlaps or touches become one with it.
+    Returns the ranges and those of the old ones that were joined (to tell the person)."""
+    joined = [r for r in ranges if r.first <= new.last + timedelta(days=1) and new.first <= r.last + timedelta(days=1)]
+    first = min([new.first, *(r.first for r in joined)])
+    last = max([new.last, *(r.last for r in joined)])
+    kept = [r for r in ranges if r not in joined]
+    return tuple(sorted([*kept, DateRange(first, last)], key=lambda r: r.first)), joined
+
+
+def drop_ooo(ranges: tuple[DateRange, ...], gone: DateRange) -> tuple[DateRange, ...]:
+    """``ranges`` without the days of ``gone``: a range it covers goes, one it cuts into is shortened or split."""
+    left: list[DateRange] = []
+    for r in ranges:
+        if gone.last < r.first or r.last < gone.first:
+            left.append(r)
+            continue
+        if r.first < gone.first:
+            left.append(DateRange(r.first, gone.first - timedelta(days=1)))
+        if gone.last < r.last:
+            left.append(DateRange(gone.last + timedelta(days=1), r.last))
+    return tuple(left)

@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from bot.kernel.calendars import HolidayCalendar
+
 
 @cache
 def _zone(name: str) -> ZoneInfo:
@@ -71,6 +73,16 @@ class DateRange:
     def __str__(self) -> str:
         return f"{self.first.isoformat()}..{self.last.isoformat()}"
 
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def short_day(day: date, seen_from: date | None = None) -> str:
+    """``Mon 5 Apr``, with the year when it is not the year of ``seen_from`` (``Sat 2 Jan 2027``)."""
+    text = f"{day:%a} {day.day} {day:%b}"
+    return text if seen_from is None or seen_from.year == day.year else f"{text} {day.year}"
+
 
 @dataclass(frozen=True)
 class Member:
@@ -83,6 +95,8 @@ class Member:
     ooo: tuple[DateRange, ...] = ()
     quiet: Hours = QUIET
     """The member's night in their own zone: Meridian starts no DM then (``bot.kernel.quiet``)."""
+    holidays: HolidayCalendar | None = None
+    """The public holidays and team days off this member does not work (``None``: none)."""
     accounts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     is_admin: bool = False
     owner_of: tuple[str, ...] = ()
@@ -95,10 +109,22 @@ class Member:
         return instant.astimezone(self.zone)
 
     def is_away(self, day: date) -> bool:
-        return any(day in r for r in self.ooo)
+        """Out of office, or a holiday of the member's calendar, on their local date ``day``."""
+        return self.away_reason(day) is not None
 
     def works_on(self, day: date) -> bool:
+        """One of their workdays, and neither out of office nor a holiday."""
         return weekday_name(day) in self.workdays and not self.is_away(day)
+
+    def away_reason(self, day: date) -> str | None:
+        """Why the member is away on ``day`` as the team reads it (``out of office until Mon 5 Apr``,
+        ``holiday: Diwali``), or ``None`` when they are not. Their own out-of-office comes first: it
+        says when they are back."""
+        for r in self.ooo:
+            if day in r:
+                return f"out of office until {short_day(r.last, day)}" if r.last > day else "out of office"
+        name = self.holidays.holiday(day) if self.holidays is not None else None
+        return f"holiday: {name}" if name is not None else None
 
     def account(self, platform: str) -> str:
         """The member's id on another system; the member id itself when none is mapped."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Member, Standup, Workspace
 from bot.kernel.messages import Form, Message
 
@@ -216,6 +217,13 @@ class Store(Protocol):
         """Fold one member into another (a platform user seen before the team file named them)."""
         ...
     def list_workspaces(self) -> list[Workspace]: ...
+    def team_holidays(self, workspace: str) -> HolidayCalendar | None:
+        """The team's default holiday calendar (the team file's top-level ``holidays:``)."""
+        ...
+    def set_team_holidays(self, workspace: str, calendar: HolidayCalendar | None) -> None:
+        """Set the team's default calendar on a stored workspace. ``upsert_members`` gives it to every member
+        written without a calendar of their own (``Member.holidays`` ``None``: one a chat platform created)."""
+        ...
 
     # stand-ups
     def list_standups(self, workspace: str | None = None) -> list[Standup]: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.kernel.app import Meridian
+from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import QUIET, WEEKDAYS, Hours, Workspace
 from bot.kernel.teamfile import TeamFile
 
@@ -24,6 +25,7 @@ def apply_team(app: Meridian, tf: TeamFile, platform: str | None = None) -> None
         existing = app.store.get_workspace(tf.workspace)
         chosen = platform or (existing.platform if existing else "")
         app.store.upsert_workspace(Workspace(tf.workspace, chosen, tf.workspace))
+        app.store.set_team_holidays(tf.workspace, tf.holidays)
         _merge_platform_users(app, tf)
         app.store.upsert_members(tf.members)
         for s in tf.standups:
@@ -56,6 +58,7 @@ def _merge_platform_users(app: Meridian, tf: TeamFile) -> None:
 def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
     """The workspace as team-file data (``meridian export``)."""
     members = []
+    team_holidays = app.store.team_holidays(workspace)
     for m in app.store.list_members(workspace):
         entry: dict[str, Any] = {"id": m.id, "name": m.name, "tz": m.tz}
         if m.hours != Hours():
@@ -66,6 +69,8 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
             entry["workdays"] = [d for d in WEEKDAYS if d in m.workdays]
         if m.ooo:
             entry["ooo"] = [str(r) for r in m.ooo]
+        if m.holidays != team_holidays:
+            entry["holidays"] = (m.holidays or HolidayCalendar()).beyond(team_holidays).to_data()
         if m.accounts:
             entry["accounts"] = dict(m.accounts)
         if m.is_admin:
@@ -86,4 +91,7 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
         if s.paused:
             st["paused"] = True
         standups.append(st)
-    return {"workspace": workspace, "members": members, "standups": standups}
+    team: dict[str, Any] = {"workspace": workspace}
+    if team_holidays is not None:
+        team["holidays"] = team_holidays.to_data()
+    return {**team, "members": members, "standups": standups}

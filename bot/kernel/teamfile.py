@@ -16,11 +16,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.kernel.calendars import (
+    TEAM_DAY,
+    CalendarInputError,
+    HolidayCalendar,
+    read_code,
+    read_country,
+    read_subdivision,
+)
+from bot.kernel.dates import join_ooo, read_ooo
 from bot.kernel.domain import WEEKDAYS, DateRange, Hours, Member, Standup
 from bot.kernel.teamyaml import YamlProblems, read_yaml
 from bot.kernel.timekeeping import (
     TimeInputError,
-    parse_date_range,
+    parse_date,
     parse_duration,
     parse_hhmm,
     parse_hours,
@@ -29,8 +38,9 @@ from bot.kernel.timekeeping import (
 
 Path_ = tuple[str | int, ...]
 
-CORE_KEYS = {"workspace", "members", "standups"}
-MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "quiet", "accounts", "admin"}
+CORE_KEYS = {"workspace", "members", "standups", "holidays"}
+MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "holidays", "quiet", "accounts", "admin"}
+HOLIDAY_KEYS = {"country", "subdivision", "extra", "removals"}
 STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
                 "mention_missing", "paused"}
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
@@ -50,6 +60,8 @@ class TeamFile:
     standups: list[Standup]
     raw: dict[str, Any]
     lines: dict[Path_, int] = field(repr=False)
+    holidays: HolidayCalendar | None = None
+    """The team's default holiday calendar (top-level ``holidays:``)."""
 
     def where(self, *path: str | int) -> str:
         """``file:line`` of the closest located ancestor of ``path``."""
@@ -200,13 +212,15 @@ def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFil
         err(("workspace",), "workspace must be a short name like acme-ml")
         workspace = "workspace"
     tf.workspace = workspace
+    if "holidays" in raw:
+        tf.holidays = _holidays(raw["holidays"], ("holidays",), err, None)
     members_raw = raw.get("members")
     if not isinstance(members_raw, list) or not members_raw:
         err(("members",), "members must be a non-empty list")
         members_raw = []
     seen: set[str] = set()
     for i, m in enumerate(members_raw):
-        member = _member(workspace, m, ("members", i), err)
+        member = _member(workspace, m, ("members", i), err, tf.holidays)
         if member is None:
             continue
         if member.id in seen:
@@ -233,7 +247,100 @@ def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFil
     return tf
 
 
-def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None]) -> Member | None:
+def _holidays(raw: Any, at: Path_, err: Callable[[Path_, str], None],
+              team: HolidayCalendar | None) -> HolidayCalendar | None:
+    """A ``holidays:`` value (the team's when ``team`` is ``None``, else a member's, over the team's).
+
+    Forms: ``GB``, ``IN-KA`` or ``none``; or ``{country, subdivision, extra, removals}``. A member's mapping
+    takes what it leaves out from the team's (``{subdivision: NSW}`` keeps the team's country). The team's
+    ``extra`` days are the whole team's days off, so every member keeps them; its ``removals`` are days
+    worked despite the team's country calendar, so they go with that calendar."""
+    if isinstance(raw, str):
+        try:
+            own = read_code(raw)
+        except CalendarInputError as e:
+            err(at, str(e))
+            return None
+        return _over(team, own.country, own.subdivision, (), frozenset(), same=False) if team else own
+    if not isinstance(raw, dict):
+        err(at, "holidays must be a country code like GB or IN-KA, none, or a mapping like "
+                "{country: IN, subdivision: KA}")
+        return None
+    ok = True
+    for key in raw:
+        if key not in HOLIDAY_KEYS:
+            err((*at, key), f"unknown key `{key}` for holidays (known: {', '.join(sorted(HOLIDAY_KEYS))})")
+            ok = False
+    country = team.country if team is not None else None
+    same = "country" not in raw
+    subdivision = team.subdivision if team is not None and same else None
+    try:
+        if "country" in raw:
+            text = _str(raw["country"], "country")
+            country = None if text.strip().casefold() == "none" else read_country(text)
+    except (CalendarInputError, TimeInputError) as e:
+        err((*at, "country"), str(e))
+        return None
+    try:
+        if "subdivision" in raw:
+            if country is None:
+                raise CalendarInputError("a subdivision needs a country, like {country: IN, subdivision: KA}")
+            subdivision = read_subdivision(country, _str(raw["subdivision"], "subdivision"))
+    except (CalendarInputError, TimeInputError) as e:
+        err((*at, "subdivision"), str(e))
+        return None
+    extra: list[tuple[date, str]] = []
+    for j, item in enumerate(_list(raw.get("extra"), (*at, "extra"), err, "extra")):
+        where = (*at, "extra", j)
+        if isinstance(item, dict):
+            unknown = set(item) - {"date", "name"}
+            if unknown or "date" not in item:
+                err(where, "each extra day is a date, or {date: 2027-12-24, name: Company day}")
+                ok = False
+                continue
+            day_raw, name = item["date"], str(item.get("name") or TEAM_DAY)
+        else:
+            day_raw, name = item, TEAM_DAY
+        try:
+            extra.append((parse_date(_str(day_raw, "extra")), name))
+        except TimeInputError as e:
+            err(where, str(e))
+            ok = False
+    removals: set[date] = set()
+    for j, item in enumerate(_list(raw.get("removals"), (*at, "removals"), err, "removals")):
+        try:
+            removals.add(parse_date(_str(item, "removals")))
+        except TimeInputError as e:
+            err((*at, "removals", j), str(e))
+            ok = False
+    if not ok:
+        return None
+    if team is None:
+        return HolidayCalendar(country, subdivision, tuple(extra), frozenset(removals))
+    return _over(team, country, subdivision, tuple(extra), frozenset(removals), same=same)
+
+
+def _over(team: HolidayCalendar, country: str | None, subdivision: str | None, extra: tuple[tuple[date, str], ...],
+          removals: frozenset[date], same: bool) -> HolidayCalendar:
+    """A member's calendar over the team's: the team's days off always, its removals only with its country."""
+    kept = team.removals if same or country == team.country else frozenset()
+    return HolidayCalendar(country, subdivision, (*team.extra, *(e for e in extra if e not in team.extra)),
+                           kept | removals)
+
+
+def _list(raw: Any, at: Path_, err: Callable[[Path_, str], None], what: str) -> list[Any]:
+    if raw is None:
+        return []
+    if isinstance(raw, str | date):
+        return [raw]
+    if not isinstance(raw, list):
+        err(at, f"{what} must be a list of dates, like [2027-12-24]")
+        return []
+    return raw
+
+
+def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None],
+            team_holidays: HolidayCalendar | None = None) -> Member | None:
     if not isinstance(raw, dict):
         err(at, "each member must be a mapping with id, name and tz")
         return None
@@ -276,7 +383,7 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
         except TimeInputError as e:
             err((*at, "workdays"), str(e))
             ok = False
-    ooo: list[DateRange] = []
+    ooo: tuple[DateRange, ...] = ()
     ooo_raw = raw.get("ooo") or []
     if not isinstance(ooo_raw, list):
         ooo_raw = [ooo_raw] if isinstance(ooo_raw, str | date) else None
@@ -285,11 +392,17 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
         ok = False
     for j, r in enumerate(ooo_raw or []):
         try:
-            ooo.append(parse_date_range(_str(r, "ooo")))
+            ooo, _joined = join_ooo(ooo, read_ooo(_str(r, "ooo"), None))
         except TimeInputError as e:
             err((*at, "ooo", j), str(e))
             ok = False
-    fields["ooo"] = tuple(ooo)
+    fields["ooo"] = ooo
+    if "holidays" in raw:
+        calendar = _holidays(raw["holidays"], (*at, "holidays"), err, team_holidays)
+        ok = ok and calendar is not None
+        fields["holidays"] = calendar
+    else:
+        fields["holidays"] = team_holidays
     accounts = raw.get("accounts") or {}
     if not isinstance(accounts, dict):
         err((*at, "accounts"), "accounts must map a system to an id, like {slack: U04NOOR}")

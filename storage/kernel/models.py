@@ -26,6 +26,8 @@ class WorkspaceRow(SQLModel, table=True):
     platform: str = Field(default="console", max_length=16)
     name: str = ""
     tz: str = "UTC"
+    holidays: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The team's default holiday calendar (``HolidayCalendar.to_data``): what a member without their own gets."""
 
 
 class MemberRow(SQLModel, table=True):
@@ -40,6 +42,7 @@ class MemberRow(SQLModel, table=True):
     quiet_end: str = "06:00"
     workdays: str = "mon,tue,wed,thu,fri"
     ooo: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    holidays: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     accounts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     is_admin: bool = False
     owner_of: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

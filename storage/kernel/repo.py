@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Hours, Member, Standup, Workspace
 from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun
 from bot.kernel.timekeeping import parse_date_range, parse_hhmm
@@ -49,6 +50,10 @@ def _csv(values: Iterable[str]) -> str:
     return ",".join(values)
 
 
+def _calendar_data(calendar: HolidayCalendar | None) -> dict[str, Any] | None:
+    return calendar.to_data() if calendar is not None else None
+
+
 def member_from_row(row: MemberRow) -> Member:
     return Member(
         workspace=row.workspace, id=row.id, name=row.name, tz=row.tz,
@@ -56,6 +61,7 @@ def member_from_row(row: MemberRow) -> Member:
         quiet=Hours(parse_hhmm(row.quiet_start), parse_hhmm(row.quiet_end)),
         workdays=frozenset(d for d in row.workdays.split(",") if d),
         ooo=tuple(parse_date_range(r) for r in row.ooo),
+        holidays=HolidayCalendar.from_data(row.holidays) if row.holidays is not None else None,
         accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of),
     )
 
@@ -145,8 +151,23 @@ class SqlStore:
             return Workspace(row.id, row.platform, row.name, row.tz) if row else None
 
     def upsert_workspace(self, workspace: Workspace) -> None:
+        """Write the workspace's own fields; its team holiday calendar (``set_team_holidays``) is left as it is."""
+        values = {"id": workspace.id, "platform": workspace.platform, "name": workspace.name, "tz": workspace.tz}
         with self.session() as s:
-            s.merge(WorkspaceRow(id=workspace.id, platform=workspace.platform, name=workspace.name, tz=workspace.tz))
+            stmt = self._insert(WorkspaceRow)
+            s.execute(stmt.values(values).on_conflict_do_update(
+                index_elements=["id"], set_={k: stmt.excluded[k] for k in values if k != "id"}))
+
+    def team_holidays(self, workspace: str) -> HolidayCalendar | None:
+        with self.one_statement() as c:
+            data = c.execute(select(table_of(WorkspaceRow).c.holidays)
+                             .where(table_of(WorkspaceRow).c.id == workspace)).scalar()
+            return HolidayCalendar.from_data(data) if data is not None else None
+
+    def set_team_holidays(self, workspace: str, calendar: HolidayCalendar | None) -> None:
+        with self.session() as s:
+            s.execute(update(WorkspaceRow).where(table_of(WorkspaceRow).c.id == workspace)
+                      .values(holidays=calendar.to_data() if calendar is not None else None))
 
     def list_workspaces(self) -> list[Workspace]:
         with self.session() as s:
@@ -176,10 +197,12 @@ class SqlStore:
         """Write many people in one transaction with set-based statements (a 1,000-member import is one commit)."""
         if not members:
             return
+        defaults = {ws: self.team_holidays(ws) for ws in {m.workspace for m in members if m.holidays is None}}
         rows = [{"workspace": m.workspace, "id": m.id, "name": m.name, "tz": m.tz,
                  "hours_start": f"{m.hours.start:%H:%M}", "hours_end": f"{m.hours.end:%H:%M}",
                  "quiet_start": f"{m.quiet.start:%H:%M}", "quiet_end": f"{m.quiet.end:%H:%M}",
-                 "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo], "accounts": dict(m.accounts),
+                 "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo],
+                 "holidays": _calendar_data(m.holidays or defaults.get(m.workspace)), "accounts": dict(m.accounts),
                  "is_admin": m.is_admin, "owner_of": list(m.owner_of)} for m in members]
         accounts = [{"workspace": m.workspace, "platform": p, "account_id": a, "member_id": m.id}
                     for m in members for p, a in m.accounts.items()]

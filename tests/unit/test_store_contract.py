@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import pytest
 from sqlmodel import SQLModel
 
+from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import DateRange, Hours, Member, Standup, Workspace
 from bot.kernel.ports import DueItem, OutboxEntry, StandupRun, Store
 from bot.raci.model import Activity, Assignment, Change, HistoryEntry, Role
@@ -91,6 +92,29 @@ def test_members_round_trip_every_field_and_list_in_id_order(store: Store) -> No
     store.upsert_members([])
     store.upsert_member(alice(name="Alice M.", tz="UTC"))
     assert store.get_member(WS, "alice") == alice(name="Alice M.", tz="UTC")
+
+
+TEAM_CALENDAR = HolidayCalendar("IN", "KA", ((date(2027, 12, 24), "team day off"), (date(2027, 12, 31), "Company day")),
+                                 frozenset({date(2027, 1, 26)}))
+
+
+def test_holiday_calendars_round_trip_and_members_without_one_get_the_teams(store: Store) -> None:
+    store.upsert_workspace(Workspace(WS, "slack", "Acme ML"))
+    assert store.team_holidays(WS) is None
+    store.set_team_holidays(WS, TEAM_CALENDAR)
+    store.upsert_workspace(Workspace(WS, "teams", "Acme"))  # a platform rewriting the workspace keeps it
+    assert store.team_holidays(WS) == TEAM_CALENDAR
+    own = HolidayCalendar("AU", "NSW")
+    store.upsert_members([alice(holidays=own), Member(WS, "bea", "Bea"), alice(id="carl", holidays=HolidayCalendar())])
+    assert store.get_member(WS, "alice") == alice(holidays=own)
+    bea = store.get_member(WS, "bea")
+    assert bea is not None and bea.holidays == TEAM_CALENDAR and bea.is_away(date(2027, 12, 31))
+    carl = store.get_member(WS, "carl")
+    assert carl is not None and carl.holidays == HolidayCalendar() and not carl.is_away(date(2027, 12, 25))
+    store.set_team_holidays(WS, None)
+    assert store.team_holidays(WS) is None
+    store.upsert_member(Member(WS, "dan", "Dan"))
+    assert [m.holidays for m in store.list_members(WS) if m.id == "dan"] == [None]
 
 
 def test_members_are_found_by_platform_account_inside_their_workspace(store: Store) -> None:

@@ -4,7 +4,7 @@ Each member's night (``quiet``, default 22:00-06:00 in their zone): no DM Meridi
 itself lands in it.
 
 Revision ID: 0020_member_quiet
-Revises: 0016_worker_heartbeat
+Revises: 0019_holidays
 Create Date: 2026-11-27 22:50:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020_member_quiet'
-down_revision = '0016_worker_heartbeat'
+down_revision = '0019_holidays'
 branch_labels = None
 depends_on = None
 
