@@ -114,8 +114,12 @@ def test_a_form_is_a_card_with_inputs_whose_submit_carries_the_callback_and_meta
     assert days["type"] == "Input.ChoiceSet" and days["isMultiSelect"] is True
     assert at == {"type": "Input.Time", "id": "at", "label": "Time", "isRequired": True,
                   "errorMessage": "Time is required", "value": "09:30"}
-    assert content["actions"][0]["data"] == {"action_id": "standup.submit",
-                                             "metadata": {"standup": "daily", "day": "2027-03-15"}}
+    assert content["actions"][0]["data"] == {
+        "action_id": "standup.submit", "metadata": {"standup": "daily", "day": "2027-03-15"},
+        "checks": {"q0": {"label": "What did you get done?", "required": True, "maxLength": 3000},
+                   "q2": {"label": "Anything blocking you?", "required": False, "maxLength": 3000},
+                   "days": {"label": "Days", "required": True, "choices": ["mon", "tue"], "multi": True},
+                   "at": {"label": "Time", "required": True, "time": True}}}
 
 
 def test_submitted_data_splits_into_action_value_inputs_and_metadata() -> None:
