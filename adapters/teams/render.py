@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -71,6 +72,8 @@ MAX_TEXT_INPUT = 3000
 """An ``Input.Text``'s ``maxLength``; no submitted value may be longer, whatever the card said."""
 MAX_FALLBACK = 1000
 MAX_LABEL = 200
+MAX_INPUT_LABEL = 100
+MAX_OPTION_TITLE = 75
 MAX_CHOICES = 100
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -100,8 +103,19 @@ def activity_size(activity: Activity) -> int:
     return len(json.dumps(activity.serialize()).encode())
 
 
+@lru_cache(maxsize=256)
+def _wrapper_size(text: str, summary: str) -> int:
+    """Bytes of the activity around its card: the card is one JSON value inside it, so sizes add up."""
+    return activity_size(outgoing(Rendered({}, text, [], summary))) - len(b"{}")
+
+
+def sent_size(rendered: Rendered) -> int:
+    """``activity_size(outgoing(rendered))``, without building the activity (packing measures often)."""
+    return _wrapper_size(rendered.text, rendered.summary) + len(json.dumps(rendered.card).encode())
+
+
 def fits(rendered: Rendered, limit: int = CARD_LIMIT) -> bool:
-    return activity_size(outgoing(rendered)) <= limit
+    return sent_size(rendered) <= limit
 
 
 def escape(text: str) -> str:
@@ -186,6 +200,10 @@ def _submit(title: str, data: dict[str, Any], style: str | None = None) -> dict[
 _BUTTON_STYLE = {"primary": "positive", "danger": "destructive"}
 
 
+def _button(b: Button) -> dict[str, Any]:
+    return _submit(b.label, {"action_id": b.action_id, "value": b.value}, _BUTTON_STYLE.get(b.style or ""))
+
+
 def _attachment_note(att: Attachment) -> dict[str, Any]:
     return _text_block(escape(f"📎 {_cut(att.filename, MAX_LABEL)} ({len(att.content.encode()):,} bytes)"),
                        isSubtle=True)
@@ -206,9 +224,7 @@ def _element(block: Block, inline: _Inline) -> dict[str, Any] | None:
     if isinstance(block, Actions):
         if not block.buttons:
             return None
-        return {"type": "ActionSet", "actions": [
-            _submit(b.label, {"action_id": b.action_id, "value": b.value}, _BUTTON_STYLE.get(b.style or ""))
-            for b in block.buttons]}
+        return {"type": "ActionSet", "actions": [_button(b) for b in block.buttons]}
     if isinstance(block, Image):
         url = _url(block.url)
         alt = _cut(block.alt, MAX_LABEL)
@@ -297,8 +313,29 @@ def _plain_of(part: Inline) -> str:
     return part.text
 
 
-def _units(block: Block, fit: Fit) -> list[Block]:
-    """The block as one or more blocks that each fit in a card by itself."""
+def _size(data: Any) -> int:
+    return len(json.dumps(data).encode())
+
+
+SEPARATED = _size({"separator": True, "spacing": "Medium"})
+"""What a divider before an element adds to it (an upper bound of its share of the card)."""
+
+
+def _cost(block: Block, accounts: Mapping[str, str]) -> int:
+    """Bytes the block adds to a card: its element, the comma before it, a separator, its mention entities.
+
+    Sizes add up because the card is one JSON document (``json.dumps`` escapes each string once, where it is);
+    mentions used twice in one card are listed once, so the sum is never less than the truth.
+    """
+    inline = _Inline(accounts)
+    element = _element(block, inline)
+    if element is None:
+        return 0
+    return _size(element) + 2 + SEPARATED + sum(_size(e) + 2 for e in inline.entities.values())
+
+
+def _units(block: Block, fit: Fit, room: int) -> list[Block]:
+    """The block as one or more blocks that each fit in a card by itself (``room``: bytes for one element)."""
     if fit(block):
         return [block]
     if isinstance(block, Header):
@@ -329,11 +366,14 @@ def _units(block: Block, fit: Fit) -> list[Block]:
     if isinstance(block, Actions):
         pressed: list[Block] = []
         buttons: list[Button] = []
+        used, space = 0, room - _size({"type": "ActionSet", "actions": []}) - SEPARATED
         for b in block.buttons:
-            if buttons and not fit(Actions((*buttons, b))):
+            cost = _size(_button(b)) + 2
+            if buttons and used + cost > space:
                 pressed.append(Actions(tuple(buttons)))
-                buttons = []
+                buttons, used = [], 0
             buttons.append(b)
+            used += cost
         return [*pressed, Actions(tuple(buttons))] if buttons else pressed
     return [block]
 
@@ -345,28 +385,39 @@ def cards(message: Message, accounts: Mapping[str, str] | None = None, limit: in
     if fits(whole, limit):
         return [whole]
     fallback = _cut(message.fallback, MAX_FALLBACK)
-    text, more = escape(fallback), escape("(continued)")
+    text, more = escape(fallback), escape("(continued, 9999 of 9999)")  # as long as any continuation says
 
     def render(blocks: tuple[Block, ...], attachments: tuple[Attachment, ...] = (), first: bool = True) -> Rendered:
         return _card(blocks, attachments, text if first else more, fallback, accounts)
 
-    def fit(block: Block) -> bool:
-        return fits(render((block,)), limit)
+    def fit(block: Block) -> bool:  # alone in a card, whether it ends up first or in a continuation
+        return fits(render((block,)), limit) and fits(render((block,), first=False), limit)
 
-    units = [u for block in message.blocks for u in _units(block, fit)]
+    empty = max(sent_size(render(())), sent_size(render((), first=False)))
+    room = limit - empty - _size({"entities": []}) - 2
+    units = [u for block in message.blocks for u in _units(block, fit, room)]
     groups: list[list[Block]] = [[]]
+    used = 0
     for unit in units:
-        candidate = (*groups[-1], unit)
-        if groups[-1] and not fits(render(candidate, first=len(groups) == 1), limit):
-            groups.append([unit])
-        else:
-            groups[-1].append(unit)
-    if message.attachments:
-        notes = render((*groups[-1],), message.attachments, first=len(groups) == 1)
-        if not fits(notes, limit):
+        cost = _cost(unit, accounts)
+        if groups[-1] and used + cost > room:
             groups.append([])
-    out = [render(tuple(g), message.attachments if n == len(groups) - 1 else (), first=n == 0)
-           for n, g in enumerate(groups)]
+            used = 0
+        groups[-1].append(unit)
+        used += cost
+    notes = sum(_size(_attachment_note(a)) + 2 for a in message.attachments)
+    if notes and used + notes > room:
+        groups.append([])
+    def fitted(group: tuple[Block, ...], attachments: tuple[Attachment, ...], first: bool) -> list[Rendered]:
+        """The group's card; or, should the estimate ever have been short, the group in halves."""
+        rendered = render(group, attachments, first)
+        if len(group) < 2 or fits(rendered, limit):
+            return [rendered]
+        half = len(group) // 2
+        return [*fitted(group[:half], (), first), *fitted(group[half:], attachments, False)]
+
+    out = [c for n, group in enumerate(groups)
+           for c in fitted(tuple(group), message.attachments if n == len(groups) - 1 else (), n == 0)]
     total = len(out)
     for n, rendered in enumerate(out[1:], 2):
         rendered.text = escape(f"(continued, {n} of {total})")
@@ -391,15 +442,16 @@ def _plain_of_rich(parts: Rich) -> str:
 # --- forms -----------------------------------------------------------------------------------
 
 def _input(spec: FormInput) -> dict[str, Any]:
-    label = _cut(spec.label, MAX_LABEL)
+    label = _cut(spec.label, MAX_INPUT_LABEL)
     base: dict[str, Any] = {"id": spec.input_id, "label": label, "isRequired": not spec.optional}
     if not spec.optional:
-        base["errorMessage"] = f"{label} is required"
-    if spec.kind in {"select", "multiselect"} and spec.options:
-        choices = [{"title": _cut(o, MAX_LABEL) or " ", "value": o} for o in spec.options[:MAX_CHOICES]]
+        base["errorMessage"] = f"{_cut(label, 40)} is required"
+    options = list(dict.fromkeys(o for o in spec.options if o))[:MAX_CHOICES]
+    if spec.kind in {"select", "multiselect"} and options:
+        choices = [{"title": _cut(o, MAX_OPTION_TITLE) or " ", "value": o} for o in options]
         base.update({"type": "Input.ChoiceSet", "choices": choices, "isMultiSelect": spec.kind == "multiselect",
                      "style": "compact"})
-        chosen = [v for v in spec.initial.split(",") if v in spec.options[:MAX_CHOICES]]
+        chosen = [v for v in spec.initial.split(",") if v in options]
         if chosen:
             base["value"] = ",".join(chosen[:1] if spec.kind == "select" else chosen)
         return base
@@ -419,7 +471,7 @@ def _input(spec: FormInput) -> dict[str, Any]:
 
 def _check(element: dict[str, Any]) -> dict[str, Any]:
     """What one input may hold, as the Submit's data carries it back."""
-    check: dict[str, Any] = {"label": element["label"], "required": element["isRequired"]}
+    check: dict[str, Any] = {"label": _cut(element["label"], 40), "required": element["isRequired"]}
     if element["type"] == "Input.ChoiceSet":
         check.update({"choices": [c["value"] for c in element["choices"]], "multi": element["isMultiSelect"]})
     elif element["type"] == "Input.Time":
@@ -432,11 +484,10 @@ def _check(element: dict[str, Any]) -> dict[str, Any]:
 def form_card(form: Form, limit: int = CARD_LIMIT) -> Rendered:
     """A form as a card with inputs; its Submit sends the values with the form's callback, metadata and checks.
 
-    A form too big for one activity keeps every input but has its longest initial values cut, with a note.
+    A form too big for one activity keeps every input: its longest initial values are cut first, with a note;
+    should that not do, its biggest lists of choices become typed inputs (the core checks what is typed).
     """
     inputs = [_input(i) for i in form.inputs]
-    data = {"action_id": form.callback_id, "metadata": dict(form.metadata),
-            "checks": {el["id"]: _check(el) for el in inputs}}
     title = _cut(form.title, MAX_LABEL)
 
     def render(note: str | None = None) -> Rendered:
@@ -444,6 +495,8 @@ def form_card(form: Form, limit: int = CARD_LIMIT) -> Rendered:
         if note:
             body.append(_text_block(escape(note), size="Small", isSubtle=True))
         body.extend(inputs)
+        data = {"action_id": form.callback_id, "metadata": dict(form.metadata),
+                "checks": {el["id"]: _check(el) for el in inputs}}
         content = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": CARD_VERSION, "body": body,
                    "actions": [_submit(form.submit_label, data, "positive")], "msteams": {"width": "Full"}}
         return Rendered(content, escape(title), summary=title)
@@ -452,11 +505,22 @@ def form_card(form: Form, limit: int = CARD_LIMIT) -> Rendered:
     note = "Some earlier text was too long to show here and was shortened; what you submit replaces it."
     while not fits(rendered, limit):
         longest = max((el for el in inputs if el.get("value")), key=lambda el: len(el["value"]), default=None)
-        if longest is None:
+        chooser = max((el for el in inputs if el["type"] == "Input.ChoiceSet"), key=_size, default=None)
+        if longest is not None and (chooser is None or _size(longest["value"]) > 2_000):
+            longest["value"] = longest["value"][: len(longest["value"]) * 2 // 3]
+        elif chooser is not None:
+            inputs[inputs.index(chooser)] = _typed(chooser)
+        else:
             break
-        longest["value"] = longest["value"][: len(longest["value"]) * 2 // 3]
         rendered = render(note)
     return rendered
+
+
+def _typed(chooser: dict[str, Any]) -> dict[str, Any]:
+    """A list of choices too long for the card, as a text input."""
+    typed = {k: v for k, v in chooser.items() if k in {"id", "label", "isRequired", "errorMessage"}}
+    return {**typed, "type": "Input.Text", "isMultiline": False, "maxLength": MAX_TEXT_INPUT,
+            "placeholder": "Type your choice" + ("s, separated by commas" if chooser["isMultiSelect"] else "")}
 
 
 # --- submissions -----------------------------------------------------------------------------
@@ -489,7 +553,7 @@ def refusal(data: Mapping[str, Any]) -> str | None:
     for key, check in checks.items():
         if not isinstance(check, dict):
             continue
-        problem = _problem(_label(check, key), check, values.get(key, "").strip())
+        problem = _problem(_label(check, key), check, values.get(key, ""))
         if problem:
             return problem + " Nothing was saved: fix it and submit again."
     return None
@@ -501,7 +565,7 @@ def _label(check: Any, key: str) -> str:
 
 
 def _problem(label: str, check: Mapping[str, Any], value: str) -> str | None:
-    if not value:
+    if not value.strip():
         return f"“{label}” is required." if check.get("required") else None
     max_length = check.get("maxLength")
     if isinstance(max_length, int) and len(value) > max_length:
@@ -510,7 +574,7 @@ def _problem(label: str, check: Mapping[str, Any], value: str) -> str | None:
         return f"“{label}” must be a time as HH:MM (for example 09:30), not “{_cut(value, 40)}”."
     choices = check.get("choices")
     if isinstance(choices, list):
-        picked = [v.strip() for v in value.split(",")] if check.get("multi") else [value]
+        picked = value.split(",") if check.get("multi") else [value]
         wrong = [v for v in picked if v not in choices]
         if wrong:
             return (f"“{_cut(wrong[0], 40)}” is not one of the choices for “{label}” "
