@@ -151,7 +151,7 @@ def test_submitted_data_splits_into_action_value_inputs_and_metadata() -> None:
 
 # --- Teams' 28 KB limit ------------------------------------------------------------------------
 
-JAPANESE = "モデルの再学習を終え、評価指標を確認しました。" * 130  # 3,000 characters: 9 KB in UTF-8, 18 KB as sent
+JAPANESE = ("モデルの再学習を終え、評価指標を確認しました。" * 131)[:3000]  # 9 KB in UTF-8, 18 KB as sent
 
 
 def sent_size(rendered: Rendered) -> int:
