@@ -5,8 +5,11 @@
   ``answer``).
 - Any other message → ``app.message``: a 1:1 chat is a DM; a channel reply carries its
   thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix).
-- An Adaptive Card ``Action.Submit`` (a message with ``value``) or ``Action.Execute``
-  (an ``adaptiveCard/action`` invoke) → ``app.action``.
+- An Adaptive Card ``Action.Submit`` — a message with the button's data as ``value`` and no
+  text, which is how Teams delivers every press of a Meridian card — → ``app.action``, once
+  a form's values have passed the checks its card declared (``render.refusal``); a value the
+  card would not have allowed is answered with one line and never reaches the core.
+- Invokes are not handled (501): Meridian's cards carry no ``Action.Execute``.
 - ``messageReaction`` (a reaction added to or taken off a message) → ``app.reaction``,
   Teams' reaction names (``like``, ``heart``…) as the emoji themselves.
 - ``conversationUpdate`` (the app installed in a team or a 1:1 chat) → the conversation
@@ -27,14 +30,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
-from adapters.teams.chat import TeamsChat, outgoing
-from adapters.teams.render import CARD_TYPE, card, form_card, submitted
+from adapters.teams.chat import TeamsChat
+from adapters.teams.render import form_card, outgoing, refusal, submitted
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member, Workspace
@@ -147,8 +149,8 @@ class TeamsBot:
         self.repo = chat.repo
         self._handlers = {ActivityTypes.message: self.on_message,
                           ActivityTypes.conversation_update: self.on_conversation_update,
-                          ActivityTypes.message_reaction: self.on_reaction,
-                          ActivityTypes.invoke: self.on_invoke}
+                          ActivityTypes.message_reaction: self.on_reaction}
+        # Invokes (``adaptiveCard/action``, task modules) are answered 501: Meridian's cards send Action.Submit.
 
     async def on_turn(self, context: TurnContext) -> None:
         handler = self._handlers.get(context.activity.type)
@@ -266,7 +268,11 @@ class TeamsBot:
             return
         data = activity.value if isinstance(activity.value, dict) else None
         action = submitted(data) if data is not None else None
-        if action is not None:
+        if data is not None and action is not None:
+            refused = refusal(data)
+            if refused is not None:  # a value the card would not have let through: nothing reaches the core
+                await self.answer(context, where, member, Reply(Message.text(refused)))
+                return
             await self.answer(context, where, member, await self._act(where, member, action, activity.id))
             return
         text, mentioned_bot = self._text(activity, where.workspace)
@@ -280,7 +286,7 @@ class TeamsBot:
         taken = await self.app.message(IncomingMessage(where.workspace, member, text, where.channel, where.is_dm,
                                                        where.thread, activity.id))
         if not taken and (where.is_dm or mentioned_bot):
-            await context.send_activity(self.chat.activity(where.workspace, HINT))
+            await self.say(context, where, HINT)
 
     async def on_reaction(self, context: TurnContext) -> None:
         """A reaction on a message (a 👍 on a retro item is a vote); Teams names the message in ``replyToId``."""
@@ -303,31 +309,6 @@ class TeamsBot:
         return await self.app.action(Action(where.workspace, member, action_id, value, values, metadata,
                                             channel=where.channel, trigger=trigger))
 
-    async def on_invoke(self, context: TurnContext) -> None:
-        """``Action.Execute``: the answer replaces the card in a 1:1 chat; in a channel it goes privately."""
-        activity = context.activity
-        if activity.name != "adaptiveCard/action" or not isinstance(activity.value, dict):
-            return  # anything else is answered 501 Not Implemented
-        where, member = self._arrival(context)
-        raw = activity.value.get("action") or {}
-        data = dict(raw.get("data") or {})
-        data.setdefault("action_id", raw.get("verb") or "")
-        action = submitted(data)
-        if member is None or action is None:
-            body: dict[str, Any] = {"statusCode": 400, "type": "application/vnd.microsoft.error",
-                                    "value": {"code": "BadRequest", "message": "not a Meridian action"}}
-        else:
-            reply = await self._act(where, member, action, activity.id)
-            if where.is_dm and reply is not None and (reply.form or reply.message):
-                rendered = form_card(reply.form) if reply.form else card(
-                    reply.message or HINT, self.chat.mention_accounts(where.workspace, reply.message or HINT))
-                body = {"statusCode": 200, "type": CARD_TYPE, "value": rendered.card}
-            else:
-                await self.answer(context, where, member, reply)
-                body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": "Done."}
-        await context.send_activity(Activity(type=ActivityTypes.invoke_response,
-                                             value=InvokeResponse(status=HTTPStatus.OK, body=body)))
-
     async def on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
         where, member = self._arrival(context)
@@ -336,7 +317,7 @@ class TeamsBot:
             log.info("installed in %s %s of tenant %s", where.kind, where.channel or "chat", where.workspace)
             if member is not None:
                 self._first_admin(member)
-            await context.send_activity(self.chat.activity(where.workspace, welcome(where)))
+            await self.say(context, where, welcome(where))
 
     def _first_admin(self, member: Member) -> None:
         """Teams does not say who administers a tenant, so whoever adds Meridian to a tenant that has no admin
@@ -346,6 +327,10 @@ class TeamsBot:
             log.info("%s is the first admin of tenant %s", member.id, member.workspace)
 
     # --- replies --------------------------------------------------------------------------
+    async def say(self, context: TurnContext, where: Where, message: Message) -> None:
+        """Reply where the activity came from; a message too big for one Teams activity goes as several."""
+        await context.send_activities(self.chat.activities(where.workspace, message))
+
     async def answer(self, context: TurnContext, where: Where, member: Member, reply: Reply | None) -> None:
         """A reply goes back into a 1:1 chat; in a channel a public one goes into the thread and a private one
         (or a form) to the person's 1:1 chat, falling back to the thread when Teams refuses that chat."""
@@ -353,21 +338,21 @@ class TeamsBot:
             return
         if reply.message is not None:
             if where.is_dm or reply.public:
-                await context.send_activity(self.chat.activity(where.workspace, reply.message))
+                await self.say(context, where, reply.message)
             else:
                 await self._privately(context, where, member, reply.message)
         if reply.form is not None:
             if where.is_dm:
-                await context.send_activity(outgoing(form_card(reply.form), reply.form.title))
+                await context.send_activity(outgoing(form_card(reply.form)))
             elif not await self.chat.open_form(member, reply.form, context.activity.id):
-                await context.send_activity(self.chat.activity(where.workspace, NO_PRIVATE_CHAT))
+                await self.say(context, where, NO_PRIVATE_CHAT)
 
     async def _privately(self, context: TurnContext, where: Where, member: Member, message: Message) -> None:
         try:
             await self.chat.dm(member, message)
         except DeliveryError as err:
             log.info("private reply to %s went to the thread: %s", member.id, err)
-            await context.send_activity(self.chat.activity(where.workspace, message))
+            await self.say(context, where, message)
 
 
 NO_PRIVATE_CHAT = Message.text("I couldn't open a 1:1 chat with you. Add Meridian as a personal app, then try again.")

@@ -10,6 +10,7 @@ with its ``Retry-After``, anything else a ``DeliveryError`` the outbox retries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -20,8 +21,6 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
-    ActivityTypes,
-    Attachment,
     ChannelAccount,
     ConversationAccount,
     ConversationParameters,
@@ -30,7 +29,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientException, HttpOperationError
 
 from adapters.teams.pacing import TeamsPacer
-from adapters.teams.render import CARD_TYPE, Rendered, card, form_card
+from adapters.teams.render import cards, form_card, one_card, outgoing
 from adapters.teams.service_urls import ServiceUrls
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
@@ -42,6 +41,7 @@ log = logging.getLogger("meridian.teams")
 
 CHANNEL_ID = "msteams"
 DEFAULT_RETRY_AFTER = 1.0
+CONTINUATION_RATE_LIMIT_WAITS = 10
 T = TypeVar("T")
 
 
@@ -62,12 +62,6 @@ def delivery_error(err: Exception) -> DeliveryError:
     if status is not None:
         return DeliveryError(f"Teams answered {status}: {str(err)[:200]}")
     return DeliveryError(f"Teams connector unreachable: {type(err).__name__}")
-
-
-def outgoing(rendered: Rendered, summary: str = "") -> Activity:
-    return Activity(type=ActivityTypes.message, text=rendered.text, text_format="markdown",
-                    summary=summary[:200] or None,
-                    attachments=[Attachment(content_type=CARD_TYPE, content=rendered.card)])
 
 
 def _mentions(message: Message) -> Iterator[Mention]:
@@ -130,8 +124,9 @@ class TeamsChat:
                     accounts[member.id] = user_id
         return accounts
 
-    def activity(self, workspace: str, message: Message) -> Activity:
-        return outgoing(card(message, self.mention_accounts(workspace, message)), message.fallback)
+    def activities(self, workspace: str, message: Message) -> list[Activity]:
+        """The message as one activity or, when it is too big for Teams, several (the first, then continuations)."""
+        return [outgoing(c) for c in cards(message, self.mention_accounts(workspace, message))]
 
     # --- the connector --------------------------------------------------------------------
     def _checked(self, service_url: str | None) -> str:
@@ -229,13 +224,33 @@ class TeamsChat:
         response = await self._with_connector(conversation, call)
         return Posted(conversation.id, str(response.id))
 
+    async def _send_all(self, conversation: Conversation, activities: list[Activity],
+                        thread: str | None = None) -> Posted:
+        """The first activity, then its continuations: in a channel in the first one's thread, in a chat after it."""
+        first = await self._send(conversation, activities[0], thread)
+        rest_thread = (thread or first.message_id) if conversation.kind == "channel" else None
+        for extra in activities[1:]:
+            await self._send_continuation(conversation, extra, rest_thread)
+        return first
+
+    async def _send_continuation(self, conversation: Conversation, activity: Activity, thread: str | None) -> None:
+        """The rest of a long message: waited through 429s here, since the first part is already out."""
+        for _ in range(CONTINUATION_RATE_LIMIT_WAITS):
+            try:
+                await self._send(conversation, activity, thread)
+                return
+            except RateLimited as limited:
+                await asyncio.sleep(limited.retry_after)
+        log.warning("a continuation in %s was dropped after repeated rate limits", conversation.id)
+
     # --- ChatPort -------------------------------------------------------------------------
     async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
-        return await self._send(self._channel(workspace, channel), self.activity(workspace, message), thread)
+        return await self._send_all(self._channel(workspace, channel), self.activities(workspace, message), thread)
 
     async def update(self, workspace: str, posted: Posted, message: Message) -> None:
         conversation = self.repo.conversation(workspace, posted.channel) or self._channel(workspace, posted.channel)
-        activity = self._address(self.activity(workspace, message), conversation, posted.channel)
+        rendered = one_card(message, self.mention_accounts(workspace, message))
+        activity = self._address(outgoing(rendered), conversation, posted.channel)
         activity.id = posted.message_id
 
         async def call(context: TurnContext) -> Any:
@@ -245,7 +260,7 @@ class TeamsChat:
         await self._with_connector(conversation, call)
 
     async def dm(self, member: Member, message: Message) -> Posted:
-        return await self._send(await self.personal_conversation(member), self.activity(member.workspace, message))
+        return await self._send_all(await self.personal_conversation(member), self.activities(member.workspace, message))
 
     async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
         """Teams has no only-you-can-see messages in channels: the member gets it in their 1:1 chat."""
@@ -254,7 +269,7 @@ class TeamsChat:
     async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
         """The form goes to the member's 1:1 chat as a card with inputs; its Submit comes back as an action."""
         try:
-            await self._send(await self.personal_conversation(member), outgoing(form_card(form), form.title))
+            await self._send(await self.personal_conversation(member), outgoing(form_card(form)))
         except DeliveryError as err:
             log.warning("could not send form %s to %s: %s", form.callback_id, member.id, err)
             return False

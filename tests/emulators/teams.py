@@ -1,30 +1,222 @@
-"""A local Bot Connector (the Teams side of the Bot Framework REST API v3) for tests.
+"""A local Bot Framework for tests: the token service, the Bot Connector (REST API v3) and a Teams client.
 
-It answers what Meridian's Teams adapter calls — create a conversation, send to a
-conversation, reply to an activity, update an activity, get a member — records every
-call, and can be told to answer ``429 Too Many Requests`` with ``Retry-After`` so tests
-see rate limits honoured. Ids look like the real ones (``a:…`` for a 1:1 chat, numeric
-activity ids), and a 1:1 chat with the same user always gets the same id, as in Teams.
+``BotFrameworkIssuer`` plays the Bot Framework's token service: an RSA key made for the test
+run, published as OpenID metadata and a JWKS (with the ``msteams`` endorsement, as
+Microsoft publishes its keys), signing the JWT that comes with every activity (issuer
+``https://api.botframework.com``, audience the bot's app id, the ``serviceurl`` claim) and
+the token the bot presents to the connector. botframework-connector fetches the metadata
+with blocking ``requests`` calls, so it is served from a thread of its own.
 
-It also builds the activities Teams POSTs to a bot (``message``, ``conversationUpdate``,
-``invoke``), with the fields the real service sends and ``serviceUrl`` pointing here.
+``ConnectorEmulator`` answers what Meridian's Teams adapter calls — create a conversation,
+send to a conversation, reply to an activity, update an activity, get a member — records
+every call, and can be told to answer ``429 Too Many Requests`` with ``Retry-After`` so
+tests see rate limits honoured. Like Teams it refuses what Teams refuses: a call without
+the bot's token (when it knows the bot), an activity over 28 KB as sent (413), and, so that
+no test lets an invalid card through, any Adaptive Card that is not valid against the
+Adaptive Cards 1.5 schema with Teams' ``msteams`` property (400). Ids look like the real
+ones (``a:…`` for a 1:1 chat, numeric activity ids), and a 1:1 chat with the same user
+always gets the same id, as in Teams.
+
+``TeamsClient`` builds the activities Teams POSTs to a bot (``message``,
+``conversationUpdate``, ``messageReaction``), with the fields the real service sends and
+``serviceUrl`` pointing at the connector; ``press`` is a button press as Teams delivers
+an ``Action.Submit``: a ``message`` whose ``value`` is the button's data and the card's inputs.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import itertools
+import json
 import re
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import jsonschema
+import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from botframework.connector.auth import AppCredentials, ServiceClientCredentialsFactory
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 BOT_ID = "28:meridian-bot"
 BOT_NAME = "Meridian"
+CHANNEL_ISSUER = "https://api.botframework.com"
+"""The issuer of the tokens the Bot Framework sends with activities, and the audience of the bot's own."""
+ACTIVITY_LIMIT = 28 * 1024
+"""Teams refuses an activity bigger than this as sent (about 28 KB)."""
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+SCHEMA_FILE = Path(__file__).parent / "schemas" / "adaptive-card-1.5.json"
+
+
+# --- the Bot Framework's token service -------------------------------------------------------
+class BotFrameworkIssuer:
+    """A signing key of the test run's own, published the way the Bot Framework publishes its keys."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = uuid.uuid4().hex
+        self.jwk = {**json.loads(RSAAlgorithm.to_jwk(self.key.public_key())), "kid": self.kid, "use": "sig",
+                    "endorsements": ["msteams", "skype", "webchat"]}
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self._server.serve_forever, name="bot-framework-issuer", daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.fetches: list[str] = []
+
+    @property
+    def metadata_url(self) -> str:
+        """Where botframework-connector is told to find the channel's OpenID metadata."""
+        return f"{self.url}/v1/.well-known/openidconfiguration"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                issuer.fetches.append(self.path)
+                body: dict[str, Any]
+                if self.path == "/v1/.well-known/openidconfiguration":
+                    body = {"issuer": CHANNEL_ISSUER, "authorization_endpoint": f"{issuer.url}/v1/auth",
+                            "jwks_uri": f"{issuer.url}/v1/.well-known/keys",
+                            "id_token_signing_alg_values_supported": ["RS256"],
+                            "token_endpoint_auth_methods_supported": ["private_key_jwt"]}
+                elif self.path == "/v1/.well-known/keys":
+                    body = {"keys": [issuer.jwk]}
+                else:
+                    self.send_error(404)
+                    return
+                raw = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+        return Handler
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        now = int(time.time())
+        thumbprint = base64.urlsafe_b64encode(hashlib.sha1(self.kid.encode()).digest()).rstrip(b"=").decode()
+        return jwt.encode({"nbf": now - 60, "exp": now + 3600, **claims}, self.key, algorithm="RS256",
+                          headers={"kid": self.kid, "x5t": thumbprint})
+
+    def channel_token(self, app_id: str, service_url: str, **claims: Any) -> str:
+        """The JWT the Bot Framework sends with an activity for the bot ``app_id`` from ``service_url``."""
+        return self._sign({"iss": CHANNEL_ISSUER, "aud": app_id, "serviceurl": service_url, **claims})
+
+    def bot_token(self, app_id: str) -> str:
+        """The token the bot gets for calling the connector (Entra's, in production)."""
+        return self._sign({"iss": "https://login.microsoftonline.com/botframework.com/v2.0", "aud": CHANNEL_ISSUER,
+                           "appid": app_id, "ver": "1.0"})
+
+    def bot_app_of(self, authorization: str) -> str | None:
+        """The app id a connector call's ``Authorization`` header proves, or ``None`` when it proves nothing."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme != "Bearer" or not token:
+            return None
+        try:
+            claims = jwt.decode(token, self.key.public_key(), algorithms=["RS256"], audience=CHANNEL_ISSUER)
+        except jwt.PyJWTError:
+            return None
+        return str(claims.get("appid") or "") or None
+
+    def credentials(self, app_id: str) -> ServiceClientCredentialsFactory:
+        """The bot's outgoing credentials: tokens from this issuer instead of Entra (MSAL insists on https)."""
+        return _IssuedCredentialsFactory(self, app_id)
+
+
+class _IssuedCredentials(AppCredentials):
+    def __init__(self, issuer: BotFrameworkIssuer, app_id: str, oauth_scope: str) -> None:
+        super().__init__(app_id=app_id, oauth_scope=oauth_scope)
+        self.issuer = issuer
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        return self.issuer.bot_token(self.microsoft_app_id)
+
+
+class _IssuedCredentialsFactory(ServiceClientCredentialsFactory):
+    def __init__(self, issuer: BotFrameworkIssuer, app_id: str) -> None:
+        self.issuer = issuer
+        self.app_id = app_id
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return app_id == self.app_id
+
+    async def is_authentication_disabled(self) -> bool:
+        return False
+
+    async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
+                                 validate_authority: bool) -> AppCredentials:
+        if app_id != self.app_id:
+            raise PermissionError("Invalid app_id")
+        return _IssuedCredentials(self.issuer, app_id, oauth_scope)
+
+
+@cache
+def bot_framework() -> BotFrameworkIssuer:
+    """One token service for the test run: botframework-connector caches metadata by URL for a day."""
+    return BotFrameworkIssuer()
+
+
+# --- Adaptive Cards ------------------------------------------------------------------------
+MSTEAMS = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "width": {"enum": ["Full"]},
+        "entities": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["type", "text", "mentioned"],
+            "properties": {"type": {"enum": ["mention"]}, "text": {"type": "string", "pattern": "^<at>.*</at>$"},
+                           "mentioned": {"type": "object", "required": ["id", "name"], "additionalProperties": False,
+                                         "properties": {"id": {"type": "string", "minLength": 1},
+                                                        "name": {"type": "string"}}}}}},
+    },
+}
+"""Teams' extension of the card: full width, and the mention entities of ``<at>`` tags."""
+
+
+@cache
+def card_validator() -> jsonschema.protocols.Validator:
+    """The Adaptive Cards 1.5 schema (Microsoft's, ``schemas/1.5.0/adaptive-card.json``), with ``msteams`` allowed."""
+    schema = json.loads(SCHEMA_FILE.read_text())
+    schema["definitions"]["AdaptiveCard"]["properties"]["msteams"] = MSTEAMS
+    validator: jsonschema.protocols.Validator = jsonschema.validators.validator_for(schema)(schema)
+    return validator
+
+
+def card_errors(card: Any) -> list[str]:
+    """Why a card is not a valid Adaptive Card 1.5 for Teams (empty when it is)."""
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in card_validator().iter_errors(card)]
+    if isinstance(card, dict):
+        if card.get("version") != "1.5":
+            errors.append(f"version {card.get('version')!r} is not 1.5")
+        errors.extend(_input_errors(card.get("body") or []))
+    return errors
+
+
+def _input_errors(elements: list[Any]) -> list[str]:
+    """What the schema cannot say: a required choice set needs something to choose."""
+    found = []
+    for el in elements:
+        if not isinstance(el, dict):
+            continue
+        if el.get("type") == "Input.ChoiceSet" and el.get("isRequired") and not el.get("choices"):
+            found.append(f"{el.get('id')}: a required choice set with no choices can never be submitted")
+        found.extend(_input_errors(el.get("items") or []))
+    return found
 
 
 @dataclass
@@ -41,6 +233,8 @@ class Call:
     answered_id: str | None = None
     at: datetime | None = None
     """The test's clock when the call arrived (a simulated clock in scheduler tests)."""
+    size: int = 0
+    """Bytes of the request body as the bot sent it."""
 
     @property
     def card(self) -> dict[str, Any] | None:
@@ -76,6 +270,12 @@ class Call:
     def inputs(self) -> list[str]:
         card = self.card or {}
         return [el["id"] for el in card.get("body", []) if str(el.get("type", "")).startswith("Input.")]
+
+    def input_values(self) -> dict[str, str]:
+        """Each input of the card with the value it shows before anyone types: what a client submits untouched."""
+        card = self.card or {}
+        return {el["id"]: str(el.get("value", "")) for el in card.get("body", [])
+                if str(el.get("type", "")).startswith("Input.")}
 
 
 def _actions(elements: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -128,6 +328,9 @@ class TeamsUser:
 @dataclass
 class ConnectorEmulator:
     clock: Callable[[], datetime] | None = None
+    app_id: str = ""
+    """The bot this connector serves: when set, every call must carry that bot's token, or it is a 401."""
+    issuer: BotFrameworkIssuer | None = None
     calls: list[Call] = field(default_factory=list)
     users: dict[str, TeamsUser] = field(default_factory=dict)
     _throttles: list[Throttle] = field(default_factory=list)
@@ -186,10 +389,20 @@ class ConnectorEmulator:
         return None
 
     async def _record(self, request: web.Request, kind: str) -> tuple[Call, web.Response | None]:
-        body = await request.json() if request.can_read_body else {}
+        raw = await request.read() if request.can_read_body else b""
+        body = json.loads(raw) if raw else {}
         call = Call(request.method, kind, request.match_info.get("conversation"),
-                    request.match_info.get("activity"), body, at=self.clock() if self.clock else None)
+                    request.match_info.get("activity"), body, at=self.clock() if self.clock else None, size=len(raw))
         self.calls.append(call)
+        if self.app_id and (self.issuer is None
+                            or self.issuer.bot_app_of(request.headers.get("Authorization", "")) != self.app_id):
+            call.status = 401
+            return call, web.json_response({"error": {"code": "Unauthorized", "message": "no valid token"}},
+                                           status=401)
+        if kind in {"send", "reply", "update"}:
+            refused = self._refuse_content(call)
+            if refused is not None:
+                return call, refused
         limit = self._limited(kind)
         if limit is not None and limit.status != 429:
             call.status = limit.status
@@ -199,6 +412,21 @@ class ConnectorEmulator:
             return call, web.json_response({"error": {"code": "TooManyRequests", "message": "slow down"}},
                                            status=429, headers={"Retry-After": f"{limit.retry_after:g}"})
         return call, None
+
+    @staticmethod
+    def _refuse_content(call: Call) -> web.Response | None:
+        """Teams' own refusals of an activity: too big (413); and, in these tests, any card that is not valid."""
+        if call.size > ACTIVITY_LIMIT:
+            call.status = 413
+            return web.json_response({"error": {"code": "MessageSizeTooBig",
+                                                "message": f"{call.size} bytes is over the limit"}}, status=413)
+        errors = [e for att in call.body.get("attachments") or [] if att.get("contentType") == CARD_TYPE
+                  for e in card_errors(att.get("content"))]
+        if errors:
+            call.status = 400
+            return web.json_response({"error": {"code": "BadArgument", "message": "; ".join(errors[:5])}},
+                                     status=400)
+        return None
 
     def _new_id(self) -> str:
         return str(next(self._ids))
@@ -349,14 +577,35 @@ class TeamsClient:
         act["membersAdded"] = [{"id": BOT_ID}, {"id": user.id, "aadObjectId": user.aad_object_id}]
         return act
 
-    def execute(self, user: TeamsUser, conversation_id: str, data: dict[str, Any], reply_to: str | None = None,
-                personal: bool = True) -> dict[str, Any]:
-        """An Adaptive Card ``Action.Execute``: an ``adaptiveCard/action`` invoke that expects a card back."""
-        kind = "personal" if personal else "channel"
-        act = self._base("invoke", user, {"conversationType": kind, "id": conversation_id}, {}, None)
-        act["name"] = "adaptiveCard/action"
-        act["value"] = {"action": {"type": "Action.Execute", "verb": data.get("action_id", ""), "data": data},
-                        "trigger": "manual"}
-        if reply_to:
-            act["replyToId"] = reply_to
+    def press(self, user: TeamsUser, card: Call, title: str, zone: str | None = None,
+              **typed: str) -> dict[str, Any]:
+        """The person presses the button ``title`` on a card Meridian sent, after typing ``typed`` into its inputs.
+
+        Teams delivers an ``Action.Submit`` as a ``message`` with no text, whose ``value`` is the button's data
+        merged with every input of the card (as it shows it, or as typed), replying to the card's activity.
+        """
+        if not card.answered_id or not card.conversation:
+            raise LookupError("that card was never delivered")
+        value = {**card.action(title), **card.input_values(), **typed}
+        conversation = card.conversation
+        base, _, _root = conversation.partition(";messageid=")
+        if base.startswith("a:"):
+            act = self._base("message", user, {"conversationType": "personal", "id": conversation}, {}, zone)
+        else:
+            channel = {"id": base}
+            data = {"teamsChannelId": base, "teamsTeamId": self.team_id, "channel": channel,
+                    "team": {"id": self.team_id, "name": self.team_name}}
+            thread = conversation if ";messageid=" in conversation else f"{base};messageid={card.answered_id}"
+            act = self._base("message", user, {"isGroup": True, "conversationType": "channel", "id": thread},
+                             data, zone)
+        act["channelData"].update({"source": {"name": "message"}, "legacy": {"replyToId": card.answered_id}})
+        act["replyToId"] = card.answered_id
+        act["value"] = value
+        return act
+
+    def invoke(self, user: TeamsUser, name: str, value: dict[str, Any]) -> dict[str, Any]:
+        """An ``invoke`` activity (``adaptiveCard/action``, ``task/fetch``…) in the user's 1:1 chat."""
+        act = self._base("invoke", user, {"conversationType": "personal", "id": f"a:personal-{user.id}"}, {}, None)
+        act["name"] = name
+        act["value"] = value
         return act

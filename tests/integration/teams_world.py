@@ -1,17 +1,26 @@
-"""The real core and the real Teams adapter behind a real HTTP server, talking to a local Bot Connector.
+"""The real core and the real Teams adapter behind a real HTTP server, talking to a local Bot Framework.
 
-Activities are POSTed to ``/api/messages`` as the Bot Framework sends them (``serviceUrl``
-pointing at ``tests.emulators.teams``, no ``Authorization`` header in emulator mode);
-everything Meridian says comes back as calls recorded by the connector emulator.
+Authentication is on: the bot has an app id, every activity is POSTed to ``/api/messages``
+with a JWT signed by the test run's own Bot Framework key (``tests.emulators.teams``), and
+botbuilder's own token validation checks it against the OpenID metadata and keys that
+local token service publishes. Everything Meridian says comes back as calls recorded by
+the connector emulator, which insists on the bot's own token in turn.
+
+Pointing botbuilder at that token service is done here, with a configuration object of the
+tests' own (``LocalBotFramework``): production builds its configuration from settings in
+``adapters.teams.server.teams_config``, which has no way to name any of these URLs.
+``app_id=""`` is the emulator mode instead (no authentication), for the tests of that mode.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from adapters.teams.chat import TeamsChat
 from adapters.teams.server import TeamsConfig, build_adapter, installer
@@ -23,25 +32,60 @@ from bot.kernel.team import apply_team
 from bot.kernel.teamfile import parse_team
 from storage.kernel.repo import SqlStore
 from storage.teams.repo import TeamsRepo
-from tests.emulators.teams import ConnectorEmulator, TeamsClient
+from tests.emulators.teams import (
+    CHANNEL_ISSUER,
+    BotFrameworkIssuer,
+    ConnectorEmulator,
+    TeamsClient,
+    bot_framework,
+)
+
+APP_ID = "3f9c1e52-7b1d-4c8e-9a57-2d0b6e4f8a13"
+"""The bot's Microsoft app id in the tests (any GUID: the token service is local)."""
+NO_AUTHORIZATION: dict[str, str] = {}
+"""``headers=`` for a request sent without any ``Authorization`` header."""
+
+
+@dataclass(frozen=True)
+class LocalBotFramework(TeamsConfig):
+    """botbuilder's settings for a Bot Framework other than Microsoft's: the channel's OpenID metadata here."""
+
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str = ""
+    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str = ""
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str = CHANNEL_ISSUER
+    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE: str = CHANNEL_ISSUER
+    TO_CHANNEL_FROM_BOT_LOGIN_URL: str = ""
+    OAUTH_URL: str = ""
+    CALLER_ID: str = "urn:botframework:azure"
+    VALIDATE_AUTHORITY: bool = False
+
+
+def local_adapter(app_id: str, issuer: BotFrameworkIssuer) -> CloudAdapter:
+    """The adapter production builds, with its token checks pointed at the local token service."""
+    config = LocalBotFramework(app_id, "not-a-real-secret", TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=issuer.metadata_url,
+                               TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL=issuer.metadata_url,
+                               TO_CHANNEL_FROM_BOT_LOGIN_URL=f"{issuer.url}/botframework.com",
+                               OAUTH_URL=f"{issuer.url}/oauth")
+    return CloudAdapter(ConfigurationBotFrameworkAuthentication(config, credentials_factory=issuer.credentials(app_id)))
 
 
 class TeamsWorld:
-    def __init__(self, store: SqlStore, start: datetime, app_id: str = "") -> None:
+    def __init__(self, store: SqlStore, start: datetime, app_id: str = APP_ID) -> None:
         self.store = store
         self.clock = SimulatedClock(start)
-        self.connector = ConnectorEmulator(clock=self.clock.now)
-        config = TeamsConfig(app_id, "not-a-real-secret" if app_id else "")
-        adapter = build_adapter(config)
+        self.issuer = bot_framework()
+        self.connector = ConnectorEmulator(clock=self.clock.now, app_id=app_id, issuer=self.issuer)
+        adapter = local_adapter(app_id, self.issuer) if app_id else build_adapter(TeamsConfig())
         self.chat = TeamsChat(adapter, TeamsRepo(store.engine), app_id)
         self.app = build_core(store, self.clock, {"teams": self.chat}, worker="test", attach=[self.chat.attach])
         self.adapter = adapter
+        self.app_id = app_id
         self.http: TestClient | None = None
 
     async def __aenter__(self) -> TeamsWorld:
         await self.connector.start()
-        # The local connector is the emulator URL Meridian is configured to answer on (emulator mode only).
-        self.chat.service_urls = ServiceUrls(self.connector.url if not self.chat.app_id else "")
+        # The local connector is the one service URL Meridian answers on besides Microsoft's.
+        self.chat.service_urls = ServiceUrls(self.connector.url)
         self.web = build_web_app(self.app, None, installers=[installer(self.chat, self.adapter)])
         self.http = TestClient(TestServer(self.web, host="127.0.0.1"))
         await self.http.start_server()
@@ -58,9 +102,16 @@ class TeamsWorld:
     def load(self, team_yaml: str) -> None:
         apply_team(self.app, parse_team(team_yaml, "team.yaml", self.app.sections), platform="teams")
 
+    def token(self, activity: dict[str, Any]) -> str:
+        """The Bot Framework's JWT for this activity: for this bot, from the activity's service URL."""
+        return self.issuer.channel_token(self.app_id, str(activity.get("serviceUrl", "")))
+
     async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> ClientResponse:
+        """POST as the Bot Framework does, with its token; ``headers`` replace that (``NO_AUTHORIZATION``: none)."""
         assert self.http is not None
-        return await self.http.post("/api/messages", json=activity, headers=headers or {})
+        if headers is None:
+            headers = {"Authorization": f"Bearer {self.token(activity)}"} if self.app_id else {}
+        return await self.http.post("/api/messages", json=activity, headers=headers)
 
     async def send(self, activity: dict[str, Any]) -> ClientResponse:
         """POST an activity and insist the bot took it."""

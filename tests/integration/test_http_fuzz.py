@@ -31,7 +31,7 @@ from bot.settings import Settings
 from tests.digest_fakes import FakeMonitoring, installed, make_app
 from tests.integration.live_server import LiveLoop, request
 from tests.integration.slack_harness import SlackHarness, signed_headers
-from tests.integration.teams_world import TeamsWorld
+from tests.integration.teams_world import APP_ID, TeamsWorld
 
 EXAMPLES = int(os.environ.get("MERIDIAN_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -138,16 +138,17 @@ TEAMS_WORDS = st.sampled_from(["message", "invoke", "conversationUpdate", "messa
 
 
 @pytest.fixture(scope="module")
-def teams(live: LiveLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TeamsWorld, TeamsWorld]]:
-    """An authenticated Teams (an app id) and an emulator-mode one (no authentication, a configured connector)."""
+def teams(live: LiveLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TeamsWorld, ...]]:
+    """Two authenticated Teams (an app id: one only ever sent unauthenticated requests, one sent the Bot Framework's
+    tokens) and an emulator-mode one (no authentication, a configured connector)."""
     tmp = tmp_path_factory.mktemp("teams")
     worlds = []
-    for name, app_id in (("auth", "00000000-0000-0000-0000-00000000abcd"), ("emulator", "")):
+    for name, app_id in (("auth", APP_ID), ("emulator", ""), ("signed", APP_ID)):
         store = live.call(lambda n=name: open_store(f"sqlite:///{tmp / n}.db"))
         world = TeamsWorld(store, START, app_id=app_id)
         live.run(world.__aenter__())
         worlds.append(world)
-    yield worlds[0], worlds[1]
+    yield tuple(worlds)
     for world in worlds:
         live.run(world.__aexit__(None, None, None))
 
@@ -161,10 +162,10 @@ def world_url(world: TeamsWorld) -> str:
 @given(body=random_bytes | json_values(TEAMS_KEYS, TEAMS_WORDS).map(lambda v: json.dumps(v).encode()),
        content_type=content_types,
        authorization=st.none() | header_text | header_text.map("Bearer ".__add__))
-def test_teams_unauthenticated_requests_are_401_and_store_nothing(live: LiveLoop, teams: tuple[TeamsWorld, TeamsWorld],
+def test_teams_unauthenticated_requests_are_401_and_store_nothing(live: LiveLoop, teams: tuple[TeamsWorld, ...],
                                                                   body: bytes, content_type: str,
                                                                   authorization: str | None) -> None:
-    world, _ = teams
+    world = teams[0]
     headers = {"Content-Type": content_type}
     if authorization is not None:
         headers["Authorization"] = authorization
@@ -175,14 +176,19 @@ def test_teams_unauthenticated_requests_are_401_and_store_nothing(live: LiveLoop
 
 @FUZZ
 @given(activity=st.dictionaries(st.sampled_from(TEAMS_KEYS), json_values(TEAMS_KEYS, TEAMS_WORDS), max_size=10),
-       real_connector=st.booleans())
-def test_teams_arbitrary_activities_never_get_a_500(live: LiveLoop, teams: tuple[TeamsWorld, TeamsWorld],
-                                                    activity: dict[str, Any], real_connector: bool) -> None:
-    _, world = teams
+       real_connector=st.booleans(), signed=st.booleans())
+def test_teams_arbitrary_activities_never_get_a_500(live: LiveLoop, teams: tuple[TeamsWorld, ...],
+                                                    activity: dict[str, Any], real_connector: bool,
+                                                    signed: bool) -> None:
+    """With the Bot Framework's token for the activity (authentication on), or in emulator mode."""
+    world = teams[2] if signed else teams[1]
     if real_connector:
         activity = {**activity, "serviceUrl": world.connector.url}
-    status, text = request(world_url(world), "POST", "/api/messages", json.dumps(activity).encode(),
-                           {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if signed:
+        service_url = activity.get("serviceUrl")
+        headers["Authorization"] = f"Bearer {world.token({'serviceUrl': service_url})}"
+    status, text = request(world_url(world), "POST", "/api/messages", json.dumps(activity).encode(), headers)
     assert status not in NEVER, (status, text)
 
 

@@ -16,7 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.emulators.teams import ConnectorEmulator, TeamsClient
+from tests.emulators.teams import ConnectorEmulator, TeamsClient, bot_framework
 from tests.integration.teams_world import TeamsWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +42,31 @@ def forged_tokens() -> dict[str, str]:
     }
 
 
+def misused_tokens(service_url: str) -> dict[str, str]:
+    """Tokens signed with the Bot Framework's own (test) key that still must not pass."""
+    issuer = bot_framework()
+    return {
+        "another-bot": issuer.channel_token("11111111-2222-3333-4444-555555555555", service_url),
+        "another-service-url": issuer.channel_token(APP_ID, "https://smba.trafficmanager.net/emea/"),
+        "expired": issuer.channel_token(APP_ID, service_url, nbf=1_000_000_000, exp=1_000_003_600),
+        "another-issuer": issuer.channel_token(APP_ID, service_url, iss="https://evil.example"),
+        "the-bots-own-connector-token": issuer.bot_token(APP_ID),
+    }
+
+
+@pytest.mark.parametrize("kind", ["another-bot", "another-service-url", "expired", "another-issuer",
+                                  "the-bots-own-connector-token"])
+async def test_a_token_signed_by_the_bot_framework_for_something_else_is_401(sqlite_store: Any, kind: str) -> None:
+    async with TeamsWorld(sqlite_store, START, app_id=APP_ID) as w:
+        user = w.connector.add_user("29:eve", "Eve", "aad-eve", tenant=TENANT)
+        activity = w.tenant(TENANT).personal(user, "standup help")
+        response = await w.post(activity, {"Authorization": f"Bearer {misused_tokens(w.connector.url)[kind]}"})
+        assert response.status == 401
+        assert w.connector.calls == [] and w.store.list_workspaces() == []
+        await w.send(activity)  # the same activity with the right token is taken
+        assert w.connector.calls and w.connector.rejected() == []
+
+
 @pytest.mark.parametrize("kind", ["alg-none", "hs256", "unknown-kid", "garbage"])
 async def test_a_forged_token_is_401_and_changes_nothing(sqlite_store: Any, kind: str) -> None:
     async with TeamsWorld(sqlite_store, START, app_id=APP_ID) as w:
@@ -61,10 +86,16 @@ async def test_without_a_token_even_a_malformed_body_is_401_not_400(sqlite_store
                                    ('{"type": 5}', "application/json"), ("hello", "text/plain")):
             response = await w.http.post("/api/messages", data=body, headers={"Content-Type": content_type})
             assert response.status == 401, (body, await response.text())
+        # With the Bot Framework's token, the same bodies are what they are: malformed.
+        token = {"Authorization": f"Bearer {w.token({})}", "Content-Type": "application/json"}
+        for body in ("{not json", "[1, 2]", '{"type": 5}'):
+            response = await w.http.post("/api/messages", data=body, headers=token)
+            assert response.status == 400, (body, await response.text())
+        assert w.store.list_workspaces() == []
 
 
 async def test_in_emulator_mode_a_malformed_body_is_a_400(sqlite_store: Any) -> None:
-    async with TeamsWorld(sqlite_store, START) as w:
+    async with TeamsWorld(sqlite_store, START, app_id="") as w:
         assert w.http is not None
         for body in ("{not json", "[1, 2]", '{"type": 5}', '{"text": "no type"}'):
             response = await w.http.post("/api/messages", data=body, headers={"Content-Type": "application/json"})

@@ -8,7 +8,7 @@ from typing import Any
 from bot.kernel.app import IncomingMessage, Meridian
 from bot.kernel.messages import Message
 from tests.emulators.teams import BOT_ID, TeamsClient
-from tests.integration.teams_world import TeamsWorld
+from tests.integration.teams_world import NO_AUTHORIZATION, TeamsWorld
 
 TENANT = "tenant-a"
 OTHER = "tenant-b"
@@ -89,8 +89,7 @@ async def test_user_text_cannot_mention_link_or_ping_anyone(sqlite_store: Any) -
         await w.send(t.personal(ravi, "standup"))  # a form, since Teams can show one
         form = w.connector.calls[-1]
         hostile = "<at>Alice</at> please [approve](https://evil.example/x) @everyone **now**"
-        await w.send(t.personal(ravi, value={**form.action("Submit"), "q0": hostile, "q1": "<b>bold</b> & co",
-                                             "q2": "none"}))
+        await w.send(t.press(ravi, form, "Submit", q0=hostile, q1="<b>bold</b> & co", q2="none"))
         posted = [c for c in w.connector.delivered("reply") if c.conversation.startswith(ML_TEAM)][-1]
         card_json = str(posted.card)
         assert "&lt;at&gt;Alice&lt;/at&gt;" in posted.card_text and "<at>Alice</at>" not in card_json
@@ -127,31 +126,26 @@ async def test_two_tenants_stay_apart(sqlite_store: Any) -> None:
 
 
 async def test_with_an_app_id_a_request_without_a_valid_token_is_refused(sqlite_store: Any) -> None:
-    async with TeamsWorld(sqlite_store, START, app_id="00000000-0000-0000-0000-00000000abcd") as w:
+    async with TeamsWorld(sqlite_store, START) as w:
         user = w.connector.add_user("29:eve", "Eve", "aad-eve", tenant=TENANT)
         activity = w.tenant(TENANT).personal(user, "standup help")
-        assert (await w.post(activity)).status == 401
+        assert (await w.post(activity, NO_AUTHORIZATION)).status == 401
         assert (await w.post(activity, {"Authorization": "Bearer not-a-jwt"})).status == 401
         assert w.connector.calls == [] and w.store.list_members(TENANT) == []
 
 
-async def test_action_execute_invoke_answers_with_a_card_body(sqlite_store: Any) -> None:
-    """botbuilder 4.17.1's own ``process`` answers 500 to invokes with a body; ours answers the card."""
+async def test_invokes_are_not_handled_since_meridian_cards_only_send_action_submit(sqlite_store: Any) -> None:
+    """Teams sends ``adaptiveCard/action`` only for Action.Execute, which no Meridian card carries: 501, nothing done."""
     async with TeamsWorld(sqlite_store, START) as w:
         w.load(TEAM)
         t = w.tenant(TENANT)
         ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
-        response = await w.send(t.execute(ravi, "a:personal-29:ravi",
-                                          {"action_id": "standup.skip", "value": "daily|2027-03-15"}))
-        body = await response.json()
-        assert response.status == 200 and body["statusCode"] == 200
-        assert body["type"] == "application/vnd.microsoft.card.adaptive" and body["value"]["version"] == "1.5"
-        assert "Skipped daily for Mon 15 Mar 2027" in body["value"]["body"][0]["text"]
-        assert w.store.get_run(TENANT, "daily", "ravi", datetime(2027, 3, 15).date()).status == "skipped"
-
-        other = t.execute(ravi, "a:personal-29:ravi", {})
-        other["name"] = "task/fetch"
-        assert (await w.post(other)).status == 501
+        execute = {"action": {"type": "Action.Execute", "verb": "standup.skip",
+                              "data": {"action_id": "standup.skip", "value": "daily|2027-03-15"}}, "trigger": "manual"}
+        assert (await w.post(t.invoke(ravi, "adaptiveCard/action", execute))).status == 501
+        assert (await w.post(t.invoke(ravi, "task/fetch", {"data": {}}))).status == 501
+        assert w.store.get_run(TENANT, "daily", "ravi", datetime(2027, 3, 15).date()) is None
+        assert w.connector.calls == []
 
 
 async def test_install_keeps_the_conversation_so_meridian_can_post_there_later(sqlite_store: Any) -> None:

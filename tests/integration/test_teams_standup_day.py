@@ -1,9 +1,10 @@
 """A whole stand-up day on Teams, across two zones, through real HTTP and the local Bot Connector.
 
 Kolkata (UTC+05:30) and New York (EDT since 14 March 2027) are reminded at 09:30 their
-own time by proactive 1:1 messages; Ravi answers through the card's Action.Submit, Alice
-through Action.Execute (an invoke whose answer is a card); the answers land in the day's
-thread in #ml-team and the summary closes it.
+own time by proactive 1:1 messages; both answer by pressing the cards' buttons, which Teams
+delivers as ``message`` activities carrying the button's data and the inputs (Action.Submit),
+each with the Bot Framework's token; the answers land in the day's thread in #ml-team and the
+summary closes it.
 """
 
 from __future__ import annotations
@@ -56,12 +57,10 @@ async def test_a_stand_up_day_on_teams_across_two_zones(sqlite_store: Any) -> No
         assert "What did you get done since last time?" in reminder.card_text
 
         # Answer → the form arrives as a card with inputs; Submit sends the answers.
-        await w.send(t.personal(ravi, value=reminder.action("Answer")))
+        await w.send(t.press(ravi, reminder, "Answer"))
         form = w.connector.calls[-1]
         assert form.conversation == ravi_dm and form.inputs == ["q0", "q1", "q2"]
-        submit = {**form.action("Submit"), "q0": "Trained churn v7", "q1": "Evaluate v7",
-                  "q2": "Waiting on GPU quota"}
-        await w.send(t.personal(ravi, value=submit))
+        await w.send(t.press(ravi, form, "Submit", q0="Trained churn v7", q1="Evaluate v7", q2="Waiting on GPU quota"))
         header = next(c for c in w.connector.delivered("send", ML_TEAM))
         assert "daily — Mon 15 Mar 2027" in header.card_text
         answer = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")
@@ -82,16 +81,12 @@ async def test_a_stand_up_day_on_teams_across_two_zones(sqlite_store: Any) -> No
         alice_dm = created[0].answered_id
         assert [c.at for c in reminders(w, alice_dm)] == [datetime(2027, 3, 15, 13, 30, tzinfo=UTC)]
 
-        # Alice uses Action.Execute: each answer is a card that replaces the one she pressed.
-        pressed = await w.send(t.execute(alice, alice_dm, reminders(w, alice_dm)[0].action("Answer")))
-        body = await pressed.json()
-        assert pressed.status == 200 and body["statusCode"] == 200
-        assert body["type"] == "application/vnd.microsoft.card.adaptive"
-        form_card = body["value"]
-        submit_data = next(a for a in form_card["actions"] if a["title"] == "Submit")["data"]
-        done = await w.send(t.execute(alice, alice_dm, {**submit_data, "q0": "Reviewed PRs",
-                                                        "q1": "Ship drift alerts", "q2": "none"}))
-        assert "Thanks, Alice!" in (await done.json())["value"]["body"][0]["text"]
+        # Alice presses Answer in the chat Meridian opened; the form comes back there, and she submits it.
+        await w.send(t.press(alice, reminders(w, alice_dm)[0], "Answer", zone="America/New_York"))
+        alice_form = w.connector.calls[-1]
+        assert alice_form.kind == "reply" and alice_form.conversation == alice_dm and alice_form.inputs
+        await w.send(t.press(alice, alice_form, "Submit", q0="Reviewed PRs", q1="Ship drift alerts", q2="none"))
+        assert "Thanks, Alice!" in w.connector.calls[-1].card_text
         replies = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")
         assert len(replies) == 2 and "Reviewed PRs" in replies[1].card_text
 
@@ -121,17 +116,16 @@ async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_teams(sqli
         await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
         await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
         ravi_dm = "a:personal-29:ravi"
-        await w.send(t.personal(ravi, value=reminders(w, ravi_dm)[0].action("Answer")))
+        await w.send(t.press(ravi, reminders(w, ravi_dm)[0], "Answer"))
         form = w.connector.calls[-1]
-        await w.send(t.personal(ravi, value={**form.action("Submit"), "q0": "Trained churn v7",
-                                             "q1": "Evaluate v7", "q2": "the labelling vendor"}))
+        await w.send(t.press(ravi, form, "Submit", q0="Trained churn v7", q1="Evaluate v7", q2="the labelling vendor"))
         questions = [c for c in w.connector.delivered("send", ravi_dm) if "is this a blocker?" in c.card_text]
         assert len(questions) == 1
         header = next(c for c in w.connector.delivered("send", ML_TEAM))
         answer = w.connector.delivered("reply", f"{ML_TEAM};messageid={header.answered_id}")[0]
         assert "Possible blocker" in answer.card_text
 
-        await w.send(t.personal(ravi, value=questions[0].action("Blocker")))
+        await w.send(t.press(ravi, questions[0], "Blocker"))
         updated = [c for c in w.connector.delivered("update", ML_TEAM) if "Trained churn v7" in c.card_text]
         assert updated and "🚧 Blocker: the labelling vendor" in updated[-1].card_text
         assert "Possible" not in updated[-1].card_text
