@@ -1,7 +1,8 @@
 """Public holidays: which days a person's country (and region) stops work, and the team's own days off.
 
 The dates come from the ``holidays`` package, which is kept current by its maintainers for
-about 250 countries and their regions; no holiday is written here. A lookup builds a whole
+about 250 countries and their regions; no holiday is written here. The package is imported
+when a calendar is first asked (it is slow to import). A lookup builds a whole
 year for a country and region, so it is cached per (country, region, year): asking whether a
 day is a holiday is then a dictionary lookup, whatever the planner's window.
 
@@ -18,10 +19,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import holidays
-from holidays import registry
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 TEAM_DAY = "team day off"
 """The name a team's own day off (``extra``) has when the file gives none."""
@@ -122,13 +123,17 @@ class HolidayCalendar:
 @cache
 def public_holidays(country: str, subdivision: str | None, year: int) -> dict[date, str]:
     """One year of a country's (and region's) public holidays, named in English where the package can."""
+    import holidays  # imported when first needed: it takes a noticeable part of a second
+
     language = _english(country)
     found = holidays.country_holidays(country, subdiv=subdivision, years=year, language=language)
     return {day: str(name) for day, name in found.items()}
 
 
 @cache
-def _entity(country: str) -> holidays.HolidayBase:
+def _entity(country: str) -> HolidayBase:
+    import holidays
+
     return holidays.country_holidays(country)
 
 
@@ -145,6 +150,8 @@ def _english(country: str) -> str | None:
 def _countries() -> tuple[dict[str, str], dict[str, str]]:
     """Every code the package knows (two letters, three letters, aliases like ``UK``) → its two-letter code,
     and each two-letter code → the country's name in English."""
+    from holidays import registry
+
     codes: dict[str, str] = {}
     names: dict[str, str] = {}
     for key, entry in registry.COUNTRIES.items():

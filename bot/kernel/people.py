@@ -7,11 +7,13 @@ dropped and the window is planned again at the new local times.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.kernel.commands import CommandError, CommandFamily, Invocation, Reply, Subcommand
-from bot.kernel.dates import parse_span
-from bot.kernel.domain import Hours, Member, in_week_order
+from bot.kernel.calendars import holidays_ahead
+from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand
+from bot.kernel.dates import drop_ooo, join_ooo, read_ooo
+from bot.kernel.domain import DateRange, Hours, Member, in_week_order, short_day
 from bot.kernel.messages import Message, Section, Strong, plural, rich
 from bot.kernel.timekeeping import (
     TimeInputError,
@@ -61,28 +63,83 @@ async def cmd_hours(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     return Reply(Message.text(f"Your working hours are now {start:%H:%M}-{end:%H:%M} ({inv.member.tz})."))
 
 
+OOO_USAGE = ("Give the days, like `next week`, `until friday`, `tomorrow` or 2027-04-01..04-05; "
+             "`/meridian ooo remove DAYS` takes days back, `/meridian ooo clear` all of them.")
+
+
+def span_text(r: DateRange) -> str:
+    """``2027-04-01..2027-04-05 (Thu 1 Apr to Mon 5 Apr)``: the form to type back, and the days as people say them."""
+    if r.first == r.last:
+        return f"{r.first.isoformat()} ({short_day(r.first)})"
+    return f"{r} ({short_day(r.first)} to {short_day(r.last, r.first)})"
+
+
+def _ranges_text(ranges: tuple[DateRange, ...]) -> str:
+    return "; ".join(span_text(r) for r in ranges) or "none"
+
+
 async def cmd_ooo(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
-    if args == ["clear"]:
-        save_and_replan(app, replace(inv.member, ooo=()))
+    """Add, take back or clear out-of-office days; overlapping ranges are joined, and the reply says so."""
+    m = _stored(app, inv)
+    today = local_date(app.now(), m.tz)
+    words = [a.lower() for a in args]
+    if not args:
+        return Reply(Message.text(f"You are out of office: {_ranges_text(upcoming_ooo(m, today))}. {OOO_USAGE}"))
+    if words == ["clear"]:
+        save_and_replan(app, replace(m, ooo=()))
         return Reply(Message.text("Your out-of-office dates are cleared."))
     try:
-        if not args:
-            raise CommandError("Give the days, like 2026-12-24..2027-01-02, `next week` or `until friday`.")
-        span = parse_span(" ".join(args), local_date(app.now(), inv.member.tz))
+        if words[0] in ("remove", "clear", "delete", "cancel", "back"):
+            if len(args) == 1:
+                raise CommandError(f"Say which days to take back, like `/meridian ooo {words[0]} friday`.")
+            gone = read_ooo(" ".join(args[1:]), today)
+            left = drop_ooo(m.ooo, gone)
+            if left == m.ooo:
+                raise Refusal(f"You are not out of office on any day of {span_text(gone)}; your days: "
+                                   f"{_ranges_text(m.ooo)}.")
+            save_and_replan(app, replace(m, ooo=left))
+            return Reply(Message.text(f"Taken back: {span_text(gone)}. Out of office now: {_ranges_text(left)}."))
+        span = read_ooo(" ".join(args), today)
     except TimeInputError as err:
         raise CommandError(str(err)) from None
-    save_and_replan(app, replace(inv.member, ooo=(*inv.member.ooo, span)))
-    return Reply(Message.text(f"Out of office {span}: no reminders on those days."))
+    ranges, joined = join_ooo(m.ooo, span)
+    if joined and all(span.first >= r.first and span.last <= r.last for r in joined):
+        return Reply(Message.text(f"You are already out of office on {span_text(span)}: nothing changed."))
+    save_and_replan(app, replace(m, ooo=ranges))
+    text = f"Out of office {span_text(span)}: no reminders on those days."
+    if joined:
+        whole = next(r for r in ranges if span.first in r)
+        text += (f" It overlaps or touches {_ranges_text(tuple(joined))} you had, so they are joined: "
+                 f"out of office {span_text(whole)}.")
+    return Reply(Message.text(text))
+
+
+def upcoming_ooo(member: Member, today: date) -> tuple[DateRange, ...]:
+    return tuple(r for r in member.ooo if r.last >= today)
+
+
+def _stored(app: Meridian, inv: Invocation) -> Member:
+    """The person as stored: a member a chat platform has just created is written with the team's holiday
+    calendar, which the object it handed in does not carry yet."""
+    return app.store.get_member(inv.workspace, inv.member.id) or inv.member
 
 
 async def cmd_me(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
-    m = inv.member
+    m = _stored(app, inv)
     now = m.local(app.now())
-    away = ", ".join(str(r) for r in m.ooo) or "none"
+    today = now.date()
+    calendar = m.holidays.describe() if m.holidays is not None else "none"
+    ahead = holidays_ahead(m.holidays, today)
+    upcoming = "; ".join(f"{short_day(d, today)} {name}" for d, name in ahead) or "none in the coming year"
+    away_today = m.away_reason(today)
     return Reply(Message((Section(rich(Strong(m.name), f" — {m.tz}, now {now:%a %H:%M} {zone_label(now, m.tz)}")),
                           Section(rich(f"Hours {m.hours}; workdays {', '.join(in_week_order(m.workdays))}; "
                                        f"quiet {m.quiet} (DMs Meridian starts wait for your hours); "
-                                       f"out of office: {away}"))), fallback=f"{m.name}: {m.tz}"))
+                                       f"out of office: {_ranges_text(upcoming_ooo(m, today))}")),
+                          Section(rich(f"Public holidays: {calendar}; next: {upcoming}")),
+                          *([Section(rich(f"Today you are away ({away_today}): no stand-up reminders."))]
+                            if away_today else [])),
+                   fallback=f"{m.name}: {m.tz}"))
 
 
 FORGET_WARNING = ("This removes you from this team everywhere: your stand-up answers, your settings, your RACI "
@@ -148,7 +205,8 @@ def family() -> CommandFamily[Meridian]:
         subcommands=[
             Subcommand("tz", "tz ZONE", "set your time zone (IANA name or city, e.g. Asia/Kolkata)", cmd_tz),
             Subcommand("hours", "hours HH:MM-HH:MM", "set your working hours", cmd_hours),
-            Subcommand("ooo", "ooo YYYY-MM-DD..YYYY-MM-DD | clear", "add out-of-office days", cmd_ooo),
+            Subcommand("ooo", "ooo DAYS | remove DAYS | clear", "out-of-office days (`next week`, `until friday`, "
+                       "2027-04-01..04-05)", cmd_ooo),
             Subcommand("me", "me", "show your settings", cmd_me),
             Subcommand("forget-me", "forget-me [confirm]", "leave the team: delete everything kept about you",
                        cmd_forget),

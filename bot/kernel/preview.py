@@ -2,15 +2,18 @@
 
 It asks the same planners the engine uses, so the preview cannot drift from what will be sent.
 Internal housekeeping (drift checks every few minutes, retries) is left out: people preview what
-they will see.
+they will see. Days a person would work but is away (a public holiday of their calendar, out of
+office) are rows too, ``away`` with the reason, at the start of their working hours that day: the
+reason their reminders are missing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.kernel.timekeeping import iso_local, iso_z
+from bot.kernel.domain import weekday_name
+from bot.kernel.timekeeping import at_local, iso_local, iso_z, local_date
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -54,7 +57,24 @@ def preview(app: Meridian, start: datetime, end: datetime) -> list[dict[str, Any
             rows.append({"kind": kind, "name": _name(item.kind, item.payload), "member": item.payload.get("member"),
                          "utc": iso_z(item.due_at),
                          "local": iso_local(item.due_at, _zone(app, item.workspace, item.kind, item.payload))})
+    rows.extend(away_rows(app, start, end))
     rows.sort(key=lambda r: (r["utc"], r["kind"], r["name"], r["member"] or ""))
+    return rows
+
+
+def away_rows(app: Meridian, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """One row per member and workday in the window on which they are away, named by the reason."""
+    rows = []
+    for workspace in app.store.list_workspaces():
+        for m in app.store.list_members(workspace.id):
+            day, last = local_date(start, m.tz) - timedelta(days=1), local_date(end, m.tz)
+            while day <= last:
+                at = at_local(day, m.hours.start, m.tz)
+                reason = m.away_reason(day) if weekday_name(day) in m.workdays and start <= at < end else None
+                if reason is not None:
+                    rows.append({"kind": "away", "name": reason, "member": m.id, "utc": iso_z(at),
+                                 "local": iso_local(at, m.tz)})
+                day += timedelta(days=1)
     return rows
 
 

@@ -294,7 +294,7 @@ def _holidays(raw: Any, at: Path_, err: Callable[[Path_, str], None],
         where = (*at, "extra", j)
         if isinstance(item, dict):
             unknown = set(item) - {"date", "name"}
-            if unknown or "date" not in item:
+            if unknown or "date" not in item or isinstance(item.get("name"), list | dict | bool):
                 err(where, "each extra day is a date, or {date: 2027-12-24, name: Company day}")
                 ok = False
                 continue

@@ -215,7 +215,8 @@ def member_days(member: Member, first: date, last: date) -> Iterator[date]:
 
 
 def is_standup_day(member: Member, standup: Standup, day: date) -> bool:
-    """DESIGN §7: the stand-up's day, the member's workday, and not out of office."""
+    """DESIGN §7: the stand-up's day, the member's workday, and neither out of office nor a public holiday of
+    their calendar (``Member.works_on``). Reminders and nudges both ask this when they are due."""
     return weekday_name(day) in standup.days and member.works_on(day)
 
 

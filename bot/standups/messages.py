@@ -38,7 +38,7 @@ from bot.standups.model import (
     run_of,
     thread_opened,
 )
-from bot.standups.report import Standing, day_standings, excluded_note
+from bot.standups.report import Standing, day_standings, excluded_note, why_away
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -155,7 +155,8 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
 
 
-def _names(people: list[Member], mention: bool = False, late: frozenset[str] = frozenset()) -> tuple[Inline, ...]:
+def _names(people: list[Member], mention: bool = False, late: frozenset[str] = frozenset(),
+           why: dict[str, str] | None = None) -> tuple[Inline, ...]:
     parts: list[Inline] = []
     for i, p in enumerate(people):
         if i:
@@ -163,6 +164,8 @@ def _names(people: list[Member], mention: bool = False, late: frozenset[str] = f
         parts.append(Mention(p.id, p.name) if mention else p.name)
         if p.id in late:
             parts.append(" (late)")
+        if why and p.id in why:
+            parts.append(f" ({why[p.id]})")
     return tuple(parts)
 
 
@@ -205,7 +208,9 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
         people = standings.who(*kinds)
         if people:
             mention = s.mention_missing and "not answered" in kinds
-            blocks.append(Section(rich(Strong(f"{title} ({len(people)})"), ": ", *_names(people, mention, late))))
+            why = {m.id: r for m in people if "away" in kinds and (r := why_away(m, day))}
+            blocks.append(Section(rich(Strong(f"{title} ({len(people)})"), ": ",
+                                       *_names(people, mention, late, why))))
     if blockers:
         blocks.append(Divider())
         blocks.append(Section(rich(Strong(f"🚧 Blockers ({len(blockers)})"))))

@@ -2,7 +2,7 @@
 
 One set of rules for the summary, ``/standup report`` and ``/standup stats``: a day that was
 skipped (``skip today``, or inside a ``skip until`` from the day it was given), a day out of
-office and a day that is not the person's workday are *excused*: never a miss, never in a
+office, a public holiday of the person's calendar and a day that is not their workday are *excused*: never a miss, never in a
 denominator. Someone whose reminder has not gone out yet is *not yet due*, and someone
 reminded whose cut-off has not passed is *still open*; only after the cut-off is a silence
 *not answered*.
@@ -43,6 +43,15 @@ def standing(app: Meridian, s: Standup, m: Member, day: date, run: StandupRun | 
     if now < cutoff_at(m, s, day) and not is_closed(app, s, day):
         return "open"
     return "not answered"
+
+
+def why_away(m: Member, day: date) -> str | None:
+    """Why someone was away on ``day``, as the report shows it: ``holiday: Australia Day``, ``out of office
+    until Mon 5 Apr``, ``not a workday``; ``None`` when no reason is known (stand-ups set up after the day)."""
+    reason = m.away_reason(day)
+    if reason is None and weekday_name(day) not in m.workdays:
+        return "not a workday"
+    return reason
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,20 @@ def run() -> tuple[str, list[Said]]:
     return done.stdout, parse(done.stdout)
 
 
-def test_everyone_is_reminded_at_0930_their_time_on_monday(run: tuple[str, list[Said]]) -> None:
+def test_everyone_working_is_reminded_at_0930_their_time_on_monday(run: tuple[str, list[Said]]) -> None:
     _, said = run
-    for who, utc in [("kenji", "2027-03-21 22:30"), ("ravi", "2027-03-22 04:00"), ("noor", "2027-03-22 05:30"),
+    for who, utc in [("kenji", "2027-03-21 22:30"), ("noor", "2027-03-22 05:30"),
                      ("marta", "2027-03-22 08:30"), ("tomas", "2027-03-22 12:30"), ("alice", "2027-03-22 16:30")]:
         reminders = [s for s in said if s.where == f"DM {who}" and s.speaker == "Meridian"
                      and "Stand-up: ml-daily — Mon 22 Mar 2027" in s.body]
         assert [(r.utc, r.day, r.local) for r in reminders] == [(utc, "Mon", "09:30")], who
+
+
+def test_ravi_is_not_reminded_on_holi_and_the_summary_says_why(run: tuple[str, list[Said]]) -> None:
+    _, said = run
+    assert not [s for s in said if s.where == "DM ravi"]  # Holi: a public holiday of his calendar (IN-KA)
+    summaries = [s for s in said if s.where == "#ml-team ↳ thread" and "🧾 ml-daily summary — Mon 22 Mar 2027" in s.body]
+    assert "Away (1): Ravi (holiday: Holi)" in summaries[0].body
 
 
 def test_the_digests_arrive_at_eight_london_time_and_say_they_are_demo_data(run: tuple[str, list[Said]]) -> None:
@@ -63,9 +70,9 @@ def test_the_digests_arrive_at_eight_london_time_and_say_they_are_demo_data(run:
         assert "Demo data" in message.body
 
 
-def test_ravis_answers_go_into_the_days_thread_with_his_blocker(run: tuple[str, list[Said]]) -> None:
+def test_martas_answers_go_into_the_days_thread_with_her_blocker(run: tuple[str, list[Said]]) -> None:
     out, said = run
-    post = [s for s in said if s.where == "#ml-team ↳ thread" and s.body.startswith("@Ravi")]
+    post = [s for s in said if s.where == "#ml-team ↳ thread" and s.body.startswith("@Marta")]
     assert len(post) == 1
     for answer in ("Retrained churn v7", "Compare v7 with the champion", "Blocked on GPU quota"):
         assert answer in post[0].body
@@ -82,17 +89,17 @@ def test_the_summary_follows_the_last_cutoff_and_the_report_repeats_it(run: tupl
     out, said = run
     summaries = [s for s in said if s.where == "#ml-team ↳ thread" and "🧾 ml-daily summary — Mon 22 Mar 2027" in s.body]
     assert [s.utc for s in summaries] == ["2027-03-23 00:00"]  # Alice's 17:00 PDT
-    assert "Ravi" in summaries[0].body.split("\n")[1]  # answered
+    assert "Marta" in summaries[0].body.split("\n")[1]  # answered
     assert "Blocked on GPU quota" in summaries[0].body
-    assert any("1/6 answered · 1 blocker" in s.body for s in said if s.where == "#ml-team")
+    assert any("1/5 answered (Ravi away) · 1 blocker" in s.body for s in said if s.where == "#ml-team")
     report = parse(after_echo(out, "/standup report"))
     assert report and "Mon 22 Mar 2027" in report[0].body and "Blocked on GPU quota" in report[0].body
 
 
 def test_every_line_is_echoed_where_it_was_typed_and_nothing_leaks(run: tuple[str, list[Said]]) -> None:
     out, _ = run
-    assert "» ravi@DM> Retrained churn v7" in out
-    assert "» ravi@#ml-team> :thread" in out
+    assert "» marta@DM> Retrained churn v7" in out
+    assert "» marta@#ml-team> :thread" in out
     assert "Console commands:" in out  # :help
     assert "Traceback" not in out and " WARNING " not in out and " ERROR " not in out
     assert not re.search(r"\bm\d+\b", out), "a platform message id reached the transcript"
