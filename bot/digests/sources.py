@@ -121,27 +121,51 @@ class TrackingSource(Protocol):
 
 
 @dataclass(frozen=True)
+class DriftRule:
+    """How one stat test turns a column's score and threshold into a verdict.
+
+    P-value tests drift when the score is small (``below``), distances when it is large; some
+    tests count a score equal to the threshold as drift and some do not (``or_equal``). The
+    monitoring adapter knows which rule each of its tests follows; the digest only applies it.
+    """
+
+    below: bool
+    or_equal: bool
+
+    def drifted(self, score: float, threshold: float) -> bool:
+        if score == threshold:
+            return self.or_equal
+        return score < threshold if self.below else score > threshold
+
+    @property
+    def sign(self) -> str:
+        """The comparison that means drift, as people read it (``score < threshold``)."""
+        return ("≤" if self.or_equal else "<") if self.below else ("≥" if self.or_equal else ">")
+
+
+P_VALUE = DriftRule(below=True, or_equal=False)
+DISTANCE = DriftRule(below=False, or_equal=True)
+
+
+@dataclass(frozen=True)
 class ColumnDrift:
     column: str
     method: str
+    """The stat test as people know it ("K-S p_value", "Wasserstein distance (normed)")."""
     score: float
     threshold: float
-
-    @property
-    def is_p_value(self) -> bool:
-        return "p_value" in self.method.lower().replace("-", "_").replace(" ", "_")
+    rule: DriftRule | None
+    """``None`` when the verdict cannot be told from the score and threshold (an unknown or custom test)."""
 
     @property
     def drifted(self) -> bool:
-        """P-value tests drift when the score falls below the threshold; distances when they reach it."""
-        return self.score < self.threshold if self.is_p_value else self.score >= self.threshold
+        return self.rule is not None and self.rule.drifted(self.score, self.threshold)
 
     @property
     def strength(self) -> float:
         """How far past its threshold a column is, comparable across methods (1.0 = at the threshold)."""
-        if self.is_p_value:
-            score = max(self.score, 1e-300)
-            return max(self.threshold, 1e-300) / score
+        if self.rule is not None and self.rule.below:
+            return max(self.threshold, 1e-300) / max(self.score, 1e-300)
         return self.score / self.threshold if self.threshold > 0 else float("inf")
 
 

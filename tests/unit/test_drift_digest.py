@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.sources.evidently import column_drift
 from bot.digests.install import Digests
-from bot.digests.sources import AlertEvent, ColumnDrift, DriftSnapshot, SourceSet
+from bot.digests.sources import AlertEvent, DriftSnapshot, SourceSet
 from bot.kernel.commands import Invocation
 from bot.kernel.domain import Member
 from bot.kernel.messages import Mention
@@ -45,7 +46,7 @@ WASS = "Wasserstein distance (normed)"
 
 def snap(hours_ago: float, share: float, *columns: tuple[str, str, float, float]) -> DriftSnapshot:
     return DriftSnapshot(f"s{hours_ago}", T0 - timedelta(hours=hours_ago), share, 0.5,
-                         tuple(ColumnDrift(c, m, s, t) for c, m, s, t in columns))
+                         tuple(column_drift(c, m, s, t) for c, m, s, t in columns))
 
 
 def drifting_churn() -> list[DriftSnapshot]:
@@ -99,13 +100,27 @@ async def test_drift_digest_statuses_columns_and_trend(world) -> None:
         "🔴 churn-model ALERT · owner alice",
         "Drifted share 67% (threshold 50%), 7-day trend ····▁▅█",
         "Top drifted columns:",
-        "• age: K-S p_value 1.00e-09 < 0.05 (persistent)",
+        "• age: K-S p_value 1.00e-09 ≤ 0.05 (persistent)",
         "• tenure: Wasserstein distance (normed) 0.3 ≥ 0.1 (new)",
         "Why: 67% of columns drifted (threshold 50%)",
         "Latest drift report 07:05",
     ]
     assert "🟡 p95 latency (s): 0.35" in fraud
     assert ltv.startswith("🟢 ltv-model OK")
+
+
+async def test_p_value_tests_named_by_id_drift_below_their_threshold_and_custom_tests_get_no_verdict(world) -> None:
+    """A report that chose its tests by id ("ks", "TVD") stores no "p_value" in the method; the rule comes from the id."""
+    app, _, _, _, monitoring, _, _ = world
+    monitoring.by_project["ltv"] = [snap(1, 0.25, ("age", "ks", 0.9, 0.05), ("plan", "TVD", 0.01, 0.1),
+                                         ("income", "ed", 0.1, 0.1), ("notes", "my_text_test", 0.99, 0.5))]
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "ltv-model"))
+    assert reply.message is not None
+    text = reply.message.fallback
+    assert "• plan: Total-Variation-Distance 0.01 < 0.1 (new)" in text
+    assert "age" not in text, "a K-S p-value of 0.9 is no drift"
+    assert "income" not in text, "energy distance drifts only above its threshold"
+    assert "No per-column verdict for notes (my_text_test 0.99)" in text
 
 
 async def test_all_ok_is_one_line(world) -> None:
