@@ -22,6 +22,7 @@ from bot.digests.sources import (
     MetricsSource,
     MissingData,
     MonitoringSource,
+    QueryError,
     SourceUnavailable,
 )
 from bot.digests.text import clock, duration, number, percent, sparkline
@@ -54,6 +55,8 @@ class CheckReading:
     check: PromCheck
     value: float | None
     status: Status
+    problem: str | None = None
+    """Why there is no value when the query, not the data, is at fault."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +158,16 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
         if metrics is None:
             continue
         try:
-            value = await metrics.instant(check.query, now)
+            value = await metrics.instant(check.query, now, check.choice)
         except SourceUnavailable as err:
             since = (down or {}).get(err.source, now)
             readings.append(CheckReading(check, None, "WARN"))
             reasons.append(f"{err.source} unavailable since {clock(since, tz, now)}")
+            statuses.append("WARN")
+            continue
+        except QueryError as err:
+            readings.append(CheckReading(check, None, "WARN", problem=str(err)))
+            reasons.append(f"{check.name}: {err}")
             statuses.append("WARN")
             continue
         status = _check_status(check, value)
@@ -226,7 +234,8 @@ def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
         blocks.append(Context(rich(f"No per-column verdict for {shown}{more}: the report does not say how "
                                    "that stat test's score reads.")))
     for reading in h.checks:
-        value = number(reading.value) if reading.value is not None else "no data"
+        value = number(reading.value) if reading.value is not None else "query needs fixing" if reading.problem \
+            else "no data"
         blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}")))
     if h.alerts:
         rows = ["Alerts, last 24 h:"]

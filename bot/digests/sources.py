@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.digests.config import Goal, SourcesConfig
+from bot.digests.config import Goal, SeriesChoice, SourcesConfig
 
-__all__ = ["Goal"]
+__all__ = ["Goal", "SeriesChoice"]
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED", "RUNNING"]
 ENDED_STATUSES: tuple[RunStatus, ...] = ("FINISHED", "FAILED", "KILLED")
@@ -35,6 +35,11 @@ class SourceUnavailable(Exception):
 
 class MissingData(Exception):
     """The source answered, but what the configuration names is not there (a project, a model)."""
+
+
+class QueryError(MissingData):
+    """The source answered, but not with one number for the query: a bad query, a range or histogram, or
+    several series and no way to choose. The message is written for the person who wrote the query."""
 
 
 @dataclass(frozen=True)
@@ -198,13 +203,55 @@ class Sample:
     value: float
 
 
+@dataclass(frozen=True)
+class InstantSample:
+    """One series of an instant query's answer: its labels and its value (``None`` for NaN or ±Inf)."""
+
+    labels: Mapping[str, str]
+    value: float | None
+    histogram: bool = False
+    """A native-histogram sample: it has no single value."""
+
+
+def labels_text(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+COMBINE: dict[str, Callable[[list[float]], float]] = {
+    "sum": lambda v: float(sum(v)), "avg": lambda v: sum(v) / len(v), "min": min, "max": max}
+
+
+def choose(samples: Sequence[InstantSample], choice: SeriesChoice, query: str) -> float | None:
+    """The number a check means among the series a query answered with (``None`` when there is none)."""
+    chosen = [s for s in samples if all(s.labels.get(k) == v for k, v in choice.labels.items())]
+    histogram = next((s for s in chosen if s.histogram), None)
+    if histogram is not None:
+        raise QueryError(f"{query!r} answers with a native histogram ({labels_text(histogram.labels)}), not a "
+                         "number: read one from it, e.g. histogram_quantile(0.95, …) or histogram_count(…)")
+    values = [s.value for s in chosen if s.value is not None]
+    if choice.aggregate is not None:
+        if not values:
+            return None
+        return COMBINE[choice.aggregate](values)
+    if len(chosen) > 1:
+        which = f"{len(chosen)} series with {labels_text(choice.labels)}" if choice.labels \
+            else f"{len(chosen)} series"
+        shown = ", ".join(labels_text(s.labels) for s in chosen[:3]) + (", …" if len(chosen) > 3 else "")
+        raise QueryError(f"{query!r} answers with {which} ({shown}): name the series with `labels:` "
+                         "or combine them with `aggregate: sum|avg|min|max`")
+    return chosen[0].value if chosen else None
+
+
 class MetricsSource(Protocol):
     """Live service metrics (Prometheus)."""
 
     name: str
 
-    async def instant(self, query: str, at: datetime) -> float | None:
-        """The query's value at ``at``; the first series when it returns several, ``None`` when empty."""
+    async def instant(self, query: str, at: datetime, choice: SeriesChoice | None = None) -> float | None:
+        """The query's value at ``at``, chosen among several series as ``choice`` says; ``None`` when empty.
+
+        Raises ``QueryError`` when the answer is not one number (``choose``), ``SourceUnavailable`` on outages.
+        """
         ...
 
     async def series(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[Sample]: ...

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.sources.evidently import column_drift
 from bot.digests.install import Digests
-from bot.digests.sources import AlertEvent, DriftSnapshot, SourceSet
+from bot.digests.sources import AlertEvent, DriftSnapshot, QueryError, SourceSet
 from bot.kernel.commands import Invocation
 from bot.kernel.domain import Member
 from bot.kernel.messages import Mention
@@ -121,6 +121,28 @@ async def test_p_value_tests_named_by_id_drift_below_their_threshold_and_custom_
     assert "age" not in text, "a K-S p-value of 0.9 is no drift"
     assert "income" not in text, "energy distance drifts only above its threshold"
     assert "No per-column verdict for notes (my_text_test 0.99)" in text
+
+
+class ShapedMetrics(FakeMetrics):
+    """Answers like the Prometheus adapter for a query of the wrong shape."""
+
+    async def instant(self, query: str, at, choice=None):
+        if query == "latency[5m]":
+            raise QueryError(f"{query!r} answers with a range of samples (a range selector like [5m]), not one value")
+        return await super().instant(query, at, choice)
+
+
+async def test_a_check_of_the_wrong_shape_is_a_warning_naming_the_check_not_an_outage(sqlite_store) -> None:
+    app, _, _, _ = make_app(sqlite_store, T0, [ALICE, NOOR])
+    team = {"sources": {"prometheus": {"url": "http://prom.test"}, "models": [
+        {"name": "fraud-model", "owner": "noor", "prometheus": [{"name": "latency", "query": "latency[5m]"}]}]},
+        "digests": TEAM["digests"]}
+    installed(app, lambda config: SourceSet(metrics=ShapedMetrics())).registry.configure("acme-ml", team)
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
+    assert reply.message is not None
+    text = reply.message.fallback
+    assert "🟡 fraud-model WARN — latency: 'latency[5m]' answers with a range of samples" in text
+    assert "unavailable" not in text
 
 
 async def test_all_ok_is_one_line(world) -> None:
