@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
 from bot.digests.config import TrackingConfig
@@ -44,9 +45,9 @@ def literal(text: str) -> str | None:
     quotes, single or double, and unescapes nothing: a backslash stays a backslash, ``''`` stays two
     quotes. So a name is written in the quote it does not contain; one holding both has no literal.
     """
-    for quote in ("'", '"'):
-        if quote not in text:
-            return f"{quote}{text}{quote}"
+    for mark in ("'", '"'):
+        if mark not in text:
+            return f"{mark}{text}{mark}"
     return None
 
 
@@ -95,7 +96,7 @@ class MLflowSource:
             metrics={m["key"]: float(m["value"]) for m in metrics},
             tags={t["key"]: t.get("value", "") for t in data.get("tags") or []},
             last_metric_at=_time(max(stamps)) if stamps else None,
-            url=f"{self.base}/#/experiments/{info['experiment_id']}/runs/{run_id}",
+            url=f"{self.base}/#/experiments/{info['experiment_id']}/runs/{quote(str(run_id), safe='')}",
         )
 
     async def experiments(self, patterns: Sequence[str]) -> list[ExperimentRecord]:
@@ -106,7 +107,8 @@ class MLflowSource:
                 page = await self.http.ok("POST", f"{API}/experiments/search", body=body) or {}
                 for exp in page.get("experiments", []):
                     if fnmatch.fnmatchcase(exp["name"], pattern) and exp.get("lifecycle_stage", "active") == "active":
-                        found[str(exp["experiment_id"])] = ExperimentRecord(str(exp["experiment_id"]), exp["name"])
+                        exp_id = str(exp["experiment_id"])
+                        found[exp_id] = ExperimentRecord(exp_id, exp["name"], f"{self.base}/#/experiments/{exp_id}")
                 if not page.get("next_page_token"):
                     break
                 body["page_token"] = page["next_page_token"]
@@ -172,7 +174,8 @@ class MLflowSource:
             page = await self.http.ok("GET", f"{API}/model-versions/search", params=params) or {}
             versions.extend(ModelVersion(v["name"], str(v["version"]),
                                          _time(v.get("creation_timestamp")) or datetime.fromtimestamp(0, tz=UTC),
-                                         v.get("run_id") or None)
+                                         v.get("run_id") or None,
+                                         f"{self.base}/#/models/{quote(name, safe='')}/versions/{v['version']}")
                             for v in page.get("model_versions", []) if v.get("name") == name)
             if not page.get("next_page_token"):
                 return versions

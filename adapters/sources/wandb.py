@@ -20,6 +20,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
 from bot.digests.config import TrackingConfig
@@ -117,12 +118,17 @@ class WandbSource:
                          experiment_id=project, user=(node.get("user") or {}).get("username") or "unknown",
                          status=status, start_time=created, end_time=None if status == "RUNNING" else heartbeat,
                          metrics=metrics, tags=tags, last_metric_at=heartbeat,
-                         url=f"https://wandb.ai/{self.entity}/{project}/runs/{node['name']}")
+                         url=f"{self.project_url(project)}/runs/{quote(str(node['name']), safe='')}")
+
+    def project_url(self, project: str) -> str:
+        """The project's page: wandb.ai for W&B's cloud API, the server itself when self-hosted."""
+        ui = "https://wandb.ai" if self.config.url.rstrip("/") == "https://api.wandb.ai" else self.config.url.rstrip("/")
+        return f"{ui}/{quote(self.entity, safe='')}/{quote(project, safe='')}"
 
     async def experiments(self, patterns: Sequence[str]) -> list[ExperimentRecord]:
         exact = [p for p in patterns if not _is_glob(p)]
         globs = [p for p in patterns if _is_glob(p)]
-        found = {name: ExperimentRecord(name, name) for name in exact}
+        found = {name: ExperimentRecord(name, name, self.project_url(name)) for name in exact}
         cursor: str | None = None
         while globs:
             data = await self._graphql(PROJECTS_QUERY, {"entity": self.entity, "cursor": cursor})
@@ -130,7 +136,7 @@ class WandbSource:
             for edge in page.get("edges", []):
                 name = edge["node"]["name"]
                 if any(fnmatch.fnmatchcase(name, g) for g in globs):
-                    found[name] = ExperimentRecord(name, name)
+                    found[name] = ExperimentRecord(name, name, self.project_url(name))
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 break

@@ -48,6 +48,8 @@ class ExperimentRecord:
 
     id: str
     name: str
+    url: str | None = None
+    """Its page in the tracking system's UI."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ModelVersion:
     version: str
     created_at: datetime
     run_id: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)

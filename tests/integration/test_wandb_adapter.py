@@ -142,6 +142,10 @@ async def test_experiments_digest_from_wandb(emulator, sqlite_store) -> None:
     assert headline.splitlines()[0] == ("🧪 Experiments since Sun 08:00: 4 finished · 1 failed · 1 killed · "
                                         "2 running (1 stale) · 🏆 2 new bests")
     churn = chat.sent[1].message.fallback
-    assert "Top runs by val_loss (lowest first) vs previous best (0.45):\n1. r2 0.31 (−0.14) — Noor" in churn
-    assert "• r4 (Ravi): crashed" in churn
-    assert "⏳ Running with no metric for a while: r7 (Ravi, last metric 01:00)" in churn, "stale from its heartbeat"
+    runs = f"{emulator.url}/acme/churn/runs"
+    assert churn.startswith(f"churn ({emulator.url}/acme/churn) — 3 finished"), "the project links to its page"
+    assert f"Top runs by val_loss (lowest first) vs previous best (0.45):\n1. r2 ({runs}/r2) 0.31 (−0.14) — Noor" \
+        in churn
+    assert f"• r4 ({runs}/r4) (Ravi): crashed" in churn
+    assert f"⏳ Running with no metric for a while: r7 ({runs}/r7) (Ravi, last metric 01:00)" in churn, \
+        "stale from its heartbeat"
