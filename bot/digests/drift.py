@@ -167,7 +167,7 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
             continue
         except QueryError as err:
             readings.append(CheckReading(check, None, "WARN", problem=str(err)))
-            reasons.append(f"{check.name}: {err}")
+            reasons.append(f"{check.name}: query needs fixing")
             statuses.append("WARN")
             continue
         status = _check_status(check, value)
@@ -234,8 +234,7 @@ def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
         blocks.append(Context(rich(f"No per-column verdict for {shown}{more}: the report does not say how "
                                    "that stat test's score reads.")))
     for reading in h.checks:
-        value = number(reading.value) if reading.value is not None else "query needs fixing" if reading.problem \
-            else "no data"
+        value = number(reading.value) if reading.value is not None else reading.problem or "no data"
         blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}")))
     if h.alerts:
         rows = ["Alerts, last 24 h:"]

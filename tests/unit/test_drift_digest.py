@@ -141,7 +141,8 @@ async def test_a_check_of_the_wrong_shape_is_a_warning_naming_the_check_not_an_o
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
     assert reply.message is not None
     text = reply.message.fallback
-    assert "🟡 fraud-model WARN — latency: 'latency[5m]' answers with a range of samples" in text
+    assert "🟡 fraud-model WARN — latency: query needs fixing" in text
+    assert "🟡 latency: 'latency[5m]' answers with a range of samples" in text, "the thread says why"
     assert "unavailable" not in text
 
 
