@@ -19,6 +19,7 @@ from bot.digests.sources import (
     RunRecord,
     RunStatus,
     Sample,
+    SeriesChoice,
     SourceFactory,
     SourceUnavailable,
 )
@@ -174,7 +175,7 @@ class FakeMetrics:
     values: dict[str, float | None] = field(default_factory=dict)
     name: str = "Prometheus"
 
-    async def instant(self, query: str, at: datetime) -> float | None:
+    async def instant(self, query: str, at: datetime, choice: SeriesChoice | None = None) -> float | None:
         return self.values.get(query)
 
     async def series(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[Sample]:

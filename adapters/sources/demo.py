@@ -22,9 +22,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from adapters.sources.evidently import column_drift
 from bot.digests.config import MonitoringConfig, TrackingConfig
 from bot.digests.sources import (
-    ColumnDrift,
     DriftSnapshot,
     ExperimentRecord,
     Goal,
@@ -210,7 +210,7 @@ class DemoMonitoring:
             taken = datetime.combine(on, time.fromisoformat(raw["taken"]), tzinfo=UTC)
             if not after < taken <= until:
                 continue
-            columns = tuple(ColumnDrift(c["column"], c["method"], float(c["score"]), float(c["threshold"]))
+            columns = tuple(column_drift(c["column"], c["method"], float(c["score"]), float(c["threshold"]))
                             for c in raw["columns"])
             out.append(DriftSnapshot(f"{project}-{on:%Y%m%d}", taken, float(raw["drifted_share"]),
                                      float(recorded["drift_share"]), tuple(sorted(columns, key=lambda c: c.column))))

@@ -9,9 +9,11 @@ follows ``page_token``.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
 from bot.digests.config import TrackingConfig
@@ -36,13 +38,34 @@ def _time(ms: Any) -> datetime | None:
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC) if ms not in (None, "", 0, "0") else None
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+def literal(text: str) -> str | None:
+    """``text`` as a string MLflow's search filter reads back unchanged, or ``None`` when it cannot be written.
+
+    MLflow's filter parser (``SearchUtils``: sqlparse tokens, then ``_strip_quotes``) takes off the outer
+    quotes, single or double, and unescapes nothing: a backslash stays a backslash, ``''`` stays two
+    quotes. So a name is written in the quote it does not contain; one holding both has no literal.
+    """
+    for mark in ("'", '"'):
+        if mark not in text:
+            return f"{mark}{text}{mark}"
+    return None
+
+
+def _like(pattern: str) -> str:
+    """A LIKE pattern single-quoted, with what cannot be written as it is (``'``, and ``\\``, LIKE's escape
+    character on PostgreSQL and MySQL stores) matched by ``_``: it may match more, never less."""
+    return "'" + re.sub(r"['\\]", "_", pattern) + "'"
 
 
 def like_pattern(glob: str) -> str:
-    """A name glob as an SQL LIKE pattern (``churn-*`` → ``churn-%``); results are re-checked exactly."""
-    return glob.replace("*", "%").replace("?", "_")
+    """A name glob as a quoted LIKE pattern (``churn-*`` → ``'churn-%'``); results are re-checked exactly."""
+    return _like(re.sub(r"\[[^\]]*\]|\?", "_", glob).replace("*", "%"))
+
+
+def name_filter(name: str) -> str:
+    """A filter for ``name``: exact where MLflow can say it, else a LIKE matching it among others."""
+    quoted = literal(name)
+    return f"name = {quoted}" if quoted is not None else f"name LIKE {_like(name)}"
 
 
 def order_clause(metric: str, goal: Goal) -> str:
@@ -73,18 +96,19 @@ class MLflowSource:
             metrics={m["key"]: float(m["value"]) for m in metrics},
             tags={t["key"]: t.get("value", "") for t in data.get("tags") or []},
             last_metric_at=_time(max(stamps)) if stamps else None,
-            url=f"{self.base}/#/experiments/{info['experiment_id']}/runs/{run_id}",
+            url=f"{self.base}/#/experiments/{info['experiment_id']}/runs/{quote(str(run_id), safe='')}",
         )
 
     async def experiments(self, patterns: Sequence[str]) -> list[ExperimentRecord]:
         found: dict[str, ExperimentRecord] = {}
         for pattern in patterns:
-            body: dict[str, Any] = {"max_results": 1000, "filter": f"name LIKE {_quote(like_pattern(pattern))}"}
+            body: dict[str, Any] = {"max_results": 1000, "filter": f"name LIKE {like_pattern(pattern)}"}
             while True:
                 page = await self.http.ok("POST", f"{API}/experiments/search", body=body) or {}
                 for exp in page.get("experiments", []):
                     if fnmatch.fnmatchcase(exp["name"], pattern) and exp.get("lifecycle_stage", "active") == "active":
-                        found[str(exp["experiment_id"])] = ExperimentRecord(str(exp["experiment_id"]), exp["name"])
+                        exp_id = str(exp["experiment_id"])
+                        found[exp_id] = ExperimentRecord(exp_id, exp["name"], f"{self.base}/#/experiments/{exp_id}")
                 if not page.get("next_page_token"):
                     break
                 body["page_token"] = page["next_page_token"]
@@ -145,13 +169,14 @@ class MLflowSource:
 
     async def model_versions(self, name: str) -> list[ModelVersion]:
         versions: list[ModelVersion] = []
-        params: dict[str, Any] = {"filter": f"name={_quote(name)}", "max_results": 1000}
+        params: dict[str, Any] = {"filter": name_filter(name), "max_results": 1000}
         while True:
             page = await self.http.ok("GET", f"{API}/model-versions/search", params=params) or {}
             versions.extend(ModelVersion(v["name"], str(v["version"]),
                                          _time(v.get("creation_timestamp")) or datetime.fromtimestamp(0, tz=UTC),
-                                         v.get("run_id") or None)
-                            for v in page.get("model_versions", []))
+                                         v.get("run_id") or None,
+                                         f"{self.base}/#/models/{quote(name, safe='')}/versions/{v['version']}")
+                            for v in page.get("model_versions", []) if v.get("name") == name)
             if not page.get("next_page_token"):
                 return versions
             params["page_token"] = page["next_page_token"]

@@ -1,9 +1,14 @@
 """Weights & Biases public API → digest records, as GraphQL over HTTP (no ``wandb`` import).
 
 W&B has projects where MLflow has experiments, run ``state`` where MLflow has status,
-and no end time: a run's last heartbeat (``heartbeatAt``) stands for it. Runs are
-filtered on the server with the public API's filter language (``createdAt``,
-``heartbeatAt``, ``state``) and ordered on a summary metric (``-summary_metrics.x``).
+and no end time: a run's last heartbeat (``heartbeatAt``) stands for it.
+
+Requests keep to what the public client documents (``wandb/apis/public/api.py``, ``Api.runs``):
+filters only on the documented fields (``state``, ``createdAt``), times written as
+``"2023-01-01T12:00:00Z"``, and order keys as the client writes them (``+created_at``,
+``-heartbeat_at``, ``-summary_metrics.val_loss``). ``heartbeatAt`` is not a documented filter
+field, so runs that ended in a window are read newest heartbeat first (a documented order) and
+paging stops at the first run whose heartbeat is before the window.
 W&B has no model registry here, so registry news is empty.
 """
 
@@ -12,9 +17,10 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
 from bot.digests.config import TrackingConfig
@@ -58,7 +64,8 @@ PROJECTS_QUERY = """query Projects($entity: String!, $cursor: String) {
 
 
 def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    """The documented filter form: UTC, seconds, ``Z`` (``"2023-01-01T12:00:00Z"``)."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _time(text: Any) -> datetime | None:
@@ -111,12 +118,17 @@ class WandbSource:
                          experiment_id=project, user=(node.get("user") or {}).get("username") or "unknown",
                          status=status, start_time=created, end_time=None if status == "RUNNING" else heartbeat,
                          metrics=metrics, tags=tags, last_metric_at=heartbeat,
-                         url=f"https://wandb.ai/{self.entity}/{project}/runs/{node['name']}")
+                         url=f"{self.project_url(project)}/runs/{quote(str(node['name']), safe='')}")
+
+    def project_url(self, project: str) -> str:
+        """The project's page: wandb.ai for W&B's cloud API, the server itself when self-hosted."""
+        ui = "https://wandb.ai" if self.config.url.rstrip("/") == "https://api.wandb.ai" else self.config.url.rstrip("/")
+        return f"{ui}/{quote(self.entity, safe='')}/{quote(project, safe='')}"
 
     async def experiments(self, patterns: Sequence[str]) -> list[ExperimentRecord]:
         exact = [p for p in patterns if not _is_glob(p)]
         globs = [p for p in patterns if _is_glob(p)]
-        found = {name: ExperimentRecord(name, name) for name in exact}
+        found = {name: ExperimentRecord(name, name, self.project_url(name)) for name in exact}
         cursor: str | None = None
         while globs:
             data = await self._graphql(PROJECTS_QUERY, {"entity": self.entity, "cursor": cursor})
@@ -124,27 +136,26 @@ class WandbSource:
             for edge in page.get("edges", []):
                 name = edge["node"]["name"]
                 if any(fnmatch.fnmatchcase(name, g) for g in globs):
-                    found[name] = ExperimentRecord(name, name)
+                    found[name] = ExperimentRecord(name, name, self.project_url(name))
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 break
             cursor = info.get("endCursor")
         return sorted(found.values(), key=lambda e: e.name)
 
-    async def _runs(self, project: str, filters: dict[str, Any], order: str | None,
-                    limit: int | None = None) -> list[RunRecord]:
-        runs: list[RunRecord] = []
+    async def _pages(self, project: str, filters: dict[str, Any], order: str,
+                     per_page: int | None = None) -> AsyncIterator[list[RunRecord]]:
+        """The runs a query matches, a page at a time (the caller stops when it has what it needs)."""
         cursor: str | None = None
-        per_page = min(self.config.page_size, limit or self.config.page_size, 1000)
         while True:
             data = await self._graphql(RUNS_QUERY, {"entity": self.entity, "project": project, "cursor": cursor,
-                                                    "perPage": per_page, "order": order,
-                                                    "filters": json.dumps(filters)})
+                                                    "perPage": min(per_page or self.config.page_size, 1000),
+                                                    "order": order, "filters": json.dumps(filters)})
             page = (data.get("project") or {}).get("runs") or {}
-            runs.extend(self.run_record(project, e["node"]) for e in page.get("edges", []))
+            yield [self.run_record(project, e["node"]) for e in page.get("edges", [])]
             info = page.get("pageInfo") or {}
-            if not info.get("hasNextPage") or (limit and len(runs) >= limit):
-                return runs[:limit] if limit else runs
+            if not info.get("hasNextPage"):
+                return
             cursor = info.get("endCursor")
 
     @staticmethod
@@ -153,24 +164,31 @@ class WandbSource:
 
     async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
                          until: datetime) -> list[RunRecord]:
-        filters = {"$and": [{"state": {"$in": STATES[status]}}, {"createdAt": {"$lte": _iso(until)}},
-                            {"heartbeatAt": {"$gt": _iso(after)}}]}
+        filters = {"$and": [{"state": {"$in": STATES[status]}}, {"createdAt": {"$lte": _iso(until)}}]}
         out: list[RunRecord] = []
         for project in experiment_ids:
-            runs = await self._runs(project, filters, "+createdAt")
-            out.extend(r for r in runs if r.end_time is not None and after < r.end_time <= until)
-        return out
+            async for page in self._pages(project, filters, "-heartbeat_at"):
+                out.extend(r for r in page if r.end_time is not None and after < r.end_time <= until)
+                last = page[-1].end_time if page else None
+                if last is not None and last <= after:
+                    break
+        return sorted(out, key=lambda r: (r.end_time or until, r.run_id))
 
     async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]:
         out: list[RunRecord] = []
         for project in experiment_ids:
-            out.extend(await self._runs(project, {"state": "running"}, "+createdAt"))
+            async for page in self._pages(project, {"state": "running"}, "+created_at"):
+                out.extend(page)
         return out
 
     async def best_run(self, experiment_id: str, metric: str, goal: Goal, before: datetime) -> RunRecord | None:
-        filters = {"$and": [{"state": "finished"}, {"heartbeatAt": {"$lte": _iso(before)}}]}
-        runs = await self._runs(experiment_id, filters, self._order(metric, goal), limit=1)
-        return runs[0] if runs and metric in runs[0].metrics else None
+        """The best finished run that ended by ``before``; runs are ranked by W&B, their end checked here."""
+        filters = {"$and": [{"state": "finished"}, {"createdAt": {"$lte": _iso(before)}}]}
+        async for page in self._pages(experiment_id, filters, self._order(metric, goal), per_page=50):
+            for run in page:  # where runs without the metric sort is W&B's choice: skip them, wherever they are
+                if metric in run.metrics and run.end_time is not None and run.end_time <= before:
+                    return run
+        return None
 
     async def run(self, run_id: str) -> RunRecord | None:
         project, _, name = run_id.partition("/")

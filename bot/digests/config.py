@@ -13,6 +13,7 @@ team file can stay the same across environments.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -90,6 +91,23 @@ class PrometheusConfig:
     timeout: timedelta = timedelta(seconds=10)
 
 
+Aggregate = Literal["sum", "avg", "min", "max"]
+AGGREGATES: tuple[Aggregate, ...] = ("sum", "avg", "min", "max")
+
+
+@dataclass(frozen=True)
+class SeriesChoice:
+    """Which number a query answering with several series stands for.
+
+    Prometheus promises no order of series, so "the first one" means nothing: a check names the
+    labels of the series it means, or how to combine the series (both: combine those with the labels).
+    With neither, a query must answer with at most one series.
+    """
+
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    aggregate: Aggregate | None = None
+
+
 @dataclass(frozen=True)
 class PromCheck:
     """A PromQL query shown in the drift digest, with optional thresholds that raise the model's status."""
@@ -100,6 +118,7 @@ class PromCheck:
     alert_above: float | None = None
     warn_below: float | None = None
     alert_below: float | None = None
+    choice: SeriesChoice = SeriesChoice()
 
 
 @dataclass(frozen=True)
@@ -312,11 +331,32 @@ def _monitoring(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults)
     return cfg
 
 
+def _labels(r: _Reader, key: str) -> dict[str, str]:
+    value = r.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not value:
+        raise r.fail(key, 'must be a mapping of label names to values, like {instance: "api-1:9100"}')
+    for name, text in value.items():
+        if not isinstance(name, str) or not LABEL_NAME.fullmatch(name):
+            raise r.fail(key, f"{name!r} is not a Prometheus label name")
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise r.fail(key, f"the value of {name} must be text, not {text!r}")
+    return {name: str(text) for name, text in value.items()}
+
+
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
 def _prom_check(raw: Any, path: tuple[str | int, ...]) -> PromCheck:
     r = _Reader(raw, path)
+    aggregate = r.get("aggregate")
+    if aggregate is not None and aggregate not in AGGREGATES:
+        raise r.fail("aggregate", f"must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
     check = PromCheck(name=r.required("name"), query=r.required("query"),
                       warn_above=r.number("warn_above"), alert_above=r.number("alert_above"),
-                      warn_below=r.number("warn_below"), alert_below=r.number("alert_below"))
+                      warn_below=r.number("warn_below"), alert_below=r.number("alert_below"),
+                      choice=SeriesChoice(_labels(r, "labels"), aggregate))
     r.done()
     return check
 

@@ -22,6 +22,7 @@ from bot.digests.sources import (
     MetricsSource,
     MissingData,
     MonitoringSource,
+    QueryError,
     SourceUnavailable,
 )
 from bot.digests.text import clock, duration, number, percent, sparkline
@@ -54,6 +55,8 @@ class CheckReading:
     check: PromCheck
     value: float | None
     status: Status
+    problem: str | None = None
+    """Why there is no value when the query, not the data, is at fault."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class ModelHealth:
     trend: tuple[float | None, ...] = ()
     latest_at: datetime | None = None
     columns: tuple[ColumnFinding, ...] = ()
+    undecided: tuple[ColumnDrift, ...] = ()
+    """Columns of the latest report whose stat test gives no verdict Meridian can read (a custom test)."""
     checks: tuple[CheckReading, ...] = ()
     alerts: tuple[AlertRecord, ...] = ()
 
@@ -103,6 +108,7 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
     trend: tuple[float | None, ...] = ()
     latest_at = None
     findings: tuple[ColumnFinding, ...] = ()
+    undecided: tuple[ColumnDrift, ...] = ()
     if monitoring is not None:
         try:
             snaps = await monitoring.snapshots(model.project, now - timedelta(days=DRIFT_TREND_DAYS), now)
@@ -127,9 +133,11 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
                     statuses.append("WARN")
                     reasons.append(f"no drift report since {clock(latest.taken_at, tz, now)}")
                 drifted = [c for c in latest.columns if c.drifted]
+                undecided = tuple(c for c in latest.columns if c.rule is None)
+                decided = len(latest.columns) - len(undecided)
                 share = latest.drifted_share
-                if share is None and latest.columns:
-                    share = len(drifted) / len(latest.columns)
+                if share is None and decided:
+                    share = len(drifted) / decided
                 threshold = model.drift_share if model.drift_share is not None else latest.share_threshold
                 threshold = 0.5 if threshold is None else threshold
                 previous = {c.column for c in snaps[-2].columns if c.drifted} if len(snaps) > 1 else set()
@@ -150,11 +158,16 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
         if metrics is None:
             continue
         try:
-            value = await metrics.instant(check.query, now)
+            value = await metrics.instant(check.query, now, check.choice)
         except SourceUnavailable as err:
             since = (down or {}).get(err.source, now)
             readings.append(CheckReading(check, None, "WARN"))
             reasons.append(f"{err.source} unavailable since {clock(since, tz, now)}")
+            statuses.append("WARN")
+            continue
+        except QueryError as err:
+            readings.append(CheckReading(check, None, "WARN", problem=str(err)))
+            reasons.append(f"{check.name}: query needs fixing")
             statuses.append("WARN")
             continue
         status = _check_status(check, value)
@@ -171,13 +184,13 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
         statuses.append("WARN")
         reasons.append(f"{len(firing)} alert{'s' if len(firing) > 1 else ''} firing")
     return ModelHealth(model=model, status=worst(*statuses), reasons=tuple(reasons), share=share,
-                       threshold=threshold, trend=trend, latest_at=latest_at, columns=findings,
+                       threshold=threshold, trend=trend, latest_at=latest_at, columns=findings, undecided=undecided,
                        checks=tuple(readings), alerts=mine)
 
 
 def column_text(finding: ColumnFinding) -> str:
     c = finding.drift
-    sign = "<" if c.is_p_value else "≥"
+    sign = c.rule.sign if c.rule is not None else "vs"
     age = "persistent" if finding.persistent else "new"
     return f"{c.column}: {c.method} {number(c.score)} {sign} {number(c.threshold)} ({age})"
 
@@ -215,8 +228,13 @@ def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
         if len(h.columns) > TOP_COLUMNS:
             rows.append(f"\n…and {len(h.columns) - TOP_COLUMNS} more")
         blocks.append(Section(tuple(rows)))
+    if h.undecided:
+        shown = ", ".join(f"{c.column} ({c.method} {number(c.score)})" for c in h.undecided[:TOP_COLUMNS])
+        more = f" and {len(h.undecided) - TOP_COLUMNS} more" if len(h.undecided) > TOP_COLUMNS else ""
+        blocks.append(Context(rich(f"No per-column verdict for {shown}{more}: the report does not say how "
+                                   "that stat test's score reads.")))
     for reading in h.checks:
-        value = number(reading.value) if reading.value is not None else "no data"
+        value = number(reading.value) if reading.value is not None else reading.problem or "no data"
         blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}")))
     if h.alerts:
         rows = ["Alerts, last 24 h:"]

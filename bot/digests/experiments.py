@@ -27,7 +27,7 @@ from bot.digests.messages import ChartUrl, DigestMessages, message_of, unavailab
 from bot.digests.sources import ExperimentRecord, RegisteredModel, RunRecord, TrackingSource
 from bot.digests.text import clock, number, signed, sparkline
 from bot.kernel.domain import Member
-from bot.kernel.messages import Context, Image, Inline, Mention, Message, Section, Strong, rich
+from bot.kernel.messages import Context, Image, Inline, Link, Mention, Message, Section, Strong, rich
 from bot.kernel.timekeeping import local_date
 
 OVERLAP = timedelta(minutes=10)
@@ -117,6 +117,8 @@ class RegistryNews:
     new_versions: tuple[str, ...]
     alias_moves: tuple[tuple[str, str | None, str | None], ...]
     """(alias, from version, to version)."""
+    links: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """Version to its page in the registry's UI."""
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ async def _registry(source: TrackingSource, cfg: TrackingConfig, state: Experime
         versions = await source.model_versions(name)
         fresh = tuple(v.version for v in sorted(versions, key=lambda v: int(v.version) if v.version.isdigit() else 0)
                       if since < v.created_at <= now)
+        links = {v.version: v.url for v in versions if v.version in fresh and v.url}
         before = state.aliases.get(name)
         current = dict(model.aliases)
         moves: list[tuple[str, str | None, str | None]] = []
@@ -244,7 +247,7 @@ async def _registry(source: TrackingSource, cfg: TrackingConfig, state: Experime
                     moves.append((alias, before.get(alias), current.get(alias)))
         aliases[name] = current
         if fresh or moves:
-            news.append(RegistryNews(name, fresh, tuple(moves)))
+            news.append(RegistryNews(name, fresh, tuple(moves), links))
         champion_version = current.get(cfg.champion_alias)
         run_id = next((v.run_id for v in versions if v.version == champion_version), None)
         if run_id:
@@ -366,19 +369,35 @@ def reports_metric(reports: Sequence[ExperimentsReport], summary: ExperimentSumm
     return next((r.metric for r in reports if summary in r.experiments), "metric")
 
 
+def linked(label: str, url: str | None, strong: bool = False) -> Inline:
+    """A run, experiment or model version by name, linking to its page when the source gave one."""
+    if url:
+        return Link(url, label)
+    return Strong(label) if strong else label
+
+
+def _runs(runs: Sequence[RunRecord]) -> list[Inline]:
+    """Run names, comma-separated, each linking to its page."""
+    out: list[Inline] = []
+    for i, run in enumerate(runs):
+        out.extend([", "] if i else [])
+        out.append(linked(run.name, run.url))
+    return out
+
+
 def _best_line(summary: ExperimentSummary, run: RunRecord, value: float, beaten: float | None, metric: str,
                people: TrackingUsers) -> tuple[Inline, ...]:
     gain = f" ({signed(value - beaten)} over {number(beaten)})" if beaten is not None else " (first result)"
-    return rich(f"🏆 New best in {summary.experiment.name}: ", Strong(run.name), f" {metric} {number(value)}{gain} by ",
-                people.inline(run.user))
+    return rich(f"🏆 New best in {summary.experiment.name}: ", linked(run.name, run.url, strong=True),
+                f" {metric} {number(value)}{gain} by ", people.inline(run.user))
 
 
 def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: TrackingUsers, tz: str, now: datetime,
                        error_tag: str, charts: ChartUrl | None) -> Message:
     metric = report.metric
     blocks: list[Section | Context | Image] = [Section(
-        rich(Strong(s.experiment.name), f" — {s.finished} finished · {len(s.failed)} failed · "
-             f"{len(s.killed)} killed · {s.running} running"))]
+        rich(linked(s.experiment.name, s.experiment.url, strong=True),
+             f" — {s.finished} finished · {len(s.failed)} failed · {len(s.killed)} killed · {s.running} running"))]
     if s.top:
         goal = "highest" if report.goal == "max" else "lowest"
         against = f" vs {s.comparator.label} ({number(s.comparator.value)})" if s.comparator else ""
@@ -389,7 +408,8 @@ def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: 
                 change = " (the champion)"
             elif ranked.change is not None:
                 change = f" ({signed(ranked.change)})"
-            rows.extend(["\n", f"{i}. ", Strong(ranked.run.name), f" {number(ranked.value)}{change} — ",
+            rows.extend(["\n", f"{i}. ", linked(ranked.run.name, ranked.run.url, strong=True),
+                         f" {number(ranked.value)}{change} — ",
                          people.name(ranked.run.user)])
         blocks.append(Section(tuple(rows)))
     for run, value, beaten in s.new_bests:
@@ -401,14 +421,17 @@ def _experiment_detail(s: ExperimentSummary, report: ExperimentsReport, people: 
         rows = ["Failures:"]
         for run in s.failed:
             tag = run.tags.get(error_tag)
-            rows.append(f"\n• {run.name} ({people.name(run.user)}): " + (tag if tag else f"no `{error_tag}` tag"))
+            rows.extend(["\n• ", linked(run.name, run.url),
+                         f" ({people.name(run.user)}): " + (tag if tag else f"no `{error_tag}` tag")])
         blocks.append(Section(tuple(rows)))
     if s.killed:
-        blocks.append(Section(rich("Killed: " + ", ".join(r.name for r in s.killed))))
+        blocks.append(Section(rich("Killed: ", *_runs(s.killed))))
     if s.stale:
-        hours = [f"{r.name} ({people.name(r.user)}, last metric {clock(r.last_metric_at or r.start_time, tz, now)})"
-                 for r in s.stale]
-        blocks.append(Section(rich("⏳ Running with no metric for a while: " + "; ".join(hours))))
+        stale: list[Inline] = ["⏳ Running with no metric for a while: "]
+        for i, r in enumerate(s.stale):
+            stale.extend([*(["; "] if i else []), linked(r.name, r.url),
+                          f" ({people.name(r.user)}, last metric {clock(r.last_metric_at or r.start_time, tz, now)})"])
+        blocks.append(Section(tuple(stale)))
     known = [v for v in s.trend if v is not None]
     if known:
         blocks.append(Context(rich(f"Best {metric} per day, last {len(s.trend)} days: {sparkline(s.trend)} "
@@ -423,7 +446,7 @@ def _registry_detail(news: Sequence[RegistryNews]) -> Message:
     rows: list[Inline] = ["Model registry:"]
     for n in news:
         for version in n.new_versions:
-            rows.append(f"\n📦 {n.model} v{version} registered")
+            rows.extend(["\n📦 ", linked(f"{n.model} v{version}", n.links.get(version)), " registered"])
         for alias, old, new in n.alias_moves:
             if new is None:
                 rows.append(f"\n🔀 {n.model}@{alias} removed (was v{old})")

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.digests.config import Goal, SourcesConfig
+from bot.digests.config import Goal, SeriesChoice, SourcesConfig
 
-__all__ = ["Goal"]
+__all__ = ["Goal", "SeriesChoice"]
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED", "RUNNING"]
 ENDED_STATUSES: tuple[RunStatus, ...] = ("FINISHED", "FAILED", "KILLED")
@@ -37,12 +37,19 @@ class MissingData(Exception):
     """The source answered, but what the configuration names is not there (a project, a model)."""
 
 
+class QueryError(MissingData):
+    """The source answered, but not with one number for the query: a bad query, a range or histogram, or
+    several series and no way to choose. The message is written for the person who wrote the query."""
+
+
 @dataclass(frozen=True)
 class ExperimentRecord:
     """An MLflow experiment or a W&B project."""
 
     id: str
     name: str
+    url: str | None = None
+    """Its page in the tracking system's UI."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class ModelVersion:
     version: str
     created_at: datetime
     run_id: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,27 +129,51 @@ class TrackingSource(Protocol):
 
 
 @dataclass(frozen=True)
+class DriftRule:
+    """How one stat test turns a column's score and threshold into a verdict.
+
+    P-value tests drift when the score is small (``below``), distances when it is large; some
+    tests count a score equal to the threshold as drift and some do not (``or_equal``). The
+    monitoring adapter knows which rule each of its tests follows; the digest only applies it.
+    """
+
+    below: bool
+    or_equal: bool
+
+    def drifted(self, score: float, threshold: float) -> bool:
+        if score == threshold:
+            return self.or_equal
+        return score < threshold if self.below else score > threshold
+
+    @property
+    def sign(self) -> str:
+        """The comparison that means drift, as people read it (``score < threshold``)."""
+        return ("≤" if self.or_equal else "<") if self.below else ("≥" if self.or_equal else ">")
+
+
+P_VALUE = DriftRule(below=True, or_equal=False)
+DISTANCE = DriftRule(below=False, or_equal=True)
+
+
+@dataclass(frozen=True)
 class ColumnDrift:
     column: str
     method: str
+    """The stat test as people know it ("K-S p_value", "Wasserstein distance (normed)")."""
     score: float
     threshold: float
-
-    @property
-    def is_p_value(self) -> bool:
-        return "p_value" in self.method.lower().replace("-", "_").replace(" ", "_")
+    rule: DriftRule | None
+    """``None`` when the verdict cannot be told from the score and threshold (an unknown or custom test)."""
 
     @property
     def drifted(self) -> bool:
-        """P-value tests drift when the score falls below the threshold; distances when they reach it."""
-        return self.score < self.threshold if self.is_p_value else self.score >= self.threshold
+        return self.rule is not None and self.rule.drifted(self.score, self.threshold)
 
     @property
     def strength(self) -> float:
         """How far past its threshold a column is, comparable across methods (1.0 = at the threshold)."""
-        if self.is_p_value:
-            score = max(self.score, 1e-300)
-            return max(self.threshold, 1e-300) / score
+        if self.rule is not None and self.rule.below:
+            return max(self.threshold, 1e-300) / max(self.score, 1e-300)
         return self.score / self.threshold if self.threshold > 0 else float("inf")
 
 
@@ -174,13 +206,55 @@ class Sample:
     value: float
 
 
+@dataclass(frozen=True)
+class InstantSample:
+    """One series of an instant query's answer: its labels and its value (``None`` for NaN or ±Inf)."""
+
+    labels: Mapping[str, str]
+    value: float | None
+    histogram: bool = False
+    """A native-histogram sample: it has no single value."""
+
+
+def labels_text(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+COMBINE: dict[str, Callable[[list[float]], float]] = {
+    "sum": lambda v: float(sum(v)), "avg": lambda v: sum(v) / len(v), "min": min, "max": max}
+
+
+def choose(samples: Sequence[InstantSample], choice: SeriesChoice, query: str) -> float | None:
+    """The number a check means among the series a query answered with (``None`` when there is none)."""
+    chosen = [s for s in samples if all(s.labels.get(k) == v for k, v in choice.labels.items())]
+    histogram = next((s for s in chosen if s.histogram), None)
+    if histogram is not None:
+        raise QueryError(f"{query!r} answers with a native histogram ({labels_text(histogram.labels)}), not a "
+                         "number: read one from it, e.g. histogram_quantile(0.95, …) or histogram_count(…)")
+    values = [s.value for s in chosen if s.value is not None]
+    if choice.aggregate is not None:
+        if not values:
+            return None
+        return COMBINE[choice.aggregate](values)
+    if len(chosen) > 1:
+        which = f"{len(chosen)} series with {labels_text(choice.labels)}" if choice.labels \
+            else f"{len(chosen)} series"
+        shown = ", ".join(labels_text(s.labels) for s in chosen[:3]) + (", …" if len(chosen) > 3 else "")
+        raise QueryError(f"{query!r} answers with {which} ({shown}): name the series with `labels:` "
+                         "or combine them with `aggregate: sum|avg|min|max`")
+    return chosen[0].value if chosen else None
+
+
 class MetricsSource(Protocol):
     """Live service metrics (Prometheus)."""
 
     name: str
 
-    async def instant(self, query: str, at: datetime) -> float | None:
-        """The query's value at ``at``; the first series when it returns several, ``None`` when empty."""
+    async def instant(self, query: str, at: datetime, choice: SeriesChoice | None = None) -> float | None:
+        """The query's value at ``at``, chosen among several series as ``choice`` says; ``None`` when empty.
+
+        Raises ``QueryError`` when the answer is not one number (``choose``), ``SourceUnavailable`` on outages.
+        """
         ...
 
     async def series(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[Sample]: ...

@@ -2,17 +2,24 @@
 
 It answers ``POST /graphql`` for exactly four operations (``Projects``, ``Runs``,
 ``Run``, ``History``), checks the Basic ``api:KEY`` authorization, and evaluates the
-run filter language the adapter uses (``$and``, ``$or``, ``$in``, ``$gt``, ``$gte``,
-``$lt``, ``$lte`` and equality on ``state``, ``createdAt``, ``heartbeatAt``), ordering on
-``createdAt`` or ``summary_metrics.<name>`` and cursor paging. It does not parse
-GraphQL: it is a contract test of the adapter's requests, not of W&B itself.
+run filter language (``$and``, ``$or``, ``$in``, ``$gt``, ``$gte``, ``$lt``, ``$lte``,
+``$eq``, ``$ne`` and equality) on the fields the public client documents for filters
+(``wandb/apis/public/api.py``, ``Api.runs``), of which it knows ``state``, ``createdAt``,
+``displayName``, ``name`` and ``username``. It refuses, as a GraphQL error, what the client does
+not document: a filter on another field (``heartbeatAt``), a time not written as
+``"2023-01-01T12:00:00Z"``, an order key not in the client's form (``+created_at``,
+``-heartbeat_at``, ``±summary_metrics.<name>``, ``±config.<name>.value``). Times in answers end
+in ``Z``, as in the client's own tests. It does not parse GraphQL: it is a contract test of the
+adapter's requests, not of W&B itself.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -36,7 +43,61 @@ class EmulatedRun:
                 "summaryMetrics": json.dumps(self.summary), "tags": self.tags, "user": {"username": self.user}}
 
     def field(self, key: str) -> Any:
-        return {"state": self.state, "createdAt": self.created_at, "heartbeatAt": self.heartbeat_at}.get(key)
+        """A documented filter field's value (times as instants, to compare with the filter's)."""
+        if key == "createdAt":
+            return instant(self.created_at)
+        return {"state": self.state, "displayName": self.display_name or self.name, "name": self.name,
+                "username": self.user}[key]
+
+    def order_key(self, key: str) -> Any:
+        return instant({"created_at": self.created_at, "heartbeat_at": self.heartbeat_at}[key])
+
+
+DOCUMENTED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
+FILTER_FIELDS = {"state", "createdAt", "displayName", "name", "username"}
+"""The documented filter fields this emulator evaluates (also documented: duration, group, host, jobType, tags,
+config.*, summary_metrics.*; the adapter uses none of them)."""
+ORDER = re.compile(r"[+-]?(created_at|heartbeat_at|summary_metrics\.\S+|config\.\S+\.value)")
+
+
+class Refused(ValueError):
+    """A request the public client does not document; answered as a GraphQL error."""
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _operand(key: str, arg: Any) -> Any:
+    if key != "createdAt":
+        return arg
+    if isinstance(arg, list):
+        return [_operand(key, a) for a in arg]
+    if not isinstance(arg, str) or not DOCUMENTED_TIME.fullmatch(arg):
+        raise Refused(f"createdAt filter {arg!r} is not an ISO 8601 time like \"2023-01-01T12:00:00Z\"")
+    return instant(arg)
+
+
+OPERATORS = {"$in": lambda v, a: v in a, "$gt": lambda v, a: v > a, "$gte": lambda v, a: v >= a,
+             "$lt": lambda v, a: v < a, "$lte": lambda v, a: v <= a, "$eq": lambda v, a: v == a,
+             "$ne": lambda v, a: v != a}
+
+
+def check(flt: Any) -> None:
+    """Refuse a filter using anything undocumented, whether or not any run would reach that part of it."""
+    if not isinstance(flt, dict):
+        raise Refused(f"a filter is an object, not {flt!r}")
+    for key, cond in flt.items():
+        if key in ("$and", "$or"):
+            for part in cond:
+                check(part)
+            continue
+        if key not in FILTER_FIELDS:
+            raise Refused(f"{key!r} is not a documented run filter field")
+        for op, arg in (cond.items() if isinstance(cond, dict) else [("$eq", cond)]):
+            if op not in OPERATORS:
+                raise Refused(f"operator {op!r} is not supported here")
+            _operand(key, arg)
 
 
 def matches(run: EmulatedRun, flt: dict[str, Any]) -> bool:
@@ -51,13 +112,12 @@ def matches(run: EmulatedRun, flt: dict[str, Any]) -> bool:
             continue
         value = run.field(key)
         if not isinstance(cond, dict):
-            if value != cond:
+            if value != _operand(key, cond):
                 return False
             continue
-        for op, arg in cond.items():
-            ok = {"$in": lambda v, a: v in a, "$gt": lambda v, a: v > a, "$gte": lambda v, a: v >= a,
-                  "$lt": lambda v, a: v < a, "$lte": lambda v, a: v <= a, "$eq": lambda v, a: v == a,
-                  "$ne": lambda v, a: v != a}[op](value, arg)
+        for op, raw in cond.items():
+            arg = _operand(key, raw)
+            ok = OPERATORS[op](value, arg)
             if not ok:
                 return False
     return True
@@ -70,6 +130,7 @@ class WandbEmulator:
         self.projects: dict[str, list[EmulatedRun]] = {}
         self.calls: list[dict[str, Any]] = []
         self.fail_with: int | None = None
+        self.refused: list[str] = []
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -89,23 +150,31 @@ class WandbEmulator:
         if variables.get("entity") != self.entity:
             return web.json_response({"data": {"project": None, "models": None}})
         handler = {"Projects": self._projects, "Runs": self._runs, "Run": self._run, "History": self._history}
-        return web.json_response({"data": handler[operation](variables)})
+        try:
+            return web.json_response({"data": handler[operation](variables)})
+        except Refused as err:
+            self.refused.append(str(err))
+            return web.json_response({"errors": [{"message": str(err)}], "data": None})
 
     def _projects(self, v: dict[str, Any]) -> dict[str, Any]:
         return {"models": {"edges": [{"node": {"id": n, "name": n}} for n in sorted(self.projects)],
                            "pageInfo": {"endCursor": None, "hasNextPage": False}}}
 
     def _runs(self, v: dict[str, Any]) -> dict[str, Any]:
-        runs = [r for r in self.projects.get(v["project"], []) if matches(r, json.loads(v.get("filters") or "{}"))]
-        order = v.get("order") or "-createdAt"
-        key = order[1:]
+        flt = json.loads(v.get("filters") or "{}")
+        check(flt)
+        runs = [r for r in self.projects.get(v["project"], []) if matches(r, flt)]
+        order = v.get("order") or "+created_at"
+        if not ORDER.fullmatch(order):
+            raise Refused(f"order {order!r} is not written as the client writes it (+created_at, -summary_metrics.x)")
+        descending, key = order.startswith("-"), order.lstrip("+-")
         if key.startswith("summary_metrics."):
             metric = key.split(".", 1)[1]
             have = sorted((r for r in runs if metric in r.summary), key=lambda r: r.summary[metric],
-                          reverse=order[0] == "-")
+                          reverse=descending)
             runs = have + [r for r in runs if metric not in r.summary]
         else:
-            runs = sorted(runs, key=lambda r: r.field(key) or "", reverse=order[0] == "-")
+            runs = sorted(runs, key=lambda r: r.order_key(key), reverse=descending)
         start = int(v.get("cursor") or 0)
         page = runs[start:start + int(v["perPage"])]
         end = start + len(page)

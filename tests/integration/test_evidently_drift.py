@@ -81,8 +81,8 @@ async def test_drift_digest_and_alert_from_real_reports(projects, evidently_ui, 
         lines = churn.splitlines()
         assert lines[1] == "Drifted share 67% (threshold 50%), 7-day trend ····▁▅█"
         assert lines[2] == "Top drifted columns:"
-        assert lines[3].startswith("• age: K-S p_value ") and lines[3].endswith(" < 0.05 (persistent)")
-        assert lines[4].startswith("• tenure: wasserstein ") and lines[4].endswith(" ≥ 0.1 (new)")
+        assert lines[3].startswith("• age: K-S p_value ") and lines[3].endswith(" ≤ 0.05 (persistent)")
+        assert lines[4].startswith("• tenure: Wasserstein distance (normed) ") and lines[4].endswith(" ≥ 0.1 (new)")
 
         await app.due_handlers["digest.drift-check"](app, ClaimedItem(2, "drift-check:1", "digest.drift-check",
                                                                       "acme-ml", NOW, {}, 0))

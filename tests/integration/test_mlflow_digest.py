@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,11 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 H = timedelta(hours=1)
 RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"})
 NOOR = Member("acme-ml", "noor", "Noor")
+
+
+def without_links(text: str) -> str:
+    """The fallback text without the page addresses runs, experiments and versions link to."""
+    return re.sub(r" \(http://[^ )]*\)", "", text)
 
 
 def ms(instant: datetime) -> int:
@@ -96,7 +102,14 @@ async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, m
     service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(mlflow_server.url))
     try:
         await digest(app, "day-1")
-        headline, lr, xgb, registry = (s.message.fallback for s in chat.sent)
+        url, xgb_id, runs = mlflow_server.url, seeded.experiments["churn-xgb"], seeded.runs
+        raw = [s.message.fallback for s in chat.sent]
+        assert raw[2].startswith(f"churn-xgb ({url}/#/experiments/{xgb_id}) — "), "the experiment links to its page"
+        assert f"1. b ({url}/#/experiments/{xgb_id}/runs/{runs['b']}) 0.86" in raw[2]
+        assert f"• e ({url}/#/experiments/{xgb_id}/runs/{runs['e']}) (Ravi)" in raw[2]
+        assert f"🏆 New best in churn-xgb: b ({url}/#/experiments/{xgb_id}/runs/{runs['b']}) val_auc" in raw[0]
+        assert raw[3] == f"Model registry:\n📦 churn-model v1 ({url}/#/models/churn-model/versions/1) registered"
+        headline, lr, xgb, registry = (without_links(text) for text in raw)
         first = headline.splitlines()
         assert first[0].split(": ", 1)[1] == ("4 finished · 1 failed · 1 killed · 2 running (1 stale) · "
                                               "🏆 2 new bests · 📦 1 new model version")
@@ -125,7 +138,7 @@ async def test_digest_numbers_from_a_real_server_then_only_what_is_new(seeded, m
         clock.current = datetime.now(UTC) + 2 * H
         chat.sent.clear()
         await digest(app, "day-2")
-        headline, lr, xgb, registry = (s.message.fallback for s in chat.sent)
+        headline, lr, xgb, registry = (without_links(s.message.fallback) for s in chat.sent)
         assert headline.splitlines()[0].split(": ", 1)[1] == (
             "1 finished · 0 failed · 0 killed · 2 running (1 stale) · 📦 1 new model version · 🔀 1 alias move")
         assert xgb.splitlines()[:3] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,8 @@ NOW = datetime(2027, 3, 15, 8, 0, tzinfo=UTC)
 
 
 def iso(hours_ago: float) -> str:
-    return (NOW - timedelta(hours=hours_ago)).replace(tzinfo=None).isoformat(timespec="seconds")
+    """Times as W&B writes them (its client's own tests: ``"2026-03-24T01:00:00Z"``)."""
+    return (NOW - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -34,6 +36,7 @@ async def emulator():
         EmulatedRun("r4", "crashed", iso(6), iso(5), {}, "ravi-w"),
         EmulatedRun("r5", "killed", iso(4), iso(3), {}, "noor-w"),
         EmulatedRun("r6", "running", iso(2), iso(0.1), {"val_loss": 0.5}, "noor-w"),
+        EmulatedRun("r7", "running", iso(20), iso(7), {"val_loss": 0.6}, "ravi-w"),
         EmulatedRun("old", "finished", iso(100), iso(99), {"val_loss": 0.45}, "ravi-w"),
     ]
     emu.projects["churn-v2"] = [EmulatedRun("s1", "finished", iso(3), iso(2), {"val_loss": 0.29}, "ravi-w")]
@@ -66,13 +69,51 @@ async def test_adapter_filters_orders_and_pages_on_the_server(emulator) -> None:
         failed = await source.ended_runs(["churn"], "FAILED", NOW - timedelta(hours=24), NOW)
         assert [(r.name, r.tags.get("error")) for r in failed] == [("r4", "crashed")]
         best = await source.best_run("churn", "val_loss", "min", NOW - timedelta(hours=24))
-        assert best is not None and best.name == "old"
-        assert emulator.calls[-1]["order"] == "+summary_metrics.val_loss" and emulator.calls[-1]["perPage"] == 1
+        assert best is not None and best.name == "old", "r2 ranks first but ended after the cut-off"
+        assert emulator.calls[-1]["order"] == "+summary_metrics.val_loss"
+        assert json.loads(emulator.calls[-1]["filters"]) == {
+            "$and": [{"state": "finished"}, {"createdAt": {"$lte": "2027-03-14T08:00:00Z"}}]}
+        running = await source.running_runs(["churn"])
+        assert [(r.name, r.last_metric_at) for r in running] == [
+            ("r7", NOW - timedelta(hours=7)), ("r6", NOW - timedelta(hours=0.1))]
         history = await source.metric_history(finished[1].run_id, "val_loss")
         assert [p.value for p in history] == [0.5, 0.31]
         assert (await source.run("churn/r3")).name == "r3"  # type: ignore[union-attr]
     finally:
         await source.close()
+    assert emulator.refused == [], "every request keeps to what the public client documents"
+    runs_calls = [c for c in emulator.calls if c["operation"] == "Runs"]
+    assert {c["order"] for c in runs_calls} == {"-heartbeat_at", "+created_at", "+summary_metrics.val_loss"}
+    assert "heartbeatAt" not in json.dumps([c["filters"] for c in runs_calls])
+
+
+async def test_ended_runs_stop_paging_at_the_first_heartbeat_before_the_window(emulator) -> None:
+    """Without a heartbeat filter, runs are read newest heartbeat first and the pages stop once past the window."""
+    emulator.projects["big"] = [EmulatedRun(f"o{i}", "finished", iso(500 + i), iso(400 + i), {"val_loss": 0.5})
+                                for i in range(20)] + [
+        EmulatedRun("new", "finished", iso(30), iso(2), {"val_loss": 0.3})]
+    source = WandbSource(parse_sources(team(emulator.url)).tracking[0], "k3y")  # 2 runs a page
+    try:
+        runs = await source.ended_runs(["big"], "FINISHED", NOW - timedelta(hours=24), NOW)
+    finally:
+        await source.close()
+    assert [r.name for r in runs] == ["new"]
+    assert len([c for c in emulator.calls if c.get("project") == "big"]) == 1, "one page, not eleven"
+
+
+async def test_the_emulator_refuses_what_the_client_does_not_document(emulator) -> None:
+    """The emulator's own guard: the old requests (heartbeatAt filter, zone-less times, createdAt order) fail."""
+    source = WandbSource(parse_sources(team(emulator.url)).tracking[0], "k3y")
+    try:
+        for filters, order in (({"heartbeatAt": {"$gt": "2027-03-14T08:00:00Z"}}, "+created_at"),
+                               ({"createdAt": {"$lte": "2027-03-15T08:00:00"}}, "+created_at"),
+                               ({"state": "finished"}, "+createdAt")):
+            with pytest.raises(SourceUnavailable, match="GraphQL error"):
+                async for _ in source._pages("churn", filters, order):
+                    pass
+    finally:
+        await source.close()
+    assert len(emulator.refused) == 3
 
 
 async def test_wrong_key_or_server_error_is_an_outage(emulator) -> None:
@@ -99,7 +140,12 @@ async def test_experiments_digest_from_wandb(emulator, sqlite_store) -> None:
     await source.close()
     headline = chat.sent[0].message.fallback
     assert headline.splitlines()[0] == ("🧪 Experiments since Sun 08:00: 4 finished · 1 failed · 1 killed · "
-                                        "1 running · 🏆 2 new bests")
+                                        "2 running (1 stale) · 🏆 2 new bests")
     churn = chat.sent[1].message.fallback
-    assert "Top runs by val_loss (lowest first) vs previous best (0.45):\n1. r2 0.31 (−0.14) — Noor" in churn
-    assert "• r4 (Ravi): crashed" in churn
+    runs = f"{emulator.url}/acme/churn/runs"
+    assert churn.startswith(f"churn ({emulator.url}/acme/churn) — 3 finished"), "the project links to its page"
+    assert f"Top runs by val_loss (lowest first) vs previous best (0.45):\n1. r2 ({runs}/r2) 0.31 (−0.14) — Noor" \
+        in churn
+    assert f"• r4 ({runs}/r4) (Ravi): crashed" in churn
+    assert f"⏳ Running with no metric for a while: r7 ({runs}/r7) (Ravi, last metric 01:00)" in churn, \
+        "stale from its heartbeat"

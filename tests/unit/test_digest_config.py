@@ -61,6 +61,15 @@ def test_wandb_source_names_entity_and_projects() -> None:
      "sources.models[0].drift_share", "between 0.0 and 1.0"),
     (lambda t: t["sources"].update(models=[{"name": "m", "owner": "a", "prometheus": [{"name": "x", "query": "up"}]}]),
      "sources.models[0].prometheus", "sources.prometheus.url"),
+    (lambda t: t["sources"].update(prometheus={"url": "http://p:9090"}, models=[
+        {"name": "m", "owner": "a", "prometheus": [{"name": "x", "query": "up", "aggregate": "median"}]}]),
+     "sources.models[0].prometheus[0].aggregate", "must be one of sum, avg, min, max, not 'median'"),
+    (lambda t: t["sources"].update(prometheus={"url": "http://p:9090"}, models=[
+        {"name": "m", "owner": "a", "prometheus": [{"name": "x", "query": "up", "labels": ["api-1"]}]}]),
+     "sources.models[0].prometheus[0].labels", "must be a mapping of label names to values"),
+    (lambda t: t["sources"].update(prometheus={"url": "http://p:9090"}, models=[
+        {"name": "m", "owner": "a", "prometheus": [{"name": "x", "query": "up", "labels": {"1nstance": "a"}}]}]),
+     "sources.models[0].prometheus[0].labels", "'1nstance' is not a Prometheus label name"),
     (lambda t: t["digests"][0].update(at="8am"), "digests[0].at", "not a time of day"),
     (lambda t: t["digests"][0].update(at="08:00 Mars/Olympus"), "digests[0].at", "not a known time zone"),
     (lambda t: t["digests"][0].update(days=["monday"]), "digests[0].days", "'monday' is not a day"),
@@ -76,6 +85,18 @@ def test_mistakes_name_their_key(change, where: str, why: str) -> None:
         parse_sources(team)
     assert str(err.value).startswith(f"{where}: ")
     assert why in str(err.value)
+
+
+def test_a_prometheus_check_names_its_series_or_how_to_combine_them() -> None:
+    config = parse_sources({"sources": {"prometheus": {"url": "http://p:9090"}, "models": [
+        {"name": "m", "owner": "a", "prometheus": [
+            {"name": "p99", "query": "latency_p99", "labels": {"instance": "api-1:9100", "code": 200}},
+            {"name": "errors", "query": "rate(errors[5m])", "aggregate": "sum"},
+            {"name": "up", "query": "up"}]}]}})
+    p99, errors, up = config.models[0].prometheus
+    assert (dict(p99.choice.labels), p99.choice.aggregate) == ({"instance": "api-1:9100", "code": "200"}, None)
+    assert (dict(errors.choice.labels), errors.choice.aggregate) == ({}, "sum")
+    assert (dict(up.choice.labels), up.choice.aggregate) == ({}, None)
 
 
 def test_schedule_has_one_key_per_occurrence_at_local_time_across_dst() -> None:

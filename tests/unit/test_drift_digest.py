@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.sources.evidently import column_drift
 from bot.digests.install import Digests
-from bot.digests.sources import AlertEvent, ColumnDrift, DriftSnapshot, SourceSet
+from bot.digests.sources import AlertEvent, DriftSnapshot, QueryError, SourceSet
 from bot.kernel.commands import Invocation
 from bot.kernel.domain import Member
 from bot.kernel.messages import Mention
@@ -45,7 +46,7 @@ WASS = "Wasserstein distance (normed)"
 
 def snap(hours_ago: float, share: float, *columns: tuple[str, str, float, float]) -> DriftSnapshot:
     return DriftSnapshot(f"s{hours_ago}", T0 - timedelta(hours=hours_ago), share, 0.5,
-                         tuple(ColumnDrift(c, m, s, t) for c, m, s, t in columns))
+                         tuple(column_drift(c, m, s, t) for c, m, s, t in columns))
 
 
 def drifting_churn() -> list[DriftSnapshot]:
@@ -99,13 +100,50 @@ async def test_drift_digest_statuses_columns_and_trend(world) -> None:
         "🔴 churn-model ALERT · owner alice",
         "Drifted share 67% (threshold 50%), 7-day trend ····▁▅█",
         "Top drifted columns:",
-        "• age: K-S p_value 1.00e-09 < 0.05 (persistent)",
+        "• age: K-S p_value 1.00e-09 ≤ 0.05 (persistent)",
         "• tenure: Wasserstein distance (normed) 0.3 ≥ 0.1 (new)",
         "Why: 67% of columns drifted (threshold 50%)",
         "Latest drift report 07:05",
     ]
     assert "🟡 p95 latency (s): 0.35" in fraud
     assert ltv.startswith("🟢 ltv-model OK")
+
+
+async def test_p_value_tests_named_by_id_drift_below_their_threshold_and_custom_tests_get_no_verdict(world) -> None:
+    """A report that chose its tests by id ("ks", "TVD") stores no "p_value" in the method; the rule comes from the id."""
+    app, _, _, _, monitoring, _, _ = world
+    monitoring.by_project["ltv"] = [snap(1, 0.25, ("age", "ks", 0.9, 0.05), ("plan", "TVD", 0.01, 0.1),
+                                         ("income", "ed", 0.1, 0.1), ("notes", "my_text_test", 0.99, 0.5))]
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", "ltv-model"))
+    assert reply.message is not None
+    text = reply.message.fallback
+    assert "• plan: Total-Variation-Distance 0.01 < 0.1 (new)" in text
+    assert "age" not in text, "a K-S p-value of 0.9 is no drift"
+    assert "income" not in text, "energy distance drifts only above its threshold"
+    assert "No per-column verdict for notes (my_text_test 0.99)" in text
+
+
+class ShapedMetrics(FakeMetrics):
+    """Answers like the Prometheus adapter for a query of the wrong shape."""
+
+    async def instant(self, query: str, at, choice=None):
+        if query == "latency[5m]":
+            raise QueryError(f"{query!r} answers with a range of samples (a range selector like [5m]), not one value")
+        return await super().instant(query, at, choice)
+
+
+async def test_a_check_of_the_wrong_shape_is_a_warning_naming_the_check_not_an_outage(sqlite_store) -> None:
+    app, _, _, _ = make_app(sqlite_store, T0, [ALICE, NOOR])
+    team = {"sources": {"prometheus": {"url": "http://prom.test"}, "models": [
+        {"name": "fraud-model", "owner": "noor", "prometheus": [{"name": "latency", "query": "latency[5m]"}]}]},
+        "digests": TEAM["digests"]}
+    installed(app, lambda config: SourceSet(metrics=ShapedMetrics())).registry.configure("acme-ml", team)
+    reply = await app.command(Invocation("acme-ml", ALICE, "drift", ""))
+    assert reply.message is not None
+    text = reply.message.fallback
+    assert "🟡 fraud-model WARN — latency: query needs fixing" in text
+    assert "🟡 latency: 'latency[5m]' answers with a range of samples" in text, "the thread says why"
+    assert "unavailable" not in text
 
 
 async def test_all_ok_is_one_line(world) -> None:
