@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
+
 from bot.kernel.app import Action, Meridian
 from bot.kernel.commands import Reply
 from bot.kernel.messages import Actions, Button, Form, FormInput, Header, Message
@@ -164,3 +166,30 @@ async def test_a_choice_or_a_time_the_card_did_not_offer_is_refused_before_the_c
         (act,) = taken
         assert act.values == {"slot": "16:00", "days": "mon,wed", "at": "17:45", "owner": "alice"}
         assert w.connector.calls[-1].shown == "Saved." and w.connector.rejected() == []
+
+
+async def test_the_local_connector_refuses_what_teams_refuses(sqlite_store: Any) -> None:
+    """The guard every other test relies on: no token, an invalid card or an oversized activity never passes."""
+    async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 9, 0, tzinfo=UTC)) as w:
+        url = f"{w.connector.url}v3/conversations/a:personal-29:ravi/activities"
+        bot = {"Authorization": f"Bearer {w.issuer.bot_token(w.app_id)}"}
+        card = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "hi"}]}
+
+        def activity(content: dict[str, Any], text: str = "") -> dict[str, Any]:
+            return {"type": "message", "text": text,
+                    "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": content}]}
+
+        async with aiohttp.ClientSession() as http:
+            cases = [
+                ({}, activity(card), 401),
+                ({"Authorization": f"Bearer {w.issuer.channel_token(w.app_id, w.connector.url)}"}, activity(card), 401),
+                (bot, activity({**card, "body": [{"type": "TextBlock"}]}), 400),  # a TextBlock needs its text
+                (bot, activity({**card, "msteams": {"width": "Half"}}), 400),
+                (bot, activity({**card, "body": [{"type": "Input.ChoiceSet", "id": "x", "isRequired": True,
+                                                  "choices": []}]}), 400),
+                (bot, activity(card, "字" * 5000), 413),  # 30 KB as sent
+                (bot, activity({**card, "msteams": {"width": "Full"}}), 201),
+            ]
+            for headers, body, status in cases:
+                async with http.post(url, json=body, headers=headers) as response:
+                    assert response.status == status, (body, await response.text())
