@@ -1,0 +1,160 @@
+"""Time off and retros, through the core's entry points and through Slack: who is reminded, who pays, and what
+the admins hear when most of the team is away."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.kernel.team import apply_team
+from bot.kernel.teamfile import parse_team
+from bot.retros.context import RetroContext
+from bot.retros.plan import burden_table, ledger
+from tests.conftest import Harness
+from tests.integration.slack_harness import SlackHarness
+from tests.integration.test_retros import TEAM, repo, run
+
+RETRO_DAY = date(2027, 3, 8)
+
+
+def calendar_files(h: Any, member: str) -> list[str]:
+    """The names of the calendar files a member's DMs carried (each reminder attaches its occurrence's)."""
+    return [a.filename for d in h.dms(member) if d.message is not None for a in d.message.attachments]
+
+
+def with_time_off(team: str, **ooo: str) -> str:
+    for who, span in ooo.items():
+        team = team.replace(f"{{id: {who}, name: {who.title()}, ", f"{{id: {who}, name: {who.title()}, ooo: [\"{span}\"], ")
+    return team
+
+
+def retro_of(h: Any) -> Any:
+    return repo(h).get_retro("acme", "retro")
+
+
+async def test_a_member_away_on_the_meeting_day_gets_no_reminder_and_pays_nothing(sqlite_harness: Any) -> None:
+    h = sqlite_harness(datetime(2027, 2, 25, tzinfo=UTC))
+    # Every candidate (06:00-16:00 UTC) is Monday 8 March in Kolkata.
+    h.load(with_time_off(TEAM, ravi="2027-03-08"))
+    await h.advance_to(datetime(2027, 3, 9, tzinfo=UTC))
+    ics = f"retro-{RETRO_DAY.isoformat()}.ics"
+    assert ics not in calendar_files(h, "ravi")
+    assert "retro-2027-03-01.ics" in calendar_files(h, "ravi")  # the week before he was there
+    for present in ("alice", "marta"):
+        assert calendar_files(h, present).count(ics) == 2, present  # the day-ahead notice and the 15 minutes
+    occ = repo(h).get_occurrence("acme", "retro", RETRO_DAY)
+    assert occ is not None and occ.published and occ.penalty["ravi"] == 0 and "ravi" not in occ.night
+    (charge,) = [e for e in repo(h).burden_history("acme", "retro") if e.member == "ravi" and e.day == RETRO_DAY]
+    assert (charge.penalty, charge.early, charge.late, charge.night) == (0.0, False, False, False)
+
+
+async def test_time_off_marked_after_the_slot_is_published_keeps_the_slot_and_drops_reminders_and_charge(
+        sqlite_harness: Any) -> None:
+    h = sqlite_harness(datetime(2027, 2, 25, tzinfo=UTC))
+    h.load(TEAM)
+    # Published once its first instant (Ravi's day-ahead notice, Friday 16:00 IST) is inside the window.
+    await h.advance_to(datetime(2027, 3, 4, 12, tzinfo=UTC))
+    assert f"retro-{RETRO_DAY.isoformat()}.ics" not in calendar_files(h, "ravi")
+    before = repo(h).get_occurrence("acme", "retro", RETRO_DAY)
+    assert before is not None and before.published and before.start is not None
+    charged = [e for e in repo(h).burden_history("acme", "retro") if e.member == "ravi" and e.day == RETRO_DAY]
+    assert charged  # published: his cost was written to the history
+
+    assert "Out of office 2027-03-08..2027-03-08" in await run(h, "ravi", "/meridian ooo 2027-03-08")
+    await h.advance_to(datetime(2027, 3, 9, tzinfo=UTC))
+    after = repo(h).get_occurrence("acme", "retro", RETRO_DAY)
+    assert after is not None and after.start == before.start  # a published slot never moves
+    assert f"retro-{RETRO_DAY.isoformat()}.ics" not in calendar_files(h, "ravi")
+    ctx = RetroContext(h.app, repo(h))
+    counted = [e for e in ledger(ctx, retro_of(h)) if e.member == "ravi" and e.day == RETRO_DAY]
+    assert [e.penalty for e in counted] == [0.0]
+    # the burden table counts what the ledger counts: Ravi's row no longer holds the 8 March meeting
+    everyone = {row[0]: row[1] for row in burden_table(ctx, retro_of(h), [after])}
+    paid_before = sum(e.penalty for e in repo(h).burden_history("acme", "retro")
+                      if e.member == "ravi" and e.day < RETRO_DAY)
+    assert everyone["ravi"] == pytest.approx(paid_before, abs=0.01)
+
+
+async def test_admins_hear_7_days_ahead_once_when_most_members_are_away_even_across_restarts(
+        sqlite_harness: Any) -> None:
+    day = date(2027, 3, 15)
+    h = sqlite_harness(datetime(2027, 3, 1, tzinfo=UTC))
+    h.load(with_time_off(TEAM, ravi="2027-03-15", marta="2027-03-15"))
+    await h.advance_to(datetime(2027, 3, 7, 23, tzinfo=UTC))
+    assert not [d for d in h.dms("alice") if "members are away" in d.text]
+    occ = repo(h).get_occurrence("acme", "retro", day)
+    assert occ is not None and occ.start is not None
+
+    warned: list[Any] = []
+    for until in (occ.start - timedelta(days=7) + timedelta(minutes=5), occ.start - timedelta(days=6)):
+        again = Harness(h.store, h.clock.now())  # a restart: a new process on the same database
+        await again.advance_to(until)
+        warned += [d for d in again.dms("alice") if "members are away" in d.text]
+        h = again
+    (note,) = warned
+    assert note.at == occ.start - timedelta(days=7)
+    assert "2 of 3 members are away" in note.text and "Marta (out of office)" in note.text
+    assert "Ravi (out of office)" in note.text and "skip this one" in note.text
+    assert not [d for d in h.dms("marta") + h.dms("ravi") if "members are away" in d.text]  # admins only
+
+
+async def test_no_note_when_the_time_off_is_taken_back_before_it_is_due(sqlite_harness: Any) -> None:
+    h = sqlite_harness(datetime(2027, 3, 1, tzinfo=UTC))
+    h.load(with_time_off(TEAM, ravi="2027-03-15", marta="2027-03-15"))
+    await h.advance_to(datetime(2027, 3, 7, 12, tzinfo=UTC))  # the note is scheduled by now
+    await run(h, "marta", "/meridian ooo clear")
+    await h.advance_to(datetime(2027, 3, 9, tzinfo=UTC))
+    assert not [d for d in h.dms("alice") if "members are away" in d.text]
+
+
+# --- Slack ---------------------------------------------------------------------------------------
+SLACK_TEAM = """
+workspace: T0001
+members:
+  - {id: alice, name: Alice, tz: America/Los_Angeles, admin: true, accounts: {slack: U0ALICE}}
+  - {id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {slack: U0RAVI}}
+  - {id: marta, name: Marta, tz: Europe/Berlin, hours: "08:00-16:00", accounts: {slack: U0MARTA}}
+retros:
+  - {name: sprint-retro, channel: C0TEAM, every: 2w, duration: 60m, starts: 2027-01-04, members: all,
+     candidates: ["06:00"]}
+"""
+PEOPLE = {"U0ALICE": ("Alice", "America/Los_Angeles"), "U0RAVI": ("Ravi", "Asia/Kolkata"),
+          "U0MARTA": ("Marta", "Europe/Berlin")}
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
+    async with SlackHarness(tmp_path, datetime(2027, 1, 1, tzinfo=UTC)) as harness:
+        clock = harness.clock
+        harness.emulator._clock = lambda: clock.now().timestamp()
+        for user, (name, tz) in PEOPLE.items():
+            harness.emulator.add_user(user, name, tz, is_admin=user == "U0ALICE")
+        apply_team(harness.app, parse_team(SLACK_TEAM, "team.yaml", harness.app.sections), platform="slack")
+        yield harness
+
+
+def dms(slack: SlackHarness, channel: str, containing: str) -> list[Any]:
+    return [c for c in slack.emulator.calls("chat.postMessage")
+            if c.params["channel"] == channel and containing in json.dumps(c.params, ensure_ascii=False)]
+
+
+async def test_on_slack_time_off_stops_the_reminders_and_the_day_ahead_notice_comes_in_working_hours(
+        slack: SlackHarness) -> None:
+    # Monday 11 Jan, 06:00 UTC: Marta's 07:00, before her 08:00 start; Ravi's 11:30; Alice's Sunday 22:00.
+    status, _ = await slack.command("ooo 2027-01-18", user="U0RAVI", command="/meridian")
+    assert status == 200
+    await slack.engine.advance_to(datetime(2027, 1, 18, 7, tzinfo=UTC), slack.clock)
+    # 24 hours before is Marta's Sunday: she hears on Friday at 15:00 CET, her last working hour, both times.
+    marta = dms(slack, "D0MARTA", "sprint-retro on Monday at 07:00")
+    assert [datetime.fromtimestamp(c.at, tz=UTC) for c in marta] == [datetime(2027, 1, 1, 14, tzinfo=UTC),
+                                                                     datetime(2027, 1, 15, 14, tzinfo=UTC)]
+    ravi = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI"
+            and "sprint-retro" in json.dumps(c.params, ensure_ascii=False)
+            and datetime.fromtimestamp(c.at, tz=UTC) > datetime(2027, 1, 12, tzinfo=UTC)]
+    assert ravi == []  # away on the 18th: no notice, no 15-minute reminder
+    assert dms(slack, "D0ALICE", "sprint-retro in 15 minutes")
