@@ -78,6 +78,8 @@ def _latest(ctx: RetroContext, r: Retro) -> Occurrence | None:
 
 
 async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    if len(args) > 1:  # `/retro skip 2027-02-01`: a word that is no sub-command, not a list of retro names
+        raise CommandError(f"`/retro {truncate_user_text(args[0], 40)}` is not a command.")
     r = find_retro(ctx, inv, _one_name(args))
     occ = current_round(ctx, r)
     kept = kept_meeting(ctx, r) if occ is None else None

@@ -2,8 +2,9 @@
 
 Each occurrence runs the same thread flow, with or without a meeting:
 
-* **before**: members are DM'd 24 h and 15 min before the start, in their own local
-  time, with a calendar file;
+* **before**: members are DM'd a day ahead (24 h before, or in their last working hours
+  before the meeting's day when that is outside them) and 15 min before the start, in
+  their own local time, with a calendar file; a member away for the occurrence is not;
 * **open** (``thread_lead`` ahead, 48 h by default; at once when that passed while nothing ran): a thread with the prompts, the
   previous rounds' open action items and, where a sprint-numbers source is connected,
   the sprint in numbers;

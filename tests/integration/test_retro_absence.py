@@ -3,6 +3,7 @@ the admins hear when most of the team is away."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -10,12 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.kernel.team import apply_team
 from bot.kernel.teamfile import parse_team
+from bot.kernel.timekeeping import local_date
 from bot.retros.context import RetroContext
 from bot.retros.plan import burden_table, ledger
-from tests.conftest import Harness
+from storage.kernel.repo import SqlStore
+from tests.conftest import Harness, _truncate
 from tests.integration.slack_harness import SlackHarness
 from tests.integration.test_retros import TEAM, repo, run
 
@@ -158,3 +163,49 @@ async def test_on_slack_time_off_stops_the_reminders_and_the_day_ahead_notice_co
             and datetime.fromtimestamp(c.at, tz=UTC) > datetime(2027, 1, 12, tzinfo=UTC)]
     assert ravi == []  # away on the 18th: no notice, no 15-minute reminder
     assert dms(slack, "D0ALICE", "sprint-retro in 15 minutes")
+
+
+# --- the property: whoever is away for an occurrence pays nothing for it and hears nothing of it ---------------
+PROPERTY_ZONES = ["America/Los_Angeles", "America/Sao_Paulo", "Europe/Berlin", "Asia/Dubai", "Asia/Kolkata",
+                  "Asia/Kathmandu", "Australia/Sydney", "Pacific/Auckland", "America/St_Johns"]
+FIRST = date(2027, 3, 1)
+
+
+def random_team(people: list[tuple[str, int, int]]) -> str:
+    lines = ["workspace: acme", "members:"]
+    for i, (tz, offset, length) in enumerate(people):
+        first = FIRST + timedelta(days=offset - 1)
+        lines.append(f'  - {{id: m{i}, name: M{i}, tz: {tz}, admin: {str(i == 0).lower()}, '
+                     f'ooo: ["{first.isoformat()}..{(first + timedelta(days=length)).isoformat()}"]}}')
+    lines += ["retros:", '  - {name: retro, channel: "#ml", every: 1w, duration: 60m, starts: 2027-03-01, members: all,',
+              '     candidates: ["00:00", "05:30", "11:00", "16:30", "21:00"]}']
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(PROPERTY_ZONES), st.integers(0, 15), st.integers(0, 3)),
+                min_size=2, max_size=4))
+def test_for_random_teams_zones_and_time_off_an_absent_member_pays_nothing_and_gets_no_reminder(
+        sqlite_url: str, people: list[tuple[str, int, int]]) -> None:
+    store = SqlStore.from_url(sqlite_url, create=False)
+    _truncate(store)
+    try:
+        h = Harness(store, datetime(2027, 2, 26, tzinfo=UTC))
+        h.load(random_team(people))
+        asyncio.run(h.advance_to(datetime(2027, 3, 16, 2, tzinfo=UTC)))
+        ctx = RetroContext(h.app, repo(h))
+        counted = {(e.member, e.day): e.penalty for e in ledger(ctx, retro_of(h))}
+        members = store.list_members("acme")
+        published = [o for o in repo(h).occurrences("acme", "retro") if o.published and o.start is not None]
+        assert len(published) >= 2
+        for occ in published:
+            assert occ.start is not None
+            for m in members:
+                ics = f"retro-{occ.day.isoformat()}.ics"
+                if m.is_away(local_date(occ.start, m.tz)):
+                    assert ics not in calendar_files(h, m.id), (m.id, occ.day)
+                    assert counted.get((m.id, occ.day), 0.0) == 0.0 and occ.penalty.get(m.id, 0.0) == 0.0
+                elif occ.end < h.clock.now():
+                    assert ics in calendar_files(h, m.id), (m.id, occ.day)  # the present are reminded
+    finally:
+        store.engine.dispose()
