@@ -83,6 +83,12 @@ def test_the_day_ahead_notice_reaches_each_person_in_their_working_hours_on_a_wo
             assert s.day not in ("Sat", "Sun") and first <= s.hour < last, (who, s.day, s.local)
 
 
+def test_the_schedule_names_who_is_away_for_each_slot(transcript: list[Said]) -> None:
+    schedule = next(s.body for s in transcript if "next 6 slots" in s.body).splitlines()
+    assert "away: kenji, noor, ravi, tomas" in next(line for line in schedule if "Mon 1 Feb" in line)
+    assert "away: noor" in next(line for line in schedule if "Mon 18 Jan" in line)
+
+
 def test_the_admin_hears_7_days_before_that_4_of_6_are_away_with_a_suggestion(transcript: list[Said]) -> None:
     notes = [s for s in transcript if "members are away" in s.body]
     assert [s.where for s in notes] == ["DM alice"]  # the only admin, once
