@@ -80,15 +80,22 @@ def _away_snapshot(away: Away) -> dict[str, list[str]]:
     return {mid: sorted(d.isoformat() for d in gone) for mid, gone in sorted(away.items())}
 
 
-def _fingerprint(r: Retro, members: list[Member], away: Away) -> str:
-    """What the plan is a function of, besides the history: the retro's settings, its people and their absences."""
-    data: dict[str, object] = {
+def _time_off_moved(was: dict[str, list[str]], away: Away, days: list[date]) -> list[str]:
+    """Members whose time off changed on a date a meeting of ``days`` (the coming occurrences already planned)
+    can fall on. Time off elsewhere — days gone by, days not planned yet — changes nothing planned, so time
+    passing or the plan growing never re-plans a slot."""
+    near = {(d + timedelta(days=k)).isoformat() for d in days for k in (-1, 0, 1)}
+    return [mid for mid in sorted(set(was) | set(away))
+            if set(was.get(mid, [])) & near != {d.isoformat() for d in away.get(mid, ())} & near]
+
+
+def _fingerprint(r: Retro, members: list[Member]) -> str:
+    """What the plan is a function of, besides the history and time off: the retro's settings and its people."""
+    data = {
         "retro": [r.every, r.duration, r.starts.isoformat() if r.starts else None, r.candidates, r.night_cap,
                   int(r.open_before.total_seconds())],
         "members": _member_snapshot(members),
     }
-    if away:  # a team with nobody away keeps the fingerprint it always had
-        data["away"] = _away_snapshot(away)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -183,18 +190,22 @@ def ensure_plan(ctx: RetroContext, r: Retro, through: date | None = None) -> lis
     existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
     days = _horizon(r, now, through)
     away = _away(members, days, now)
-    fingerprint = _fingerprint(r, members, away)
+    fingerprint = _fingerprint(r, members)
     state = app.store.kv_get(r.workspace, plan_state_key(r)) or {}
-    same = state.get("fingerprint") == fingerprint
+    was_away = state.get("away")
+    time_off = _time_off_moved(was_away if isinstance(was_away, dict) else {}, away,
+                               [d for d in days if d in existing and is_coming(existing[d], now)])
+    same = state.get("fingerprint") == fingerprint and not time_off
     if members and not (same and all(d in existing for d in days)):
-        _plan(ctx, r, members, days, existing, away, keep_planned=same, state=state, fingerprint=fingerprint)
+        _plan(ctx, r, members, days, existing, away, time_off, keep_planned=same, state=state,
+              fingerprint=fingerprint)
         existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
     coming = [existing[d] for d in days if d in existing and is_coming(existing[d], now)]
     return coming if through is not None else coming[:PLAN_AHEAD]
 
 
 def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], existing: dict[date, Occurrence],
-          away: Away, *, keep_planned: bool, state: dict[str, object], fingerprint: str) -> None:
+          away: Away, time_off: list[str], *, keep_planned: bool, state: dict[str, object], fingerprint: str) -> None:
     """Plan ``days``: stored published, past and (unless the inputs changed) planned slots are kept."""
     now = ctx.app.now()
     duration = rotation.parse_duration(r.duration)
@@ -226,9 +237,8 @@ def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], 
             moved.append((old, occ))
     previous = state.get("members")
     if state.get("fingerprint") and isinstance(previous, dict):
-        was_away = state.get("away")
-        why = _reasons(previous, members) + _time_off_changed(was_away if isinstance(was_away, dict) else {},
-                                                             _away_snapshot(away), members)
+        names = {m.id: m.name or m.id for m in members}
+        why = _reasons(previous, members) + [f"{names[mid]}'s time off changed" for mid in time_off if mid in names]
         replanned(ctx, r, previous, members, moved, plan.night_cap_met, why)
     ctx.app.store.kv_set(r.workspace, plan_state_key(r), {
         "fingerprint": fingerprint, "notes": plan.notes, "night_cap_met": plan.night_cap_met,
@@ -249,10 +259,6 @@ def _reasons(previous: dict[str, list[object]], members: list[Member]) -> list[s
     return out
 
 
-def _time_off_changed(was: dict[str, list[str]], now: dict[str, list[str]], members: list[Member]) -> list[str]:
-    names = {m.id: m.name or m.id for m in members}
-    return [f"{names[mid]}'s time off changed" for mid in sorted(set(was) | set(now))
-            if mid in names and was.get(mid, []) != now.get(mid, [])]
 
 
 def replanned(ctx: RetroContext, r: Retro, previous: dict[str, list[object]], members: list[Member],

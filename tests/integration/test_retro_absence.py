@@ -85,6 +85,19 @@ async def test_time_off_marked_after_the_slot_is_published_keeps_the_slot_and_dr
     assert everyone["ravi"] == pytest.approx(paid_before, abs=0.01)
 
 
+async def test_time_passing_never_re_plans_a_team_with_time_off_and_a_change_of_it_does(sqlite_harness: Any) -> None:
+    h = sqlite_harness(datetime(2027, 2, 25, tzinfo=UTC))
+    h.load(with_time_off(TEAM, ravi="2027-03-15"))
+    await h.advance_to(datetime(2027, 3, 20, tzinfo=UTC))  # the day off comes and goes
+    notices = [m for m in h.chat.in_channel("#ml") if "coming slots planned again" in m.text]
+    assert notices == []
+    assert "Out of office" in await run(h, "marta", "/meridian ooo 2027-03-29")
+    await h.advance_to(datetime(2027, 3, 20, 1, tzinfo=UTC))
+    changed = [m.text for m in h.chat.messages if "time off changed" in m.text]
+    moved = [m for m in h.chat.in_channel("#ml") if "coming slots planned again" in m.text]
+    assert all("Marta's time off changed" in t for t in changed) and len(moved) <= 1
+
+
 async def test_admins_hear_7_days_ahead_once_when_most_members_are_away_even_across_restarts(
         sqlite_harness: Any) -> None:
     day = date(2027, 3, 15)
