@@ -95,7 +95,9 @@ async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Rep
         when = nxt.start or nxt.opens_at
         return Reply(Message.text(f"{r.name} is not open. Next: ", Strong(fmt_local(when, inv.member.tz)),
                                   f" your time; the thread opens {fmt_local(nxt.opens_at, inv.member.tz)}. "
-                                  "See /retro schedule for the rotation."))
+                                  + ("You are away that day: no reminders for it, and no burden. "
+                                     if is_absent(inv.member, nxt) else "")
+                                  + "See /retro schedule for the rotation."))
     items = ctx.store.items(r.workspace, r.name, occ.day)
     mine = ctx.store.voted(r.workspace, r.name, occ.day, inv.member.id)
     facilitator = facilitator_of(ctx, r, occ)

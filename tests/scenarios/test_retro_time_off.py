@@ -33,6 +33,8 @@ SCRIPT = """
 /meridian ooo 2027-01-31..2027-02-01
 :as alice
 /retro schedule
+:as noor
+/retro
 :at 2027-01-19T00:00Z
 :at 2027-01-27T00:00Z
 """
@@ -87,6 +89,12 @@ def test_the_schedule_names_who_is_away_for_each_slot(transcript: list[Said]) ->
     schedule = next(s.body for s in transcript if "next 6 slots" in s.body).splitlines()
     assert "away: kenji, noor, ravi, tomas" in next(line for line in schedule if "Mon 1 Feb" in line)
     assert "away: noor" in next(line for line in schedule if "Mon 18 Jan" in line)
+
+
+def test_noor_is_told_she_is_away_for_the_next_retro(transcript: list[Said]) -> None:
+    status = next(s.body for s in transcript if s.speaker == "Meridian (only Noor sees this)"
+                  and "is not open. Next:" in s.body)
+    assert "You are away that day: no reminders for it, and no burden." in status
 
 
 def test_the_admin_hears_7_days_before_that_4_of_6_are_away_with_a_suggestion(transcript: list[Said]) -> None:
