@@ -8,6 +8,10 @@
   the local date of the start is one of the member's non-working days. Local times are
   computed with ``zoneinfo`` for each occurrence's real date, so DST is honoured.
 * A member's *burden* is the carried-over burden plus the penalties of the plan.
+* A member who is away (out of office, a holiday) on the local date a meeting starts for
+  them is *absent* from it: it costs them nothing and is no night meeting for them, so the
+  slot is chosen for those present. Leaving someone out is no free gain for the search:
+  their burden stays lower, and leximin hands them more of the later pain.
 
 Pure: no I/O, no clock. ``bot.retros.leximin`` searches for the fairest plan under this
 model; ``bot.retros.rotation`` is the entry point callers use.
@@ -16,7 +20,7 @@ model; ``bot.retros.rotation`` is the entry point callers use.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -73,6 +77,8 @@ class Member:
     hours: tuple[time, time] = (time(9, 0), time(17, 0))
     workdays: frozenset[int] = frozenset(range(5))
     burden: float = 0.0
+    away: frozenset[date] = frozenset()
+    """Local dates the member is away (out of office, a holiday): a meeting starting on one costs them nothing."""
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -101,6 +107,8 @@ class PlannedOccurrence:
     penalty: dict[str, float]
     fixed: bool = False
     night: frozenset[str] = frozenset()
+    away: frozenset[str] = frozenset()
+    """Members absent from this occurrence (away on its local date): their penalty is 0."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,8 @@ def meeting_penalty(
 ) -> float:
     """The penalty of one meeting for one member (see the module docstring for the model)."""
     start_utc = as_utc(start_utc)
+    if is_absent(member, start_utc):
+        return 0.0
     count = sample_count(duration, scale)
     shift = shift_minutes(member, scale)
     samples = local_sample_minutes(member.zone, start_utc, count, scale.sample_minutes)
@@ -161,10 +171,17 @@ def meeting_penalty(
 def is_night_meeting(
     member: Member, start_utc: datetime, duration: timedelta, scale: PainScale = DEFAULT_PAIN
 ) -> bool:
-    """Whether any sampled minute of the meeting falls in the member's local 22:00-06:00."""
+    """Whether any sampled minute of the meeting falls in the member's local 22:00-06:00 (never when absent)."""
+    if is_absent(member, as_utc(start_utc)):
+        return False
     count = sample_count(duration, scale)
     samples = local_sample_minutes(member.zone, as_utc(start_utc), count, scale.sample_minutes)
     return any(is_night_minute(m) for m in samples)
+
+
+def is_absent(member: Member, start_utc: datetime) -> bool:
+    """Whether the member is away on the local date the meeting starts for them."""
+    return bool(member.away) and start_utc.astimezone(member.zone).date() in member.away
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from bot.kernel.domain import WEEKDAYS
 from bot.kernel.teamfile import TeamFileError, TeamSection, load_team
 from bot.retros import rotation
 from bot.retros.config import parse_retros
+from bot.retros.plan import rotation_member
+from bot.retros.presence import away_days
 from bot.retros.teamfile import team_section
 
 Sections = Callable[[], Sequence[TeamSection]]
@@ -45,9 +46,10 @@ def plan_for_team(path: str, retro_name: str, occurrences: int,
         raise RotationCommandError(f"`{retro_name}` is an async retro: it has no meeting slot to plan")
     if not 1 <= occurrences <= 520:
         raise RotationCommandError("--occurrences must be between 1 and 520")
-    members = [rotation.Member(m.id, m.tz, hours=(m.hours.start, m.hours.end),
-                               workdays=frozenset(WEEKDAYS.index(d) for d in m.workdays))
-               for m in tf.members if retro.includes(m)]
+    dates = rotation.occurrence_dates(retro.starts, rotation.parse_every(retro.every),
+                                      -(-occurrences // rotation.BLOCK) * rotation.BLOCK)
+    # Time off in the file counts as it does in the bot: an absent member is planned at no cost.
+    members = [rotation_member(m, away=away_days(m, dates)) for m in tf.members if retro.includes(m)]
     try:
         return rotation.plan_retro(members, starts=retro.starts, every=retro.every, duration=retro.duration,
                                    count=occurrences, candidates=list(retro.candidates) if retro.candidates else None,

@@ -49,6 +49,7 @@ from bot.retros.flow import (
 from bot.retros.messages import action_line, occurrence_calendar, overdue_count
 from bot.retros.model import CATEGORIES, Item, Occurrence, Retro, category_of
 from bot.retros.plan import burden_table, current_round, ensure_plan, next_round, participants
+from bot.retros.presence import is_absent
 
 Handler = Callable[[RetroContext, Invocation, list[str]], Awaitable[Reply]]
 
@@ -78,6 +79,8 @@ def _latest(ctx: RetroContext, r: Retro) -> Occurrence | None:
 
 
 async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    if len(args) > 1:  # `/retro skip 2027-02-01`: a word that is no sub-command, not a list of retro names
+        raise CommandError(f"`/retro {truncate_user_text(args[0], 40)}` is not a command.")
     r = find_retro(ctx, inv, _one_name(args))
     occ = current_round(ctx, r)
     kept = kept_meeting(ctx, r) if occ is None else None
@@ -92,7 +95,9 @@ async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Rep
         when = nxt.start or nxt.opens_at
         return Reply(Message.text(f"{r.name} is not open. Next: ", Strong(fmt_local(when, inv.member.tz)),
                                   f" your time; the thread opens {fmt_local(nxt.opens_at, inv.member.tz)}. "
-                                  "See /retro schedule for the rotation."))
+                                  + ("You are away that day: no reminders for it, and no burden. "
+                                     if is_absent(inv.member, nxt) else "")
+                                  + "See /retro schedule for the rotation."))
     items = ctx.store.items(r.workspace, r.name, occ.day)
     mine = ctx.store.voted(r.workspace, r.name, occ.day, inv.member.id)
     facilitator = facilitator_of(ctx, r, occ)
@@ -121,12 +126,15 @@ async def cmd_schedule(ctx: RetroContext, inv: Invocation, args: list[str]) -> R
         return Reply(Message.text(f"{r.name} is an async retro: open from ", Strong(fmt_local(occ.opens_at, tz)),
                                   " to ", Strong(fmt_local(occ.end, tz)), " your time."))
     blocks: list[Block] = [Header(f"🗓 {r.name} — next {len(occs)} slots, in your time ({tz})")]
+    team = participants(ctx, r)
     for occ in occs:
         if occ.start is None:
             continue
         fixed = "fixed" if occ.published else "planned"
         nights = f" · night for {', '.join(occ.night)}" if occ.night else ""
-        blocks.append(Section(rich(Strong(fmt_local(occ.start, tz)), f"  ({fixed}{nights})")))
+        gone = [m.id for m in team if is_absent(m, occ)]
+        away = f" · away: {', '.join(gone)}" if gone else ""
+        blocks.append(Section(rich(Strong(fmt_local(occ.start, tz)), f"  ({fixed}{nights}{away})")))
     blocks.append(Divider())
     blocks.append(Section(rich(Strong("Burden"), " — who takes how many early (<08:00), late (≥18:00) and night "
                                "(22:00-06:00) meetings, published and planned")))

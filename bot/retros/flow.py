@@ -2,8 +2,9 @@
 
 Each occurrence runs the same thread flow, with or without a meeting:
 
-* **before**: members are DM'd 24 h and 15 min before the start, in their own local
-  time, with a calendar file;
+* **before**: members are DM'd a day ahead (24 h before, or in their last working hours
+  before the meeting's day when that is outside them) and 15 min before the start, in
+  their own local time, with a calendar file; a member away for the occurrence is not;
 * **open** (``thread_lead`` ahead, 48 h by default; at once when that passed while nothing ran): a thread with the prompts, the
   previous rounds' open action items and, where a sprint-numbers source is connected,
   the sprint in numbers;
@@ -33,6 +34,7 @@ from bot.kernel.timekeeping import local_date
 from bot.retros import rotation
 from bot.retros.context import RetroContext, fmt_local, key, notices_key, thread_key
 from bot.retros.messages import (
+    absence_message,
     action_due_message,
     action_line,
     item_message,
@@ -43,7 +45,8 @@ from bot.retros.messages import (
     summary_message,
 )
 from bot.retros.model import ActionItem, Item, Occurrence, Retro, category_of
-from bot.retros.plan import participants, publish
+from bot.retros.plan import best_other_day, mostly_away, participants, publish
+from bot.retros.presence import is_absent, why_away
 
 RELEASE_EVERY = timedelta(hours=1)
 """Anonymous items wait for the thread's next mark of this length (counted from its opening) and go out together."""
@@ -368,12 +371,32 @@ async def on_release(ctx: RetroContext, item: ClaimedItem) -> None:
 async def on_remind(ctx: RetroContext, item: ClaimedItem) -> None:
     found = _claimed(ctx, item)
     member = ctx.app.store.get_member(item.workspace, item.payload["member"])
-    # A round closed before its meeting keeps the meeting: its reminders still go out.
-    if not found or member is None or not found[0].includes(member) or found[1].end <= ctx.app.now():
+    # A round closed before its meeting keeps the meeting: its reminders still go out. Someone who marked the
+    # day off after the reminder was scheduled is not coming, so is not reminded.
+    if not found or member is None or not found[0].includes(member) or found[1].end <= ctx.app.now() \
+            or is_absent(member, found[1]):
         return
     r, occ = found
     await ctx.app.outbox.dm(f"{item.key}:dm", r.workspace, member.id,
-                            reminder_message(ctx, r, occ, member, item.payload["ahead"]))
+                            reminder_message(ctx, r, occ, member, item.payload["ahead"], item.due_at))
+
+
+async def on_absences(ctx: RetroContext, item: ClaimedItem) -> None:
+    """Tell each admin that more than half the members are away from a coming meeting, with a suggestion.
+
+    Checked again now: time off taken back since it was scheduled means there is nothing to say."""
+    found = _claimed(ctx, item)
+    if not found:
+        return
+    r, occ = found
+    members = participants(ctx, r)
+    if occ.start is None or occ.status != "planned" or occ.start <= ctx.app.now() or not mostly_away(members, occ):
+        return
+    away = [(m, why_away(m, local_date(occ.start, m.tz))) for m in members if is_absent(m, occ)]
+    other = best_other_day(ctx, r, occ)
+    for admin in (m for m in ctx.app.store.list_members(r.workspace) if m.is_admin):
+        await ctx.app.outbox.dm(f"{item.key}:dm:{admin.id}", r.workspace, admin.id,
+                                absence_message(r, occ, admin, away, len(members), other))
 
 
 async def on_action_remind(ctx: RetroContext, item: ClaimedItem) -> None:

@@ -7,6 +7,7 @@ from bot.kernel.messages import Block, Context, Inline, Section, Strong, rich, t
 from bot.retros.context import RetroContext, fmt_day, fmt_local
 from bot.retros.flow import kept_meeting
 from bot.retros.plan import current_round, next_round
+from bot.retros.presence import is_absent
 
 
 def home_retros(ctx: RetroContext, member: Member) -> list[Block]:
@@ -23,7 +24,8 @@ def home_retros(ctx: RetroContext, member: Member) -> list[Block]:
             when = ("meeting ", Strong(fmt_local(kept.start, member.tz)),
                     " your time (items and votes closed early)")
         elif nxt is not None:
-            when = ("next: ", Strong(fmt_local(nxt.start or nxt.opens_at, member.tz)), " your time")
+            when = ("next: ", Strong(fmt_local(nxt.start or nxt.opens_at, member.tz)), " your time",
+                    " (you are away that day: no reminders, no burden)" if is_absent(member, nxt) else "")
         else:
             when = ("no round coming up",)
         blocks.append(Section(rich(Strong(r.name), " — ", *when)))

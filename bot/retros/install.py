@@ -2,7 +2,7 @@
 
 ``install`` registers ``/retro``, the planners and the due-work kinds (``retro.open``,
 ``retro.remind``, ``retro.close``, ``retro.action_remind``, ``retro.replanned``, ``retro.release`` for anonymous
-items), the thread, DM, reaction and
+items, ``retro.absences`` for a meeting most members are away from), the thread, DM, reaction and
 button handlers, the home-page section, the ``forget-me`` hook and the team file's
 ``retros:`` section. Every handler closes over one ``RetroContext``, so each reaches this
 capability's own store and ports, never anything looked up on the app by name.
@@ -54,6 +54,9 @@ class Retros:
         async def on_close(_app: Meridian, item: ClaimedItem) -> None:
             await flow.on_close(ctx, item)
 
+        async def on_absences(_app: Meridian, item: ClaimedItem) -> None:
+            await flow.on_absences(ctx, item)
+
         async def on_replanned(_app: Meridian, item: ClaimedItem) -> None:
             await flow.on_replanned(ctx, item)
 
@@ -89,6 +92,7 @@ class Retros:
         app.on_due("retro.close", on_close)
         app.on_due("retro.action_remind", on_action_remind)
         app.on_due("retro.replanned", on_replanned)
+        app.on_due("retro.absences", on_absences)
         app.on_due("retro.release", on_release)
         app.on_message(on_thread_message)
         app.on_message(on_anonymous_dm)

@@ -48,6 +48,7 @@ class Instance:
     slot_of: list[list[int]]  # per occurrence, candidate start as UTC minute of day (for "changes")
     penalty: list[list[list[int]]]  # quantised penalties
     nights: list[list[tuple[int, ...]]]  # indices of members for whom that start is a night meeting
+    away: list[list[tuple[int, ...]]]  # indices of members absent at that start (penalty 0, no night)
     free: list[int]  # occurrences the search may change
     base: list[int]  # quantised carried-over burden
     quantum: float  # 1 unit of the integer grid, in penalty points
@@ -76,7 +77,7 @@ def build_instance(
     day_candidates = list(candidates) if candidates is not None else [time(h, m) for h in range(24) for m in (0, 30)]
     zones = sorted({m.tz for m in members})
     zone_index = {tz: z for z, tz in enumerate(zones)}
-    profiles = [(zone_index[m.tz], shift_minutes(m, scale), m.workdays) for m in members]
+    profiles = [(zone_index[m.tz], shift_minutes(m, scale), m.workdays, m.away) for m in members]
     non_working = round(scale.non_working_day * units)
     span = timedelta(minutes=step * (count - 1))
 
@@ -102,6 +103,7 @@ def build_instance(
     slot_of: list[list[int]] = []
     penalty: list[list[list[int]]] = []
     nights: list[list[tuple[int, ...]]] = []
+    away: list[list[tuple[int, ...]]] = []
     free: list[int] = []
     for index, day in enumerate(dates):
         if day in fixed:
@@ -109,11 +111,9 @@ def build_instance(
         else:
             day_starts = [datetime.combine(day, t, tzinfo=UTC) for t in day_candidates]
             free.append(index)
-        starts.append(day_starts)
-        slot_of.append([s.hour * 60 + s.minute for s in day_starts])
         first_start, last_end = min(day_starts), max(day_starts) + span
-        # local[z][c] = (samples, weekday of the local start)
-        local: list[list[tuple[tuple[int, ...], int]]] = []
+        # local[z][c] = (samples, weekday of the local start, local date of the start)
+        local: list[list[tuple[tuple[int, ...], int, date]]] = []
         for tz in zones:
             zone = ZoneInfo(tz)
             offset = first_start.astimezone(zone).utcoffset()
@@ -123,19 +123,28 @@ def build_instance(
                 if steady and offset is not None:
                     wall = start + offset
                     samples = regular_samples(wall.hour * 60 + wall.minute)
-                    weekday = wall.weekday()
+                    weekday, local_day = wall.weekday(), wall.date()
                 else:
                     samples = tuple(local_sample_minutes(zone, start, count, step))
-                    weekday = start.astimezone(zone).weekday()
-                per_candidate.append((samples, weekday))
+                    moment = start.astimezone(zone)
+                    weekday, local_day = moment.weekday(), moment.date()
+                per_candidate.append((samples, weekday, local_day))
             local.append(per_candidate)
+        absent = [tuple(i for i, (z, _s, _w, gone) in enumerate(profiles) if gone and local[z][c][2] in gone)
+                  for c in range(len(day_starts))]
+        starts.append(day_starts)
+        slot_of.append([s.hour * 60 + s.minute for s in day_starts])
         rows: list[list[int]] = []
         night_rows: list[tuple[int, ...]] = []
         for c in range(len(day_starts)):
             row = []
             night_members = []
-            for i, (z, shift, workdays) in enumerate(profiles):
-                samples, weekday = local[z][c]
+            out = set(absent[c])
+            for i, (z, shift, workdays, _gone) in enumerate(profiles):
+                if i in out:
+                    row.append(0)
+                    continue
+                samples, weekday, _day = local[z][c]
                 value = pain_units(shift, samples)
                 if weekday not in workdays:
                     value += non_working
@@ -146,8 +155,9 @@ def build_instance(
             night_rows.append(tuple(night_members))
         penalty.append(rows)
         nights.append(night_rows)
+        away.append(absent)
     base = [round(m.burden * units) for m in members]
-    return Instance(list(members), starts, slot_of, penalty, nights, free, base, 1.0 / units, night_cap)
+    return Instance(list(members), starts, slot_of, penalty, nights, away, free, base, 1.0 / units, night_cap)
 
 
 @lru_cache(maxsize=4096)

@@ -143,10 +143,24 @@ def summary_message(ctx: RetroContext, r: Retro, occ: Occurrence) -> Message | N
     return Message(tuple(blocks), fallback=f"{r.name} summary: {len(items)} items, {len(actions)} action items")
 
 
-def reminder_message(ctx: RetroContext, r: Retro, occ: Occurrence, m: Member, ahead: str) -> Message:
+def _lead(start: datetime, sent: datetime, tz: str) -> str:
+    """How far off the meeting is, as the reader says it: ``in 24 hours``, or for a day-ahead notice moved into
+    their working hours ``tomorrow at 07:00`` / ``on Monday at 07:00`` (their time)."""
+    if start - sent == timedelta(hours=24):
+        return "in 24 hours"
+    meeting, today = local_date(start, tz), local_date(sent, tz)
+    local = start.astimezone(Member("", "", "", tz=tz).zone)
+    day = ("today" if meeting == today else "tomorrow" if meeting == today + timedelta(days=1)
+           else f"on {local:%A}")
+    return f"{day} at {local:%H:%M}"
+
+
+def reminder_message(ctx: RetroContext, r: Retro, occ: Occurrence, m: Member, ahead: str,
+                     sent: datetime | None = None) -> Message:
+    """A member's day-ahead notice (``24h``, sent at ``sent``, in their working hours) or 15-minute reminder."""
     assert occ.start is not None
     when = fmt_local(occ.start, m.tz)
-    lead = "in 24 hours" if ahead == "24h" else "in 15 minutes"
+    lead = _lead(occ.start, sent or occ.start - timedelta(hours=24), m.tz) if ahead == "24h" else "in 15 minutes"
     duration = rotation.parse_duration(r.duration)
     blocks: list[Block] = [Header(f"🔁 {r.name} {lead}"),
                            Section(rich(f"Hi {m.name}, {r.name} starts ", Strong(when),
@@ -158,6 +172,33 @@ def reminder_message(ctx: RetroContext, r: Retro, occ: Occurrence, m: Member, ah
     ics = occurrence_calendar(ctx, r, [occ], m.tz)
     return Message(tuple(blocks), fallback=f"{r.name} {lead}: {when}",
                    attachments=(Attachment(f"{r.name}-{occ.day.isoformat()}.ics", ics, "text/calendar"),))
+
+
+def absence_message(r: Retro, occ: Occurrence, admin: Member, away: list[tuple[Member, str]], members: int,
+                    other: tuple[date, datetime, int] | None) -> Message:
+    """An admin's note that most of a meeting's members are away, with what to do: skip it, or the best other
+    day of that week (its slot from the rotation, in the admin's time)."""
+    assert occ.start is not None
+    names = ", ".join(f"{m.name} ({why})" for m, why in away)
+    coming = members - len(away)
+    blocks: list[Block] = [
+        Header(f"⚠️ {r.name}: {len(away)} of {members} members are away"),
+        Section(rich(f"Hi {admin.name}, the {r.name} meeting on ", Strong(fmt_local(occ.start, admin.tz)),
+                     f" (your time) has {coming} of {members} members present. Away: ",
+                     truncate_user_text(names, 1000), ".")),
+    ]
+    if other is not None:
+        _day, start, present_then = other
+        blocks.append(Section(rich("Suggestion: skip this one, or hold it on ", Strong(fmt_local(start, admin.tz)),
+                                   f" (your time) instead, when {present_then} of {members} can come — the slot "
+                                   "the fair rotation gives that day.")))
+    else:
+        blocks.append(Section(rich("Suggestion: skip this one; no other day that week has more members present.")))
+    blocks.append(Context(rich("Meridian has no command yet that skips or moves a single meeting: tell the team in "
+                               f"{r.channel}. Left as it is, the meeting stays where it is, and those away get no "
+                               "reminders and carry no burden for it.")))
+    return Message(tuple(blocks), fallback=f"{r.name}: {len(away)} of {members} members are away from the "
+                                           f"{fmt_day(occ.day)} meeting")
 
 
 def action_due_message(owner: Member, action: ActionItem) -> Message:

@@ -6,6 +6,11 @@ next ``PLAN_AHEAD`` occurrences are planned again whenever the team or the setti
 change, and an occurrence is *published* — fixed, and its cost written to the burden
 history — once its first reminder or its thread falls inside the scheduler's window. A
 member who joins starts at the current lowest burden.
+
+Absence (``bot.retros.presence``) is part of what the plan is a function of: an absent
+member is planned at no cost, gets no reminder and is not charged when the occurrence is
+published, nor afterwards when they mark the time off later (the ledger is read through
+``ledger``, which leaves out what absent members were charged).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from bot.retros import rotation
 from bot.retros.burden import EARLY_BEFORE_MINUTE, LATE_FROM_MINUTE
 from bot.retros.context import RetroContext, key, notices_key, plan_state_key
 from bot.retros.model import BurdenEntry, Occurrence, Retro
+from bot.retros.presence import away_days, day_ahead_notice, is_absent, present
 
 log = logging.getLogger("meridian.retros")
 
@@ -32,6 +38,10 @@ PLAN_AHEAD = 6
 NOTICE_KEPT = timedelta(days=7)
 """How long a re-plan notice waits to be delivered (the bot may be down meanwhile)."""
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
+"""The day-ahead notice (moved into the member's working hours, ``presence.day_ahead_notice``) and the 15-minute
+reminder (meeting-bound, at its time)."""
+ABSENCE_WARNING = timedelta(days=7)
+"""How long before a meeting the admins hear that more than half its members are away."""
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -39,10 +49,10 @@ def participants(ctx: RetroContext, r: Retro) -> list[Member]:
     return [m for m in ctx.app.store.list_members(r.workspace) if r.includes(m)]
 
 
-def _rotation_member(m: Member, burden: float) -> rotation.Member:
+def rotation_member(m: Member, burden: float = 0.0, away: frozenset[date] = frozenset()) -> rotation.Member:
     return rotation.Member(m.id, m.tz, hours=(m.hours.start, m.hours.end),
                            workdays=frozenset(WEEKDAYS.index(d) for d in m.workdays if d in WEEKDAYS),
-                           burden=max(0.0, burden))
+                           burden=max(0.0, burden), away=away)
 
 
 def early_late(m: Member, start: datetime) -> tuple[bool, bool]:
@@ -56,8 +66,31 @@ def _member_snapshot(members: list[Member]) -> dict[str, list[object]]:
     return {m.id: [m.tz, str(m.hours), sorted(m.workdays)] for m in members}
 
 
+Away = dict[str, frozenset[date]]
+
+
+def _away(members: list[Member], days: list[date], now: datetime) -> Away:
+    """Each member's away dates around the occurrences not over yet (past ones are fixed), where they have any."""
+    coming = [d for d in days if d >= now.date() - timedelta(days=1)]
+    found = {m.id: away_days(m, coming) for m in members}
+    return {mid: gone for mid, gone in found.items() if gone}
+
+
+def _away_snapshot(away: Away) -> dict[str, list[str]]:
+    return {mid: sorted(d.isoformat() for d in gone) for mid, gone in sorted(away.items())}
+
+
+def _time_off_moved(was: dict[str, list[str]], away: Away, days: list[date]) -> list[str]:
+    """Members whose time off changed on a date a meeting of ``days`` (the coming occurrences already planned)
+    can fall on. Time off elsewhere — days gone by, days not planned yet — changes nothing planned, so time
+    passing or the plan growing never re-plans a slot."""
+    near = {(d + timedelta(days=k)).isoformat() for d in days for k in (-1, 0, 1)}
+    return [mid for mid in sorted(set(was) | set(away))
+            if set(was.get(mid, [])) & near != {d.isoformat() for d in away.get(mid, ())} & near]
+
+
 def _fingerprint(r: Retro, members: list[Member]) -> str:
-    """What the plan is a function of, besides the history: the retro's settings and its people."""
+    """What the plan is a function of, besides the history and time off: the retro's settings and its people."""
     data = {
         "retro": [r.every, r.duration, r.starts.isoformat() if r.starts else None, r.candidates, r.night_cap,
                   int(r.open_before.total_seconds())],
@@ -86,7 +119,7 @@ def _horizon(r: Retro, now: datetime, through: date | None) -> list[date]:
 
 def _starting_burden(ctx: RetroContext, r: Retro, members: list[Member]) -> dict[str, float]:
     """Where each member starts: zero for the founding team; a newcomer starts at the current lowest, once."""
-    history = ctx.store.burden_history(r.workspace, r.name)
+    history = ledger(ctx, r)
     start: dict[str, float] = defaultdict(float)
     for e in history:
         if e.kind == "start":
@@ -108,10 +141,24 @@ def _starting_burden(ctx: RetroContext, r: Retro, members: list[Member]) -> dict
 def _paid(ctx: RetroContext, r: Retro) -> dict[date, dict[str, float]]:
     """What each published occurrence cost whom, as it was charged when it was published."""
     paid: dict[date, dict[str, float]] = defaultdict(dict)
-    for e in ctx.store.burden_history(r.workspace, r.name):
+    for e in ledger(ctx, r):
         if e.kind == "meeting":
             paid[e.day][e.member] = e.penalty
     return paid
+
+
+def ledger(ctx: RetroContext, r: Retro) -> list[BurdenEntry]:
+    """The burden history as it counts: a member absent from a published occurrence (time off marked after it
+    was published) is not charged for it. The slot stays; only the charge goes."""
+    history = ctx.store.burden_history(r.workspace, r.name)
+    members = {m.id: m for m in ctx.app.store.list_members(r.workspace)}
+    occs = {o.day: o for o in ctx.store.occurrences(r.workspace, r.name)}
+
+    def absent(e: BurdenEntry) -> bool:
+        m, occ = members.get(e.member), occs.get(e.day)
+        return e.kind == "meeting" and m is not None and occ is not None and is_absent(m, occ)
+
+    return [replace(e, penalty=0.0, early=False, late=False, night=False) if absent(e) else e for e in history]
 
 
 def is_coming(occ: Occurrence, now: datetime) -> bool:
@@ -142,18 +189,23 @@ def ensure_plan(ctx: RetroContext, r: Retro, through: date | None = None) -> lis
     members = participants(ctx, r)
     existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
     days = _horizon(r, now, through)
+    away = _away(members, days, now)
     fingerprint = _fingerprint(r, members)
     state = app.store.kv_get(r.workspace, plan_state_key(r)) or {}
-    same = state.get("fingerprint") == fingerprint
+    was_away = state.get("away")
+    time_off = _time_off_moved(was_away if isinstance(was_away, dict) else {}, away,
+                               [d for d in days if d in existing and is_coming(existing[d], now)])
+    same = state.get("fingerprint") == fingerprint and not time_off
     if members and not (same and all(d in existing for d in days)):
-        _plan(ctx, r, members, days, existing, keep_planned=same, state=state, fingerprint=fingerprint)
+        _plan(ctx, r, members, days, existing, away, time_off, keep_planned=same, state=state,
+              fingerprint=fingerprint)
         existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
     coming = [existing[d] for d in days if d in existing and is_coming(existing[d], now)]
     return coming if through is not None else coming[:PLAN_AHEAD]
 
 
 def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], existing: dict[date, Occurrence],
-          *, keep_planned: bool, state: dict[str, object], fingerprint: str) -> None:
+          away: Away, time_off: list[str], *, keep_planned: bool, state: dict[str, object], fingerprint: str) -> None:
     """Plan ``days``: stored published, past and (unless the inputs changed) planned slots are kept."""
     now = ctx.app.now()
     duration = rotation.parse_duration(r.duration)
@@ -164,7 +216,8 @@ def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], 
     fixed = {d: o.start for d, o in existing.items() if d in set(days) and o.start is not None and kept(o)}
     start = _starting_burden(ctx, r, members)
     try:
-        plan = rotation.plan_in_blocks([_rotation_member(m, start[m.id]) for m in members], days, duration,
+        plan = rotation.plan_in_blocks([rotation_member(m, start[m.id], away.get(m.id, frozenset()))
+                                        for m in members], days, duration,
                                        candidates=list(r.candidates) if r.candidates else None,
                                        fixed=fixed, paid=_paid(ctx, r), night_cap=r.night_cap,
                                        notes_from=now.date())
@@ -184,10 +237,12 @@ def _plan(ctx: RetroContext, r: Retro, members: list[Member], days: list[date], 
             moved.append((old, occ))
     previous = state.get("members")
     if state.get("fingerprint") and isinstance(previous, dict):
-        replanned(ctx, r, previous, members, moved, plan.night_cap_met)
+        names = {m.id: m.name or m.id for m in members}
+        why = _reasons(previous, members) + [f"{names[mid]}'s time off changed" for mid in time_off if mid in names]
+        replanned(ctx, r, previous, members, moved, plan.night_cap_met, why)
     ctx.app.store.kv_set(r.workspace, plan_state_key(r), {
         "fingerprint": fingerprint, "notes": plan.notes, "night_cap_met": plan.night_cap_met,
-        "members": _member_snapshot(members)})
+        "members": _member_snapshot(members), "away": _away_snapshot(away)})
 
 
 # --- telling people what a re-plan changed -------------------------------------------------------
@@ -201,12 +256,15 @@ def _reasons(previous: dict[str, list[object]], members: list[Member]) -> list[s
             was = previous[mid]
             out += [f"{names[mid]}'s {what} changed" for what, a, b in
                     (("time zone", was[0], tz), ("hours", was[1], hours), ("workdays", was[2], workdays)) if a != b]
-    return out or ["the retro's settings changed"]
+    return out
+
+
 
 
 def replanned(ctx: RetroContext, r: Retro, previous: dict[str, list[object]], members: list[Member],
-              moved: list[tuple[Occurrence, Occurrence]], night_cap_met: bool) -> None:
-    """Record what a re-plan changed, for the channel and for each person whose local time changed.
+              moved: list[tuple[Occurrence, Occurrence]], night_cap_met: bool, why: list[str]) -> None:
+    """Record what a re-plan changed, for the channel and for each person whose local time changed (not for
+    an occurrence they are absent from: they are not coming).
 
     The notice is delivered as due work (``retro.replanned``), so it goes through the outbox once.
     """
@@ -217,7 +275,7 @@ def replanned(ctx: RetroContext, r: Retro, previous: dict[str, list[object]], me
             continue
         was = Member("", "", "", tz=str(previous[m.id][0])).zone
         mine = [[new.day.isoformat(), old.start.isoformat(), new.start.isoformat(), str(previous[m.id][0])]
-                for old, new in moved if old.start is not None and new.start is not None
+                for old, new in moved if old.start is not None and new.start is not None and not is_absent(m, new)
                 and old.start.astimezone(was).replace(tzinfo=None) != new.start.astimezone(m.zone).replace(tzinfo=None)]
         if mine:
             people[m.id] = mine
@@ -228,7 +286,7 @@ def replanned(ctx: RetroContext, r: Retro, previous: dict[str, list[object]], me
     # Named by the instant (and its place among that instant's notices): never reused, even after pruning.
     now = ctx.app.now()
     number = f"{now:%Y%m%dT%H%M%SZ}.{sum(n['at'] == now.isoformat() for n in notices) + 1}"
-    notices.append({"id": number, "at": now.isoformat(), "why": _reasons(previous, members),
+    notices.append({"id": number, "at": now.isoformat(), "why": why or ["the retro's settings changed"],
                     "slots": [[new.day.isoformat(), old.start.isoformat(), new.start.isoformat(), list(new.night)]
                               for old, new in slots if old.start and new.start],
                     "people": people, "night_cap_met": night_cap_met})
@@ -255,6 +313,9 @@ def publish(ctx: RetroContext, r: Retro, occ: Occurrence) -> Occurrence:
     if occ.start is not None:
         entries = []
         for m in participants(ctx, r):
+            if is_absent(m, occ):  # recorded at nothing, so they stay known to the ledger (not a newcomer)
+                entries.append(BurdenEntry(r.workspace, r.name, m.id, occ.day, "meeting", 0.0))
+                continue
             early, late = early_late(m, occ.start)
             entries.append(BurdenEntry(r.workspace, r.name, m.id, occ.day, "meeting", occ.penalty.get(m.id, 0.0),
                                        early, late, m.id in occ.night))
@@ -279,7 +340,7 @@ def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tu
     """
     members = participants(ctx, r)
     totals: dict[str, list[float]] = {m.id: [0.0, 0, 0, 0] for m in members}
-    for e in ctx.store.burden_history(r.workspace, r.name):
+    for e in ledger(ctx, r):
         if e.member in totals:
             row = totals[e.member]
             row[0] += e.penalty
@@ -291,7 +352,7 @@ def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tu
                if last is not None and o.day <= last and not o.published and o.start is not None]
     for occ in planned:
         assert occ.start is not None
-        for m in members:
+        for m in present(members, occ):
             row = totals[m.id]
             early, late = early_late(m, occ.start)
             row[0] += occ.penalty.get(m.id, 0.0)
@@ -310,10 +371,14 @@ def _events(r: Retro, occ: Occurrence, members: list[Member], start: datetime, n
     opens = occ.opens_at if occ.opens_at >= start or occ.status != "planned" else min(max(start, now), occ.end)
     items = [DueItem(key(r, occ.day, "open"), "retro.open", r.workspace, opens, payload)]
     if occ.start is not None:
-        for m in members:
+        for m in present(members, occ):  # an absent member is not reminded of a meeting they are not coming to
             for tag, ahead in REMINDERS:
+                at = occ.start - ahead
+                if tag == "24h":
+                    notice = day_ahead_notice(m, occ.start)
+                    at = notice if notice >= start else at  # too late for their working hours: 24 h before
                 items.append(DueItem(key(r, occ.day, f"remind{tag}", m.id), "retro.remind", r.workspace,
-                                     occ.start - ahead, {**payload, "member": m.id, "ahead": tag}))
+                                     at, {**payload, "member": m.id, "ahead": tag}))
     items.append(DueItem(key(r, occ.day, "close"), "retro.close", r.workspace, occ.end, payload))
     return items
 
@@ -328,7 +393,8 @@ def plan_retros(ctx: RetroContext, start: datetime, end: datetime) -> list[DueIt
     items: list[DueItem] = []
     for r in ctx.store.list_retros():
         members = participants(ctx, r)
-        for occ in ensure_plan(ctx, r, through=end.date()):
+        coming = ensure_plan(ctx, r, through=(end + ABSENCE_WARNING).date())
+        for occ in coming:
             if occ.end < start:
                 continue
             events = _events(r, occ, members, start, ctx.app.now())
@@ -340,9 +406,71 @@ def plan_retros(ctx: RetroContext, start: datetime, end: datetime) -> list[DueIt
                     continue
                 occ = publish(ctx, r, occ)
             items.extend(e for e in events if start <= e.due_at < end)
+        items.extend(_absence_warnings(ctx, r, members, coming, start, end))
         items.extend(_notice_items(ctx, r, start, end))
     items.extend(_action_reminders(ctx, start, end))
     return items
+
+
+def mostly_away(members: list[Member], occ: Occurrence) -> bool:
+    """More than half the retro's members are absent from the occurrence."""
+    return bool(members) and 2 * (len(members) - len(present(members, occ))) > len(members)
+
+
+def _absence_warnings(ctx: RetroContext, r: Retro, members: list[Member], coming: list[Occurrence],
+                      start: datetime, end: datetime) -> list[DueItem]:
+    """``retro.absences`` for each coming occurrence more than half its members are away from: 7 days ahead, or
+    as soon as that is known when it comes later, while the meeting is still ahead. Once per occurrence (its
+    key names the occurrence); the handler checks again before telling anyone."""
+    now = ctx.app.now()
+    items = []
+    for occ in coming:
+        if occ.start is None or occ.status != "planned" or not mostly_away(members, occ):
+            continue
+        at = occ.start - ABSENCE_WARNING
+        if at < start:
+            at = max(start, now)
+        if start <= at < end and at < occ.start:
+            items.append(DueItem(key(r, occ.day, "absences"), "retro.absences", r.workspace, at,
+                                 {"retro": r.name, "day": occ.day.isoformat()}))
+    return items
+
+
+def best_other_day(ctx: RetroContext, r: Retro, occ: Occurrence) -> tuple[date, datetime, int] | None:
+    """The other date of the occurrence's week (Monday to Sunday, UTC dates, still ahead and not another
+    occurrence) where the most members are present, with the slot the rotation gives it and how many come.
+
+    ``None`` when no other day has more members present than the occurrence itself. Ties go to the day
+    nearest the occurrence, then the earlier one.
+    """
+    assert occ.start is not None
+    members = participants(ctx, r)
+    now = ctx.app.now()
+    monday = occ.day - timedelta(days=occ.day.weekday())
+    taken = {o.day for o in ctx.store.occurrences(r.workspace, r.name)}
+    week = [monday + timedelta(days=k) for k in range(7)]
+    days = [d for d in week if d not in taken and d >= now.date()]
+    if not days:
+        return None
+    charged: dict[str, float] = defaultdict(float)
+    for e in ledger(ctx, r):
+        charged[e.member] += e.penalty
+    duration = rotation.parse_duration(r.duration)
+    options: list[tuple[int, date, datetime]] = []
+    for day in days:
+        team = [rotation_member(m, charged[m.id], away_days(m, [day])) for m in members]
+        try:
+            plan = rotation.plan_rotation(team, [day], duration, candidates=list(r.candidates) if r.candidates else None)
+        except rotation.RotationError:
+            return None
+        slot = plan.occurrences[0]
+        if slot.start_utc <= now:
+            continue
+        options.append((len(members) - len(slot.away), day, slot.start_utc))
+    if not options:
+        return None
+    coming, day, slot_start = max(options, key=lambda o: (o[0], -abs((o[1] - occ.day).days), -o[1].toordinal()))
+    return (day, slot_start, coming) if coming > len(present(members, occ)) else None
 
 
 def _action_reminders(ctx: RetroContext, start: datetime, end: datetime) -> list[DueItem]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.retros.burden import (
@@ -256,7 +257,7 @@ def plan_in_blocks(
     for first in range(0, len(dates), block):
         chunk = list(dates[first:first + block])
         part = plan_rotation(
-            [Member(m.id, m.tz, m.hours, m.workdays, carried[m.id]) for m in ordered],
+            [replace(m, burden=carried[m.id]) for m in ordered],
             chunk,
             duration,
             candidates=candidates,
@@ -324,6 +325,7 @@ def _to_plan(inst: Instance, state: State) -> RotationPlan:
                 penalty={m.id: inst.penalty[o][c][i] * inst.quantum for i, m in enumerate(members)},
                 fixed=o in fixed_set,
                 night=frozenset(members[i].id for i in inst.nights[o][c]),
+                away=frozenset(members[i].id for i in inst.away[o][c]),
             )
         )
     burden = {m.id: state.burden[i] * inst.quantum for i, m in enumerate(members)}
@@ -394,6 +396,9 @@ def format_plan_table(plan: RotationPlan) -> str:
         cells = [occ.start_utc.strftime("%Y-%m-%d %H:%M").ljust(17)]
         for who in ids:
             local = occ.local[who]
+            if who in occ.away:
+                cells.append("away".rjust(width))
+                continue
             cells.append(local.strftime("%a %H:%M").rjust(width))
             start = _minute_of(local)
             if start < EARLY_BEFORE_MINUTE:
@@ -409,6 +414,7 @@ def format_plan_table(plan: RotationPlan) -> str:
         lines.append(
             f"{who.ljust(width)}  {plan.burden[who]:8.2f}  {early[who]:5d}  {late[who]:5d}  {night[who]:5d}"
         )
-    lines.append("early: starts before 08:00 local; late: starts at or after 18:00; night: touches 22:00-06:00")
+    lines.append("early: starts before 08:00 local; late: starts at or after 18:00; night: touches 22:00-06:00"
+                 + ("; away: absent that day, no burden" if any(o.away for o in plan.occurrences) else ""))
     lines.extend(plan.notes)
     return "\n".join(lines)

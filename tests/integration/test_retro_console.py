@@ -110,11 +110,14 @@ def test_thread_opens_48h_before_with_the_prompts(session: tuple[list[Line], str
 
 def test_everyone_is_reminded_in_their_own_time_with_a_calendar_file(session: tuple[list[Line], str]) -> None:
     lines, _ = session
-    # The first round was closed early; its meeting stayed on, so its reminders went out too.
-    ravi = said(lines, "DM ravi", "sprint-retro in 24 hours")
-    assert [r.stamp for r in ravi] == ["2027-01-03 14:00Z · Sun 19:30 IST", "2027-01-17 14:00Z · Sun 19:30 IST"]
-    assert "Items and votes were closed early" in ravi[0].body
+    # 24 hours before is Ravi's Sunday evening: the day-ahead notice comes in his last working hour, on Friday.
+    ravi = said(lines, "DM ravi", "sprint-retro on Monday at 19:30")
+    assert [r.stamp for r in ravi] == ["2027-01-01 10:30Z · Fri 16:00 IST", "2027-01-15 10:30Z · Fri 16:00 IST"]
     assert "Mon 18 Jan 19:30 IST" in ravi[1].body and "sprint-retro-2027-01-18.ics" in ravi[1].body
+    assert not said(lines, "DM ravi", "sprint-retro in 24 hours")
+    # The first round was closed early; its meeting stayed on, so its reminders went out too.
+    soon = said(lines, "DM ravi", "sprint-retro in 15 minutes")
+    assert "Items and votes were closed early" in soon[0].body
     alice = said(lines, "DM alice", "sprint-retro in 15 minutes")
     assert len(alice) == 2 and "Mon 18 Jan 06:00 PST" in alice[1].body
 

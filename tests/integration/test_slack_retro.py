@@ -104,9 +104,11 @@ async def test_a_retro_on_slack_from_its_thread_to_the_owners_reminder(slack: Sl
     await react(slack, "U0ALICE", "1790000500.000100", added=False)
     await slack.settle(0.2)
 
-    # The 24-hour reminder reaches each person in their own time, with the meeting as a calendar file.
+    # The day-ahead notice reaches each person in their own time, with the meeting as a calendar file. For
+    # Ravi 24 hours before is Sunday evening, so it came in his last working hour, Friday 16:00 IST.
     await slack.engine.advance_to(utc(2027, 1, 3, 14, 1), slack.clock)
-    (ravi_reminder,) = posts(slack, "D0RAVI", "in 24 hours")
+    (ravi_reminder,) = posts(slack, "D0RAVI", "on Monday at 19:30")
+    assert at(ravi_reminder) == utc(2027, 1, 1, 10, 30)
     assert "Mon 4 Jan 19:30 IST" in text_of(ravi_reminder) and "BEGIN:VCALENDAR" not in text_of(ravi_reminder)
     for dm in ("D0ALICE", "D0RAVI", "D0MARTA"):
         (ics,) = emulator.uploaded(dm)

@@ -117,7 +117,8 @@ def test_closing_11_days_early_asks_and_keeps_the_meeting_with_its_reminders(tra
     assert any(body.startswith("Closed sprint-retro: the summary is in #ml-team. The meeting (Mon 29 Mar")
                and body.endswith("stays on; reminders still go out.") for body in alice)
     for who in ("alice", "kenji", "marta", "noor", "ravi", "tomas"):
-        day_before = [ln for ln in bot(transcript, "🔁 sprint-retro in 24 hours", f"DM {who}")
+        day_before = [ln for ln in bot(transcript, "🔁 sprint-retro", f"DM {who}")
+                      if re.match(r"🔁 sprint-retro (in 24 hours|tomorrow at|on \w+ at)", ln.body)
                       if "sprint-retro-2027-03-29.ics" in ln.body]
         assert len(day_before) == 1 and "Items and votes were closed early" in day_before[0].body, who
         assert [ln for ln in bot(transcript, "🔁 sprint-retro in 15 minutes", f"DM {who}")

@@ -81,8 +81,11 @@ def test_the_thread_reminders_and_summary_keep_to_the_announced_slot(transcript:
     thread = next(line for line in transcript if line.body.startswith("🔁 sprint-retro — Mon 15 Mar 2027"))
     assert _stamp(thread) == slot - timedelta(hours=48)
     assert f"Meeting: Mon 15 Mar {slot:%H:%M} UTC" in thread.body
-    reminders = [line for line in transcript if line.where == "DM ravi" and "🔁 sprint-retro in" in line.body]
-    assert [_stamp(line) for line in reminders] == [slot - timedelta(hours=24), slot - timedelta(minutes=15)]
+    reminders = [line for line in transcript if line.where == "DM ravi"
+                 and re.match(r"🔁 sprint-retro (in 15 minutes|on Monday at)", line.body)]
+    # 24 hours before is Ravi's Sunday: the day-ahead notice came in his last working hour, Friday 17:00 IST.
+    friday = datetime(2027, 3, 12, 11, 30)
+    assert [_stamp(line) for line in reminders] == [friday, slot - timedelta(minutes=15)]
     assert all(after in line.body for line in reminders)
     summary = [line for line in transcript if line.body.startswith("🧾 sprint-retro summary — Mon 15 Mar 2027")]
     assert summary and all(_stamp(line) == slot + timedelta(hours=1) for line in summary)
