@@ -166,7 +166,7 @@ async def cmd_status_ooo(app: Meridian, inv: Invocation, args: list[str]) -> Rep
     member = inv.member
     choice = " ".join(args).strip().lower()
     if not choice:
-        return Reply(Message.text(_describe(app, member)))
+        return Reply(_describe(app, member))
     if choice not in {"on", "off"}:
         raise CommandError(f"`{' '.join(args)[:40]}` is neither `on` nor `off`.")
     wanted = choice == "on"
@@ -185,14 +185,18 @@ async def cmd_status_ooo(app: Meridian, inv: Invocation, args: list[str]) -> Rep
     return Reply(Message.text("A vacation or sick status counts as out of office again." + tail))
 
 
-def _describe(app: Meridian, member: Member) -> str:
+def _describe(app: Meridian, member: Member) -> Message:
     rules = rules_for(app, member.workspace)
     emoji = ", ".join(rules.emoji) or "none"
     words = ", ".join(f'"{t}"' for t in rules.text) or "none"
-    state = "on" if member.status_ooo else "off (`/meridian status-ooo on` to turn it on)"
     held = current(member, app.now())
     now = f" Your status counts now: {held.label()}." if held is not None else ""
-    return (f"Out of office from your chat status: {state}. Emoji that count: {emoji}; words: {words}.{now}")
+    head = "Out of office from your chat status (Slack): "
+    if not member.status_ooo:
+        return Message.text(head, "off (", Code("/meridian status-ooo on"), " turns it on). ",
+                            f"Emoji that count: {emoji}; words: {words}.")
+    return Message.text(head, f"on. Emoji that count: {emoji}; words: {words}.{now} ",
+                        Code("/meridian status-ooo off"), " keeps your reminders whatever your status says.")
 
 
 # --- the team file's ooo_status: ------------------------------------------------------------------------
