@@ -114,8 +114,8 @@ def _history(member: Member, now: datetime, new: StatusAway | None) -> tuple[Sta
     today = local_date(now, member.tz)
     kept = [a for a in member.status_away if a is not held and a.until is not None
             and a.until.date() >= (now - KEPT).date()]
-    if held is not None and held.since < today:
-        kept.append(replace(held, until=now))
+    if held is not None and held.since < today and (new is None or new.since != held.since):
+        kept.append(replace(held, until=now))  # a new end for the same absence (extended) replaces it instead
     return (*kept, *((new,) if new is not None else ()))
 
 

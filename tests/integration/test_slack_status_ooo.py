@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.kernel.domain import Member
-from bot.kernel.team import apply_team
+from bot.kernel.team import apply_team, export_team
 from bot.kernel.teamfile import load_team
 from bot.kernel.timekeeping import utc
 from tests.emulators.slack import SlackEmulator
@@ -189,3 +189,17 @@ standups:
     assert member(slack, "U0ALICE").status_away == ()
     apply_team(slack.app, load_team(team, slack.app.sections), platform="slack")  # importing again keeps it
     assert member(slack, "U0RAVI").is_away(MONDAY)
+    exported = export_team(slack.app, "T0001")
+    assert exported["ooo_status"] == {"emoji": [":airplane:"], "text": ["sabbatical"]}
+    assert [m.get("status_ooo", True) for m in exported["members"]] == [True, False, True]  # alice, noor, ravi
+
+
+async def test_extending_a_vacation_keeps_one_absence_and_moves_its_end(slack: SlackHarness) -> None:
+    await status(slack, "U0RAVI", ":palm_tree:", "Vacation", END_OF_TUESDAY_IN_KOLKATA)
+    await slack.engine.advance_to(utc(2027, 3, 16, 6, 0), slack.clock)  # Tuesday: one more day, please
+    await status(slack, "U0RAVI", ":palm_tree:", "Vacation", END_OF_TUESDAY_IN_KOLKATA + 86400)
+    ravi = member(slack, "U0RAVI")
+    assert len(ravi.status_away) == 1 and ravi.status_away[0].since == MONDAY
+    assert ravi.away_reason(MONDAY) == "out of office (Slack status: 🌴 Vacation) until Wed 17 Mar"
+    await slack.engine.advance_to(utc(2027, 3, 18, 6, 0), slack.clock)
+    assert reminded(slack.emulator, "U0RAVI") == [date(2027, 3, 18)]
