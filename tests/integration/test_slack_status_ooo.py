@@ -203,3 +203,12 @@ async def test_extending_a_vacation_keeps_one_absence_and_moves_its_end(slack: S
     assert ravi.away_reason(MONDAY) == "out of office (Slack status: 🌴 Vacation) until Wed 17 Mar"
     await slack.engine.advance_to(utc(2027, 3, 18, 6, 0), slack.clock)
     assert reminded(slack.emulator, "U0RAVI") == [date(2027, 3, 18)]
+
+
+async def test_a_status_change_from_someone_who_left_with_forget_me_brings_nothing_back(slack: SlackHarness) -> None:
+    await reply_to(slack, "forget-me confirm", "U0NOOR")
+    await slack.until(lambda: slack.app.store.find_member_by_account("T0001", "slack", "U0NOOR") is None)
+    slack.emulator.reset()
+    await status(slack, "U0NOOR", ":palm_tree:", "Vacation")
+    assert slack.app.store.find_member_by_account("T0001", "slack", "U0NOOR") is None
+    assert not slack.emulator.calls("chat.postMessage")
