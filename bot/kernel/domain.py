@@ -145,8 +145,13 @@ class Member:
         return instant.astimezone(self.zone)
 
     def is_away(self, day: date) -> bool:
-        """Out of office, or a holiday of the member's calendar, on their local date ``day``."""
-        return self.away_reason(day) is not None
+        """Out of office, or a holiday of the member's calendar, on their local date ``day`` (what
+        ``away_reason`` gives a reason for; asked by every planner, so no text is built here)."""
+        if any(r.first <= day <= r.last for r in self.ooo):
+            return True
+        if any(self._status_holds(s, day) for s in self.status_away):
+            return True
+        return self.holidays is not None and self.holidays.holiday(day) is not None
 
     def works_on(self, day: date) -> bool:
         """One of their workdays, and neither out of office nor a holiday."""
