@@ -181,15 +181,16 @@ class Member:
         return status.until >= end
 
     def _status_reason(self, status: StatusAway, day: date) -> str:
-        """``out of office (Slack status: :palm_tree: Vacation) until Fri 9 Apr``; the last day it covers."""
+        """``out of office until Fri 9 Apr — Slack status 🌴 Vacation`` (until the last day it covers); no
+        parentheses, as reports put the reason in them after the name."""
         where = f"{status.platform.capitalize()} status" if status.platform else "status"
-        said = f"out of office ({where}: {status.label()})"
+        said = f"{where} {status.label()}".rstrip()
         if status.until is None:
-            return said
+            return f"out of office — {said}"
         last = self.local(status.until).date()
         if not self._status_holds(status, last):
             last -= timedelta(days=1)
-        return f"{said} until {short_day(last, day)}" if last > day else said
+        return f"out of office until {short_day(last, day)} — {said}" if last > day else f"out of office — {said}"
 
     def account(self, platform: str) -> str:
         """The member's id on another system; the member id itself when none is mapped."""

@@ -81,8 +81,8 @@ async def test_a_vacation_status_keeps_reminders_away_until_it_expires_and_the_r
         slack: SlackHarness) -> None:
     await status(slack, "U0RAVI", ":palm_tree:", "Vacationing", END_OF_TUESDAY_IN_KOLKATA)
     ravi = member(slack, "U0RAVI")
-    assert ravi.away_reason(MONDAY) == "out of office (Slack status: 🌴 Vacationing) until Tue 16 Mar"
-    assert ravi.away_reason(TUESDAY) == "out of office (Slack status: 🌴 Vacationing)"
+    assert ravi.away_reason(MONDAY) == "out of office until Tue 16 Mar — Slack status 🌴 Vacationing"
+    assert ravi.away_reason(TUESDAY) == "out of office — Slack status 🌴 Vacationing"
     assert not ravi.is_away(WEDNESDAY)
 
     await slack.engine.advance_to(utc(2027, 3, 17, 17, 0), slack.clock)
@@ -98,7 +98,7 @@ async def test_a_vacation_status_keeps_reminders_away_until_it_expires_and_the_r
 
 async def test_clearing_the_status_brings_the_days_reminder_back(slack: SlackHarness) -> None:
     await status(slack, "U0NOOR", ":face_with_thermometer:", "Out sick", END_OF_TUESDAY_IN_KOLKATA)
-    assert member(slack, "U0NOOR").away_reason(MONDAY) == "out of office (Slack status: 🤒 Out sick) until Tue 16 Mar"
+    assert member(slack, "U0NOOR").away_reason(MONDAY) == "out of office until Tue 16 Mar — Slack status 🤒 Out sick"
     await slack.engine.advance_to(utc(2027, 3, 15, 3, 0), slack.clock)  # 07:00 in Dubai: better already
     await status(slack, "U0NOOR")  # Slack sends a user_change with an empty status
     assert not member(slack, "U0NOOR").is_away(MONDAY)  # set and cleared the same morning: nothing kept
@@ -114,7 +114,7 @@ async def test_a_status_without_expiry_counts_until_cleared_and_the_person_is_to
     assert len(told) == 1
     assert "/meridian status-ooo off" in told[0] and "Tue 14 Mar 2028" in told[0]
     ravi = member(slack, "U0RAVI")
-    assert ravi.away_reason(date(2027, 9, 1)) == "out of office (Slack status: 🌴 On vacation)"
+    assert ravi.away_reason(date(2027, 9, 1)) == "out of office — Slack status 🌴 On vacation"
     assert ravi.is_away(date(2028, 3, 14)) and not ravi.is_away(date(2028, 3, 15))  # a year at most
     assert not ravi.is_away(date(2027, 3, 14))  # never before it was set (Monday already in Kolkata)
 
@@ -148,7 +148,7 @@ async def test_a_person_can_turn_the_status_off_and_on_again(slack: SlackHarness
     assert "off" in await reply_to(slack, "status-ooo", "U0RAVI")
 
     said = await reply_to(slack, "status-ooo on", "U0RAVI")  # Meridian reads the status Slack holds now
-    assert "It does now: out of office (Slack status: 🌴 Vacation) until Tue 16 Mar" in said
+    assert "It does now: out of office until Tue 16 Mar — Slack status 🌴 Vacation" in said
     await slack.engine.advance_to(utc(2027, 3, 15, 17, 0), slack.clock)
     assert reminded(slack.emulator, "U0RAVI") == []
 
@@ -162,7 +162,7 @@ async def test_a_status_set_while_meridian_was_not_listening_is_read_at_the_dail
         slack: SlackHarness) -> None:
     slack.emulator.set_status("U0RAVI", ":palm_tree:", "Vacation", END_OF_TUESDAY_IN_KOLKATA)  # no event arrives
     await slack.engine.advance_to(utc(2027, 3, 15, 3, 5), slack.clock)  # the 03:00 UTC profile sweep
-    assert member(slack, "U0RAVI").away_reason(MONDAY) == "out of office (Slack status: 🌴 Vacation) until Tue 16 Mar"
+    assert member(slack, "U0RAVI").away_reason(MONDAY) == "out of office until Tue 16 Mar — Slack status 🌴 Vacation"
     await slack.engine.advance_to(utc(2027, 3, 15, 17, 0), slack.clock)
     assert reminded(slack.emulator, "U0RAVI") == []
 
@@ -184,7 +184,7 @@ standups:
     await status(slack, "U0RAVI", ":airplane:", "", END_OF_TUESDAY_IN_KOLKATA)
     await status(slack, "U0NOOR", ":airplane:", "sabbatical")
     await status(slack, "U0ALICE", ":palm_tree:", "Vacation")  # not in this team's list any more
-    assert member(slack, "U0RAVI").away_reason(MONDAY) == "out of office (Slack status: ✈️) until Tue 16 Mar"
+    assert member(slack, "U0RAVI").away_reason(MONDAY) == "out of office until Tue 16 Mar — Slack status ✈️"
     assert member(slack, "U0NOOR").status_away == ()
     assert member(slack, "U0ALICE").status_away == ()
     apply_team(slack.app, load_team(team, slack.app.sections), platform="slack")  # importing again keeps it
@@ -200,7 +200,7 @@ async def test_extending_a_vacation_keeps_one_absence_and_moves_its_end(slack: S
     await status(slack, "U0RAVI", ":palm_tree:", "Vacation", END_OF_TUESDAY_IN_KOLKATA + 86400)
     ravi = member(slack, "U0RAVI")
     assert len(ravi.status_away) == 1 and ravi.status_away[0].since == MONDAY
-    assert ravi.away_reason(MONDAY) == "out of office (Slack status: 🌴 Vacation) until Wed 17 Mar"
+    assert ravi.away_reason(MONDAY) == "out of office until Wed 17 Mar — Slack status 🌴 Vacation"
     await slack.engine.advance_to(utc(2027, 3, 18, 6, 0), slack.clock)
     assert reminded(slack.emulator, "U0RAVI") == [date(2027, 3, 18)]
 

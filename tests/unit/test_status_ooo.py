@@ -59,10 +59,10 @@ def kolkata(day: date, hour: int, minute: int = 0) -> datetime:
 
 def test_a_day_counts_when_the_status_still_holds_at_the_end_of_its_working_hours() -> None:
     today = StatusAway("🌴", "Vacation", MON, kolkata(TUE, 23, 59), "slack")
-    assert member(status_away=(today,)).away_reason(MON) == "out of office (Slack status: 🌴 Vacation) until Tue 6 Apr"
+    assert member(status_away=(today,)).away_reason(MON) == "out of office until Tue 6 Apr — Slack status 🌴 Vacation"
     back_at_noon = StatusAway("🌴", "", MON, kolkata(TUE, 12), "slack")
     ravi = member(status_away=(back_at_noon,))
-    assert ravi.away_reason(MON) == "out of office (Slack status: 🌴)" and not ravi.is_away(TUE)
+    assert ravi.away_reason(MON) == "out of office — Slack status 🌴" and not ravi.is_away(TUE)
     lunch = StatusAway("🌴", "", MON, kolkata(MON, 13), "slack")
     assert not member(status_away=(lunch,)).is_away(MON)
     night_shift = member(hours=Hours(time(22, 0), time(6, 0)), status_away=(back_at_noon,))
@@ -72,7 +72,7 @@ def test_a_day_counts_when_the_status_still_holds_at_the_end_of_its_working_hour
 def test_a_status_never_covers_days_before_it_was_seen_and_an_open_one_lasts_a_year_at_most() -> None:
     open_ended = StatusAway("🤒", "Out sick", TUE, None, "slack")
     ravi = member(status_away=(open_ended,))
-    assert not ravi.is_away(MON) and ravi.away_reason(WED) == "out of office (Slack status: 🤒 Out sick)"
+    assert not ravi.is_away(MON) and ravi.away_reason(WED) == "out of office — Slack status 🤒 Out sick"
     assert ravi.is_away(date(2028, 4, 5)) and not ravi.is_away(date(2028, 4, 6))
 
 
@@ -80,7 +80,7 @@ def test_a_dated_out_of_office_comes_first_and_an_ended_status_keeps_its_days() 
     from bot.kernel.domain import DateRange
     ended = StatusAway("🌴", "", MON, kolkata(WED, 9), "slack")
     ravi = member(ooo=(DateRange(TUE, WED),), status_away=(ended,))
-    assert ravi.away_reason(MON) == "out of office (Slack status: 🌴) until Tue 6 Apr"
+    assert ravi.away_reason(MON) == "out of office until Tue 6 Apr — Slack status 🌴"
     assert ravi.away_reason(TUE) == "out of office until Wed 7 Apr"
 
 
