@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.kernel.calendars import HolidayCalendar
-from bot.kernel.domain import Hours, Member, Standup, Workspace
+from bot.kernel.domain import Hours, Member, Standup, StatusAway, Workspace
 from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun, Store
 
 FINISHED_WORK = ("done", "missed", "failed", "cancelled")
@@ -167,8 +167,9 @@ class MemoryStore:
     def upsert_members(self, members: list[Member]) -> None:
         state = self._state
         for m in members:
+            held = state.members.get((m.workspace, m.id))  # the chat status is the platform's, not the caller's
             state.members[(m.workspace, m.id)] = replace(
-                m, hours=Hours(_minute(m.hours.start), _minute(m.hours.end)), accounts=dict(m.accounts),
+                m, status_away=held.status_away if held is not None else (), hours=Hours(_minute(m.hours.start), _minute(m.hours.end)), accounts=dict(m.accounts),
                 workdays=frozenset(m.workdays), ooo=tuple(m.ooo), owner_of=tuple(m.owner_of),
                 holidays=m.holidays if m.holidays is not None else state.team_holidays.get(m.workspace))
         written = {(m.workspace, m.id) for m in members}
@@ -178,6 +179,11 @@ class MemoryStore:
         for m in members:  # an account another person held moves to the one written last
             for platform, account_id in m.accounts.items():
                 state.accounts[(m.workspace, platform, account_id)] = m.id
+
+    def set_member_status(self, workspace: str, member_id: str, absences: tuple[StatusAway, ...]) -> None:
+        held = self._state.members.get((workspace, member_id))
+        if held is not None:
+            self._state.members[(workspace, member_id)] = replace(held, status_away=tuple(absences))
 
     def delete_member(self, workspace: str, member_id: str) -> None:
         state = self._state
@@ -201,6 +207,9 @@ class MemoryStore:
         for ws, key in list(state.kv):
             if ws == workspace and key.startswith(old_prefix):
                 state.kv.setdefault((ws, new_prefix + key[len(old_prefix):]), state.kv[(ws, key)])
+        old, new = state.members.get((workspace, old_id)), state.members.get((workspace, new_id))
+        if old is not None and new is not None and old.status_away and not new.status_away:
+            state.members[(workspace, new_id)] = replace(new, status_away=old.status_away)
         self.delete_member(workspace, old_id)
 
     @staticmethod

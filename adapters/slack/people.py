@@ -5,7 +5,9 @@ on first contact after a day, and by a daily sweep. A zone the person chose with
 ``/meridian tz`` (or one a team file set) is never overwritten: the zone Slack last
 gave us is remembered, and a member's zone is only followed while it still equals it.
 A person without a zone in Slack gets the workspace's default and one DM asking them
-to set theirs (the outbox key makes it one).
+to set theirs (the outbox key makes it one). The same profile carries the person's status
+(``status_emoji``, ``status_text``, ``status_expiration``): the core decides whether it means
+out of office (``bot.kernel.status``), so it follows the same refreshes.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from adapters.slack.translate import emoji_of
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member, Workspace
 from bot.kernel.messages import Code, Message
 from bot.kernel.people import former_member, save_and_replan, was_forgotten
-from bot.kernel.ports import ClaimedItem, DueItem, Profile
+from bot.kernel.ports import ChatStatus, ClaimedItem, DueItem, Profile
+from bot.kernel.status import follow_status
 from bot.kernel.timekeeping import iso_z
 
 log = logging.getLogger("meridian.slack.people")
@@ -46,12 +50,31 @@ class ProfileSource(Protocol):
     async def profile(self, member: Member) -> Profile | None: ...
 
 
+STATUS_FIELDS = ("status_emoji", "status_text", "status_expiration")
+
+
+def status_from_profile(profile: dict[str, Any]) -> ChatStatus | None:
+    """Slack's ``profile.status_emoji``, ``status_text`` and ``status_expiration`` (Unix seconds, 0 = never) as
+    a neutral status; ``None`` when the payload carries no status fields at all (nothing is known)."""
+    if not any(key in profile for key in STATUS_FIELDS):
+        return None
+    emoji = str(profile.get("status_emoji") or "").strip()
+    try:
+        seconds = int(profile.get("status_expiration") or 0)
+    except (TypeError, ValueError):
+        seconds = 0
+    expires = datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+    return ChatStatus(emoji=emoji, text=str(profile.get("status_text") or ""), expires=expires,
+                      shown=emoji_of(emoji) if emoji else "", platform=PLATFORM)
+
+
 def profile_from_user(user: dict[str, Any]) -> Profile:
     """A ``users.info`` user as a neutral profile; ``tz`` stays ``None`` when Slack has none."""
     profile = user.get("profile") or {}
     name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
     return Profile(account_id=str(user.get("id", "")), name=str(name), tz=user.get("tz") or None,
-                   email=profile.get("email"), is_admin=bool(user.get("is_admin") or user.get("is_owner")))
+                   email=profile.get("email"), is_admin=bool(user.get("is_admin") or user.get("is_owner")),
+                   status=status_from_profile(profile) if isinstance(profile, dict) else None)
 
 
 class People:
@@ -90,6 +113,9 @@ class People:
         user_id = str(user.get("id", ""))
         if not user_id or user.get("is_bot") or user.get("deleted"):
             return None
+        known = self.app.store.find_member_by_account(workspace, PLATFORM, user_id)
+        if known is None and was_forgotten(self.app, workspace, PLATFORM, user_id):
+            return None  # someone who used forget-me: a profile change does not make them a member again
         return await self.apply(workspace, user_id, profile_from_user(dict(user)))
 
     async def apply(self, workspace: str, user_id: str, profile: Profile) -> Member:
@@ -118,6 +144,7 @@ class People:
                     store.upsert_member(changed)
                 member = changed
         store.kv_set(workspace, _fetched_key(user_id), iso_z(self.app.now()))
+        member = await follow_status(self.app, member, profile.status)  # a vacation status: out of office
         if profile.tz is None and member.tz == default_zone:
             await self._ask_for_zone(member, default_zone)
         return member

@@ -64,8 +64,11 @@ SLACK_EMOJI: dict[str, str] = {
     "+1": "👍", "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎", "heart": "❤️", "tada": "🎉", "eyes": "👀",
     "white_check_mark": "✅", "rocket": "🚀", "fire": "🔥", "raised_hands": "🙌", "bulb": "💡",
     "large_green_circle": "🟢", "red_circle": "🔴",
+    "palm_tree": "🌴", "beach_with_umbrella": "🏖️", "face_with_thermometer": "🤒", "airplane": "✈️",
+    "thermometer": "🌡️", "sneezing_face": "🤧", "mask": "😷", "house_with_garden": "🏡", "spiral_calendar_pad": "🗓️",
 }
-"""Slack's names for the emoji the core reacts to (votes, categories) and the common ones around them."""
+"""Slack's names for the emoji the core reacts to (votes, categories), the common ones around them, and
+Slack's status presets (🌴 vacationing, 🤒 out sick, 🗓️ in a meeting …), shown in away reasons."""
 
 TONED = frozenset({"+1", "thumbsup", "-1", "thumbsdown", "raised_hands"})
 """Emoji that take a skin tone; any other keeps its plain form whatever tone Slack names."""

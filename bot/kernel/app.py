@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.kernel import metrics
-from bot.kernel.commands import CommandFamily, Invocation, Reply, dispatch
+from bot.kernel.commands import CommandFamily, Invocation, Reply, Subcommand, dispatch
 from bot.kernel.domain import Member
 from bot.kernel.engine import BoundHandler, BoundPlanner, Engine, EngineSettings
 from bot.kernel.messages import Block, Message
@@ -140,6 +140,16 @@ class Meridian:
 
     def add_family(self, family: CommandFamily[Meridian]) -> None:
         self.families[family.name] = family
+
+    def extend_family(self, name: str, *subcommands: Subcommand[Meridian]) -> None:
+        """Add sub-commands to a family another part installed (``/meridian status-ooo``); installed first."""
+        family = self.families.get(name)
+        if family is None:
+            raise ValueError(f"command family {name} is not installed yet")
+        for sub in subcommands:
+            if family.find(sub.name) is not None:
+                raise ValueError(f"/{name} {sub.name} registered twice")
+            family.subcommands.append(sub)
 
     def on_due(self, kind: str, handler: DueHandler) -> None:
         self.due_handlers[kind] = handler

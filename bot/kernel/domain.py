@@ -85,6 +85,37 @@ def short_day(day: date, seen_from: date | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class StatusAway:
+    """Out of office because the person's chat status says so (Slack: ``:palm_tree:`` "Vacation").
+
+    ``since`` is the member's local date it was first seen; ``until`` the instant the platform
+    clears it, or the instant it was seen cleared (``None``: the person set no expiry, and it
+    lasts while it is set, at most ``STATUS_LONGEST``). A day counts as away when the status still holds at the end of that
+    day's working hours: a 30-minute vacation emoji does not make a day off, "Today" does.
+    """
+
+    emoji: str
+    """As people see it (``🌴``, or Slack's ``:name:`` for an emoji the adapter cannot show otherwise)."""
+    text: str
+    since: date
+    until: datetime | None = None
+    platform: str = ""
+    """Where it was set (``slack``), named in the reason people read."""
+
+    def last_day(self) -> date:
+        """The last local date a status without an expiry can cover (the out-of-office limit)."""
+        return self.since + STATUS_LONGEST
+
+    def label(self) -> str:
+        """``:palm_tree: Vacation``: what the person set, as they set it."""
+        return " ".join(part for part in (self.emoji, self.text) if part)
+
+
+STATUS_LONGEST = timedelta(days=365)
+"""A status without an expiry counts for at most a year after it was first seen (366 days, the ``ooo`` limit)."""
+
+
+@dataclass(frozen=True)
 class Member:
     workspace: str
     id: str
@@ -100,6 +131,11 @@ class Member:
     accounts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     is_admin: bool = False
     owner_of: tuple[str, ...] = ()
+    status_away: tuple[StatusAway, ...] = ()
+    """Out of office as the person's chat status said (``bot.kernel.status``), oldest first; the last may still
+    hold. Ended ones stay, so past days stay excused. Kept by the platform, never by the team file."""
+    status_ooo: bool = True
+    """Whether a vacation or sick status counts as out of office (``/meridian status-ooo off`` turns it off)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,6 +148,8 @@ class Member:
         """Out of office, or a holiday of the member's calendar, on their local date ``day`` (what
         ``away_reason`` gives a reason for; asked by every planner, so no text is built here)."""
         if any(r.first <= day <= r.last for r in self.ooo):
+            return True
+        if any(self._status_holds(s, day) for s in self.status_away):
             return True
         return self.holidays is not None and self.holidays.holiday(day) is not None
 
@@ -126,8 +164,33 @@ class Member:
         for r in self.ooo:
             if day in r:
                 return f"out of office until {short_day(r.last, day)}" if r.last > day else "out of office"
+        for status in reversed(self.status_away):
+            if self._status_holds(status, day):
+                return self._status_reason(status, day)
         name = self.holidays.holiday(day) if self.holidays is not None else None
         return f"holiday: {name}" if name is not None else None
+
+    def _status_holds(self, status: StatusAway, day: date) -> bool:
+        if day < status.since:
+            return False
+        if status.until is None:
+            return day <= status.last_day()
+        end = datetime.combine(day, self.hours.end, self.zone)
+        if self.hours.end <= self.hours.start:  # hours that run past midnight end the next day
+            end = datetime.combine(day + timedelta(days=1), self.hours.end, self.zone)
+        return status.until >= end
+
+    def _status_reason(self, status: StatusAway, day: date) -> str:
+        """``out of office until Fri 9 Apr — Slack status 🌴 Vacation`` (until the last day it covers); no
+        parentheses, as reports put the reason in them after the name."""
+        where = f"{status.platform.capitalize()} status" if status.platform else "status"
+        said = f"{where} {status.label()}".rstrip()
+        if status.until is None:
+            return f"out of office — {said}"
+        last = self.local(status.until).date()
+        if not self._status_holds(status, last):
+            last -= timedelta(days=1)
+        return f"out of office until {short_day(last, day)} — {said}" if last > day else f"out of office — {said}"
 
     def account(self, platform: str) -> str:
         """The member's id on another system; the member id itself when none is mapped."""

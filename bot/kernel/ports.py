@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from bot.kernel.calendars import HolidayCalendar
-from bot.kernel.domain import Member, Standup, Workspace
+from bot.kernel.domain import Member, Standup, StatusAway, Workspace
 from bot.kernel.messages import Form, Message
 
 
@@ -32,6 +32,24 @@ class Posted:
 
 
 @dataclass(frozen=True)
+class ChatStatus:
+    """A person's status as their chat platform shows it (Slack: emoji, text and when it clears)."""
+
+    emoji: str
+    """The platform's name for the emoji (``:palm_tree:``), what a team file lists; empty when none."""
+    text: str
+    expires: datetime | None = None
+    """When the platform clears it; ``None``: the person chose no expiry."""
+    shown: str = ""
+    """The emoji as people see it (``🌴``), for messages; the name when the adapter knows no better."""
+    platform: str = ""
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.emoji or self.text)
+
+
+@dataclass(frozen=True)
 class Profile:
     """What a chat platform knows about a person."""
 
@@ -40,6 +58,8 @@ class Profile:
     tz: str | None
     email: str | None = None
     is_admin: bool = False
+    status: ChatStatus | None = None
+    """Their current status; ``None`` when the platform has no statuses (an empty one is a ``ChatStatus``)."""
 
 
 class DeliveryError(Exception):
@@ -217,6 +237,9 @@ class Store(Protocol):
         """Fold one member into another (a platform user seen before the team file named them)."""
         ...
     def list_workspaces(self) -> list[Workspace]: ...
+    def set_member_status(self, workspace: str, member_id: str, absences: tuple[StatusAway, ...]) -> None:
+        """Record the absences a member's chat status said (``Member.status_away``). Only this writes them:
+        importing the team file or changing a setting (``upsert_member``) keeps what the platform said."""
     def team_holidays(self, workspace: str) -> HolidayCalendar | None:
         """The team's default holiday calendar (the team file's top-level ``holidays:``)."""
         ...

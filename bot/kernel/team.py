@@ -12,6 +12,7 @@ from typing import Any
 from bot.kernel.app import Meridian
 from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import QUIET, WEEKDAYS, Hours, Workspace
+from bot.kernel.status import SETTING_KEY, StatusRules, rules_for
 from bot.kernel.teamfile import TeamFile
 
 
@@ -32,7 +33,7 @@ def apply_team(app: Meridian, tf: TeamFile, platform: str | None = None) -> None
             app.store.upsert_standup(s)
             app.store.cancel_pending(s.workspace, f"standup:{s.workspace}:{s.name}:")
         for section in app.sections:
-            if section.apply is not None and section.name in tf.raw:
+            if section.apply is not None and (section.name in tf.raw or section.apply_when_absent):
                 section.apply(tf)
         app.engine.replan()
 
@@ -75,6 +76,8 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
             entry["accounts"] = dict(m.accounts)
         if m.is_admin:
             entry["admin"] = True
+        if not m.status_ooo:
+            entry["status_ooo"] = False
         members.append(entry)
     standups = []
     for s in app.store.list_standups(workspace):
@@ -94,4 +97,7 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
     team: dict[str, Any] = {"workspace": workspace}
     if team_holidays is not None:
         team["holidays"] = team_holidays.to_data()
+    rules = rules_for(app, workspace)
+    if rules != StatusRules():
+        team[SETTING_KEY] = rules.to_data()
     return {**team, "members": members, "standups": standups}

@@ -39,7 +39,7 @@ from bot.kernel.timekeeping import (
 Path_ = tuple[str | int, ...]
 
 CORE_KEYS = {"workspace", "members", "standups", "holidays"}
-MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "holidays", "quiet", "accounts", "admin"}
+MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "holidays", "quiet", "accounts", "admin", "status_ooo"}
 HOLIDAY_KEYS = {"country", "subdivision", "extra", "removals"}
 STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
                 "mention_missing", "paused"}
@@ -83,6 +83,8 @@ class TeamSection:
     name: str
     validate: Callable[[TeamFile], list[str]]
     apply: Callable[[TeamFile], None] | None = None
+    apply_when_absent: bool = False
+    """Run ``apply`` for a file without the key too (a setting that goes back to its default when removed)."""
 
 
 def parse_yaml(text: str, path: str) -> tuple[Any, dict[Path_, int]]:
@@ -416,6 +418,11 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
         fields["is_admin"] = yes_no(raw.get("admin", False), "admin")
     except TimeInputError as e:
         err((*at, "admin"), str(e))
+        ok = False
+    try:
+        fields["status_ooo"] = yes_no(raw.get("status_ooo", True), "status_ooo")
+    except TimeInputError as e:
+        err((*at, "status_ooo"), str(e))
         ok = False
     return Member(**fields) if ok else None
 

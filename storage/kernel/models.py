@@ -46,6 +46,9 @@ class MemberRow(SQLModel, table=True):
     accounts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     is_admin: bool = False
     owner_of: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status_away: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The absences the person's chat status said (``StatusAway``s); written only by ``set_member_status``."""
+    status_ooo: bool = True
 
 
 class MemberAccountRow(SQLModel, table=True):

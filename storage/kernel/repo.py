@@ -14,13 +14,13 @@ from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from bot.kernel.calendars import HolidayCalendar
-from bot.kernel.domain import Hours, Member, Standup, Workspace
+from bot.kernel.domain import Hours, Member, Standup, StatusAway, Workspace
 from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun
 from bot.kernel.timekeeping import parse_date_range, parse_hhmm
 from storage.db import UTCDateTime, make_engine, session_scope, statement_scope, table_of, transaction_scope
@@ -54,6 +54,18 @@ def _calendar_data(calendar: HolidayCalendar | None) -> dict[str, Any] | None:
     return calendar.to_data() if calendar is not None else None
 
 
+def status_data(absences: tuple[StatusAway, ...]) -> list[dict[str, Any]]:
+    return [{"emoji": a.emoji, "text": a.text, "since": a.since.isoformat(),
+             "until": a.until.astimezone(UTC).isoformat() if a.until else None, "platform": a.platform}
+            for a in absences]
+
+
+def status_from_data(data: list[dict[str, Any]] | None) -> tuple[StatusAway, ...]:
+    return tuple(StatusAway(str(a.get("emoji", "")), str(a.get("text", "")), date.fromisoformat(a["since"]),
+                            datetime.fromisoformat(a["until"]) if a.get("until") else None,
+                            str(a.get("platform", ""))) for a in data or ())
+
+
 def member_from_row(row: MemberRow) -> Member:
     return Member(
         workspace=row.workspace, id=row.id, name=row.name, tz=row.tz,
@@ -63,6 +75,7 @@ def member_from_row(row: MemberRow) -> Member:
         ooo=tuple(parse_date_range(r) for r in row.ooo),
         holidays=HolidayCalendar.from_data(row.holidays) if row.holidays is not None else None,
         accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of),
+        status_away=status_from_data(row.status_away), status_ooo=row.status_ooo,
     )
 
 
@@ -203,7 +216,8 @@ class SqlStore:
                  "quiet_start": f"{m.quiet.start:%H:%M}", "quiet_end": f"{m.quiet.end:%H:%M}",
                  "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo],
                  "holidays": _calendar_data(m.holidays or defaults.get(m.workspace)), "accounts": dict(m.accounts),
-                 "is_admin": m.is_admin, "owner_of": list(m.owner_of)} for m in members]
+                 "is_admin": m.is_admin, "owner_of": list(m.owner_of), "status_ooo": m.status_ooo}
+                for m in members]
         accounts = [{"workspace": m.workspace, "platform": p, "account_id": a, "member_id": m.id}
                     for m in members for p, a in m.accounts.items()]
         with self.session() as s:
@@ -221,6 +235,11 @@ class SqlStore:
                 stmt = self._insert(MemberAccountRow)
                 s.execute(stmt.on_conflict_do_update(index_elements=["workspace", "platform", "account_id"],
                                                      set_={"member_id": stmt.excluded["member_id"]}), accounts)
+
+    def set_member_status(self, workspace: str, member_id: str, absences: tuple[StatusAway, ...]) -> None:
+        with self.session() as s:
+            s.execute(update(MemberRow).where(MemberC.workspace == workspace, MemberC.id == member_id)
+                      .values(status_away=status_data(absences) if absences else null()))
 
     def delete_member(self, workspace: str, member_id: str) -> None:
         with self.session() as s:
@@ -252,6 +271,11 @@ class SqlStore:
                      for key, value in rows if new_prefix + key[len(old_prefix):] not in have]
             if moved:
                 s.execute(self._insert(KeyValueRow), moved)
+            statuses = dict(s.execute(select(MemberC.id, MemberC.status_away).where(
+                MemberC.workspace == workspace, MemberC.id.in_((old_id, new_id)))).all())
+            if statuses.get(old_id) and not statuses.get(new_id):  # what the platform said of the earlier member
+                s.execute(update(MemberRow).where(MemberC.workspace == workspace, MemberC.id == new_id)
+                          .values(status_away=statuses[old_id]))
         self.delete_member(workspace, old_id)
 
     # --- stand-ups ------------------------------------------------------------------

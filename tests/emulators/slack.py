@@ -61,6 +61,10 @@ class User:
     team_id: str = "T0001"
     is_admin: bool = False
     email: str | None = None
+    status_emoji: str = ""
+    status_text: str = ""
+    status_expiration: int = 0
+    """Unix seconds when Slack clears the status; 0: never."""
 
 
 @dataclass
@@ -142,6 +146,29 @@ class SlackEmulator:
     # --- configuration --------------------------------------------------------------
     def add_user(self, user_id: str, name: str, tz: str | None, team_id: str = "T0001", is_admin: bool = False) -> None:
         self.users[user_id] = User(user_id, name, tz, team_id, is_admin)
+
+    def set_status(self, user_id: str, emoji: str = "", text: str = "", expiration: int = 0) -> dict[str, Any]:
+        """Set a person's status as Slack would, and return the ``user_change`` event Slack sends for it."""
+        user = self.users[user_id]
+        user.status_emoji, user.status_text, user.status_expiration = emoji, text, expiration
+        return {"type": "user_change", "user": self.user_object(user), "cache_ts": int(self._clock()),
+                "event_ts": f"{self._clock():.6f}"}
+
+    def user_object(self, user: User) -> dict[str, Any]:
+        """The ``user`` object of ``users.info`` and of ``user_change`` events."""
+        offset = 0
+        if user.tz:
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+            delta = datetime.now(ZoneInfo(user.tz)).utcoffset()
+            offset = int(delta.total_seconds()) if delta else 0
+        return {
+            "id": user.id, "team_id": user.team_id, "name": user.name.lower(), "real_name": user.name,
+            "tz": user.tz, "tz_label": user.tz or "", "tz_offset": offset, "is_admin": user.is_admin,
+            "is_bot": False, "deleted": False,
+            "profile": {"real_name": user.name, "display_name": user.name, "email": user.email,
+                        "status_emoji": user.status_emoji, "status_text": user.status_text,
+                        "status_expiration": user.status_expiration, "status_emoji_display_info": []}}
 
     def rate_limit(self, method: str, per_second: int, retry_after: int = 1, storm: int = 0) -> None:
         """Allow ``per_second`` calls of ``method`` per one-second window; refuse ``storm`` calls first."""
@@ -457,17 +484,7 @@ class SlackEmulator:
         user = self.users.get(str(params.get("user", "")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
-        offset = 0
-        if user.tz:
-            from datetime import datetime
-            from zoneinfo import ZoneInfo
-            delta = datetime.now(ZoneInfo(user.tz)).utcoffset()
-            offset = int(delta.total_seconds()) if delta else 0
-        return {"ok": True, "user": {
-            "id": user.id, "team_id": user.team_id, "name": user.name.lower(), "real_name": user.name,
-            "tz": user.tz, "tz_label": user.tz or "", "tz_offset": offset, "is_admin": user.is_admin,
-            "is_bot": False, "deleted": False,
-            "profile": {"real_name": user.name, "display_name": user.name, "email": user.email}}}
+        return {"ok": True, "user": self.user_object(user)}
 
     def _m_views_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if not params.get("trigger_id"):

@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import SQLModel
 
 from bot.kernel.calendars import HolidayCalendar
-from bot.kernel.domain import DateRange, Hours, Member, Standup, Workspace
+from bot.kernel.domain import DateRange, Hours, Member, Standup, StatusAway, Workspace
 from bot.kernel.ports import DueItem, OutboxEntry, StandupRun, Store
 from bot.raci.model import Activity, Assignment, Change, HistoryEntry, Role
 from storage.kernel.repo import SqlStore
@@ -168,6 +168,39 @@ def test_merging_a_member_moves_their_days_and_settings_unless_the_survivor_has_
     assert store.kv_get(WS, "member:bob:tz_source") == "team"
     assert store.kv_get(WS, "member:bob:tz_reported:slack") == "Europe/Berlin"
     assert store.kv_get(WS, "member:UBOB:tz_source") is None
+
+
+VACATION = StatusAway(":palm_tree:", "Vacation", date(2027, 4, 5), datetime(2027, 4, 9, 21, 59, tzinfo=UTC), "slack")
+SICK = StatusAway("🤒", "", date(2027, 5, 3), None, "slack")
+
+
+def test_a_chat_status_is_kept_apart_from_what_the_team_file_and_settings_write(store: Store) -> None:
+    store.upsert_members([alice(status_ooo=False), Member(WS, "bea", "Bea")])
+    assert store.get_member(WS, "alice") == alice(status_ooo=False)
+    store.set_member_status(WS, "bea", (VACATION,))
+    store.set_member_status(WS, "nobody", (VACATION,))  # a member gone meanwhile: nothing to do
+    assert store.get_member(WS, "bea") == Member(WS, "bea", "Bea", status_away=(VACATION,))
+    store.upsert_member(Member(WS, "bea", "Bea B.", tz="Asia/Tokyo"))  # an import or a setting keeps the status
+    bea = store.get_member(WS, "bea")
+    assert bea is not None and bea.status_away == (VACATION,) and bea.tz == "Asia/Tokyo"
+    assert [m.status_away for m in store.list_members(WS)] == [(), (VACATION,)]
+    store.set_member_status(WS, "bea", (VACATION, SICK))
+    assert getattr(store.find_member_by_account(WS, "slack", "U01"), "status_away", 1) == ()
+    assert getattr(store.get_member(WS, "bea"), "status_away", None) == (VACATION, SICK)
+    store.set_member_status(WS, "bea", ())
+    assert getattr(store.get_member(WS, "bea"), "status_away", 1) == ()
+
+
+def test_merging_moves_the_earlier_members_chat_status_unless_the_survivor_has_one(store: Store) -> None:
+    store.upsert_members([Member(WS, "UBOB", "UBOB", accounts={"slack": "UBOB"}), Member(WS, "bob", "Bob"),
+                          Member(WS, "UCAT", "UCAT"), Member(WS, "cat", "Cat")])
+    store.set_member_status(WS, "UBOB", (VACATION,))
+    store.set_member_status(WS, "UCAT", (VACATION,))
+    store.set_member_status(WS, "cat", (SICK,))
+    store.merge_member(WS, "UBOB", "bob")
+    store.merge_member(WS, "UCAT", "cat")
+    assert getattr(store.get_member(WS, "bob"), "status_away", None) == (VACATION,)
+    assert getattr(store.get_member(WS, "cat"), "status_away", None) == (SICK,)
 
 
 # --- stand-ups and runs ---------------------------------------------------------------------
