@@ -49,7 +49,7 @@ def test_ooo_reads_natural_ranges_joins_overlaps_and_refuses_mistakes_in_one_lin
     assert 'I can\'t read "nxt wek" as a date — try "next week" or 2027-03-29.' in out
     assert "You are not out of office on any day of 2027-09-01 (Wed 1 Sep)" in out
     me = after_echo(out, "/meridian me")
-    assert "Public holidays: Australia, New South Wales (AU-NSW); next: Fri 26 Mar Good Friday" in me
+    assert "Public holidays: Australia, New South Wales (AU-NSW); next: Fri 26 Mar (Good Friday) · Sat 27 Mar (Easter Saturday)" in me
     assert "Today you are away (out of office until Fri 26 Mar): no stand-up reminders." in me
     assert "Traceback" not in out + done.stderr
 
