@@ -66,13 +66,17 @@ def test_marking_the_day_off_after_the_reminder_stops_the_nudge() -> None:
     assert [s.utc for s in said if s.where == "DM noor" and "Still open" in s.body] == ["2027-03-15 07:30"]
 
 
-def test_the_days_report_says_why_each_person_was_away() -> None:
-    done = meridian("console", "--start", "2027-01-25T20:00Z", "--strict",
-                    stdin=":advance 30h\n/standup report 2027-01-26\n")
+def test_the_days_report_says_why_each_person_was_away_and_stats_leave_the_day_out() -> None:
+    done = meridian("console", "--start", "2027-01-24T20:00Z", "--strict",
+                    stdin=":advance 54h\n/standup report 2027-01-26\n/standup stats\n")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     report = after_echo(done.stdout, "/standup report 2027-01-26")
     assert "Away (2): Kenji (holiday: Australia Day), Ravi (holiday: Republic Day)" in report
     assert "0/4 answered (Kenji, Ravi away)" in done.stdout
+    stats = after_echo(done.stdout, "/standup stats")
+    assert "Kenji: 0/1 days answered (0%) · not counted: 1 away" in stats  # Monday missed, Australia Day not
+    assert "Ravi: 0/1 days answered (0%) · not counted: 1 away" in stats
+    assert "Marta: 0/2 days answered (0%)" in stats
 
 
 def test_schedule_preview_marks_holidays_and_out_of_office_days_with_the_reason() -> None:
