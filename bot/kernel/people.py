@@ -130,7 +130,7 @@ async def cmd_me(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
     today = now.date()
     calendar = m.holidays.describe() if m.holidays is not None else "none"
     ahead = holidays_ahead(m.holidays, today)
-    upcoming = "; ".join(f"{short_day(d, today)} {name}" for d, name in ahead) or "none in the coming year"
+    upcoming = " · ".join(f"{short_day(d, today)} ({name})" for d, name in ahead) or "none in the coming year"
     away_today = m.away_reason(today)
     return Reply(Message((Section(rich(Strong(m.name), f" — {m.tz}, now {now:%a %H:%M} {zone_label(now, m.tz)}")),
                           Section(rich(f"Hours {m.hours}; workdays {', '.join(in_week_order(m.workdays))}; "

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from bot.kernel import quiet
 from bot.kernel.dates import DateInputError, looks_like_date, parse_day
 from bot.kernel.domain import Member
 from bot.kernel.members import People, PersonNotFound
@@ -395,8 +396,8 @@ async def on_absences(ctx: RetroContext, item: ClaimedItem) -> None:
     away = [(m, why_away(m, local_date(occ.start, m.tz))) for m in members if is_absent(m, occ)]
     other = best_other_day(ctx, r, occ)
     for admin in (m for m in ctx.app.store.list_members(r.workspace) if m.is_admin):
-        await ctx.app.outbox.dm(f"{item.key}:dm:{admin.id}", r.workspace, admin.id,
-                                absence_message(r, occ, admin, away, len(members), other))
+        await quiet.notify(ctx.app, f"{item.key}:dm:{admin.id}", r.workspace, admin,
+                           absence_message(r, occ, admin, away, len(members), other))
 
 
 async def on_action_remind(ctx: RetroContext, item: ClaimedItem) -> None:
@@ -406,7 +407,7 @@ async def on_action_remind(ctx: RetroContext, item: ClaimedItem) -> None:
     owner = ctx.app.store.get_member(item.workspace, action.owner)
     if owner is None:
         return
-    await ctx.app.outbox.dm(f"{item.key}:dm", item.workspace, owner.id, action_due_message(owner, action))
+    await quiet.notify(ctx.app, f"{item.key}:dm", item.workspace, owner, action_due_message(owner, action))
 
 
 async def on_replanned(ctx: RetroContext, item: ClaimedItem) -> None:
@@ -424,6 +425,6 @@ async def on_replanned(ctx: RetroContext, item: ClaimedItem) -> None:
         await ctx.app.outbox.post(f"{item.key}:channel", r.workspace, r.channel,
                                   replan_channel_message(r, notice, names))
     for mid, lines in notice["people"].items():
-        if mid in members:
-            await ctx.app.outbox.dm(f"{item.key}:dm:{mid}", r.workspace, mid,
-                                    replan_dm(r, members[mid], lines, notice["why"]))
+        if mid in members:  # a re-plan is news, not a reminder: it waits for the person's working hours
+            await quiet.notify(ctx.app, f"{item.key}:dm:{mid}", r.workspace, members[mid],
+                               replan_dm(r, members[mid], lines, notice["why"]))

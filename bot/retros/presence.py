@@ -43,12 +43,8 @@ def away_days(m: Member, days: Iterable[date]) -> frozenset[date]:
 
 
 def why_away(m: Member, day: date) -> str:
-    """A few words on why the member is away that day (for the admins' note).
-
-    Out-of-office ranges are all ``is_away`` knows today; once ``Member.away_reason`` is there (holidays
-    named), this is ``m.away_reason(day) or "away"``.
-    """
-    return "out of office" if m.is_away(day) else "away"
+    """A few words on why the member is away that day (for the admins' note): the kernel's one reason."""
+    return m.away_reason(day) or "away"
 
 
 def in_working_hours(m: Member, at: datetime) -> bool:

@@ -83,7 +83,7 @@ async def test_ooo_and_me_on_slack(slack: SlackHarness) -> None:
     assert "ends before it starts" in refused
     me = await say(slack, "me", "U0KENJI")
     assert "out of office: 2027-02-01..2027-02-10 (Mon 1 Feb to Wed 10 Feb)" in me
-    assert "Public holidays: Australia, New South Wales (AU-NSW); next: Tue 26 Jan Australia Day" in me
+    assert "Public holidays: Australia, New South Wales (AU-NSW); next: Tue 26 Jan (Australia Day) · Fri 26 Mar (Good Friday)" in me
     assert slack.app.store.get_member("T0001", "kenji").ooo[0].last.isoformat() == "2027-02-10"  # type: ignore[union-attr]
 
 

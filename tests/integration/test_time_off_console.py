@@ -49,7 +49,7 @@ def test_ooo_reads_natural_ranges_joins_overlaps_and_refuses_mistakes_in_one_lin
     assert 'I can\'t read "nxt wek" as a date — try "next week" or 2027-03-29.' in out
     assert "You are not out of office on any day of 2027-09-01 (Wed 1 Sep)" in out
     me = after_echo(out, "/meridian me")
-    assert "Public holidays: Australia, New South Wales (AU-NSW); next: Fri 26 Mar Good Friday" in me
+    assert "Public holidays: Australia, New South Wales (AU-NSW); next: Fri 26 Mar (Good Friday) · Sat 27 Mar (Easter Saturday)" in me
     assert "Today you are away (out of office until Fri 26 Mar): no stand-up reminders." in me
     assert "Traceback" not in out + done.stderr
 
@@ -66,13 +66,17 @@ def test_marking_the_day_off_after_the_reminder_stops_the_nudge() -> None:
     assert [s.utc for s in said if s.where == "DM noor" and "Still open" in s.body] == ["2027-03-15 07:30"]
 
 
-def test_the_days_report_says_why_each_person_was_away() -> None:
-    done = meridian("console", "--start", "2027-01-25T20:00Z", "--strict",
-                    stdin=":advance 30h\n/standup report 2027-01-26\n")
+def test_the_days_report_says_why_each_person_was_away_and_stats_leave_the_day_out() -> None:
+    done = meridian("console", "--start", "2027-01-24T20:00Z", "--strict",
+                    stdin=":advance 54h\n/standup report 2027-01-26\n/standup stats\n")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     report = after_echo(done.stdout, "/standup report 2027-01-26")
     assert "Away (2): Kenji (holiday: Australia Day), Ravi (holiday: Republic Day)" in report
     assert "0/4 answered (Kenji, Ravi away)" in done.stdout
+    stats = after_echo(done.stdout, "/standup stats")
+    assert "Kenji: 0/1 days answered (0%) · not counted: 1 away" in stats  # Monday missed, Australia Day not
+    assert "Ravi: 0/1 days answered (0%) · not counted: 1 away" in stats
+    assert "Marta: 0/2 days answered (0%)" in stats
 
 
 def test_schedule_preview_marks_holidays_and_out_of_office_days_with_the_reason() -> None:
