@@ -334,6 +334,15 @@ class MemoryStore:
         self._state.outbox[entry.key] = _OutboxRecord(new)
         return new
 
+    def outbox_add_claimed(self, entry: OutboxEntry, now: datetime, worker: str) -> tuple[OutboxEntry, bool]:
+        stored = self._state.outbox.get(entry.key)
+        if stored is not None:
+            return stored.entry, False
+        before = self.outbox_add(entry, now)
+        self._state.outbox[entry.key].entry = replace(before, status="sending", attempt_at=_instant(now),
+                                                      attempt_by=worker)
+        return before, True
+
     def outbox_get(self, key: str) -> OutboxEntry | None:
         stored = self._state.outbox.get(key)
         return stored.entry if stored else None

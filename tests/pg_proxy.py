@@ -19,12 +19,14 @@ In a test, on an event loop (the test's, or one in a thread of its own)::
 
 In a benchmark, as a child process, so that its work is not counted as the benchmark's::
 
-    with proxied(database_url, rtt_ms=2) as proxy:
-        run(proxy.url)
+    with scratch_database() as url, proxied(url, rtt_ms=2) as proxy:
+        run(proxy.url)             # a new migrated database, reached through the proxy; dropped after
         proxy.restart(3.0)         # returns once connections are cut; accepting again ``seconds`` later
+        proxy.added_rtt_ms()       # the round trip it really adds (timer granularity adds a little)
 
 or from a shell: ``python -m tests.pg_proxy --rtt-ms 2 --upstream 127.0.0.1:5432``, which prints the
-address it listens on and then reads commands on stdin (``restart SECONDS``; end of input stops it).
+address it listens on and then reads commands on stdin (``restart SECONDS``, ``down``, ``up``; end of input
+stops it).
 """
 
 from __future__ import annotations
@@ -32,17 +34,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage.db import normalise_url
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("MERIDIAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+"""The shared server's maintenance database, as the test suite names it (``tests/conftest.py``)."""
 CHUNK = 65536
 
 
@@ -88,6 +96,7 @@ class PgProxy:
         self._database_url = database_url
         self._server: asyncio.Server | None = None
         self._links: set[_Link] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self.accepted = 0
         self.refused = 0
 
@@ -113,6 +122,7 @@ class PgProxy:
     async def stop(self) -> None:
         self._stop_listening()
         self.cut()
+        await asyncio.gather(*self._handlers, return_exceptions=True)  # each ends once its sockets are closed
 
     async def __aenter__(self) -> PgProxy:
         await self.start()
@@ -158,10 +168,15 @@ class PgProxy:
         self.accepted += 1
         link = _Link(client, server)
         self._links.add(link)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         try:
             await asyncio.gather(self._pump(client_reader, server), self._pump(server_reader, client))
         finally:
             self._links.discard(link)
+            if handler is not None:
+                self._handlers.discard(handler)
             link.cut()
 
     async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
@@ -207,13 +222,29 @@ class ProxyProcess:
             raise RuntimeError("the PostgreSQL proxy did not start")
         self.host, self.port = host, int(port)
         self.url = via(database_url, self.host, self.port)
+        self._direct = database_url
 
     def restart(self, down_seconds: float) -> int:
         """Cut every connection now and refuse new ones for ``down_seconds``; returns how many were cut."""
+        return int(self._command(f"restart {down_seconds}").split()[1])  # "cut N"
+
+    def down(self) -> int:
+        """Cut every connection and refuse new ones until ``up()``; returns how many were cut."""
+        return int(self._command("down").split()[1])
+
+    def up(self) -> None:
+        """Accept connections again (returns once the proxy listens)."""
+        self._command("up")
+
+    def _command(self, line: str) -> str:
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"restart {down_seconds}\n")
+        self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
-        return int(self.process.stdout.readline().split()[1])  # "cut N"
+        return self.process.stdout.readline().strip()
+
+    def added_rtt_ms(self, samples: int = 200) -> float:
+        """The round trip the proxy adds, measured: ``SELECT 1`` through it against the server directly."""
+        return round_trip_ms(self.url, samples) - round_trip_ms(self._direct, samples)
 
     def close(self) -> None:
         if self.process.stdin is not None:
@@ -245,6 +276,39 @@ def proxied(database_url: str, rtt_ms: float = 0.0) -> Iterator[ProxyProcess]:
         proxy.close()
 
 
+def round_trip_ms(database_url: str, samples: int = 200) -> float:
+    """The mean time of one ``SELECT 1`` on an open connection, in milliseconds."""
+    engine = create_engine(normalise_url(database_url))
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            started = time.perf_counter()
+            for _ in range(samples):
+                conn.exec_driver_sql("SELECT 1")
+            return (time.perf_counter() - started) / samples * 1000
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def scratch_database(admin_url: str = ADMIN_URL) -> Iterator[str]:
+    """A new database on the server, migrated to the current schema, dropped (with its connections) afterwards."""
+    from storage.migrate import upgrade
+
+    name = f"meridian_scratch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 async def _serve(upstream: tuple[str, int], rtt_ms: float, port: int) -> None:
     proxy = PgProxy(upstream, rtt_ms, port=port)
     await proxy.start()
@@ -257,8 +321,15 @@ async def _serve(upstream: tuple[str, int], rtt_ms: float, port: int) -> None:
             task = asyncio.create_task(_back_after(proxy, float(rest[0])))
             restarting.add(task)
             task.add_done_callback(restarting.discard)
+        elif command == "down":
+            print(f"cut {proxy.go_down()}", flush=True)
+        elif command == "up":
+            await proxy.start()
+            print("up", flush=True)
         elif command:
-            print(f"unknown command {command!r}; known: restart SECONDS", file=sys.stderr, flush=True)
+            print(
+                f"unknown command {command!r}; known: restart SECONDS, down, up", file=sys.stderr, flush=True
+            )
     await proxy.stop()
 
 
@@ -270,7 +341,7 @@ async def _back_after(proxy: PgProxy, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="A TCP proxy in front of PostgreSQL with added latency and "
-        "simulated restarts (commands on stdin: restart SECONDS)."
+        "simulated restarts (commands on stdin: restart SECONDS, down, up)."
     )
     parser.add_argument(
         "--upstream", default="127.0.0.1:5432", help="the server, HOST:PORT (default: %(default)s)"

@@ -145,9 +145,19 @@ class Outbox:
         return now - self._silent_after if self._silent_after is not None else None
 
     async def _send(self, entry: OutboxEntry) -> Posted | None:
-        stored = self.store.outbox_add(entry, self.clock.now())
+        now = self.clock.now()
+        if self._worker is None:
+            stored, claimed = self.store.outbox_add(entry, now), False
+        else:
+            try:  # a new entry is stored already claimed: one round trip, not three
+                stored, claimed = self.store.outbox_add_claimed(entry, now, self._worker)
+            except Exception:  # the insert may have landed before the connection dropped
+                self._cut_short = True
+                raise
         if stored.status == "sent" and stored.channel and stored.message_id:
             return Posted(stored.channel, stored.message_id)
+        if claimed:
+            return await self._hold(stored, now)
         return await self._attempt(stored)
 
     def release_cut_short(self) -> int:
@@ -178,6 +188,10 @@ class Outbox:
             raise
         if before is None:  # another sender holds it, or it went out meanwhile
             return self.sent(entry.key)
+        return await self._hold(before, now)
+
+    async def _hold(self, before: OutboxEntry, now: datetime) -> Posted | None:
+        """Make the attempt this worker began at ``now`` on the entry that was ``before``."""
         self._sending.add(before.key)
         try:
             return await self._make(before, now)

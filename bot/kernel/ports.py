@@ -264,6 +264,12 @@ class Store(Protocol):
     def outbox_add(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
         """Store a new entry, or return the one already stored under its key."""
         ...
+    def outbox_add_claimed(self, entry: OutboxEntry, now: datetime, worker: str) -> tuple[OutboxEntry, bool]:
+        """Store a new entry already ``sending`` by ``worker`` since ``now``: the insert begins its first attempt
+        (nobody else can hold a row that did not exist), one round trip where storing and then claiming
+        takes three. Returns the entry as it was before that attempt (``pending``) and ``True``; for a key
+        already stored, the stored entry, untouched, and ``False`` (then ``outbox_begin_attempt`` decides)."""
+        ...
     def outbox_get(self, key: str) -> OutboxEntry | None: ...
     def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime, worker: str | None = None,
                              silent_since: datetime | None = None) -> OutboxEntry | None:

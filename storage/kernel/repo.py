@@ -414,6 +414,20 @@ class SqlStore:
             assert row is not None
             return _outbox_from_row(row)
 
+    def outbox_add_claimed(self, entry: OutboxEntry, now: datetime, worker: str) -> tuple[OutboxEntry, bool]:
+        with self.one_statement() as c:
+            inserted = c.execute(self._insert(OutboxRow).values(
+                key=entry.key, workspace=entry.workspace, kind=entry.kind, target=entry.target,
+                thread_key=entry.thread_key, payload=entry.payload, status="sending", attempts=0,
+                created_at=now, last_error="", attempt_at=now, attempt_by=worker,
+            ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxC.created_at)).first()
+            if inserted is not None:
+                return OutboxEntry(entry.key, entry.workspace, entry.kind, entry.target, entry.payload, "pending", 0,
+                                   entry.thread_key, None, None, None, inserted.created_at, None), True
+            row = c.execute(OUTBOX_BY_KEY, {"key": entry.key}).first()
+            assert row is not None
+            return _outbox_from_row(row), False
+
     def outbox_get(self, key: str) -> OutboxEntry | None:
         with self.one_statement() as c:
             row = c.execute(OUTBOX_BY_KEY, {"key": key}).first()

@@ -341,6 +341,23 @@ def test_outbox_add_stores_a_new_entry_once_and_returns_the_stored_one_after(sto
     assert store.outbox_get("nope") is None
 
 
+def test_a_new_entry_may_be_stored_with_its_first_attempt_begun_and_an_old_one_is_left_as_it_is(
+        store: Store) -> None:
+    stale = timedelta(minutes=5)
+    before, claimed = store.outbox_add_claimed(entry("new"), T0, "w1")
+    assert claimed and (before.key, before.status, before.attempts, before.created_at, before.attempt_at) == (
+        "new", "pending", 0, T0, None), "the entry as it was before its first attempt"
+    stored = store.outbox_get("new")
+    assert stored is not None and (stored.status, stored.attempt_at, stored.attempt_by) == ("sending", T0, "w1")
+    assert store.outbox_begin_attempt("new", T0, T0 - stale, "w2") is None, "w1 holds it"
+    assert store.outbox_renew_attempt("new", T0, T0 + timedelta(seconds=1)), "w1's hold is an ordinary attempt"
+    again, claimed_again = store.outbox_add_claimed(replace(entry("new"), payload="other"), T0, "w2")
+    assert not claimed_again and (again.status, again.attempt_by, again.payload) == ("sending", "w1", '{"text": "hi"}')
+    store.outbox_mark_sent("new", "C1", "m1", T0)
+    sent, claimed_sent = store.outbox_add_claimed(entry("new"), T0 + timedelta(hours=1), "w3")
+    assert not claimed_sent and (sent.status, sent.message_id) == ("sent", "m1")
+
+
 def test_outbox_begin_attempt_is_a_compare_and_set(store: Store) -> None:
     stale = timedelta(minutes=5)
     assert store.outbox_begin_attempt("nope", T0, T0 - stale) is None
