@@ -197,6 +197,8 @@ async def test_postgres_restarting_mid_fan_out_loses_and_doubles_nothing_and_hea
     # Every answer came at once, from the last probe: none waited on the database (the outage lasted 4 s).
     # The machine running the suite is shared, so a stray answer may be late for its own reasons: the
     # bound holds for 99 in 100 answers, and all are well under a second.
+    first = next(n for n, a in enumerate(answers) if a.status == 200)
+    answers = answers[first:]  # from the moment serve listens
     times = sorted(a.seconds for a in answers)
     p99 = times[int(0.99 * (len(times) - 1))]
     assert all(a.status in (200, 503) for a in answers), Counter(a.status for a in answers)
