@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -56,6 +57,8 @@ class Run:
     duplicated: int
     unsent: int
     pace: str
+    statements: float
+    """SQL statements per DM in the timed pass."""
 
     def met(self, target: float) -> bool:
         return (self.elapsed <= target and self.refused < MAX_REFUSALS and self.lost == 0 and self.duplicated == 0
@@ -81,6 +84,13 @@ async def fan_out(db: str, people: int, rate: int, concurrency: int) -> Run:
     app.store.upsert_members([Member("T0001", uid, f"Person {uid}", tz="Europe/Berlin", accounts={"slack": uid})
                               for uid in ids])
     gate = asyncio.Semaphore(concurrency)
+    statements = [0]  # each one a round trip to the database: what an added latency multiplies
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    for counted in (store.engine, slack_engine):
+        event.listen(counted, "before_cursor_execute", count)
 
     async def remind(uid: str) -> None:
         async with gate:
@@ -90,6 +100,7 @@ async def fan_out(db: str, people: int, rate: int, concurrency: int) -> Run:
     start = time.perf_counter()
     await asyncio.gather(*(remind(uid) for uid in ids))
     elapsed = time.perf_counter() - start
+    per_dm = statements[0] / people
     # A second pass, as after a restart or a duplicate event: the outbox must send nothing again.
     await asyncio.gather(*(remind(uid) for uid in ids))
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/_emulator/calls") as resp:
@@ -107,13 +118,13 @@ async def fan_out(db: str, people: int, rate: int, concurrency: int) -> Run:
     return Run(elapsed=elapsed, refused=sum(1 for c in calls if c["method"] == "chat.postMessage#429"),
                delivered=sum(posted.values()), lost=sum(1 for uid in ids if posted.get("D" + uid[1:], 0) == 0),
                duplicated=sum(n - 1 for n in posted.values() if n > 1), unsent=unsent,
-               pace=f"{pace.limit} per {pace.window + pace.margin:.2f} s")
+               pace=f"{pace.limit} per {pace.window + pace.margin:.2f} s", statements=per_dm)
 
 
 def report(label: str, run: Run, target: float) -> None:
     print(f"{label}: total {run.elapsed:.1f} s (target ≤ {target:.1f} s); 429 answers waited out {run.refused} "
           f"(target < {MAX_REFUSALS}); delivered {run.delivered}; lost {run.lost}; duplicated {run.duplicated}; "
-          f"outbox entries not sent {run.unsent}; pace learnt {run.pace} — "
+          f"outbox entries not sent {run.unsent}; pace learnt {run.pace}; {run.statements:.1f} statements a DM — "
           + ("target met" if run.met(target) else "target NOT met"))
 
 
