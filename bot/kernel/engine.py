@@ -115,6 +115,8 @@ class Engine:
                 batch = list(group)
                 await asyncio.gather(*(self._run_limited(item, now) for item in batch))
                 handled += len(batch)
+                if self._lost_contact:  # claim nothing more: what is left is handed back at the next pass
+                    return handled
 
     async def _run_limited(self, item: ClaimedItem, now: datetime) -> None:
         async with self._limit:
@@ -214,6 +216,7 @@ class Engine:
         """Move a simulated clock to ``target``, running everything that falls due on the way, in order."""
         handled = 0
         while True:
+            self.release_stranded()
             self.plan()
             handled += await self.run_due()
             await self._retry_deliveries()
