@@ -39,10 +39,16 @@ def command_body(text: str, user: str, response_url: str, command: str = "/stand
                       "trigger_id": f"{uuid.uuid4().int % 10**12}.bench", "api_app_id": "A0001"})
 
 
-def serve(port: int, api_url: str, db: Path, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
-    """``meridian serve`` exactly as an operator runs it, Slack enabled, pointed at the emulator."""
+def serve(port: int, api_url: str, db: Path, extra: list[str] | None = None,
+          database_url: str | None = None) -> subprocess.Popen[bytes]:
+    """``meridian serve`` exactly as an operator runs it, Slack enabled, pointed at the emulator.
+
+    Its database is the SQLite file ``db`` (its folder is the working directory), or ``database_url``
+    when given: a migrated PostgreSQL database, such as ``tests.pg_proxy.scratch_database()`` makes,
+    reached directly or through ``tests.pg_proxy.proxied(url, rtt_ms=2)``'s ``url``."""
     env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
-           "DATABASE_URL": f"sqlite:///{db}", "MERIDIAN_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+           "DATABASE_URL": database_url or f"sqlite:///{db}", "MERIDIAN_LOG_LEVEL": "WARNING",
+           "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), "--host", "127.0.0.1",
                              *(extra or [])], env=env, cwd=str(db.parent))
 

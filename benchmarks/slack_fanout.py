@@ -7,7 +7,11 @@ of 429, 0 lost and 0 duplicated (every person gets exactly one DM, every outbox 
 ``sent``). The Slack adapter paces itself (``adapters/slack/pacing.py``): it is told no limit,
 and learns it from the first 429.
 
-    python benchmarks/slack_fanout.py [--people 1000] [--rate 50] [--concurrency 200]
+With ``--pg-rtt-ms 2`` the fan-out runs on PostgreSQL twice, each time on a new database: over
+loopback, then behind a proxy adding 2 ms to every round trip (``tests/pg_proxy.py``, in a process
+of its own), as a database in the next rack would; both are held to the same target.
+
+    python benchmarks/slack_fanout.py [--people 1000] [--rate 50] [--concurrency 200] [--pg-rtt-ms 2]
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,9 +43,32 @@ from storage.db import make_engine
 from storage.slack.repo import SlackRepo
 
 MAX_REFUSALS = 50
+DAY = "2027-03-15"
 
 
-async def main(people: int, rate: int, concurrency: int) -> int:
+@dataclass
+class Run:
+    """One fan-out's figures."""
+
+    elapsed: float
+    refused: int
+    delivered: int
+    lost: int
+    duplicated: int
+    unsent: int
+    pace: str
+    statements: float
+    """SQL statements per DM in the timed pass."""
+    cpu: float
+    """CPU seconds this process used in the timed pass: on a shared machine, what the wall time is made of."""
+
+    def met(self, target: float) -> bool:
+        return (self.elapsed <= target and self.refused < MAX_REFUSALS and self.lost == 0 and self.duplicated == 0
+                and self.unsent == 0)
+
+
+async def fan_out(db: str, people: int, rate: int, concurrency: int) -> Run:
+    """1,000 reminder DMs through the outbox on the database ``db``, to a Slack allowing ``rate`` posts a second."""
     # Slack is another machine: the emulator runs in its own process, so its work is not counted as ours.
     port = free_port()
     emulator = subprocess.Popen([sys.executable, "-m", "tests.emulators.slack", "--port", str(port),
@@ -47,25 +76,33 @@ async def main(people: int, rate: int, concurrency: int) -> int:
                                 env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE)
     assert emulator.stdout is not None
     api = emulator.stdout.readline().decode().strip()
-    db = f"sqlite:///{Path(tempfile.mkdtemp(prefix='meridian-fanout-')) / 'fanout.db'}"
     config = SlackConfig(signing_secret="s", bot_token="xoxb-T0001-fanout", api_url=api)
-    chat = slack_chat(config, SlackRepo(make_engine(db)))
-    app = build_core(open_store(db), SystemClock(), {"slack": chat}, worker="bench", attach=[chat.attach])
+    slack_engine = make_engine(db)
+    chat = slack_chat(config, SlackRepo(slack_engine))
+    store = open_store(db)
+    app = build_core(store, SystemClock(), {"slack": chat}, worker="bench", attach=[chat.attach])
     app.store.upsert_workspace(Workspace("T0001", platform="slack", name="bench"))
     ids = [f"U{n:07d}" for n in range(people)]
-    for uid in ids:
-        app.store.upsert_member(Member("T0001", uid, f"Person {uid}", tz="Europe/Berlin", accounts={"slack": uid}))
-    day = "2027-03-15"
+    app.store.upsert_members([Member("T0001", uid, f"Person {uid}", tz="Europe/Berlin", accounts={"slack": uid})
+                              for uid in ids])
     gate = asyncio.Semaphore(concurrency)
+    statements = [0]  # each one a round trip to the database: what an added latency multiplies
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    for counted in (store.engine, slack_engine):
+        event.listen(counted, "before_cursor_execute", count)
 
     async def remind(uid: str) -> None:
         async with gate:
-            await app.outbox.dm(f"standup:daily:reminder:{uid}:{day}", "T0001", uid,
-                                Message.text(f"Good morning! Time for your stand-up ({day})."))
+            await app.outbox.dm(f"standup:daily:reminder:{uid}:{DAY}", "T0001", uid,
+                                Message.text(f"Good morning! Time for your stand-up ({DAY})."))
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     await asyncio.gather(*(remind(uid) for uid in ids))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    per_dm = statements[0] / people
     # A second pass, as after a restart or a duplicate event: the outbox must send nothing again.
     await asyncio.gather(*(remind(uid) for uid in ids))
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/_emulator/calls") as resp:
@@ -76,21 +113,44 @@ async def main(people: int, rate: int, concurrency: int) -> int:
     emulator.wait(10)
 
     posted = Counter(str(c["params"]["channel"]) for c in calls if c["method"] == "chat.postMessage")
-    refused = sum(1 for c in calls if c["method"] == "chat.postMessage#429")
-    lost = sum(1 for uid in ids if posted.get("D" + uid[1:], 0) == 0)
-    duplicated = sum(n - 1 for n in posted.values() if n > 1)
     unsent = sum(1 for uid in ids
-                 if (e := app.store.outbox_get(f"standup:daily:reminder:{uid}:{day}")) is None or e.status != "sent")
+                 if (e := app.store.outbox_get(f"standup:daily:reminder:{uid}:{DAY}")) is None or e.status != "sent")
+    store.engine.dispose()  # the database is dropped next: no connection may linger
+    slack_engine.dispose()
+    return Run(elapsed=elapsed, refused=sum(1 for c in calls if c["method"] == "chat.postMessage#429"),
+               delivered=sum(posted.values()), lost=sum(1 for uid in ids if posted.get("D" + uid[1:], 0) == 0),
+               duplicated=sum(n - 1 for n in posted.values() if n > 1), unsent=unsent,
+               pace=f"{pace.limit} per {pace.window + pace.margin:.2f} s", statements=per_dm, cpu=cpu)
+
+
+def report(label: str, run: Run, target: float) -> None:
+    print(f"{label}: total {run.elapsed:.1f} s (target ≤ {target:.1f} s); 429 answers waited out {run.refused} "
+          f"(target < {MAX_REFUSALS}); delivered {run.delivered}; lost {run.lost}; duplicated {run.duplicated}; "
+          f"outbox entries not sent {run.unsent}; pace learnt {run.pace}; {run.statements:.1f} statements a DM; "
+          f"CPU {run.cpu:.1f} s — "
+          + ("target met" if run.met(target) else "target NOT met"))
+
+
+async def main(people: int, rate: int, concurrency: int, pg_rtt_ms: float | None) -> int:
     floor = people / rate
     target = 1.05 * floor
-    ok = elapsed <= target and refused < MAX_REFUSALS and lost == 0 and duplicated == 0 and unsent == 0
-    print(f"fan-out of {people} reminder DMs, chat.postMessage limited to {rate}/s, {concurrency} in flight")
-    print(f"total {elapsed:.1f} s; the limit allows {floor:.1f} s; target ≤ {target:.1f} s")
-    print(f"pace learnt for chat.postMessage: {pace.limit} per {pace.window + pace.margin:.2f} s")
-    print(f"429 answers waited out: {refused} (target < {MAX_REFUSALS}); delivered {sum(posted.values())}; lost {lost}; duplicated "
-          f"{duplicated}; outbox entries not sent {unsent}")
-    print("target met" if ok else "target NOT met")
-    return 0 if ok else 1
+    print(f"fan-out of {people} reminder DMs, chat.postMessage limited to {rate}/s, {concurrency} in flight; "
+          f"the limit allows {floor:.1f} s")
+    if pg_rtt_ms is None:
+        db = f"sqlite:///{Path(tempfile.mkdtemp(prefix='meridian-fanout-')) / 'fanout.db'}"
+        run = await fan_out(db, people, rate, concurrency)
+        report("SQLite", run, target)
+        return 0 if run.met(target) else 1
+    from tests.pg_proxy import proxied, round_trip_ms, scratch_database
+
+    with scratch_database() as db:
+        loopback = await fan_out(db, people, rate, concurrency)
+        report(f"PostgreSQL over loopback ({round_trip_ms(db):.2f} ms a round trip)", loopback, target)
+    with scratch_database() as db, proxied(db, rtt_ms=pg_rtt_ms) as proxy:
+        added = proxy.added_rtt_ms()
+        delayed = await fan_out(proxy.url, people, rate, concurrency)
+        report(f"PostgreSQL at {pg_rtt_ms:g} ms added RTT ({added:.2f} ms measured)", delayed, target)
+    return 0 if loopback.met(target) and delayed.met(target) else 1
 
 
 if __name__ == "__main__":
@@ -98,5 +158,7 @@ if __name__ == "__main__":
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--rate", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--pg-rtt-ms", type=float, default=None, metavar="MS",
+                        help="run on PostgreSQL, over loopback and behind a proxy adding MS to each round trip")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.people, args.rate, args.concurrency)))
+    sys.exit(asyncio.run(main(args.people, args.rate, args.concurrency, args.pg_rtt_ms)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -304,6 +304,13 @@ class MemoryStore:
                                        _json(record.payload), record.attempts))
         return claimed
 
+    def release_claims(self, worker: str, keep: Collection[int] = ()) -> int:
+        released = [r for r in self._state.due.values()
+                    if r.status == "claimed" and r.claimed_by == worker and r.id not in keep]
+        for record in released:
+            record.status, record.claimed_until = "pending", None
+        return len(released)
+
     def finish(self, item_id: int, status: str, note: str = "") -> None:
         record = self._state.due.get(item_id)
         if record is not None:
@@ -349,6 +356,15 @@ class MemoryStore:
                           entry.thread_key, None, None, None, _instant(now), None)
         self._state.outbox[entry.key] = _OutboxRecord(new)
         return new
+
+    def outbox_add_claimed(self, entry: OutboxEntry, now: datetime, worker: str) -> tuple[OutboxEntry, bool]:
+        stored = self._state.outbox.get(entry.key)
+        if stored is not None:
+            return stored.entry, False
+        before = self.outbox_add(entry, now)
+        self._state.outbox[entry.key].entry = replace(before, status="sending", attempt_at=_instant(now),
+                                                      attempt_by=worker)
+        return before, True
 
     def outbox_get(self, key: str) -> OutboxEntry | None:
         stored = self._state.outbox.get(key)
@@ -407,6 +423,18 @@ class MemoryStore:
 
         found = [r.entry for r in self._state.outbox.values() if due(r.entry)]
         return sorted(found, key=lambda e: e.created_at or now)[:max(limit, 0)]
+
+    def outbox_release(self, worker: str, now: datetime, keep: Collection[str] = ()) -> int:
+        released = [r for r in self._state.outbox.values()
+                    if r.entry.status == "sending" and r.entry.attempt_by == worker and r.entry.key not in keep]
+        for record in released:
+            record.entry = replace(record.entry, status="failed", next_attempt_at=_instant(now))
+            record.last_error = "the attempt was cut short"
+        return len(released)
+
+    def outage(self, err: BaseException) -> bool:
+        """Nothing in memory goes away."""
+        return False
 
     def outbox_entries(self, workspace: str | None = None) -> list[OutboxEntry]:
         entries = [r.entry for r in self._state.outbox.values() if not workspace or r.entry.workspace == workspace]

@@ -127,7 +127,7 @@ class Meridian:
         self._bound_handlers: dict[str, BoundHandler] = {}
         self.outbox = Outbox(store, clock, self.chat_for, self.settings.lease, worker_id, self.settings.silent_after)
         self.engine = Engine(store, clock, self.settings, worker_id, self._bound_planners, self._bound_handlers,
-                             self.outbox.retry_pending)
+                             self.outbox.retry_pending, release_deliveries=self.outbox.release_cut_short)
         self._platforms: dict[str, str] = {}
 
     # --- registration -------------------------------------------------------------

@@ -61,7 +61,8 @@ class Engine:
 
     def __init__(self, store: Store, clock: Clock, settings: EngineSettings, worker_id: str,
                  planners: Sequence[BoundPlanner], handlers: Mapping[str, BoundHandler],
-                 retry_deliveries: Callable[[], Awaitable[int]], batch: int = 200, concurrency: int = 16) -> None:
+                 retry_deliveries: Callable[[], Awaitable[int]], batch: int = 200, concurrency: int = 16,
+                 release_deliveries: Callable[[], int] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
@@ -69,6 +70,11 @@ class Engine:
         self.planners = planners
         self.handlers = handlers
         self._retry_deliveries = retry_deliveries
+        self._release_deliveries = release_deliveries
+        self._running: set[int] = set()
+        """Items being handled in this process now: never handed back while they run."""
+        self._lost_contact = False
+        """The database failed this worker mid-pass: it may hold claims nobody is working on."""
         self.batch = batch
         self._limit = asyncio.Semaphore(concurrency)
 
@@ -109,12 +115,37 @@ class Engine:
                 batch = list(group)
                 await asyncio.gather(*(self._run_limited(item, now) for item in batch))
                 handled += len(batch)
+                if self._lost_contact:  # claim nothing more: what is left is handed back at the next pass
+                    return handled
 
     async def _run_limited(self, item: ClaimedItem, now: datetime) -> None:
         async with self._limit:
+            if self._lost_contact:  # the database failed a sibling: leave the rest claimed, handed back next pass
+                return
             await self._run_one(item, now)
 
     async def _run_one(self, item: ClaimedItem, now: datetime) -> None:
+        """Handle one item and record its outcome; never raises, so no sibling is left running unawaited.
+
+        When the database fails on the way (the handler met an outage, or the outcome could
+        not be written) the item stays claimed by this worker; the next pass hands it back
+        (``release_stranded``) and it runs again, at once and without a backoff: the work is
+        not at fault, and every handler is idempotent (the outbox's keys).
+        """
+        self._running.add(item.id)
+        try:
+            await self._handle(item, now)
+        except Exception as err:
+            self._lost_contact = True
+            if self.store.outage(err):
+                log.warning("%s cut short: the database is unavailable (%s); it runs again at the next pass",
+                            item.key, type(err).__name__)
+            else:
+                log.exception("recording the outcome of %s failed; it runs again at the next pass", item.key)
+        finally:
+            self._running.discard(item.id)
+
+    async def _handle(self, item: ClaimedItem, now: datetime) -> None:
         store = self.store
         if now - item.due_at > self.settings.catch_up:
             log.warning("missed %s (due %s, now %s)", item.key, item.due_at.isoformat(), now.isoformat())
@@ -128,6 +159,8 @@ class Engine:
         try:
             await handler(item)
         except Exception as err:
+            if store.outage(err):
+                raise
             log.exception("handling %s failed", item.key)
             if item.attempts >= MAX_HANDLER_ATTEMPTS:
                 store.finish(item.id, "failed", f"{type(err).__name__}: {err}")
@@ -149,22 +182,41 @@ class Engine:
         except Exception as err:
             log.warning("heartbeat not recorded: %s", type(err).__name__)
 
+    def release_stranded(self) -> None:
+        """Hand back what the database failed this worker on: claimed items it is not running, and
+        (the outbox's part) sends left ``sending``. Cheap when nothing failed: no query at all."""
+        if self._lost_contact:
+            released = self.store.release_claims(self.worker_id, keep=set(self._running))
+            self._lost_contact = False
+            if released:
+                log.warning("%d scheduled items cut short by the database were handed back", released)
+        if self._release_deliveries is not None:
+            self._release_deliveries()
+
     async def tick(self) -> int:
-        """One pass: plan, run what is due, retry failed deliveries. Survives an unreachable database."""
+        """One pass: plan, run what is due, retry failed deliveries. Survives an unreachable database:
+        what a failing database cut short is handed back at the first pass that reaches it again."""
         try:
             self.beat()
+            self.release_stranded()
             self.plan()
             handled = await self.run_due()
             await self._retry_deliveries()
             return handled
-        except Exception:
-            log.exception("scheduler tick failed; the next tick retries and catches up")
+        except Exception as err:
+            self._lost_contact = True
+            if self.store.outage(err):
+                log.warning("scheduler pass stopped: the database is unavailable (%s); the next pass retries",
+                            type(err).__name__)
+            else:
+                log.exception("scheduler tick failed; the next tick retries and catches up")
             return 0
 
     async def advance_to(self, target: datetime, clock: SimulatedClock) -> int:
         """Move a simulated clock to ``target``, running everything that falls due on the way, in order."""
         handled = 0
         while True:
+            self.release_stranded()
             self.plan()
             handled += await self.run_due()
             await self._retry_deliveries()

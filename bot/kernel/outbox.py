@@ -100,6 +100,10 @@ class Outbox:
         """An attempt by a worker whose heartbeat is older than this was cut short: take it over."""
         self._unconfirmable: set[str] = set()
         """Platforms already warned about: they cannot confirm, so they deliver at least once."""
+        self._sending: set[str] = set()
+        """Keys whose attempt is in progress in this process: never handed back while it runs."""
+        self._cut_short = False
+        """The database failed an attempt here: some entry may be left ``sending`` by this worker."""
 
     async def post(self, key: str, workspace: str, channel: str, message: Message,
                    thread_key: str | None = None) -> Posted | None:
@@ -141,17 +145,64 @@ class Outbox:
         return now - self._silent_after if self._silent_after is not None else None
 
     async def _send(self, entry: OutboxEntry) -> Posted | None:
-        stored = self.store.outbox_add(entry, self.clock.now())
+        now = self.clock.now()
+        if self._worker is None:
+            stored, claimed = self.store.outbox_add(entry, now), False
+        else:
+            try:  # a new entry is stored already claimed: one round trip, not three
+                stored, claimed = self.store.outbox_add_claimed(entry, now, self._worker)
+            except Exception:  # the insert may have landed before the connection dropped
+                self._cut_short = True
+                raise
         if stored.status == "sent" and stored.channel and stored.message_id:
             return Posted(stored.channel, stored.message_id)
+        if claimed:
+            return await self._hold(stored, now)
         return await self._attempt(stored)
 
+    def release_cut_short(self) -> int:
+        """Hand back this worker's attempts that the database lost track of; returns how many.
+
+        When a store call fails mid-attempt (the connection dropped before the outcome was
+        written), the entry stays ``sending`` by this worker, and nobody would take it before
+        the lease runs out: this worker is alive and beating. Once the database answers again
+        the engine calls this at its next pass: every such entry not being attempted here now
+        becomes ``failed`` and due, so the retry (here or on another worker) asks the platform
+        whether it landed before sending it again.
+        """
+        if not self._cut_short or self._worker is None:
+            return 0
+        released = self.store.outbox_release(self._worker, self.clock.now(), keep=set(self._sending))
+        self._cut_short = False
+        if released:
+            log.warning("%d sends cut short by the database were handed back for a checked retry", released)
+        return released
+
     async def _attempt(self, entry: OutboxEntry) -> Posted | None:
-        store = self.store
         now = self.clock.now()
-        before = store.outbox_begin_attempt(entry.key, now, now - self.lease, self._worker, self._silent_since(now))
+        try:
+            before = self.store.outbox_begin_attempt(entry.key, now, now - self.lease, self._worker,
+                                                     self._silent_since(now))
+        except Exception:  # the claim may have been written before the connection dropped
+            self._cut_short = True
+            raise
         if before is None:  # another sender holds it, or it went out meanwhile
             return self.sent(entry.key)
+        return await self._hold(before, now)
+
+    async def _hold(self, before: OutboxEntry, now: datetime) -> Posted | None:
+        """Make the attempt this worker began at ``now`` on the entry that was ``before``."""
+        self._sending.add(before.key)
+        try:
+            return await self._make(before, now)
+        except Exception:  # a store call failed: the entry is left `sending` by this worker
+            self._cut_short = True
+            raise
+        finally:
+            self._sending.discard(before.key)
+
+    async def _make(self, before: OutboxEntry, now: datetime) -> Posted | None:
+        """The attempt this worker holds on ``before``: confirm an earlier one landed, or send."""
         attempt = _Attempt(self, before.key, now)
         chat = self._chat_for(before.workspace)
         message = Message.from_json(before.payload)
@@ -171,6 +222,8 @@ class Outbox:
         except (DeliveryError, LookupError) as err:
             return self._failed(before, str(err))
         except Exception as err:  # an adapter bug or outage must not stop the scheduler
+            if self.store.outage(err):  # the database, not the platform: handed back by `release_cut_short`
+                raise
             log.exception("sending %s failed", before.key)
             return self._failed(before, f"{type(err).__name__}: {err}")
         return self._sent(before, posted)

@@ -7,6 +7,7 @@ small store protocol next to their use cases; this module holds the shared ones.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -277,6 +278,13 @@ class Store(Protocol):
         for the whole lease.
         """
         ...
+    def release_claims(self, worker: str, keep: Collection[int] = ()) -> int:
+        """Make the items ``worker`` holds claimed, except those in ``keep``, pending again; returns how many.
+
+        A worker calls it for itself once the database is back after it lost it mid-pass: what
+        it claimed and is no longer running would otherwise wait out the whole lease.
+        """
+        ...
     def finish(self, item_id: int, status: str, note: str = "") -> None: ...
     def retry_later(self, item_id: int, at: datetime, note: str) -> None: ...
     def cancel_pending(self, workspace: str, key_prefix: str) -> int: ...
@@ -286,6 +294,12 @@ class Store(Protocol):
     # outbox
     def outbox_add(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
         """Store a new entry, or return the one already stored under its key."""
+        ...
+    def outbox_add_claimed(self, entry: OutboxEntry, now: datetime, worker: str) -> tuple[OutboxEntry, bool]:
+        """Store a new entry already ``sending`` by ``worker`` since ``now``: the insert begins its first attempt
+        (nobody else can hold a row that did not exist), one round trip where storing and then claiming
+        takes three. Returns the entry as it was before that attempt (``pending``) and ``True``; for a key
+        already stored, the stored entry, untouched, and ``False`` (then ``outbox_begin_attempt`` decides)."""
         ...
     def outbox_get(self, key: str) -> OutboxEntry | None: ...
     def outbox_begin_attempt(self, key: str, now: datetime, stale_before: datetime, worker: str | None = None,
@@ -307,6 +321,19 @@ class Store(Protocol):
                          silent_since: datetime | None = None) -> list[OutboxEntry]:
         """Failed entries due again, entries left ``pending`` or ``sending`` for ``stale_after``, and
         entries ``sending`` by a worker whose latest heartbeat is at or before ``silent_since``."""
+        ...
+    def outbox_release(self, worker: str, now: datetime, keep: Collection[str] = ()) -> int:
+        """Entries ``worker`` is recorded ``sending``, except those in ``keep``, become ``failed`` and due at
+        ``now``; returns how many.
+
+        The worker's own attempts that the database lost track of (its connection dropped
+        before the outcome was written; the message may have landed): the retry asks the
+        platform before sending again.
+        """
+        ...
+    def outage(self, err: BaseException) -> bool:
+        """Whether ``err`` means the database could not be used (unreachable, connection dropped, locked):
+        the work that met it is not at fault and is worth trying again soon."""
         ...
 
     # retention

@@ -9,7 +9,7 @@ thing twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,7 +23,15 @@ from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Hours, Member, Standup, StatusAway, Workspace
 from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun
 from bot.kernel.timekeeping import parse_date_range, parse_hhmm
-from storage.db import UTCDateTime, make_engine, session_scope, statement_scope, table_of, transaction_scope
+from storage.db import (
+    UTCDateTime,
+    as_database_error,
+    make_engine,
+    session_scope,
+    statement_scope,
+    table_of,
+    transaction_scope,
+)
 from storage.kernel.models import (
     DueWorkRow,
     KeyValueRow,
@@ -121,6 +129,8 @@ def _silent_workers(silent_since: datetime) -> Any:
     """Workers whose latest heartbeat is at or before the instant: presumed dead."""
     return select(BeatC.worker).where(BeatC.beat_at <= silent_since)
 
+
+CUT_SHORT = "the attempt was cut short: the database connection dropped before its outcome was recorded"
 
 CLAIMABLE_OUTBOX = ("pending", "failed", "dead")
 """Outbox states a new attempt may start from without waiting; ``sending`` only once stale."""
@@ -396,6 +406,13 @@ class SqlStore:
             return dict(json.loads(value))
         return dict(value or {})
 
+    def release_claims(self, worker: str, keep: Collection[int] = ()) -> int:
+        stmt = update(DueWorkRow).where(DueWorkC.status == "claimed", DueWorkC.claimed_by == worker)
+        if keep:
+            stmt = stmt.where(DueWorkC.id.not_in(list(keep)))
+        with self.one_statement() as c:
+            return int(c.execute(stmt.values(status="pending", claimed_until=None)).rowcount or 0)
+
     def finish(self, item_id: int, status: str, note: str = "") -> None:
         with self.one_statement() as c:
             c.execute(update(DueWorkRow).where(DueWorkC.id == item_id)
@@ -445,6 +462,20 @@ class SqlStore:
             row = c.execute(OUTBOX_BY_KEY, {"key": entry.key}).first()
             assert row is not None
             return _outbox_from_row(row)
+
+    def outbox_add_claimed(self, entry: OutboxEntry, now: datetime, worker: str) -> tuple[OutboxEntry, bool]:
+        with self.one_statement() as c:
+            inserted = c.execute(self._insert(OutboxRow).values(
+                key=entry.key, workspace=entry.workspace, kind=entry.kind, target=entry.target,
+                thread_key=entry.thread_key, payload=entry.payload, status="sending", attempts=0,
+                created_at=now, last_error="", attempt_at=now, attempt_by=worker,
+            ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxC.created_at)).first()
+            if inserted is not None:
+                return OutboxEntry(entry.key, entry.workspace, entry.kind, entry.target, entry.payload, "pending", 0,
+                                   entry.thread_key, None, None, None, inserted.created_at, None), True
+            row = c.execute(OUTBOX_BY_KEY, {"key": entry.key}).first()
+            assert row is not None
+            return _outbox_from_row(row), False
 
     def outbox_get(self, key: str) -> OutboxEntry | None:
         with self.one_statement() as c:
@@ -512,6 +543,17 @@ class SqlStore:
                 | ((OutboxC.status == "sending") & cut_short))
                 .order_by(OutboxC.created_at).limit(limit)).scalars()
             return [_outbox_from_row(r) for r in rows]
+
+    def outbox_release(self, worker: str, now: datetime, keep: Collection[str] = ()) -> int:
+        stmt = update(OutboxRow).where(OutboxC.status == "sending", OutboxC.attempt_by == worker)
+        if keep:
+            stmt = stmt.where(OutboxC.key.not_in(list(keep)))
+        with self.one_statement() as c:
+            return int(c.execute(stmt.values(status="failed", next_attempt_at=now, last_error=CUT_SHORT)).rowcount
+                       or 0)
+
+    def outage(self, err: BaseException) -> bool:
+        return as_database_error(err) is not None
 
     def outbox_entries(self, workspace: str | None = None) -> list[OutboxEntry]:
         with self.session() as s:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -20,6 +17,7 @@ from bot.kernel.ports import DueItem, RateLimited
 from bot.kernel.team import apply_team
 from bot.kernel.teamfile import parse_team
 from storage.kernel.repo import SqlStore
+from tests.pg_proxy import proxied
 
 ROOT = Path(__file__).resolve().parents[2]
 DUE = datetime(2027, 3, 15, 9, 30, tzinfo=UTC)
@@ -208,85 +206,25 @@ def test_claimed_items_are_not_claimed_again_until_their_lease_ends(store: SqlSt
     assert len(again) == 5 and all(x.attempts == 2 for x in again)
 
 
-class TcpProxy:
-    """A loopback TCP forwarder that can be switched off, to make a real database briefly unreachable."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.server: socket.socket | None = None
-        self.port = 0
-        self.conns: list[socket.socket] = []
-
-    def start(self) -> None:
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", self.port))
-        self.port = self.server.getsockname()[1]
-        self.server.listen(16)
-        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.close()
-
-    def stop(self) -> None:
-        assert self.server is not None
-        with contextlib.suppress(OSError):
-            self.server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-        self.server.close()
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-                c.close()
-            except OSError:
-                pass
-        self.conns.clear()
-
-
 async def test_database_briefly_unreachable_scheduler_logs_retries_and_catches_up(
         postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    from sqlalchemy.engine import make_url
-
     from tests.conftest import Harness, _truncate
 
-    url = make_url(postgres_url)
-    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    proxy.start()
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    store = SqlStore.from_url(proxied, create=False)
-    _truncate(store)
-    h = Harness(store, DUE - timedelta(hours=1))
-    apply_team(h.app, parse_team(big_team(5), "team.yaml", h.app.sections))
-    h.app.engine.plan(force=True)
+    with proxied(postgres_url) as proxy:  # in a process of its own: the store's calls block this loop
+        store = SqlStore.from_url(proxy.url, create=False)
+        _truncate(store)
+        h = Harness(store, DUE - timedelta(hours=1))
+        apply_team(h.app, parse_team(big_team(5), "team.yaml", h.app.sections))
+        h.app.engine.plan(force=True)
 
-    proxy.stop()
-    h.clock.set(DUE + timedelta(minutes=1))
-    assert await h.app.engine.tick() == 0
-    assert "scheduler tick failed" in caplog.text
-    assert h.chat.messages == []
+        proxy.down()
+        h.clock.set(DUE + timedelta(minutes=1))
+        assert await h.app.engine.tick() == 0
+        assert "the database is unavailable" in caplog.text
+        assert h.chat.messages == []
 
-    proxy.start()  # back on the same port
-    h.clock.set(DUE + timedelta(minutes=20))
-    assert await h.app.engine.tick() == 5
-    assert sorted(m.channel for m in reminders(h)) == [f"@m{i:04d}" for i in range(5)]
-    proxy.stop()
-    store.engine.dispose()
+        proxy.up()
+        h.clock.set(DUE + timedelta(minutes=20))
+        assert await h.app.engine.tick() == 5
+        assert sorted(m.channel for m in reminders(h)) == [f"@m{i:04d}" for i in range(5)]
+        store.engine.dispose()

@@ -307,6 +307,45 @@ def test_the_claims_of_a_worker_whose_heartbeat_stopped_are_taken_over_before_th
     assert mute_again.id == mute.id
 
 
+def test_a_worker_hands_back_its_own_claims_except_those_it_is_running(store: Store) -> None:
+    store.schedule([item("a", T0), item("b", T0 + timedelta(seconds=1)), item("c", T0 + timedelta(seconds=2))])
+    now = T0 + timedelta(seconds=2)
+    running, stranded = store.claim_due(now, "w1", 2, LEASE)
+    store.claim_due(now, "w2", 10, LEASE)
+    assert store.release_claims("w1", keep={running.id}) == 1
+    assert [store.due_status(k) for k in ("a", "b", "c")] == ["claimed", "pending", "claimed"]
+    (again,) = store.claim_due(now, "w2", 10, LEASE)
+    assert (again.id, again.attempts) == (stranded.id, 2), "anyone may take it up at once, lease or not"
+    store.finish(again.id, "done")
+    assert store.release_claims("w1") == 1
+    assert store.release_claims("w2") == 1, "only what is still claimed: c, not the finished b"
+    assert [store.due_status(k) for k in ("a", "b", "c")] == ["pending", "done", "pending"]
+    assert store.release_claims("nobody") == 0
+
+
+def test_a_worker_hands_back_its_own_cut_short_sends_for_a_checked_retry(store: Store) -> None:
+    stale = timedelta(minutes=5)
+    for key, worker in (("mine", "a"), ("busy", "a"), ("theirs", "b"), ("done", "a")):
+        store.outbox_add(entry(key), T0)
+        assert store.outbox_begin_attempt(key, T0, T0 - stale, worker) is not None
+    store.outbox_mark_sent("done", "C1", "m1", T0)
+    now = T0 + timedelta(seconds=5)
+    assert store.outbox_retryable(now, 10, stale) == [], "a live worker's attempts wait for their lease"
+    assert store.outbox_release("a", now, keep={"busy"}) == 1
+    released = store.outbox_get("mine")
+    assert released is not None and (released.status, released.next_attempt_at, released.attempt_by) == (
+        "failed", now, "a"), "failed, so the retry asks the platform whether it landed"
+    assert [e.key for e in store.outbox_retryable(now, 10, stale)] == ["mine"]
+    assert [getattr(store.outbox_get(k), "status", None) for k in ("busy", "theirs", "done")] == [
+        "sending", "sending", "sent"]
+    taken = store.outbox_begin_attempt("mine", now, now - stale, "b")
+    assert taken is not None and taken.status == "failed"
+
+
+def test_only_the_database_failing_counts_as_an_outage(store: Store) -> None:
+    assert not store.outage(ValueError("a bug")), "a bug stays a bug"
+
+
 def test_a_heartbeat_silent_for_a_day_is_forgotten(store: Store) -> None:
     store.schedule([item("a", T0)])
     store.beat("w1", T0)
@@ -357,6 +396,23 @@ def test_outbox_add_stores_a_new_entry_once_and_returns_the_stored_one_after(sto
     again = store.outbox_add(replace(entry(), payload="other", status="sent"), T0 + timedelta(hours=1))
     assert again == added
     assert store.outbox_get("nope") is None
+
+
+def test_a_new_entry_may_be_stored_with_its_first_attempt_begun_and_an_old_one_is_left_as_it_is(
+        store: Store) -> None:
+    stale = timedelta(minutes=5)
+    before, claimed = store.outbox_add_claimed(entry("new"), T0, "w1")
+    assert claimed and (before.key, before.status, before.attempts, before.created_at, before.attempt_at) == (
+        "new", "pending", 0, T0, None), "the entry as it was before its first attempt"
+    stored = store.outbox_get("new")
+    assert stored is not None and (stored.status, stored.attempt_at, stored.attempt_by) == ("sending", T0, "w1")
+    assert store.outbox_begin_attempt("new", T0, T0 - stale, "w2") is None, "w1 holds it"
+    assert store.outbox_renew_attempt("new", T0, T0 + timedelta(seconds=1)), "w1's hold is an ordinary attempt"
+    again, claimed_again = store.outbox_add_claimed(replace(entry("new"), payload="other"), T0, "w2")
+    assert not claimed_again and (again.status, again.attempt_by, again.payload) == ("sending", "w1", '{"text": "hi"}')
+    store.outbox_mark_sent("new", "C1", "m1", T0)
+    sent, claimed_sent = store.outbox_add_claimed(entry("new"), T0 + timedelta(hours=1), "w3")
+    assert not claimed_sent and (sent.status, sent.message_id) == ("sent", "m1")
 
 
 def test_outbox_begin_attempt_is_a_compare_and_set(store: Store) -> None:
