@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.digests.alerts import ALERTS_RECEIVED, AlertBook, AlertRecord, alertmanager_message, event_to_json
@@ -42,6 +43,7 @@ from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners, DueItem
+from bot.kernel.routing import Routing, route
 from bot.kernel.timekeeping import iso_z
 
 log = logging.getLogger("meridian.digests")
@@ -110,7 +112,7 @@ class DigestService:
         return ws.tz if ws else "UTC"
 
     def people(self, platform: str) -> TrackingUsers:
-        return TrackingUsers.of(self.app.store.list_members(self.workspace), platform)
+        return TrackingUsers.of(self.app.store.list_members(self.workspace), platform, self.app.now())
 
     async def post_digest(self, key: str, channel: str, digest: DigestMessages,
                           thread_key: str | None = None) -> None:
@@ -220,7 +222,7 @@ class DigestService:
             if health.status == "ALERT" and state["posted"] != "ALERT":
                 if last_alert and now - last_alert < schedule.cooldown:
                     continue
-                message = alert_message(health, self.responsible(health.model))
+                message = alert_message(health, *self.routed(health.model))
                 key = f"drift-alert:{self.workspace}:{name}:{iso_z(now)}"
                 state = {"posted": "ALERT", "alerted_at": now.isoformat(), "key": key}
             elif health.status == "OK" and state["posted"] == "ALERT":
@@ -264,6 +266,13 @@ class DigestService:
             member = self.app.store.get_member(self.workspace, model.owner)
             return [(member or model.owner, "owner")]
         return []
+
+    def routed(self, model: ModelConfig) -> tuple[Routing, list[tuple[str, str]]]:
+        """``responsible`` routed on each person's clock now, and the owners who are not members."""
+        who = self.responsible(model)
+        members = [(m, role) for m, role in who if isinstance(m, Member)]
+        routing = route(members, self.app.now(), partial(self.app.store.get_member, self.workspace))
+        return routing, [(m, role) for m, role in who if isinstance(m, str)]
 
     # --- webhooks ------------------------------------------------------------------------------
     def _alert_channel(self) -> str | None:

@@ -100,6 +100,8 @@ class Member:
     accounts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     is_admin: bool = False
     owner_of: tuple[str, ...] = ()
+    delegate: str | None = None
+    """The member id of who takes this member's routed work (pings, escalations) while they are away."""
 
     @property
     def zone(self) -> ZoneInfo:

@@ -46,6 +46,7 @@ class MemberRow(SQLModel, table=True):
     accounts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     is_admin: bool = False
     owner_of: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    delegate: str | None = Field(default=None, max_length=128)
 
 
 class MemberAccountRow(SQLModel, table=True):

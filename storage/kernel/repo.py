@@ -62,7 +62,7 @@ def member_from_row(row: MemberRow) -> Member:
         workdays=frozenset(d for d in row.workdays.split(",") if d),
         ooo=tuple(parse_date_range(r) for r in row.ooo),
         holidays=HolidayCalendar.from_data(row.holidays) if row.holidays is not None else None,
-        accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of),
+        accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of), delegate=row.delegate,
     )
 
 
@@ -203,7 +203,7 @@ class SqlStore:
                  "quiet_start": f"{m.quiet.start:%H:%M}", "quiet_end": f"{m.quiet.end:%H:%M}",
                  "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo],
                  "holidays": _calendar_data(m.holidays or defaults.get(m.workspace)), "accounts": dict(m.accounts),
-                 "is_admin": m.is_admin, "owner_of": list(m.owner_of)} for m in members]
+                 "is_admin": m.is_admin, "owner_of": list(m.owner_of), "delegate": m.delegate} for m in members]
         accounts = [{"workspace": m.workspace, "platform": p, "account_id": a, "member_id": m.id}
                     for m in members for p, a in m.accounts.items()]
         with self.session() as s:
