@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from adapters.sources.factory import source_factory
 from adapters.web.hooks import add_hook_routes
 from bot.digests.sources import SourceUnavailable
-from bot.kernel.domain import Member, Workspace
+from bot.kernel.domain import Hours, Member, Workspace
 from bot.kernel.ports import ClaimedItem, SprintNumbers
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.services
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 H = timedelta(hours=1)
-RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"})
-NOOR = Member("acme-ml", "noor", "Noor")
+RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"}, hours=Hours(time(0), time(23, 59)))
+NOOR = Member("acme-ml", "noor", "Noor", hours=Hours(time(0), time(23, 59)))
 
 
 def ms(instant: datetime) -> int:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
 from bot.digests.install import Digests
 from bot.digests.sources import AlertEvent, ColumnDrift, DriftSnapshot, SourceSet
 from bot.kernel.commands import Invocation
-from bot.kernel.domain import Member
+from bot.kernel.domain import Hours, Member
 from bot.kernel.messages import Mention
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import utc
@@ -35,9 +35,11 @@ TEAM = {
     "digests": [{"kind": "drift", "channel": "#ml-team", "at": "08:05 UTC", "alerts_channel": "#ml-alerts",
                  "cooldown": "6h"}],
 }
-ALICE = Member("acme-ml", "alice", "Alice")
-NOOR = Member("acme-ml", "noor", "Noor")
-RAVI = Member("acme-ml", "ravi", "Ravi")
+EARLY = Hours(time(7), time(15))
+"""Working hours that hold the 08:05 UTC checks: mentions of these people are pings."""
+ALICE = Member("acme-ml", "alice", "Alice", hours=EARLY)
+NOOR = Member("acme-ml", "noor", "Noor", hours=EARLY)
+RAVI = Member("acme-ml", "ravi", "Ravi", hours=EARLY)
 
 KS = "K-S p_value"
 WASS = "Wasserstein distance (normed)"
