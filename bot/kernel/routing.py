@@ -49,7 +49,7 @@ class Presence:
     def label(self) -> str:
         """A holder's status in a RACI lookup: ``🟢 in hours, 14:20 in Berlin``."""
         if self.away is not None:
-            return f"🏝️ away — {self.away}, {self.clock}"
+            return f"🏝️ {self.away}, {self.clock}"
         if self.in_hours:
             return f"🟢 in hours, {self.clock}"
         if not self.workday:
@@ -67,6 +67,8 @@ class Presence:
     def away_briefly(self) -> str:
         """The away reason after a delegate's name: ``away until Mon 5 Apr``, ``away — holiday: Diwali``."""
         reason = self.away or ""
+        if reason == "out of office":
+            return "away today"
         if reason.startswith("out of office"):
             return "away" + reason[len("out of office"):]
         return f"away — {reason}"

@@ -147,4 +147,4 @@ def test_out_of_office_beats_working_hours() -> None:
     away = berliner(ooo=(DateRange(date(2027, 3, 10), date(2027, 3, 19)),))
     p = presence(away, datetime(2027, 3, 15, 13, 20, tzinfo=UTC))
     assert not p.in_hours and p.rank == 2
-    assert p.label().startswith("🏝️ away — out of office until Fri 19 Mar")
+    assert p.label().startswith("🏝️ out of office until Fri 19 Mar")
