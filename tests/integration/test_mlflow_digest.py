@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from adapters.sources.factory import source_factory
 from adapters.web.hooks import add_hook_routes
 from bot.digests.sources import SourceUnavailable
-from bot.kernel.domain import Hours, Member, Workspace
+from bot.kernel.domain import WEEKDAYS, Hours, Member, Workspace
 from bot.kernel.ports import ClaimedItem, SprintNumbers
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
@@ -24,8 +24,10 @@ pytestmark = pytest.mark.services
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 H = timedelta(hours=1)
-RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"}, hours=Hours(time(0), time(23, 59)))
-NOOR = Member("acme-ml", "noor", "Noor", hours=Hours(time(0), time(23, 59)))
+ALWAYS = {"hours": Hours(time(0), time(23, 59)), "workdays": frozenset(WEEKDAYS)}
+"""Whenever the test runs, these people are at work, so a new best pings its author (routing is tested elsewhere)."""
+RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"}, **ALWAYS)  # type: ignore[arg-type]
+NOOR = Member("acme-ml", "noor", "Noor", **ALWAYS)  # type: ignore[arg-type]
 
 
 def ms(instant: datetime) -> int:
