@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.digests.config import SourceDefaults
 from bot.digests.install import Digests
-from bot.kernel import people, quiet, retention
+from bot.kernel import people, quiet, retention, routing
 from bot.kernel.app import Meridian
 from bot.kernel.engine import EngineSettings
 from bot.kernel.ports import ActivityOwners, ChatPort, Clock, ConfirmsDelivery, ReceivesUploads, SprintNumbers
@@ -141,8 +141,8 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
     digests = Digests(source_factory(settings), served_charts(settings, store), owners,
                       SourceDefaults(settings.mlflow_tracking_uri, settings.evidently_url, settings.prometheus_url))
     numbers: SprintNumbers = digests.numbers
-    app.install([Standups(owners=owners), people.People(), retention.Retention(), quiet.QuietHours(), raci,
-                 Retros(RetroRepo(store.engine), numbers=numbers), digests])
+    app.install([Standups(owners=owners), people.People(), retention.Retention(), quiet.QuietHours(),
+                 routing.Delegates(), raci, Retros(RetroRepo(store.engine), numbers=numbers), digests])
     return Installed(raci, digests)
 
 

@@ -18,12 +18,16 @@ on holiday is not paged through Meridian; their delegate is.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.kernel.domain import Member, weekday_name
 from bot.kernel.messages import Inline, Mention
 from bot.kernel.timekeeping import place_of
+
+if TYPE_CHECKING:
+    from bot.kernel.app import Meridian
 
 
 @dataclass(frozen=True)
@@ -208,3 +212,28 @@ def route(concerned: Iterable[tuple[Member, str]], now: datetime, lookup: Lookup
         ping = here.away is None and (here.in_hours or urgent)
         people.append(Routed(member, tuple(roles[member_id]), here, ping, tuple(stand_ins.get(member_id, ()))))
     return Routing(tuple(people))
+
+
+def forget_delegate(app: Meridian, workspace: str, member_id: str) -> dict[str, int]:
+    """``forget-me``: nobody keeps the forgotten person as their delegate (their id goes with them)."""
+    naming = [m for m in app.store.list_members(workspace) if m.delegate == member_id]
+    if naming:
+        app.store.upsert_members([replace(m, delegate=None) for m in naming])
+    return {"delegations": len(naming)} if naming else {}
+
+
+def merge_delegate(app: Meridian, workspace: str, old: str, new: str) -> None:
+    """Two members who were one person: whoever delegated to ``old`` now delegates to ``new`` (never to themselves)."""
+    naming = [m for m in app.store.list_members(workspace) if m.delegate == old]
+    if naming:
+        app.store.upsert_members([replace(m, delegate=None if m.id == new else new) for m in naming])
+
+
+class Delegates:
+    """Keeps delegates pointing at members: a forgotten one is dropped, a merged one follows the merge."""
+
+    name = "delegates"
+
+    def install(self, app: Meridian) -> None:
+        app.on_forget(lambda workspace, member_id: forget_delegate(app, workspace, member_id))
+        app.on_merge(lambda workspace, old, new: merge_delegate(app, workspace, old, new))
