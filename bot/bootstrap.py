@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.digests.config import SourceDefaults
 from bot.digests.install import Digests
-from bot.kernel import people, quiet, retention, status
+from bot.kernel import people, quiet, retention, routing, status
 from bot.kernel.app import Meridian
 from bot.kernel.engine import EngineSettings
 from bot.kernel.ports import ActivityOwners, ChatPort, Clock, ConfirmsDelivery, ReceivesUploads, SprintNumbers
@@ -142,7 +142,7 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
                       SourceDefaults(settings.mlflow_tracking_uri, settings.evidently_url, settings.prometheus_url))
     numbers: SprintNumbers = digests.numbers
     app.install([Standups(owners=owners), people.People(), status.StatusOutOfOffice(), retention.Retention(),
-                 quiet.QuietHours(), raci,
+                 quiet.QuietHours(), routing.Delegates(), raci,
                  Retros(RetroRepo(store.engine), numbers=numbers), digests])
     return Installed(raci, digests)
 

@@ -26,8 +26,8 @@ from bot.digests.sources import (
     SourceUnavailable,
 )
 from bot.digests.text import clock, duration, number, percent, sparkline
-from bot.kernel.domain import Member
-from bot.kernel.messages import Context, Image, Inline, Mention, Message, Section, Strong, plain, rich
+from bot.kernel.messages import Context, Image, Inline, Message, Section, Strong, plain, rich
+from bot.kernel.routing import Routing, named
 from bot.kernel.timekeeping import local_date
 
 DRIFT_TREND_DAYS = 7
@@ -263,21 +263,22 @@ class DriftAlert:
     message: Message
 
 
-def alert_message(health: ModelHealth, who: Sequence[tuple[Member | str, str]]) -> Message:
-    """The drift ALERT post: the reasons, the top columns, and who it is over to (role in brackets)."""
+def alert_message(health: ModelHealth, who: Routing, others: Sequence[tuple[str, str]] = ()) -> Message:
+    """The drift ALERT post: the reasons, the top columns, and who it is over to (roles in brackets).
+
+    ``who`` is routed (``bot.kernel.routing``): only people in their working hours and not away are
+    pinged; the others are named with why, and a delegate stands in for someone away. ``others`` are
+    owners who are not members (a name and a role), shown as text."""
     name = health.model.name
     head: list[Inline] = [Strong(f"{ICON['ALERT']} {name} drift ALERT"), ": " + "; ".join(health.reasons)]
     blocks: list[Section | Context] = [Section(tuple(head))]
     if health.columns:
         blocks.append(Section(rich("Top drifted columns:",
                                    *(f"\n• {column_text(c)}" for c in health.columns[:TOP_COLUMNS]))))
-    if who:
-        parts: list[Inline] = ["Over to "]
-        for i, (person, role) in enumerate(who):
-            if i:
-                parts.append(", ")
-            parts.append(Mention(person.id, person.name) if isinstance(person, Member) else person)
-            parts.append(f" ({role})")
+    if who.people or others:
+        parts: list[Inline] = ["Over to ", *named(who.people, roles=True)]
+        for i, (person, role) in enumerate(others):
+            parts.append(f"{', ' if i or who.people else ''}{person} ({role})")
         blocks.append(Section(tuple(parts)))
     return Message(tuple(blocks), fallback="\n".join(plain(b.text) for b in blocks))
 

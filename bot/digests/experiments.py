@@ -28,6 +28,7 @@ from bot.digests.sources import ExperimentRecord, RegisteredModel, RunRecord, Tr
 from bot.digests.text import clock, number, signed, sparkline
 from bot.kernel.domain import Member
 from bot.kernel.messages import Context, Image, Inline, Link, Mention, Message, Section, Strong, rich
+from bot.kernel.routing import presence
 from bot.kernel.timekeeping import local_date
 
 OVERLAP = timedelta(minutes=10)
@@ -139,15 +140,17 @@ class TrackingUsers:
     """Tracking user names (MLflow ``user_id``, W&B user) mapped to team members."""
 
     by_account: Mapping[str, Member] = field(default_factory=dict)
+    at: datetime | None = None
+    """When set, a run's author is pinged only if in their working hours and not away then (``bot.kernel.routing``)."""
 
     @staticmethod
-    def of(members: Sequence[Member], platform: str) -> TrackingUsers:
+    def of(members: Sequence[Member], platform: str, at: datetime | None = None) -> TrackingUsers:
         mapped: dict[str, Member] = {}
         for m in members:
             mapped.setdefault(m.id, m)
         for m in members:
             mapped[m.account(platform)] = m
-        return TrackingUsers(mapped)
+        return TrackingUsers(mapped, at)
 
     def name(self, user: str) -> str:
         member = self.by_account.get(user)
@@ -155,7 +158,9 @@ class TrackingUsers:
 
     def inline(self, user: str) -> Inline:
         member = self.by_account.get(user)
-        return Mention(member.id, member.name) if member else user
+        if member is None:
+            return user
+        return Mention(member.id, member.name) if self.at is None or presence(member, self.at).in_hours else member.name
 
 
 def _matches(name: str, patterns: Sequence[str]) -> bool:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.digests.alerts import ALERTS_RECEIVED, AlertBook, AlertRecord, alertmanager_message, event_to_json
@@ -40,8 +41,9 @@ from bot.digests.sources import (
 )
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
-from bot.kernel.messages import Message
+from bot.kernel.messages import Inline, Message, Section, plain
 from bot.kernel.ports import ActivityOwners, DueItem
+from bot.kernel.routing import Routing, named, route
 from bot.kernel.timekeeping import iso_z
 
 log = logging.getLogger("meridian.digests")
@@ -110,7 +112,7 @@ class DigestService:
         return ws.tz if ws else "UTC"
 
     def people(self, platform: str) -> TrackingUsers:
-        return TrackingUsers.of(self.app.store.list_members(self.workspace), platform)
+        return TrackingUsers.of(self.app.store.list_members(self.workspace), platform, self.app.now())
 
     async def post_digest(self, key: str, channel: str, digest: DigestMessages,
                           thread_key: str | None = None) -> None:
@@ -220,7 +222,7 @@ class DigestService:
             if health.status == "ALERT" and state["posted"] != "ALERT":
                 if last_alert and now - last_alert < schedule.cooldown:
                     continue
-                message = alert_message(health, self.responsible(health.model))
+                message = alert_message(health, *self.routed(health.model))
                 key = f"drift-alert:{self.workspace}:{name}:{iso_z(now)}"
                 state = {"posted": "ALERT", "alerted_at": now.isoformat(), "key": key}
             elif health.status == "OK" and state["posted"] == "ALERT":
@@ -265,6 +267,32 @@ class DigestService:
             return [(member or model.owner, "owner")]
         return []
 
+    def routed(self, model: ModelConfig, urgent: bool = False) -> tuple[Routing, list[tuple[str, str]]]:
+        """``responsible`` routed on each person's clock now, and the owners who are not members."""
+        who = self.responsible(model)
+        members = [(m, role) for m, role in who if isinstance(m, Member)]
+        routing = route(members, self.app.now(), partial(self.app.store.get_member, self.workspace), urgent)
+        return routing, [(m, role) for m, role in who if isinstance(m, str)]
+
+    def with_owners(self, message: Message, event: AlertEvent) -> Message:
+        """A firing Alertmanager alert about a known model, with who it is over to.
+
+        ``severity: critical`` makes it urgent: whoever is not away is pinged, at any hour, and
+        the line says so; otherwise only people in their working hours are."""
+        model = next((m for m in self.config.models if m.name == event.labels.get("model")), None)
+        if model is None:
+            return message
+        urgent = event.labels.get("severity", "").lower() == "critical"
+        routing, others = self.routed(model, urgent)
+        if not routing.people and not others:
+            return message
+        parts: list[Inline] = ["Over to ", *named(routing.people, roles=True)]
+        parts.extend(f"{', ' if i or routing.people else ''}{who} ({role})" for i, (who, role) in enumerate(others))
+        if urgent:
+            parts.append(" · critical: pinged at any hour, except those away")
+        over = Section(tuple(parts))
+        return Message((*message.blocks, over), fallback=f"{message.fallback}\n{plain(over.text)}")
+
     # --- webhooks ------------------------------------------------------------------------------
     def _alert_channel(self) -> str | None:
         if self.config.alertmanager and self.config.alertmanager.channel:
@@ -291,6 +319,8 @@ class DigestService:
             if channel is None:
                 continue
             message = alertmanager_message(entry, tz, now)
+            if event.status == "firing":
+                message = self.with_owners(message, event)
             if event.status == "firing" and entry["key"] is None:
                 key = f"alertmanager:{self.workspace}:{event.fingerprint}:{entry['starts_at']}"
                 entry["key"] = key

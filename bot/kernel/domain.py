@@ -136,6 +136,8 @@ class Member:
     hold. Ended ones stay, so past days stay excused. Kept by the platform, never by the team file."""
     status_ooo: bool = True
     """Whether a vacation or sick status counts as out of office (``/meridian status-ooo off`` turns it off)."""
+    delegate: str | None = None
+    """The member id of who takes this member's routed work (pings, escalations) while they are away."""
 
     @property
     def zone(self) -> ZoneInfo:

@@ -60,7 +60,9 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
     """The workspace as team-file data (``meridian export``)."""
     members = []
     team_holidays = app.store.team_holidays(workspace)
-    for m in app.store.list_members(workspace):
+    everyone = app.store.list_members(workspace)
+    ids = {m.id for m in everyone}
+    for m in everyone:
         entry: dict[str, Any] = {"id": m.id, "name": m.name, "tz": m.tz}
         if m.hours != Hours():
             entry["hours"] = str(m.hours)
@@ -78,6 +80,8 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
             entry["admin"] = True
         if not m.status_ooo:
             entry["status_ooo"] = False
+        if m.delegate is not None and m.delegate in ids:  # a delegate who left is no longer one
+            entry["delegate"] = m.delegate
         members.append(entry)
     standups = []
     for s in app.store.list_standups(workspace):

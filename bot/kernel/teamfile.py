@@ -9,6 +9,7 @@ before anything is written, whatever was imported first.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ from bot.kernel.timekeeping import (
 Path_ = tuple[str | int, ...]
 
 CORE_KEYS = {"workspace", "members", "standups", "holidays"}
-MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "holidays", "quiet", "accounts", "admin", "status_ooo"}
+MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "holidays", "quiet", "accounts", "admin", "status_ooo",
+               "delegate"}
 HOLIDAY_KEYS = {"country", "subdivision", "extra", "removals"}
 STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
                 "mention_missing", "paused"}
@@ -229,6 +231,8 @@ def parse_team(text: str, path: str, sections: Sequence[TeamSection]) -> TeamFil
             err(("members", i, "id"), f"member id `{member.id}` appears twice")
         seen.add(member.id)
         tf.members.append(member)
+    for problem_at, problem in delegate_problems(tf.members):
+        err(("members", problem_at, "delegate"), problem)
     standups_raw = raw.get("standups") or []
     if not isinstance(standups_raw, list):
         err(("standups",), "standups must be a list of stand-ups")
@@ -414,6 +418,13 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
         ok = False
     else:
         fields["accounts"] = {str(k): str(v) for k, v in accounts.items()}
+    if raw.get("delegate") is not None:
+        delegate = raw["delegate"]
+        if not isinstance(delegate, str) or not ID_RE.match(delegate.lstrip("@")):
+            err((*at, "delegate"), "delegate must be the id of another member, like ravi")
+            ok = False
+        else:
+            fields["delegate"] = delegate.lstrip("@")
     try:
         fields["is_admin"] = yes_no(raw.get("admin", False), "admin")
     except TimeInputError as e:
@@ -425,6 +436,35 @@ def _member(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], Non
         err((*at, "status_ooo"), str(e))
         ok = False
     return Member(**fields) if ok else None
+
+
+def delegate_problems(members: Sequence[Member]) -> list[tuple[int, str]]:
+    """Each member whose ``delegate`` is unknown, themselves, or leads back to them, by index.
+
+    A cycle is reported once, at the first member on it, naming the whole circle."""
+    by_id = {m.id: m for m in members}
+    found: list[tuple[int, str]] = []
+    reported: set[str] = set()
+    for i, m in enumerate(members):
+        if m.delegate is None:
+            continue
+        if m.delegate == m.id:
+            found.append((i, f"{m.id} cannot be their own delegate; name someone who covers for them, or leave it out"))
+        elif m.delegate not in by_id:
+            close = difflib.get_close_matches(m.delegate, list(by_id), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            found.append((i, f"delegate `{m.delegate}` is not a member of this team{hint}"))
+        elif m.id not in reported:
+            circle = [m.id]
+            step = by_id[m.delegate]
+            while step.id not in circle and step.delegate in by_id and step.delegate != step.id:
+                circle.append(step.id)
+                step = by_id[step.delegate or ""]
+            if step.id == m.id:
+                reported.update(circle)
+                found.append((i, "delegates go round in a circle (" + " → ".join([*circle, m.id]) +
+                               "); someone on it must delegate outside it, or not at all"))
+    return found
 
 
 def _standup(workspace: str, raw: Any, at: Path_, err: Callable[[Path_, str], None],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 
 from bot.kernel.app import Action, Meridian
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand
@@ -21,7 +22,6 @@ from bot.kernel.messages import (
     Form,
     FormInput,
     Inline,
-    Mention,
     Message,
     Section,
     Strong,
@@ -29,6 +29,7 @@ from bot.kernel.messages import (
     rich,
 )
 from bot.kernel.ports import ReceivesUploads
+from bot.kernel.routing import route
 from bot.raci.csv import write_long, write_wide
 from bot.raci.lookup import Match, did_you_mean
 from bot.raci.model import (
@@ -38,7 +39,6 @@ from bot.raci.model import (
     RaciRefused,
     Role,
     assignments_from,
-    presence,
     same_chart,
 )
 from bot.raci.render import lines_message, person_line, render_activity
@@ -129,9 +129,10 @@ class RaciCommands:
     def _person_roles(self, app: Meridian, inv: Invocation, text: str) -> Reply:
         member = _person(People(app.store.list_members(inv.workspace)), text)
         activities = self.service.store.activities_of(inv.workspace, member.id)
-        status = presence(member, app.now()).label()
+        routed = route([(member, "")], app.now(), partial(app.store.get_member, inv.workspace)).people[0]
+        status = routed.presence.label()
         if not activities:
-            return Reply(Message.text(Mention(member.id, member.name), f" ({status}) has no RACI role."))
+            return Reply(Message.text(routed.name(), f" ({status}) has no RACI role."))
         lines: list[tuple[Inline, ...]] = []
         for role in ROLE_ORDER:
             names = [a.name for a in activities if role in a.roles_of(member.id)]
@@ -151,9 +152,10 @@ class RaciCommands:
             a = activity.accountable
             lines = [] if a is None else [("Ask its Accountable instead: ", *person_line(app, inv.workspace, a))]
             return Reply(lines_message(f"No one is Consulted on {activity.name}", lines))
-        now = app.now()
-        consulted.sort(key=lambda m: (presence(m, now).rank, m.name.casefold()))
-        lines = [(Mention(m.id, m.name), " — ", presence(m, now).label()) for m in consulted]
+        routing = route([(m, Role.C.value) for m in consulted], app.now(), partial(app.store.get_member, inv.workspace))
+        ranked = sorted((r for r in routing.people if r.member.id in activity.holders(Role.C)),
+                        key=lambda r: (r.presence.rank, r.member.name.casefold()))
+        lines = [person_line(app, inv.workspace, r.member.id, routing) for r in ranked]
         return Reply(lines_message(f"Who to ask about {activity.name}", lines))
 
     async def list_all(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:

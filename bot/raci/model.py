@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from bot.kernel.domain import Member, weekday_name
+from bot.kernel.domain import Member
 from bot.kernel.members import normalise
-from bot.kernel.timekeeping import place_of
 
 MAX_NAME_LENGTH = 120
 """Longer than any real activity name; a pasted paragraph is a mistake worth refusing."""
@@ -149,44 +148,6 @@ def validate(activity: Activity, known_members: Collection[str] | None = None,
             if other is not None:
                 found.append(RuleViolation("names are unique", f"`{text}` is already a name of “{other}”."))
     return found
-
-
-# --- who is awake ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Presence:
-    """Where a person's day is right now."""
-
-    local: datetime
-    place: str
-    in_hours: bool
-    workday: bool
-    away_until: date | None
-
-    @property
-    def rank(self) -> int:
-        """0 for people who can answer now, 1 for off hours, 2 for out of office."""
-        return 2 if self.away_until else 0 if self.in_hours else 1
-
-    def label(self) -> str:
-        clock = f"{self.local:%H:%M} in {self.place}"
-        if self.away_until is not None:
-            return f"🏝️ out of office until {self.away_until:%-d %b}, {clock}"
-        if self.in_hours:
-            return f"🟢 in hours, {clock}"
-        if not self.workday:
-            return f"🌙 {self.local:%a} {clock}, not a workday"
-        return f"🌙 {clock}"
-
-
-def presence(member: Member, now: datetime) -> Presence:
-    local = member.local(now)
-    today = local.date()
-    away = next((r.last for r in member.ooo if today in r), None)
-    workday = weekday_name(today) in member.workdays
-    in_hours = away is None and workday and member.hours.contains(local.time())
-    return Presence(local, place_of(member.tz), in_hours, workday, away)
 
 
 # --- what RACI keeps (implemented in storage/raci) ----------------------------------------

@@ -6,6 +6,7 @@ Built as neutral messages; each chat adapter renders them for its platform.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
@@ -16,7 +17,6 @@ from bot.kernel.messages import (
     Context,
     Header,
     Inline,
-    Mention,
     Message,
     Section,
     Strong,
@@ -24,21 +24,47 @@ from bot.kernel.messages import (
     plural,
     rich,
 )
-from bot.raci.model import ROLE_ORDER, Activity, presence
+from bot.kernel.routing import Routing, route
+from bot.raci.model import ROLE_ORDER, Activity, Role
 from bot.raci.service import Handover, RaciService
 
 HOME_LIMIT = 12
 
 
-def person_line(app: Meridian, workspace: str, member_id: str) -> tuple[Inline, ...]:
-    """A holder with where their day is now, so the reader knows whether to expect an answer."""
+def activity_routing(app: Meridian, activity: Activity) -> Routing:
+    """Who of the activity's holders can answer now, and who stands in for those away.
+
+    The Informed are only told, so no one stands in for them."""
+    lookup = partial(app.store.get_member, activity.workspace)
+    now = app.now()
+    asked = [(m, r.value) for r in ROLE_ORDER if r is not Role.I
+             for m in (lookup(i) for i in activity.holders(r)) if m is not None]
+    told = [(m, Role.I.value) for m in (lookup(i) for i in activity.holders(Role.I)) if m is not None]
+    return Routing(route(asked, now, lookup).people + route(told, now, lambda _: None).people)
+
+
+def person_line(app: Meridian, workspace: str, member_id: str, routing: Routing | None = None) -> tuple[Inline, ...]:
+    """A holder with where their day is now, so the reader knows whether to expect an answer.
+
+    A ping only for someone in their working hours and not away; whoever stands in for them
+    while they are away follows on the next line."""
     member = app.store.get_member(workspace, member_id)
     if member is None:
         return (Code(member_id), " — no longer a member")
-    return (Mention(member.id, member.name), " — ", presence(member, app.now()).label())
+    routing = routing or route([(member, "")], app.now(), partial(app.store.get_member, workspace))
+    routed = routing.of(member_id)
+    assert routed is not None
+    line: tuple[Inline, ...] = (routed.name(), " — ", routed.presence.label())
+    for stand_in in routing.people:
+        for away, was in stand_in.standing_in_for:
+            if away.id == member_id:
+                line += ("\n↳ ", stand_in.name(), f" standing in for {away.name}, {was.away_briefly()} — ",
+                         stand_in.presence.label())
+    return line
 
 
 def render_activity(app: Meridian, activity: Activity, note: str = "") -> Message:
+    routing = activity_routing(app, activity)
     blocks: list[Header | Section | Context] = [Header(activity.name)]
     about = [p for p in (activity.description, f"aka {', '.join(activity.aliases)}" if activity.aliases else "",
                          f"channel {activity.channel}" if activity.channel else "") if p]
@@ -48,7 +74,7 @@ def render_activity(app: Meridian, activity: Activity, note: str = "") -> Messag
         parts: list[Inline] = [Strong(f"{role.value} · {role.word}")]
         holders = activity.holders(role)
         for member_id in holders:
-            parts.extend(("\n", *person_line(app, activity.workspace, member_id)))
+            parts.extend(("\n", *person_line(app, activity.workspace, member_id, routing)))
         if not holders:
             parts.append("\n—")
         blocks.append(Section(tuple(parts)))

@@ -65,7 +65,7 @@ async def on_blocker_action(app: Meridian, act: Action, *, owners: ActivityOwner
     app.store.kv_set(s.workspace, verdict_key(act.member.id, s.name, day), {"text": text, "verdict": verdict})
     if app.outbox.sent(answer_key(s, act.member.id, day)):
         await app.outbox.update(s.workspace, answer_key(s, act.member.id, day),
-                                answer_message(owners, s, act.member, run, verdict=verdict))
+                                answer_message(app, owners, s, act.member, run, verdict=verdict))
     if is_closed(app, s, day):
         message, headline = summary_message(app, owners, s, day)
         await app.outbox.update(s.workspace, standup_key(s, "summary", day), message)

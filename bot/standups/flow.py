@@ -75,7 +75,7 @@ async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, 
         m = app.store.get_member(s.workspace, run.member)
         if m is None or not s.includes(m):
             continue
-        await app.outbox.post(answer_key(s, m.id, day), s.workspace, s.channel, answer_message(owners, s, m, run),
+        await app.outbox.post(answer_key(s, m.id, day), s.workspace, s.channel, answer_message(app, owners, s, m, run),
                               thread_key=thread_key(s, day))
 
 
@@ -99,7 +99,7 @@ async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup,
     key = answer_key(s, m.id, day)
     if was_answered and app.outbox.sent(key):
         await app.outbox.update(s.workspace, key,
-                                answer_message(owners, s, m, run, edited=True, verdict=verdict_of(app, s, run)))
+                                answer_message(app, owners, s, m, run, edited=True, verdict=verdict_of(app, s, run)))
         await ask_if_unsure(app, s, m, run)
         return f"Your {s.name} answers for {fmt_day(day)} are updated in the thread in {s.channel}."
     if is_early(m, day, now) and not thread_opened(app, s, day):

@@ -7,6 +7,7 @@ someone owns (``ActivityOwners``, which RACI offers); without that port they say
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.domain import Member, Standup
@@ -27,6 +28,7 @@ from bot.kernel.messages import (
     truncate_user_text,
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
+from bot.kernel.routing import named, route
 from bot.kernel.timekeeping import cutoff_at, reminder_at, zone_label
 from bot.standups.blockers import Blocker, Verdict, blocker_in, blocker_text, classify
 from bot.standups.model import (
@@ -120,16 +122,21 @@ def thread_header(s: Standup, day: date, counts: str | None = None) -> Message:
                    fallback=f"{s.name} stand-up — {fmt_day(day)}")
 
 
-def owner_hint(owners: ActivityOwners | None, s: Standup, blocker: str) -> tuple[Inline, ...]:
-    """When a blocker names an owned activity, point at its Accountable person."""
+def owner_hint(app: Meridian, owners: ActivityOwners | None, s: Standup, blocker: str) -> tuple[Inline, ...]:
+    """When a blocker names an owned activity, point at its Accountable person.
+
+    The escalation is routed (``bot.kernel.routing``): a ping only when the Accountable is in
+    their working hours and not away; otherwise their name with why, and their delegate, if they
+    are away and named one, pinged in their stead."""
     hint = owners.owner_hint(s.workspace, blocker) if owners is not None else None
     if not hint:
         return ()
     activity, accountable = hint
-    return (" — ", activity, " is owned by ", Mention(accountable.id, accountable.name))
+    routing = route([(accountable, "A")], app.now(), partial(app.store.get_member, s.workspace))
+    return (" — ", activity, " is owned by ", *named(routing.people))
 
 
-def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: StandupRun,
+def answer_message(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member, run: StandupRun,
                    edited: bool = False, verdict: Verdict | None = None) -> Message:
     """One person's answers for the thread; ``verdict`` is what is known of the blocker answer (else it is read)."""
     when = run.answered_at.astimezone(m.zone) if run.answered_at else None
@@ -148,10 +155,10 @@ def answer_message(owners: ActivityOwners | None, s: Standup, m: Member, run: St
     text = blocker_text(s, run)
     verdict = verdict or (classify(text) if text else "none")
     if verdict == "blocker":
-        blocks.append(Context(rich("🚧 Blocker: ", truncate_user_text(text, 500), *owner_hint(owners, s, text))))
+        blocks.append(Context(rich("🚧 Blocker: ", truncate_user_text(text, 500), *owner_hint(app, owners, s, text))))
     elif verdict == "unsure":
         blocks.append(Context(rich(f"🚧 Possible blocker (asked {m.name} to confirm): ",
-                                   truncate_user_text(text, 500), *owner_hint(owners, s, text))))
+                                   truncate_user_text(text, 500), *owner_hint(app, owners, s, text))))
     return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
 
 
@@ -217,7 +224,7 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
         for m, b in blockers:
             mark = "" if b.confirmed else " (unconfirmed)"
             blocks.append(Section(rich(Strong(m.name), f"{mark}: ", truncate_user_text(b.text, 500),
-                                       *owner_hint(owners, s, b.text))))
+                                       *owner_hint(app, owners, s, b.text))))
     else:
         blocks.append(Context(rich("No blockers reported.")))
     fallback = f"{s.name} summary for {fmt_day(day)}: {headline}"

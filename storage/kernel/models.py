@@ -49,6 +49,7 @@ class MemberRow(SQLModel, table=True):
     status_away: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """The absences the person's chat status said (``StatusAway``s); written only by ``set_member_status``."""
     status_ooo: bool = True
+    delegate: str | None = Field(default=None, max_length=128)
 
 
 class MemberAccountRow(SQLModel, table=True):

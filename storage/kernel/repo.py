@@ -83,7 +83,7 @@ def member_from_row(row: MemberRow) -> Member:
         ooo=tuple(parse_date_range(r) for r in row.ooo),
         holidays=HolidayCalendar.from_data(row.holidays) if row.holidays is not None else None,
         accounts=dict(row.accounts), is_admin=row.is_admin, owner_of=tuple(row.owner_of),
-        status_away=status_from_data(row.status_away), status_ooo=row.status_ooo,
+        status_away=status_from_data(row.status_away), status_ooo=row.status_ooo, delegate=row.delegate,
     )
 
 
@@ -226,7 +226,8 @@ class SqlStore:
                  "quiet_start": f"{m.quiet.start:%H:%M}", "quiet_end": f"{m.quiet.end:%H:%M}",
                  "workdays": _csv(sorted(m.workdays)), "ooo": [str(r) for r in m.ooo],
                  "holidays": _calendar_data(m.holidays or defaults.get(m.workspace)), "accounts": dict(m.accounts),
-                 "is_admin": m.is_admin, "owner_of": list(m.owner_of), "status_ooo": m.status_ooo}
+                 "is_admin": m.is_admin, "owner_of": list(m.owner_of), "status_ooo": m.status_ooo,
+                 "delegate": m.delegate}
                 for m in members]
         accounts = [{"workspace": m.workspace, "platform": p, "account_id": a, "member_id": m.id}
                     for m in members for p, a in m.accounts.items()]

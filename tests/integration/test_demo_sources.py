@@ -57,7 +57,7 @@ def test_scheduled_digests_and_alerts_from_demo_data_each_say_so(day: tuple[str,
     failures = [s for s in posts if s.where == "#ml-team ↳ thread" and "Failures:" in s.body]
     assert failures and "feature table snapshot missing for yesterday" in failures[0].body
     alert = [s for s in posts if "churn-model drift ALERT" in s.body]
-    assert len(alert) == 1 and "@Ravi (R), @Alice (A)" in alert[0].body  # RACI's people for the model
+    assert len(alert) == 1 and "Over to @Ravi (R), Alice (A; off hours, 23:00 in Los Angeles)" in alert[0].body  # RACI's people, pinged if in hours
     digest_posts = [s for s in posts if s.speaker == "Meridian" and "ml-daily" not in s.body]  # not the stand-up
     assert len(digest_posts) >= 6
     for post in digest_posts:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from adapters.sources.factory import source_factory
-from bot.kernel.domain import Member
+from bot.kernel.domain import WEEKDAYS, Hours, Member
 from bot.kernel.ports import ClaimedItem
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
@@ -16,6 +16,9 @@ from tests.digest_fakes import installed, make_app
 pytestmark = pytest.mark.services
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+ALWAYS_IN = Member("acme-ml", "alice", "Alice", hours=Hours(time(0), time(23, 59)),
+                   workdays=frozenset(WEEKDAYS))
+"""Whenever the test runs, Alice is at work, so the alert pings her (routing is tested elsewhere)."""
 
 
 def frames(seed: int, age: float | None, tenure: float = 5) -> tuple[Any, Any]:
@@ -66,7 +69,7 @@ def team(url: str) -> dict[str, Any]:
 
 
 async def test_drift_digest_and_alert_from_real_reports(projects, evidently_ui, sqlite_store) -> None:
-    app, _, chat, clock = make_app(sqlite_store, NOW, [Member("acme-ml", "alice", "Alice")])
+    app, _, chat, clock = make_app(sqlite_store, NOW, [ALWAYS_IN])
     service = installed(app, source_factory(Settings())).registry.configure("acme-ml", team(evidently_ui))
     try:
         await app.due_handlers["digest.drift"](app, ClaimedItem(1, "digest:drift:acme-ml:#ml-team:today", "digest.drift",

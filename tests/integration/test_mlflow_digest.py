@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from adapters.sources.factory import source_factory
 from adapters.web.hooks import add_hook_routes
 from bot.digests.sources import SourceUnavailable
-from bot.kernel.domain import Member, Workspace
+from bot.kernel.domain import WEEKDAYS, Hours, Member, Workspace
 from bot.kernel.ports import ClaimedItem, SprintNumbers
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
@@ -25,8 +25,10 @@ pytestmark = pytest.mark.services
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 H = timedelta(hours=1)
-RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"})
-NOOR = Member("acme-ml", "noor", "Noor")
+ALWAYS = {"hours": Hours(time(0), time(23, 59)), "workdays": frozenset(WEEKDAYS)}
+"""Whenever the test runs, these people are at work, so a new best pings its author (routing is tested elsewhere)."""
+RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"}, **ALWAYS)  # type: ignore[arg-type]
+NOOR = Member("acme-ml", "noor", "Noor", **ALWAYS)  # type: ignore[arg-type]
 
 
 def without_links(text: str) -> str:

@@ -112,10 +112,10 @@ async def test_lookup_shows_each_letter_with_local_time_and_hours(app: Meridian)
     await seed(app)
     text = said(await raci(app, "Churn Model Retraining"))
     assert text.splitlines()[0] == "churn model retraining"
-    assert "R · Responsible\n@Ravi — 🌙 18:50 in Kolkata" in text
-    assert "A · Accountable\n@Alice — 🌙 06:20 in Los Angeles" in text
+    assert "R · Responsible\nRavi — 🌙 18:50 in Kolkata" in text
+    assert "A · Accountable\nAlice — 🌙 06:20 in Los Angeles" in text
     assert "@Bea — 🟢 in hours, 14:20 in Berlin" in text
-    assert "I · Informed\n@Noor — 🌙 17:20 in Dubai" in text
+    assert "I · Informed\nNoor — 🌙 17:20 in Dubai" in text
 
 
 async def test_lookup_forgives_typos_accents_and_aliases(app: Meridian) -> None:
@@ -161,7 +161,7 @@ async def test_a_person_lookup_lists_their_roles(app: Meridian) -> None:
 async def test_who_to_ask_puts_people_in_hours_first(app: Meridian) -> None:
     await seed(app)
     lines = said(await raci(app, "who-to-ask churn retraining")).splitlines()
-    assert lines[1:] == ["@Bea — 🟢 in hours, 14:20 in Berlin", "@Sam — 🌙 00:20 in Sydney"]
+    assert lines[1:] == ["@Bea — 🟢 in hours, 14:20 in Berlin", "Sam — 🌙 00:20 in Sydney"]
 
 
 async def test_list_and_lint(app: Meridian) -> None:
@@ -202,7 +202,7 @@ async def test_set_keeps_letters_not_named_and_refuses_near_misses(app: Meridian
     await seed(app)
     said(await raci(app, "set feature store I @sam"))
     text = said(await raci(app, "feature store"))
-    assert "C · Consulted\n@Noor" in text and "I · Informed\n@Sam" in text
+    assert "C · Consulted\nNoor" in text and "I · Informed\nSam" in text
     assert "did you mean “feature store”" in said(await raci(app, "set featur store I @sam"))
 
 
@@ -239,7 +239,7 @@ async def test_import_takes_the_uploaded_file_and_is_all_or_nothing(world: World
     chat.shared = Upload("raci.csv", content.replace(b";X", b";I"))
     assert said(await raci(app, "import")) == ("Imported 2 activities from raci.csv (2 new or changed). "
                                                "/raci lint checks the whole chart.")
-    assert said(await raci(app, "labelling")).count("@Alice") == 2
+    assert said(await raci(app, "labelling")).count("Alice — 🌙 06:20") == 2
     assert "Only workspace admins may import" in said(await raci(app, "import", who="bea"))
 
 

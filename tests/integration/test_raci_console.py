@@ -48,10 +48,10 @@ def test_a_raci_session_in_the_console(tmp_path: Path, monkeypatch: pytest.Monke
     assert code == 0
     replies = out.split("| Meridian (only ")
     lookup, refused, saved, ask, unknown = replies[1:6]
-    assert "@Ravi — 🌙 18:50 in Kolkata" in lookup and "@Marta — 🟢 in hours, 14:20 in Berlin" in lookup
+    assert "Ravi — 🌙 18:50 in Kolkata" in lookup and "@Marta — 🟢 in hours, 14:20 in Berlin" in lookup
     assert "Closest match for “churn model retrainig”." in lookup
     assert "Only workspace admins and the Accountable of “churn model retraining” may change" in refused
-    assert "Saved." in saved and "@Noor — 🌙 17:20 in Dubai" in saved
+    assert "Saved." in saved and "Noor — 🌙 17:20 in Dubai" in saved
     assert ask.splitlines()[2].strip() == "@Marta — 🟢 in hours, 14:20 in Berlin"
     assert "Nothing is called “nothing like this at all”, and no activity has a name close to it." in unknown
     assert "Traceback" not in out

@@ -29,7 +29,7 @@ async def test_a_blocker_naming_an_activity_suggests_its_accountable(sqlite_harn
     for text in ("Trained v7", "Evaluate v7", "Blocked on Feature-Store access since Friday"):
         assert await h.app.message(IncomingMessage("acme", ravi, text, None, True))
     answer = next(m for m in h.chat.in_channel("#ml") if m.thread is not None)
-    assert "Blocked on Feature-Store access since Friday — feature store is owned by @Marta" in answer.text
+    assert "Blocked on Feature-Store access since Friday — feature store is owned by Marta (off hours, 05:01 in Berlin)" in answer.text
 
 
 async def test_a_renamed_activity_is_still_recognised_in_blockers(sqlite_harness: Any) -> None:
@@ -42,7 +42,7 @@ async def test_a_renamed_activity_is_still_recognised_in_blockers(sqlite_harness
     for text in ("Trained v7", "Evaluate v7", "still waiting on the feature store"):
         assert await h.app.message(IncomingMessage("acme", ravi, text, None, True))
     answer = next(m for m in h.chat.in_channel("#ml") if m.thread is not None)
-    assert "still waiting on the feature store — feature platform is owned by @Marta" in answer.text
+    assert "still waiting on the feature store — feature platform is owned by Marta (off hours, 05:01 in Berlin)" in answer.text
 
 
 async def test_a_blocker_naming_no_activity_gets_no_owner(sqlite_harness: Any) -> None:

@@ -19,13 +19,14 @@ from tests.integration.slack_harness import SlackHarness
 TEAM = """
 workspace: T0001
 members:
-  - {id: alice, name: Alice, tz: America/Los_Angeles, admin: true, accounts: {slack: U0ALICE}}
-  - {id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {slack: U0RAVI}}
+  - {id: alice, name: Alice, tz: America/Los_Angeles, hours: "04:00-12:00", admin: true, accounts: {slack: U0ALICE}}
+  - {id: ravi, name: Ravi, tz: Asia/Kolkata, hours: "10:00-18:00", accounts: {slack: U0RAVI}}
   - {id: noor, name: Noor, tz: Asia/Dubai, accounts: {email: noor@acme.example}}
 raci:
   - {activity: churn model retraining, R: [ravi], A: alice, C: [noor], I: []}
 """
 MONDAY = utc(2027, 3, 15, 12, 0)
+"""05:00 for Alice and 17:30 for Ravi: both in their working hours, so a lookup pings them."""
 
 
 @pytest.fixture

@@ -75,7 +75,8 @@ async def test_firing_then_resolved_updates_the_one_message(hooks) -> None:
     await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=auth)  # repeat_interval
     await app.engine.run_due()
     assert [(s.channel, s.message.fallback) for s in chat.sent] == [
-        ("#ml-alerts", "🔥 FIRING PredictionLatencyHigh — churn-model: p95 latency above 500 ms (since 08:12)")]
+        ("#ml-alerts", "🔥 FIRING PredictionLatencyHigh — churn-model: p95 latency above 500 ms (since 08:12)\n"
+                       "Over to alice (owner)")]  # the model's owner, not a member of this team: named as text
     clock.current = NOW.replace(hour=10)
     resp = await client.post("/hooks/alertmanager", json=alertmanager_body("resolved", "2027-03-15T09:02:00Z"),
                              headers=auth)

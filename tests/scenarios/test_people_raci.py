@@ -132,7 +132,7 @@ def test_raci_roles_go_to_the_accountable_or_an_admin_with_a_dm(run: tuple[list[
     saved = reply(log, "@Kenji — 🟢 in hours, 12:45 in Lisbon\n    I · Informed\n    —\n      (Saved.")
     assert "tomas" not in saved.body.lower()
     contracts = [e for e in log if e.body.startswith("    data contracts\n")][-1]
-    assert "R · Responsible\n    @Alice" in contracts.body and "A · Accountable\n    @Alice" in contracts.body
+    assert "R · Responsible\n    Alice — 🌙 05:45" in contracts.body and "A · Accountable\n    Alice — 🌙" in contracts.body
 
 
 def test_history_and_lint_no_longer_name_him(run: tuple[list[Entry], str, str]) -> None:

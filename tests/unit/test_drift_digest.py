@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from adapters.sources.evidently import column_drift
 from bot.digests.install import Digests
 from bot.digests.sources import AlertEvent, DriftSnapshot, QueryError, SourceSet
 from bot.kernel.commands import Invocation
-from bot.kernel.domain import Member
+from bot.kernel.domain import DateRange, Hours, Member
 from bot.kernel.messages import Mention
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import utc
@@ -36,9 +36,11 @@ TEAM = {
     "digests": [{"kind": "drift", "channel": "#ml-team", "at": "08:05 UTC", "alerts_channel": "#ml-alerts",
                  "cooldown": "6h"}],
 }
-ALICE = Member("acme-ml", "alice", "Alice")
-NOOR = Member("acme-ml", "noor", "Noor")
-RAVI = Member("acme-ml", "ravi", "Ravi")
+EARLY = Hours(time(7), time(15))
+"""Working hours that hold the 08:05 UTC checks: mentions of these people are pings."""
+ALICE = Member("acme-ml", "alice", "Alice", hours=EARLY)
+NOOR = Member("acme-ml", "noor", "Noor", hours=EARLY)
+RAVI = Member("acme-ml", "ravi", "Ravi", hours=EARLY)
 
 KS = "K-S p_value"
 WASS = "Wasserstein distance (normed)"
@@ -243,7 +245,8 @@ async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world)
                         {"summary": "nulls in income > 5%"}, starts_at=T0 - timedelta(minutes=30))
     assert await service.post_alerts([firing]) == 1
     assert await service.post_alerts([firing]) == 0, "a repeat notification is not a new post"
-    assert chat.texts() == ["🔥 FIRING FeatureNullRate — churn-model: nulls in income > 5% (since 07:35)"]
+    assert chat.texts() == ["🔥 FIRING FeatureNullRate — churn-model: nulls in income > 5% (since 07:35)\n"
+                            "Over to @Alice (owner)"]
 
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
     assert "🔥 FeatureNullRate firing for 30m: nulls in income > 5%" in reply.message.fallback
@@ -258,3 +261,28 @@ async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world)
     assert updated.fallback == "✅ RESOLVED FeatureNullRate — churn-model: nulls in income > 5% (fired 07:35, lasted 35m)"
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
     assert "✅ FeatureNullRate 07:35, resolved after 35m" in reply.message.fallback
+
+
+async def test_a_critical_alertmanager_alert_pings_the_owner_at_night_and_a_warning_does_not(world) -> None:
+    _, store, chat, clock, _, _, w = world
+    service = w.digests.registry.get("acme-ml")
+    assert service is not None
+    clock.current = T0.replace(hour=2)  # 02:05 for Alice, Noor and Ravi
+    warning = AlertEvent("fp-w", "firing", "FeatureNullRate", {"model": "churn-model", "severity": "warning"},
+                         {"summary": "nulls"}, starts_at=clock.current)
+    critical = AlertEvent("fp-c", "firing", "ServingDown", {"model": "churn-model", "severity": "critical"},
+                          {"summary": "no predictions"}, starts_at=clock.current)
+    await service.post_alerts([warning, critical])
+    said_warning, said_critical = chat.texts()
+    assert said_warning.endswith("Over to Alice (owner; off hours, 02:05 in UTC)")
+    assert said_critical.endswith("Over to @Alice (owner; urgent, 02:05 in UTC) · critical: pinged at any hour, "
+                                  "except those away")
+
+    store.upsert_member(Member("acme-ml", "alice", "Alice", hours=EARLY, ooo=(DateRange(T0.date(), T0.date()),),
+                               delegate="noor"))
+    again = AlertEvent("fp-c2", "firing", "ServingDown", critical.labels, critical.annotations,
+                       starts_at=clock.current)
+    await service.post_alerts([again])
+    assert chat.texts()[-1].endswith("Over to Alice (owner; away — out of office), @Noor (owner; standing in for "
+                                     "Alice, away today; urgent, 02:05 in UTC) · critical: pinged at any hour, "
+                                     "except those away")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from bot.digests.sources import (
     SourceSet,
 )
 from bot.kernel.commands import Invocation
-from bot.kernel.domain import Member
+from bot.kernel.domain import Hours, Member
 from bot.kernel.messages import Image, Mention, Section
 from bot.kernel.ports import ClaimedItem
 from bot.kernel.timekeeping import utc
@@ -27,8 +27,8 @@ TEAM = {
                               "metric": "val_auc", "goal": "max", "models": ["churn-model"], "stale_after": "6h"}]},
     "digests": [{"kind": "experiments", "channel": "#ml-team", "at": "08:00 Europe/London"}],
 }
-RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"})
-NOOR = Member("acme-ml", "noor", "Noor")
+RAVI = Member("acme-ml", "ravi", "Ravi", accounts={"mlflow": "ravi.k"}, hours=Hours(time(0), time(23, 59)))
+NOOR = Member("acme-ml", "noor", "Noor", hours=Hours(time(0), time(23, 59)))
 
 
 def run(run_id: str, status: str, ended: datetime | None, auc: float | None = None, exp: str = "1",

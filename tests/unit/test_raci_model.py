@@ -8,8 +8,9 @@ import pytest
 
 from bot.kernel.domain import DateRange, Hours, Member
 from bot.kernel.members import People, PersonNotFound, normalise
+from bot.kernel.routing import presence
 from bot.raci.lookup import ActivityIndex
-from bot.raci.model import Activity, Assignment, Role, presence, validate
+from bot.raci.model import Activity, Assignment, Role, validate
 
 WS = "acme"
 
@@ -146,4 +147,4 @@ def test_out_of_office_beats_working_hours() -> None:
     away = berliner(ooo=(DateRange(date(2027, 3, 10), date(2027, 3, 19)),))
     p = presence(away, datetime(2027, 3, 15, 13, 20, tzinfo=UTC))
     assert not p.in_hours and p.rank == 2
-    assert p.label().startswith("🏝️ out of office until 19 Mar")
+    assert p.label().startswith("🏝️ out of office until Fri 19 Mar")

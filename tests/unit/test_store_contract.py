@@ -61,7 +61,7 @@ def alice(**changes: object) -> Member:
                     workdays=frozenset({"mon", "tue", "wed"}),
                     ooo=(DateRange(date(2027, 4, 1), date(2027, 4, 3)),),
                     accounts={"slack": "U01", "email": "alice@example.com"}, is_admin=True,
-                    owner_of=("churn",))
+                    owner_of=("churn",), delegate="bea")
     return replace(member, **changes)  # type: ignore[arg-type]
 
 
@@ -92,6 +92,14 @@ def test_members_round_trip_every_field_and_list_in_id_order(store: Store) -> No
     store.upsert_members([])
     store.upsert_member(alice(name="Alice M.", tz="UTC"))
     assert store.get_member(WS, "alice") == alice(name="Alice M.", tz="UTC")
+
+
+def test_a_members_delegate_is_kept_and_can_be_cleared(store: Store) -> None:
+    store.upsert_members([alice(), Member(WS, "bea", "Bea")])
+    assert [(m.id, m.delegate) for m in store.list_members(WS)] == [("alice", "bea"), ("bea", None)]
+    store.upsert_member(alice(delegate=None))
+    got = store.get_member(WS, "alice")
+    assert got is not None and got.delegate is None
 
 
 TEAM_CALENDAR = HolidayCalendar("IN", "KA", ((date(2027, 12, 24), "team day off"), (date(2027, 12, 31), "Company day")),
