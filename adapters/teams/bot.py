@@ -4,7 +4,9 @@
   a command word → ``app.command``; its reply goes back where it belongs (see
   ``answer``).
 - Any other message → ``app.message``: a 1:1 chat is a DM; a channel reply carries its
-  thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix).
+  thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix). A channel
+  message that @mentions Meridian and that nothing took is a question for the RACI lookup
+  (``raci ask …``: "who owns churn retraining?"), answered in its thread.
 - An Adaptive Card ``Action.Submit`` — a message with the button's data as ``value`` and no
   text, which is how Teams delivers every press of a Meridian card — → ``app.action``, once
   a form's values have passed the checks its card declared (``render.refusal``); a value the
@@ -301,8 +303,21 @@ class TeamsBot:
             return
         taken = await self.app.message(IncomingMessage(where.workspace, member, text, where.channel, where.is_dm,
                                                        where.thread, activity.id))
-        if not taken and (where.is_dm or mentioned_bot):
+        if taken:
+            return
+        if mentioned_bot and not where.is_dm and text:
+            await self._question(context, where, member, text, activity.id)
+        elif where.is_dm or mentioned_bot:
             await self.say(context, where, HINT)
+
+    async def _question(self, context: TurnContext, where: Where, member: Member, text: str,
+                        trigger: str | None) -> None:
+        """``@Meridian who owns churn retraining?`` in a channel: the RACI lookup answers, in the thread."""
+        reply = await self.app.command(Invocation(where.workspace, member, "raci", f"ask {text}",
+                                                  channel=where.channel, trigger=trigger, thread=where.thread,
+                                                  platform=PLATFORM))
+        if reply.message is not None:
+            await self.say(context, where, reply.message)
 
     async def on_reaction(self, context: TurnContext) -> None:
         """A reaction on a message (a 👍 on a retro item is a vote); Teams names the message in ``replyToId``."""
