@@ -148,7 +148,7 @@ class RaciCommands:
         about = answer_question(" ".join(args))
         if about is None:
             raise Refusal("Ask me who owns an activity, like “who owns churn retraining?” or “what does @ravi "
-                          "own?”; `raci help` lists the rest.")
+                          "own?”; /raci help lists the rest.")
         return await self.lookup(app, inv, [about])
 
     async def who_to_ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
