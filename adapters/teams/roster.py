@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -73,7 +73,7 @@ class RosterRead:
 class MemberIndex:
     """The tenant's members by each identity a Teams person may match: Teams id, Entra object id, email."""
 
-    def __init__(self, members: Iterable[Member], seen: dict[str, str]) -> None:
+    def __init__(self, members: Iterable[Member], identities: dict[str, TeamsIdentity]) -> None:
         self.by_account: dict[str, Member] = {}
         self.by_email: dict[str, Member] = {}
         self.by_id = {m.id: m for m in members}
@@ -82,7 +82,9 @@ class MemberIndex:
                 self.by_account.setdefault(m.accounts[PLATFORM].casefold(), m)
             if m.accounts.get("email"):
                 self.by_email.setdefault(m.accounts["email"].strip().casefold(), m)
-        self.seen = seen
+        self.identities = identities
+        """Member id → the Teams identity last kept for them."""
+        self.seen = {i.user_id: member_id for member_id, i in identities.items()}
         """Teams user id → member id, for people Meridian has already met."""
 
     def match(self, person: TeamsPerson) -> Member | None:
@@ -95,21 +97,24 @@ class MemberIndex:
         return self.by_id.get(known) if known else None
 
 
+@dataclass
+class Links:
+    """What linking found, written in two statements at the end rather than two per person."""
+
+    members: dict[str, Member] = field(default_factory=dict)
+    identities: dict[str, TeamsIdentity] = field(default_factory=dict)
+
+
 class Roster:
     def __init__(self, app: Meridian, chat: TeamsChat) -> None:
         self.app = app
         self.chat = chat
 
     def _index(self, tenant: str) -> MemberIndex:
-        members = self.app.store.list_members(tenant)
-        seen = {}
-        for m in members:
-            identity = self.chat.repo.identity(tenant, m.id)
-            if identity is not None:
-                seen[identity.user_id] = m.id
-        return MemberIndex(members, seen)
+        return MemberIndex(self.app.store.list_members(tenant), self.chat.repo.identities(tenant))
 
-    def link(self, tenant: str, person: TeamsPerson, index: MemberIndex) -> Member | None:
+    @staticmethod
+    def link(tenant: str, person: TeamsPerson, index: MemberIndex, links: Links) -> Member | None:
         """Link one Teams person to the member they are, if any: their identity is kept (DMs, mentions), and a
         member with no Teams account gets this one, so their messages find them from now on."""
         member = index.match(person)
@@ -117,12 +122,19 @@ class Roster:
             return None
         if not member.accounts.get(PLATFORM):
             member = replace(member, accounts={**member.accounts, PLATFORM: person.user_id})
-            self.app.store.upsert_member(member)
+            links.members[member.id] = member
             index.by_account[person.user_id.casefold()] = member
         identity = TeamsIdentity(tenant, member.id, person.user_id, person.aad_object_id, person.name or member.name)
-        if self.chat.repo.identity(tenant, member.id) != identity:
-            self.chat.repo.save_identity(identity)
+        if index.identities.get(member.id) != identity:
+            links.identities[member.id] = identity
+            index.identities[member.id] = identity
         return member
+
+    def _write(self, links: Links) -> None:
+        if links.members:
+            self.app.store.upsert_members(list(links.members.values()))
+        if links.identities:
+            self.chat.repo.save_identities(list(links.identities.values()))
 
     async def _pages(self, context: TurnContext, tenant: str, team_id: str) -> list[TeamsPerson]:
         people: list[TeamsPerson] = []
@@ -144,8 +156,9 @@ class Roster:
             log.warning("could not read the members of team %s in tenant %s: %s", team_id, tenant,
                         type(err).__name__)
             return None
-        index = self._index(tenant)
-        linked = [m.id for m in (self.link(tenant, p, index) for p in people) if m is not None]
+        index, links = self._index(tenant), Links()
+        linked = [m.id for m in (self.link(tenant, p, index, links) for p in people) if m is not None]
+        self._write(links)
         missing = tuple(m for m in self.app.store.list_members(tenant)
                         if not m.accounts.get(PLATFORM) and m.id not in linked)
         log.info("team %s of tenant %s: %d people, %d linked to members", team_id, tenant, len(people), len(linked))
@@ -154,7 +167,7 @@ class Roster:
     async def joined(self, context: TurnContext, tenant: str, team_id: str,
                      accounts: Iterable[ChannelAccount]) -> list[str]:
         """People who just joined the team: each one's email is asked of Teams (the update carries only ids)."""
-        index = self._index(tenant)
+        index, links = self._index(tenant), Links()
         linked = []
         for account in accounts:
             person = TeamsPerson.of(account)
@@ -166,7 +179,8 @@ class Roster:
             except (HttpOperationError, ClientException, OSError, TimeoutError) as err:
                 log.info("no details for a new member of team %s: %s", team_id, type(err).__name__)
                 full = person
-            member = self.link(tenant, full, index)
+            member = self.link(tenant, full, index, links)
             if member is not None:
                 linked.append(member.id)
+        self._write(links)
         return linked
