@@ -307,8 +307,10 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
     from adapters.teams.package import PackageError, PackageInfo, build_package
 
     app_id = args.app_id or _settings().microsoft_app_id
+    public_url = args.public_url if args.public_url is not None else _settings().public_url
     info = PackageInfo(app_id=app_id, version=args.version, developer=args.developer, website=args.website,
-                       privacy=args.privacy or "", terms=args.terms or "", domain=args.domain or "")
+                       privacy=args.privacy or "", terms=args.terms or "", domain=args.domain or "",
+                       public_url=public_url)
     try:
         data = build_package(info)
     except PackageError as err:
@@ -440,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the developer's https website (default: %(default)s)")
     p.add_argument("--privacy", help="privacy statement URL (default: WEBSITE/privacy)")
     p.add_argument("--terms", help="terms of use URL (default: WEBSITE/terms)")
+    p.add_argument("--public-url", help="where meridian serve is reached, for the personal tab "
+                                        "(default: MERIDIAN_PUBLIC_URL; empty: no tab)")
     p.add_argument("--domain", help="a domain the app may open (validDomains), e.g. meridian.example.com")
     p.set_defaults(func=cmd_teams_package)
 

@@ -4,7 +4,9 @@
   a command word → ``app.command``; its reply goes back where it belongs (see
   ``answer``).
 - Any other message → ``app.message``: a 1:1 chat is a DM; a channel reply carries its
-  thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix).
+  thread (the root activity id from ``conversation.id``'s ``;messageid=`` suffix). A channel
+  message that @mentions Meridian and that nothing took is a question for the RACI lookup
+  (``raci ask …``: "who owns churn retraining?"), answered in its thread.
 - An Adaptive Card ``Action.Submit`` — a message with the button's data as ``value`` and no
   text, which is how Teams delivers every press of a Meridian card — → ``app.action``, once
   a form's values have passed the checks its card declared (``render.refusal``); a value the
@@ -13,7 +15,9 @@
 - ``messageReaction`` (a reaction added to or taken off a message) → ``app.reaction``,
   Teams' reaction names (``like``, ``heart``…) as the emoji themselves.
 - ``conversationUpdate`` (the app installed in a team or a 1:1 chat) → the conversation
-  reference is kept, so Meridian can speak there later.
+  reference is kept, so Meridian can speak there later; added to a team, it reads the team's
+  members and links them to the team file's (``adapters.teams.roster``), as it does for
+  anyone who joins the team later.
 
 Mentions reach the core as ``@member-id``: a mentioned Teams user who is a member (by
 their Teams account or the Teams id last seen for them) by their id, anyone else by
@@ -37,10 +41,12 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.chat import TeamsChat
 from adapters.teams.render import form_card, outgoing, refusal, submitted
+from adapters.teams.roster import Roster, RosterRead
+from adapters.teams.tab import LINK_DAYS, TabLinks
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
 from bot.kernel.commands import Invocation, Reply
 from bot.kernel.domain import Member, Workspace
-from bot.kernel.messages import Code, Message
+from bot.kernel.messages import Code, Inline, Link, Message, plural
 from bot.kernel.people import former_member, learn_zone, was_forgotten
 from bot.kernel.ports import DeliveryError
 from bot.kernel.timekeeping import TimeInputError, validate_zone
@@ -48,6 +54,8 @@ from storage.teams.repo import TeamsIdentity
 
 log = logging.getLogger("meridian.teams")
 
+HOME_WORD = "home"
+"""Typed alone in the 1:1 chat: a link to your home page (the personal tab)."""
 COMMAND_WORDS = frozenset({"standup", "raci", "retro", "meridian", "experiments", "drift"})
 LOCAL_TENANT = "teams-local"
 """The workspace of activities that carry no tenant (the Bot Framework Emulator, Web Chat)."""
@@ -143,10 +151,14 @@ HINT = Message.text("I didn't catch that. Try ", Code("standup"), " to answer yo
 
 
 class TeamsBot:
-    def __init__(self, app: Meridian, chat: TeamsChat) -> None:
+    def __init__(self, app: Meridian, chat: TeamsChat, links: TabLinks | None = None, public_url: str = "") -> None:
         self.app = app
         self.chat = chat
+        self.links = links or TabLinks(app)
+        self.public_url = public_url
+        """Where ``meridian serve`` is reached from outside (``MERIDIAN_PUBLIC_URL``): links to the tab start here."""
         self.repo = chat.repo
+        self.roster = Roster(app, chat)
         self._handlers = {ActivityTypes.message: self.on_message,
                           ActivityTypes.conversation_update: self.on_conversation_update,
                           ActivityTypes.message_reaction: self.on_reaction}
@@ -203,6 +215,9 @@ class TeamsBot:
             member = self.app.store.find_member_by_account(tenant, PLATFORM, account_id)
             if member is not None:
                 break
+        if member is None:  # linked by the roster (by email) or met before under another account
+            known = self.repo.member_of_user(tenant, account.id)
+            member = self.app.store.get_member(tenant, known) if known else None
         name = (account.name or "").strip()
         if member is None and any(was_forgotten(self.app, tenant, PLATFORM, i) for i in ids):
             return former_member(tenant, ids[0])
@@ -276,6 +291,9 @@ class TeamsBot:
             await self.answer(context, where, member, await self._act(where, member, action, activity.id))
             return
         text, mentioned_bot = self._text(activity, where.workspace)
+        if where.is_dm and text.lstrip("/").strip().lower() == HOME_WORD:
+            await self.say(context, where, self._home_link(member))
+            return
         command = command_of(text, set(self.app.families))
         if command is not None:
             family, rest = command
@@ -285,8 +303,21 @@ class TeamsBot:
             return
         taken = await self.app.message(IncomingMessage(where.workspace, member, text, where.channel, where.is_dm,
                                                        where.thread, activity.id))
-        if not taken and (where.is_dm or mentioned_bot):
+        if taken:
+            return
+        if mentioned_bot and not where.is_dm and text:
+            await self._question(context, where, member, text, activity.id)
+        elif where.is_dm or mentioned_bot:
             await self.say(context, where, HINT)
+
+    async def _question(self, context: TurnContext, where: Where, member: Member, text: str,
+                        trigger: str | None) -> None:
+        """``@Meridian who owns churn retraining?`` in a channel: the RACI lookup answers, in the thread."""
+        reply = await self.app.command(Invocation(where.workspace, member, "raci", f"ask {text}",
+                                                  channel=where.channel, trigger=trigger, thread=where.thread,
+                                                  platform=PLATFORM))
+        if reply.message is not None:
+            await self.say(context, where, reply.message)
 
     async def on_reaction(self, context: TurnContext) -> None:
         """A reaction on a message (a 👍 on a retro item is a vote); Teams names the message in ``replyToId``."""
@@ -303,6 +334,17 @@ class TeamsBot:
                 await self.app.reaction(Reaction(where.workspace, member, str(activity.reply_to_id),
                                                  emoji_of(str(reaction.type)), added, where.channel))
 
+    def _home_link(self, member: Member) -> Message:
+        """A link to the member's home page (the personal tab), made for them alone."""
+        if not self.public_url:
+            return Message.text("Your home page is not set up here yet: whoever runs Meridian needs to set ",
+                                Code("MERIDIAN_PUBLIC_URL"), " to the address of ", Code("meridian serve"), ".")
+        url = self.links.url(self.public_url, member)
+        return Message.text("Your Meridian home — next reminders in your time, your RACI roles, retro slots and open "
+                            "actions: ", Link(url, "open your home page"),
+                            f". The link is yours alone and works for {LINK_DAYS} days; type ", Code(HOME_WORD),
+                            " again for a new one.")
+
     async def _act(self, where: Where, member: Member, action: tuple[str, str, dict[str, str], dict[str, str]],
                    trigger: str | None) -> Reply | None:
         action_id, value, values, metadata = action
@@ -313,11 +355,18 @@ class TeamsBot:
         activity = context.activity
         where, member = self._arrival(context)
         bot_id = activity.recipient.id if activity.recipient else None
-        if any(m.id == bot_id for m in activity.members_added or []):
+        added = activity.members_added or []
+        team_id = team_of(activity)
+        if any(m.id == bot_id for m in added):
             log.info("installed in %s %s of tenant %s", where.kind, where.channel or "chat", where.workspace)
             if member is not None:
                 self._first_admin(member)
-            await self.say(context, where, welcome(where))
+            read = await self.roster.read_team(context, where.workspace, team_id) if team_id else None
+            await self.say(context, where, welcome(where, read))
+        elif team_id and added:
+            linked = await self.roster.joined(context, where.workspace, team_id, added)
+            if linked:
+                log.info("linked %d people who joined team %s", len(linked), team_id)
 
     def _first_admin(self, member: Member) -> None:
         """Teams does not say who administers a tenant, so whoever adds Meridian to a tenant that has no admin
@@ -358,12 +407,33 @@ class TeamsBot:
 NO_PRIVATE_CHAT = Message.text("I couldn't open a 1:1 chat with you. Add Meridian as a personal app, then try again.")
 
 
-def welcome(where: Where) -> Message:
+def team_of(activity: Activity) -> str | None:
+    """The team a channel activity belongs to (``channelData.team.id``), if it is in one."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = data.get("team") or {}
+    return str(team["id"]) if isinstance(team, dict) and team.get("id") else None
+
+
+MISSING_SHOWN = 10
+
+
+def welcome(where: Where, read: RosterRead | None = None) -> Message:
     if where.is_dm:
         return Message.text("Hi! I'm Meridian. I'll send your stand-up questions here on your own clock. Type ",
-                            Code("standup help"), " or ", Code("meridian help"), " to see what I can do.")
-    return Message.text("Hi! I'm Meridian. Mention me with a command, e.g. ", Code("standup setup daily at=09:30"),
-                        " or ", Code("raci help"), ". Stand-ups name this channel ", Code(where.channel or "here"), ".")
+                            Code("standup help"), " or ", Code("meridian help"), " to see what I can do, and ",
+                            Code(HOME_WORD), " for your home page.")
+    parts: list[Inline] = ["Hi! I'm Meridian. Mention me with a command, e.g. ", Code("standup setup daily at=09:30"),
+                           " or ", Code("raci help"), ". Stand-ups name this channel ", Code(where.channel or "here"),
+                           "."]
+    if read is not None:
+        parts.append(f" I found {plural(len(read.linked), 'member')} of the team file among this team's "
+                     f"{plural(read.people, 'person', 'people')}.")
+        if read.missing:
+            names = ", ".join(m.name for m in read.missing[:MISSING_SHOWN])
+            more = f" and {len(read.missing) - MISSING_SHOWN} more" if len(read.missing) > MISSING_SHOWN else ""
+            parts.append(f" Not found by Teams id, Entra object id or email: {names}{more}. They are linked when "
+                         "they join this team or first write to me.")
+    return Message.text(*parts)
 
 
 def _now() -> datetime:

@@ -1,5 +1,8 @@
 """The Teams app package: ``manifest.json`` (schema v1.17) and two icons, zipped for upload.
 
+With a public URL the package also declares the personal tab (``staticTabs``: Meridian's home
+page, ``/teams/tab``) and adds its host to ``validDomains``.
+
 The icons are drawn here and written with a minimal PNG encoder (zlib + struct), so
 building a package needs no image library: a 192×192 colour icon and the 32×32
 outline icon Teams wants (white on transparent).
@@ -17,7 +20,10 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+TAB_PATH = "/teams/tab"
+"""The personal tab's page on ``meridian serve`` (``adapters.teams.tab``)."""
 MANIFEST_VERSION = "1.17"
 MANIFEST_SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 ACCENT = (0x2E, 0x5E, 0x8C)
@@ -109,6 +115,8 @@ class PackageInfo:
     privacy: str = ""
     terms: str = ""
     domain: str = ""
+    public_url: str = ""
+    """Where ``meridian serve`` is reached (``MERIDIAN_PUBLIC_URL``): the personal tab is declared only with it."""
 
 
 def _https(url: str, what: str) -> str:
@@ -155,6 +163,13 @@ def manifest(info: PackageInfo) -> dict[str, Any]:
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [info.domain] if info.domain else [],
     }
+    if info.public_url:
+        tab = f"{_https(info.public_url, 'MERIDIAN_PUBLIC_URL').rstrip('/')}{TAB_PATH}"
+        manifest["staticTabs"] = [{"entityId": "home", "name": "Home", "contentUrl": tab, "websiteUrl": tab,
+                                   "scopes": ["personal"]}]
+        host = urlsplit(tab).hostname or ""
+        if host and host not in manifest["validDomains"]:
+            manifest["validDomains"].append(host)
     return manifest
 
 

@@ -31,6 +31,8 @@ from msrest.serialization import Model
 from adapters.teams.bot import TeamsBot
 from adapters.teams.chat import TeamsChat
 from adapters.teams.service_urls import ServiceUrls
+from adapters.teams.tab import ROUTE as TAB_ROUTE
+from adapters.teams.tab import TabLinks, tab_handler
 from adapters.web.server import RouteInstaller
 from bot.kernel.app import Meridian
 from bot.settings import Settings
@@ -147,11 +149,16 @@ def messages_handler(adapter: CloudAdapter, bot: TeamsBot,
     return messages
 
 
-def installer(chat: TeamsChat, adapter: CloudAdapter) -> RouteInstaller:
-    """A route installer for ``build_web_app``: mounts ``POST /api/messages`` on the running core."""
+def installer(chat: TeamsChat, adapter: CloudAdapter, public_url: str = "") -> RouteInstaller:
+    """A route installer for ``build_web_app``: mounts ``POST /api/messages`` and the personal tab
+    (``GET /teams/tab``) on the running core. Links to the tab start with ``public_url``, else
+    ``MERIDIAN_PUBLIC_URL``; with neither, people are told the tab is not set up."""
 
-    def install(web_app: web.Application, app: Meridian, _settings: Any) -> None:
-        web_app.router.add_post(ROUTE, messages_handler(adapter, TeamsBot(app, chat), chat.service_urls))
+    def install(web_app: web.Application, app: Meridian, settings: Any) -> None:
+        base = public_url or (settings.public_url if isinstance(settings, Settings) else "")
+        links = TabLinks(app)
+        web_app.router.add_post(ROUTE, messages_handler(adapter, TeamsBot(app, chat, links, base), chat.service_urls))
+        web_app.router.add_get(TAB_ROUTE, tab_handler(app, links))
 
     return install
 

@@ -41,6 +41,7 @@ from bot.raci.model import (
     assignments_from,
     same_chart,
 )
+from bot.raci.question import answer_question
 from bot.raci.render import lines_message, person_line, render_activity
 from bot.raci.service import RaciService
 
@@ -97,6 +98,8 @@ class RaciCommands:
             takes_free_text=True,
             subcommands=[
                 sub("who-to-ask", "who-to-ask ACTIVITY", "the Consulted, awake ones first", self.who_to_ask),
+                sub("ask", "ask QUESTION", "a question in words: who owns churn retraining? what does @ravi own?",
+                    self.ask),
                 sub("list", "list", "every activity with its Accountable and Responsible", self.list_all),
                 sub("lint", "lint", "activities and people worth a look", self.lint),
                 sub("set", "set ACTIVITY R @a @b A @c C @d I @e [aka NAME, NAME] [about TEXT] [--new]",
@@ -114,6 +117,7 @@ class RaciCommands:
     # --- reading ------------------------------------------------------------------------
     async def lookup(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         text = " ".join(args).strip()
+        text = answer_question(text) or text  # `/raci who owns churn retraining?` is `/raci churn retraining`
         if not text:
             return Reply(self.family().help())
         if _is_person(text):
@@ -139,6 +143,14 @@ class RaciCommands:
             if names:
                 lines.append((Strong(role.word), f" ({len(names)}): ", ", ".join(names)))
         return Reply(lines_message(f"{member.name} — {status}", lines))
+
+    async def ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+        """A question asked in words (an @mention of Meridian in a channel): answered as the lookup would."""
+        about = answer_question(" ".join(args))
+        if about is None:
+            raise Refusal("Ask me who owns an activity, like “who owns churn retraining?” or “what does @ravi "
+                          "own?”; /raci help lists the rest.")
+        return await self.lookup(app, inv, [about])
 
     async def who_to_ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         text = " ".join(args).strip()

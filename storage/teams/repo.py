@@ -125,6 +125,25 @@ class TeamsRepo:
                 set_={k: stmt.excluded[k] for k in values if k not in ("tenant", "member_id")}))
             s.commit()
 
+    def save_identities(self, identities: list[TeamsIdentity]) -> None:
+        """Many identities in one transaction (a team's roster)."""
+        rows = [{"tenant": i.tenant, "member_id": i.member_id, "user_id": i.user_id,
+                 "aad_object_id": i.aad_object_id, "name": i.name[:300]} for i in identities]
+        with Session(self.engine) as s:
+            for start in range(0, len(rows), 500):
+                stmt = self._insert(TeamsUserRow).values(rows[start:start + 500])
+                s.execute(stmt.on_conflict_do_update(
+                    index_elements=["tenant", "member_id"],
+                    set_={k: stmt.excluded[k] for k in ("user_id", "aad_object_id", "name")}))
+            s.commit()
+
+    def identities(self, tenant: str) -> dict[str, TeamsIdentity]:
+        """Every Teams identity of the tenant, by member id."""
+        with Session(self.engine) as s:
+            rows = s.exec(select(TeamsUserRow).where(TeamsUserRow.tenant == tenant)).all()
+            return {r.member_id: TeamsIdentity(r.tenant, r.member_id, r.user_id, r.aad_object_id, r.name)
+                    for r in rows}
+
     def identity(self, tenant: str, member_id: str) -> TeamsIdentity | None:
         with Session(self.engine) as s:
             row = s.get(TeamsUserRow, (tenant, member_id))

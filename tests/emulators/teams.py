@@ -8,7 +8,8 @@ the token the bot presents to the connector. botframework-connector fetches the 
 with blocking ``requests`` calls, so it is served from a thread of its own.
 
 ``ConnectorEmulator`` answers what Meridian's Teams adapter calls — create a conversation,
-send to a conversation, reply to an activity, update an activity, get a member — records
+send to a conversation, reply to an activity, update an activity, get a member, list a
+team's members a page at a time (``pagedmembers``: ``{members, continuationToken}``) — records
 every call, and can be told to answer ``429 Too Many Requests`` with ``Retry-After`` so
 tests see rate limits honoured. Like Teams it refuses what Teams refuses: a call without
 the bot's token (when it knows the bot), an activity over 28 KB as sent (413), and, so that
@@ -18,7 +19,7 @@ ones (``a:…`` for a 1:1 chat, numeric activity ids), and a 1:1 chat with the s
 always gets the same id, as in Teams.
 
 ``TeamsClient`` builds the activities Teams POSTs to a bot (``message``,
-``conversationUpdate``, ``messageReaction``), with the fields the real service sends and
+``conversationUpdate`` for installs and people joining a team, ``messageReaction``), with the fields the real service sends and
 ``serviceUrl`` pointing at the connector; ``press`` is a button press as Teams delivers
 an ``Action.Submit``: a ``message`` whose ``value`` is the button's data and the card's inputs.
 """
@@ -225,7 +226,7 @@ class Call:
 
     method: str
     kind: str
-    """create | send | reply | update | member"""
+    """create | send | reply | update | member | members"""
     conversation: str | None
     activity_id: str | None
     body: dict[str, Any]
@@ -333,6 +334,10 @@ class ConnectorEmulator:
     issuer: BotFrameworkIssuer | None = None
     calls: list[Call] = field(default_factory=list)
     users: dict[str, TeamsUser] = field(default_factory=dict)
+    teams: dict[str, list[str]] = field(default_factory=dict)
+    """Team id → the user ids in that team, in the order Teams lists them; a team not set up here has every user."""
+    page_cap: int = 500
+    """The most members Teams puts in one page, whatever ``pageSize`` asks (it may send fewer)."""
     _throttles: list[Throttle] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000_001))
     _server: TestServer | None = None
@@ -345,6 +350,7 @@ class ConnectorEmulator:
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self.url
@@ -363,6 +369,10 @@ class ConnectorEmulator:
         user = TeamsUser(user_id, name, aad_object_id, email, tenant)
         self.users[user_id] = user
         return user
+
+    def add_to_team(self, team_id: str, *users: TeamsUser) -> None:
+        """These users are members of the team (what ``pagedmembers`` lists)."""
+        self.teams.setdefault(team_id, []).extend(u.id for u in users)
 
     def throttle(self, times: int = 1, retry_after: float = 1.0, kinds: tuple[str, ...] = ("send", "reply")) -> None:
         """The next ``times`` calls of these kinds answer 429 with ``Retry-After``."""
@@ -479,9 +489,42 @@ class ConnectorEmulator:
             call.status = 404
             return web.json_response({"error": {"code": "MemberNotFoundInConversation", "message": "no such member"}},
                                      status=404)
-        return web.json_response({"id": user.id, "name": user.name, "aadObjectId": user.aad_object_id,
-                                  "email": user.email, "userPrincipalName": user.email, "tenantId": user.tenant,
-                                  "userRole": "user"})
+        return web.json_response(_account(user))
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        """``GET …/pagedmembers?pageSize=&continuationToken=``: ``{members, continuationToken}``, the token absent on
+        the last page. A conversation that is not a team (``19:…``) is a 404; a token it never gave, a 400."""
+        call, refused = await self._record(request, "members")
+        if refused:
+            return refused
+        conversation = request.match_info["conversation"]
+        team = self.teams.get(conversation, list(self.users) if conversation.startswith("19:") else None)
+        if team is None:
+            call.status = 404
+            return web.json_response({"error": {"code": "ConversationNotFound", "message": "no such team"}},
+                                     status=404)
+        try:
+            size = int(request.query.get("pageSize", "200"))
+            start = int(request.query.get("continuationToken", "page:0").removeprefix("page:"))
+        except ValueError:
+            call.status = 400
+            return web.json_response({"error": {"code": "BadArgument", "message": "bad page"}}, status=400)
+        if size < 1 or start < 0 or start > len(team):
+            call.status = 400
+            return web.json_response({"error": {"code": "BadArgument", "message": "bad page"}}, status=400)
+        end = start + min(size, self.page_cap)
+        body: dict[str, Any] = {"members": [_account(self.users[u]) for u in team[start:end]]}
+        if end < len(team):
+            body["continuationToken"] = f"page:{end}"
+        return web.json_response(body)
+
+
+def _account(user: TeamsUser) -> dict[str, Any]:
+    """A ``TeamsChannelAccount`` as the connector describes a person."""
+    given, _, surname = user.name.partition(" ")
+    return {"id": user.id, "name": user.name, "aadObjectId": user.aad_object_id, "email": user.email,
+            "userPrincipalName": user.email, "tenantId": user.tenant, "userRole": "user", "givenName": given,
+            "surname": surname}
 
 
 # --- activities as Teams sends them -----------------------------------------------------------
@@ -569,6 +612,14 @@ class TeamsClient:
         act = self._base("conversationUpdate", user,
                          {"isGroup": True, "conversationType": "channel", "id": self.team_id}, data, None)
         act["membersAdded"] = [{"id": BOT_ID}]
+        return act
+
+    def joined_team(self, by: TeamsUser, *users: TeamsUser) -> dict[str, Any]:
+        """``conversationUpdate`` when people join a team Meridian is in: only their ids, as Teams sends them."""
+        data = {"eventType": "teamMemberAdded", "team": {"id": self.team_id, "name": self.team_name}}
+        act = self._base("conversationUpdate", by,
+                         {"isGroup": True, "conversationType": "channel", "id": self.team_id}, data, None)
+        act["membersAdded"] = [{"id": u.id, "aadObjectId": u.aad_object_id} for u in users]
         return act
 
     def installed_personally(self, user: TeamsUser, zone: str | None = None) -> dict[str, Any]:

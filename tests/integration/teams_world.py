@@ -42,6 +42,8 @@ from tests.emulators.teams import (
 
 APP_ID = "3f9c1e52-7b1d-4c8e-9a57-2d0b6e4f8a13"
 """The bot's Microsoft app id in the tests (any GUID: the token service is local)."""
+PUBLIC_URL = "https://meridian.example.com"
+"""Where ``meridian serve`` says it is reached (``MERIDIAN_PUBLIC_URL``): links to the personal tab start here."""
 NO_AUTHORIZATION: dict[str, str] = {}
 """``headers=`` for a request sent without any ``Authorization`` header."""
 
@@ -70,7 +72,7 @@ def local_adapter(app_id: str, issuer: BotFrameworkIssuer) -> CloudAdapter:
 
 
 class TeamsWorld:
-    def __init__(self, store: SqlStore, start: datetime, app_id: str = APP_ID) -> None:
+    def __init__(self, store: SqlStore, start: datetime, app_id: str = APP_ID, public_url: str = PUBLIC_URL) -> None:
         self.store = store
         self.clock = SimulatedClock(start)
         self.issuer = bot_framework()
@@ -80,13 +82,15 @@ class TeamsWorld:
         self.app = build_core(store, self.clock, {"teams": self.chat}, worker="test", attach=[self.chat.attach])
         self.adapter = adapter
         self.app_id = app_id
+        self.public_url = public_url
         self.http: TestClient | None = None
 
     async def __aenter__(self) -> TeamsWorld:
         await self.connector.start()
         # The local connector is the one service URL Meridian answers on besides Microsoft's.
         self.chat.service_urls = ServiceUrls(self.connector.url)
-        self.web = build_web_app(self.app, None, installers=[installer(self.chat, self.adapter)])
+        self.web = build_web_app(self.app, None, installers=[installer(self.chat, self.adapter,
+                                                                               self.public_url)])
         self.http = TestClient(TestServer(self.web, host="127.0.0.1"))
         await self.http.start_server()
         return self

@@ -39,3 +39,33 @@ async def test_raci_lookup_in_a_channel_mentions_owners_and_refuses_a_non_admin_
 
         await w.send(t.channel(ravi, ML_TEAM, "ml-team", "raci set churn model retraining I @noor"))
         assert "Only workspace admins" in w.connector.calls[-1].shown
+
+
+async def test_a_question_to_meridian_in_a_channel_is_answered_by_the_raci_lookup_in_its_thread(
+        sqlite_store: Any) -> None:
+    async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 10, 0, tzinfo=UTC)) as w:
+        w.load(TEAM)
+        t = w.tenant(TENANT)
+        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
+        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
+
+        asked = t.channel(alice, ML_TEAM, "ml-team", "who owns churn retraining?")
+        await w.send(asked)
+        answer = w.connector.calls[-1]
+        assert answer.kind == "reply" and answer.conversation == f"{ML_TEAM};messageid={asked['id']}"
+        assert "churn model retraining" in answer.shown and "<at>Ravi</at>" in answer.card_text
+
+        # Another person mentioned in the question: `<at>Ravi</at>` is read as @ravi.
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "what does <at>Ravi</at> own?", mentions=(ravi,)))
+        assert "churn model retraining" in w.connector.calls[-1].shown
+        assert "Responsible" in w.connector.calls[-1].shown
+
+        # Not a question Meridian reads: one line saying how to ask, in the thread, nothing else.
+        before = len(w.connector.calls)
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "hello there <script>"))
+        (hint,) = w.connector.calls[before:]
+        assert hint.kind == "reply" and "who owns churn retraining?" in hint.shown
+
+        # A question about nothing on the chart: the lookup's own "no activity matches".
+        await w.send(t.channel(alice, ML_TEAM, "ml-team", "who is responsible for the coffee machine?"))
+        assert "coffee machine" in w.connector.calls[-1].shown

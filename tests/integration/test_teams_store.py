@@ -45,3 +45,14 @@ def test_identities_and_one_to_one_chats_belong_to_a_member_and_are_forgotten_wi
     repo.forget("t1", "ravi")
     assert repo.identity("t1", "ravi") is None and repo.personal("t1", "ravi") is None
     assert repo.personal("t2", "ravi").id == "a:ravi-b"
+
+
+def test_a_rosters_identities_are_written_in_one_go_and_read_back_by_member(store: SqlStore) -> None:
+    repo = TeamsRepo(store.engine)
+    repo.save_identity(TeamsIdentity("t1", "ravi", "29:old", None, "Ravi"))
+    many = [TeamsIdentity("t1", f"p{i}", f"29:p{i}", f"aad-{i}", f"Person {i}") for i in range(1200)]
+    repo.save_identities([*many, TeamsIdentity("t1", "ravi", "29:ravi", "aad-ravi", "Ravi K")])
+    found = repo.identities("t1")
+    assert len(found) == 1201 and found["p1199"] == many[-1]
+    assert found["ravi"] == TeamsIdentity("t1", "ravi", "29:ravi", "aad-ravi", "Ravi K")  # updated, not doubled
+    assert repo.identities("t2") == {}

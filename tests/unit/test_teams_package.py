@@ -73,3 +73,23 @@ def test_without_an_app_id_the_command_says_which_setting_is_missing(tmp_path: P
     assert main(["teams-package", "--app-id", APP_ID, "--website", "http://insecure.example"]) == 2
     assert "--website must be an https:// URL" in capsys.readouterr().err
     assert not (tmp_path / "meridian-teams.zip").exists()
+
+
+def test_with_a_public_url_the_package_declares_the_personal_tab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    monkeypatch.setenv("MERIDIAN_PUBLIC_URL", "https://meridian.acme.example/")
+    assert main(["teams-package", "--out", "meridian.zip", "--domain", "acme.example"]) == 0
+    with zipfile.ZipFile(tmp_path / "meridian.zip") as z:
+        m = json.loads(z.read("manifest.json"))
+    (tab,) = m["staticTabs"]
+    # v1.17: entityId ≤ 64, name ≤ 128, https URLs ≤ 2048 on a valid domain, scopes of a static tab.
+    assert tab == {"entityId": "home", "name": "Home", "contentUrl": "https://meridian.acme.example/teams/tab",
+                   "websiteUrl": "https://meridian.acme.example/teams/tab", "scopes": ["personal"]}
+    assert m["validDomains"] == ["acme.example", "meridian.acme.example"]
+    assert main(["teams-package", "--out", "plain.zip", "--public-url", ""]) == 0
+    with zipfile.ZipFile(tmp_path / "plain.zip") as z:
+        assert "staticTabs" not in json.loads(z.read("manifest.json"))
+    assert main(["teams-package", "--public-url", "http://meridian.acme.example"]) == 2
+    assert "MERIDIAN_PUBLIC_URL must be an https:// URL" in capsys.readouterr().err
