@@ -88,6 +88,8 @@ ACK_DEADLINE_SECONDS = 2.5
 (Slack allows 3 s); longer than ``FORM_WAIT_SECONDS`` so a modal's own answer wins normally."""
 SCREENED = web.RequestKey("meridian_slack_screened", bool)
 """Set on a request whose signature and shape were checked (so the core loop does not check again)."""
+ACKED_EARLY = web.RequestKey("meridian_slack_acked_early", dict)
+"""The parsed body of a screened request that is answered before its work (``acked_first``)."""
 
 
 def _empty_ack() -> web.Response:
@@ -453,6 +455,8 @@ class SlackAdapter:
                 log.info("refused a Slack request without a valid signature")
             return web.json_response({"error": err.reason}, status=err.status)
         request[SCREENED] = True
+        if acked_first(body):
+            request[ACKED_EARLY] = body
         return None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -461,10 +465,19 @@ class SlackAdapter:
             refused = await self.screen(request)
             if refused is not None:
                 return refused
+            early = request.get(ACKED_EARLY)
+            if early is not None:
+                return await to_aiohttp_response(await self.dispatch_verified(early))
             raw = await request.read()
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string,
                                             headers=dict(request.headers))
             return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    async def dispatch_verified(self, body: dict[str, Any]) -> BoltResponse:
+        """Hand bolt a body whose signature was already checked (``screen``), as Socket Mode hands it one:
+        under ``meridian serve`` the caller was answered already, and the work may run minutes later
+        (a locked database), past the signature's five-minute window."""
+        return await self.bolt.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
 
     async def install(self, request: web.Request) -> web.Response:
         flow = self.bolt.oauth_flow
@@ -481,7 +494,8 @@ class SlackAdapter:
     def mount(self, app: web.Application) -> None:
         app.router.add_post("/slack/events", self.handle)
         if ANSWER_BY in app:
-            app[ANSWER_BY]["/slack/events"] = AnswerBy(ACK_DEADLINE_SECONDS, self.screen, _empty_ack)
+            app[ANSWER_BY]["/slack/events"] = AnswerBy(ACK_DEADLINE_SECONDS, self.screen, _empty_ack,
+                                                       early=lambda request: ACKED_EARLY in request)
         app.router.add_get("/slack/install", self.install)
         app.router.add_get("/slack/oauth_redirect", self.oauth_redirect)
 

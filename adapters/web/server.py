@@ -44,6 +44,11 @@ class AnswerBy:
     seconds: float
     gate: Callable[[web.Request], Awaitable[web.StreamResponse | None]]
     answer: Callable[[], web.StreamResponse]
+    early: Callable[[web.Request], bool] = lambda _request: False
+    """Whether the gate found that the caller waits for nothing the handler says (Slack: a command, an
+    event, a click): then ``answer()`` goes back at once, from the HTTP loop, and the handler runs on
+    the core loop after. Such an answer never waits behind the core loop's work (a fan-out's store
+    calls, the work behind earlier acks)."""
 
 
 ANSWER_BY = web.AppKey("answer_by", dict[str, AnswerBy])
@@ -286,6 +291,9 @@ def on_core_loop(core: CoreLoop, health: DatabaseHealth) -> Any:
         if refused is not None:
             return refused
         running = core.run(handler(request))
+        if deadline.early(request):
+            asyncio.ensure_future(running).add_done_callback(_log_late_failure)
+            return deadline.answer()
         seconds = deadline.seconds if health.last.database == "ok" else \
             min(deadline.seconds, SLOW_DATABASE_ANSWER_SECONDS)
         try:
