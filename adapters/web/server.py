@@ -217,10 +217,17 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
     web_app.router.add_get("/metrics", metrics_view)
     for install in installers or []:
         install(web_app, app, settings)
-    if core is not None:  # installers' clean-ups close what they opened on the core loop
-        cleanups = list(web_app.on_cleanup)
+    if core is not None:  # installers' start-ups and clean-ups run on the core loop, where their work lives
+        startups, cleanups = list(web_app.on_startup), list(web_app.on_cleanup)
+        web_app.on_startup.clear()
         web_app.on_cleanup.clear()
         web_app.on_cleanup.extend(_on(core, hook) for hook in cleanups)
+
+        async def start_core(_web_app: web.Application) -> None:
+            core.start()
+
+        web_app.on_startup.append(start_core)
+        web_app.on_startup.extend(_on(core, hook) for hook in startups)
 
     async def start_health(_web_app: web.Application) -> None:
         await health.start()
@@ -228,13 +235,10 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
     async def stop_health(_web_app: web.Application) -> None:
         await health.stop()
 
-    if core is not None:
-        async def start_core(_web_app: web.Application) -> None:
-            core.start()
-
-        web_app.on_startup.append(start_core)
     web_app.on_startup.append(start_health)
     web_app.on_cleanup.append(stop_health)
+    if not with_scheduler:
+        _beat_without_scheduler(web_app, app, core)
     if with_scheduler:
         async def begin_scheduler() -> Any:
             return start_scheduler(app)
@@ -260,6 +264,34 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
     return web_app
 
 
+def _beat_without_scheduler(web_app: web.Application, app: Meridian, core: CoreLoop | None) -> None:
+    """A web process without a scheduler beats all the same: work it took on (a Slack request acknowledged
+    before its work ran) is taken over by another process only once its heartbeat stops."""
+    async def keep_beating() -> None:
+        while True:
+            await asyncio.sleep(app.engine.settings.heartbeat.total_seconds())
+            await app.engine.heartbeat()
+
+    async def begin() -> asyncio.Task[None]:
+        await app.engine.heartbeat()  # before the first request: nothing it takes looks abandoned
+        return asyncio.ensure_future(keep_beating())
+
+    async def start(_web_app: web.Application) -> None:
+        web_app[BEATING] = await (core.run(begin()) if core is not None else begin())
+
+    async def stop(_web_app: web.Application) -> None:
+        task = web_app.get(BEATING)
+        if task is not None:
+            if core is not None:
+                core.loop.call_soon_threadsafe(task.cancel)
+            else:
+                task.cancel()
+
+    web_app.on_startup.append(start)
+    web_app.on_cleanup.append(stop)
+
+
+BEATING = web.AppKey("beating", asyncio.Task)
 LOOP_ROUTES = frozenset({"/healthz", "/metrics"})
 """Answered on the HTTP loop itself; they never touch the database there."""
 
