@@ -334,8 +334,10 @@ class SlackAdapter:
                                              json.dumps(entry.body), self.meridian.worker_id):
                         bodies.append(entry.body)
                 self.journal.forget(path)
-        silent_since = self.meridian.now() - self.meridian.settings.silent_after
-        for owed in self.repo.take_owed(self.meridian.worker_id, silent_since, mine_too=starting,
+        settings = self.meridian.settings
+        silent_since = self.meridian.now() - settings.silent_after
+        stale_before = time.time() - settings.lease.total_seconds()
+        for owed in self.repo.take_owed(self.meridian.worker_id, silent_since, stale_before, mine_too=starting,
                                         running=frozenset(self._running)):
             bodies.append(json.loads(owed.body))
         for body in bodies:

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
@@ -65,15 +65,19 @@ class SlackRepo:
         with self._session() as session:
             session.execute(update(SlackEventRow).where(EventC.event_id == event_id).values(body=None))
 
-    def take_owed(self, by: str, silent_since: datetime, limit: int = 50, mine_too: bool = False,
-                  running: frozenset[str] = frozenset()) -> list[OwedRequest]:
-        """Owed work whose taker's heartbeat stopped (at or before ``silent_since``, or never heard), taken by
-        ``by`` with a compare-and-set each, so that of two processes looking at once only one gets it.
+    def take_owed(self, by: str, silent_since: datetime, stale_before: float, limit: int = 50,
+                  mine_too: bool = False, running: frozenset[str] = frozenset()) -> list[OwedRequest]:
+        """Owed work whose taker's heartbeat stopped (at or before ``silent_since``), or whose taker was never
+        heard and which was received before ``stale_before`` (a lease, as for due work), taken by ``by`` with
+        a compare-and-set each, so that of two processes looking at once only one gets it.
 
         ``mine_too`` (once, at start-up) takes ``by``'s own owed work as well, but for ``running``: a restarted
         process may come back under the same worker id (a container's host name and pid)."""
-        alive = select(BeatC.worker).where(BeatC.beat_at > silent_since)
-        orphaned = or_(EventC.taken_by.is_(None), EventC.taken_by.not_in(alive))
+        silent = select(BeatC.worker).where(BeatC.beat_at <= silent_since)
+        heard = select(BeatC.worker)
+        orphaned = or_(EventC.taken_by.in_(silent),
+                       and_(or_(EventC.taken_by.is_(None), EventC.taken_by.not_in(heard)),
+                            EventC.received_at < stale_before))
         if mine_too:
             orphaned = or_(orphaned, EventC.taken_by == by)
         with self._session() as session:
