@@ -7,7 +7,10 @@ their attached files as Slack files. Every listener acknowledges first and works
 after, so Slack's 3 seconds are always met; the one exception is a modal submission,
 which waits briefly for the core so that a mistake can be shown inside the modal. Work after the ack yields to requests still waiting for theirs
 (``AckFirst``): a burst of commands is acknowledged as fast as a bare bolt app would,
-and the work follows. Every event id is handled once, across processes.
+and the work follows. Every event id is handled once, across processes. Under ``meridian serve`` a
+command, an event or a click is acknowledged from the HTTP loop as soon as it is screened; it is
+journalled before its ack and recorded as owed work when its work starts, so that a process killed in
+between loses nothing (``resume_owed``).
 
 One URL (``/slack/events``) takes commands, events, interactivity and options; the
 install flow lives at ``/slack/install`` and ``/slack/oauth_redirect``.
@@ -314,9 +317,15 @@ class SlackAdapter:
             log.warning("%s done, but not recorded as done: %s", key, type(err).__name__)
 
     def _hold(self, body: dict[str, Any]) -> None:
+        """Journal the request before its ack; a full or read-only disk costs durability, never the ack."""
         key = once_key(body)
-        if self.journal is not None and key:
+        if self.journal is None or not key:
+            return
+        try:
             self.journal.hold(Held(key, body_workspace(body), body, time.time()))
+        except OSError as err:
+            log.warning("%s not journalled (%s): until the database records it, a kill loses it", key, err.strerror)
+            metrics.inc("meridian_slack_journal_failures_total")
 
     def _release(self, key: str) -> None:
         if self.journal is not None:
