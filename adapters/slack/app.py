@@ -554,6 +554,7 @@ class SlackAdapter:
         database holds the core up."""
         if request.get(SCREENED):
             return None
+        self.ack_first.seen()
         raw = await request.read()
         text = request.headers.get("Content-Type", "").split(";")[0].strip() or None
         try:
@@ -650,27 +651,36 @@ class AckFirst:
 
     def __init__(self) -> None:
         self._in_flight = 0
+        self._last = 0.0
         self._quiet = asyncio.Event()
         self._quiet.set()
         self._tasks: set[asyncio.Future[Any]] = set()
+
+    def seen(self) -> None:
+        """A request arrived. Safe from any thread: under ``meridian serve`` the HTTP loop calls it for the
+        requests it acknowledges itself, which the core loop would otherwise not know are still coming."""
+        self._last = time.monotonic()
 
     @contextlib.contextmanager
     def request(self) -> Iterator[None]:
         self._in_flight += 1
         self._quiet.clear()
+        self.seen()
         try:
             yield
         finally:
             self._in_flight -= 1
+            self.seen()
             if self._in_flight == 0:
                 self._quiet.set()
 
     async def _settled(self) -> None:
         while True:
             await self._quiet.wait()
-            await asyncio.sleep(self.SETTLE_SECONDS)
-            if self._quiet.is_set():
+            left = self._last + self.SETTLE_SECONDS - time.monotonic()
+            if left <= 0 and self._quiet.is_set():
                 return
+            await asyncio.sleep(max(left, 0.002))
 
     def run_after_acks(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._run(work))
