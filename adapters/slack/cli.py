@@ -81,7 +81,7 @@ def socket_parts(settings: Any) -> tuple[Any, Callable[[Any, bool], Coroutine[An
     """
     from adapters.slack.app import SlackAdapter, slack_chat
     from adapters.slack.config import SlackSettingError
-    from adapters.web.server import start_scheduler
+    from adapters.web.server import freeze_startup_heap, start_scheduler
     from bot.settings import SettingsError
     from storage.db import make_engine
     from storage.slack.repo import SlackRepo
@@ -101,6 +101,7 @@ def socket_parts(settings: Any) -> tuple[Any, Callable[[Any, bool], Coroutine[An
         handler = await adapter.start_socket_mode()
         if with_scheduler:
             start_scheduler(app)
+        freeze_startup_heap()
         log.info("connected to Slack over Socket Mode")
         try:
             await asyncio.Event().wait()

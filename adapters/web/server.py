@@ -13,6 +13,7 @@ Without a ``CoreLoop`` (tests on one loop) everything runs on the server's loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -261,7 +262,22 @@ def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = Fa
             core.stop()
 
         web_app.on_cleanup.append(stop_core)
+    async def freeze(_web_app: web.Application) -> None:
+        freeze_startup_heap()
+
+    web_app.on_startup.append(freeze)
     return web_app
+
+
+def freeze_startup_heap() -> None:
+    """Leave what start-up built (modules, SQLAlchemy's and bolt's machinery: most of the heap) out of the
+    garbage collector's full passes.
+
+    A full pass scans every tracked object; over the whole start-up heap it took 150-200 ms here, during
+    which neither loop runs, so whichever Slack acks were in flight waited that long (the p99 of a burst).
+    Frozen, a full pass scans only what was made since: about 10-20 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def _beat_without_scheduler(web_app: web.Application, app: Meridian, core: CoreLoop | None) -> None:
