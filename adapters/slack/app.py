@@ -335,25 +335,23 @@ class SlackAdapter:
         """Take over work acknowledged to Slack but never done: a dead process's journal (at start-up), and
         requests recorded as owed by a process whose heartbeat stopped (or by this one's former self, at
         start-up). Each is handed to bolt again, as already verified; it runs once."""
-        bodies: list[dict[str, Any]] = []
+        bodies: dict[str, dict[str, Any]] = {}
         if starting and self.journal is not None:
             for path, entries in self.journal.orphans():
                 for entry in entries:
                     if self.repo.claim_event(entry.key, entry.workspace, entry.received_at,
                                              json.dumps(entry.body), self.meridian.worker_id):
-                        bodies.append(entry.body)
+                        bodies[entry.key] = entry.body
                 self.journal.forget(path)
         settings = self.meridian.settings
         silent_since = self.meridian.now() - settings.silent_after
         stale_before = time.time() - settings.lease.total_seconds()
         for owed in self.repo.take_owed(self.meridian.worker_id, silent_since, stale_before, mine_too=starting,
-                                        running=frozenset(self._running)):
-            bodies.append(json.loads(owed.body))
-        for body in bodies:
-            key = once_key(body)
-            if key is None:
-                continue
-            log.warning("%s was acknowledged but its work never finished; taking it over", key)
+                                        running=frozenset(self._running) | frozenset(bodies)):
+            bodies[owed.event_id] = json.loads(owed.body)
+        for key, body in bodies.items():
+            log.warning("%s was acknowledged but its work never finished; taking it over (%s)", key,
+                        "at start-up" if starting else "its process is silent")
             metrics.inc("meridian_slack_work_taken_over_total")
             self._taken_over.add(key)
             await self.dispatch_verified(body)

@@ -80,6 +80,8 @@ class SlackRepo:
                             EventC.received_at < stale_before))
         if mine_too:
             orphaned = or_(orphaned, EventC.taken_by == by)
+        else:  # a live process's own work is its own business, whatever its heartbeat looks like
+            orphaned = and_(orphaned, or_(EventC.taken_by.is_(None), EventC.taken_by != by))
         with self._session() as session:
             rows = session.execute(select(EventC.event_id, EventC.body, EventC.taken_by, EventC.attempts)
                                    .where(EventC.body.is_not(None), orphaned)

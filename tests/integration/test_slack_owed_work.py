@@ -57,9 +57,11 @@ def test_a_restarted_process_under_the_same_id_takes_back_its_own_work_but_not_w
     owe(repo, "trigger:before", "host:1")
     owe(repo, "trigger:running", "host:1")
     assert repo.take_owed("host:1", SILENT_SINCE, STALE_BEFORE) == []
+    owe(repo, "trigger:long-ago", "host:2", received=NOW - timedelta(minutes=6))
+    assert repo.take_owed("host:2", SILENT_SINCE, STALE_BEFORE) == []  # its own, never heard or not
     taken = repo.take_owed("host:1", SILENT_SINCE, STALE_BEFORE, mine_too=True,
                            running=frozenset({"trigger:running"}))
-    assert [t.event_id for t in taken] == ["trigger:before"]
+    assert sorted(t.event_id for t in taken) == ["trigger:before", "trigger:long-ago"]  # the other: host:2's lease
 
 
 def test_work_that_killed_its_process_too_often_is_given_up(store: SqlStore) -> None:
