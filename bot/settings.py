@@ -72,6 +72,9 @@ class Settings:
     heartbeat_seconds: float = 10.0
     """``MERIDIAN_HEARTBEAT_SECONDS``: how often a worker says it is alive; silent for three, it is presumed dead."""
     log_level: str = "INFO"
+    slack_journal: str = "slack-journal"
+    """``MERIDIAN_SLACK_JOURNAL``: the folder where a Slack request acknowledged before the database recorded it
+    is written down (``adapters/slack/journal.py``), so that a killed process's next start finds it."""
 
     @property
     def slack_enabled(self) -> bool:
@@ -90,6 +93,7 @@ ENV_NAMES = {
     "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
     "MERIDIAN_RETENTION_DAYS": "retention_days", "MERIDIAN_TEAMS_EMULATOR": "teams_emulator",
     "MERIDIAN_TEAMS_EMULATOR_URL": "teams_emulator_url", "MERIDIAN_HEARTBEAT_SECONDS": "heartbeat_seconds",
+    "MERIDIAN_SLACK_JOURNAL": "slack_journal",
 }
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 

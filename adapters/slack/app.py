@@ -7,7 +7,10 @@ their attached files as Slack files. Every listener acknowledges first and works
 after, so Slack's 3 seconds are always met; the one exception is a modal submission,
 which waits briefly for the core so that a mistake can be shown inside the modal. Work after the ack yields to requests still waiting for theirs
 (``AckFirst``): a burst of commands is acknowledged as fast as a bare bolt app would,
-and the work follows. Every event id is handled once, across processes.
+and the work follows. Every event id is handled once, across processes. Under ``meridian serve`` a
+command, an event or a click is acknowledged from the HTTP loop as soon as it is screened; it is
+journalled before its ack and recorded as owed work when its work starts, so that a process killed in
+between loses nothing (``resume_owed``).
 
 One URL (``/slack/events``) takes commands, events, interactivity and options; the
 install flow lives at ``/slack/install`` and ``/slack/oauth_redirect``.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
@@ -37,6 +41,7 @@ from adapters.slack.blocks import form_metadata, form_values, home_view, modal, 
 from adapters.slack.chat import SlackChat, TokenSource, fixed_token, normalise_api_url
 from adapters.slack.config import SlackConfig
 from adapters.slack.install import DatabaseInstallationStore, DatabaseStateStore, workspace_id
+from adapters.slack.journal import Held, Journal
 from adapters.slack.people import People
 from adapters.slack.requests import (
     INTERACTIVE_TYPES,
@@ -88,6 +93,8 @@ ACK_DEADLINE_SECONDS = 2.5
 (Slack allows 3 s); longer than ``FORM_WAIT_SECONDS`` so a modal's own answer wins normally."""
 SCREENED = web.RequestKey("meridian_slack_screened", bool)
 """Set on a request whose signature and shape were checked (so the core loop does not check again)."""
+ACKED_EARLY = web.RequestKey("meridian_slack_acked_early", dict)
+"""The parsed body of a screened request that is answered before its work (``acked_first``)."""
 
 
 def _empty_ack() -> web.Response:
@@ -168,11 +175,16 @@ class SlackAdapter:
     """Owns the bolt app; every listener is a translation into one call of the core."""
 
     def __init__(self, meridian: Meridian, config: SlackConfig, repo: SlackRepo, chat: SlackChat,
-                 socket_mode: bool = False) -> None:
+                 socket_mode: bool = False, journal: Journal | None = None) -> None:
         self.meridian = meridian
         self.config = config
         self.repo = repo
         self.chat = chat
+        self.journal = journal
+        self._running: set[str] = set()
+        """Keys of requests whose work runs in this process now."""
+        self._taken_over: set[str] = set()
+        """Keys of owed requests this process took over, on their way to ``_first_time``."""
         self.people: People = chat.people_of(meridian)
         self.registered_commands: list[str] = []
         self.registered_events: list[str] = []
@@ -229,6 +241,7 @@ class SlackAdapter:
     def _later(self, work: Callable[[dict[str, Any]], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         """A listener that acknowledges at once and queues ``work`` behind the acks still pending."""
         async def listener(ack: Any, body: dict[str, Any]) -> None:
+            self._hold(body)  # over HTTP, ``screen`` did already (the ack went back from there)
             await ack()
             self.ack_first.run_after_acks(self._first_time(body, work))
 
@@ -251,12 +264,110 @@ class SlackAdapter:
     async def _first_time(self, body: dict[str, Any], work: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """``work`` for a request acknowledged at once, unless it was seen before.
 
-        The claim is written after the ack, so no command, click or event waits on the database for its ack;
-        a replay or a retry is acknowledged too (Slack cannot tell) and does nothing."""
+        The request is recorded after the ack (it was journalled before it), so no command, click or event
+        waits on the database for its ack; a replay or a retry is acknowledged too (Slack cannot tell) and
+        does nothing. The record keeps the request until the work is done: a process killed meanwhile
+        leaves it owed, and it is taken over (``resume_owed``)."""
         key = once_key(body)
-        if key and not self._claim(key, body):
+        if key is None:
+            await work(body)
             return
-        await work(body)
+        if not await self._record(key, body):
+            return
+        self._running.add(key)
+        try:
+            await work(body)
+        finally:
+            self._running.discard(key)
+            self._finish(key)
+
+    RECORD_RETRY_SECONDS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+    """While the database refuses the record (locked, restarting), the work waits; past the last, the request
+    stays in the journal and the next start-up takes it."""
+
+    async def _record(self, key: str, body: dict[str, Any]) -> bool:
+        """Record the request as owed work taken by this process: ``True`` to go on with it."""
+        if key in self._taken_over:
+            self._taken_over.discard(key)
+            self._release(key)
+            return True
+        for delay in (*self.RECORD_RETRY_SECONDS, None):
+            try:
+                new = self.repo.claim_event(key, body_workspace(body), time.time(), json.dumps(body),
+                                            self.meridian.worker_id)
+            except Exception as err:
+                if delay is None:
+                    log.error("%s could not be recorded (%s); it waits in the journal for the next start",
+                              key, type(err).__name__)
+                    return False
+                log.warning("%s not recorded yet (%s); again in %s s", key, type(err).__name__, delay)
+                await asyncio.sleep(delay)
+                continue
+            self._release(key)
+            if not new:
+                log.info("%s seen before; skipped", key)
+                metrics.inc("meridian_slack_duplicates_total")
+            return new
+        return False
+
+    def _finish(self, key: str) -> None:
+        try:
+            self.repo.finish_event(key)
+        except Exception as err:  # it stays owed by this live process; nobody takes it over while it beats
+            log.warning("%s done, but not recorded as done: %s", key, type(err).__name__)
+
+    def _hold(self, body: dict[str, Any]) -> None:
+        """Journal the request before its ack; a full or read-only disk costs durability, never the ack."""
+        key = once_key(body)
+        if self.journal is None or not key:
+            return
+        try:
+            self.journal.hold(Held(key, body_workspace(body), body, time.time()))
+        except OSError as err:
+            log.warning("%s not journalled (%s): until the database records it, a kill loses it", key, err.strerror)
+            metrics.inc("meridian_slack_journal_failures_total")
+
+    def _release(self, key: str) -> None:
+        if self.journal is not None:
+            self.journal.release(key)
+
+    async def resume_owed(self, starting: bool = False) -> int:
+        """Take over work acknowledged to Slack but never done: a dead process's journal (at start-up), and
+        requests recorded as owed by a process whose heartbeat stopped (or by this one's former self, at
+        start-up). Each is handed to bolt again, as already verified; it runs once."""
+        bodies: dict[str, dict[str, Any]] = {}
+        if starting and self.journal is not None:
+            for path, entries in self.journal.orphans():
+                for entry in entries:
+                    if self.repo.claim_event(entry.key, entry.workspace, entry.received_at,
+                                             json.dumps(entry.body), self.meridian.worker_id):
+                        bodies[entry.key] = entry.body
+                self.journal.forget(path)
+        settings = self.meridian.settings
+        silent_since = self.meridian.now() - settings.silent_after
+        stale_before = time.time() - settings.lease.total_seconds()
+        for owed in self.repo.take_owed(self.meridian.worker_id, silent_since, stale_before, mine_too=starting,
+                                        running=frozenset(self._running) | frozenset(bodies)):
+            bodies[owed.event_id] = json.loads(owed.body)
+        for key, body in bodies.items():
+            log.warning("%s was acknowledged but its work never finished; taking it over (%s)", key,
+                        "at start-up" if starting else "its process is silent")
+            metrics.inc("meridian_slack_work_taken_over_total")
+            self._taken_over.add(key)
+            await self.dispatch_verified(body)
+        return len(bodies)
+
+    async def keep_resuming(self) -> None:
+        """``resume_owed`` at start-up, then every heartbeat, for as long as the process serves Slack."""
+        every = self.meridian.settings.heartbeat.total_seconds()
+        starting = True
+        while True:
+            try:
+                await self.resume_owed(starting)
+                starting = False
+            except Exception as err:  # the database is down: the next beat tries again
+                log.warning("owed Slack work not looked for: %s", type(err).__name__)
+            await asyncio.sleep(every)
 
     def _claim(self, key: str, body: dict[str, Any]) -> bool:
         if self.repo.claim_event(key, body_workspace(body), time.time()):
@@ -441,6 +552,7 @@ class SlackAdapter:
         database holds the core up."""
         if request.get(SCREENED):
             return None
+        self.ack_first.seen()
         raw = await request.read()
         text = request.headers.get("Content-Type", "").split(";")[0].strip() or None
         try:
@@ -453,6 +565,9 @@ class SlackAdapter:
                 log.info("refused a Slack request without a valid signature")
             return web.json_response({"error": err.reason}, status=err.status)
         request[SCREENED] = True
+        if acked_first(body):
+            self._hold(body)
+            request[ACKED_EARLY] = body
         return None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -461,10 +576,19 @@ class SlackAdapter:
             refused = await self.screen(request)
             if refused is not None:
                 return refused
+            early = request.get(ACKED_EARLY)
+            if early is not None:
+                return await to_aiohttp_response(await self.dispatch_verified(early))
             raw = await request.read()
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string,
                                             headers=dict(request.headers))
             return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    async def dispatch_verified(self, body: dict[str, Any]) -> BoltResponse:
+        """Hand bolt a body whose signature was already checked (``screen``), as Socket Mode hands it one:
+        under ``meridian serve`` the caller was answered already, and the work may run minutes later
+        (a locked database), past the signature's five-minute window."""
+        return await self.bolt.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
 
     async def install(self, request: web.Request) -> web.Response:
         flow = self.bolt.oauth_flow
@@ -481,14 +605,25 @@ class SlackAdapter:
     def mount(self, app: web.Application) -> None:
         app.router.add_post("/slack/events", self.handle)
         if ANSWER_BY in app:
-            app[ANSWER_BY]["/slack/events"] = AnswerBy(ACK_DEADLINE_SECONDS, self.screen, _empty_ack)
+            app[ANSWER_BY]["/slack/events"] = AnswerBy(ACK_DEADLINE_SECONDS, self.screen, _empty_ack,
+                                                       early=lambda request: ACKED_EARLY in request)
         app.router.add_get("/slack/install", self.install)
         app.router.add_get("/slack/oauth_redirect", self.oauth_redirect)
 
+        resuming: list[asyncio.Task[None]] = []
+
+        async def start(_app: web.Application) -> None:
+            resuming.append(asyncio.ensure_future(self.keep_resuming()))
+
         async def close(_app: web.Application) -> None:
+            for task in resuming:
+                task.cancel()
             await self.ack_first.drain()
             await self.chat.close()
+            if self.journal is not None:
+                self.journal.close()
 
+        app.on_startup.append(start)
         app.on_cleanup.append(close)
 
     async def start_socket_mode(self) -> Any:
@@ -514,27 +649,36 @@ class AckFirst:
 
     def __init__(self) -> None:
         self._in_flight = 0
+        self._last = 0.0
         self._quiet = asyncio.Event()
         self._quiet.set()
         self._tasks: set[asyncio.Future[Any]] = set()
+
+    def seen(self) -> None:
+        """A request arrived. Safe from any thread: under ``meridian serve`` the HTTP loop calls it for the
+        requests it acknowledges itself, which the core loop would otherwise not know are still coming."""
+        self._last = time.monotonic()
 
     @contextlib.contextmanager
     def request(self) -> Iterator[None]:
         self._in_flight += 1
         self._quiet.clear()
+        self.seen()
         try:
             yield
         finally:
             self._in_flight -= 1
+            self.seen()
             if self._in_flight == 0:
                 self._quiet.set()
 
     async def _settled(self) -> None:
         while True:
             await self._quiet.wait()
-            await asyncio.sleep(self.SETTLE_SECONDS)
-            if self._quiet.is_set():
+            left = self._last + self.SETTLE_SECONDS - time.monotonic()
+            if left <= 0 and self._quiet.is_set():
                 return
+            await asyncio.sleep(max(left, 0.002))
 
     def run_after_acks(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._run(work))
@@ -564,5 +708,5 @@ async def _no_options(ack: Any) -> None:
 
 
 def build_slack(meridian: Meridian, config: SlackConfig, repo: SlackRepo, chat: SlackChat,
-                socket_mode: bool = False) -> SlackAdapter:
-    return SlackAdapter(meridian, config, repo, chat, socket_mode=socket_mode)
+                socket_mode: bool = False, journal: Journal | None = None) -> SlackAdapter:
+    return SlackAdapter(meridian, config, repo, chat, socket_mode=socket_mode, journal=journal)

@@ -26,6 +26,21 @@ def config_from_settings(settings: Any, socket_mode: bool = False) -> Any:
     return SlackConfig.from_env({k: v or "" for k, v in env.items()}, socket_mode=socket_mode)
 
 
+def journal(settings: Any) -> Any:
+    """This process's journal of requests acknowledged before the database recorded them; one line if the
+    folder cannot be made."""
+    from pathlib import Path
+
+    from adapters.slack.journal import Journal
+    from bot.settings import SettingsError
+
+    try:
+        return Journal(Path(settings.slack_journal))
+    except OSError as err:
+        raise SettingsError(f"MERIDIAN_SLACK_JOURNAL: cannot write to {settings.slack_journal!r} "
+                            f"({err.strerror or type(err).__name__})") from None
+
+
 def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
     """The Slack chat port and the installer of its routes; nothing (and nothing loaded) without Slack settings."""
     if not (settings.slack_bot_token or settings.slack_client_id or settings.slack_client_secret
@@ -51,7 +66,7 @@ def slack_chats(settings: Any) -> tuple[dict[str, Any], list[Any]]:
     chat = slack_chat(config, repo)
 
     def install(web_app: Any, app: Any, _settings: Any) -> None:
-        SlackAdapter(app, config, repo, chat).mount(web_app)
+        SlackAdapter(app, config, repo, chat, journal=journal(settings)).mount(web_app)
         log.info("Slack is served at /slack/events (%s)",
                  "OAuth install at /slack/install" if config.multi_workspace else "one workspace")
 
@@ -66,7 +81,7 @@ def socket_parts(settings: Any) -> tuple[Any, Callable[[Any, bool], Coroutine[An
     """
     from adapters.slack.app import SlackAdapter, slack_chat
     from adapters.slack.config import SlackSettingError
-    from adapters.web.server import start_scheduler
+    from adapters.web.server import freeze_startup_heap, start_scheduler
     from bot.settings import SettingsError
     from storage.db import make_engine
     from storage.slack.repo import SlackRepo
@@ -81,14 +96,17 @@ def socket_parts(settings: Any) -> tuple[Any, Callable[[Any, bool], Coroutine[An
     chat = slack_chat(config, repo)
 
     async def serve(app: Any, with_scheduler: bool) -> None:
-        adapter = SlackAdapter(app, config, repo, chat, socket_mode=True)
+        adapter = SlackAdapter(app, config, repo, chat, socket_mode=True, journal=journal(settings))
+        resuming = asyncio.ensure_future(adapter.keep_resuming())
         handler = await adapter.start_socket_mode()
         if with_scheduler:
             start_scheduler(app)
+        freeze_startup_heap()
         log.info("connected to Slack over Socket Mode")
         try:
             await asyncio.Event().wait()
         finally:
+            resuming.cancel()
             await handler.close_async()
             await adapter.ack_first.drain()
             await chat.close()

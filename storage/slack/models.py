@@ -38,9 +38,19 @@ class SlackOAuthStateRow(SQLModel, table=True):
 
 
 class SlackEventRow(SQLModel, table=True):
-    """An ``event_id`` already handled, so Slack's retries (and a second web process) skip it."""
+    """An ``event_id`` (or a command's or click's ``trigger_id``) already seen, so Slack's retries, a replay
+    and a second web process skip it; and, while the work behind its ack is owed, the request itself.
+
+    ``body`` holds the request (JSON) from the moment it is recorded until its work finished, and is
+    cleared then: a process killed in between leaves it set, and another process (or the same one,
+    restarted) takes it over once ``taken_by``'s heartbeat stopped (see ``SlackRepo.take_owed``).
+    """
 
     __tablename__ = "slack_event"
     event_id: str = Field(primary_key=True, max_length=128)
     workspace: str = Field(max_length=64, index=True)
     received_at: float = Field(index=True)
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    taken_by: str | None = Field(default=None, max_length=255)
+    """The worker (``Meridian.worker_id``) running the owed work."""
+    attempts: int = 0

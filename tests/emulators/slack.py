@@ -245,6 +245,13 @@ class SlackEmulator:
         return web.json_response([{"method": c.method, "params": c.params, "token": c.token, "at": c.at}
                                   for c in self.recorded])
 
+    async def _count_calls(self, request: web.Request) -> web.Response:
+        """How many calls of each method were recorded: cheap to poll while thousands are."""
+        counts: dict[str, int] = {}
+        for call in self.recorded:
+            counts[call.method] = counts.get(call.method, 0) + 1
+        return web.json_response(counts)
+
     async def start(self, port: int = 0) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
@@ -254,6 +261,7 @@ class SlackEmulator:
         app.router.add_get("/files-pri/{file_id}/download/{name}", self._download)
         app.router.add_get("/socket", self._socket)
         app.router.add_get("/_emulator/calls", self._dump_calls)
+        app.router.add_get("/_emulator/counts", self._count_calls)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -602,11 +610,13 @@ def _as_json(raw: Any) -> dict[str, Any]:
     return dict(raw or {})
 
 
-async def _serve_forever(port: int, limits: list[str]) -> None:
+async def _serve_forever(port: int, limits: list[str], admins: list[str]) -> None:
     emulator = SlackEmulator()
     for spec in limits:
         method, _, rate = spec.partition("=")
         emulator.rate_limit(method, per_second=int(rate))
+    for user in admins:
+        emulator.add_user(user, user, "Europe/Berlin", is_admin=True)
     await emulator.start(port)
     print(emulator.api_url, flush=True)
     await asyncio.Event().wait()
@@ -618,5 +628,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="A local Slack Web API for tests and benchmarks.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--rate-limit", action="append", default=[], metavar="METHOD=PER_SECOND")
+    parser.add_argument("--admin", action="append", default=[], metavar="USER_ID",
+                        help="a workspace admin in Europe/Berlin that users.info knows")
     args = parser.parse_args()
-    asyncio.run(_serve_forever(args.port, args.rate_limit))
+    asyncio.run(_serve_forever(args.port, args.rate_limit, args.admin))
