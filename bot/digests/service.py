@@ -11,6 +11,7 @@ does can stop another digest or the scheduler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.digests.alerts import ALERTS_RECEIVED, AlertBook, AlertRecord, alertmanager_message, event_to_json
+from bot.digests.alerts import (
+    ALERTS_RECEIVED,
+    LIFT,
+    ONIT,
+    SILENCE,
+    SILENCE_FOR,
+    AlertBook,
+    AlertDesk,
+    AlertRecord,
+    alertmanager_message,
+    event_to_json,
+)
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
 from bot.digests.experiments import (
@@ -34,10 +46,12 @@ from bot.digests.sources import (
     AlertEvent,
     ChartPublisher,
     MonitoringSource,
+    SilenceRefused,
     SourceFactory,
     SourceSet,
     SourceUnavailable,
 )
+from bot.digests.text import clock
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Message
@@ -61,10 +75,21 @@ class ExperimentsRun:
     states: dict[str, ExperimentsState] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What a press tells the presser, and whether the alert's post must change."""
+
+    text: str
+    changed: bool = False
+
+
 class DigestService:
     def __init__(self, app: Meridian, config: SourcesConfig, sources: SourceSet, workspace: str,
-                 charts: ChartPublisher | None = None, owners: ActivityOwners | None = None) -> None:
+                 charts: ChartPublisher | None = None, owners: ActivityOwners | None = None,
+                 locks: dict[str, asyncio.Lock] | None = None) -> None:
         self.app = app
+        self.locks = {} if locks is None else locks
+        """One lock per alert post, so two presses (or a press and its resolution) take turns."""
         self.config = config
         self.sources = sources
         self.workspace = workspace
@@ -290,18 +315,112 @@ class DigestService:
             entry = book.record(event, now)
             if channel is None:
                 continue
-            message = alertmanager_message(entry, tz, now)
             if event.status == "firing" and entry["key"] is None:
                 key = f"alertmanager:{self.workspace}:{event.fingerprint}:{entry['starts_at']}"
                 entry["key"] = key
+                message = alertmanager_message(entry, tz, now, can_silence=self.sources.silences is not None)
                 await self.app.outbox.post(key, self.workspace, channel, message)
                 sent += 1
             elif event.status == "resolved" and entry["key"]:
-                await self.app.outbox.update(self.workspace, entry["key"], message)
+                async with self._lock(entry["key"]):
+                    message = alertmanager_message(entry, tz, now, self._desk(entry["key"]),
+                                                   can_silence=self.sources.silences is not None)
+                    await self.app.outbox.update(self.workspace, entry["key"], message)
                 sent += 1
         book.prune(now)
         self.set("alertmanager", book.to_json())
         return sent
+
+    # --- alert buttons ---------------------------------------------------------------------------
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self.locks.setdefault(key, asyncio.Lock())
+
+    def _desk(self, key: str) -> AlertDesk:
+        return AlertDesk.from_json(self.get(f"alert-desk:{key}"))
+
+    async def alert_pressed(self, member: Member, action_id: str, key: str) -> Message | None:
+        """A press of an alert's button: do it, record who/what/when, edit the post for all; the presser's answer.
+
+        A press is refused with one line (nothing recorded) when Alertmanager cannot silence; a second
+        Silence while one runs answers with the running one instead of making another.
+        """
+        entry = next((e for e in AlertBook(self.get("alertmanager")).entries.values() if key and e.get("key") == key),
+                     None)
+        if entry is None:
+            return Message.text("That alert is no longer tracked here (resolved more than two days ago).")
+        async with self._lock(key):
+            desk = self._desk(key)
+            now = self.app.now()
+            tz = member.tz or self.tz("drift")
+            if action_id == ONIT:
+                answer = self._on_it(desk, member, now)
+            elif action_id.startswith(SILENCE):
+                answer = await self._silence(desk, entry, member, action_id.removeprefix(SILENCE), now, tz)
+            elif action_id == LIFT:
+                answer = await self._lift(desk, member, now, tz)
+            else:
+                return None  # the Runbook link button: the page opened, nothing to do
+            if answer.changed:
+                self.set(f"alert-desk:{key}", desk.to_json())
+                await self.app.outbox.update(self.workspace, key, alertmanager_message(
+                    entry, self.tz("drift"), now, desk, can_silence=self.sources.silences is not None))
+            return Message.text(answer.text)
+
+    def _on_it(self, desk: AlertDesk, member: Member, now: datetime) -> _Answer:
+        if any(p["id"] == member.id for p in desk.on_it):
+            return _Answer("You are already down as on it.")
+        desk.on_it.append({"id": member.id, "name": member.name, "at": now.isoformat()})
+        desk.note(member.id, member.name, "on it", now)
+        return _Answer("You are on it; the alert says so for everyone.", changed=True)
+
+    async def _silence(self, desk: AlertDesk, entry: Mapping[str, Any], member: Member, length: str,
+                       now: datetime, tz: str) -> _Answer:
+        span = next((d for label, d in SILENCE_FOR.items() if label.replace(" ", "") == length), None)
+        api = self.sources.silences
+        if span is None or api is None:
+            return _Answer("Silencing is not set up here: add sources.alertmanager.url to the team file "
+                           "(or the MERIDIAN_ALERTMANAGER_URL setting).")
+        if entry.get("status") != "firing":
+            return _Answer("That alert has resolved; there is nothing to silence.")
+        if desk.silenced(now) and desk.silence:
+            running = clock(datetime.fromisoformat(desk.silence["until"]), tz, now)
+            return _Answer(f"Already silenced by {desk.silence['name']} until {running}; nothing more was done.")
+        labels = entry.get("labels") or {}
+        if not labels:
+            return _Answer("This alert carries no labels, so no silence can match it; silence it in Alertmanager.")
+        until = now + span
+        comment = f"Silenced from Meridian by {member.name} for {length.replace('h', ' h')}"
+        try:
+            silence_id = await api.create(labels, now, until, member.name, comment)
+        except SourceUnavailable as err:
+            return _Answer(f"Alertmanager did not answer ({err.reason}); nothing was silenced. Try again shortly.")
+        except SilenceRefused as err:
+            return _Answer(f"Alertmanager refused the silence: {err}. Nothing was silenced.")
+        desk.silence = {"id": silence_id, "by": member.id, "name": member.name, "until": until.isoformat(),
+                        "at": now.isoformat()}
+        desk.note(member.id, member.name, f"silenced {length.replace('h', ' h')}", now)
+        return _Answer(f"Silenced until {clock(until, tz, now)} (Alertmanager silence {silence_id}).", changed=True)
+
+    async def _lift(self, desk: AlertDesk, member: Member, now: datetime, tz: str) -> _Answer:
+        api = self.sources.silences
+        s = desk.silence
+        if api is None or not s or s.get("lifted_at") or s.get("ended"):
+            return _Answer("There is no silence from Meridian to lift on this alert.")
+        try:
+            found = await api.get(s["id"])
+            if found is None or found.state == "expired":
+                s["ended"] = (found.ends_at if found else now).isoformat()
+                desk.note(member.id, member.name, "found the silence already over", now)
+                when = clock(found.ends_at, tz, now) if found else "a while ago"
+                return _Answer(f"That silence had already ended ({when}); there was nothing to lift.", changed=True)
+            await api.expire(s["id"])
+        except SourceUnavailable as err:
+            return _Answer(f"Alertmanager did not answer ({err.reason}); the silence is still on. Try again shortly.")
+        except SilenceRefused as err:
+            return _Answer(f"Alertmanager refused to lift the silence: {err}. It is still on.")
+        s["lifted_by"], s["lifted_at"] = member.name, now.isoformat()
+        desk.note(member.id, member.name, "lifted the silence", now)
+        return _Answer("Silence lifted; the alert notifies again.", changed=True)
 
     async def registry_event(self, entity: str, action: str, data: Mapping[str, Any], delivery_id: str) -> bool:
         """Post MLflow registry news as it happens ("model promoted"); ``False`` for events we ignore."""
@@ -330,6 +449,7 @@ class DigestRegistry:
         self.owners = owners
         self.defaults = defaults or SourceDefaults()
         self._by_workspace: dict[str, tuple[Any, DigestService]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def parse(self, raw: Mapping[str, Any]) -> SourcesConfig:
         """``sources:``/``digests:`` checked, with this deployment's default addresses filled in."""
@@ -362,7 +482,7 @@ class DigestRegistry:
         return service
 
     def _service(self, workspace: str, config: SourcesConfig, sources: SourceSet) -> DigestService:
-        return DigestService(self.app, config, sources, workspace, self.charts, self.owners)
+        return DigestService(self.app, config, sources, workspace, self.charts, self.owners, self._locks)
 
     def configured(self) -> list[str]:
         """The workspaces that have sources."""
