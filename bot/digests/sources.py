@@ -186,6 +186,10 @@ class DriftSnapshot:
     drifted_share: float | None
     share_threshold: float | None
     columns: tuple[ColumnDrift, ...] = ()
+    url: str | None = None
+    """The report's page in the monitoring UI (Evidently: ``/projects/{id}/reports/{snapshot id}``)."""
+    project_url: str | None = None
+    """The project's page in the monitoring UI (Evidently: ``/projects/{id}``)."""
 
 
 class MonitoringSource(Protocol):
