@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.models.blocks import Block
 
 from bot.digests.text import clock
 from bot.kernel.team import apply_team
@@ -89,7 +90,12 @@ async def fire(slack: SlackHarness, starts: datetime) -> dict[str, Any]:
 
 
 def buttons(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The post's buttons by label, after checking its blocks with slack_sdk's own Block Kit models."""
     blocks = params["blocks"] if isinstance(params["blocks"], list) else json.loads(params["blocks"])
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
     return {e["text"]["text"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
 
 
