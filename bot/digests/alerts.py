@@ -194,7 +194,8 @@ class AlertDesk:
                 lifted = clock(datetime.fromisoformat(s["lifted_at"]), tz, now)
                 out.append(Section(rich(f"🔔 Silence lifted by {s['lifted_by']} at {lifted}")))
             elif s.get("ended") or datetime.fromisoformat(s["until"]) <= now:
-                out.append(Section(rich(f"🔔 Silence by {s['name']} ended ({until})")))
+                ended = clock(datetime.fromisoformat(s.get("ended") or s["until"]), tz, now)
+                out.append(Section(rich(f"🔔 Silence by {s['name']} ended ({ended})")))
             else:
                 out.append(Section(rich(f"🔕 Silenced by {s['name']} until {until}")))
         if self.log:

@@ -393,14 +393,20 @@ class DigestService:
         comment = f"Silenced from Meridian by {member.name} for {length.replace('h', ' h')}"
         try:
             silence_id = await api.create(labels, now, until, member.name, comment)
-        except SourceUnavailable as err:
-            return _Answer(f"Alertmanager did not answer ({err.reason}); nothing was silenced. Try again shortly.")
+        except SourceUnavailable:
+            return _Answer(f"Alertmanager did not answer ({self._alertmanager_at()}); nothing was silenced. "
+                           "Try again shortly.")
         except SilenceRefused as err:
             return _Answer(f"Alertmanager refused the silence: {err}. Nothing was silenced.")
         desk.silence = {"id": silence_id, "by": member.id, "name": member.name, "until": until.isoformat(),
                         "at": now.isoformat()}
         desk.note(member.id, member.name, f"silenced {length.replace('h', ' h')}", now)
         return _Answer(f"Silenced until {clock(until, tz, now)} (Alertmanager silence {silence_id}).", changed=True)
+
+    def _alertmanager_at(self) -> str:
+        """Where the buttons reach Alertmanager, for the line a presser reads when it does not answer (the
+        technical reason is in the log)."""
+        return (self.config.alertmanager.url or "") if self.config.alertmanager else ""
 
     async def _lift(self, desk: AlertDesk, member: Member, now: datetime, tz: str) -> _Answer:
         api = self.sources.silences
@@ -415,8 +421,9 @@ class DigestService:
                 when = clock(found.ends_at, tz, now) if found else "a while ago"
                 return _Answer(f"That silence had already ended ({when}); there was nothing to lift.", changed=True)
             await api.expire(s["id"])
-        except SourceUnavailable as err:
-            return _Answer(f"Alertmanager did not answer ({err.reason}); the silence is still on. Try again shortly.")
+        except SourceUnavailable:
+            return _Answer(f"Alertmanager did not answer ({self._alertmanager_at()}); the silence is still on. "
+                           "Try again shortly.")
         except SilenceRefused as err:
             return _Answer(f"Alertmanager refused to lift the silence: {err}. It is still on.")
         s["lifted_by"], s["lifted_at"] = member.name, now.isoformat()

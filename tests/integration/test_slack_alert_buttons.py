@@ -220,8 +220,7 @@ async def test_alertmanager_down_is_one_line_and_nothing_silenced(tmp_path: Path
     try:
         offered = buttons(await fire(slack, slack.clock.now()))
         answer = await press(slack, offered["Silence 1 h"])
-        assert answer.startswith("Alertmanager did not answer (") and answer.endswith(
-            "nothing was silenced. Try again shortly.")
+        assert answer == f"Alertmanager did not answer ({closed}); nothing was silenced. Try again shortly."
         assert "\n" not in answer and "Traceback" not in answer
         assert updates(slack) == [], "nothing recorded as silenced"
     finally:
@@ -252,5 +251,7 @@ async def test_lifting_a_silence_that_already_ended_says_so(slack: SlackHarness,
     answer = await press(slack, lift, "U0RAVI")
     assert answer.startswith("That silence had already ended (") and answer.endswith("there was nothing to lift.")
     after = updates(slack)[-1]
-    assert "🔔 Silence by Alice ended" in shown(after) and "Silence 1 h" in buttons(after)
+    assert "🔔 Silence by Alice ended (" in shown(after) and "Silence 1 h" in buttons(after)
+    assert clock(slack.clock.now() + timedelta(hours=1), "UTC", slack.clock.now()) not in shown(after).split(
+        "ended (")[1][:20], "the time it really ended, not the hour it was set for"
     assert await press(slack, lift, "U0RAVI") == "There is no silence from Meridian to lift on this alert."
