@@ -311,6 +311,7 @@ class DigestService:
         tz = self.tz("drift")
         book = AlertBook(self.get("alertmanager"))
         channel = self._alert_channel()
+        kept_before = {e.get("key") for e in book.entries.values()}
         sent = 0
         for event in events:
             entry = book.record(event, now)
@@ -330,6 +331,10 @@ class DigestService:
                 sent += 1
         book.prune(now)
         self.set("alertmanager", book.to_json())
+        for gone in kept_before - {e.get("key") for e in book.entries.values()}:
+            if gone:  # the press log goes with its post (two days after it resolved, or when it fires anew)
+                self.app.store.kv_delete(self.workspace, f"digests:alert-desk:{gone}")
+                self.locks.pop(gone, None)
         return sent
 
     # --- alert buttons ---------------------------------------------------------------------------
@@ -348,7 +353,7 @@ class DigestService:
         entry = next((e for e in AlertBook(self.get("alertmanager")).entries.values() if key and e.get("key") == key),
                      None)
         if entry is None:
-            return Message.text("That alert is no longer tracked here (resolved more than two days ago).")
+            return Message.text("That alert is over and no longer tracked here; use the newest post about it.")
         async with self._lock(key):
             desk = self._desk(key)
             now = self.app.now()

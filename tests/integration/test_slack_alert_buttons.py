@@ -201,6 +201,15 @@ async def test_on_it_silence_lift_and_resolve_from_slack(slack: SlackHarness, al
     assert buttons(resolved) == {}
     assert len(slack.emulator.calls("chat.postMessage")) == 1
 
+    # two days after it resolved the alert is forgotten with its press log; an old button says so
+    desk = "digests:alert-desk:" + offered["I'm on it"]["value"]
+    assert slack.app.store.kv_get("T0001", desk)["log"][0]["what"] == "on it"
+    slack.clock.set(start + timedelta(days=3))
+    await slack.hook("/hooks/alertmanager", webhook("firing", start + timedelta(days=3)))
+    await slack.engine.run_due()
+    assert slack.app.store.kv_get("T0001", desk) is None
+    assert (await press(slack, offered["I'm on it"])).startswith("That alert is over and no longer tracked")
+
 
 async def test_someone_no_longer_a_member_cannot_press(slack: SlackHarness, alertmanager: str) -> None:
     await expire_all(alertmanager)
