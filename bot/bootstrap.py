@@ -139,7 +139,8 @@ def install_capabilities(app: Meridian, store: SqlStore, settings: Settings) -> 
     raci = Raci(RaciRepo(store.engine), store)
     owners: ActivityOwners = raci.service  # mypy checks the service still offers what the port names
     digests = Digests(source_factory(settings), served_charts(settings, store), owners,
-                      SourceDefaults(settings.mlflow_tracking_uri, settings.evidently_url, settings.prometheus_url))
+                      SourceDefaults(settings.mlflow_tracking_uri, settings.evidently_url, settings.prometheus_url,
+                                     settings.alertmanager_url))
     numbers: SprintNumbers = digests.numbers
     app.install([Standups(owners=owners), people.People(), status.StatusOutOfOffice(), retention.Retention(),
                  quiet.QuietHours(), routing.Delegates(), raci,

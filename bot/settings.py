@@ -65,6 +65,9 @@ class Settings:
     wandb_api_key: str = _secret()
     evidently_url: str = ""
     prometheus_url: str = ""
+    alertmanager_url: str = ""
+    """``MERIDIAN_ALERTMANAGER_URL``: Alertmanager's API address for the alert buttons (a team file's
+    ``sources.alertmanager.url`` wins)."""
     webhook_token: str = _secret()
     mlflow_webhook_secret: str = _secret()
     public_url: str = ""
@@ -89,6 +92,7 @@ ENV_NAMES = {
     "MicrosoftAppPassword": "microsoft_app_password", "MicrosoftAppType": "microsoft_app_type",
     "MicrosoftAppTenantId": "microsoft_app_tenant_id", "MLFLOW_TRACKING_URI": "mlflow_tracking_uri",
     "WANDB_API_KEY": "wandb_api_key", "EVIDENTLY_URL": "evidently_url", "PROMETHEUS_URL": "prometheus_url",
+    "MERIDIAN_ALERTMANAGER_URL": "alertmanager_url",
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
     "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
     "MERIDIAN_RETENTION_DAYS": "retention_days", "MERIDIAN_TEAMS_EMULATOR": "teams_emulator",
@@ -151,7 +155,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if values.get("slack_bot_token") and not values.get("slack_signing_secret") and not values.get("slack_app_token"):
         raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set "
                             "(or SLACK_APP_TOKEN, for `meridian socket`)")
-    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url", "public_url",
+    for attr in ("slack_api_url", "mlflow_tracking_uri", "evidently_url", "prometheus_url", "alertmanager_url",
+                 "public_url",
                  "teams_emulator_url"):
         value = str(values.get(attr, ""))
         if value and not value.startswith(("http://", "https://")):

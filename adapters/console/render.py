@@ -22,7 +22,8 @@ def render_text(message: Message) -> str:
         elif isinstance(block, Divider):
             lines.append("  ---")
         elif isinstance(block, Actions):
-            lines.append("  " + " ".join(f"[{b.label}]" for b in block.buttons))
+            lines.append("  " + " ".join(f"[{b.label} {b.url}]" if b.url else f"[{b.label}]"
+                                      for b in block.buttons))
         elif isinstance(block, Image):
             lines.append(f"  [image: {block.alt}]")
     for att in message.attachments:

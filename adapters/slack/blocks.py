@@ -180,6 +180,10 @@ def _context(block: Context, resolve: MentionResolver) -> list[dict[str, Any]]:
     return [{"type": "context", "elements": [_text_obj(chunk)]} for chunk in split_text(block.text, resolve)]
 
 
+MAX_BUTTON_URL = 3000
+"""Block Kit's limit on a button's ``url``."""
+
+
 def _actions(block: Actions) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for b in block.buttons:
@@ -187,6 +191,8 @@ def _actions(block: Actions) -> list[dict[str, Any]]:
                                   "action_id": b.action_id[:255], "value": b.value[:MAX_BUTTON_VALUE]}
         if b.style:
             button["style"] = b.style
+        if b.url:
+            button["url"] = b.url[:MAX_BUTTON_URL]
         buttons.append(button)
     seen: dict[str, int] = {}
     for button in buttons:  # Slack wants action ids unique within a block

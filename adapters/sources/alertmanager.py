@@ -1,12 +1,25 @@
-"""Alertmanager webhook (version 4) bodies → ``AlertEvent`` records."""
+"""Alertmanager: webhook (version 4) bodies → ``AlertEvent`` records; silences through its API v2.
+
+The API shapes are Alertmanager's ``api/v2/openapi.yaml``: ``POST /api/v2/silences`` takes a
+``postableSilence`` (``matchers`` — at least one, each ``name``, ``value``, ``isRegex``, ``isEqual`` —
+``startsAt``, ``endsAt``, ``createdBy``, ``comment``) and answers ``{"silenceID": …}``; a refusal is 400
+with a JSON string body (``"Failed to create silence: start time must be before end time"``), a body
+the schema refuses is 422. ``GET /api/v2/silence/{id}`` is a ``gettableSilence`` (``status.state``
+active, pending or expired) or 404; ``DELETE /api/v2/silence/{id}`` expires it (200; an expired one
+stays expired). Alertmanager 0.25 answers an unknown id on DELETE with 500 ``"silence not found"``,
+later versions with 404: the buttons read the silence first, so neither is taken for an outage.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.digests.sources import AlertEvent
+from adapters.sources.http import HttpSource
+from bot.digests.config import AlertmanagerConfig
+from bot.digests.sources import AlertEvent, Silence, SilenceRefused, SourceUnavailable
 
 
 class WebhookBodyError(ValueError):
@@ -59,3 +72,61 @@ def parse_webhook(body: Any) -> list[AlertEvent]:
             annotations={str(k): str(v) for k, v in (alert.get("annotations") or {}).items()},
             starts_at=starts_at, ends_at=ends_at, url=str(url) if url else None))
     return events
+
+
+def rfc3339(instant: datetime) -> str:
+    """UTC with a ``Z``, to the millisecond, as Alertmanager writes its own times."""
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _refusal(payload: Any) -> str:
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, dict) and payload.get("message"):
+        return str(payload["message"])
+    return "the request was refused"
+
+
+class AlertmanagerApi:
+    """Alertmanager's silences over its API v2 (the ``Silences`` port)."""
+
+    name = "Alertmanager"
+
+    def __init__(self, config: AlertmanagerConfig) -> None:
+        if not config.url:
+            raise ValueError("an Alertmanager API needs a URL")
+        self.http = HttpSource(self.name, config.url, config.timeout.total_seconds())
+
+    async def create(self, matchers: Mapping[str, str], starts_at: datetime, ends_at: datetime,
+                     created_by: str, comment: str) -> str:
+        body = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True}
+                             for k, v in sorted(matchers.items())],
+                "startsAt": rfc3339(starts_at), "endsAt": rfc3339(ends_at),
+                "createdBy": created_by, "comment": comment}
+        status, payload = await self.http.call("POST", "/api/v2/silences", body=body)
+        if status >= 300:
+            raise SilenceRefused(_refusal(payload))
+        if not isinstance(payload, dict) or not isinstance(payload.get("silenceID"), str):
+            raise SourceUnavailable(self.name, "the silence was created without an id in the answer")
+        return payload["silenceID"]
+
+    async def get(self, silence_id: str) -> Silence | None:
+        status, payload = await self.http.call("GET", f"/api/v2/silence/{silence_id}")
+        if status in (404, 422):
+            return None
+        if status >= 300 or not isinstance(payload, dict):
+            raise SourceUnavailable(self.name, f"HTTP {status} reading silence {silence_id}")
+        state = (payload.get("status") or {}).get("state")
+        ends = _instant(payload.get("endsAt"))
+        if state not in ("active", "pending", "expired") or ends is None:
+            raise SourceUnavailable(self.name, f"silence {silence_id} has no state or end")
+        return Silence(id=str(payload.get("id", silence_id)), state=state, ends_at=ends,
+                       created_by=str(payload.get("createdBy", "")))
+
+    async def expire(self, silence_id: str) -> None:
+        status, payload = await self.http.call("DELETE", f"/api/v2/silence/{silence_id}")
+        if status >= 300 and status != 404:
+            raise SilenceRefused(_refusal(payload))
+
+    async def close(self) -> None:
+        await self.http.close()

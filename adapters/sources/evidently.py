@@ -14,9 +14,10 @@ the id when a report chose the test and the display name when Evidently chose it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
 from bot.digests.config import MonitoringConfig
@@ -145,4 +146,7 @@ class EvidentlySource:
                                   for m in (DRIFT_COUNT, VALUE_DRIFT)]}
         answer = await self.http.ok("POST", f"/api/v2/snapshots/{pid}/data_series_batch", body=body,
                                     params={"timestamp_start": _naive(after), "timestamp_end": _naive(until)})
-        return snapshots_from_series(listed, answer or {})
+        # The UI's own routes: /projects/:projectId and /projects/:projectId/reports/:snapshotId.
+        project_url = f"{self.http.base_url}/projects/{quote(pid, safe='')}"
+        return [replace(snap, project_url=project_url, url=f"{project_url}/reports/{quote(snap.snapshot_id, safe='')}")
+                for snap in snapshots_from_series(listed, answer or {})]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.sources.alertmanager import AlertmanagerApi
 from adapters.sources.demo import DemoMonitoring, DemoTracking
 from adapters.sources.evidently import EvidentlySource
 from adapters.sources.mlflow import MLflowSource
@@ -31,6 +32,8 @@ def source_factory(settings: Settings) -> SourceFactory:
         monitoring: dict[str, MonitoringSource] = {
             m.name: DemoMonitoring(m) if m.kind == DEMO else EvidentlySource(m) for m in config.monitoring}
         metrics = PrometheusSource(config.prometheus) if config.prometheus else None
-        return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics)
+        alertmanager = config.alertmanager
+        silences = AlertmanagerApi(alertmanager) if alertmanager and alertmanager.url else None
+        return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics, silences=silences)
 
     return build

@@ -201,6 +201,8 @@ _BUTTON_STYLE = {"primary": "positive", "danger": "destructive"}
 
 
 def _button(b: Button) -> dict[str, Any]:
+    if b.url:
+        return {"type": "Action.OpenUrl", "title": _cut(b.label, MAX_LABEL), "url": b.url}
     return _submit(b.label, {"action_id": b.action_id, "value": b.value}, _BUTTON_STYLE.get(b.style or ""))
 
 

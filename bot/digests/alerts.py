@@ -11,13 +11,13 @@ that post instead of adding another. Resolved alerts are forgotten after two day
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.digests.sources import AlertEvent
 from bot.digests.text import clock, duration
-from bot.kernel.messages import Message
+from bot.kernel.messages import Actions, Block, Button, Context, Inline, Link, Message, Section, plain, rich
 
 ALERT_KEEP = timedelta(hours=48)
 ALERTS_RECEIVED = "digest.alertmanager"
@@ -77,6 +77,9 @@ class AlertBook:
                      "summary": event.annotations.get("summary") or event.annotations.get("description", ""),
                      "status": event.status, "ends_at": None, "key": None}
         entry["status"] = event.status
+        entry["labels"] = dict(event.labels)
+        entry["url"] = event.url or entry.get("url")
+        entry["runbook"] = event.annotations.get("runbook_url") or entry.get("runbook")
         if event.status == "resolved":
             entry["ends_at"] = (event.ends_at or now).isoformat()
         self.entries[event.fingerprint] = entry
@@ -88,15 +91,118 @@ class AlertBook:
                         if e["status"] == "firing" or datetime.fromisoformat(e["ends_at"]) > keep_after}
 
 
-def alertmanager_message(entry: Mapping[str, Any], tz: str, now: datetime) -> Message:
+def web_link(url: str | None) -> str | None:
+    """An http(s) address fit to be a link; anything else (``javascript:``, text) is not shown as one."""
+    if not url or len(url) > 3000 or not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        return None
+    return url
+
+
+def alertmanager_message(entry: Mapping[str, Any], tz: str, now: datetime, desk: AlertDesk | None = None,
+                         can_silence: bool = False) -> Message:
+    """An alert's post: what fires, its links, who responds, the log of presses, and the buttons while it fires."""
+    desk = desk or AlertDesk()
     starts = datetime.fromisoformat(entry["starts_at"])
     about = f" — {entry['model']}" if entry.get("model") else ""
     summary = f": {entry['summary']}" if entry.get("summary") else ""
-    if entry["status"] == "firing":
+    firing = entry["status"] == "firing"
+    if firing:
         text = f"🔥 FIRING {entry['name']}{about}{summary} (since {clock(starts, tz, now)})"
     else:
         ends = datetime.fromisoformat(entry["ends_at"])
         text = (f"✅ RESOLVED {entry['name']}{about}{summary} (fired {clock(starts, tz, now)}, "
                 f"lasted {duration(ends - starts)})")
-    return Message.text(text)
+    blocks: list[Block] = [Section(rich(text))]
+    source, runbook = web_link(entry.get("url")), web_link(entry.get("runbook"))
+    links: list[Inline] = []
+    if source:
+        links.append(Link(source, "Source"))
+    if runbook:
+        links.extend([" · "] if links else [])
+        links.append(Link(runbook, "Runbook"))
+    if links:
+        blocks.append(Context(tuple(links)))
+    blocks.extend(desk.lines(tz, now))
+    if firing:
+        buttons = [Button("I'm on it", ONIT, entry_id(entry), style="primary")]
+        if can_silence and desk.silenced(now):
+            buttons.append(Button("Lift silence", LIFT, entry_id(entry)))
+        elif can_silence:
+            buttons.extend(Button(f"Silence {label}", f"{SILENCE}{label.replace(' ', '')}", entry_id(entry))
+                           for label in SILENCE_FOR)
+        if runbook:
+            buttons.append(Button("Runbook", RUNBOOK, entry_id(entry), url=runbook))
+        blocks.append(Actions(tuple(buttons)))
+    lines = [plain(b.text) for b in blocks if isinstance(b, Section | Context)]
+    return Message(tuple(blocks), fallback="\n".join(lines))
+
+
+ACTION_PREFIX = "alert."
+ONIT = "alert.onit"
+SILENCE = "alert.silence."
+LIFT = "alert.lift"
+RUNBOOK = "alert.runbook"
+SILENCE_FOR: dict[str, timedelta] = {"1 h": timedelta(hours=1), "4 h": timedelta(hours=4)}
+"""The Silence buttons: label → how long."""
+LOG_SHOWN = 6
+"""Presses shown under an alert (all are stored)."""
+
+
+def entry_id(entry: Mapping[str, Any]) -> str:
+    """What a button carries to find its alert again: the key of the alert's post."""
+    return str(entry.get("key") or "")
+
+
+@dataclass
+class AlertDesk:
+    """The response to one alert: who is on it, its silence, and every press (who, what, when), stored."""
+
+    on_it: list[dict[str, str]] = field(default_factory=list)
+    silence: dict[str, str] | None = None
+    """``{"id", "by", "name", "until", "at"}``, and ``"lifted_by"``/``"lifted_at"``/``"ended"`` once over."""
+    log: list[dict[str, str]] = field(default_factory=list)
+
+    @staticmethod
+    def from_json(raw: Mapping[str, Any] | None) -> AlertDesk:
+        raw = raw or {}
+        return AlertDesk(on_it=list(raw.get("on_it") or []), silence=raw.get("silence"),
+                         log=list(raw.get("log") or []))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"on_it": self.on_it, "silence": self.silence, "log": self.log}
+
+    def note(self, member_id: str, name: str, what: str, now: datetime) -> None:
+        self.log.append({"at": now.isoformat(), "by": member_id, "name": name, "what": what})
+
+    def silenced(self, now: datetime) -> bool:
+        """A silence Meridian made is running (not lifted, not ended, not past its end)."""
+        s = self.silence
+        if not s or s.get("lifted_at") or s.get("ended"):
+            return False
+        return datetime.fromisoformat(s["until"]) > now
+
+    def lines(self, tz: str, now: datetime) -> list[Block]:
+        out: list[Block] = []
+        if self.on_it:
+            names = ", ".join(p["name"] for p in self.on_it)
+            since = clock(datetime.fromisoformat(self.on_it[0]["at"]), tz, now)
+            out.append(Section(rich(f"👀 On it: {names} (since {since})")))
+        s = self.silence
+        if s:
+            until = clock(datetime.fromisoformat(s["until"]), tz, now)
+            if s.get("lifted_at"):
+                lifted = clock(datetime.fromisoformat(s["lifted_at"]), tz, now)
+                out.append(Section(rich(f"🔔 Silence lifted by {s['lifted_by']} at {lifted}")))
+            elif s.get("ended") or datetime.fromisoformat(s["until"]) <= now:
+                ended = clock(datetime.fromisoformat(s.get("ended") or s["until"]), tz, now)
+                out.append(Section(rich(f"🔔 Silence by {s['name']} ended ({ended})")))
+            else:
+                out.append(Section(rich(f"🔕 Silenced by {s['name']} until {until}")))
+        if self.log:
+            shown = self.log[-LOG_SHOWN:]
+            text = " · ".join(f"{clock(datetime.fromisoformat(e['at']), tz, now)} {e['name']}: {e['what']}"
+                              for e in shown)
+            more = f"{len(self.log) - len(shown)} earlier · " if len(self.log) > len(shown) else ""
+            out.append(Context(rich(f"Log: {more}{text}")))
+        return out
 

@@ -52,6 +52,7 @@ class SourceDefaults:
     mlflow_uri: str = ""
     evidently_url: str = ""
     prometheus_url: str = ""
+    alertmanager_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,9 @@ class ModelConfig:
 class AlertmanagerConfig:
     channel: str | None = None
     """Where firing alerts are posted; the drift digest's alert channel when omitted."""
+    url: str | None = None
+    """Alertmanager's own address (API v2), for the Silence buttons; without it alerts carry no Silence button."""
+    timeout: timedelta = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -430,8 +434,12 @@ def parse_sources(raw: Mapping[str, Any], defaults: SourceDefaults | None = None
     alertmanager = None
     if s.get("alertmanager") is not None:
         a = _Reader(s.get("alertmanager") or {}, ("sources", "alertmanager"))
-        alertmanager = AlertmanagerConfig(channel=a.text("channel"))
+        am_url = a.url("url", required=False) or defaults.alertmanager_url.rstrip("/") or None
+        alertmanager = AlertmanagerConfig(channel=a.text("channel"), url=am_url,
+                                          timeout=a.duration("timeout", timedelta(seconds=10)))
         a.done()
+    elif defaults.alertmanager_url:
+        alertmanager = AlertmanagerConfig(url=defaults.alertmanager_url.rstrip("/"))
     s.done()
     _unique(tracking, "name", ("sources", "tracking"))
     _unique(monitoring, "name", ("sources", "monitoring"))

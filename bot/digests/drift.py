@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import quote, urlencode
 
 from bot.digests.alerts import AlertRecord
 from bot.digests.config import ModelConfig, PromCheck
@@ -26,7 +27,7 @@ from bot.digests.sources import (
     SourceUnavailable,
 )
 from bot.digests.text import clock, duration, number, percent, sparkline
-from bot.kernel.messages import Context, Image, Inline, Message, Section, Strong, plain, rich
+from bot.kernel.messages import Context, Image, Inline, Link, Message, Section, Strong, plain, rich
 from bot.kernel.routing import Routing, named
 from bot.kernel.timekeeping import local_date
 
@@ -73,6 +74,9 @@ class ModelHealth:
     """Columns of the latest report whose stat test gives no verdict Meridian can read (a custom test)."""
     checks: tuple[CheckReading, ...] = ()
     alerts: tuple[AlertRecord, ...] = ()
+    report_url: str | None = None
+    """The latest drift report's page in the monitoring UI."""
+    project_url: str | None = None
 
 
 def _check_status(check: PromCheck, value: float | None) -> Status:
@@ -107,6 +111,7 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
     share = threshold = None
     trend: tuple[float | None, ...] = ()
     latest_at = None
+    report_url = project_url = None
     findings: tuple[ColumnFinding, ...] = ()
     undecided: tuple[ColumnDrift, ...] = ()
     if monitoring is not None:
@@ -129,6 +134,7 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
                 reasons.append(f"no drift report in the last {DRIFT_TREND_DAYS} days")
             else:
                 latest_at = latest.taken_at
+                report_url, project_url = latest.url, latest.project_url
                 if latest.taken_at < now - model.stale_after:
                     statuses.append("WARN")
                     reasons.append(f"no drift report since {clock(latest.taken_at, tz, now)}")
@@ -185,7 +191,7 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
         reasons.append(f"{len(firing)} alert{'s' if len(firing) > 1 else ''} firing")
     return ModelHealth(model=model, status=worst(*statuses), reasons=tuple(reasons), share=share,
                        threshold=threshold, trend=trend, latest_at=latest_at, columns=findings, undecided=undecided,
-                       checks=tuple(readings), alerts=mine)
+                       checks=tuple(readings), alerts=mine, report_url=report_url, project_url=project_url)
 
 
 def column_text(finding: ColumnFinding) -> str:
@@ -201,7 +207,13 @@ def health_line(h: ModelHealth) -> str:
     return f"{ICON[h.status]} {h.model.name} {h.status}{why}{share}"
 
 
-def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime) -> DigestMessages:
+def graph_url(prometheus_url: str, query: str) -> str:
+    """The Prometheus graph page for a query (its expression browser, table tab)."""
+    return f"{prometheus_url.rstrip('/')}/graph?" + urlencode({"g0.expr": query, "g0.tab": "0"}, quote_via=quote)
+
+
+def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime,
+                  prometheus_url: str | None = None) -> DigestMessages:
     counts = {s: sum(1 for h in healths if h.status == s) for s in ("ALERT", "WARN", "OK")}
     if healths and counts["OK"] == len(healths):
         n = len(healths)
@@ -211,10 +223,10 @@ def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime) -> Dig
     ordered = sorted(healths, key=lambda h: (-_RANK[h.status], h.model.name))
     lines.extend(Section(rich(health_line(h))) for h in ordered)
     lines.append(Context(rich("Details in the thread.")))
-    return DigestMessages(message_of(lines), tuple(_drift_detail(h, tz, now) for h in ordered))
+    return DigestMessages(message_of(lines), tuple(_drift_detail(h, tz, now, prometheus_url) for h in ordered))
 
 
-def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
+def _drift_detail(h: ModelHealth, tz: str, now: datetime, prometheus_url: str | None = None) -> Message:
     owner = f" · owner {h.model.owner}" if h.model.owner else ""
     blocks: list[Section | Context | Image] = [Section(rich(Strong(f"{ICON[h.status]} {h.model.name}"),
                                                             f" {h.status}{owner}"))]
@@ -235,7 +247,9 @@ def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
                                    "that stat test's score reads.")))
     for reading in h.checks:
         value = number(reading.value) if reading.value is not None else reading.problem or "no data"
-        blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}")))
+        graph: tuple[Inline, ...] = (" · ", Link(graph_url(prometheus_url, reading.check.query), "graph")) \
+            if prometheus_url else ()
+        blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}", *graph)))
     if h.alerts:
         rows = ["Alerts, last 24 h:"]
         for a in sorted(h.alerts, key=lambda a: a.starts_at):
@@ -250,7 +264,11 @@ def _drift_detail(h: ModelHealth, tz: str, now: datetime) -> Message:
     if h.reasons and h.status != "OK":
         blocks.append(Context(rich("Why: " + "; ".join(h.reasons))))
     if h.latest_at:
-        blocks.append(Context(rich(f"Latest drift report {clock(h.latest_at, tz, now)}")))
+        when = clock(h.latest_at, tz, now)
+        latest: Inline = Link(h.report_url, f"Latest drift report {when}") if h.report_url \
+            else f"Latest drift report {when}"
+        project: tuple[Inline, ...] = (" · ", Link(h.project_url, "Evidently project")) if h.project_url else ()
+        blocks.append(Context(rich(latest, *project)))
     return message_of(blocks)
 
 

@@ -13,6 +13,9 @@ retro's opening post).
 
 from __future__ import annotations
 
+from functools import partial
+
+from bot.digests.alerts import ACTION_PREFIX
 from bot.digests.commands import DigestCommands
 from bot.digests.config import SourceDefaults
 from bot.digests.numbers import SprintInNumbers
@@ -20,7 +23,9 @@ from bot.digests.schedule import DigestJobs
 from bot.digests.service import DigestRegistry
 from bot.digests.sources import ChartPublisher, SourceFactory
 from bot.digests.teamfile import DigestSections
-from bot.kernel.app import Meridian
+from bot.kernel.app import Action, Meridian
+from bot.kernel.commands import Reply
+from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners
 
 
@@ -53,3 +58,13 @@ class Digests:
         DigestJobs(registry).install(app)
         for section in DigestSections(registry).sections():
             app.add_section(section)
+        app.on_action(ACTION_PREFIX, partial(alert_pressed, registry))
+
+
+async def alert_pressed(registry: DigestRegistry, app: Meridian, act: Action) -> Reply | None:
+    """An alert's button (``app.action`` has already refused anyone who is not a member)."""
+    service = registry.get(act.workspace)
+    if service is None:
+        return Reply(Message.text("Alerts are not set up in this workspace any more."))
+    answer = await service.alert_pressed(act.member, act.action_id, act.value)
+    return Reply(answer) if answer is not None else None

@@ -11,6 +11,7 @@ does can stop another digest or the scheduler.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,18 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from bot.digests.alerts import ALERTS_RECEIVED, AlertBook, AlertRecord, alertmanager_message, event_to_json
+from bot.digests.alerts import (
+    ALERTS_RECEIVED,
+    LIFT,
+    ONIT,
+    SILENCE,
+    SILENCE_FOR,
+    AlertBook,
+    AlertDesk,
+    AlertRecord,
+    alertmanager_message,
+    event_to_json,
+)
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
 from bot.digests.experiments import (
@@ -35,10 +47,12 @@ from bot.digests.sources import (
     AlertEvent,
     ChartPublisher,
     MonitoringSource,
+    SilenceRefused,
     SourceFactory,
     SourceSet,
     SourceUnavailable,
 )
+from bot.digests.text import clock
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
 from bot.kernel.messages import Inline, Message, Section, plain
@@ -63,10 +77,21 @@ class ExperimentsRun:
     states: dict[str, ExperimentsState] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What a press tells the presser, and whether the alert's post must change."""
+
+    text: str
+    changed: bool = False
+
+
 class DigestService:
     def __init__(self, app: Meridian, config: SourcesConfig, sources: SourceSet, workspace: str,
-                 charts: ChartPublisher | None = None, owners: ActivityOwners | None = None) -> None:
+                 charts: ChartPublisher | None = None, owners: ActivityOwners | None = None,
+                 locks: dict[str, asyncio.Lock] | None = None) -> None:
         self.app = app
+        self.locks = {} if locks is None else locks
+        """One lock per alert post, so two presses (or a press and its resolution) take turns."""
         self.config = config
         self.sources = sources
         self.workspace = workspace
@@ -203,7 +228,8 @@ class DigestService:
 
     async def drift(self, only: str | None = None) -> DigestMessages:
         healths = await self.health(only)
-        digest = compose_drift(healths, self.tz("drift"), self.app.now())
+        prometheus = self.config.prometheus.url if self.config.prometheus else None
+        digest = compose_drift(healths, self.tz("drift"), self.app.now(), prometheus)
         return demo_labelled(digest) if self._from_demo([h.model for h in healths]) else digest
 
     async def check_drift(self, *, dry_run: bool = False) -> list[DriftAlert]:
@@ -274,15 +300,15 @@ class DigestService:
         routing = route(members, self.app.now(), partial(self.app.store.get_member, self.workspace), urgent)
         return routing, [(m, role) for m, role in who if isinstance(m, str)]
 
-    def with_owners(self, message: Message, event: AlertEvent) -> Message:
+    def with_owners(self, message: Message, labels: Mapping[str, str]) -> Message:
         """A firing Alertmanager alert about a known model, with who it is over to.
 
         ``severity: critical`` makes it urgent: whoever is not away is pinged, at any hour, and
         the line says so; otherwise only people in their working hours are."""
-        model = next((m for m in self.config.models if m.name == event.labels.get("model")), None)
+        model = next((m for m in self.config.models if m.name == labels.get("model")), None)
         if model is None:
             return message
-        urgent = event.labels.get("severity", "").lower() == "critical"
+        urgent = labels.get("severity", "").lower() == "critical"
         routing, others = self.routed(model, urgent)
         if not routing.people and not others:
             return message
@@ -313,25 +339,134 @@ class DigestService:
         tz = self.tz("drift")
         book = AlertBook(self.get("alertmanager"))
         channel = self._alert_channel()
+        kept_before = {e.get("key") for e in book.entries.values()}
         sent = 0
         for event in events:
             entry = book.record(event, now)
             if channel is None:
                 continue
-            message = alertmanager_message(entry, tz, now)
-            if event.status == "firing":
-                message = self.with_owners(message, event)
             if event.status == "firing" and entry["key"] is None:
                 key = f"alertmanager:{self.workspace}:{event.fingerprint}:{entry['starts_at']}"
                 entry["key"] = key
+                message = self.with_owners(alertmanager_message(entry, tz, now,
+                                                                can_silence=self.sources.silences is not None),
+                                           event.labels)
                 await self.app.outbox.post(key, self.workspace, channel, message)
                 sent += 1
             elif event.status == "resolved" and entry["key"]:
-                await self.app.outbox.update(self.workspace, entry["key"], message)
+                async with self._lock(entry["key"]):
+                    message = alertmanager_message(entry, tz, now, self._desk(entry["key"]),
+                                                   can_silence=self.sources.silences is not None)
+                    await self.app.outbox.update(self.workspace, entry["key"], message)
                 sent += 1
         book.prune(now)
         self.set("alertmanager", book.to_json())
+        for gone in kept_before - {e.get("key") for e in book.entries.values()}:
+            if gone:  # the press log goes with its post (two days after it resolved, or when it fires anew)
+                self.app.store.kv_delete(self.workspace, f"digests:alert-desk:{gone}")
+                self.locks.pop(gone, None)
         return sent
+
+    # --- alert buttons ---------------------------------------------------------------------------
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self.locks.setdefault(key, asyncio.Lock())
+
+    def _desk(self, key: str) -> AlertDesk:
+        return AlertDesk.from_json(self.get(f"alert-desk:{key}"))
+
+    async def alert_pressed(self, member: Member, action_id: str, key: str) -> Message | None:
+        """A press of an alert's button: do it, record who/what/when, edit the post for all; the presser's answer.
+
+        A press is refused with one line (nothing recorded) when Alertmanager cannot silence; a second
+        Silence while one runs answers with the running one instead of making another.
+        """
+        entry = next((e for e in AlertBook(self.get("alertmanager")).entries.values() if key and e.get("key") == key),
+                     None)
+        if entry is None:
+            return Message.text("That alert is over and no longer tracked here; use the newest post about it.")
+        async with self._lock(key):
+            desk = self._desk(key)
+            now = self.app.now()
+            tz = member.tz or self.tz("drift")
+            if action_id == ONIT:
+                answer = self._on_it(desk, member, now)
+            elif action_id.startswith(SILENCE):
+                answer = await self._silence(desk, entry, member, action_id.removeprefix(SILENCE), now, tz)
+            elif action_id == LIFT:
+                answer = await self._lift(desk, member, now, tz)
+            else:
+                return None  # the Runbook link button: the page opened, nothing to do
+            if answer.changed:
+                self.set(f"alert-desk:{key}", desk.to_json())
+                message = alertmanager_message(entry, self.tz("drift"), now, desk,
+                                               can_silence=self.sources.silences is not None)
+                if entry.get("status") == "firing":  # the post keeps saying who it is over to
+                    message = self.with_owners(message, entry.get("labels") or {})
+                await self.app.outbox.update(self.workspace, key, message)
+            return Message.text(answer.text)
+
+    def _on_it(self, desk: AlertDesk, member: Member, now: datetime) -> _Answer:
+        if any(p["id"] == member.id for p in desk.on_it):
+            return _Answer("You are already down as on it.")
+        desk.on_it.append({"id": member.id, "name": member.name, "at": now.isoformat()})
+        desk.note(member.id, member.name, "on it", now)
+        return _Answer("You are on it; the alert says so for everyone.", changed=True)
+
+    async def _silence(self, desk: AlertDesk, entry: Mapping[str, Any], member: Member, length: str,
+                       now: datetime, tz: str) -> _Answer:
+        span = next((d for label, d in SILENCE_FOR.items() if label.replace(" ", "") == length), None)
+        api = self.sources.silences
+        if span is None or api is None:
+            return _Answer("Silencing is not set up here: add sources.alertmanager.url to the team file "
+                           "(or the MERIDIAN_ALERTMANAGER_URL setting).")
+        if entry.get("status") != "firing":
+            return _Answer("That alert has resolved; there is nothing to silence.")
+        if desk.silenced(now) and desk.silence:
+            running = clock(datetime.fromisoformat(desk.silence["until"]), tz, now)
+            return _Answer(f"Already silenced by {desk.silence['name']} until {running}; nothing more was done.")
+        labels = entry.get("labels") or {}
+        if not labels:
+            return _Answer("This alert carries no labels, so no silence can match it; silence it in Alertmanager.")
+        until = now + span
+        comment = f"Silenced from Meridian by {member.name} for {length.replace('h', ' h')}"
+        try:
+            silence_id = await api.create(labels, now, until, member.name, comment)
+        except SourceUnavailable:
+            return _Answer(f"Alertmanager did not answer ({self._alertmanager_at()}); nothing was silenced. "
+                           "Try again shortly.")
+        except SilenceRefused as err:
+            return _Answer(f"Alertmanager refused the silence: {err}. Nothing was silenced.")
+        desk.silence = {"id": silence_id, "by": member.id, "name": member.name, "until": until.isoformat(),
+                        "at": now.isoformat()}
+        desk.note(member.id, member.name, f"silenced {length.replace('h', ' h')}", now)
+        return _Answer(f"Silenced until {clock(until, tz, now)} (Alertmanager silence {silence_id}).", changed=True)
+
+    def _alertmanager_at(self) -> str:
+        """Where the buttons reach Alertmanager, for the line a presser reads when it does not answer (the
+        technical reason is in the log)."""
+        return (self.config.alertmanager.url or "") if self.config.alertmanager else ""
+
+    async def _lift(self, desk: AlertDesk, member: Member, now: datetime, tz: str) -> _Answer:
+        api = self.sources.silences
+        s = desk.silence
+        if api is None or not s or s.get("lifted_at") or s.get("ended"):
+            return _Answer("There is no silence from Meridian to lift on this alert.")
+        try:
+            found = await api.get(s["id"])
+            if found is None or found.state == "expired":
+                s["ended"] = (found.ends_at if found else now).isoformat()
+                desk.note(member.id, member.name, "found the silence already over", now)
+                when = clock(found.ends_at, tz, now) if found else "a while ago"
+                return _Answer(f"That silence had already ended ({when}); there was nothing to lift.", changed=True)
+            await api.expire(s["id"])
+        except SourceUnavailable:
+            return _Answer(f"Alertmanager did not answer ({self._alertmanager_at()}); the silence is still on. "
+                           "Try again shortly.")
+        except SilenceRefused as err:
+            return _Answer(f"Alertmanager refused to lift the silence: {err}. It is still on.")
+        s["lifted_by"], s["lifted_at"] = member.name, now.isoformat()
+        desk.note(member.id, member.name, "lifted the silence", now)
+        return _Answer("Silence lifted; the alert notifies again.", changed=True)
 
     async def registry_event(self, entity: str, action: str, data: Mapping[str, Any], delivery_id: str) -> bool:
         """Post MLflow registry news as it happens ("model promoted"); ``False`` for events we ignore."""
@@ -360,6 +495,7 @@ class DigestRegistry:
         self.owners = owners
         self.defaults = defaults or SourceDefaults()
         self._by_workspace: dict[str, tuple[Any, DigestService]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def parse(self, raw: Mapping[str, Any]) -> SourcesConfig:
         """``sources:``/``digests:`` checked, with this deployment's default addresses filled in."""
@@ -392,7 +528,7 @@ class DigestRegistry:
         return service
 
     def _service(self, workspace: str, config: SourcesConfig, sources: SourceSet) -> DigestService:
-        return DigestService(self.app, config, sources, workspace, self.charts, self.owners)
+        return DigestService(self.app, config, sources, workspace, self.charts, self.owners, self._locks)
 
     def configured(self) -> list[str]:
         """The workspaces that have sources."""

@@ -186,6 +186,10 @@ class DriftSnapshot:
     drifted_share: float | None
     share_threshold: float | None
     columns: tuple[ColumnDrift, ...] = ()
+    url: str | None = None
+    """The report's page in the monitoring UI (Evidently: ``/projects/{id}/reports/{snapshot id}``)."""
+    project_url: str | None = None
+    """The project's page in the monitoring UI (Evidently: ``/projects/{id}``)."""
 
 
 class MonitoringSource(Protocol):
@@ -276,6 +280,40 @@ class AlertEvent:
     url: str | None = None
 
 
+class SilenceRefused(Exception):
+    """Alertmanager refused a silence (its 400 answer, in its words)."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A silence as Alertmanager's API v2 keeps it."""
+
+    id: str
+    state: Literal["active", "pending", "expired"]
+    ends_at: datetime
+    created_by: str = ""
+
+
+class Silences(Protocol):
+    """Alertmanager's silences (API v2): what the alert buttons create, read and lift.
+
+    Outages (unreachable, timeout, 5xx) raise ``SourceUnavailable``; a refusal raises ``SilenceRefused``.
+    """
+
+    async def create(self, matchers: Mapping[str, str], starts_at: datetime, ends_at: datetime,
+                     created_by: str, comment: str) -> str:
+        """Silence alerts carrying exactly these labels; returns the silence id."""
+        ...
+
+    async def get(self, silence_id: str) -> Silence | None:
+        """The silence, or ``None`` when Alertmanager no longer knows it."""
+        ...
+
+    async def expire(self, silence_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class SourceSet:
     """The adapters behind a workspace's configured sources, by the names the team file gives them."""
@@ -283,6 +321,7 @@ class SourceSet:
     tracking: dict[str, TrackingSource] = field(default_factory=dict)
     monitoring: dict[str, MonitoringSource] = field(default_factory=dict)
     metrics: MetricsSource | None = None
+    silences: Silences | None = None
 
     async def close(self) -> None:
         for tracking in self.tracking.values():
@@ -291,6 +330,8 @@ class SourceSet:
             await monitoring.close()
         if self.metrics is not None:
             await self.metrics.close()
+        if self.silences is not None:
+            await self.silences.close()
 
 
 SourceFactory = Callable[[SourcesConfig], SourceSet]

@@ -81,6 +81,8 @@ class Button:
     action_id: str
     value: str = ""
     style: Literal["primary", "danger"] | None = None
+    url: str | None = None
+    """A link button (a runbook): the platform opens the page; a press may still reach the core, which ignores it."""
 
 
 @dataclass(frozen=True)

@@ -108,3 +108,40 @@ def evidently_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+
+
+ALERTMANAGER = "prometheus-alertmanager"
+"""Debian's name for the Alertmanager binary (package ``prometheus-alertmanager``; upstream calls it
+``alertmanager``)."""
+
+
+def alertmanager_binary() -> str | None:
+    return shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Alertmanager (API v2) on a free port, clustering off; its URL.
+
+    Skips when it is not installed (``apt-get install prometheus-alertmanager``), unless
+    ``MERIDIAN_REQUIRE_SERVICES`` is set (CI installs it), where that is a failure.
+    """
+    exe = alertmanager_binary()
+    if exe is None:
+        if os.environ.get("MERIDIAN_REQUIRE_SERVICES"):
+            pytest.fail("Alertmanager is not installed (apt-get install prometheus-alertmanager)")
+        pytest.skip("Alertmanager is not installed (apt-get install prometheus-alertmanager)")
+    root = tmp_path_factory.mktemp("alertmanager")
+    (root / "alertmanager.yml").write_text("route: {receiver: meridian}\nreceivers: [{name: meridian}]\n")
+    port = free_port()
+    log = root / "alertmanager.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([exe, f"--config.file={root / 'alertmanager.yml'}", f"--storage.path={root / 'data'}",
+                                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{url}/api/v2/status", proc, log)
+        yield url
+    finally:
+        _stop(proc)

@@ -26,10 +26,12 @@ from aiohttp import web
 
 from adapters.slack.app import SlackAdapter, build_slack, slack_chat
 from adapters.slack.config import SlackConfig
-from bot.bootstrap import build_core, open_store
+from adapters.web.hooks import add_hook_routes
+from bot.bootstrap import Installed, assemble, open_store
 from bot.kernel.app import Meridian
 from bot.kernel.clock import SimulatedClock
 from bot.kernel.engine import Engine
+from bot.settings import Settings
 from storage.db import make_engine
 from storage.slack.repo import SlackRepo
 from tests.emulators.slack import SlackEmulator
@@ -50,7 +52,9 @@ def signed_headers(body: str, content_type: str, timestamp: int | None = None, s
 
 class SlackHarness:
     def __init__(self, tmp: Path, start: datetime, env: dict[str, str] | None = None,
-                 socket_mode: bool = False) -> None:
+                 socket_mode: bool = False, hook_token: str | None = None) -> None:
+        self.hook_token = hook_token
+        """When given, ``meridian serve``'s webhook routes (``/hooks/…``) are mounted too, with this bearer token."""
         self.socket_mode = socket_mode
         self.socket: Any = None
         self.tmp = tmp
@@ -60,6 +64,7 @@ class SlackHarness:
         self.emulator = SlackEmulator(ts_clock=sim_seconds, outage_clock=sim_seconds)
         self.env = env or {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-T0001-test"}
         self.app: Meridian
+        self.installed: Installed
         self.adapter: SlackAdapter
         self.engine: Engine
         self.url = ""
@@ -74,13 +79,15 @@ class SlackHarness:
         config = SlackConfig.from_env({**self.env, "SLACK_API_URL": api}, socket_mode=self.socket_mode)
         assert config is not None
         chat = slack_chat(config, repo)
-        self.app = build_core(store, self.clock, {"slack": chat}, worker="test", attach=[chat.attach])
+        self.app, self.installed = assemble(store, self.clock, {"slack": chat}, worker="test", attach=[chat.attach])
         self.adapter = build_slack(self.app, config, repo, chat, socket_mode=self.socket_mode)
         if self.socket_mode:
             self.socket = await self.adapter.start_socket_mode()
         self.engine = self.app.engine
         web_app = web.Application()
         self.adapter.mount(web_app)
+        if self.hook_token:
+            add_hook_routes(web_app, self.app, Settings(webhook_token=self.hook_token), self.installed.digests.registry)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -92,6 +99,12 @@ class SlackHarness:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.sleep(0.05)
+        if self.hook_token:
+            registry = self.installed.digests.registry
+            for workspace in registry.configured():
+                service = registry.get(workspace)
+                if service is not None:
+                    await service.close()
         await self.session.close()
         if self.socket is not None:
             await self.socket.close_async()
@@ -143,6 +156,12 @@ class SlackHarness:
                     retry: int | None = None) -> tuple[int, str]:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return await self.post(self.event_body(event, team, event_id), "application/json", headers=headers)
+
+    async def hook(self, path: str, body: dict[str, Any], workspace: str = "T0001") -> tuple[int, Any]:
+        """A webhook delivered as Alertmanager delivers it (bearer token, JSON)."""
+        async with self.session.post(f"{self.url}{path}?workspace={workspace}", json=body,
+                                     headers={"Authorization": f"Bearer {self.hook_token}"}) as resp:
+            return resp.status, await resp.json()
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
         return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 
 from adapters.sources.factory import source_factory
 from bot.kernel.domain import WEEKDAYS, Hours, Member
+from bot.kernel.messages import Context, Link
 from bot.kernel.ports import ClaimedItem
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
@@ -86,6 +89,18 @@ async def test_drift_digest_and_alert_from_real_reports(projects, evidently_ui, 
         assert lines[2] == "Top drifted columns:"
         assert lines[3].startswith("• age: K-S p_value ") and lines[3].endswith(" ≤ 0.05 (persistent)")
         assert lines[4].startswith("• tenure: Wasserstein distance (normed) ") and lines[4].endswith(" ≥ 0.1 (new)")
+        # the latest report and the project link to their pages in the Evidently UI, which serves them
+        links = [b for b in chat.sent[1].message.blocks if isinstance(b, Context)][-1].text
+        report, project = [p for p in links if isinstance(p, Link)]
+        assert report.label.startswith("Latest drift report ") and project.label == "Evidently project"
+        assert project.url.startswith(f"{evidently_ui}/projects/") and report.url.startswith(f"{project.url}/reports/")
+        for page in (report.url, project.url):
+            with urllib.request.urlopen(page, timeout=10) as resp:
+                assert resp.status == 200
+        snapshot_id = report.url.rsplit("/", 1)[1]
+        project_id = project.url.rsplit("/", 1)[1]
+        with urllib.request.urlopen(f"{evidently_ui}/api/projects/{project_id}/snapshots", timeout=10) as resp:
+            assert snapshot_id in {s["id"] for s in json.load(resp)}
 
         await app.due_handlers["digest.drift-check"](app, ClaimedItem(2, "drift-check:1", "digest.drift-check",
                                                                       "acme-ml", NOW, {}, 0))

@@ -74,9 +74,10 @@ async def test_firing_then_resolved_updates_the_one_message(hooks) -> None:
     assert chat.sent == [], "acknowledged first; posted from the queue"
     await client.post("/hooks/alertmanager", json=alertmanager_body("firing"), headers=auth)  # repeat_interval
     await app.engine.run_due()
+    source = "Source (http://prometheus:9090/graph?g0.expr=latency_p95+%3E+0.5)"
     assert [(s.channel, s.message.fallback) for s in chat.sent] == [
         ("#ml-alerts", "🔥 FIRING PredictionLatencyHigh — churn-model: p95 latency above 500 ms (since 08:12)\n"
-                       "Over to alice (owner)")]  # the model's owner, not a member of this team: named as text
+                       + source + "\nOver to alice (owner)")]  # the model's owner, not a member: named as text
     clock.current = NOW.replace(hour=10)
     resp = await client.post("/hooks/alertmanager", json=alertmanager_body("resolved", "2027-03-15T09:02:00Z"),
                              headers=auth)
@@ -84,7 +85,8 @@ async def test_firing_then_resolved_updates_the_one_message(hooks) -> None:
     await app.engine.run_due()
     assert len(chat.sent) == 1
     assert [(mid, m.fallback) for mid, m in chat.updates] == [
-        ("1", "✅ RESOLVED PredictionLatencyHigh — churn-model: p95 latency above 500 ms (fired 08:12, lasted 49m)")]
+        ("1", "✅ RESOLVED PredictionLatencyHigh — churn-model: p95 latency above 500 ms (fired 08:12, lasted 49m)\n"
+              + source)]
 
 
 async def test_a_body_that_is_not_a_webhook_is_a_400(hooks) -> None:

@@ -195,3 +195,24 @@ def test_a_failure_while_applying_leaves_no_digest_configuration_behind(sqlite_s
         apply_team(app, parse_team(text, "team.yaml", app.sections))
     assert digests.registry.get("acme-ml") is None
     assert sqlite_store.kv_get("acme-ml", "digests:config") is None
+
+
+def test_alertmanager_address_from_the_team_file_or_the_setting() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    models = {"models": [{"name": "m", "owner": "alice", "prometheus": [{"name": "p", "query": "up"}]}],
+              "prometheus": {"url": "http://prom"}}
+    setting = SourceDefaults(alertmanager_url="http://am.internal:9093/")
+    assert parse_sources({"sources": models}).alertmanager is None
+    alone = parse_sources({"sources": models}, setting).alertmanager
+    assert alone is not None and alone.url == "http://am.internal:9093" and alone.channel is None
+    written = parse_sources({"sources": {**models, "alertmanager": {"url": "http://am.team:9093", "channel": "#a",
+                                                                    "timeout": "3s"}}}, setting).alertmanager
+    assert written is not None and (written.url, written.channel, written.timeout) == (
+        "http://am.team:9093", "#a", timedelta(seconds=3))
+    with pytest.raises(SourcesConfigError, match=r"sources\.alertmanager\.url.*http"):
+        parse_sources({"sources": {**models, "alertmanager": {"url": "am.team:9093"}}})
+    assert load_settings({"MERIDIAN_ALERTMANAGER_URL": "http://am:9093"}, dotenv=None).alertmanager_url == \
+        "http://am:9093"
+    with pytest.raises(SettingsError, match="MERIDIAN_ALERTMANAGER_URL must be an http"):
+        load_settings({"MERIDIAN_ALERTMANAGER_URL": "am:9093"}, dotenv=None)

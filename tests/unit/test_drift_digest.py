@@ -107,7 +107,7 @@ async def test_drift_digest_statuses_columns_and_trend(world) -> None:
         "Why: 67% of columns drifted (threshold 50%)",
         "Latest drift report 07:05",
     ]
-    assert "🟡 p95 latency (s): 0.35" in fraud
+    assert "🟡 p95 latency (s): 0.35 · graph (http://prom.test/graph?g0.expr=latency_p95&g0.tab=0)" in fraud
     assert ltv.startswith("🟢 ltv-model OK")
 
 

@@ -300,3 +300,13 @@ def test_every_form_card_is_valid_and_fits(form: Form) -> None:
     shown = {el["id"]: el.get("value", "") for el in rendered.card["body"] if el["type"].startswith("Input.")}
     refused = refusal({**data, **shown})
     assert refused is None or "is required" in refused
+
+
+def test_a_link_button_opens_its_page_beside_submit_buttons() -> None:
+    message = Message((Actions((Button("I'm on it", "alert.onit", "k", "primary"),
+                                Button("Runbook", "alert.runbook", "k", url="https://runbooks.example/latency"))),),
+                      fallback="alert")
+    content = card(message).card
+    assert card_errors(content) == []
+    assert content["body"][0]["actions"][1] == {"type": "Action.OpenUrl", "title": "Runbook",
+                                                "url": "https://runbooks.example/latency"}

@@ -4,8 +4,8 @@
 done), ``taken_by`` (the worker running it) and ``attempts``, so that work acknowledged
 to Slack and then cut short by a killed process is taken over, once, after a restart.
 
-Revision ID: 0017_slack_owed_work
-Revises: 0016_worker_heartbeat
+Revision ID: 0023_slack_owed_work
+Revises: 0022_member_delegate
 Create Date: 2026-11-27 23:00:00
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017_slack_owed_work'
-down_revision = '0016_worker_heartbeat'
+revision = '0023_slack_owed_work'
+down_revision = '0022_member_delegate'
 branch_labels = None
 depends_on = None
 
