@@ -195,3 +195,43 @@ def test_a_failure_while_applying_leaves_no_digest_configuration_behind(sqlite_s
         apply_team(app, parse_team(text, "team.yaml", app.sections))
     assert digests.registry.get("acme-ml") is None
     assert sqlite_store.kv_get("acme-ml", "digests:config") is None
+
+
+def test_run_events_are_on_by_default_every_two_minutes_and_off_for_the_demo_data() -> None:
+    cfg = parse_sources({"sources": {"tracking": [
+        {"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"], "metric": "val_auc"},
+        {"kind": "demo", "name": "demo", "experiments": ["churn-*"], "metric": "val_auc"},
+        {"kind": "mlflow", "name": "off", "uri": "http://m:5000", "experiments": ["x"], "metric": "m",
+         "events": False}]}})
+    assert cfg.tracking[0].events is not None and cfg.tracking[0].events.every == timedelta(minutes=2)
+    assert cfg.tracking[0].events.stale_after == timedelta(minutes=30)
+    assert cfg.tracking[1].events is None and cfg.tracking[2].events is None
+
+
+def test_run_targets_read_as_people_write_them() -> None:
+    cfg = parse_sources({"sources": {"tracking": [
+        {"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"], "metric": "val_auc",
+         "events": {"every": "1m", "channel": "#runs", "targets": {"val_auc": ">= 0.90", "loss": "<0.2",
+                                                                  "f1": "≥ .8"}}}]}})
+    events = cfg.tracking[0].events
+    assert events is not None and events.every == timedelta(minutes=1) and events.channel == "#runs"
+    assert [str(t) for t in events.targets] == ["val_auc ≥ 0.9", "loss < 0.2", "f1 ≥ 0.8"]
+    assert events.targets[0].met(0.9) and not events.targets[0].met(0.899)
+    assert events.targets[1].met(0.1) and not events.targets[1].met(0.2)
+
+
+@pytest.mark.parametrize(("events", "where", "why"), [
+    ({"targets": {"val_auc": "at least 0.9"}}, "events.targets.val_auc", "is not a comparison"),
+    ({"targets": {"val_auc": 0.9}}, "events.targets.val_auc", "like \">= 0.9\""),
+    ({"targets": {"val_auc": "=> 0.9"}}, "events.targets.val_auc", "is not a comparison"),
+    ({"targets": ["val_auc >= 0.9"]}, "events.targets", "mapping of metric names"),
+    ({"every": "10s"}, "events.every", "at least 30s"),
+    ({"every": "soon"}, "events.every", ""),
+    ({"stale": "30m"}, "events.stale", "unknown key"),
+])
+def test_run_event_mistakes_name_their_key(events, where: str, why: str) -> None:
+    raw = {"sources": {"tracking": [{"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"],
+                                     "metric": "val_auc", "events": events}]}}
+    with pytest.raises(SourcesConfigError) as err:
+        parse_sources(raw)
+    assert str(err.value).startswith(f"sources.tracking[0].{where}: ") and why in str(err.value)
