@@ -235,3 +235,16 @@ def test_run_event_mistakes_name_their_key(events, where: str, why: str) -> None
     with pytest.raises(SourcesConfigError) as err:
         parse_sources(raw)
     assert str(err.value).startswith(f"sources.tracking[0].{where}: ") and why in str(err.value)
+
+
+def test_run_event_polls_are_planned_on_a_fixed_grid_only_for_sources_with_events() -> None:
+    from bot.digests.events import plan_polls
+
+    cfg = parse_sources({"sources": {"tracking": [
+        {"kind": "mlflow", "uri": "http://m:5000", "experiments": ["a"], "metric": "m", "events": {"every": "5m"}},
+        {"kind": "mlflow", "name": "quiet", "uri": "http://m:5000", "experiments": ["b"], "metric": "m",
+         "events": False}]}})
+    start = utc(2027, 3, 15, 8, 1)
+    items = plan_polls("acme-ml", cfg.tracking, start, start + timedelta(minutes=20))
+    assert [i.key for i in items] == [f"run-events:acme-ml:mlflow:2027-03-15T08:{m:02d}:00Z" for m in (5, 10, 15, 20)]
+    assert items == plan_polls("acme-ml", cfg.tracking, start, start + timedelta(minutes=20)), "planning twice"
