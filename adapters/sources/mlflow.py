@@ -149,10 +149,6 @@ class MLflowSource:
         return await self._search(experiment_ids, f"attributes.end_time > {_ms(after)}",
                                   ["attributes.end_time ASC"])
 
-    async def started_since(self, experiment_ids: Sequence[str], after: datetime) -> list[RunRecord]:
-        return await self._search(experiment_ids, f"attributes.status = 'RUNNING' AND attributes.start_time > "
-                                  f"{_ms(after)}", ["attributes.start_time ASC"])
-
     async def running_meeting(self, experiment_ids: Sequence[str], target: Target) -> list[RunRecord]:
         where = f"attributes.status = 'RUNNING' AND metrics.`{target.metric}` {target.comparison} {target.value!r}"
         return await self._search(experiment_ids, where, ["attributes.start_time ASC"])

@@ -6,13 +6,13 @@ runs that changed, not to all runs:
 
 * runs that *ended* since the watermark (``end_time`` after it, less an overlap for ends
   recorded late), any status, in one query;
-* runs that *started* since the watermark and are running, which join the runs being watched;
 * for each target, the running runs whose latest value already meets it (MLflow filters on it);
 * the watched runs whose stale deadline (last metric, or start, + ``stale_after``) has passed,
   by id — a run that keeps logging is not read again until it could be stale.
 
-Every ``stale_after`` the watched set is read again in full (every running run), which finds runs
-whose start was recorded in the past and runs that ended with an end time in the past.
+Every ``stale_after`` every running run is read (the watched set, again in full): that finds new runs
+before any of them can have been silent for ``stale_after``, and runs that ended with an end time in
+the past.
 
 Each event has an outbox key (``run-event:{workspace}:{source}:{run}:{what}``) and the poll's state
 (watermark, runs seen in the overlap, runs watched) is kept only after the messages are in the
@@ -125,14 +125,15 @@ async def poll_runs(source: TrackingSource, feed: RunFeed, cfg: TrackingConfig, 
     if not ids:
         return poll
     after = (state.watermark or now) - OVERLAP
-    calls: list[Any] = [feed.ended_since(ids, after),
-                        source.running_runs(ids) if resync else feed.started_since(ids, after)]
+    # New running runs are not searched for on every poll: a run cannot be stale before ``stale_after`` from its
+    # start, and the full re-read every ``stale_after`` finds it by then; its target has a query of its own.
+    calls: list[Any] = [feed.ended_since(ids, after), *([source.running_runs(ids)] if resync else [])]
     calls.extend(feed.running_meeting(ids, t) for t in events.targets)
     answers = await asyncio.gather(*calls)
     poll.queries += len(calls)
     ended: list[RunRecord] = answers[0]
-    running: dict[str, RunRecord] = {r.run_id: r for r in answers[1]}
-    for meeting in answers[2:]:
+    running: dict[str, RunRecord] = {r.run_id: r for r in answers[1]} if resync else {}
+    for meeting in answers[2 if resync else 1:]:
         running.update({r.run_id: r for r in meeting})
     ended_ids = {r.run_id for r in ended}
     due = [rid for rid, w in new.watched.items()

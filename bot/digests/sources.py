@@ -135,10 +135,6 @@ class RunFeed(Protocol):
         """Runs of any ended status whose end time is after ``after``."""
         ...
 
-    async def started_since(self, experiment_ids: Sequence[str], after: datetime) -> list[RunRecord]:
-        """Running runs that started after ``after``."""
-        ...
-
     async def running_meeting(self, experiment_ids: Sequence[str], target: Target) -> list[RunRecord]:
         """Running runs whose latest value of the target's metric meets it."""
         ...
