@@ -9,7 +9,7 @@ from adapters.sources.mlflow import MLflowSource
 from adapters.sources.prometheus import PrometheusSource
 from adapters.sources.wandb import WandbSource
 from bot.digests.config import DEMO, SourcesConfig, SourcesConfigError
-from bot.digests.sources import MonitoringSource, SourceFactory, SourceSet, TrackingSource
+from bot.digests.sources import MonitoringSource, RunFeed, SourceFactory, SourceSet, TrackingSource
 from bot.settings import Settings
 
 
@@ -19,11 +19,15 @@ def source_factory(settings: Settings) -> SourceFactory:
 
     def build(config: SourcesConfig) -> SourceSet:
         tracking: dict[str, TrackingSource] = {}
+        feeds: dict[str, RunFeed] = {}
         for i, t in enumerate(config.tracking):
             if t.kind == DEMO:
                 tracking[t.name] = DemoTracking(t)
             elif t.kind == "mlflow":
-                tracking[t.name] = MLflowSource(t)
+                mlflow = MLflowSource(t)
+                tracking[t.name] = mlflow
+                if t.events is not None:
+                    feeds[t.name] = mlflow
             else:
                 if not api_key:
                     raise SourcesConfigError(("sources", "tracking", i, "kind"),
@@ -34,6 +38,7 @@ def source_factory(settings: Settings) -> SourceFactory:
         metrics = PrometheusSource(config.prometheus) if config.prometheus else None
         alertmanager = config.alertmanager
         silences = AlertmanagerApi(alertmanager) if alertmanager and alertmanager.url else None
-        return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics, silences=silences)
+        return SourceSet(tracking=tracking, monitoring=monitoring, metrics=metrics, silences=silences,
+                         feeds=feeds)
 
     return build

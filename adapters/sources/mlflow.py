@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
-from bot.digests.config import TrackingConfig
+from bot.digests.config import Target, TrackingConfig
 from bot.digests.sources import (
     ExperimentRecord,
     Goal,
@@ -138,6 +138,30 @@ class MLflowSource:
 
     async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]:
         return await self._search(experiment_ids, "attributes.status = 'RUNNING'", ["attributes.start_time ASC"])
+
+    # --- the run-event feed (bot.digests.sources.RunFeed) ----------------------------------------
+    # MLflow can search runs on start_time, end_time, status, user_id, run_name and run_id (RunInfo's searchable
+    # attributes in 3.x), not on when a run last changed: each query below is bounded by one of them so that a
+    # poll reads the runs that changed, not the experiment.
+
+    async def ended_since(self, experiment_ids: Sequence[str], after: datetime) -> list[RunRecord]:
+        # A run that has not ended has no end_time; NULL never compares, so this holds ended runs only.
+        return await self._search(experiment_ids, f"attributes.end_time > {_ms(after)}",
+                                  ["attributes.end_time ASC"])
+
+    async def running_meeting(self, experiment_ids: Sequence[str], target: Target) -> list[RunRecord]:
+        where = f"attributes.status = 'RUNNING' AND metrics.`{target.metric}` {target.comparison} {target.value!r}"
+        return await self._search(experiment_ids, where, ["attributes.start_time ASC"])
+
+    async def runs_by_id(self, experiment_ids: Sequence[str], run_ids: Sequence[str]) -> list[RunRecord]:
+        found: list[RunRecord] = []
+        ids = list(run_ids)
+        for i in range(0, len(ids), 100):  # IN is the one list comparison MLflow takes, and only on run_id
+            chunk = ", ".join(f"'{r}'" for r in ids[i:i + 100] if re.fullmatch(r"[0-9A-Za-z_-]+", r))
+            if chunk:
+                found.extend(await self._search(experiment_ids, f"attributes.run_id IN ({chunk})",
+                                                ["attributes.start_time ASC"]))
+        return found
 
     async def best_run(self, experiment_id: str, metric: str, goal: Goal, before: datetime) -> RunRecord | None:
         where = f"attributes.status = 'FINISHED' AND attributes.end_time <= {_ms(before)}"

@@ -55,6 +55,60 @@ class SourceDefaults:
     alertmanager_url: str = ""
 
 
+Comparison = Literal[">=", ">", "<=", "<"]
+COMPARISONS: tuple[Comparison, ...] = (">=", "<=", ">", "<")
+TARGET_TEXT = re.compile(r"\s*(>=|<=|>|<|≥|≤)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*")
+METRIC_NAME = re.compile(r"[A-Za-z0-9_.\-/ ]+")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A metric's goal written as people write it (``val_auc: ">= 0.90"``)."""
+
+    metric: str
+    comparison: Comparison
+    value: float
+
+    def met(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        return {">=": value >= self.value, ">": value > self.value,
+                "<=": value <= self.value, "<": value < self.value}[self.comparison]
+
+    def __str__(self) -> str:
+        sign = {">=": "≥", "<=": "≤"}.get(self.comparison, self.comparison)
+        return f"{self.metric} {sign} {self.value:g}"
+
+
+def parse_target(metric: str, text: Any) -> Target:
+    """``">= 0.82"`` for ``metric`` as a ``Target``; ``ValueError`` with a message for the person who wrote it."""
+    if not isinstance(metric, str) or not METRIC_NAME.fullmatch(metric):
+        raise ValueError(f"{metric!r} is not a metric name")
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f'must be a comparison and a number in quotes, like ">= 0.9", not {text!r}')
+    found = TARGET_TEXT.fullmatch(text)
+    if found is None:
+        raise ValueError(f'{text!r} is not a comparison: write one of >=, >, <=, < and a number, like ">= 0.9"')
+    sign = {"≥": ">=", "≤": "<="}.get(found.group(1), found.group(1))
+    value = float(found.group(2))
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r}: the number must be finite")
+    return Target(metric, sign, value)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RunEvents:
+    """Run events told to the run's owner as they happen (a tracking entry's ``events:``)."""
+
+    every: timedelta = timedelta(minutes=2)
+    """How often the source is polled (W&B: the fallback poll behind its webhook)."""
+    stale_after: timedelta = timedelta(minutes=30)
+    """A running run with no metric (MLflow) or heartbeat (W&B) for this long has gone stale."""
+    channel: str | None = None
+    """Where failures go, in the thread of the day; the experiments digest's channel when omitted."""
+    targets: tuple[Target, ...] = ()
+
+
 @dataclass(frozen=True)
 class TrackingConfig:
     kind: Literal["mlflow", "wandb", "demo"]
@@ -75,6 +129,8 @@ class TrackingConfig:
     """How far back the first digest looks, before there is a watermark."""
     timeout: timedelta = timedelta(seconds=10)
     page_size: int = 1000
+    events: RunEvents | None = None
+    """Run events as they happen; ``None`` when turned off (``events: false``, and the demo data)."""
 
 
 @dataclass(frozen=True)
@@ -317,9 +373,42 @@ def _tracking(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -
         lookback=r.duration("lookback", timedelta(hours=24)),
         timeout=r.duration("timeout", timedelta(seconds=10)),
         page_size=int(page_size) if page_size else 1000,
+        events=_events(r, kind),
     )
     r.done()
     return cfg
+
+
+def _targets(r: _Reader, key: str) -> tuple[Target, ...]:
+    value = r.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not value:
+        raise r.fail(key, 'must be a mapping of metric names to comparisons, like {val_auc: ">= 0.90"}')
+    targets = []
+    for metric, text in value.items():
+        try:
+            targets.append(parse_target(metric, text))
+        except ValueError as err:
+            raise SourcesConfigError((*r.path, key, str(metric)), str(err)) from None
+    return tuple(targets)
+
+
+def _events(parent: _Reader, kind: str) -> RunEvents | None:
+    """``events:`` of a tracking entry: on by default for MLflow and W&B, off for the demo data."""
+    raw = parent.get("events")
+    if raw is False or (raw is None and kind == DEMO):
+        return None
+    if raw is None or raw is True:
+        return RunEvents()
+    r = _Reader(raw, (*parent.path, "events"))
+    events = RunEvents(every=r.duration("every", timedelta(minutes=2)),
+                       stale_after=r.duration("stale_after", timedelta(minutes=30)),
+                       channel=r.text("channel"), targets=_targets(r, "targets"))
+    if events.every < timedelta(seconds=30):
+        raise r.fail("every", "must be at least 30s (each poll asks the tracking server)")
+    r.done()
+    return events
 
 
 def _monitoring(raw: Any, path: tuple[str | int, ...], defaults: SourceDefaults) -> MonitoringConfig:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.digests.alerts import ALERTS_RECEIVED, event_from_json
 from bot.digests.config import DigestSchedule, SourcesConfig
+from bot.digests.events import RUN_EVENTS, plan_polls
 from bot.digests.messages import DigestMessages
 from bot.digests.service import DigestRegistry, DigestService, ExperimentsRun
 from bot.kernel.app import Meridian
@@ -91,6 +92,7 @@ class DigestJobs:
             service = self.registry.get(ws.id)
             if service is not None:
                 items.extend(plan_digests(ws.id, service.config, start, end))
+                items.extend(plan_polls(ws.id, service.config.tracking, start, end))
         return items
 
     def _service(self, workspace: str) -> DigestService:
@@ -130,6 +132,9 @@ class DigestJobs:
     async def drift_check(self, app: Meridian, item: ClaimedItem) -> None:
         await self._service(item.workspace).check_drift()
 
+    async def run_events(self, app: Meridian, item: ClaimedItem) -> None:
+        await self._service(item.workspace).run_events(item.payload["source"], item.due_at)
+
     async def alerts(self, app: Meridian, item: ClaimedItem) -> None:
         """A queued Alertmanager delivery, posted (posts are keyed, so a retry after a crash sends nothing twice)."""
         async with self._alert_books[item.workspace]:
@@ -141,4 +146,5 @@ class DigestJobs:
         app.on_due(EXPERIMENTS_RETRY, self.experiments_retry)
         app.on_due(DRIFT, self.drift)
         app.on_due(DRIFT_CHECK, self.drift_check)
+        app.on_due(RUN_EVENTS, self.run_events)
         app.add_planner(self.plan)

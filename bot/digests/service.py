@@ -34,6 +34,7 @@ from bot.digests.alerts import (
 )
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
+from bot.digests.events import WatchState, poll_runs, tell
 from bot.digests.experiments import (
     ExperimentsReport,
     ExperimentsState,
@@ -97,6 +98,7 @@ class DigestService:
         self.workspace = workspace
         self.charts = charts
         self.owners = owners
+        self._names: dict[str, dict[str, str]] = {}
 
     async def close(self) -> None:
         """Close the sources' HTTP sessions (a CLI run ends its event loop after one digest)."""
@@ -185,6 +187,43 @@ class DigestService:
         """Keep the watermarks of a digest the outbox now holds, so its runs are never reported again."""
         for name, state in run.states.items():
             self.set(f"experiments:{name}", state.to_json())
+
+    # --- run events ---------------------------------------------------------------------------
+    async def run_events(self, source_name: str, due_at: datetime | None = None) -> int:
+        """Poll one tracking source for run events and tell them; returns how many messages went out.
+
+        A poll that fell due while an earlier one (after downtime, a backlog) already covered its
+        instant does nothing. An unreachable source is logged and the next poll covers the gap.
+        """
+        cfg = next((t for t in self.config.tracking if t.name == source_name), None)
+        source = self.sources.tracking.get(source_name)
+        feed = self.sources.feeds.get(source_name)
+        if cfg is None or cfg.events is None or source is None or feed is None:
+            return 0
+        key = f"events:{source_name}"
+        state = WatchState.from_json(self.get(key))
+        now = self.app.now()
+        if due_at is not None and state.watermark is not None and state.watermark >= due_at:
+            return 0
+        try:
+            poll = await poll_runs(source, feed, cfg, cfg.events, state, now)
+        except SourceUnavailable as err:
+            log.warning("run events: %s", err)
+            return 0
+        schedule = self.config.digest("experiments")
+        channel = cfg.events.channel or (schedule.channel if schedule else None)
+        names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
+        sent = await tell(self.app, self.workspace, poll, cfg, channel, self.tz("experiments"),
+                          self.people(cfg.kind), names)
+        self.set(key, poll.state.to_json())
+        return sent
+
+    async def _experiment_names(self, source: Any, cfg: Any, ids: Sequence[str]) -> dict[str, str]:
+        """Experiment names by id, read once per process (names change rarely; a new one is read then)."""
+        known: dict[str, str] = self._names.setdefault(cfg.name, {})
+        if any(i not in known for i in ids):
+            known.update({e.id: e.name for e in await source.experiments(cfg.experiments)})
+        return known
 
     # --- drift ---------------------------------------------------------------------------------
     def alert_records(self) -> list[AlertRecord]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.digests.config import Goal, SeriesChoice, SourcesConfig
+from bot.digests.config import Goal, SeriesChoice, SourcesConfig, Target
 
 __all__ = ["Goal", "SeriesChoice"]
 
@@ -126,6 +126,20 @@ class TrackingSource(Protocol):
     async def close(self) -> None:
         """Release the HTTP session (a CLI run ends its event loop after one digest)."""
         ...
+
+
+class RunFeed(Protocol):
+    """What run events need of a tracking source: the runs that changed, found without reading them all."""
+
+    async def ended_since(self, experiment_ids: Sequence[str], after: datetime) -> list[RunRecord]:
+        """Runs of any ended status whose end time is after ``after``."""
+        ...
+
+    async def running_meeting(self, experiment_ids: Sequence[str], target: Target) -> list[RunRecord]:
+        """Running runs whose latest value of the target's metric meets it."""
+        ...
+
+    async def runs_by_id(self, experiment_ids: Sequence[str], run_ids: Sequence[str]) -> list[RunRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -322,6 +336,8 @@ class SourceSet:
     monitoring: dict[str, MonitoringSource] = field(default_factory=dict)
     metrics: MetricsSource | None = None
     silences: Silences | None = None
+    feeds: dict[str, RunFeed] = field(default_factory=dict)
+    """Tracking sources (by team-file name) whose run events are polled; each is also in ``tracking``."""
 
     async def close(self) -> None:
         for tracking in self.tracking.values():

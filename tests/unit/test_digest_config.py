@@ -216,3 +216,56 @@ def test_alertmanager_address_from_the_team_file_or_the_setting() -> None:
         "http://am:9093"
     with pytest.raises(SettingsError, match="MERIDIAN_ALERTMANAGER_URL must be an http"):
         load_settings({"MERIDIAN_ALERTMANAGER_URL": "am:9093"}, dotenv=None)
+
+
+def test_run_events_are_on_by_default_every_two_minutes_and_off_for_the_demo_data() -> None:
+    cfg = parse_sources({"sources": {"tracking": [
+        {"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"], "metric": "val_auc"},
+        {"kind": "demo", "name": "demo", "experiments": ["churn-*"], "metric": "val_auc"},
+        {"kind": "mlflow", "name": "off", "uri": "http://m:5000", "experiments": ["x"], "metric": "m",
+         "events": False}]}})
+    assert cfg.tracking[0].events is not None and cfg.tracking[0].events.every == timedelta(minutes=2)
+    assert cfg.tracking[0].events.stale_after == timedelta(minutes=30)
+    assert cfg.tracking[1].events is None and cfg.tracking[2].events is None
+
+
+def test_run_targets_read_as_people_write_them() -> None:
+    cfg = parse_sources({"sources": {"tracking": [
+        {"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"], "metric": "val_auc",
+         "events": {"every": "1m", "channel": "#runs", "targets": {"val_auc": ">= 0.90", "loss": "<0.2",
+                                                                  "f1": "≥ .8"}}}]}})
+    events = cfg.tracking[0].events
+    assert events is not None and events.every == timedelta(minutes=1) and events.channel == "#runs"
+    assert [str(t) for t in events.targets] == ["val_auc ≥ 0.9", "loss < 0.2", "f1 ≥ 0.8"]
+    assert events.targets[0].met(0.9) and not events.targets[0].met(0.899)
+    assert events.targets[1].met(0.1) and not events.targets[1].met(0.2)
+
+
+@pytest.mark.parametrize(("events", "where", "why"), [
+    ({"targets": {"val_auc": "at least 0.9"}}, "events.targets.val_auc", "is not a comparison"),
+    ({"targets": {"val_auc": 0.9}}, "events.targets.val_auc", "like \">= 0.9\""),
+    ({"targets": {"val_auc": "=> 0.9"}}, "events.targets.val_auc", "is not a comparison"),
+    ({"targets": ["val_auc >= 0.9"]}, "events.targets", "mapping of metric names"),
+    ({"every": "10s"}, "events.every", "at least 30s"),
+    ({"every": "soon"}, "events.every", ""),
+    ({"stale": "30m"}, "events.stale", "unknown key"),
+])
+def test_run_event_mistakes_name_their_key(events, where: str, why: str) -> None:
+    raw = {"sources": {"tracking": [{"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"],
+                                     "metric": "val_auc", "events": events}]}}
+    with pytest.raises(SourcesConfigError) as err:
+        parse_sources(raw)
+    assert str(err.value).startswith(f"sources.tracking[0].{where}: ") and why in str(err.value)
+
+
+def test_run_event_polls_are_planned_on_a_fixed_grid_only_for_sources_with_events() -> None:
+    from bot.digests.events import plan_polls
+
+    cfg = parse_sources({"sources": {"tracking": [
+        {"kind": "mlflow", "uri": "http://m:5000", "experiments": ["a"], "metric": "m", "events": {"every": "5m"}},
+        {"kind": "mlflow", "name": "quiet", "uri": "http://m:5000", "experiments": ["b"], "metric": "m",
+         "events": False}]}})
+    start = utc(2027, 3, 15, 8, 1)
+    items = plan_polls("acme-ml", cfg.tracking, start, start + timedelta(minutes=20))
+    assert [i.key for i in items] == [f"run-events:acme-ml:mlflow:2027-03-15T08:{m:02d}:00Z" for m in (5, 10, 15, 20)]
+    assert items == plan_polls("acme-ml", cfg.tracking, start, start + timedelta(minutes=20)), "planning twice"
