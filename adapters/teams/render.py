@@ -171,7 +171,8 @@ class _Inline:
         user_id = self.accounts.get(m.member_id)
         if not user_id:
             return escape(f"@{m.name}")
-        tag = f"<at>{escape(m.name)}</at>"
+        shown = " ".join(m.name.split()) or m.member_id  # a mention's text is one line (Teams' schema)
+        tag = f"<at>{escape(shown)}</at>"
         self.entities.setdefault(tag, {"type": "mention", "text": tag, "mentioned": {"id": user_id, "name": m.name}})
         return tag
 

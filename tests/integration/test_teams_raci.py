@@ -12,8 +12,10 @@ ML_TEAM = "19:ml-team@thread.tacv2"
 TEAM = f"""
 workspace: {TENANT}
 members:
-  - {{id: alice, name: Alice, tz: America/New_York, admin: true, accounts: {{teams: "29:alice"}}}}
-  - {{id: ravi, name: Ravi, tz: Asia/Kolkata, accounts: {{teams: "29:ravi"}}}}
+  # Hours wide enough that Alice (06:00 in New York) and Ravi (15:30 in Kolkata) are at work at the tests' instant,
+  # Mon 15 Mar 2027 10:00 UTC: routing names people off hours as plain text, and these tests are about mentions.
+  - {{id: alice, name: Alice, tz: America/New_York, hours: "05:00-20:00", admin: true, accounts: {{teams: "29:alice"}}}}
+  - {{id: ravi, name: Ravi, tz: Asia/Kolkata, hours: "08:00-20:00", accounts: {{teams: "29:ravi"}}}}
   - {{id: noor, name: Noor, tz: Asia/Dubai}}
 raci:
   - {{activity: churn model retraining, R: [ravi], A: alice, C: [noor]}}
