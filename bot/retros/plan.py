@@ -69,10 +69,13 @@ def _member_snapshot(members: list[Member]) -> dict[str, list[object]]:
 Away = dict[str, frozenset[date]]
 
 
-def _away(members: list[Member], days: list[date], now: datetime) -> Away:
-    """Each member's away dates around the occurrences not over yet (past ones are fixed), where they have any."""
-    coming = [d for d in days if d >= now.date() - timedelta(days=1)]
-    found = {m.id: away_days(m, coming) for m in members}
+def _away(members: list[Member], days: list[date]) -> Away:
+    """Each member's away dates around every occurrence of the plan, where they have any.
+
+    Past occurrences count too: a stored past slot is fixed and never re-planned, but where the plan is made
+    afresh (a preview from a later date, a store that was empty) the earlier occurrences' absences shape the
+    burden the later slots are chosen on, so the same team gives the same slot whatever day it is asked."""
+    found = {m.id: away_days(m, days) for m in members}
     return {mid: gone for mid, gone in found.items() if gone}
 
 
@@ -189,7 +192,7 @@ def ensure_plan(ctx: RetroContext, r: Retro, through: date | None = None) -> lis
     members = participants(ctx, r)
     existing = {o.day: o for o in store.occurrences(r.workspace, r.name)}
     days = _horizon(r, now, through)
-    away = _away(members, days, now)
+    away = _away(members, days)
     fingerprint = _fingerprint(r, members)
     state = app.store.kv_get(r.workspace, plan_state_key(r)) or {}
     was_away = state.get("away")
