@@ -499,7 +499,9 @@ class SlackAdapter:
         self.people.ensure_workspace(workspace)
         member = await self.people.member(workspace, user)
         channel, thread = event.get("channel"), event.get("thread_ts")
-        text = core_text(without_bot_mention(event.get("text", ""), bot_user_of(body)), self._member_id_of(workspace))
+        typed = event.get("text")
+        typed = typed if isinstance(typed, str) else ""
+        text = core_text(without_bot_mention(typed, bot_user_of(body)), self._member_id_of(workspace))
         if await self.meridian.message(IncomingMessage(workspace=workspace, member=member, text=text, channel=channel,
                                                        is_dm=False, thread=thread, message_id=event.get("ts"))):
             return

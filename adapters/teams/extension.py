@@ -43,7 +43,8 @@ MemberOf = Callable[[str], str | None]
 def _mentioned(payload: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     """Mention number → (Entra object id or app id, display name), from the payload's ``mentions``."""
     found: dict[str, tuple[str, str]] = {}
-    for mention in payload.get("mentions") or []:
+    mentions = payload.get("mentions")
+    for mention in mentions if isinstance(mentions, list) else []:
         if not isinstance(mention, dict):
             continue
         who = mapping(mention.get("mentioned"))
