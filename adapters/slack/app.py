@@ -66,8 +66,8 @@ log = logging.getLogger("meridian.slack")
 SLASH_COMMANDS: tuple[str, ...] = ("standup", "raci", "retro", "experiments", "drift", "meridian")
 """Every slash command of DESIGN §2; ``manifest.json`` declares exactly these."""
 
-BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "app_mention", "member_joined_channel", "message.channels", "message.groups",
-                               "message.im", "reaction_added", "reaction_removed", "user_change")
+BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "app_mention", "member_joined_channel", "message.channels",
+                               "message.groups", "message.im", "reaction_added", "reaction_removed", "user_change")
 """The events ``manifest.json`` subscribes to (``message.*`` all arrive as ``message``)."""
 
 BOT_SCOPES: dict[str, str] = {
@@ -87,9 +87,9 @@ BOT_SCOPES: dict[str, str] = {
 }
 """Each bot scope the app asks for, and what it is used for; nothing else is requested."""
 
-MESSAGE_SHORTCUTS: dict[str, str] = {"ask_owner": "Ask who owns this"}
-"""Each message shortcut's ``callback_id`` and name; ``manifest.json`` declares exactly these."""
 ASK_OWNER = "ask_owner"
+MESSAGE_SHORTCUTS: dict[str, str] = {ASK_OWNER: "Ask who owns this"}
+"""Each message shortcut's ``callback_id`` and name; ``manifest.json`` declares exactly these."""
 
 FORM_WAIT_SECONDS = 2.0
 """How long a modal submission waits for the core before the modal is closed anyway."""
@@ -188,7 +188,8 @@ def once_key(body: dict[str, Any]) -> str | None:
 
 def acked_first(body: dict[str, Any]) -> bool:
     """Requests whose listener acknowledges before doing anything (``SlackAdapter._later``): commands,
-    events, button clicks and message shortcuts. A form submission is answered by its work (errors go back in the ack)."""
+    events, button clicks and message shortcuts. A form submission is answered by its work (errors go back in
+    the ack)."""
     return "command" in body or body.get("type") in {"event_callback", "block_actions", "message_action"}
 
 
@@ -475,8 +476,8 @@ class SlackAdapter:
         user = event.get("user")
         if not user:
             return
-        bot_user = bot_user_of(body)
-        if bot_user and f"<@{bot_user}" in event.get("text", "") and event.get("channel_type") != "im":
+        bot_user, text = bot_user_of(body), event.get("text")
+        if bot_user and isinstance(text, str) and f"<@{bot_user}" in text and event.get("channel_type") != "im":
             return  # a channel message mentioning Meridian is its ``app_mention`` event's (``_mention``)
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace)
