@@ -236,9 +236,14 @@ class ActivityIndex:
             return Match(None, tuple(sorted(named, key=normalise))[:limit])
         words = normalise(text).split()[:ABOUT_WORDS]
         found: dict[str, int] = {}
+        looked: set[str] = set()
         for size in range(ABOUT_RUN[1], ABOUT_RUN[0] - 1, -1):
             for start in range(len(words) - size + 1):
-                hit = self.find(" ".join(words[start:start + size])).activity
+                run = " ".join(words[start:start + size])
+                if run in looked:
+                    continue
+                looked.add(run)
+                hit = self.find(run).activity
                 if hit is not None:
                     found.setdefault(hit, size)
         if len(found) == 1:
