@@ -66,12 +66,13 @@ log = logging.getLogger("meridian.slack")
 SLASH_COMMANDS: tuple[str, ...] = ("standup", "raci", "retro", "experiments", "drift", "meridian")
 """Every slash command of DESIGN §2; ``manifest.json`` declares exactly these."""
 
-BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "member_joined_channel", "message.channels", "message.groups",
-                               "message.im", "reaction_added", "reaction_removed", "user_change")
+BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "app_mention", "member_joined_channel", "message.channels",
+                               "message.groups", "message.im", "reaction_added", "reaction_removed", "user_change")
 """The events ``manifest.json`` subscribes to (``message.*`` all arrive as ``message``)."""
 
 BOT_SCOPES: dict[str, str] = {
-    "commands": "slash commands",
+    "app_mentions:read": "app_mention (@Meridian who owns churn retraining?)",
+    "commands": "slash commands, and the message shortcut “Ask who owns this”",
     "chat:write": "chat.postMessage, chat.update, chat.postEphemeral",
     "im:write": "conversations.open for reminder DMs",
     "users:read": "users.info for names and time zones; user_change",
@@ -85,6 +86,10 @@ BOT_SCOPES: dict[str, str] = {
     "files:read": "files.list, files.info and the download of a CSV shared for /raci import",
 }
 """Each bot scope the app asks for, and what it is used for; nothing else is requested."""
+
+ASK_OWNER = "ask_owner"
+MESSAGE_SHORTCUTS: dict[str, str] = {ASK_OWNER: "Ask who owns this"}
+"""Each message shortcut's ``callback_id`` and name; ``manifest.json`` declares exactly these."""
 
 FORM_WAIT_SECONDS = 2.0
 """How long a modal submission waits for the core before the modal is closed anyway."""
@@ -153,6 +158,22 @@ def body_workspace(body: dict[str, Any]) -> str:
     return workspace_id(enterprise, team, org_install)
 
 
+def bot_user_of(body: dict[str, Any]) -> str | None:
+    """Meridian's own Slack user in this workspace, as an event's ``authorizations`` names it."""
+    authorizations = body.get("authorizations")
+    for entry in authorizations if isinstance(authorizations, list) else []:
+        if isinstance(entry, dict) and entry.get("is_bot") and isinstance(entry.get("user_id"), str):
+            return str(entry["user_id"])
+    return None
+
+
+def without_bot_mention(text: str, bot_user: str | None) -> str:
+    """``<@UBOT> who owns churn retraining?`` → ``who owns churn retraining?``; other mentions stay."""
+    if bot_user:
+        return re.sub(rf"[ \t]*<@{re.escape(bot_user)}(?:\|[^>]*)?>[ \t]*", " ", text).strip()
+    return re.sub(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[ \t]*", "", text).strip()  # no authorizations: the leading one
+
+
 def once_key(body: dict[str, Any]) -> str | None:
     """What makes a request the same request: an event's ``event_id``, a command's or an interaction's
     ``trigger_id`` (Slack makes a new one for every invocation and every click)."""
@@ -167,8 +188,9 @@ def once_key(body: dict[str, Any]) -> str | None:
 
 def acked_first(body: dict[str, Any]) -> bool:
     """Requests whose listener acknowledges before doing anything (``SlackAdapter._later``): commands,
-    events and button clicks. A form submission is answered by its work (errors go back in the ack)."""
-    return "command" in body or body.get("type") in {"event_callback", "block_actions"}
+    events, button clicks and message shortcuts. A form submission is answered by its work (errors go back in
+    the ack)."""
+    return "command" in body or body.get("type") in {"event_callback", "block_actions", "message_action"}
 
 
 class SlackAdapter:
@@ -188,6 +210,7 @@ class SlackAdapter:
         self.people: People = chat.people_of(meridian)
         self.registered_commands: list[str] = []
         self.registered_events: list[str] = []
+        self.registered_shortcuts: list[str] = []
         self._tasks: set[asyncio.Future[Any]] = set()
         self.ack_first = AckFirst()
         self.bolt = self._build_bolt(socket_mode)
@@ -223,6 +246,7 @@ class SlackAdapter:
             self.registered_commands.append(name)
         events: dict[str, Callable[..., Awaitable[None]]] = {
             "app_home_opened": self._home_opened,
+            "app_mention": self._mention,
             "message": self._message,
             "member_joined_channel": self._member_joined,
             "reaction_added": self._reaction,
@@ -232,6 +256,10 @@ class SlackAdapter:
         for event, handler in events.items():
             bolt.event(event)(self._later(handler))
             self.registered_events.append(event)
+        shortcuts: dict[str, Callable[..., Awaitable[None]]] = {ASK_OWNER: self._ask_owner}
+        for callback_id, handler in shortcuts.items():
+            bolt.shortcut({"type": "message_action", "callback_id": callback_id})(self._later(handler))
+            self.registered_shortcuts.append(callback_id)
         bolt.action(re.compile(r".+"))(self._later(self._button))
         bolt.view_submission(re.compile(r".+"))(self._submission)
         bolt.view_closed(re.compile(r".+"))(_ack)
@@ -448,6 +476,9 @@ class SlackAdapter:
         user = event.get("user")
         if not user:
             return
+        bot_user, text = bot_user_of(body), event.get("text")
+        if bot_user and isinstance(text, str) and f"<@{bot_user}" in text and event.get("channel_type") != "im":
+            return  # a channel message mentioning Meridian is its ``app_mention`` event's (``_mention``)
         workspace = body_workspace(body)
         self.people.ensure_workspace(workspace)
         member = await self.people.member(workspace, user)
@@ -455,6 +486,46 @@ class SlackAdapter:
             workspace=workspace, member=member, text=core_text(event.get("text", ""), self._member_id_of(workspace)),
             channel=event.get("channel"), is_dm=event.get("channel_type") == "im",
             thread=event.get("thread_ts"), message_id=event.get("ts")))
+
+    async def _mention(self, body: dict[str, Any]) -> None:
+        """``@Meridian who owns churn retraining?`` in a channel: offered to the core as a message first (a retro
+        item in its thread stays one), then asked as ``/raci ask`` is, answered in the message's thread.
+
+        Slack also sends the same message as a ``message`` event; ``_message`` leaves it to this one."""
+        event: dict[str, Any] = body.get("event") or {}
+        user = event.get("user")
+        if not user or event.get("bot_id"):
+            return
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        member = await self.people.member(workspace, user)
+        channel, thread = event.get("channel"), event.get("thread_ts")
+        typed = event.get("text")
+        typed = typed if isinstance(typed, str) else ""
+        text = core_text(without_bot_mention(typed, bot_user_of(body)), self._member_id_of(workspace))
+        if await self.meridian.message(IncomingMessage(workspace=workspace, member=member, text=text, channel=channel,
+                                                       is_dm=False, thread=thread, message_id=event.get("ts"))):
+            return
+        reply = await self.meridian.command(Invocation(workspace=workspace, member=member, family="raci",
+                                                       text=f"ask {text}", channel=channel, thread=thread,
+                                                       platform="slack"))
+        if reply.message is not None and channel:
+            await self.chat.post(workspace, channel, reply.message, thread=thread or event.get("ts"))
+
+    async def _ask_owner(self, body: dict[str, Any]) -> None:
+        """The message shortcut "Ask who owns this": the message's text goes to ``/raci ask``; the answer is
+        shown to the person who pressed it alone (ephemeral, through the shortcut's ``response_url``)."""
+        workspace = body_workspace(body)
+        self.people.ensure_workspace(workspace)
+        member = await self.people.member(workspace, body["user"]["id"])
+        message: dict[str, Any] = body.get("message") or {}
+        where = body.get("channel")
+        channel = where.get("id") if isinstance(where, dict) else where
+        text = core_text(str(message.get("text") or ""), self._member_id_of(workspace))
+        reply = await self.meridian.command(Invocation(workspace=workspace, member=member, family="raci",
+                                                       text=f"ask {text}", channel=channel,
+                                                       trigger=body.get("trigger_id"), platform="slack"))
+        await self._deliver(reply, member, body.get("trigger_id"), body.get("response_url"), channel)
 
     async def _member_joined(self, body: dict[str, Any]) -> None:
         event: dict[str, Any] = body.get("event") or {}

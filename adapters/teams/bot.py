@@ -11,7 +11,10 @@
   text, which is how Teams delivers every press of a Meridian card — → ``app.action``, once
   a form's values have passed the checks its card declared (``render.refusal``); a value the
   card would not have allowed is answered with one line and never reaches the core.
-- Invokes are not handled (501): Meridian's cards carry no ``Action.Execute``.
+- The message action "Ask who owns this" (an ``invoke`` named ``composeExtension/submitAction``,
+  ``adapters.teams.extension``) → ``raci ask`` with the message's words (or the question typed in its
+  dialog); the answer is the invoke's response, a card for the person's compose box. Other invokes
+  are not handled (501): Meridian's cards carry no ``Action.Execute``.
 - ``messageReaction`` (a reaction added to or taken off a message) → ``app.reaction``,
   Teams' reaction names (``like``, ``heart``…) as the emoji themselves.
 - ``conversationUpdate`` (the app installed in a team or a 1:1 chat) → the conversation
@@ -34,13 +37,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.chat import TeamsChat
-from adapters.teams.render import form_card, outgoing, refusal, submitted
+from adapters.teams.extension import ASK_OWNER, QUESTION, SUBMIT_ACTION, card_result, mapping, message_text
+from adapters.teams.render import form_card, one_card, outgoing, refusal, submitted
 from adapters.teams.roster import Roster, RosterRead
 from adapters.teams.tab import LINK_DAYS, TabLinks
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
@@ -161,8 +166,8 @@ class TeamsBot:
         self.roster = Roster(app, chat)
         self._handlers = {ActivityTypes.message: self.on_message,
                           ActivityTypes.conversation_update: self.on_conversation_update,
-                          ActivityTypes.message_reaction: self.on_reaction}
-        # Invokes (``adaptiveCard/action``, task modules) are answered 501: Meridian's cards send Action.Submit.
+                          ActivityTypes.message_reaction: self.on_reaction,
+                          ActivityTypes.invoke: self.on_invoke}
 
     async def on_turn(self, context: TurnContext) -> None:
         handler = self._handlers.get(context.activity.type)
@@ -268,12 +273,14 @@ class TeamsBot:
         text = text.replace("&nbsp;", " ").replace("\xa0", " ")
         return " ".join(text.split()) if "\n" not in text else text.strip(), mentioned_bot
 
+    def _known(self, tenant: str, user_id: str) -> str | None:
+        """The member behind a Teams user id or Entra object id, if Meridian has met them."""
+        member = self.app.store.find_member_by_account(tenant, PLATFORM, user_id)
+        return member.id if member is not None else self.repo.member_of_user(tenant, user_id)
+
     def _member_id_of(self, tenant: str, user_id: str) -> str:
         """A mentioned Teams user as the core's member id; someone the core has never met keeps their Teams id."""
-        member = self.app.store.find_member_by_account(tenant, PLATFORM, user_id)
-        if member is not None:
-            return member.id
-        return self.repo.member_of_user(tenant, user_id) or user_id
+        return self._known(tenant, user_id) or user_id
 
     # --- activities -----------------------------------------------------------------------
     async def on_message(self, context: TurnContext) -> None:
@@ -318,6 +325,26 @@ class TeamsBot:
                                                   platform=PLATFORM))
         if reply.message is not None:
             await self.say(context, where, reply.message)
+
+    async def on_invoke(self, context: TurnContext) -> None:
+        """The message action "Ask who owns this"; any other invoke is left unanswered (501): Meridian's cards send
+        Action.Submit, never Action.Execute, and it opens no dialogs of its own yet."""
+        activity = context.activity
+        value = mapping(activity.value)
+        if activity.name != SUBMIT_ACTION or value.get("commandId") != ASK_OWNER:
+            return
+        where, member = self._arrival(context)
+        if member is None:
+            return
+        typed = str(mapping(value.get("data")).get(QUESTION) or "").strip()
+        text = typed or message_text(mapping(value.get("messagePayload")), partial(self._known, where.workspace))
+        reply = await self.app.command(Invocation(where.workspace, member, "raci", f"ask {text}",
+                                                  channel=where.channel, trigger=activity.id, thread=where.thread,
+                                                  platform=PLATFORM))
+        answer = reply.message or Message.text("Nothing to show.")
+        body = card_result(one_card(answer), "Who owns this")
+        await context.send_activity(Activity(type=ActivityTypes.invoke_response,
+                                             value=InvokeResponse(status=200, body=body)))
 
     async def on_reaction(self, context: TurnContext) -> None:
         """A reaction on a message (a 👍 on a retro item is a vote); Teams names the message in ``replyToId``."""

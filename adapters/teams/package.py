@@ -1,5 +1,9 @@
 """The Teams app package: ``manifest.json`` (schema v1.17) and two icons, zipped for upload.
 
+The bot also powers one messaging extension: the message action "Ask who owns this"
+(``composeExtensions``: an action command on messages, with a static one-parameter dialog,
+``adapters.teams.extension``).
+
 With a public URL the package also declares the personal tab (``staticTabs``: Meridian's home
 page, ``/teams/tab``) and adds its host to ``validDomains``.
 
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.teams.extension import ASK_OWNER, QUESTION
+
 TAB_PATH = "/teams/tab"
 """The personal tab's page on ``meridian serve`` (``adapters.teams.tab``)."""
 MANIFEST_VERSION = "1.17"
@@ -43,6 +49,19 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("meridian help", "Your settings and privacy commands"),
 )
 """What Teams suggests when someone types to the bot (at most 10 per list)."""
+
+ASK_OWNER_COMMAND: dict[str, Any] = {
+    "id": ASK_OWNER,
+    "type": "action",
+    "title": "Ask who owns this",
+    "description": "Who owns the activity this message is about: Meridian's RACI answer, for you to keep or share",
+    "context": ["message"],
+    "fetchTask": False,
+    "parameters": [{"name": QUESTION, "title": "Your question (optional)", "inputType": "textarea",
+                    "description": "Leave it empty to ask about the message itself, or ask: who owns churn retraining?"}],
+}
+"""A message action (the ``…`` menu of a message, "More actions"): Teams shows the one-field dialog, then sends
+``composeExtension/submitAction`` with the message in ``messagePayload``."""
 
 Pixel = tuple[int, int, int, int]
 
@@ -160,6 +179,7 @@ def manifest(info: PackageInfo) -> dict[str, Any]:
             "commandLists": [{"scopes": SCOPES,
                               "commands": [{"title": t, "description": d} for t, d in COMMANDS]}],
         }],
+        "composeExtensions": [{"botId": info.app_id, "commands": [ASK_OWNER_COMMAND]}],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [info.domain] if info.domain else [],
     }

@@ -80,6 +80,16 @@ def _exact(service: RaciService, workspace: str, text: str) -> Activity:
     return activity
 
 
+HOW_TO_ASK = ("I found no RACI activity in that. Ask me who owns one, like “who owns churn retraining?” or "
+              "“what does @ravi own?”; /raci list shows every activity.")
+
+
+def _after_first_word(text: str) -> str:
+    """``ask who's on Bob's model`` → ``who's on Bob's model``, untouched by the command line's quoting."""
+    parts = text.strip().split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
 # --- the command family ------------------------------------------------------------------------
 
 
@@ -145,12 +155,26 @@ class RaciCommands:
         return Reply(lines_message(f"{member.name} — {status}", lines))
 
     async def ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
-        """A question asked in words (an @mention of Meridian in a channel): answered as the lookup would."""
-        about = answer_question(" ".join(args))
-        if about is None:
-            raise Refusal("Ask me who owns an activity, like “who owns churn retraining?” or “what does @ravi "
-                          "own?”; /raci help lists the rest.")
-        return await self.lookup(app, inv, [about])
+        """A question in words, or a whole message someone asks about: the one answer behind ``/raci ask``, an
+        @mention of Meridian on Slack and Teams, Slack's "Ask who owns this" and Teams' message action.
+
+        A question ("who owns churn retraining?") is answered as the lookup would; any other text by the
+        activity it names (``RaciService.about``); text naming none gets one line saying how to ask.
+        """
+        text = _after_first_word(inv.text)  # the words as typed: a quote in a message is not shell syntax
+        about = answer_question(text)
+        if about is not None:
+            return await self.lookup(app, inv, [about])
+        activity, match = self.service.about(inv.workspace, text)
+        if activity is not None:
+            note = "" if match.exact else "The activity that message seems to be about."
+            return Reply(render_activity(app, activity, note))
+        if match.empty:
+            raise Refusal(did_you_mean(text, match))
+        if match.suggestions:
+            names = " or ".join(f"“{n}”" for n in match.suggestions)
+            raise Refusal(f"That could be about {names}. Ask about one, like “who owns {match.suggestions[0]}?”.")
+        raise Refusal(HOW_TO_ASK)
 
     async def who_to_ask(self, app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         text = " ".join(args).strip()

@@ -218,6 +218,46 @@ class ActivityIndex:
                 found[owner] = None
         return list(found)
 
+    def about(self, text: str, limit: int = 3) -> Match:
+        """The activity a whole message is about ("the churn retraining run failed again, anyone?").
+
+        A name or alias written out wins (the longest, so "feature store v2" beats "feature store");
+        otherwise every run of two to four words is looked up as a name, and a run that confidently
+        names one activity counts, so "churn retraining" finds "churn model retraining". A single
+        word never does: "model" alone would name half a chart. Two activities found: both are
+        suggestions, nothing is guessed.
+        """
+        text = text[:ABOUT_CHARS]
+        named = self.mentioned_in(text)
+        named = [n for n in named if not any(n != other and normalise(n) in normalise(other) for other in named)]
+        if len(named) == 1:
+            return Match(named[0], exact=True)
+        if named:
+            return Match(None, tuple(sorted(named, key=normalise))[:limit])
+        words = normalise(text).split()[:ABOUT_WORDS]
+        found: dict[str, int] = {}
+        looked: set[str] = set()
+        for size in range(ABOUT_RUN[1], ABOUT_RUN[0] - 1, -1):
+            for start in range(len(words) - size + 1):
+                run = " ".join(words[start:start + size])
+                if run in looked:
+                    continue
+                looked.add(run)
+                hit = self.find(run).activity
+                if hit is not None:
+                    found.setdefault(hit, size)
+        if len(found) == 1:
+            return Match(next(iter(found)))
+        return Match(None, tuple(sorted(found, key=lambda n: (-found[n], normalise(n))))[:limit],
+                     empty=not self.names)
+
+
+ABOUT_CHARS = 4000
+"""How much of a message is read for what it is about: a pasted log is not read whole."""
+ABOUT_WORDS = 60
+ABOUT_RUN = (2, 4)
+"""The shortest and longest runs of words looked up as a name inside a message."""
+
 
 def did_you_mean(text: str, match: Match) -> str:
     """The answer to a lookup that names no one activity: the nearest names, never an error."""

@@ -119,6 +119,13 @@ class RaciService:
         """Activities named in free text ("blocked on feature store"), for stand-up blockers."""
         return self.index(workspace).mentioned_in(text)
 
+    def about(self, workspace: str, text: str) -> tuple[Activity | None, Match]:
+        """The activity a whole message is about (``ActivityIndex.about``), read, or the match's suggestions."""
+        match = self.index(workspace).about(text)
+        if match.activity is None:
+            return None, match
+        return self.store.get_activity(workspace, match.activity), match
+
     def owner_hint(self, workspace: str, text: str) -> tuple[str, Member] | None:
         """The activity a blocker names and its Accountable; the longest name wins ("feature store v2")."""
         named = sorted(self.mentioned_in(workspace, text), key=lambda n: -len(normalise(n)))

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from storage.db import table_of
 from storage.teams.models import TeamsConversationRow, TeamsUserRow
@@ -152,10 +152,12 @@ class TeamsRepo:
             return TeamsIdentity(row.tenant, row.member_id, row.user_id, row.aad_object_id, row.name)
 
     def member_of_user(self, tenant: str, user_id: str) -> str | None:
-        """The member a Teams user id (``29:…``) was last seen as: mentions carry that id, not the Entra one."""
+        """The member a Teams user id (``29:…``, what a mention in an activity carries) or an Entra object id
+        (what a message action's payload carries) was last seen as."""
         with Session(self.engine) as s:
             return s.exec(select(TeamsUserRow.member_id).where(
-                TeamsUserRow.tenant == tenant, TeamsUserRow.user_id == user_id)).first()
+                TeamsUserRow.tenant == tenant,
+                or_(TeamsUserRow.user_id == user_id, TeamsUserRow.aad_object_id == user_id))).first()
 
     def forget(self, tenant: str, member_id: str) -> None:
         """``forget-me``: the person's Teams identity and their 1:1 chat reference go too."""

@@ -17,6 +17,13 @@ and thread; ``conversations.history`` and ``conversations.replies`` read it back
 (``oldest``, ``limit``, ``cursor``; metadata only with ``include_all_metadata``).
 ``lose_answers`` plays a lost answer: the message is kept, then the connection is cut.
 
+People: ``say`` plays a person posting a message (kept like the app's) and returns the events
+Slack delivers for it: the ``message`` event and, when it mentions the app's bot user
+(``UBOT``), the ``app_mention`` event too. ``message_shortcut`` is the ``message_action``
+payload Slack sends when a person picks one of the app's message shortcuts on a kept message:
+the whole message as Slack stores it, the channel, the person, a ``trigger_id`` and a
+``response_url`` on this server.
+
 Outages: ``fail_for`` answers a method with an HTTP error (500, or 429 with ``Retry-After``)
 for some seconds; ``hang_for`` holds its calls unanswered for some seconds, then carries
 them out (a slow platform: the message may land after the client gave up); ``recover``
@@ -41,6 +48,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+BOT_USER = "UBOT"
+"""The app's bot user in every workspace (``auth.test``, ``oauth.v2.access``)."""
 
 
 @dataclass
@@ -209,6 +219,38 @@ class SlackEmulator:
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Every message posted (in ``channel``), oldest first, as Slack stores it."""
         return [m for c, msgs in self.messages.items() if channel is None or c == channel for m in msgs]
+
+    def say(self, user: str, channel: str, text: str, thread_ts: str | None = None,
+            team: str = "T0001") -> list[dict[str, Any]]:
+        """A person posts ``text`` in ``channel`` (a thread reply with ``thread_ts``): the events Slack sends."""
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message", "text": text, "user": user, "ts": ts, "team": team,
+            "client_msg_id": str(uuid.uuid4()),
+            "blocks": [{"type": "rich_text", "block_id": uuid.uuid4().hex[:5],
+                        "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages.setdefault(channel, []).append(message)
+        kind = "im" if channel.startswith("D") else "group" if channel.startswith("G") else "channel"
+        events = [{**message, "channel": channel, "event_ts": ts, "channel_type": kind}]
+        if f"<@{BOT_USER}>" in text and kind != "im":  # Slack sends no app_mention for a DM
+            events.append({**message, "type": "app_mention", "channel": channel, "event_ts": ts})
+        return events
+
+    def message_shortcut(self, callback_id: str, user: str, channel: str, ts: str,
+                         team: str = "T0001") -> dict[str, Any]:
+        """The ``message_action`` payload for ``user`` picking the shortcut ``callback_id`` on message ``ts``."""
+        message = next(m for m in self.messages.get(channel, []) if m["ts"] == ts)
+        person = self.users.get(user)
+        name = person.name.lower() if person else user.lower()
+        return {
+            "type": "message_action", "token": "legacy", "action_ts": f"{time.time():.6f}",
+            "team": {"id": team, "domain": "acme"}, "user": {"id": user, "username": name, "name": name,
+                                                              "team_id": team},
+            "channel": {"id": channel, "name": "ml-team"}, "is_enterprise_install": False, "enterprise": None,
+            "callback_id": callback_id, "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:8]}",
+            "response_url": self.response_url(), "message_ts": ts, "message": dict(message)}
 
     def share_file(self, user: str, channel: str, name: str, content: bytes | str) -> str:
         """A person uploads a file into a channel (as Slack's own client would); returns its id."""

@@ -21,7 +21,10 @@ always gets the same id, as in Teams.
 ``TeamsClient`` builds the activities Teams POSTs to a bot (``message``,
 ``conversationUpdate`` for installs and people joining a team, ``messageReaction``), with the fields the real service sends and
 ``serviceUrl`` pointing at the connector; ``press`` is a button press as Teams delivers
-an ``Action.Submit``: a ``message`` whose ``value`` is the button's data and the card's inputs.
+an ``Action.Submit``: a ``message`` whose ``value`` is the button's data and the card's inputs;
+``message_action`` is a person picking a messaging-extension action on a message and submitting
+its dialog: the ``composeExtension/submitAction`` invoke, with the message as Teams describes it in
+``messagePayload`` (an HTML body, people as ``<at id="0">`` with their Entra object ids in ``mentions``).
 """
 
 from __future__ import annotations
@@ -652,6 +655,43 @@ class TeamsClient:
         act["channelData"].update({"source": {"name": "message"}, "legacy": {"replyToId": card.answered_id}})
         act["replyToId"] = card.answered_id
         act["value"] = value
+        return act
+
+    def message_action(self, user: TeamsUser, command_id: str, channel_id: str, author: TeamsUser, text: str,
+                       mentions: tuple[TeamsUser, ...] = (), data: dict[str, Any] | None = None,
+                       thread: str | None = None) -> dict[str, Any]:
+        """``user`` picks the message action ``command_id`` on ``author``'s message in a channel and submits its
+        dialog (``data``: the parameters as typed). ``text`` is the message as typed, ``<at>Name</at>`` for each
+        of ``mentions`` in turn; Teams sends it as HTML."""
+        message_id = str(next(self._ids))
+        root = thread or message_id
+        data_of_channel = {"teamsChannelId": channel_id, "teamsTeamId": self.team_id, "channel": {"id": channel_id},
+                           "team": {"id": self.team_id, "name": self.team_name}}
+        act = self._base("invoke", user, {"isGroup": True, "conversationType": "channel",
+                                           "id": f"{channel_id};messageid={root}"}, data_of_channel, None)
+        act["id"] = f"f:{uuid.uuid4()}"
+        act["name"] = "composeExtension/submitAction"
+        numbered = iter(range(len(mentions)))
+        body = re.sub(r"&lt;at&gt;(.*?)&lt;/at&gt;", lambda m: f'<at id="{next(numbered)}">{m.group(1)}</at>',
+                      html.escape(text, quote=False))
+        act["value"] = {
+            "commandId": command_id, "commandContext": "message", "requestId": uuid.uuid4().hex,
+            "context": {"theme": "default"}, "data": data or {},
+            "messagePayload": {
+                "linkToMessage": f"https://teams.microsoft.com/l/message/{channel_id}/{message_id}",
+                "id": message_id, "replyToId": thread, "createdDateTime": "2027-03-15T09:00:00.000Z",
+                "lastModifiedDateTime": None, "deleted": False, "subject": None, "summary": None,
+                "importance": "normal", "locale": "en-us",
+                "body": {"contentType": "html", "content": f"<p>{body}</p>"},
+                "from": {"device": None, "conversation": None, "application": None,
+                         "user": {"userIdentityType": "aadUser", "id": author.aad_object_id,
+                                  "displayName": author.name}},
+                "reactions": [], "attachments": [],
+                "mentions": [{"id": n, "mentionText": u.name,
+                              "mentioned": {"device": None, "conversation": None, "application": None,
+                                            "user": {"userIdentityType": "aadUser", "id": u.aad_object_id,
+                                                     "displayName": u.name}}}
+                             for n, u in enumerate(mentions)]}}
         return act
 
     def invoke(self, user: TeamsUser, name: str, value: dict[str, Any]) -> dict[str, Any]:

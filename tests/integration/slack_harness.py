@@ -157,6 +157,21 @@ class SlackHarness:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return await self.post(self.event_body(event, team, event_id), "application/json", headers=headers)
 
+    async def say(self, user: str, channel: str, text: str, thread: str | None = None,
+                  team: str = "T0001") -> str:
+        """A person posts in a channel: every event Slack sends for it (a mention of Meridian is two), each
+        with its own event id, as Slack delivers them. Returns the message's ``ts``."""
+        events = self.emulator.say(user, channel, text, thread, team)
+        for event in events:
+            status, _ = await self.event(event, team)
+            assert status == 200
+        return str(events[0]["ts"])
+
+    async def shortcut(self, callback_id: str, user: str, channel: str, ts: str,
+                       team: str = "T0001") -> tuple[int, str]:
+        """A person picks a message shortcut on the message ``ts``: Slack's ``message_action`` payload."""
+        return await self.interact(self.emulator.message_shortcut(callback_id, user, channel, ts, team))
+
     async def hook(self, path: str, body: dict[str, Any], workspace: str = "T0001") -> tuple[int, Any]:
         """A webhook delivered as Alertmanager delivers it (bearer token, JSON)."""
         async with self.session.post(f"{self.url}{path}?workspace={workspace}", json=body,

@@ -376,3 +376,20 @@ async def test_forget_me_hands_roles_over_and_keeps_every_rule_satisfiable(app: 
     assert all("Bea" not in f"{e.before}{e.after}" and e.actor != "bea" for e in history)
     gone = said(await app.command(Invocation(WS, Member(WS, "bea", "Bea"), "raci", "list")))
     assert gone.startswith("You are not a member of this team any more")
+
+
+async def test_ask_reads_a_question_or_a_whole_message_and_says_how_to_ask_otherwise(app: Meridian) -> None:
+    await seed(app)
+    # A question, quotes and all: the words are read as typed, not as a command line.
+    assert said(await raci(app, "ask who's on 'churn model monitoring'?")).splitlines()[0].startswith(
+        "churn model monitoring")
+    # A whole message: the activity it is about, said to be a reading of the message.
+    answer = said(await raci(app, "ask The churn retraining run failed again last night, anyone looking?"))
+    assert answer.splitlines()[0].startswith("churn model retraining")
+    assert "The activity that message seems to be about." in answer
+    # Two activities in one message: both offered, neither guessed.
+    both = said(await raci(app, "ask the feature store is down, churn model monitoring is red"))
+    assert "“churn model monitoring” or “feature store”" in both
+    # Nothing on the chart: one line saying how to ask, no usage block.
+    hint = said(await raci(app, "ask thanks all, see you tomorrow"))
+    assert hint.startswith("I found no RACI activity in that.") and "Usage" not in hint

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, SlackAdapter, slack_chat
+from adapters.slack.app import BOT_EVENTS, BOT_SCOPES, MESSAGE_SHORTCUTS, SlackAdapter, slack_chat
 from adapters.slack.config import SlackConfig
 from bot.bootstrap import build_core, open_store
 from bot.kernel.clock import SimulatedClock
@@ -24,6 +24,7 @@ EVENT_SCOPES = {
     "member_joined_channel": {"channels:read", "groups:read"},
     "user_change": {"users:read"},
     "app_home_opened": set(),
+    "app_mention": {"app_mentions:read"},
 }
 
 
@@ -49,7 +50,7 @@ def test_manifest_events_are_exactly_the_registered_event_listeners(tmp_path: Pa
     declared = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     assert sorted(declared) == sorted(BOT_EVENTS)
     assert {e.split(".")[0] for e in declared} == set(adapter(tmp_path).registered_events)
-    for required in ("app_home_opened", "message.channels", "message.groups", "message.im", "reaction_added",
+    for required in ("app_home_opened", "app_mention", "message.channels", "message.groups", "message.im", "reaction_added",
                      "reaction_removed", "member_joined_channel", "user_change"):
         assert required in declared
 
@@ -72,3 +73,12 @@ def test_manifest_enables_interactivity_socket_mode_and_the_home_tab() -> None:
     assert MANIFEST["_metadata"]["major_version"] == 1
     for command in MANIFEST["features"]["slash_commands"]:
         assert command["description"] and len(command["description"]) <= 100
+
+
+def test_manifest_message_shortcuts_are_exactly_the_registered_ones(tmp_path: Path) -> None:
+    declared = MANIFEST["features"]["shortcuts"]
+    assert {s["callback_id"]: s["name"] for s in declared} == MESSAGE_SHORTCUTS
+    assert [s["callback_id"] for s in declared] == adapter(tmp_path).registered_shortcuts == ["ask_owner"]
+    for shortcut in declared:  # slackapi/manifest-schema: a message shortcut, name ≤ 24, description ≤ 150
+        assert shortcut["type"] == "message" and shortcut["name"] == "Ask who owns this"
+        assert 1 <= len(shortcut["name"]) <= 24 and 1 <= len(shortcut["description"]) <= 150

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.teams.extension import ASK_OWNER
 from adapters.teams.package import COMMANDS, png_size
 from bot.cli import main
 
@@ -93,3 +94,27 @@ def test_with_a_public_url_the_package_declares_the_personal_tab(tmp_path: Path,
         assert "staticTabs" not in json.loads(z.read("manifest.json"))
     assert main(["teams-package", "--public-url", "http://meridian.acme.example"]) == 2
     assert "MERIDIAN_PUBLIC_URL must be an https:// URL" in capsys.readouterr().err
+
+
+def test_the_package_declares_the_message_action_ask_who_owns_this(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    assert main(["teams-package", "--out", "meridian.zip"]) == 0
+    with zipfile.ZipFile(tmp_path / "meridian.zip") as z:
+        m = json.loads(z.read("manifest.json"))
+    # v1.17: at most one compose extension, powered by the bot (same app id); at most 10 commands; a command's
+    # id ≤ 64, title ≤ 32, description ≤ 128; context among compose, commandBox, message; 1 to 5 parameters,
+    # each name ≤ 64, title ≤ 32, description ≤ 128 and a known inputType.
+    (extension,) = m["composeExtensions"]
+    assert extension["botId"] == APP_ID == m["bots"][0]["botId"]
+    (command,) = extension["commands"]
+    assert command["id"] == ASK_OWNER and command["type"] == "action" and command["title"] == "Ask who owns this"
+    assert command["context"] == ["message"] and command["fetchTask"] is False  # Teams sends submitAction itself
+    assert len(command["id"]) <= 64 and len(command["title"]) <= 32 and len(command["description"]) <= 128
+    (parameter,) = command["parameters"]
+    assert parameter["name"] == "question" and parameter["inputType"] == "textarea"
+    assert parameter.get("isRequired", False) is False  # empty: the message itself is asked about
+    assert len(parameter["name"]) <= 64 and len(parameter["title"]) <= 32 and len(parameter["description"]) <= 128
+    assert set(extension) <= {"botId", "commands"} and set(command) <= {
+        "id", "type", "title", "description", "context", "fetchTask", "parameters"}
