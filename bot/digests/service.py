@@ -12,6 +12,7 @@ does can stop another digest or the scheduler.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from bot.digests.alerts import (
 )
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
-from bot.digests.events import WatchState, poll_runs, tell
+from bot.digests.events import WatchState, merge_run, observe, poll_runs, tell
 from bot.digests.experiments import (
     ExperimentsReport,
     ExperimentsState,
@@ -201,21 +202,52 @@ class DigestService:
         if cfg is None or cfg.events is None or source is None or feed is None:
             return 0
         key = f"events:{source_name}"
-        state = WatchState.from_json(self.get(key))
-        now = self.app.now()
-        if due_at is not None and state.watermark is not None and state.watermark >= due_at:
-            return 0
-        try:
-            poll = await poll_runs(source, feed, cfg, cfg.events, state, now)
-        except SourceUnavailable as err:
-            log.warning("run events: %s", err)
-            return 0
+        async with self.locks.setdefault(f"run-events:{source_name}", asyncio.Lock()):
+            state = WatchState.from_json(self.get(key))
+            now = self.app.now()
+            if due_at is not None and state.watermark is not None and state.watermark >= due_at:
+                return 0
+            try:
+                poll = await poll_runs(source, feed, cfg, cfg.events, state, now)
+            except SourceUnavailable as err:
+                log.warning("run events: %s", err)
+                return 0
+            names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
+            sent = await tell(self.app, self.workspace, poll, cfg, self._events_channel(cfg), self.tz("experiments"),
+                              self.people(cfg.kind), names)
+            self.set(key, poll.state.to_json())
+        return sent
+
+    def _events_channel(self, cfg: Any) -> str | None:
         schedule = self.config.digest("experiments")
-        channel = cfg.events.channel or (schedule.channel if schedule else None)
-        names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
-        sent = await tell(self.app, self.workspace, poll, cfg, channel, self.tz("experiments"),
-                          self.people(cfg.kind), names)
-        self.set(key, poll.state.to_json())
+        return cfg.events.channel or (schedule.channel if schedule else None)
+
+    async def run_changed(self, kind: str, entity: str | None, project: str, run_id: str | None) -> int | None:
+        """A run a webhook told of, read back and told as a poll would tell it (see ``WebhookReceiver``)."""
+        watching = [cfg for cfg in self.config.tracking
+                    if cfg.kind == kind and cfg.events is not None and cfg.name in self.sources.feeds
+                    and (entity is None or cfg.entity == entity)
+                    and any(fnmatch.fnmatchcase(project, pattern) for pattern in cfg.experiments)]
+        if not watching:
+            return None
+        sent = 0
+        for cfg in watching:
+            if run_id is None:
+                sent += await self.run_events(cfg.name)
+                continue
+            source, feed = self.sources.tracking[cfg.name], self.sources.feeds[cfg.name]
+            found = await feed.runs_by_id([project], [f"{project}/{run_id}"])
+            if not found:
+                continue
+            key = f"events:{cfg.name}"
+            async with self.locks.setdefault(f"run-events:{cfg.name}", asyncio.Lock()):
+                assert cfg.events is not None
+                poll = observe(found[0], cfg, cfg.events, WatchState.from_json(self.get(key)), self.app.now())
+                names = await self._experiment_names(source, cfg, [project]) if poll.events else {}
+                sent += await tell(self.app, self.workspace, poll, cfg, self._events_channel(cfg),
+                                   self.tz("experiments"), self.people(cfg.kind), names)
+                latest = WatchState.from_json(self.get(key))
+                self.set(key, merge_run(latest, poll.state, found[0].run_id).to_json())
         return sent
 
     async def _experiment_names(self, source: Any, cfg: Any, ids: Sequence[str]) -> dict[str, str]:
