@@ -153,14 +153,18 @@ async def test_a_delivery_without_a_run_polls_the_project_and_a_metric_automatio
     emu, client, app, chat, _, _ = world
     await poll(app)
     ended(emu, "ok1", "finished")
-    body, headers = delivery(None, access_token="s3cret")  # a template without ${run_id}
+    body, headers = delivery(None, access_token="s3cret")  # only the variables W&B documents: no run id
     assert (await (await client.post("/hooks/wandb", data=body, headers=headers)).json())["events"] == 1
     assert dms(chat, "ravi")[0].startswith("✅ Your run ok in churn finished at ")
+    ended(emu, "gpu1", "failed")
+    body, headers = delivery("", access_token="s3cret")  # a variable W&B renders blank
+    assert (await (await client.post("/hooks/wandb", data=body, headers=headers)).json())["events"] == 2
+    assert dms(chat, "noor")[0].startswith("❌ Your run gpu in churn failed at ")
     running = next(r for r in emu.projects["churn"] if r.name == "boom1")
     running.summary["val_auc"] = 0.93  # an OnRunMetric automation: val_auc >= 0.9
     body, headers = delivery("boom1", event="RUN_METRIC_THRESHOLD", access_token="s3cret")
     assert (await (await client.post("/hooks/wandb", data=body, headers=headers)).json())["events"] == 1
-    assert dms(chat, "ravi")[1] == "🎯 Your run boom in churn reached its target: val_auc 0.93 (val_auc ≥ 0.9)."
+    assert dms(chat, "ravi")[-1] == "🎯 Your run boom in churn reached its target: val_auc 0.93 (val_auc ≥ 0.9)."
 
 
 async def test_unauthenticated_malformed_unknown_and_w_and_b_down(world) -> None:
