@@ -548,6 +548,9 @@ class DigestService:
         schedule = self.config.digest("experiments")
         if schedule is None or (entity, action) not in REGISTRY_EVENTS:
             return False
+        key = f"mlflow-hook:{self.workspace}:{delivery_id}"
+        if self.app.outbox.sent(key) is not None:  # MLflow retried a delivery we had posted: read nothing again
+            return True
         name = str(data.get("name") or "")
         alias, version = str(data.get("alias") or ""), str(data.get("version") or "")
         cfg = self._registry_source(name)
@@ -581,8 +584,7 @@ class DigestService:
             else:
                 known.pop(alias, None)
             self.set(f"registry:aliases:{name}", known)
-        await self.app.outbox.post(f"mlflow-hook:{self.workspace}:{delivery_id}", self.workspace,
-                                   schedule.channel, message)
+        await self.app.outbox.post(key, self.workspace, schedule.channel, message)
         return True
 
     def _registry_source(self, name: str) -> Any:
