@@ -70,6 +70,7 @@ class Settings:
     ``sources.alertmanager.url`` wins)."""
     webhook_token: str = _secret()
     mlflow_webhook_secret: str = _secret()
+    wandb_webhook_secret: str = _secret()
     public_url: str = ""
     retention_days: int = 365
     heartbeat_seconds: float = 10.0
@@ -94,7 +95,8 @@ ENV_NAMES = {
     "WANDB_API_KEY": "wandb_api_key", "EVIDENTLY_URL": "evidently_url", "PROMETHEUS_URL": "prometheus_url",
     "MERIDIAN_ALERTMANAGER_URL": "alertmanager_url",
     "MERIDIAN_WEBHOOK_TOKEN": "webhook_token", "MERIDIAN_LOG_LEVEL": "log_level",
-    "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "MERIDIAN_PUBLIC_URL": "public_url",
+    "MLFLOW_WEBHOOK_SECRET": "mlflow_webhook_secret", "WANDB_WEBHOOK_SECRET": "wandb_webhook_secret",
+    "MERIDIAN_PUBLIC_URL": "public_url",
     "MERIDIAN_RETENTION_DAYS": "retention_days", "MERIDIAN_TEAMS_EMULATOR": "teams_emulator",
     "MERIDIAN_TEAMS_EMULATOR_URL": "teams_emulator_url", "MERIDIAN_HEARTBEAT_SECONDS": "heartbeat_seconds",
     "MERIDIAN_SLACK_JOURNAL": "slack_journal",

@@ -32,7 +32,10 @@ def source_factory(settings: Settings) -> SourceFactory:
                 if not api_key:
                     raise SourcesConfigError(("sources", "tracking", i, "kind"),
                                              "a W&B source needs the WANDB_API_KEY setting")
-                tracking[t.name] = WandbSource(t, api_key)
+                wandb = WandbSource(t, api_key)
+                tracking[t.name] = wandb
+                if t.events is not None:
+                    feeds[t.name] = wandb
         monitoring: dict[str, MonitoringSource] = {
             m.name: DemoMonitoring(m) if m.kind == DEMO else EvidentlySource(m) for m in config.monitoring}
         metrics = PrometheusSource(config.prometheus) if config.prometheus else None

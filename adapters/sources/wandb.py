@@ -10,6 +10,12 @@ filters only on the documented fields (``state``, ``createdAt``), times written 
 field, so runs that ended in a window are read newest heartbeat first (a documented order) and
 paging stops at the first run whose heartbeat is before the window.
 W&B has no model registry here, so registry news is empty.
+
+Run events (``RunFeed``) use the same documented filters: the runs that ended since the
+watermark are read newest heartbeat first and paging stops at the first one before it (one
+page when little changed); a target is a ``summary_metrics.<name>`` filter on running runs;
+watched runs are read back by ``name`` (``$in``). W&B's Automations webhook
+(``POST /hooks/wandb``) tells of a run at once; this poll is the fallback for a missed one.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from adapters.sources.http import HttpSource
-from bot.digests.config import TrackingConfig
+from bot.digests.config import Target, TrackingConfig
 from bot.digests.sources import (
     ExperimentRecord,
     Goal,
@@ -38,6 +44,8 @@ from bot.digests.sources import (
 STATES: dict[str, list[str]] = {"FINISHED": ["finished"], "FAILED": ["failed", "crashed"], "KILLED": ["killed"],
                                 "RUNNING": ["running"]}
 STATUS_OF = {state: status for status, states in STATES.items() for state in states}
+ENDED_STATES = [state for status, states in STATES.items() if status != "RUNNING" for state in states]
+FILTER_OP = {">=": "$gte", ">": "$gt", "<=": "$lte", "<": "$lt"}
 
 RUN_FIELDS = "id name displayName state createdAt heartbeatAt summaryMetrics tags user { username }"
 RUNS_QUERY = f"""query Runs($entity: String!, $project: String!, $cursor: String, $perPage: Int!,
@@ -164,15 +172,54 @@ class WandbSource:
 
     async def ended_runs(self, experiment_ids: Sequence[str], status: RunStatus, after: datetime,
                          until: datetime) -> list[RunRecord]:
-        filters = {"$and": [{"state": {"$in": STATES[status]}}, {"createdAt": {"$lte": _iso(until)}}]}
+        return await self._ended_between(experiment_ids, STATES[status], after, until)
+
+    async def _ended_between(self, experiment_ids: Sequence[str], states: list[str], after: datetime,
+                             until: datetime | None) -> list[RunRecord]:
+        """Runs in ``states`` whose last heartbeat is in (after, until]: newest heartbeat first, paging stopped at
+        the first one before the window (``heartbeatAt`` is an order key, not a documented filter field)."""
+        filters: dict[str, Any] = {"state": {"$in": states}}
+        if until is not None:
+            filters = {"$and": [filters, {"createdAt": {"$lte": _iso(until)}}]}
         out: list[RunRecord] = []
         for project in experiment_ids:
             async for page in self._pages(project, filters, "-heartbeat_at"):
-                out.extend(r for r in page if r.end_time is not None and after < r.end_time <= until)
+                out.extend(r for r in page if r.end_time is not None and after < r.end_time
+                           and (until is None or r.end_time <= until))
                 last = page[-1].end_time if page else None
                 if last is not None and last <= after:
                     break
-        return sorted(out, key=lambda r: (r.end_time or until, r.run_id))
+        return sorted(out, key=lambda r: (r.end_time or after, r.run_id))
+
+    # --- RunFeed: what run events poll ------------------------------------------------------------
+    async def ended_since(self, experiment_ids: Sequence[str], after: datetime) -> list[RunRecord]:
+        """Runs finished, failed, crashed or killed with their last heartbeat after ``after``."""
+        return await self._ended_between(experiment_ids, ENDED_STATES, after, None)
+
+    async def running_meeting(self, experiment_ids: Sequence[str], target: Target) -> list[RunRecord]:
+        """Running runs whose summary value of the target's metric meets it (a documented ``summary_metrics.*``
+        filter; the summary holds a metric's latest value unless the run overrides it)."""
+        filters = {"$and": [{"state": "running"},
+                            {f"summary_metrics.{target.metric}": {FILTER_OP[target.comparison]: target.value}}]}
+        out: list[RunRecord] = []
+        for project in experiment_ids:
+            async for page in self._pages(project, filters, "+created_at"):
+                out.extend(r for r in page if target.metric in r.metrics and target.met(r.metrics[target.metric]))
+        return out
+
+    async def runs_by_id(self, experiment_ids: Sequence[str], run_ids: Sequence[str]) -> list[RunRecord]:
+        """Runs by ``project/name`` id, read per project with ``name $in`` (100 a query)."""
+        by_project: dict[str, list[str]] = {}
+        for run_id in run_ids:
+            project, _, name = run_id.partition("/")
+            if project in experiment_ids and name:
+                by_project.setdefault(project, []).append(name)
+        out: list[RunRecord] = []
+        for project, names in by_project.items():
+            for i in range(0, len(names), 100):
+                async for page in self._pages(project, {"name": {"$in": names[i:i + 100]}}, "+created_at"):
+                    out.extend(page)
+        return out
 
     async def running_runs(self, experiment_ids: Sequence[str]) -> list[RunRecord]:
         out: list[RunRecord] = []

@@ -1,10 +1,16 @@
-"""Routes for ``meridian serve``: ``POST /hooks/alertmanager``, ``POST /hooks/mlflow``, ``GET /charts/…``.
+"""Routes for ``meridian serve``: ``POST /hooks/alertmanager``, ``/hooks/mlflow``, ``/hooks/wandb``, ``GET /charts/…``.
 
 Alertmanager sends no signature, so its requests carry a bearer token
 (``MERIDIAN_WEBHOOK_TOKEN``, set in its ``http_config``). MLflow registry webhooks are
 signed: ``X-MLflow-Signature: v1,<base64 HMAC-SHA256(secret, "{delivery id}.{timestamp}.{body}")>``
 with the secret given when the webhook was created (``MLFLOW_WEBHOOK_SECRET``); deliveries
 older than five minutes are refused so a captured request cannot be replayed.
+W&B's Automations webhooks carry the webhook's access token as ``Authorization: Bearer …`` and,
+when the webhook has a secret, ``X-Wandb-Signature: <base64 HMAC-SHA256(secret, body)>``; either,
+made with ``WANDB_WEBHOOK_SECRET``, is accepted. Their body is the payload template the user
+pasted (``docs/sources.md``); only the project and run are taken from it, and the run is read back
+from W&B, so a forged or stale state in the body tells nothing, and a retried delivery finds its
+messages already in the outbox.
 
 The workspace is the ``?workspace=`` query parameter, or the only workspace with digests.
 
@@ -27,12 +33,13 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from adapters.sources.alertmanager import WebhookBodyError, parse_webhook
 from adapters.web.charts import bar_chart_png
-from bot.digests.sources import WebhookReceiver, WebhookReceivers
+from bot.digests.sources import SourceUnavailable, WebhookReceiver, WebhookReceivers
 from bot.kernel.app import Meridian
 from bot.settings import Settings
 
@@ -77,6 +84,42 @@ def mlflow_signature(secret: str, delivery_id: str, timestamp: str, body: str) -
     return "v1," + base64.b64encode(digest).decode()
 
 
+def wandb_signature(secret: str, body: bytes) -> str:
+    """``X-Wandb-Signature`` as W&B computes it: base64 of HMAC-SHA256 over the body with the webhook's secret."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+class WandbBodyError(ValueError):
+    """A W&B delivery that is not the documented payload template; the message says what is wrong."""
+
+
+def _template_value(body: dict[str, Any], key: str) -> str | None:
+    """A filled-in template variable; ``None`` when absent, empty or left unfilled (``"${run_id}"``)."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WandbBodyError(f"{key} must be a string")
+    if len(value) > 200 or "/" in value:
+        raise WandbBodyError(f"{key} is not a W&B name (at most 200 characters, no /)")
+    return None if not value or value.startswith("${") else value
+
+
+def parse_wandb(raw: bytes) -> tuple[str | None, str, str | None, str | None]:
+    """(entity, project, run id, event type) of a W&B Automations delivery."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeError) as err:
+        raise WandbBodyError("the body is not JSON") from err
+    if not isinstance(body, dict):
+        raise WandbBodyError("the body is a JSON object (the payload template in docs/sources.md)")
+    project = _template_value(body, "project_name")
+    if project is None:
+        raise WandbBodyError("project_name is required (\"project_name\": \"${project_name}\")")
+    return (_template_value(body, "entity_name"), project, _template_value(body, "run_id"),
+            _template_value(body, "event_type"))
+
+
 def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -116,6 +159,7 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
                     registry: WebhookReceivers) -> None:
     token = settings.webhook_token
     secret = settings.mlflow_webhook_secret
+    wandb_secret = settings.wandb_webhook_secret
 
     async def alertmanager(request: web.Request) -> web.Response:
         given = request.headers.get("Authorization", "")
@@ -169,6 +213,38 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
             return _problem(400, "expected an MLflow webhook body with entity, action and data")
         return web.json_response({"posted": posted})
 
+    async def wandb(request: web.Request) -> web.Response:
+        bearer = request.headers.get("Authorization", "")
+        signature = request.headers.get("X-Wandb-Signature", "")
+        if not wandb_secret or not (bearer or signature):
+            return _problem(401, "a W&B webhook with its access token or signature is required")
+        try:
+            raw = await read_bounded(request)
+        except BodyTooLarge:
+            return _too_large()
+        token_ok = bool(bearer) and hmac.compare_digest(_bytes(bearer), f"Bearer {wandb_secret}".encode())
+        signed_ok = bool(signature) and hmac.compare_digest(_bytes(signature),
+                                                           wandb_signature(wandb_secret, raw).encode())
+        if not (token_ok or signed_ok):
+            return _problem(401, "bad access token or signature")
+        service = _workspace_service(registry, request)
+        if service is None:
+            return _problem(404, "no workspace with digests matches; add ?workspace=ID")
+        try:
+            entity, project, run_id, event_type = parse_wandb(raw)
+        except WandbBodyError as err:
+            return _problem(400, str(err))
+        try:
+            told = await service.run_changed("wandb", entity, project, run_id)
+        except SourceUnavailable as err:
+            log.warning("W&B webhook for %s: %s", project, err)
+            return web.json_response({"events": 0, "deferred": "W&B did not answer; the next poll catches up"},
+                                     status=202)
+        if told is None:
+            where = f"{entity}/{project}" if entity else project
+            return web.json_response({"events": 0, "ignored": f"no W&B source with events watches {where}"})
+        return web.json_response({"events": told, "event_type": event_type})
+
     async def chart(request: web.Request) -> web.Response:
         chart_id = request.match_info["chart"]
         if not (chart_id.isascii() and chart_id.isalnum()) or not plausible_id(request.match_info["workspace"]):
@@ -181,4 +257,5 @@ def add_hook_routes(web_app: web.Application, meridian: Meridian, settings: Sett
 
     web_app.router.add_post("/hooks/alertmanager", alertmanager)
     web_app.router.add_post("/hooks/mlflow", mlflow)
+    web_app.router.add_post("/hooks/wandb", wandb)
     web_app.router.add_get("/charts/{workspace}/{chart}.png", chart)

@@ -17,6 +17,10 @@ the past.
 Each event has an outbox key (``run-event:{workspace}:{source}:{run}:{what}``) and the poll's state
 (watermark, runs seen in the overlap, runs watched) is kept only after the messages are in the
 outbox: a restart or a second worker repeats nothing, and a crash loses nothing.
+
+W&B also says when a run changed (its Automations webhook, ``POST /hooks/wandb``): ``observe`` puts
+that one run, read back from W&B, through the same rules and the same outbox keys, so a run told by
+the webhook is not told again by the poll behind it, nor the other way round.
 """
 
 from __future__ import annotations
@@ -112,9 +116,7 @@ def _stale_due(run: RunRecord, stale_after: timedelta) -> int:
 async def poll_runs(source: TrackingSource, feed: RunFeed, cfg: TrackingConfig, events: RunEvents,
                     state: WatchState, now: datetime) -> Poll:
     """One incremental poll: the events since the last one and the state to keep once they are sent."""
-    new = WatchState(watermark=now, experiments=list(state.experiments), resynced=state.resynced,
-                     seen=dict(state.seen), watched={k: dict(v) for k, v in state.watched.items()},
-                     metrics_seen=list(state.metrics_seen))
+    new = _copy(state, now)
     poll = Poll(state=new)
     resync = state.resynced is None or now - state.resynced >= events.stale_after or not state.experiments
     if resync:
@@ -153,6 +155,34 @@ async def poll_runs(source: TrackingSource, feed: RunFeed, cfg: TrackingConfig, 
     keep_after = _ms(now - OVERLAP)
     new.seen = {k: v for k, v in new.seen.items() if v > keep_after}
     return poll
+
+
+def _copy(state: WatchState, watermark: datetime | None) -> WatchState:
+    return WatchState(watermark=watermark, experiments=list(state.experiments), resynced=state.resynced,
+                      seen=dict(state.seen), watched={k: dict(v) for k, v in state.watched.items()},
+                      metrics_seen=list(state.metrics_seen))
+
+
+def observe(run: RunRecord, cfg: TrackingConfig, events: RunEvents, state: WatchState, now: datetime) -> Poll:
+    """The events of one run a webhook told of, by the poll's rules; the watermark is left where it was."""
+    poll = Poll(state=_copy(state, state.watermark))
+    if run.status == "RUNNING":
+        _running(poll, run, cfg, events, poll.state, now)
+    else:
+        _ended(poll, run, cfg, events, poll.state)
+    return poll
+
+
+def merge_run(latest: WatchState, observed: WatchState, run_id: str) -> WatchState:
+    """``latest`` (as stored now, perhaps by a poll meanwhile) with what ``observe`` learnt of one run."""
+    merged = _copy(latest, latest.watermark)
+    if run_id in observed.seen:
+        merged.seen[run_id] = observed.seen[run_id]
+        merged.watched.pop(run_id, None)
+    elif run_id in observed.watched:
+        merged.watched[run_id] = observed.watched[run_id]
+    merged.metrics_seen.extend(m for m in observed.metrics_seen if m not in merged.metrics_seen)
+    return merged
 
 
 def _key(cfg: TrackingConfig, run: RunRecord, what: str) -> str:

@@ -27,7 +27,7 @@ from bot.digests.messages import ChartUrl, DigestMessages, message_of, unavailab
 from bot.digests.sources import ExperimentRecord, RegisteredModel, RunRecord, TrackingSource
 from bot.digests.text import clock, number, signed, sparkline
 from bot.kernel.domain import Member
-from bot.kernel.messages import Context, Image, Inline, Link, Mention, Message, Section, Strong, rich
+from bot.kernel.messages import Code, Context, Image, Inline, Link, Mention, Message, Section, Strong, rich
 from bot.kernel.routing import presence
 from bot.kernel.timekeeping import local_date
 
@@ -463,15 +463,116 @@ def _registry_detail(news: Sequence[RegistryNews]) -> Message:
 
 
 
-def registry_event_text(entity: str, action: str, data: Mapping[str, Any], champion: set[str]) -> str | None:
-    """An MLflow registry webhook event as one line of news ("model promoted"); ``None`` for events we ignore."""
-    name, version, alias = data.get("name"), data.get("version"), data.get("alias")
-    if entity == "model_version_alias" and action == "created" and name and version and alias:
+REGISTRY_EVENTS = {("registered_model", "created"), ("model_version", "created"), ("model_version_tag", "set"),
+                   ("model_version_tag", "deleted"), ("model_version_alias", "created"),
+                   ("model_version_alias", "deleted")}
+"""The model-registry events MLflow 3.x sends (``mlflow.entities.webhook.VALID_ENTITY_ACTIONS``); its prompt and
+budget-policy events are not model news."""
+
+
+@dataclass(frozen=True)
+class VersionStanding:
+    """A model version's metric against the champion's, read when a registry event names the version."""
+
+    metric: str
+    goal: Goal
+    value: float | None
+    champion: str | None
+    """The version the comparison is with (the champion, or the one a promotion replaced); ``None`` when none."""
+    champion_value: float | None = None
+    url: str | None = None
+    """The version's page in the registry UI."""
+    unavailable: str | None = None
+    """The source that could not be read, when the metrics are missing for that reason."""
+    former: bool = False
+    """The comparison is with the champion a promotion replaced (named already, so not called champion)."""
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def standing_text(version: str, s: VersionStanding) -> str:
+    """`` — val_auc 0.912 against 0.899 for champion v7 (+0.013, better)``, or what is known of it."""
+    if s.unavailable:
+        return f" (metrics not read: {s.unavailable} did not answer)"
+    mine = f"{s.metric} {number(s.value)}" if _finite(s.value) else f"no {s.metric} logged by its run"
+    if s.champion is None:
+        return f" — {mine}; no champion to compare with"
+    if s.champion == version:
+        return f" — {mine}"
+    other = f"v{s.champion}" if s.former else f"champion v{s.champion}"
+    if not _finite(s.champion_value):
+        return f" — {mine}; {other} has no {s.metric}"
+    if not _finite(s.value):
+        return f" — {mine}; {other} has {number(s.champion_value)}"
+    assert s.value is not None and s.champion_value is not None
+    delta = s.value - s.champion_value
+    verdict = "level" if delta == 0 else "better" if (delta > 0) == (s.goal == "max") else "worse"
+    return f" — {mine} against {number(s.champion_value)} for {other} ({signed(delta)}, {verdict})"
+
+
+def registry_event_message(entity: str, action: str, data: Mapping[str, Any], champion: set[str],
+                           standing: VersionStanding | None = None, previous: str | None = None) -> Message | None:
+    """An MLflow registry webhook event as one line of news; ``None`` for events that are not model news.
+
+    ``previous`` is the version an alias pointed to before (as Meridian last heard), for promotions and removals.
+    """
+    if (entity, action) not in REGISTRY_EVENTS:
+        return None
+    name, version, alias = _text(data, "name"), _text(data, "version"), _text(data, "alias")
+    if not name:
+        return None
+    label: Inline = linked(f"{name} v{version}", standing.url if standing else None)
+    tail = standing_text(version, standing) if standing and version else ""
+    parts: list[Inline]
+    if entity == "registered_model":
+        parts = [f"🆕 {name} created in the model registry."]
+    elif not version and entity != "model_version_alias":
+        return None
+    elif entity == "model_version":
+        run = _text(data, "run_id")
+        parts = ["📦 ", label, f" registered{f' from run {run}' if run else ''}{tail}."]
+    elif entity == "model_version_tag":
+        key = _text(data, "key")
+        if action == "set":
+            parts = ["🏷 ", label, " tagged ", Code(f"{key}={_text(data, 'value')}"), f"{tail}."]
+        else:
+            parts = ["🏷 ", label, ": tag ", Code(key), " removed."]
+    elif action == "created" and version and alias:
+        was = f" (was v{previous})" if previous and previous != version else ""
         if alias in champion:
-            return f"🏆 {name} v{version} promoted to {alias}."
-        return f"🔀 {name}@{alias} now points to v{version}."
-    if entity == "model_version_alias" and action == "deleted" and name and alias:
-        return f"🔀 {name}@{alias} removed."
-    if entity == "model_version" and action == "created" and name and version:
-        return f"📦 {name} v{version} registered."
+            parts = ["🏆 ", label, f" promoted to {alias}{was}{tail}."]
+        else:
+            parts = [f"🔀 {name}@{alias} now points to ", linked(f"v{version}", standing.url if standing else None),
+                     f"{was}{tail}."]
+    elif action == "deleted" and alias:
+        parts = [f"🔀 {name}@{alias} removed{f' (was v{previous})' if previous else ''}."]
+    else:
+        return None
+    return message_of([Section(tuple(parts))])
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return "" if value is None or isinstance(value, dict | list) else str(value)
+
+
+async def version_standing(source: TrackingSource, cfg: TrackingConfig, name: str, version: str,
+                           run_id: str | None, champion: str | None, former: bool = False) -> VersionStanding:
+    """Read the version's run (found through the registry when the event does not name it) and the champion's."""
+    versions = {v.version: v for v in await source.model_versions(name)}
+    mine = versions.get(version)
+    run_id = run_id or (mine.run_id if mine else None)
+    theirs = versions.get(champion) if champion else None
+    runs = await asyncio.gather(*(source.run(r) if r else _none() for r in (run_id, theirs.run_id if theirs else None)))
+    value = runs[0].metrics.get(cfg.metric) if runs[0] else None
+    champion_value = runs[1].metrics.get(cfg.metric) if runs[1] else None
+    if champion == version:
+        champion_value = value
+    return VersionStanding(cfg.metric, cfg.goal, value, champion, champion_value, mine.url if mine else None,
+                           former=former)
+
+
+async def _none() -> None:
     return None

@@ -12,6 +12,7 @@ does can stop another digest or the scheduler.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -34,14 +35,17 @@ from bot.digests.alerts import (
 )
 from bot.digests.config import ModelConfig, SourceDefaults, SourcesConfig, SourcesConfigError, parse_sources
 from bot.digests.drift import DriftAlert, ModelHealth, alert_message, assess_model, back_to_ok, compose_drift
-from bot.digests.events import WatchState, poll_runs, tell
+from bot.digests.events import WatchState, merge_run, observe, poll_runs, tell
 from bot.digests.experiments import (
+    REGISTRY_EVENTS,
     ExperimentsReport,
     ExperimentsState,
     TrackingUsers,
+    VersionStanding,
     compose_experiments,
     gather_experiments,
-    registry_event_text,
+    registry_event_message,
+    version_standing,
 )
 from bot.digests.messages import DigestMessages, demo_labelled, demo_noted
 from bot.digests.sources import (
@@ -201,21 +205,52 @@ class DigestService:
         if cfg is None or cfg.events is None or source is None or feed is None:
             return 0
         key = f"events:{source_name}"
-        state = WatchState.from_json(self.get(key))
-        now = self.app.now()
-        if due_at is not None and state.watermark is not None and state.watermark >= due_at:
-            return 0
-        try:
-            poll = await poll_runs(source, feed, cfg, cfg.events, state, now)
-        except SourceUnavailable as err:
-            log.warning("run events: %s", err)
-            return 0
+        async with self.locks.setdefault(f"run-events:{source_name}", asyncio.Lock()):
+            state = WatchState.from_json(self.get(key))
+            now = self.app.now()
+            if due_at is not None and state.watermark is not None and state.watermark >= due_at:
+                return 0
+            try:
+                poll = await poll_runs(source, feed, cfg, cfg.events, state, now)
+            except SourceUnavailable as err:
+                log.warning("run events: %s", err)
+                return 0
+            names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
+            sent = await tell(self.app, self.workspace, poll, cfg, self._events_channel(cfg), self.tz("experiments"),
+                              self.people(cfg.kind), names)
+            self.set(key, poll.state.to_json())
+        return sent
+
+    def _events_channel(self, cfg: Any) -> str | None:
         schedule = self.config.digest("experiments")
-        channel = cfg.events.channel or (schedule.channel if schedule else None)
-        names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
-        sent = await tell(self.app, self.workspace, poll, cfg, channel, self.tz("experiments"),
-                          self.people(cfg.kind), names)
-        self.set(key, poll.state.to_json())
+        return cfg.events.channel or (schedule.channel if schedule else None)
+
+    async def run_changed(self, kind: str, entity: str | None, project: str, run_id: str | None) -> int | None:
+        """A run a webhook told of, read back and told as a poll would tell it (see ``WebhookReceiver``)."""
+        watching = [cfg for cfg in self.config.tracking
+                    if cfg.kind == kind and cfg.events is not None and cfg.name in self.sources.feeds
+                    and (entity is None or cfg.entity == entity)
+                    and any(fnmatch.fnmatchcase(project, pattern) for pattern in cfg.experiments)]
+        if not watching:
+            return None
+        sent = 0
+        for cfg in watching:
+            if run_id is None:
+                sent += await self.run_events(cfg.name)
+                continue
+            source, feed = self.sources.tracking[cfg.name], self.sources.feeds[cfg.name]
+            found = await feed.runs_by_id([project], [f"{project}/{run_id}"])
+            if not found:
+                continue
+            key = f"events:{cfg.name}"
+            async with self.locks.setdefault(f"run-events:{cfg.name}", asyncio.Lock()):
+                assert cfg.events is not None
+                poll = observe(found[0], cfg, cfg.events, WatchState.from_json(self.get(key)), self.app.now())
+                names = await self._experiment_names(source, cfg, [project]) if poll.events else {}
+                sent += await tell(self.app, self.workspace, poll, cfg, self._events_channel(cfg),
+                                   self.tz("experiments"), self.people(cfg.kind), names)
+                latest = WatchState.from_json(self.get(key))
+                self.set(key, merge_run(latest, poll.state, found[0].run_id).to_json())
         return sent
 
     async def _experiment_names(self, source: Any, cfg: Any, ids: Sequence[str]) -> dict[str, str]:
@@ -508,17 +543,63 @@ class DigestService:
         return _Answer("Silence lifted; the alert notifies again.", changed=True)
 
     async def registry_event(self, entity: str, action: str, data: Mapping[str, Any], delivery_id: str) -> bool:
-        """Post MLflow registry news as it happens ("model promoted"); ``False`` for events we ignore."""
+        """Post MLflow registry news as it happens, with the version's metric against the champion's; ``False``
+        for events that are not model news (prompts, budgets) or when there is no experiments digest."""
         schedule = self.config.digest("experiments")
-        if schedule is None:
+        if schedule is None or (entity, action) not in REGISTRY_EVENTS:
             return False
-        champion = {t.champion_alias for t in self.config.tracking} or {"champion"}
-        text = registry_event_text(entity, action, data, champion)
-        if text is None:
+        key = f"mlflow-hook:{self.workspace}:{delivery_id}"
+        if self.app.outbox.sent(key) is not None:  # MLflow retried a delivery we had posted: read nothing again
+            return True
+        name = str(data.get("name") or "")
+        alias, version = str(data.get("alias") or ""), str(data.get("version") or "")
+        cfg = self._registry_source(name)
+        champions = {t.champion_alias for t in self.config.tracking} or {"champion"}
+        known = self._aliases_known(name, cfg)
+        previous = known.get(alias) if alias else None
+        standing: VersionStanding | None = None
+        source = self.sources.tracking.get(cfg.name) if cfg else None
+        reads = (entity in ("model_version", "model_version_alias") and action == "created") or \
+            (entity, action) == ("model_version_tag", "set")
+        if cfg is not None and source is not None and version and reads:
+            try:
+                promotion = entity == "model_version_alias" and alias in champions
+                champion: str | None
+                if promotion:  # measured against the champion it replaces (none the first time)
+                    champion = previous or version
+                else:
+                    model = await source.registered_model(name)
+                    champion = model.aliases.get(cfg.champion_alias) if model else None
+                run_id = str(data.get("run_id") or "") or None
+                standing = await version_standing(source, cfg, name, version, run_id, champion, former=promotion)
+            except SourceUnavailable as err:
+                log.warning("registry event %s.%s for %s: %s", entity, action, name, err)
+                standing = VersionStanding(cfg.metric, cfg.goal, None, None, unavailable=source.name)
+        message = registry_event_message(entity, action, data, champions, standing, previous)
+        if message is None:
             return False
-        await self.app.outbox.post(f"mlflow-hook:{self.workspace}:{delivery_id}", self.workspace,
-                                   schedule.channel, Message.text(text))
+        if entity == "model_version_alias" and alias:
+            if action == "created":
+                known[alias] = version
+            else:
+                known.pop(alias, None)
+            self.set(f"registry:aliases:{name}", known)
+        await self.app.outbox.post(key, self.workspace, schedule.channel, message)
         return True
+
+    def _registry_source(self, name: str) -> Any:
+        """The MLflow source whose ``models`` list the model, else the first MLflow source."""
+        mlflow = [t for t in self.config.tracking if t.kind == "mlflow"]
+        return next((t for t in mlflow if name in t.models), mlflow[0] if mlflow else None)
+
+    def _aliases_known(self, name: str, cfg: Any) -> dict[str, str]:
+        """The model's aliases as Meridian last heard them: from earlier webhooks, else from the last digest."""
+        heard = self.get(f"registry:aliases:{name}")
+        if isinstance(heard, dict):
+            return {str(k): str(v) for k, v in heard.items()}
+        if cfg is None:
+            return {}
+        return dict(ExperimentsState.from_json(self.get(f"experiments:{cfg.name}")).aliases.get(name, {}))
 
 
 class DigestRegistry:

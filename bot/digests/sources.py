@@ -375,6 +375,13 @@ class WebhookReceiver(Protocol):
         """Post MLflow registry news; ``False`` for events that are not news."""
         ...
 
+    async def run_changed(self, kind: str, entity: str | None, project: str, run_id: str | None) -> int | None:
+        """A tracking system says a run changed (W&B's Automations webhook): read it back and tell its events
+        as a poll would (a poll of the project when ``run_id`` is ``None``). Returns how many messages went to
+        the outbox, or ``None`` when no source with run events watches that project. Raises
+        ``SourceUnavailable`` when the source cannot be read (the next poll catches up)."""
+        ...
+
 
 class WebhookReceivers(Protocol):
     """The workspaces' receivers, by workspace id (the digests' registry offers this to the web adapter)."""

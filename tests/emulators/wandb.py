@@ -5,17 +5,26 @@ It answers ``POST /graphql`` for exactly four operations (``Projects``, ``Runs``
 run filter language (``$and``, ``$or``, ``$in``, ``$gt``, ``$gte``, ``$lt``, ``$lte``,
 ``$eq``, ``$ne`` and equality) on the fields the public client documents for filters
 (``wandb/apis/public/api.py``, ``Api.runs``), of which it knows ``state``, ``createdAt``,
-``displayName``, ``name`` and ``username``. It refuses, as a GraphQL error, what the client does
+``displayName``, ``name``, ``username`` and ``summary_metrics.<name>`` (a run without the metric
+matches no comparison on it). It refuses, as a GraphQL error, what the client does
 not document: a filter on another field (``heartbeatAt``), a time not written as
 ``"2023-01-01T12:00:00Z"``, an order key not in the client's form (``+created_at``,
 ``-heartbeat_at``, ``±summary_metrics.<name>``, ``±config.<name>.value``). Times in answers end
 in ``Z``, as in the client's own tests. It does not parse GraphQL: it is a contract test of the
 adapter's requests, not of W&B itself.
+
+``automation_request`` builds what a W&B Automations webhook sends when a run's state changes:
+the payload template the user pasted with its ``${…}`` variables filled in, ``Authorization:
+Bearer <access token>`` when the webhook has one, and ``X-Wandb-Signature`` (base64 HMAC-SHA256
+of the body with the webhook's secret) when it has a secret, as W&B's troubleshooting script
+(``webhook_test.sh``) computes it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass, field
@@ -46,6 +55,8 @@ class EmulatedRun:
         """A documented filter field's value (times as instants, to compare with the filter's)."""
         if key == "createdAt":
             return instant(self.created_at)
+        if key.startswith("summary_metrics."):
+            return self.summary.get(key.split(".", 1)[1])
         return {"state": self.state, "displayName": self.display_name or self.name, "name": self.name,
                 "username": self.user}[key]
 
@@ -56,7 +67,8 @@ class EmulatedRun:
 DOCUMENTED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 FILTER_FIELDS = {"state", "createdAt", "displayName", "name", "username"}
 """The documented filter fields this emulator evaluates (also documented: duration, group, host, jobType, tags,
-config.*, summary_metrics.*; the adapter uses none of them)."""
+config.*; the adapter uses none of them)."""
+SUMMARY_FIELD = re.compile(r"summary_metrics\.\S+")
 ORDER = re.compile(r"[+-]?(created_at|heartbeat_at|summary_metrics\.\S+|config\.\S+\.value)")
 
 
@@ -92,7 +104,7 @@ def check(flt: Any) -> None:
             for part in cond:
                 check(part)
             continue
-        if key not in FILTER_FIELDS:
+        if key not in FILTER_FIELDS and not SUMMARY_FIELD.fullmatch(key):
             raise Refused(f"{key!r} is not a documented run filter field")
         for op, arg in (cond.items() if isinstance(cond, dict) else [("$eq", cond)]):
             if op not in OPERATORS:
@@ -111,6 +123,8 @@ def matches(run: EmulatedRun, flt: dict[str, Any]) -> bool:
                 return False
             continue
         value = run.field(key)
+        if value is None:  # a summary metric the run never logged: no comparison holds
+            return False
         if not isinstance(cond, dict):
             if value != _operand(key, cond):
                 return False
@@ -192,3 +206,27 @@ class WandbEmulator:
     def _history(self, v: dict[str, Any]) -> dict[str, Any]:
         run = self._find(v)
         return {"project": {"run": {"history": [json.dumps(h) for h in run.history]} if run else None}}
+
+
+def render(template: Any, variables: dict[str, str]) -> Any:
+    """A payload template with its ``${name}`` variables filled in, inside strings, as W&B fills them."""
+    if isinstance(template, dict):
+        return {k: render(v, variables) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, variables) for v in template]
+    if isinstance(template, str):
+        return re.sub(r"\$\{(\w+)\}", lambda m: variables.get(m.group(1), m.group(0)), template)
+    return template
+
+
+def automation_request(template: Any, variables: dict[str, str], access_token: str | None = None,
+                       secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one Automations webhook delivery."""
+    body = json.dumps(render(template, variables)).encode()
+    headers = {"Content-Type": "application/json"}
+    if access_token:
+        headers["Authorization"] = f"Bearer {access_token}"
+    if secret:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        headers["X-Wandb-Signature"] = base64.b64encode(digest).decode()
+    return body, headers

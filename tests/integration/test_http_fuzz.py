@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.web.hooks import hook_routes, mlflow_signature
+from adapters.web.hooks import hook_routes, mlflow_signature, wandb_signature
 from adapters.web.server import build_web_app
 from bot.bootstrap import open_store
 from bot.digests.sources import SourceSet
@@ -202,9 +202,11 @@ HOOK_TEAM = {"sources": {"tracking": [{"kind": "mlflow", "uri": "http://mlflow.t
              "digests": [{"kind": "drift", "channel": "#ml-team", "at": "08:05 UTC"},
                          {"kind": "experiments", "channel": "#ml-team", "at": "08:00 UTC"}]}
 ALERT_KEYS = ["version", "status", "alerts", "fingerprint", "labels", "annotations", "startsAt", "endsAt",
-              "generatorURL", "alertname", "receiver", "groupKey", "entity", "action", "data", "name", "alias"]
+              "generatorURL", "alertname", "receiver", "groupKey", "entity", "action", "data", "name", "alias",
+              "project_name", "entity_name", "run_id", "event_type"]
 ALERT_WORDS = st.sampled_from(["4", "firing", "resolved", "0001-01-01T00:00:00Z", "2027-03-15T08:12:31.512345678Z",
-                               "not a time", "abc123", "model_version_alias", "created", "churn-model", "champion"])
+                               "not a time", "abc123", "model_version_alias", "created", "churn-model", "champion",
+                               "churn-xgb", "${run_id}", "a/b"])
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +218,8 @@ def hooks(live: LiveLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         app, _, chat, _ = make_app(store, START)
         digests = installed(app, lambda config: SourceSet(monitoring={"evidently": FakeMonitoring()}))
         digests.registry.configure("acme-ml", HOOK_TEAM)
-        settings = Settings(webhook_token="tok3n", mlflow_webhook_secret="s3cret", public_url="http://m.test/")
+        settings = Settings(webhook_token="tok3n", mlflow_webhook_secret="s3cret", public_url="http://m.test/",
+                            wandb_webhook_secret="w3cret")
         return app, chat, build_web_app(app, settings, installers=[hook_routes(digests.registry)])
 
     app, chat, web_app = live.call(build)
@@ -233,9 +236,10 @@ def hooks_untouched(live: LiveLoop, app: Any, chat: Any) -> bool:
 
 
 @FUZZ
-@given(path=st.sampled_from(["/hooks/alertmanager", "/hooks/mlflow"]), body=random_bytes, content_type=content_types,
+@given(path=st.sampled_from(["/hooks/alertmanager", "/hooks/mlflow", "/hooks/wandb"]), body=random_bytes,
+       content_type=content_types,
        headers=st.dictionaries(st.sampled_from(["Authorization", "X-MLflow-Delivery-Id", "X-MLflow-Timestamp",
-                                                "X-MLflow-Signature"]), header_text, max_size=4))
+                                                "X-MLflow-Signature", "X-Wandb-Signature"]), header_text, max_size=5))
 def test_webhooks_without_credentials_are_401_and_queue_nothing(live: LiveLoop, hooks: tuple[str, Any, Any], path: str,
                                                                 body: bytes, content_type: str,
                                                                 headers: dict[str, str]) -> None:
@@ -247,7 +251,7 @@ def test_webhooks_without_credentials_are_401_and_queue_nothing(live: LiveLoop, 
 
 @FUZZ
 @given(body=json_values(ALERT_KEYS, ALERT_WORDS), workspace=st.none() | st.text(max_size=12),
-       hook=st.sampled_from(["alertmanager", "mlflow"]))
+       hook=st.sampled_from(["alertmanager", "mlflow", "wandb"]))
 def test_authenticated_webhooks_with_arbitrary_bodies_never_get_a_500(live: LiveLoop, hooks: tuple[str, Any, Any],
                                                                       body: Any, workspace: str | None,
                                                                       hook: str) -> None:
@@ -255,6 +259,8 @@ def test_authenticated_webhooks_with_arbitrary_bodies_never_get_a_500(live: Live
     raw = json.dumps(body)
     if hook == "alertmanager":
         headers = {"Authorization": "Bearer tok3n", "Content-Type": "application/json"}
+    elif hook == "wandb":
+        headers = {"X-Wandb-Signature": wandb_signature("w3cret", raw.encode()), "Content-Type": "application/json"}
     else:
         stamp = str(int(time.time()))
         headers = {"X-MLflow-Delivery-Id": "d-1", "X-MLflow-Timestamp": stamp, "Content-Type": "application/json",

@@ -176,7 +176,8 @@ async def test_registry_webhook_from_the_real_server_is_verified_and_posted(seed
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # the forged delivery must not add a second post
-        assert chat.texts() == ["🔀 churn-model@challenger now points to v1."]
+        assert chat.texts() == [f"🔀 churn-model@challenger now points to v1 ({mlflow_server.url}/#/models/churn-model/"
+                                "versions/1) — val_auc 0.8 against 0.86 for champion v2 (−0.06, worse)."]
     finally:
         client.delete_webhook(hook.webhook_id)
         client.delete_webhook(wrong.webhook_id)

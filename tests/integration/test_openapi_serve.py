@@ -24,13 +24,14 @@ from tests.integration.test_serve_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "schemathesis-token"
+WANDB_SECRET = "wandb-s3cret"
 # A request past a documented bound is refused with 413 (too many alerts, too large a body): a rejection too.
 # Unknown query parameters are ignored, as HTTP servers do, so they are not generated as "invalid".
 # The bearer token is schemathesis' to send, so that it can also leave it out and expect the 401.
 CONFIG = SchemathesisConfig.from_dict({
     "checks": {"negative_data_rejection": {"expected-statuses": ["400", "401", "404", "405", "413", "415", "422"]}},
     "generation": {"allow-extra-parameters": False},
-    "auth": {"openapi": {"webhookToken": {"bearer": TOKEN}}},
+    "auth": {"openapi": {"webhookToken": {"bearer": TOKEN}, "wandbAccessToken": {"bearer": WANDB_SECRET}}},
 })
 SCHEMA = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.yaml", config=CONFIG)
 MAX_EXAMPLES = 50
@@ -55,9 +56,10 @@ digests:
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("serve")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "MERIDIAN_", "MLFLOW_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "Microsoft", "MERIDIAN_", "MLFLOW_", "WANDB_"))}
     env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp / 'm.db'}",
                 "MERIDIAN_WEBHOOK_TOKEN": TOKEN, "MLFLOW_WEBHOOK_SECRET": "s3cret",
+                "WANDB_WEBHOOK_SECRET": WANDB_SECRET,
                 "MERIDIAN_PUBLIC_URL": f"http://127.0.0.1:{port}/",
                 # a multi-workspace Slack app, so /slack/install has a page; its Web API is nowhere
                 "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "shh", "SLACK_SIGNING_SECRET": "sign",
@@ -100,4 +102,6 @@ def test_the_run_reached_past_authentication_and_was_refused_without_it() -> Non
         pytest.skip("runs after test_meridian_serve_keeps_to_its_openapi_description, in the same session")
     alertmanager = SEEN.get("POST /hooks/alertmanager", set())
     assert 202 in alertmanager and 401 in alertmanager and 400 in alertmanager, alertmanager
+    wandb = SEEN.get("POST /hooks/wandb", set())
+    assert 200 in wandb and 401 in wandb and 400 in wandb, wandb
     assert SEEN.get("GET /healthz") == {200}

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.web.hooks import add_hook_routes, mlflow_signature
 from bot.digests.sources import SourceSet
 from bot.settings import Settings
-from tests.digest_fakes import FakeMonitoring, installed, make_app
+from tests.digest_fakes import FakeMonitoring, FakeTracking, installed, make_app
 
 NOW = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
 TEAM = {"sources": {"tracking": [{"kind": "mlflow", "uri": "http://mlflow.test", "experiments": ["churn-*"],
@@ -220,3 +220,26 @@ async def test_queued_alerts_survive_a_restart_and_are_posted_once(sqlite_store)
     assert sorted(s.message.fallback.split(" — ")[0] for s in chat_after.sent) == [
         "🔥 FIRING Alert0", "🔥 FIRING Alert1", "🔥 FIRING Alert2"]
     assert await restarted.engine.run_due() == 0
+
+
+async def test_mlflow_prompt_events_are_not_model_news_and_mlflow_down_still_posts(sqlite_store) -> None:
+    app, _, chat, _ = make_app(sqlite_store, NOW)
+    down = FakeTracking(down=True)
+    digests = installed(app, lambda config: SourceSet(tracking={"mlflow": down}))
+    digests.registry.configure("acme-ml", TEAM)
+    web_app = web.Application()
+    add_hook_routes(web_app, app, Settings(mlflow_webhook_secret="s3cret"), digests.registry)
+    client = TestClient(TestServer(web_app))
+    await client.start_server()
+    try:
+        prompt = json.dumps({"entity": "prompt", "action": "created", "data": {"name": "p", "tags": {}}})
+        resp = await client.post("/hooks/mlflow", data=prompt, headers=signed(prompt, delivery="d-p"))
+        assert resp.status == 200 and await resp.json() == {"posted": False}
+        body = json.dumps({"entity": "model_version", "action": "created",
+                           "data": {"name": "churn-model", "version": "8", "run_id": "abc", "source": "models:/m-1",
+                                    "tags": {}, "description": None}})
+        resp = await client.post("/hooks/mlflow", data=body, headers=signed(body, delivery="d-v"))
+        assert resp.status == 200 and await resp.json() == {"posted": True}
+        assert chat.texts() == ["📦 churn-model v8 registered from run abc (metrics not read: MLflow did not answer)."]
+    finally:
+        await client.close()
