@@ -28,8 +28,9 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientException, HttpOperationError
 
+from adapters.teams.dialogs import DialogForms
 from adapters.teams.pacing import TeamsPacer
-from adapters.teams.render import cards, form_card, one_card, outgoing
+from adapters.teams.render import Rendered, cards, form_opener, one_card, outgoing
 from adapters.teams.service_urls import ServiceUrls
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
@@ -88,6 +89,7 @@ class TeamsChat:
         self.app_id = app_id
         self.service_urls = service_urls or ServiceUrls()
         self._store: Store | None = None
+        self._forms: DialogForms | None = None
         self.pacer = TeamsPacer()
         """Teams' documented per-conversation and per-tenant limits (``adapters.teams.pacing``)."""
 
@@ -95,7 +97,9 @@ class TeamsChat:
         """Called by the composition root once the core exists: its members for mentions, and ``forget-me``
         also deletes the person's Teams identity and 1:1 chat reference."""
         self._store = app.store
+        self._forms = DialogForms(app.store)
         app.on_forget(self.repo.forget)
+        app.on_forget(self._forms.forget)
 
     @property
     def store(self) -> Store:
@@ -103,7 +107,18 @@ class TeamsChat:
             raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
         return self._store
 
+    @property
+    def forms(self) -> DialogForms:
+        """Forms waiting behind dialog buttons (``adapters.teams.dialogs``)."""
+        if self._forms is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._forms
+
     # --- rendering ------------------------------------------------------------------------
+    def opener(self, member: Member, form: Form) -> Rendered:
+        """A card whose button opens the form in a dialog, the form kept for the member until then."""
+        return form_opener(form, self.forms.keep(member, form))
+
     def teams_user_id(self, member: Member) -> str | None:
         """The id the connector addresses this member by: the last one seen, else the team file's account."""
         known = self.repo.identity(member.workspace, member.id)
@@ -267,9 +282,10 @@ class TeamsChat:
         await self.dm(member, message)
 
     async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
-        """The form goes to the member's 1:1 chat as a card with inputs; its Submit comes back as an action."""
+        """The form goes to the member's 1:1 chat as a card whose button opens it in a dialog (Teams opens one
+        only from a press); its Submit comes back as an action."""
         try:
-            await self._send(await self.personal_conversation(member), outgoing(form_card(form)))
+            await self._send(await self.personal_conversation(member), outgoing(self.opener(member, form)))
         except DeliveryError as err:
             log.warning("could not send form %s to %s: %s", form.callback_id, member.id, err)
             return False

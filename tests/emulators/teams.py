@@ -309,6 +309,32 @@ def _texts(elements: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+TASK_RESPONSE_TYPES = frozenset({"continue", "message"})
+
+
+def dialog_answer(body: Any) -> Call:
+    """A bot's answer to ``task/fetch`` or ``task/submit``, checked as Teams reads it, as a ``Call`` to read.
+
+    A ``continue`` must hold a title and an Adaptive Card attachment that is valid 1.5 and within Teams' size
+    (``Call.card`` is then the dialog's card); a ``message`` holds the line Teams shows (``Call.body["text"]``).
+    """
+    task = body.get("task") if isinstance(body, dict) else None
+    assert isinstance(task, dict) and task.get("type") in TASK_RESPONSE_TYPES, body
+    raw = json.dumps(body)
+    assert len(raw.encode()) <= ACTIVITY_LIMIT, f"a dialog answer of {len(raw.encode())} bytes"
+    if task["type"] == "message":
+        assert isinstance(task.get("value"), str) and task["value"], body
+        return Call("POST", "dialog", None, None, {"text": task["value"]}, size=len(raw))
+    value = task["value"]
+    assert isinstance(value.get("title"), str) and value["title"], body
+    attachment = value["card"]
+    assert attachment["contentType"] == CARD_TYPE, attachment
+    errors = card_errors(attachment["content"])
+    assert errors == [], errors
+    return Call("POST", "dialog", None, None, {"attachments": [attachment], "title": value["title"]},
+                answered_id="dialog", size=len(raw))
+
+
 @dataclass
 class Throttle:
     remaining: int
@@ -660,3 +686,19 @@ class TeamsClient:
         act["name"] = name
         act["value"] = value
         return act
+
+    def fetch(self, user: TeamsUser, card: Call, title: str) -> dict[str, Any]:
+        """The person presses ``title``, a button whose data asks for a dialog (``msteams: {type: task/fetch}``):
+        Teams sends a ``task/fetch`` invoke whose ``data`` is the button's data, and opens what the bot answers."""
+        data = card.action(title)
+        if (data.get("msteams") or {}).get("type") != "task/fetch":
+            raise LookupError(f"{title!r} does not open a dialog: {data!r}")
+        act = self.invoke(user, "task/fetch", {"type": "task/fetch", "data": data, "context": {"theme": "default"}})
+        act["replyToId"] = card.answered_id
+        return act
+
+    def submit(self, user: TeamsUser, dialog: Call, title: str, **typed: str) -> dict[str, Any]:
+        """The person presses ``title`` in a dialog after typing ``typed``: a ``task/submit`` invoke whose ``data`` is
+        the Submit's data merged with every input of the dialog's card."""
+        data = {**dialog.action(title), **dialog.input_values(), **typed}
+        return self.invoke(user, "task/submit", {"type": "task/submit", "data": data, "context": {"theme": "default"}})

@@ -35,9 +35,11 @@ from storage.teams.repo import TeamsRepo
 from tests.emulators.teams import (
     CHANNEL_ISSUER,
     BotFrameworkIssuer,
+    Call,
     ConnectorEmulator,
     TeamsClient,
     bot_framework,
+    dialog_answer,
 )
 
 APP_ID = "3f9c1e52-7b1d-4c8e-9a57-2d0b6e4f8a13"
@@ -122,6 +124,12 @@ class TeamsWorld:
         response = await self.post(activity)
         assert response.status in {200, 201}, (response.status, await response.text())
         return response
+
+    async def dialog(self, activity: dict[str, Any]) -> Call:
+        """POST a ``task/fetch`` or ``task/submit`` invoke and read the dialog Teams would show from the answer."""
+        response = await self.send(activity)
+        assert response.status == 200, response.status
+        return dialog_answer(await response.json())
 
     async def advance_to(self, instant: datetime) -> None:
         await self.app.engine.advance_to(instant, self.clock)
