@@ -49,6 +49,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.chat import TeamsChat
 from adapters.teams.dialogs import refilled
+from adapters.teams.files import file_info
 from adapters.teams.render import (
     DIALOG_KEY,
     dialog_form,
@@ -180,7 +181,8 @@ class TeamsBot:
                           ActivityTypes.conversation_update: self.on_conversation_update,
                           ActivityTypes.message_reaction: self.on_reaction,
                           ActivityTypes.invoke: self.on_invoke}
-        self._invokes = {"task/fetch": self._dialog_fetch, "task/submit": self._dialog_submit}
+        self._invokes = {"task/fetch": self._dialog_fetch, "task/submit": self._dialog_submit,
+                         "fileConsent/invoke": self._file_consent}
         # Any other invoke (``adaptiveCard/action``…) gets no answer, so botbuilder's 501: no card sends one.
 
     async def on_turn(self, context: TurnContext) -> None:
@@ -399,10 +401,8 @@ class TeamsBot:
             return
         where, member = self._arrival(context)
         value = activity.value if isinstance(activity.value, dict) else {}
-        raw = value.get("data")
-        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         body = dialog_message("Meridian could not tell who you are.") if member is None else \
-            await handler(context, where, member, data)
+            await handler(context, where, member, value)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response,
                                              value=InvokeResponse(status=200, body=body)))
 
@@ -412,8 +412,9 @@ class TeamsBot:
         return dialog_form(form_card(form, dialog=key, error=error), form.title)
 
     async def _dialog_fetch(self, context: TurnContext, where: Where, member: Member,
-                            data: dict[str, Any]) -> dict[str, Any]:
+                            value: dict[str, Any]) -> dict[str, Any]:
         """A button that opens a dialog: a form kept for it, or a press whose answer is a form."""
+        data = _data(value)
         if DIALOG_KEY in data:
             form = self.chat.forms.get(member, data[DIALOG_KEY])
             return self._dialog(member, form, data[DIALOG_KEY]) if form else dialog_message(FORM_GONE.fallback)
@@ -425,9 +426,10 @@ class TeamsBot:
         return dialog_message(taken.message.fallback if taken.message else "Done.")
 
     async def _dialog_submit(self, context: TurnContext, where: Where, member: Member,
-                             data: dict[str, Any]) -> dict[str, Any]:
+                             value: dict[str, Any]) -> dict[str, Any]:
         """A dialog's Submit: refused → the dialog again, with what was typed and why; else it closes and the reply
         goes into the chat, as a chat card's Submit would have it."""
+        data = _data(value)
         key = data.get(DIALOG_KEY)
         taken = await self._take(where, member, data, context.activity.id)
         if isinstance(taken, Refused):
@@ -443,6 +445,31 @@ class TeamsBot:
             return dialog_message("Done.")
         await self.answer(context, where, member, Reply(taken.message, taken.public))
         return dialog_message(taken.message.fallback)
+
+    # --- files (the consent flow of a 1:1 chat) -------------------------------------------------
+    async def _file_consent(self, context: TurnContext, where: Where, member: Member,
+                            value: dict[str, Any]) -> None:
+        """Allow on a file's consent card: its bytes to the person's OneDrive, then the file shown in the chat;
+        Decline: nothing uploaded, and said so."""
+        name = _file_name(value)
+        if value.get("action") != "accept":
+            await self.say(context, where, Message.text(f"You declined {name}: nothing was uploaded."))
+            return
+        attachment = self.chat.files.accepted(where.workspace, value.get("context"))
+        raw = value.get("uploadInfo")
+        upload: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if attachment is None:
+            await self.say(context, where, Message.text(f"{name} is no longer available (files are kept for "
+                                                        f"{LINK_DAYS} days). Ask for it again."))
+            return
+        try:
+            await self.chat.files.upload(upload.get("uploadUrl"), attachment.content.encode())
+        except DeliveryError as err:
+            log.warning("upload of %s for %s failed: %s", attachment.filename, member.id, err)
+            await self.say(context, where, Message.text(f"I couldn't put {attachment.filename} in your OneDrive "
+                                                        f"({err}). Nothing was uploaded; try Allow again later."))
+            return
+        await context.send_activity(file_info(upload))
 
     async def on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
@@ -471,7 +498,7 @@ class TeamsBot:
     # --- replies --------------------------------------------------------------------------
     async def say(self, context: TurnContext, where: Where, message: Message) -> None:
         """Reply where the activity came from; a message too big for one Teams activity goes as several."""
-        await context.send_activities(self.chat.activities(where.workspace, message))
+        await context.send_activities(self.chat.activities(where.workspace, message, personal=where.is_dm))
 
     async def answer(self, context: TurnContext, where: Where, member: Member, reply: Reply | None,
                      in_chat: bool = False) -> None:
@@ -514,6 +541,20 @@ class Refused:
 
 
 NO_PRIVATE_CHAT = Message.text("I couldn't open a 1:1 chat with you. Add Meridian as a personal app, then try again.")
+
+
+def _data(value: dict[str, Any]) -> dict[str, Any]:
+    """A dialog invoke's ``data``: the pressed button's data, and the dialog's inputs on a Submit."""
+    data = value.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _file_name(value: dict[str, Any]) -> str:
+    """The file a consent answer is about, as the card named it (or Teams, once uploaded)."""
+    for holder in (value.get("uploadInfo"), value.get("context")):
+        if isinstance(holder, dict) and isinstance(holder.get("name"), str) and holder["name"]:
+            return holder["name"][:200]
+    return "the file"
 
 
 def team_of(activity: Activity) -> str | None:

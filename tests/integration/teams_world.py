@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from adapters.teams.chat import TeamsChat
+from adapters.teams.files import UploadUrls
 from adapters.teams.server import TeamsConfig, build_adapter, installer
 from adapters.teams.service_urls import ServiceUrls
 from adapters.web.server import build_web_app
@@ -91,6 +92,7 @@ class TeamsWorld:
         await self.connector.start()
         # The local connector is the one service URL Meridian answers on besides Microsoft's.
         self.chat.service_urls = ServiceUrls(self.connector.url)
+        self.chat.files.uploads = UploadUrls(self.connector.url)  # its OneDrive stand-in takes uploads
         self.web = build_web_app(self.app, None, installers=[installer(self.chat, self.adapter,
                                                                                self.public_url)])
         self.http = TestClient(TestServer(self.web, host="127.0.0.1"))
