@@ -19,6 +19,8 @@
   shows the dialog again with what was typed and why, an accepted one closes it with one line
   (``{"task": {"type": "message", …}}``) while the full reply goes into the chat. A client without
   dialogs delivers the same press as a plain Submit, and the form is posted into the chat as before.
+- ``fileConsent/invoke`` (Allow or Decline on a file's consent card in a 1:1 chat): the file is PUT to
+  the person's OneDrive and shown, or nothing is uploaded (``adapters.teams.files``).
 - Other invokes are not handled (501): Meridian's cards carry no ``Action.Execute``.
 - ``messageReaction`` (a reaction added to or taken off a message) → ``app.reaction``,
   Teams' reaction names (``like``, ``heart``…) as the emoji themselves.
@@ -394,7 +396,7 @@ class TeamsBot:
 
     # --- dialogs (task modules) -----------------------------------------------------------
     async def on_invoke(self, context: TurnContext) -> None:
-        """``task/fetch`` and ``task/submit``; the answer is the invoke's response body."""
+        """``task/fetch``, ``task/submit`` and ``fileConsent/invoke``; a dialog's answer is the response's body."""
         activity = context.activity
         handler = self._invokes.get(str(activity.name or ""))
         if handler is None:
@@ -530,12 +532,13 @@ class TeamsBot:
             await self.say(context, where, message)
 
 
-FORM_GONE = Message.text("This form is no longer open (a newer one replaced it, or it was sent). Ask again for a new one.")
+FORM_GONE = Message.text("This form is no longer open (it was sent, or newer ones replaced it). Ask again for a new one.")
 
 
 @dataclass(frozen=True)
 class Refused:
-    """A submission not taken, and why, in one line for the person; nothing reached the core."""
+    """A submission not taken, and why, in one line for the person: its card's checks refused it (nothing reached
+    the core), or the core refused it outright."""
 
     reason: str
 

@@ -133,3 +133,24 @@ async def test_in_a_channel_the_file_is_a_signed_link_served_by_meridian(sqlite_
         w.clock.set(w.clock.now() + timedelta(days=8))
         assert (await w.http.get(path)).status == 403
         assert w.connector.rejected() == []
+
+
+async def test_a_file_too_big_to_ride_in_the_consent_card_is_kept_and_still_uploaded_whole(sqlite_store: Any) -> None:
+    """A 40 KB export in Japanese (240 KB as sent) cannot travel in ``acceptContext``: it is kept, the card names it."""
+    async with TeamsWorld(sqlite_store, datetime(2027, 3, 10, 10, 0, tzinfo=UTC)) as w:
+        w.load(TEAM)
+        t = w.tenant(TENANT)
+        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
+        await w.send(t.installed_personally(ravi))
+        csv = "activity,R\n" + "チャーンモデル再学習,ravi\n" * 2000
+        member = w.store.get_member(TENANT, "ravi")
+        assert member is not None
+        await w.chat.dm(member, Message(Message.text("Your export.").blocks, "Your export.",
+                                        (Attachment("raci.csv", csv, "text/csv"),)))
+        (card,) = consents(w, RAVI_DM)
+        consent = card.attachment(CONSENT_TYPE)
+        assert consent is not None and "content" not in consent["content"]["acceptContext"]
+        assert card.size <= 28 * 1024 and consent["content"]["sizeInBytes"] == len(csv.encode())
+        await w.send(t.consent(ravi, card, accept=True, upload_url=w.connector.upload_url("raci.csv")))
+        assert w.connector.uploads[-1].content.decode() == csv
+        assert w.connector.rejected() == []
