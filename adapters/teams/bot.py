@@ -13,8 +13,18 @@
   card would not have allowed is answered with one line and never reaches the core.
 - The message action "Ask who owns this" (an ``invoke`` named ``composeExtension/submitAction``,
   ``adapters.teams.extension``) → ``raci ask`` with the message's words (or the question typed in its
-  dialog); the answer is the invoke's response, a card for the person's compose box. Other invokes
-  are not handled (501): Meridian's cards carry no ``Action.Execute``.
+  dialog); the answer is the invoke's response, a card for the person's compose box.
+- Dialogs (task modules): a button whose press answers with a form (the stand-up's Answer) and the
+  button of a card holding a form a typed command asked for carry ``msteams: {type: task/fetch}``;
+  Teams then sends a ``task/fetch`` invoke and the form comes back as the dialog's card
+  (``{"task": {"type": "continue", …}}``). Its Submit is a ``task/submit`` invoke, taken by the very
+  path a chat card's Submit takes (``_take``: the card's checks, then ``app.action``); a refused value
+  shows the dialog again with what was typed and why, an accepted one closes it with one line
+  (``{"task": {"type": "message", …}}``) while the full reply goes into the chat. A client without
+  dialogs delivers the same press as a plain Submit, and the form is posted into the chat as before.
+- ``fileConsent/invoke`` (Allow or Decline on a file's consent card in a 1:1 chat): the file is PUT to
+  the person's OneDrive and shown, or nothing is uploaded (``adapters.teams.files``).
+- Other invokes are not handled (501): Meridian's cards carry no ``Action.Execute``.
 - ``messageReaction`` (a reaction added to or taken off a message) → ``app.reaction``,
   Teams' reaction names (``like``, ``heart``…) as the emoji themselves.
 - ``conversationUpdate`` (the app installed in a team or a 1:1 chat) → the conversation
@@ -44,14 +54,25 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.chat import TeamsChat
+from adapters.teams.dialogs import refilled
 from adapters.teams.extension import ASK_OWNER, QUESTION, SUBMIT_ACTION, card_result, mapping, message_text
-from adapters.teams.render import form_card, one_card, outgoing, refusal, submitted
+from adapters.teams.files import file_info
+from adapters.teams.render import (
+    DIALOG_KEY,
+    dialog_form,
+    dialog_message,
+    form_card,
+    one_card,
+    outgoing,
+    refusal,
+    submitted,
+)
 from adapters.teams.roster import Roster, RosterRead
 from adapters.teams.tab import LINK_DAYS, TabLinks
 from bot.kernel.app import Action, IncomingMessage, Meridian, Reaction
-from bot.kernel.commands import Invocation, Reply
+from bot.kernel.commands import CommandError, Invocation, Reply
 from bot.kernel.domain import Member, Workspace
-from bot.kernel.messages import Code, Inline, Link, Message, plural
+from bot.kernel.messages import Code, Form, Inline, Link, Message, plural
 from bot.kernel.people import former_member, learn_zone, was_forgotten
 from bot.kernel.ports import DeliveryError
 from bot.kernel.timekeeping import TimeInputError, validate_zone
@@ -168,6 +189,9 @@ class TeamsBot:
                           ActivityTypes.conversation_update: self.on_conversation_update,
                           ActivityTypes.message_reaction: self.on_reaction,
                           ActivityTypes.invoke: self.on_invoke}
+        self._invokes = {"task/fetch": self._dialog_fetch, "task/submit": self._dialog_submit,
+                         "fileConsent/invoke": self._file_consent, SUBMIT_ACTION: self._ask_owner}
+        # Any other invoke (``adaptiveCard/action``…) gets no answer, so botbuilder's 501: no card sends one.
 
     async def on_turn(self, context: TurnContext) -> None:
         handler = self._handlers.get(context.activity.type)
@@ -289,13 +313,19 @@ class TeamsBot:
         if member is None:
             return
         data = activity.value if isinstance(activity.value, dict) else None
-        action = submitted(data) if data is not None else None
-        if data is not None and action is not None:
-            refused = refusal(data)
-            if refused is not None:  # a value the card would not have let through: nothing reaches the core
-                await self.answer(context, where, member, Reply(Message.text(refused)))
+        if data is not None and submitted(data) is not None:
+            pressed = await self._take(where, member, data, activity.id)
+            if isinstance(pressed, Refused):  # a value the card would not have let through: nothing reaches the core
+                await self.answer(context, where, member, Reply(Message.text(pressed.reason)))
                 return
-            await self.answer(context, where, member, await self._act(where, member, action, activity.id))
+            await self.answer(context, where, member, pressed, in_chat=True)
+            return
+        if data is not None and DIALOG_KEY in data:  # a dialog's button, from a client without dialogs
+            form = self.chat.forms.get(member, data[DIALOG_KEY])
+            if form is None:
+                await self.say(context, where, FORM_GONE)
+            else:
+                await context.send_activity(outgoing(form_card(form)))
             return
         text, mentioned_bot = self._text(activity, where.workspace)
         if where.is_dm and text.lstrip("/").strip().lower() == HOME_WORD:
@@ -326,25 +356,18 @@ class TeamsBot:
         if reply.message is not None:
             await self.say(context, where, reply.message)
 
-    async def on_invoke(self, context: TurnContext) -> None:
-        """The message action "Ask who owns this"; any other invoke is left unanswered (501): Meridian's cards send
-        Action.Submit, never Action.Execute, and it opens no dialogs of its own yet."""
+    async def _ask_owner(self, context: TurnContext, where: Where, member: Member,
+                         value: dict[str, Any]) -> dict[str, Any]:
+        """The message action "Ask who owns this": ``raci ask`` with the message's words (or the question typed in
+        its dialog); the answer is a card for the person's compose box."""
         activity = context.activity
-        value = mapping(activity.value)
-        if activity.name != SUBMIT_ACTION or value.get("commandId") != ASK_OWNER:
-            return
-        where, member = self._arrival(context)
-        if member is None:
-            return
         typed = str(mapping(value.get("data")).get(QUESTION) or "").strip()
         text = typed or message_text(mapping(value.get("messagePayload")), partial(self._known, where.workspace))
         reply = await self.app.command(Invocation(where.workspace, member, "raci", f"ask {text}",
                                                   channel=where.channel, trigger=activity.id, thread=where.thread,
                                                   platform=PLATFORM))
         answer = reply.message or Message.text("Nothing to show.")
-        body = card_result(one_card(answer), "Who owns this")
-        await context.send_activity(Activity(type=ActivityTypes.invoke_response,
-                                             value=InvokeResponse(status=200, body=body)))
+        return card_result(one_card(answer), "Who owns this")
 
     async def on_reaction(self, context: TurnContext) -> None:
         """A reaction on a message (a 👍 on a retro item is a vote); Teams names the message in ``replyToId``."""
@@ -372,11 +395,105 @@ class TeamsBot:
                             f". The link is yours alone and works for {LINK_DAYS} days; type ", Code(HOME_WORD),
                             " again for a new one.")
 
-    async def _act(self, where: Where, member: Member, action: tuple[str, str, dict[str, str], dict[str, str]],
-                   trigger: str | None) -> Reply | None:
+    async def _take(self, where: Where, member: Member, data: dict[str, Any], trigger: str | None) -> Reply | Refused:
+        """A pressed button or a submitted form — from a card in the chat or from a dialog — checked against what
+        its card declared, then handed to the core: the one path every submission takes."""
+        action = submitted(data)
+        if action is None:
+            return Refused("That button is not one of Meridian's.")
+        refused = refusal(data)
+        if refused is not None:
+            return Refused(refused)
         action_id, value, values, metadata = action
-        return await self.app.action(Action(where.workspace, member, action_id, value, values, metadata,
-                                            channel=where.channel, trigger=trigger))
+        try:
+            reply = await self.app.action(Action(where.workspace, member, action_id, value, values, metadata,
+                                                 channel=where.channel, trigger=trigger))
+        except CommandError as err:
+            return Refused(str(err))
+        key = data.get(DIALOG_KEY)
+        if isinstance(key, str):  # taken: the dialog's form is done with
+            self.chat.forms.drop(member, key)
+        return reply or Reply()
+
+    # --- dialogs (task modules) -----------------------------------------------------------
+    async def on_invoke(self, context: TurnContext) -> None:
+        """``task/fetch``, ``task/submit``, ``fileConsent/invoke`` and the message action; the answer is the
+        response's body."""
+        activity = context.activity
+        handler = self._invokes.get(str(activity.name or ""))
+        if handler is None or (activity.name == SUBMIT_ACTION and mapping(activity.value).get("commandId") != ASK_OWNER):
+            return  # not Meridian's: left unanswered (501)
+        where, member = self._arrival(context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        body = dialog_message("Meridian could not tell who you are.") if member is None else \
+            await handler(context, where, member, value)
+        await context.send_activity(Activity(type=ActivityTypes.invoke_response,
+                                             value=InvokeResponse(status=200, body=body)))
+
+    def _dialog(self, member: Member, form: Form, key: str | None = None, error: str | None = None) -> dict[str, Any]:
+        """The form as a dialog, kept so its Submit (and a refusal shown again) can find it."""
+        key = key or self.chat.forms.keep(member, form)
+        return dialog_form(form_card(form, dialog=key, error=error), form.title)
+
+    async def _dialog_fetch(self, context: TurnContext, where: Where, member: Member,
+                            value: dict[str, Any]) -> dict[str, Any]:
+        """A button that opens a dialog: a form kept for it, or a press whose answer is a form."""
+        data = _data(value)
+        if DIALOG_KEY in data:
+            form = self.chat.forms.get(member, data[DIALOG_KEY])
+            return self._dialog(member, form, data[DIALOG_KEY]) if form else dialog_message(FORM_GONE.fallback)
+        taken = await self._take(where, member, data, context.activity.id)
+        if isinstance(taken, Refused):
+            return dialog_message(taken.reason)
+        if taken.form is not None:
+            return self._dialog(member, taken.form)
+        return dialog_message(taken.message.fallback if taken.message else "Done.")
+
+    async def _dialog_submit(self, context: TurnContext, where: Where, member: Member,
+                             value: dict[str, Any]) -> dict[str, Any]:
+        """A dialog's Submit: refused → the dialog again, with what was typed and why; else it closes and the reply
+        goes into the chat, as a chat card's Submit would have it."""
+        data = _data(value)
+        key = data.get(DIALOG_KEY)
+        taken = await self._take(where, member, data, context.activity.id)
+        if isinstance(taken, Refused):
+            form = self.chat.forms.get(member, key)
+            if form is None:
+                return dialog_message(taken.reason)
+            action = submitted(data)
+            typed = action[2] if action else {}
+            return self._dialog(member, refilled(form, typed), str(key), taken.reason)
+        if taken.form is not None:  # the core asks for more (a next step): the dialog shows it
+            return self._dialog(member, taken.form)
+        if taken.message is None:
+            return dialog_message("Done.")
+        await self.answer(context, where, member, Reply(taken.message, taken.public))
+        return dialog_message(taken.message.fallback)
+
+    # --- files (the consent flow of a 1:1 chat) -------------------------------------------------
+    async def _file_consent(self, context: TurnContext, where: Where, member: Member,
+                            value: dict[str, Any]) -> None:
+        """Allow on a file's consent card: its bytes to the person's OneDrive, then the file shown in the chat;
+        Decline: nothing uploaded, and said so."""
+        name = _file_name(value)
+        if value.get("action") != "accept":
+            await self.say(context, where, Message.text(f"You declined {name}: nothing was uploaded."))
+            return
+        attachment = self.chat.files.accepted(where.workspace, value.get("context"))
+        raw = value.get("uploadInfo")
+        upload: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if attachment is None:
+            await self.say(context, where, Message.text(f"{name} is no longer available (files are kept for "
+                                                        f"{LINK_DAYS} days). Ask for it again."))
+            return
+        try:
+            await self.chat.files.upload(upload.get("uploadUrl"), attachment.content.encode())
+        except DeliveryError as err:
+            log.warning("upload of %s for %s failed: %s", attachment.filename, member.id, err)
+            await self.say(context, where, Message.text(f"I couldn't put {attachment.filename} in your OneDrive "
+                                                        f"({err}). Nothing was uploaded; try Allow again later."))
+            return
+        await context.send_activity(file_info(upload))
 
     async def on_conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
@@ -405,11 +522,16 @@ class TeamsBot:
     # --- replies --------------------------------------------------------------------------
     async def say(self, context: TurnContext, where: Where, message: Message) -> None:
         """Reply where the activity came from; a message too big for one Teams activity goes as several."""
-        await context.send_activities(self.chat.activities(where.workspace, message))
+        await context.send_activities(self.chat.activities(where.workspace, message, personal=where.is_dm))
 
-    async def answer(self, context: TurnContext, where: Where, member: Member, reply: Reply | None) -> None:
+    async def answer(self, context: TurnContext, where: Where, member: Member, reply: Reply | None,
+                     in_chat: bool = False) -> None:
         """A reply goes back into a 1:1 chat; in a channel a public one goes into the thread and a private one
-        (or a form) to the person's 1:1 chat, falling back to the thread when Teams refuses that chat."""
+        (or a form) to the person's 1:1 chat, falling back to the thread when Teams refuses that chat.
+
+        A form goes as a card whose button opens it in a dialog; ``in_chat`` (a button pressed in a client that
+        posted the press instead of opening a dialog) puts the form itself into the 1:1 chat, as a card.
+        """
         if reply is None:
             return
         if reply.message is not None:
@@ -419,7 +541,8 @@ class TeamsBot:
                 await self._privately(context, where, member, reply.message)
         if reply.form is not None:
             if where.is_dm:
-                await context.send_activity(outgoing(form_card(reply.form)))
+                await context.send_activity(outgoing(form_card(reply.form) if in_chat else
+                                                     self.chat.opener(member, reply.form)))
             elif not await self.chat.open_form(member, reply.form, context.activity.id):
                 await self.say(context, where, NO_PRIVATE_CHAT)
 
@@ -431,7 +554,32 @@ class TeamsBot:
             await self.say(context, where, message)
 
 
+FORM_GONE = Message.text("This form is no longer open (it was sent, or newer ones replaced it). Ask again for a new one.")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A submission not taken, and why, in one line for the person: its card's checks refused it (nothing reached
+    the core), or the core refused it outright."""
+
+    reason: str
+
+
 NO_PRIVATE_CHAT = Message.text("I couldn't open a 1:1 chat with you. Add Meridian as a personal app, then try again.")
+
+
+def _data(value: dict[str, Any]) -> dict[str, Any]:
+    """A dialog invoke's ``data``: the pressed button's data, and the dialog's inputs on a Submit."""
+    data = value.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _file_name(value: dict[str, Any]) -> str:
+    """The file a consent answer is about, as the card named it (or Teams, once uploaded)."""
+    for holder in (value.get("uploadInfo"), value.get("context")):
+        if isinstance(holder, dict) and isinstance(holder.get("name"), str) and holder["name"]:
+            return holder["name"][:200]
+    return "the file"
 
 
 def team_of(activity: Activity) -> str | None:

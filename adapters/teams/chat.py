@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -28,8 +29,10 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientException, HttpOperationError
 
+from adapters.teams.dialogs import DialogForms
+from adapters.teams.files import TeamsFiles, UploadUrls
 from adapters.teams.pacing import TeamsPacer
-from adapters.teams.render import cards, form_card, one_card, outgoing
+from adapters.teams.render import Rendered, cards, form_opener, one_card, outgoing
 from adapters.teams.service_urls import ServiceUrls
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
@@ -82,12 +85,18 @@ class TeamsChat:
     platform = "teams"
 
     def __init__(self, adapter: CloudAdapter, repo: TeamsRepo, app_id: str = "",
-                 service_urls: ServiceUrls | None = None) -> None:
+                 service_urls: ServiceUrls | None = None, public_url: str = "",
+                 upload_urls: UploadUrls | None = None) -> None:
         self.adapter = adapter
         self.repo = repo
         self.app_id = app_id
         self.service_urls = service_urls or ServiceUrls()
+        self.public_url = public_url
+        """Where ``meridian serve`` is reached (``MERIDIAN_PUBLIC_URL``): links to files in channels start here."""
+        self.upload_urls = upload_urls or UploadUrls()
         self._store: Store | None = None
+        self._forms: DialogForms | None = None
+        self._files: TeamsFiles | None = None
         self.pacer = TeamsPacer()
         """Teams' documented per-conversation and per-tenant limits (``adapters.teams.pacing``)."""
 
@@ -95,7 +104,10 @@ class TeamsChat:
         """Called by the composition root once the core exists: its members for mentions, and ``forget-me``
         also deletes the person's Teams identity and 1:1 chat reference."""
         self._store = app.store
+        self._forms = DialogForms(app.store)
+        self._files = TeamsFiles(app, self.upload_urls)
         app.on_forget(self.repo.forget)
+        app.on_forget(self._forms.forget)
 
     @property
     def store(self) -> Store:
@@ -103,7 +115,25 @@ class TeamsChat:
             raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
         return self._store
 
+    @property
+    def forms(self) -> DialogForms:
+        """Forms waiting behind dialog buttons (``adapters.teams.dialogs``)."""
+        if self._forms is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._forms
+
+    @property
+    def files(self) -> TeamsFiles:
+        """Attachments as consent cards and links (``adapters.teams.files``)."""
+        if self._files is None:
+            raise RuntimeError("TeamsChat is not attached to a core yet (build_core attaches it)")
+        return self._files
+
     # --- rendering ------------------------------------------------------------------------
+    def opener(self, member: Member, form: Form) -> Rendered:
+        """A card whose button opens the form in a dialog, the form kept for the member until then."""
+        return form_opener(form, self.forms.keep(member, form))
+
     def teams_user_id(self, member: Member) -> str | None:
         """The id the connector addresses this member by: the last one seen, else the team file's account."""
         known = self.repo.identity(member.workspace, member.id)
@@ -124,9 +154,19 @@ class TeamsChat:
                     accounts[member.id] = user_id
         return accounts
 
-    def activities(self, workspace: str, message: Message) -> list[Activity]:
-        """The message as one activity or, when it is too big for Teams, several (the first, then continuations)."""
-        return [outgoing(c) for c in cards(message, self.mention_accounts(workspace, message))]
+    def activities(self, workspace: str, message: Message, personal: bool = False) -> list[Activity]:
+        """The message as one activity or, when it is too big for Teams, several (the first, then continuations).
+
+        Its files follow it: in a 1:1 chat (``personal``) each as a card asking to put it in the person's
+        OneDrive, elsewhere as links at the message's end (``adapters.teams.files``).
+        """
+        consents: list[Activity] = []
+        if message.attachments and personal:
+            consents = [self.files.consent(workspace, a) for a in message.attachments]
+            message = replace(message, attachments=())
+        elif message.attachments:
+            message = self.files.linked(workspace, message, self.public_url)
+        return [outgoing(c) for c in cards(message, self.mention_accounts(workspace, message))] + consents
 
     # --- the connector --------------------------------------------------------------------
     def _checked(self, service_url: str | None) -> str:
@@ -260,16 +300,18 @@ class TeamsChat:
         await self._with_connector(conversation, call)
 
     async def dm(self, member: Member, message: Message) -> Posted:
-        return await self._send_all(await self.personal_conversation(member), self.activities(member.workspace, message))
+        return await self._send_all(await self.personal_conversation(member),
+                                    self.activities(member.workspace, message, personal=True))
 
     async def ephemeral(self, member: Member, channel: str, message: Message) -> None:
         """Teams has no only-you-can-see messages in channels: the member gets it in their 1:1 chat."""
         await self.dm(member, message)
 
     async def open_form(self, member: Member, form: Form, trigger: str | None) -> bool:
-        """The form goes to the member's 1:1 chat as a card with inputs; its Submit comes back as an action."""
+        """The form goes to the member's 1:1 chat as a card whose button opens it in a dialog (Teams opens one
+        only from a press); its Submit comes back as an action."""
         try:
-            await self._send(await self.personal_conversation(member), outgoing(form_card(form)))
+            await self._send(await self.personal_conversation(member), outgoing(self.opener(member, form)))
         except DeliveryError as err:
             log.warning("could not send form %s to %s: %s", form.callback_id, member.id, err)
             return False

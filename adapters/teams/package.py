@@ -174,7 +174,7 @@ def manifest(info: PackageInfo) -> dict[str, Any]:
         "bots": [{
             "botId": info.app_id,
             "scopes": SCOPES,
-            "supportsFiles": False,
+            "supportsFiles": True,  # a retro's calendar file reaches a 1:1 chat by the file-consent flow
             "isNotificationOnly": False,
             "commandLists": [{"scopes": SCOPES,
                               "commands": [{"title": t, "description": d} for t, d in COMMANDS]}],

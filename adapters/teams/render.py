@@ -60,7 +60,9 @@ from bot.kernel.messages import (
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
-RESERVED_DATA_KEYS = frozenset({"action_id", "value", "metadata", "msteams", "checks"})
+DIALOG_KEY = "teams_form"
+"""Data key naming a form kept for a dialog (``adapters.teams.dialogs``): on a button that opens it, on its Submit."""
+RESERVED_DATA_KEYS = frozenset({"action_id", "value", "metadata", "msteams", "checks", DIALOG_KEY})
 """Keys of ``Action.Submit`` data that are not form inputs."""
 
 ACTIVITY_LIMIT = 28_000
@@ -201,10 +203,17 @@ def _submit(title: str, data: dict[str, Any], style: str | None = None) -> dict[
 _BUTTON_STYLE = {"primary": "positive", "danger": "destructive"}
 
 
+TASK_FETCH = {"type": "task/fetch"}
+"""``msteams`` of a Submit's data that makes Teams open a dialog (``task/fetch`` invoke) instead of posting it."""
+
+
 def _button(b: Button) -> dict[str, Any]:
     if b.url:
         return {"type": "Action.OpenUrl", "title": _cut(b.label, MAX_LABEL), "url": b.url}
-    return _submit(b.label, {"action_id": b.action_id, "value": b.value}, _BUTTON_STYLE.get(b.style or ""))
+    data: dict[str, Any] = {"action_id": b.action_id, "value": b.value}
+    if b.opens_form:
+        data["msteams"] = dict(TASK_FETCH)
+    return _submit(b.label, data, _BUTTON_STYLE.get(b.style or ""))
 
 
 def _attachment_note(att: Attachment) -> dict[str, Any]:
@@ -484,9 +493,11 @@ def _check(element: dict[str, Any]) -> dict[str, Any]:
     return check
 
 
-def form_card(form: Form, limit: int = CARD_LIMIT) -> Rendered:
+def form_card(form: Form, limit: int = CARD_LIMIT, *, dialog: str | None = None, error: str | None = None) -> Rendered:
     """A form as a card with inputs; its Submit sends the values with the form's callback, metadata and checks.
 
+    ``dialog`` is the key of the form kept for a Teams dialog (its Submit names it, so a refused value can be
+    shown in the same dialog); ``error`` is why the last submission was refused, shown above the inputs.
     A form too big for one activity keeps every input: its longest initial values are cut first, with a note;
     should that not do, its biggest lists of choices become typed inputs (the core checks what is typed).
     """
@@ -495,11 +506,15 @@ def form_card(form: Form, limit: int = CARD_LIMIT) -> Rendered:
 
     def render(note: str | None = None) -> Rendered:
         body: list[dict[str, Any]] = [_text_block(escape(title), size="Medium", weight="Bolder")]
+        if error:
+            body.append(_text_block(escape(_cut(error, MAX_FALLBACK)), color="Attention", weight="Bolder"))
         if note:
             body.append(_text_block(escape(note), size="Small", isSubtle=True))
         body.extend(inputs)
-        data = {"action_id": form.callback_id, "metadata": dict(form.metadata),
-                "checks": {el["id"]: _check(el) for el in inputs}}
+        data: dict[str, Any] = {"action_id": form.callback_id, "metadata": dict(form.metadata),
+                                "checks": {el["id"]: _check(el) for el in inputs}}
+        if dialog:
+            data[DIALOG_KEY] = dialog
         content = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": CARD_VERSION, "body": body,
                    "actions": [_submit(form.submit_label, data, "positive")], "msteams": {"width": "Full"}}
         return Rendered(content, escape(title), summary=title)
@@ -591,3 +606,35 @@ def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else str(value)
+
+
+# --- dialogs (task modules) --------------------------------------------------------------------
+
+MAX_DIALOG_TITLE = 60
+MAX_DIALOG_MESSAGE = 500
+
+
+def form_opener(form: Form, key: str) -> Rendered:
+    """A form asked for by a typed command, as a card with one button that opens it in a dialog.
+
+    Teams opens a dialog only from something the person pressed, so the form waits behind ``Open the form``;
+    a client without dialogs delivers the press as a plain Submit, and the form comes into the chat instead.
+    """
+    title = _cut(form.title, MAX_LABEL)
+    body = [_text_block(escape(title), size="Medium", weight="Bolder"),
+            _text_block("Press the button to fill in the form.", isSubtle=True)]
+    data = {"msteams": dict(TASK_FETCH), DIALOG_KEY: key}
+    content = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": CARD_VERSION, "body": body,
+               "actions": [_submit("Open the form", data, "positive")], "msteams": {"width": "Full"}}
+    return Rendered(content, escape(f"{title}: open the form"), summary=title)
+
+
+def dialog_form(rendered: Rendered, title: str) -> dict[str, Any]:
+    """The answer to ``task/fetch`` (or a ``task/submit`` to show again): a dialog holding the form's card."""
+    card = {"contentType": CARD_TYPE, "content": rendered.card}
+    return {"task": {"type": "continue", "value": {"title": _cut(title, MAX_DIALOG_TITLE), "card": card}}}
+
+
+def dialog_message(text: str) -> dict[str, Any]:
+    """The answer that closes a dialog with one line for the person (Teams shows it, then the chat)."""
+    return {"task": {"type": "message", "value": _cut(" ".join(text.split()), MAX_DIALOG_MESSAGE) or "Done."}}

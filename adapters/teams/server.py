@@ -30,6 +30,8 @@ from msrest.serialization import Model
 
 from adapters.teams.bot import TeamsBot
 from adapters.teams.chat import TeamsChat
+from adapters.teams.files import ROUTE as FILES_ROUTE
+from adapters.teams.files import UploadUrls, file_handler
 from adapters.teams.service_urls import ServiceUrls
 from adapters.teams.tab import ROUTE as TAB_ROUTE
 from adapters.teams.tab import TabLinks, tab_handler
@@ -150,15 +152,18 @@ def messages_handler(adapter: CloudAdapter, bot: TeamsBot,
 
 
 def installer(chat: TeamsChat, adapter: CloudAdapter, public_url: str = "") -> RouteInstaller:
-    """A route installer for ``build_web_app``: mounts ``POST /api/messages`` and the personal tab
-    (``GET /teams/tab``) on the running core. Links to the tab start with ``public_url``, else
-    ``MERIDIAN_PUBLIC_URL``; with neither, people are told the tab is not set up."""
+    """A route installer for ``build_web_app``: mounts ``POST /api/messages``, the personal tab
+    (``GET /teams/tab``) and the files linked from channels (``GET /teams/files/NAME``) on the running
+    core. Links start with ``public_url``, else ``MERIDIAN_PUBLIC_URL``; with neither, people are told the
+    tab is not set up, and files in channels are named without a link."""
 
     def install(web_app: web.Application, app: Meridian, settings: Any) -> None:
         base = public_url or (settings.public_url if isinstance(settings, Settings) else "")
+        chat.public_url = chat.public_url or base
         links = TabLinks(app)
         web_app.router.add_post(ROUTE, messages_handler(adapter, TeamsBot(app, chat, links, base), chat.service_urls))
         web_app.router.add_get(TAB_ROUTE, tab_handler(app, links))
+        web_app.router.add_get(FILES_ROUTE, file_handler(chat.files))
 
     return install
 
@@ -175,5 +180,7 @@ def build_teams(settings: Settings) -> tuple[TeamsChat, RouteInstaller]:
     elif settings.teams_emulator:
         log.warning("MERIDIAN_TEAMS_EMULATOR=1 is ignored: MicrosoftAppId is set, so authentication stays on")
     adapter = build_adapter(config)
-    chat = TeamsChat(adapter, TeamsRepo(make_engine(settings.database_url)), config.APP_ID, config.service_urls)
+    # In emulator mode a local OneDrive stand-in at the emulator's address takes uploads, as the connector does.
+    chat = TeamsChat(adapter, TeamsRepo(make_engine(settings.database_url)), config.APP_ID, config.service_urls,
+                     public_url=settings.public_url, upload_urls=UploadUrls(config.EMULATOR_URL))
     return chat, installer(chat, adapter)

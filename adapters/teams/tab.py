@@ -71,7 +71,7 @@ def _unb64(text: str) -> bytes:
 
 
 class TabLinks:
-    """Signed, expiring links to one member's home page."""
+    """Signed, expiring links: to one member's home page, and (``adapters.teams.files``) to a file."""
 
     def __init__(self, app: Meridian) -> None:
         self.app = app
@@ -85,33 +85,49 @@ class TabLinks:
         self.app.store.kv_set(tenant, KEY_NAME, secrets.token_hex(32))
         return bytes.fromhex(str(self.app.store.kv_get(tenant, KEY_NAME)))
 
-    def token(self, member: Member) -> str:
+    def signed(self, tenant: str, *fields: str) -> str:
+        """A token over the tenant and ``fields`` that expires in ``LINK_DAYS``, signed with the tenant's key."""
         expires = int((self.app.now() + timedelta(days=LINK_DAYS)).timestamp())
-        payload = _b64(json.dumps([member.workspace, member.id, expires], separators=(",", ":")).encode())
-        key = self._key(member.workspace, create=True)
+        payload = _b64(json.dumps([tenant, *fields, expires], separators=(",", ":")).encode())
+        key = self._key(tenant, create=True)
         assert key is not None
         return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}"
 
-    def url(self, base: str, member: Member) -> str:
-        return f"{base.rstrip('/')}{ROUTE}?t={quote(self.token(member))}"
-
-    def member(self, token: str) -> Member | None:
-        """The member a link was made for, while it is unexpired and they are still a member; else ``None``."""
+    def verified(self, token: str, count: int) -> tuple[str, list[str]] | None:
+        """The tenant and the ``count`` fields of an unexpired token signed here; ``None`` for anything else
+        (a token made for another purpose has another number of fields)."""
         payload, _, signature = token.partition(".")
         if not payload or not signature or len(token) > 2000:
             return None
         try:
-            tenant, member_id, expires = json.loads(_unb64(payload))
+            fields = json.loads(_unb64(payload))
             given = _unb64(signature)
         except (ValueError, TypeError):
             return None
-        if not isinstance(tenant, str) or not isinstance(member_id, str) or not isinstance(expires, int):
+        if not isinstance(fields, list) or len(fields) != count + 2:
+            return None
+        tenant, *middle, expires = fields
+        if not isinstance(tenant, str) or not all(isinstance(f, str) for f in middle) or not isinstance(expires, int):
             return None
         key = self._key(tenant, create=False)
         if key is None or not hmac.compare_digest(given, hmac.new(key, payload.encode(), hashlib.sha256).digest()):
             return None
         if self.app.now().timestamp() >= expires:
             return None
+        return tenant, middle
+
+    def token(self, member: Member) -> str:
+        return self.signed(member.workspace, member.id)
+
+    def url(self, base: str, member: Member) -> str:
+        return f"{base.rstrip('/')}{ROUTE}?t={quote(self.token(member))}"
+
+    def member(self, token: str) -> Member | None:
+        """The member a link was made for, while it is unexpired and they are still a member; else ``None``."""
+        found = self.verified(token, 1)
+        if found is None:
+            return None
+        tenant, (member_id,) = found
         return self.app.store.get_member(tenant, member_id)
 
 

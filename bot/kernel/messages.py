@@ -83,6 +83,9 @@ class Button:
     style: Literal["primary", "danger"] | None = None
     url: str | None = None
     """A link button (a runbook): the platform opens the page; a press may still reach the core, which ignores it."""
+    opens_form: bool = False
+    """The press answers with a form: a platform that shows forms as dialogs opens one straight from the button
+    (a Teams task module) instead of posting the form into the chat."""
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def reminder_message(app: Meridian, s: Standup, m: Member, day: date, nudge: boo
     blocks.append(question_section(s, 0))
     blocks.append(Context(rich(f"Reply here one answer at a time, or press Answer for a form. "
                                f"Open until {cut:%H:%M} your time.")))
-    blocks.append(Actions((Button("Answer", "standup.answer", f"{s.name}|{day}", "primary"),
+    blocks.append(Actions((Button("Answer", "standup.answer", f"{s.name}|{day}", "primary", opens_form=True),
                            Button("Skip today", "standup.skip", f"{s.name}|{day}"),
                            Button("Snooze 1 h", "standup.snooze", f"{s.name}|{day}"))))
     return Message(tuple(blocks), fallback=f"{s.name} stand-up for {fmt_day(day)}: {s.questions[0]}")

@@ -61,6 +61,8 @@ CHANNEL_ISSUER = "https://api.botframework.com"
 ACTIVITY_LIMIT = 28 * 1024
 """Teams refuses an activity bigger than this as sent (about 28 KB)."""
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+CONSENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
+INFO_TYPE = "application/vnd.microsoft.teams.card.file.info"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "adaptive-card-1.5.json"
 
 
@@ -248,6 +250,10 @@ class Call:
                 return content
         return None
 
+    def attachment(self, content_type: str) -> dict[str, Any] | None:
+        """The first attachment of this type (a file consent card, a file info card)."""
+        return next((a for a in self.body.get("attachments") or [] if a.get("contentType") == content_type), None)
+
     @property
     def card_text(self) -> str:
         """Every TextBlock, FactSet and button of the card, in order, one per line."""
@@ -312,6 +318,42 @@ def _texts(elements: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+TASK_RESPONSE_TYPES = frozenset({"continue", "message"})
+
+
+def dialog_answer(body: Any) -> Call:
+    """A bot's answer to ``task/fetch`` or ``task/submit``, checked as Teams reads it, as a ``Call`` to read.
+
+    A ``continue`` must hold a title and an Adaptive Card attachment that is valid 1.5 and within Teams' size
+    (``Call.card`` is then the dialog's card); a ``message`` holds the line Teams shows (``Call.body["text"]``).
+    """
+    task = body.get("task") if isinstance(body, dict) else None
+    assert isinstance(task, dict) and task.get("type") in TASK_RESPONSE_TYPES, body
+    raw = json.dumps(body)
+    assert len(raw.encode()) <= ACTIVITY_LIMIT, f"a dialog answer of {len(raw.encode())} bytes"
+    if task["type"] == "message":
+        assert isinstance(task.get("value"), str) and task["value"], body
+        return Call("POST", "dialog", None, None, {"text": task["value"]}, size=len(raw))
+    value = task["value"]
+    assert isinstance(value.get("title"), str) and value["title"], body
+    attachment = value["card"]
+    assert attachment["contentType"] == CARD_TYPE, attachment
+    errors = card_errors(attachment["content"])
+    assert errors == [], errors
+    return Call("POST", "dialog", None, None, {"attachments": [attachment], "title": value["title"]},
+                answered_id="dialog", size=len(raw))
+
+
+@dataclass
+class Uploaded:
+    """One PUT to the OneDrive stand-in: where, the bytes and the range header the bot sent."""
+
+    name: str
+    content: bytes
+    content_range: str
+    status: int = 201
+
+
 @dataclass
 class Throttle:
     remaining: int
@@ -341,6 +383,10 @@ class ConnectorEmulator:
     """Team id → the user ids in that team, in the order Teams lists them; a team not set up here has every user."""
     page_cap: int = 500
     """The most members Teams puts in one page, whatever ``pageSize`` asks (it may send fewer)."""
+    uploads: list[Uploaded] = field(default_factory=list)
+    """What was PUT to the OneDrive stand-in (``upload_url``)."""
+    refuse_uploads: int = 0
+    """The next this-many uploads are answered 500."""
     _throttles: list[Throttle] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000_001))
     _server: TestServer | None = None
@@ -354,6 +400,7 @@ class ConnectorEmulator:
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
         app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
+        app.router.add_put("/onedrive/{name}", self._upload)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return self.url
@@ -384,6 +431,10 @@ class ConnectorEmulator:
     def refuse(self, status: int, times: int = 1, kinds: tuple[str, ...] = ("create",)) -> None:
         """The next ``times`` calls of these kinds fail with ``status`` (403: the app is not installed for them)."""
         self._throttles.append(Throttle(times, 0, frozenset(kinds), status))
+
+    def upload_url(self, name: str) -> str:
+        """Where Teams would have the bot PUT an accepted file: the person's OneDrive (here, a stand-in)."""
+        return f"{self.url}onedrive/{name}"
 
     # --- what tests read ------------------------------------------------------------------
     def delivered(self, kind: str | None = None, conversation: str | None = None) -> list[Call]:
@@ -435,11 +486,28 @@ class ConnectorEmulator:
                                                 "message": f"{call.size} bytes is over the limit"}}, status=413)
         errors = [e for att in call.body.get("attachments") or [] if att.get("contentType") == CARD_TYPE
                   for e in card_errors(att.get("content"))]
+        errors += [e for att in call.body.get("attachments") or [] for e in _file_card_errors(att, call.conversation)]
         if errors:
             call.status = 400
             return web.json_response({"error": {"code": "BadArgument", "message": "; ".join(errors[:5])}},
                                      status=400)
         return None
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """``PUT`` of a whole file in one range, as OneDrive's upload session takes it: ``Content-Range`` must say
+        ``bytes 0-(n-1)/n`` for the n bytes sent."""
+        raw = await request.read()
+        given = request.headers.get("Content-Range", "")
+        upload = Uploaded(request.match_info["name"], raw, given)
+        self.uploads.append(upload)
+        if given != f"bytes 0-{len(raw) - 1}/{len(raw)}":
+            upload.status = 400
+            return web.json_response({"error": {"code": "invalidRange", "message": given}}, status=400)
+        if self.refuse_uploads > 0:
+            self.refuse_uploads -= 1
+            upload.status = 500
+            return web.json_response({"error": {"code": "generalException"}}, status=500)
+        return web.json_response({"id": uuid.uuid4().hex, "name": upload.name, "size": len(raw)}, status=201)
 
     def _new_id(self) -> str:
         return str(next(self._ids))
@@ -520,6 +588,20 @@ class ConnectorEmulator:
         if end < len(team):
             body["continuationToken"] = f"page:{end}"
         return web.json_response(body)
+
+
+def _file_card_errors(attachment: dict[str, Any], conversation: str | None) -> list[str]:
+    """What Teams refuses of file cards: a consent card outside a 1:1 chat, or either card missing its fields."""
+    kind, content = attachment.get("contentType"), attachment.get("content") or {}
+    if kind == CONSENT_TYPE:
+        errors = [] if (conversation or "").startswith("a:") else ["a file consent card outside a 1:1 chat"]
+        if not attachment.get("name") or not isinstance(content.get("sizeInBytes"), int):
+            errors.append("a file consent card needs the file's name and sizeInBytes")
+        return errors
+    needed = (attachment.get("name"), attachment.get("contentUrl"), content.get("uniqueId"), content.get("fileType"))
+    if kind == INFO_TYPE and not all(needed):
+        return ["a file info card needs name, contentUrl, uniqueId and fileType"]
+    return []
 
 
 def _account(user: TeamsUser) -> dict[str, Any]:
@@ -700,3 +782,37 @@ class TeamsClient:
         act["name"] = name
         act["value"] = value
         return act
+
+    def consent(self, user: TeamsUser, card: Call, accept: bool, upload_url: str = "") -> dict[str, Any]:
+        """The person presses Allow (``accept``) or Decline on a file consent card: a ``fileConsent/invoke`` with
+        the card's context and, on Allow, where in their OneDrive the bot may put the file (``upload_url``)."""
+        attachment = card.attachment(CONSENT_TYPE)
+        if attachment is None:
+            raise LookupError("no file consent card in that activity")
+        content = attachment["content"]
+        value: dict[str, Any] = {"type": "fileUpload", "action": "accept" if accept else "decline",
+                                 "context": content.get("acceptContext" if accept else "declineContext")}
+        if accept:
+            name = attachment["name"]
+            value["uploadInfo"] = {"contentUrl": f"https://contoso-my.sharepoint.com/personal/{user.id}/{name}",
+                                   "name": name, "uploadUrl": upload_url, "uniqueId": uuid.uuid4().hex.upper(),
+                                   "fileType": name.rsplit(".", 1)[-1]}
+        act = self.invoke(user, "fileConsent/invoke", value)
+        act["replyToId"] = card.answered_id
+        return act
+
+    def fetch(self, user: TeamsUser, card: Call, title: str) -> dict[str, Any]:
+        """The person presses ``title``, a button whose data asks for a dialog (``msteams: {type: task/fetch}``):
+        Teams sends a ``task/fetch`` invoke whose ``data`` is the button's data, and opens what the bot answers."""
+        data = card.action(title)
+        if (data.get("msteams") or {}).get("type") != "task/fetch":
+            raise LookupError(f"{title!r} does not open a dialog: {data!r}")
+        act = self.invoke(user, "task/fetch", {"type": "task/fetch", "data": data, "context": {"theme": "default"}})
+        act["replyToId"] = card.answered_id
+        return act
+
+    def submit(self, user: TeamsUser, dialog: Call, title: str, **typed: str) -> dict[str, Any]:
+        """The person presses ``title`` in a dialog after typing ``typed``: a ``task/submit`` invoke whose ``data`` is
+        the Submit's data merged with every input of the dialog's card."""
+        data = {**dialog.action(title), **dialog.input_values(), **typed}
+        return self.invoke(user, "task/submit", {"type": "task/submit", "data": data, "context": {"theme": "default"}})

@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from adapters.teams.chat import TeamsChat
+from adapters.teams.files import UploadUrls
 from adapters.teams.server import TeamsConfig, build_adapter, installer
 from adapters.teams.service_urls import ServiceUrls
 from adapters.web.server import build_web_app
@@ -35,9 +36,11 @@ from storage.teams.repo import TeamsRepo
 from tests.emulators.teams import (
     CHANNEL_ISSUER,
     BotFrameworkIssuer,
+    Call,
     ConnectorEmulator,
     TeamsClient,
     bot_framework,
+    dialog_answer,
 )
 
 APP_ID = "3f9c1e52-7b1d-4c8e-9a57-2d0b6e4f8a13"
@@ -89,6 +92,7 @@ class TeamsWorld:
         await self.connector.start()
         # The local connector is the one service URL Meridian answers on besides Microsoft's.
         self.chat.service_urls = ServiceUrls(self.connector.url)
+        self.chat.files.uploads = UploadUrls(self.connector.url)  # its OneDrive stand-in takes uploads
         self.web = build_web_app(self.app, None, installers=[installer(self.chat, self.adapter,
                                                                                self.public_url)])
         self.http = TestClient(TestServer(self.web, host="127.0.0.1"))
@@ -122,6 +126,12 @@ class TeamsWorld:
         response = await self.post(activity)
         assert response.status in {200, 201}, (response.status, await response.text())
         return response
+
+    async def dialog(self, activity: dict[str, Any]) -> Call:
+        """POST a ``task/fetch`` or ``task/submit`` invoke and read the dialog Teams would show from the answer."""
+        response = await self.send(activity)
+        assert response.status == 200, response.status
+        return dialog_answer(await response.json())
 
     async def advance_to(self, instant: datetime) -> None:
         await self.app.engine.advance_to(instant, self.clock)

@@ -86,10 +86,10 @@ async def test_user_text_cannot_mention_link_or_ping_anyone(sqlite_store: Any) -
         ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
         await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup report"))
 
-        await w.send(t.personal(ravi, "standup"))  # a form, since Teams can show one
-        form = w.connector.calls[-1]
+        await w.send(t.personal(ravi, "standup"))  # a form, since Teams can show one: in a dialog
+        form = await w.dialog(t.fetch(ravi, w.connector.calls[-1], "Open the form"))
         hostile = "<at>Alice</at> please [approve](https://evil.example/x) @everyone **now**"
-        await w.send(t.press(ravi, form, "Submit", q0=hostile, q1="<b>bold</b> & co", q2="none"))
+        await w.dialog(t.submit(ravi, form, "Submit", q0=hostile, q1="<b>bold</b> & co", q2="none"))
         posted = [c for c in w.connector.delivered("reply") if c.conversation.startswith(ML_TEAM)][-1]
         card_json = str(posted.card)
         assert "&lt;at&gt;Alice&lt;/at&gt;" in posted.card_text and "<at>Alice</at>" not in card_json
@@ -134,8 +134,9 @@ async def test_with_an_app_id_a_request_without_a_valid_token_is_refused(sqlite_
         assert w.connector.calls == [] and w.store.list_members(TENANT) == []
 
 
-async def test_invokes_are_not_handled_since_meridian_cards_only_send_action_submit(sqlite_store: Any) -> None:
-    """Teams sends ``adaptiveCard/action`` only for Action.Execute, which no Meridian card carries: 501, nothing done."""
+async def test_invokes_other_than_dialogs_are_not_handled_since_no_card_sends_action_execute(sqlite_store: Any) -> None:
+    """Teams sends ``adaptiveCard/action`` only for Action.Execute, which no Meridian card carries: 501, nothing done.
+    (``task/fetch`` and ``task/submit`` open and submit dialogs: ``test_teams_dialogs``.)"""
     async with TeamsWorld(sqlite_store, START) as w:
         w.load(TEAM)
         t = w.tenant(TENANT)
@@ -143,7 +144,7 @@ async def test_invokes_are_not_handled_since_meridian_cards_only_send_action_sub
         execute = {"action": {"type": "Action.Execute", "verb": "standup.skip",
                               "data": {"action_id": "standup.skip", "value": "daily|2027-03-15"}}, "trigger": "manual"}
         assert (await w.post(t.invoke(ravi, "adaptiveCard/action", execute))).status == 501
-        assert (await w.post(t.invoke(ravi, "task/fetch", {"data": {}}))).status == 501
+        assert (await w.post(t.invoke(ravi, "composeExtension/query", {"commandId": "x"}))).status == 501
         assert w.store.get_run(TENANT, "daily", "ravi", datetime(2027, 3, 15).date()) is None
         assert w.connector.calls == []
 

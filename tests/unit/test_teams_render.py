@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 from adapters.teams.render import (
     ACTIVITY_LIMIT,
     CARD_LIMIT,
+    DIALOG_KEY,
     ENVELOPE,
     Rendered,
     activity_size,
     card,
     cards,
+    dialog_form,
     escape,
     form_card,
+    form_opener,
     one_card,
     outgoing,
     refusal,
@@ -300,6 +303,31 @@ def test_every_form_card_is_valid_and_fits(form: Form) -> None:
     shown = {el["id"]: el.get("value", "") for el in rendered.card["body"] if el["type"].startswith("Input.")}
     refused = refusal({**data, **shown})
     assert refused is None or "is required" in refused
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(form=FORMS, error=st.text(max_size=3000))
+def test_every_dialog_of_a_form_is_valid_and_fits_with_any_refusal_shown(form: Form, error: str) -> None:
+    """A dialog's answer is an invoke response: the same 28 KB as an activity, with the card inside ``task``."""
+    rendered = form_card(form, dialog="k3y", error=error or None)
+    answer = dialog_form(rendered, form.title)
+    card_attachment = answer["task"]["value"]["card"]
+    assert card_errors(card_attachment["content"]) == []
+    assert len(json.dumps(answer).encode()) <= CARD_LIMIT
+    (submit,) = rendered.card["actions"]
+    data = submit["data"]
+    assert data[DIALOG_KEY] == "k3y" and submitted({**data, "q": "x"}) is not None
+    assert DIALOG_KEY not in submitted({**data, "q": "x"})[2]  # the key is never read as an input
+    opener = form_opener(form, "k3y")
+    assert card_errors(opener.card) == [] and sent_size(opener) <= CARD_LIMIT
+
+
+def test_a_button_that_opens_a_form_asks_teams_for_a_dialog() -> None:
+    message = Message((Actions((Button("Answer", "standup.answer", "daily|2027-03-15", "primary", opens_form=True),
+                                Button("Skip today", "standup.skip", "daily|2027-03-15"))),), fallback="x")
+    answer, skip = card(message).card["body"][0]["actions"]
+    assert answer["data"]["msteams"] == {"type": "task/fetch"} and "msteams" not in skip["data"]
+    assert submitted(answer["data"]) == ("standup.answer", "daily|2027-03-15", {}, {})
 
 
 def test_a_link_button_opens_its_page_beside_submit_buttons() -> None:
