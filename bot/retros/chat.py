@@ -29,6 +29,7 @@ from bot.retros.flow import (
     parse_action,
     refusal,
     sentence,
+    skip_meeting,
     thread_occurrence,
 )
 from bot.retros.model import CATEGORIES, category_of
@@ -154,6 +155,17 @@ async def on_action(ctx: RetroContext, act: Action) -> Reply | None:
         if not may_run(ctx, *found, act.member):
             return Reply(Message.text(refusal(ctx, *found, "close")))
         return Reply(Message.text(await close_now(ctx, *found, act.member.tz)))
+    if act.action_id == "retro.skip":
+        name, _, day = act.value.partition("|")
+        found = find_round(ctx, act.workspace, name, day)
+        if found is None:
+            return Reply(Message.text("That meeting no longer exists."))
+        if not may_run(ctx, *found, act.member):
+            return Reply(Message.text(refusal(ctx, *found, "skip a meeting of")))
+        try:
+            return Reply(Message.text(await skip_meeting(ctx, *found, act.member)))
+        except ValueError as err:
+            return Reply(Message.text(f"Not skipped: {sentence(err)}"))
     if act.action_id == "retro.action.submit":
         found = find_round(ctx, act.workspace, act.metadata.get("retro", ""), act.metadata.get("day", ""))
         if found is None:

@@ -9,9 +9,11 @@ its owner, whoever recorded it, or an admin.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot.kernel.app import Meridian
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand, meant
+from bot.kernel.dates import DateInputError, parse_day
 from bot.kernel.messages import (
     Actions,
     Attachment,
@@ -28,6 +30,7 @@ from bot.kernel.messages import (
     rich,
     truncate_user_text,
 )
+from bot.kernel.timekeeping import local_date
 from bot.retros.context import RetroContext, fmt_day, fmt_local, plan_state_key
 from bot.retros.flow import (
     add_action,
@@ -39,16 +42,19 @@ from bot.retros.flow import (
     facilitator_of,
     kept_meeting,
     may_run,
+    meeting_on,
     open_occurrence_for,
     open_round,
     parse_action,
     refusal,
     sentence,
+    skip_meeting,
     take_back_vote,
+    unskip_meeting,
 )
 from bot.retros.messages import action_line, occurrence_calendar, overdue_count
 from bot.retros.model import CATEGORIES, Item, Occurrence, Retro, category_of
-from bot.retros.plan import burden_table, current_round, ensure_plan, next_round, participants
+from bot.retros.plan import SKIPPED, burden_table, current_round, ensure_plan, next_round, participants
 from bot.retros.presence import is_absent
 
 Handler = Callable[[RetroContext, Invocation, list[str]], Awaitable[Reply]]
@@ -79,7 +85,7 @@ def _latest(ctx: RetroContext, r: Retro) -> Occurrence | None:
 
 
 async def cmd_status(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
-    if len(args) > 1:  # `/retro skip 2027-02-01`: a word that is no sub-command, not a list of retro names
+    if len(args) > 1:  # `/retro move 2027-02-01`: a word that is no sub-command, not a list of retro names
         raise CommandError(f"`/retro {truncate_user_text(args[0], 40)}` is not a command.")
     r = find_retro(ctx, inv, _one_name(args))
     occ = current_round(ctx, r)
@@ -127,8 +133,16 @@ async def cmd_schedule(ctx: RetroContext, inv: Invocation, args: list[str]) -> R
                                   " to ", Strong(fmt_local(occ.end, tz)), " your time."))
     blocks: list[Block] = [Header(f"🗓 {r.name} — next {len(occs)} slots, in your time ({tz})")]
     team = participants(ctx, r)
-    for occ in occs:
+    now = ctx.app.now()
+    called_off = [o for o in ctx.store.occurrences(r.workspace, r.name) if o.status == SKIPPED and o.start is not None
+                  and o.start > now and o.day <= occs[-1].day]
+    for occ in sorted(occs + called_off, key=lambda o: o.day):
         if occ.start is None:
+            continue
+        if occ.status == SKIPPED:
+            local = local_date(occ.start, tz)
+            blocks.append(Section(rich(Strong(fmt_local(occ.start, tz)),
+                                       f"  (skipped · `/retro unskip {local.isoformat()}` holds it after all)")))
             continue
         fixed = "fixed" if occ.published else "planned"
         nights = f" · night for {', '.join(occ.night)}" if occ.night else ""
@@ -150,6 +164,51 @@ async def cmd_schedule(ctx: RetroContext, inv: Invocation, args: list[str]) -> R
     ics = occurrence_calendar(ctx, r, [o for o in occs if o.start is not None], tz)
     return Reply(Message(tuple(blocks), fallback=f"{r.name}: the next {len(occs)} slots",
                          attachments=(Attachment(f"{r.name}-plan.ics", ics, "text/calendar"),)))
+
+
+def _meeting(ctx: RetroContext, inv: Invocation, args: list[str], doing: str) -> tuple[Retro, Occurrence]:
+    """``DATE [NAME]``: the date as the speaker says it (``2027-03-15``, ``15 mar``, ``next monday``), in their
+    own time; the retro's name last, when the workspace has several."""
+    names = {r.name for r in ctx.store.list_retros(inv.workspace)}
+    name = args[-1] if len(args) > 1 and args[-1] in names else None
+    words = args[:-1] if name else args
+    if not words:
+        raise CommandError(f"Say which meeting to {doing}: `/retro {doing} DATE`, e.g. `/retro {doing} 2027-03-15`.")
+    r = find_retro(ctx, inv, name)
+    today = local_date(ctx.app.now(), inv.member.tz)
+    try:
+        day = parse_day(" ".join(words), today)
+    except DateInputError as err:
+        raise CommandError(str(err)) from None
+    occ = meeting_on(ctx, r, day, inv.member.tz)
+    if occ is None or occ.start is None:
+        ensure_plan(ctx, r, through=day + timedelta(days=1))  # a date further ahead than the plan shown so far
+        occ = meeting_on(ctx, r, day, inv.member.tz)
+    if occ is None or occ.start is None:
+        coming = [o for o in ensure_plan(ctx, r) if o.start is not None][:3]
+        dates = ", ".join(fmt_local(o.start, inv.member.tz) for o in coming if o.start is not None)
+        raise Refusal(f"{r.name} has no meeting on {fmt_day(day)}." + (f" Coming: {dates}." if dates else ""))
+    return r, occ
+
+
+async def cmd_skip(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r, occ = _meeting(ctx, inv, args, "skip")
+    if not may_run(ctx, r, occ, inv.member):
+        return Reply(Message.text(refusal(ctx, r, occ, "skip a meeting of")))
+    try:
+        return Reply(Message.text(await skip_meeting(ctx, r, occ, inv.member)))
+    except ValueError as err:
+        raise Refusal(sentence(err)) from None
+
+
+async def cmd_unskip(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    r, occ = _meeting(ctx, inv, args, "unskip")
+    if not may_run(ctx, r, occ, inv.member):
+        return Reply(Message.text(refusal(ctx, r, occ, "hold a meeting of")))
+    try:
+        return Reply(Message.text(await unskip_meeting(ctx, r, occ, inv.member)))
+    except ValueError as err:
+        raise Refusal(sentence(err)) from None
 
 
 def _name_and_confirm(args: list[str]) -> tuple[str | None, bool]:
@@ -304,6 +363,9 @@ def family(ctx: RetroContext) -> CommandFamily[Meridian]:
             sub("schedule", "schedule [NAME]", "the next slots in your time, the burden table, a calendar file",
                 cmd_schedule),
             sub("open", "open [NAME]", "open the next retro's thread now (admins and the facilitator)", cmd_open),
+            sub("skip", "skip DATE [NAME]", "call one meeting off: no thread, no reminders, no burden (admins and "
+                "the facilitator)", cmd_skip),
+            sub("unskip", "unskip DATE [NAME]", "hold a skipped meeting after all, at its slot", cmd_unskip),
             sub("close", "close [NAME] [confirm]", "close the open retro and post its summary (admins and the "
                 "facilitator; before the meeting, add confirm)", cmd_close),
             sub("add", "add [--anon] CATEGORY: TEXT", "add an item (anonymously with --anon)", cmd_add),

@@ -46,7 +46,7 @@ from bot.retros.messages import (
     summary_message,
 )
 from bot.retros.model import ActionItem, Item, Occurrence, Retro, category_of
-from bot.retros.plan import best_other_day, mostly_away, participants, publish
+from bot.retros.plan import SKIPPED, best_other_day, is_coming, mostly_away, participants, publish
 from bot.retros.presence import is_absent, why_away
 
 RELEASE_EVERY = timedelta(hours=1)
@@ -346,6 +346,57 @@ async def add_action(ctx: RetroContext, r: Retro, occ: Occurrence, owner: Member
     return action
 
 
+# --- calling one meeting off ---------------------------------------------------------------------
+def meeting_on(ctx: RetroContext, r: Retro, day: date, tz: str) -> Occurrence | None:
+    """The meeting of ``r`` on ``day``: the date it falls on in ``tz`` (the speaker's), else its UTC date."""
+    occs = [o for o in ctx.store.occurrences(r.workspace, r.name) if o.start is not None]
+    return next((o for o in occs if o.start is not None and local_date(o.start, tz) == day),
+                next((o for o in occs if o.day == day), None))
+
+
+async def skip_meeting(ctx: RetroContext, r: Retro, occ: Occurrence, by: Member) -> str:
+    """Call one coming meeting off: its slot and date stay (nothing else moves), its pending thread, reminders
+    and notes are dropped, nobody carries burden for it, and the channel is told. Refused once its thread is
+    open or its meeting has begun; saying it twice is harmless."""
+    assert occ.start is not None
+    when = fmt_local(occ.start, by.tz)
+    if occ.status == SKIPPED:
+        return f"The {r.name} meeting on {when} is already skipped."
+    if occ.status != "planned" or occ.start <= ctx.app.now():
+        raise ValueError(f"the {r.name} meeting on {when} has begun (its thread is open or the meeting is under way), "
+                         "so it cannot be skipped now")
+    ctx.store.save_occurrence(replace(occ, status=SKIPPED))
+    ctx.app.store.cancel_pending(r.workspace, key(r, occ.day, ""))
+    await _tell_channel(ctx, r, occ, "skipped", f"is skipped ({by.name or by.id} called it off). Nobody is "
+                        "reminded of it and it costs nobody anything in the rotation.")
+    ctx.app.engine.replan()
+    return f"Skipped the {r.name} meeting on {when} (your time); {r.channel} is told."
+
+
+async def unskip_meeting(ctx: RetroContext, r: Retro, occ: Occurrence, by: Member) -> str:
+    """Hold a skipped meeting after all, at the slot it had, with its reminders planned again."""
+    assert occ.start is not None
+    when = fmt_local(occ.start, by.tz)
+    if occ.status != SKIPPED:
+        return f"The {r.name} meeting on {when} is not skipped."
+    if occ.start <= ctx.app.now():
+        raise ValueError(f"the {r.name} meeting on {when} is over")
+    ctx.store.save_occurrence(replace(occ, status="planned"))
+    await _tell_channel(ctx, r, occ, "unskipped", f"is on again ({by.name or by.id}), at the slot it had.")
+    ctx.app.engine.replan()
+    return f"The {r.name} meeting on {when} (your time) is on again; {r.channel} is told."
+
+
+async def _tell_channel(ctx: RetroContext, r: Retro, occ: Occurrence, what: str, text: str) -> None:
+    assert occ.start is not None
+    coming = [o for o in ctx.store.occurrences(r.workspace, r.name)
+              if o.day > occ.day and o.start is not None and is_coming(o, ctx.app.now())]
+    nxt = f" The next one: {fmt_local(coming[0].start, 'UTC')}." if coming and coming[0].start else ""
+    now = ctx.app.now()
+    await ctx.app.outbox.post(key(r, occ.day, what, f"{now:%Y%m%dT%H%M%S}"), r.workspace, r.channel,
+                              Message.text(f"🔁 The {r.name} meeting on {fmt_local(occ.start, 'UTC')} {text}{nxt}"))
+
+
 # --- scheduled work ----------------------------------------------------------------------------
 def _claimed(ctx: RetroContext, item: ClaimedItem) -> tuple[Retro, Occurrence] | None:
     return find_round(ctx, item.workspace, item.payload["retro"], item.payload["day"])
@@ -359,7 +410,7 @@ async def on_open(ctx: RetroContext, item: ClaimedItem) -> None:
 
 async def on_close(ctx: RetroContext, item: ClaimedItem) -> None:
     found = _claimed(ctx, item)
-    if found:
+    if found and found[1].status != SKIPPED:
         await close_round(ctx, *found)
 
 
@@ -375,7 +426,7 @@ async def on_remind(ctx: RetroContext, item: ClaimedItem) -> None:
     # A round closed before its meeting keeps the meeting: its reminders still go out. Someone who marked the
     # day off after the reminder was scheduled is not coming, so is not reminded.
     if not found or member is None or not found[0].includes(member) or found[1].end <= ctx.app.now() \
-            or is_absent(member, found[1]):
+            or found[1].status == SKIPPED or is_absent(member, found[1]):
         return
     r, occ = found
     await ctx.app.outbox.dm(f"{item.key}:dm", r.workspace, member.id,

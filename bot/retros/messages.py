@@ -194,7 +194,10 @@ def absence_message(r: Retro, occ: Occurrence, admin: Member, away: list[tuple[M
                                    "the fair rotation gives that day.")))
     else:
         blocks.append(Section(rich("Suggestion: skip this one; no other day that week has more members present.")))
-    blocks.append(Context(rich("Meridian has no command yet that skips or moves a single meeting: tell the team in "
+    day = local_date(occ.start, admin.tz).isoformat()
+    blocks.append(Actions((Button("Skip this one", "retro.skip", f"{r.name}|{occ.day.isoformat()}"),)))
+    blocks.append(Context(rich(f"Or type `/retro skip {day}`; {r.channel} is told. Meridian does not move a single "
+                               "meeting to another day: to hold it then, skip this one and tell the team in "
                                f"{r.channel}. Left as it is, the meeting stays where it is, and those away get no "
                                "reminders and carry no burden for it.")))
     return Message(tuple(blocks), fallback=f"{r.name}: {len(away)} of {members} members are away from the "

@@ -77,6 +77,7 @@ class Occurrence:
     opens_at: datetime
     published: bool = False
     status: str = "planned"
+    """planned | open | closed | skipped (an admin called this meeting off: no thread, no reminders, no burden)"""
     thread_id: str | None = None
     penalty: dict[str, float] = field(default_factory=dict)
     night: tuple[str, ...] = ()

@@ -40,6 +40,9 @@ NOTICE_KEPT = timedelta(days=7)
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("24h", timedelta(hours=24)), ("15m", timedelta(minutes=15)))
 """The day-ahead notice (moved into the member's working hours, ``presence.day_ahead_notice``) and the 15-minute
 reminder (meeting-bound, at its time)."""
+SKIPPED = "skipped"
+"""An occurrence an admin called off (``/retro skip``): it keeps its slot, so nothing else moves, and its date,
+so the rotation goes on counting from it; it has no thread, no reminders and costs nobody anything."""
 ABSENCE_WARNING = timedelta(days=7)
 """How long before a meeting the admins hear that more than half its members are away."""
 
@@ -147,19 +150,24 @@ def _paid(ctx: RetroContext, r: Retro) -> dict[date, dict[str, float]]:
     for e in ledger(ctx, r):
         if e.kind == "meeting":
             paid[e.day][e.member] = e.penalty
+    for o in ctx.store.occurrences(r.workspace, r.name):
+        if o.status == SKIPPED:  # called off: it costs nobody anything, published or not
+            paid[o.day] = {}
     return paid
 
 
 def ledger(ctx: RetroContext, r: Retro) -> list[BurdenEntry]:
     """The burden history as it counts: a member absent from a published occurrence (time off marked after it
-    was published) is not charged for it. The slot stays; only the charge goes."""
+    was published) is not charged for it, and nobody is charged for one that was skipped. The slot stays; only
+    the charge goes."""
     history = ctx.store.burden_history(r.workspace, r.name)
     members = {m.id: m for m in ctx.app.store.list_members(r.workspace)}
     occs = {o.day: o for o in ctx.store.occurrences(r.workspace, r.name)}
 
     def absent(e: BurdenEntry) -> bool:
         m, occ = members.get(e.member), occs.get(e.day)
-        return e.kind == "meeting" and m is not None and occ is not None and is_absent(m, occ)
+        return e.kind == "meeting" and m is not None and occ is not None and (occ.status == SKIPPED
+                                                                              or is_absent(m, occ))
 
     return [replace(e, penalty=0.0, early=False, late=False, night=False) if absent(e) else e for e in history]
 
@@ -352,7 +360,8 @@ def burden_table(ctx: RetroContext, r: Retro, occs: list[Occurrence]) -> list[tu
             row[3] += e.night
     last = max((o.day for o in occs), default=None)
     planned = [o for o in ctx.store.occurrences(r.workspace, r.name)
-               if last is not None and o.day <= last and not o.published and o.start is not None]
+               if last is not None and o.day <= last and not o.published and o.start is not None
+               and o.status != SKIPPED]
     for occ in planned:
         assert occ.start is not None
         for m in present(members, occ):
