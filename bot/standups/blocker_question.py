@@ -18,6 +18,7 @@ from bot.kernel.ports import ActivityOwners, StandupRun
 from bot.standups.blockers import Verdict, blocker_text, verdict_key, verdict_of
 from bot.standups.messages import answer_message, summary_message, thread_header
 from bot.standups.model import answer_key, fmt_day, is_closed, standup_key, thread_key
+from bot.standups.tracking import track
 
 if TYPE_CHECKING:
     from bot.kernel.app import Action, Meridian
@@ -63,6 +64,7 @@ async def on_blocker_action(app: Meridian, act: Action, *, owners: ActivityOwner
         return Reply(Message.text(f"Your {s.name} answer for {fmt_day(day)} has no blocker answer any more."))
     verdict: Verdict = "blocker" if act.action_id == CONFIRM else "none"
     app.store.kv_set(s.workspace, verdict_key(act.member.id, s.name, day), {"text": text, "verdict": verdict})
+    track(app, s, act.member, run)
     if app.outbox.sent(answer_key(s, act.member.id, day)):
         await app.outbox.update(s.workspace, answer_key(s, act.member.id, day),
                                 answer_message(app, owners, s, act.member, run, verdict=verdict))

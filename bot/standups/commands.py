@@ -23,6 +23,7 @@ from bot.kernel.messages import (
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
 from bot.kernel.timekeeping import TimeInputError, cutoff_at, local_date
+from bot.standups.blocker_items import cmd_blockers
 from bot.standups.blockers import Blocker, blocker_in
 from bot.standups.flow import dm, skip_day, start_conversation
 from bot.standups.messages import (
@@ -276,5 +277,7 @@ def family(owners: ActivityOwners | None = None) -> CommandFamily[Meridian]:
                        "a day's report, shown to you only; add public to post it in the channel",
                        partial(cmd_report, owners=owners)),
             Subcommand("stats", "stats", "participation and open blockers over 4 weeks", cmd_stats),
+            Subcommand("blockers", "blockers [NAME]",
+                       "open blockers with their age and owner; press Resolved when one clears", cmd_blockers),
         ],
     )

@@ -23,6 +23,7 @@ from bot.kernel.domain import Member, Standup
 from bot.kernel.messages import Context, Message, rich
 from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem
 from bot.kernel.timekeeping import cutoff_at, is_standup_day
+from bot.standups.blocker_items import after_summary
 from bot.standups.blocker_question import ask_if_unsure
 from bot.standups.blockers import verdict_of
 from bot.standups.messages import (
@@ -52,6 +53,7 @@ from bot.standups.model import (
     thread_opened,
 )
 from bot.standups.setup import setup_from_form
+from bot.standups.tracking import track
 
 if TYPE_CHECKING:
     from bot.kernel.app import Action, IncomingMessage, Meridian
@@ -96,6 +98,7 @@ async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup,
     padded = [a.strip() for a in answers] + [""] * (len(s.questions) - len(answers))
     run = replace(run, status="answered", answers=tuple(padded[: len(s.questions)]), answered_at=now)
     app.store.save_run(run)
+    track(app, s, m, run)
     key = answer_key(s, m.id, day)
     if was_answered and app.outbox.sent(key):
         await app.outbox.update(s.workspace, key,
@@ -216,6 +219,7 @@ async def on_summary(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners
                           thread_key=thread_key(s, day))
     await app.outbox.update(s.workspace, thread_key(s, day), thread_header(s, day, headline))
     app.store.kv_set(s.workspace, closed_key(s, day), True)
+    await after_summary(app, owners, s, day)
 
 
 # --- conversation in DMs ---------------------------------------------------------------------

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from bot.kernel.messages import Message
 from bot.kernel.ports import ActivityOwners
+from bot.standups.blocker_items import FOLLOW_UP, on_follow_up, on_item_action
 from bot.standups.blocker_question import ACTION_PREFIX, on_blocker_action
 from bot.standups.commands import family
 from bot.standups.flow import on_action, on_dm, on_idle_dm, on_nudge, on_reminder, on_summary
 from bot.standups.home import standup_blocks
 from bot.standups.model import answer_key
 from bot.standups.plan import plan_standups
+from bot.standups.tracking import ITEM_PREFIX
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -42,6 +44,8 @@ class Standups:
         app.on_message(on_idle_dm, last=True)
         app.on_action("standup.", partial(on_action, owners=self.owners))
         app.on_action(ACTION_PREFIX, partial(on_blocker_action, owners=self.owners))
+        app.on_action(ITEM_PREFIX, partial(on_item_action, owners=self.owners))
+        app.on_due(FOLLOW_UP, on_follow_up)
         app.add_home_section(standup_blocks)
 
         async def forget(workspace: str, member_id: str) -> dict[str, int]:
