@@ -30,11 +30,11 @@ from bot.kernel.messages import (
     rich,
     truncate_user_text,
 )
-from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem
+from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem, StandupRun
 from bot.kernel.quiet import notify
 from bot.kernel.routing import Routing, named, route
 from bot.kernel.timekeeping import at_local, local_date
-from bot.standups.messages import answer_message, summary_message, thread_header
+from bot.standups.messages import answer_message, owner_hint, resolved_note, summary_message, thread_header
 from bot.standups.model import (
     answer_key,
     find_standup,
@@ -51,9 +51,11 @@ from bot.standups.tracking import (
     TrackedBlocker,
     day_number,
     find,
+    load,
     open_items,
     resolve_actions,
     save,
+    track,
 )
 
 if TYPE_CHECKING:
@@ -116,6 +118,8 @@ async def refresh_posts(app: Meridian, owners: ActivityOwners | None, s: Standup
         if run is not None and app.outbox.sent(answer_key(s, author.id, day)):
             await app.outbox.update(s.workspace, answer_key(s, author.id, day),
                                     answer_message(app, owners, s, author, run))
+    if item.escalated_on is not None and app.outbox.sent(escalation_key(s, item)):
+        await app.outbox.update(s.workspace, escalation_key(s, item), escalation_resolved(s, author, item))
     today = local_date(app.now(), s.tz) + timedelta(days=1)
     first = max(item.since, today - timedelta(days=REFRESH_DAYS))
     for offset in range((today - first).days + 1):
@@ -124,6 +128,16 @@ async def refresh_posts(app: Meridian, owners: ActivityOwners | None, s: Standup
             message, headline = summary_message(app, owners, s, day)
             await app.outbox.update(s.workspace, standup_key(s, "summary", day), message)
             await app.outbox.update(s.workspace, thread_key(s, day), thread_header(s, day, headline))
+
+
+async def track_answer(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member,
+                       run: StandupRun) -> list[TrackedBlocker]:
+    """Track the answer just saved; the blockers it ended (an answer naming none), whose posts still show them open.
+
+    Call ``refresh_posts`` for each after the answer itself is posted."""
+    before = {i.since for i in open_items(app, s, m.id)}
+    track(app, s, m, run)
+    return [i for i in load(app, s, m.id) if i.since in before and not i.is_open]
 
 
 # --- after each day's summary: follow-ups and escalations --------------------------------------
@@ -148,7 +162,8 @@ def next_working_day(m: Member, after: date) -> date | None:
 
 
 def plan_follow_up(app: Meridian, s: Standup, m: Member, item: TrackedBlocker, day: date) -> None:
-    nxt = next_working_day(m, max(day, local_date(app.now(), m.tz)))
+    """At the start of the author's working day after ``day``, or now when that day has already begun for them."""
+    nxt = next_working_day(m, day)
     if nxt is None:
         return
     at = max(at_local(nxt, m.hours.start, m.tz), app.now())
@@ -219,12 +234,24 @@ async def escalate(app: Meridian, owners: ActivityOwners | None, s: Standup, m: 
         Context(rich(f"Over to {role}: ", *named(routing.people))),
         resolve_actions(s, item),
     ), fallback=f"{m.name}'s {s.name} blocker is open on day {n}")
-    await app.outbox.post(standup_key(s, "escalation", m.id, item.since.isoformat()), s.workspace, s.channel,
-                          message, thread_key=thread_key(s, day))
+    await app.outbox.post(escalation_key(s, item), s.workspace, s.channel, message, thread_key=thread_key(s, day))
+
+
+def escalation_key(s: Standup, item: TrackedBlocker) -> str:
+    return standup_key(s, "escalation", item.member, item.since.isoformat())
+
+
+def escalation_resolved(s: Standup, author: Member, item: TrackedBlocker) -> Message:
+    """The escalation once the blocker ended: no buttons, and nobody named again."""
+    escalated = f", escalated {fmt_day(item.escalated_on)}" if item.escalated_on else ""
+    return Message((Section(rich(f"✅ {author.name}'s blocker (since {fmt_day(item.since)}{escalated}) "
+                                 "is resolved: ", truncate_user_text(item.text, 500),
+                                 resolved_note(s, item))),),
+                   fallback=f"{author.name}'s {s.name} blocker is resolved")
 
 
 # --- /standup blockers -----------------------------------------------------------------------
-async def cmd_blockers(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
+async def cmd_blockers(app: Meridian, inv: Invocation, args: list[str], *, owners: ActivityOwners | None) -> Reply:
     """The stand-up's open blockers, oldest first: whose, how old, and which day's thread first showed it."""
     if len(args) > 1:
         raise CommandError("Name at most one stand-up: `/standup blockers [NAME]`.")
@@ -243,7 +270,7 @@ async def cmd_blockers(app: Meridian, inv: Invocation, args: list[str]) -> Reply
                  else f"answer for {fmt_day(item.since)}, not in a thread yet")
         escalated = f" · escalated {fmt_day(item.escalated_on)}" if item.escalated_on else ""
         blocks.append(Section(rich(Strong(m.name), f" · day {n} (since {fmt_day(item.since)}): ",
-                                   truncate_user_text(item.text, 300))))
+                                   truncate_user_text(item.text, 300), *owner_hint(app, owners, s, item.text))))
         blocks.append(Context(rich(f"See the {where}{escalated}.")))
         blocks.append(resolve_actions(s, item))
     return Reply(Message(tuple(blocks), fallback=f"{s.name}: {len(rows)} open blockers"))

@@ -278,6 +278,7 @@ def family(owners: ActivityOwners | None = None) -> CommandFamily[Meridian]:
                        partial(cmd_report, owners=owners)),
             Subcommand("stats", "stats", "participation and open blockers over 4 weeks", cmd_stats),
             Subcommand("blockers", "blockers [NAME]",
-                       "open blockers with their age and owner; press Resolved when one clears", cmd_blockers),
+                       "open blockers with their age and owner; press Resolved when one clears",
+                       partial(cmd_blockers, owners=owners)),
         ],
     )

@@ -172,6 +172,16 @@ def answer_message(app: Meridian, owners: ActivityOwners | None, s: Standup, m: 
     return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
 
 
+def with_resolve(app: Meridian, s: Standup, m: Member, day: date, text: str) -> Message:
+    """A reply to the author about their answers, with **Resolved** when the answers name an open blocker."""
+    item = covering(app, s, m.id, day)
+    if item is None or not item.is_open or day not in item.days:
+        return Message.text(text)
+    return Message((Section(rich(text)), Context(rich("🚧 Blocker: ", truncate_user_text(item.text, 300),
+                                                      " — press Resolved when it clears.")),
+                    resolve_actions(s, item)), fallback=text)
+
+
 def resolved_note(s: Standup, item: TrackedBlocker) -> str:
     """`` — resolved by Ravi, Tue 16 Mar 10:02 GMT`` (the stand-up's zone), or by the author's answer."""
     if item.resolved_at is None:
