@@ -24,6 +24,8 @@ from bot.kernel.messages import (
     Button,
     Context,
     Header,
+    Inline,
+    Link,
     Message,
     Section,
     Strong,
@@ -251,6 +253,17 @@ def escalation_resolved(s: Standup, author: Member, item: TrackedBlocker) -> Mes
 
 
 # --- /standup blockers -----------------------------------------------------------------------
+async def where_shown(app: Meridian, s: Standup, item: TrackedBlocker) -> tuple[Inline, ...]:
+    """A link to the thread that first showed the blocker (the platform's own), else the thread named."""
+    day = item.since
+    if not thread_opened(app, s, day):
+        return (f"Answered for {fmt_day(day)}; not in a thread yet",)
+    link = await app.outbox.link(s.workspace, thread_key(s, day))
+    if link is None:
+        return (f"See the thread of {fmt_day(day)} in {s.channel}",)
+    return ("See ", Link(link, f"the thread of {fmt_day(day)}"), f" in {s.channel}")
+
+
 async def cmd_blockers(app: Meridian, inv: Invocation, args: list[str], *, owners: ActivityOwners | None) -> Reply:
     """The stand-up's open blockers, oldest first: whose, how old, and which day's thread first showed it."""
     if len(args) > 1:
@@ -266,12 +279,10 @@ async def cmd_blockers(app: Meridian, inv: Invocation, args: list[str], *, owner
     if not rows:
         blocks.append(Context(rich("No open blockers.")))
     for n, m, item in rows:
-        where = (f"thread of {fmt_day(item.since)} in {s.channel}" if thread_opened(app, s, item.since)
-                 else f"answer for {fmt_day(item.since)}, not in a thread yet")
         escalated = f" · escalated {fmt_day(item.escalated_on)}" if item.escalated_on else ""
         blocks.append(Section(rich(Strong(m.name), f" · day {n} (since {fmt_day(item.since)}): ",
                                    truncate_user_text(item.text, 300), *owner_hint(app, owners, s, item.text))))
-        blocks.append(Context(rich(f"See the {where}{escalated}.")))
+        blocks.append(Context(rich(*await where_shown(app, s, item), escalated, ".")))
         blocks.append(resolve_actions(s, item))
     return Reply(Message(tuple(blocks), fallback=f"{s.name}: {len(rows)} open blockers"))
 

@@ -5,7 +5,7 @@ summary each carry **Resolved** (Block Kit checked with slack_sdk's own models).
 longer a member presses and is refused with one line, changing nothing; Alice presses it on the
 summary and every post that shows the blocker is edited for everyone; a second press says who
 resolved it; no follow-up DM goes to Ravi for a resolved blocker; ``/standup blockers`` answers
-privately, and a wrong argument gets one line.
+privately with Slack's permalink to the thread, and a wrong argument gets one line.
 """
 
 from __future__ import annotations
@@ -111,6 +111,20 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
     summary = next(p for p in thread_posts() if "ml-daily summary" in shown(p))
     button = resolve_buttons(summary)[0]
 
+    # /standup blockers, privately: age (his Tuesday has begun in Kolkata: day 2), whose, Slack's link to the thread
+    replies = len(emulator.calls("response_url"))
+    status, _ = await slack.command("blockers", user="U0ALICE")
+    assert status == 200
+    await slack.until(lambda: len(emulator.calls("response_url")) > replies)
+    listing = emulator.calls("response_url")[replies].params
+    header = next(c for c in emulator.calls("chat.postMessage")
+                  if c.params["channel"] == "C0TEAM" and "thread_ts" not in c.params)
+    ts = str(header.result["ts"]) if header.result else ""
+    assert listing["response_type"] == "ephemeral" and resolve_buttons(listing)
+    assert "Ravi* · day 2 (since Mon 15 Mar 2027): Blocked on GPU quota &lt;!channel&gt;" in shown(listing)
+    assert f"<https://acme.slack.com/archives/C0TEAM/p{ts.replace('.', '')}|the thread of Mon 15 Mar 2027>" \
+        in shown(listing)
+
     # someone who left the team cannot press: one line, nothing changed
     status, _ = await slack.command("forget-me confirm", user="U0MARTA", command="/meridian")
     assert status == 200
@@ -148,7 +162,7 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
     status, _ = await slack.command("blockers", user="U0ALICE")
     assert status == 200
     status, _ = await slack.command("blockers ml-daily extra", user="U0ALICE")
-    await slack.until(lambda: len(emulator.calls("response_url")) >= 5)
+    await slack.until(lambda: len(emulator.calls("response_url")) >= 7)
     answers = [str(c.params.get("text", "")) + shown(c.params) for c in emulator.calls("response_url")[-2:]]
     assert any("open blockers (0)" in a for a in answers)
     assert any("Name at most one stand-up: `/standup blockers [NAME]`." in a for a in answers)
