@@ -10,6 +10,7 @@ privately with Slack's permalink to the thread, and a wrong argument gets one li
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -135,10 +136,16 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
     assert len(emulator.calls("chat.update")) == updates_before
 
     # Alice resolves it from the summary: the summary, the answer and the thread's header are edited
-    said = await press(slack, button, "U0ALICE")
-    assert said == ("Resolved: Ravi's blocker “Blocked on GPU quota &lt;!channel&gt;” (since Mon 15 Mar 2027). "
-                    "The ml-daily report says so for everyone.")
+    # (pressed twice at once, a double click: resolved once)
+    before = len(emulator.calls("response_url"))
+    await asyncio.gather(*(slack.press(button, "U0ALICE", channel="C0TEAM") for _ in range(2)))
+    await slack.until(lambda: len(emulator.calls("response_url")) == before + 2)
+    said = sorted(str(c.params["text"]) for c in emulator.calls("response_url")[before:])
+    assert said[1] == ("Resolved: Ravi's blocker “Blocked on GPU quota &lt;!channel&gt;” (since Mon 15 Mar 2027). "
+                       "The ml-daily report says so for everyone.")
+    assert said[0].startswith("Already resolved by Alice")
     await slack.until(lambda: len(emulator.calls("chat.update")) >= updates_before + 3)
+    await slack.settle(0.2)
     edits = [c.params for c in emulator.calls("chat.update")[updates_before:]]
     edited_summary = next(p for p in edits if "ml-daily summary" in shown(p))
     assert "✅" in shown(edited_summary) and "resolved by Alice" in shown(edited_summary)
@@ -149,6 +156,7 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
     assert all("<!channel>" not in shown(p) for p in edits)
     log = slack.app.store.kv_get("T0001", "member:ravi:blocker-items:ml-daily")["items"][0]["log"]
     assert [(e["who"], e["what"]) for e in log] == [("ravi", "named"), ("alice", "resolved")]
+    assert len([p for p in edits if "ml-daily summary" in shown(p)]) == 1, "edited once, not once per press"
 
     # a second press, from the answer's old button: who resolved it, and nothing more
     assert (await press(slack, resolve_buttons(posted)[0], "U0RAVI")).startswith("Already resolved by Alice")
