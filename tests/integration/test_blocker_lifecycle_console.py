@@ -55,6 +55,8 @@ still waiting on GPU quota
 :as kenji
 :press Resolved
 :press Resolved
+:as alice
+/standup stats
 :at 2027-03-18T04:05Z
 :as ravi
 :dm
@@ -142,6 +144,11 @@ def test_a_blocker_is_carried_followed_up_escalated_and_resolved_across_days_and
     assert "Resolved: your blocker “still waiting on GPU quota” (since Mon 15 Mar 2027). " \
            "The ml-daily report says so for everyone." in out
     assert "Already resolved by Kenji (Thu 18 Mar 11:05 your time); nothing changed." in out
+
+    # /standup stats counts the same items: Kenji's is resolved, Ravi's is on his fourth day
+    stats = next(p for p in posts if "📊 ml-daily — last 28 days" in p)
+    assert "Open blockers (1)" in stats and "Ravi (day 4): still no feature store access" in stats
+    assert "Kenji (day" not in stats
 
     # Ravi's answer says nothing is in the way: it ends his, and the reports say so
     assert "resolved by their next answer" in out[out.index("» ravi@DM> no blockers"):]
