@@ -105,7 +105,8 @@ def load(app: Meridian, s: Standup, member: str) -> list[TrackedBlocker]:
     raw = app.store.kv_get(s.workspace, items_key(member, s.name))
     if not isinstance(raw, dict):
         return []
-    return [TrackedBlocker.from_json(x) for x in raw.get("items", [])]
+    # The key says whose they are (a merge moves the key; the id kept inside may be the old one).
+    return [TrackedBlocker.from_json({**x, "member": member}) for x in raw.get("items", [])]
 
 
 def save(app: Meridian, s: Standup, member: str, items: list[TrackedBlocker]) -> None:

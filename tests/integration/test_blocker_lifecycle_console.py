@@ -187,6 +187,9 @@ waiting on the feature store credentials
 :at 2027-03-17T09:00Z
 :as alice
 /standup blockers
+# Marta leaves and asks to be forgotten: the escalation quoting her blocker is taken down too
+:as marta
+/meridian forget-me confirm
 """
 
 
@@ -220,3 +223,7 @@ def test_escalate_after_a_delegate_quiet_hours_and_a_day_away(tmp_path: Path) ->
     listing = next(p for p in posts if "open blockers (2)" in p)
     assert "Marta · day 3 (since Mon 15 Mar 2027)" in listing and "escalated Tue 16 Mar 2027" in listing
     assert "Kenji · day 2 (since Mon 15 Mar 2027): waiting on legal sign-off" in listing
+
+    forgotten = out[out.index("/meridian forget-me confirm"):]
+    assert "(A blocker's escalation taken down: its author left the team and asked to be forgotten.)" in forgotten
+    assert "waiting on the feature store credentials" not in forgotten
