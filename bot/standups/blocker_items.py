@@ -132,8 +132,7 @@ async def refresh_posts(app: Meridian, owners: ActivityOwners | None, s: Standup
             await app.outbox.update(s.workspace, thread_key(s, day), thread_header(s, day, headline))
 
 
-async def track_answer(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member,
-                       run: StandupRun) -> list[TrackedBlocker]:
+def track_answer(app: Meridian, s: Standup, m: Member, run: StandupRun) -> list[TrackedBlocker]:
     """Track the answer just saved; the blockers it ended (an answer naming none), whose posts still show them open.
 
     Call ``refresh_posts`` for each after the answer itself is posted."""

@@ -98,7 +98,7 @@ async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup,
     padded = [a.strip() for a in answers] + [""] * (len(s.questions) - len(answers))
     run = replace(run, status="answered", answers=tuple(padded[: len(s.questions)]), answered_at=now)
     app.store.save_run(run)
-    ended = await track_answer(app, owners, s, m, run)
+    ended = track_answer(app, s, m, run)
     said = await _show_answers(app, owners, s, m, run, was_answered)
     for item in ended:  # the answer says it is gone: every report that shows it open says so
         await refresh_posts(app, owners, s, m, item)
