@@ -227,3 +227,29 @@ def test_escalate_after_a_delegate_quiet_hours_and_a_day_away(tmp_path: Path) ->
     forgotten = out[out.index("/meridian forget-me confirm"):]
     assert "(A blocker's escalation taken down: its author left the team and asked to be forgotten.)" in forgotten
     assert "waiting on the feature store credentials" not in forgotten
+
+
+def test_escalate_after_is_read_kept_and_refused_like_every_team_file_key(tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text(TEAM)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}  # through the migrations, 0024 included
+    assert meridian("import", str(team), env=env, cwd=tmp_path).returncode == 0
+    exported = meridian("export", env=env, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert "escalate_after: 1" in exported.stdout
+
+    for wrong, shown in (('"2"', '"2"'), ("true", "True"), ("-1", "-1"), ("61", "61")):
+        team.write_text(TEAM.replace("escalate_after: 1", f"escalate_after: {wrong}"))
+        result = meridian("schedule", "preview", "--team", str(team))
+        assert result.returncode == 2
+        assert result.stderr.strip().endswith(f"escalate_after must be a whole number of working days from 0 "
+                                              f"(never) to 60, not {shown}"), result.stderr
+
+    team.write_text(TEAM)
+    script = ("/standup setup daily escalate=never\n/standup setup daily escalate=soon\n"
+              "/standup setup daily escalate=3\n")
+    out = meridian("console", "--team", str(team), "--start", "2027-03-15T12:00Z",
+                   stdin=":as alice\n" + script).stdout
+    assert "`escalate=soon`: escalate_after must be a whole number of working days from 0 (never) to 60, " \
+           "not \"soon\"." in out
+    assert out.count("daily in #team: 09:30 each person's time") == 2
