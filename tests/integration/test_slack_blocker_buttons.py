@@ -126,6 +126,16 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
     assert f"<https://acme.slack.com/archives/C0TEAM/p{ts.replace('.', '')}|the thread of Mon 15 Mar 2027>" \
         in shown(listing)
 
+    # Ravi's home page shows it, with its button
+    await slack.event({"type": "app_home_opened", "user": "U0RAVI", "channel": "D0RAVI", "tab": "home"})
+    await slack.until(lambda: bool(emulator.calls("views.publish")))
+    home = emulator.calls("views.publish")[0].params["view"]
+    home = home if isinstance(home, dict) else json.loads(home)
+    assert "🚧 Your open blocker (day 2, since Mon 15 Mar): Blocked on GPU quota &lt;!channel&gt;" in \
+        json.dumps(home, ensure_ascii=False)
+    assert [e["value"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+            if e["text"]["text"] == "Resolved"] == [button["value"]]
+
     # someone who left the team cannot press: one line, nothing changed
     status, _ = await slack.command("forget-me confirm", user="U0MARTA", command="/meridian")
     assert status == 200
