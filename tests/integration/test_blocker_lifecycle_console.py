@@ -253,3 +253,28 @@ def test_escalate_after_is_read_kept_and_refused_like_every_team_file_key(tmp_pa
     assert "`escalate=soon`: escalate_after must be a whole number of working days from 0 (never) to 60, " \
            "not \"soon\"." in out
     assert out.count("daily in #team: 09:30 each person's time") == 2
+
+
+EDITED = """
+:at 2027-03-15T04:05Z
+:as ravi
+:dm
+Retrained churn v7
+Compare v7 with champion
+Blocked on GPU quota
+/standup
+keep
+keep
+no blockers after all
+/standup blockers
+"""
+
+
+def test_an_answer_edited_to_no_blocker_takes_the_blocker_back() -> None:
+    result = meridian("console", "--start", "2027-03-14T22:00Z", "--strict", stdin=EDITED)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    out = result.stdout
+    edited = entries(out[out.index("» ravi@DM> no blockers after all"):])
+    post = next(p for p in edited if "(edited its message" in p and "Compare v7 with champion" in p)
+    assert "Blocker" not in post and "[Resolved]" not in post
+    assert "open blockers (0)" in out[out.rindex("/standup blockers"):]
