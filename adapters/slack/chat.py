@@ -249,6 +249,13 @@ class SlackChat:
         await self.call(workspace, "chat.update", channel=posted.channel, ts=posted.message_id,
                          text=part.text, blocks=part.blocks)
 
+    async def permalink(self, workspace: str, posted: Posted) -> str | None:
+        """``LinksToMessages``: Slack's own permalink for the message (``chat.getPermalink``)."""
+        data = await self.call(workspace, "chat.getPermalink", for_sending=False, channel=posted.channel,
+                               message_ts=posted.message_id)
+        link = data.get("permalink")
+        return link if isinstance(link, str) and link.startswith("https://") else None
+
     async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted:
         channel = await self.dm_channel(member)
         return await self.post(member.workspace, channel, message, key=key)

@@ -216,6 +216,8 @@ class Standup:
     """The zone in which channel events (the summary) are shown."""
     paused: bool = False
     mention_missing: bool = False
+    escalate_after: int = 2
+    """Working days a blocker may stay open before its escalation is posted in the thread; 0 for never."""
 
     def includes(self, member: Member) -> bool:
         return self.members is None or member.id in self.members

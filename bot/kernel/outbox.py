@@ -33,6 +33,7 @@ from bot.kernel.ports import (
     Clock,
     ConfirmsDelivery,
     DeliveryError,
+    LinksToMessages,
     OutboxEntry,
     Posted,
     RateLimited,
@@ -126,6 +127,18 @@ class Outbox:
         if entry and entry.status == "sent" and entry.channel and entry.message_id:
             return Posted(entry.channel, entry.message_id)
         return None
+
+    async def link(self, workspace: str, key: str) -> str | None:
+        """A link people can open to the message sent under ``key``; ``None`` when it is not out, or the
+        platform gives no links (``LinksToMessages``) or cannot now (a link is never worth a failure)."""
+        posted = self.sent(key)
+        port = self._chat_for(workspace)
+        if posted is None or not isinstance(port, LinksToMessages):
+            return None
+        try:
+            return await port.permalink(workspace, posted)
+        except DeliveryError:
+            return None
 
     async def retry_pending(self, limit: int = 500) -> int:
         """Send what failed before (or was cut short by a crash); returns how many went out."""

@@ -119,6 +119,19 @@ class ConfirmsDelivery(Protocol):
         ...
 
 
+@runtime_checkable
+class LinksToMessages(Protocol):
+    """A chat port that can give a link to a message it posted (an optional capability).
+
+    ``/standup blockers`` links each blocker to the thread that showed it; a port without it
+    (the console) names the thread's day and channel instead.
+    """
+
+    async def permalink(self, workspace: str, posted: Posted) -> str | None:
+        """The message's address for people to open, or ``None`` when the platform cannot tell now."""
+        ...
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file a person shared, as the chat platform handed it over."""

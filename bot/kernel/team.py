@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.kernel.app import Meridian
 from bot.kernel.calendars import HolidayCalendar
-from bot.kernel.domain import QUIET, WEEKDAYS, Hours, Workspace
+from bot.kernel.domain import QUIET, WEEKDAYS, Hours, Standup, Workspace
 from bot.kernel.status import SETTING_KEY, StatusRules, rules_for
 from bot.kernel.teamfile import TeamFile
 
@@ -97,6 +97,8 @@ def export_team(app: Meridian, workspace: str) -> dict[str, Any]:
             st["mention_missing"] = True
         if s.paused:
             st["paused"] = True
+        if s.escalate_after != Standup.escalate_after:
+            st["escalate_after"] = s.escalate_after
         standups.append(st)
     team: dict[str, Any] = {"workspace": workspace}
     if team_holidays is not None:

@@ -44,7 +44,7 @@ MEMBER_KEYS = {"id", "name", "tz", "hours", "workdays", "ooo", "holidays", "quie
                "delegate"}
 HOLIDAY_KEYS = {"country", "subdivision", "extra", "removals"}
 STANDUP_KEYS = {"name", "channel", "remind_at", "days", "members", "questions", "nudge_after", "cutoff", "tz",
-                "mention_missing", "paused"}
+                "mention_missing", "paused", "escalate_after"}
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
@@ -141,6 +141,18 @@ def _questions(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+MAX_ESCALATE_AFTER = 60
+
+
+def _working_days(value: Any) -> int:
+    """``escalate_after``: a whole number of working days, 0 for never (``true``/``"2"`` are refused, not guessed)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ESCALATE_AFTER:
+        shown = f'"{value}"' if isinstance(value, str) else str(value)
+        raise TimeInputError(f"escalate_after must be a whole number of working days from 0 (never) to "
+                             f"{MAX_ESCALATE_AFTER}, not {shown[:40]}")
+    return value
+
+
 STANDUP_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "remind_at": lambda v: parse_hhmm(_str(v, "remind_at")),
     "days": _days,
@@ -148,6 +160,7 @@ STANDUP_SETTINGS: dict[str, Callable[[Any], Any]] = {
     "nudge_after": lambda v: parse_duration(_str(v, "nudge_after")),
     "tz": lambda v: validate_zone(_str(v, "tz")),
     "questions": _questions,
+    "escalate_after": _working_days,
 }
 """The stand-up settings both the team file and ``/standup setup`` check, by their team-file key."""
 

@@ -15,6 +15,7 @@ from bot.kernel.commands import Reply
 from bot.kernel.domain import Member, Standup
 from bot.kernel.messages import Actions, Button, Context, Message, Section, rich, truncate_user_text
 from bot.kernel.ports import ActivityOwners, StandupRun
+from bot.standups.blocker_items import refresh_posts, track_answer
 from bot.standups.blockers import Verdict, blocker_text, verdict_key, verdict_of
 from bot.standups.messages import answer_message, summary_message, thread_header
 from bot.standups.model import answer_key, fmt_day, is_closed, standup_key, thread_key
@@ -63,6 +64,7 @@ async def on_blocker_action(app: Meridian, act: Action, *, owners: ActivityOwner
         return Reply(Message.text(f"Your {s.name} answer for {fmt_day(day)} has no blocker answer any more."))
     verdict: Verdict = "blocker" if act.action_id == CONFIRM else "none"
     app.store.kv_set(s.workspace, verdict_key(act.member.id, s.name, day), {"text": text, "verdict": verdict})
+    ended = track_answer(app, s, act.member, run)
     if app.outbox.sent(answer_key(s, act.member.id, day)):
         await app.outbox.update(s.workspace, answer_key(s, act.member.id, day),
                                 answer_message(app, owners, s, act.member, run, verdict=verdict))
@@ -70,5 +72,7 @@ async def on_blocker_action(app: Meridian, act: Action, *, owners: ActivityOwner
         message, headline = summary_message(app, owners, s, day)
         await app.outbox.update(s.workspace, standup_key(s, "summary", day), message)
         await app.outbox.update(s.workspace, thread_key(s, day), thread_header(s, day, headline))
+    for item in ended:  # "not a blocker": the blocker open from an earlier day is gone too
+        await refresh_posts(app, owners, s, act.member, item)
     said = "a blocker" if verdict == "blocker" else "not a blocker"
     return Reply(Message.text(f"Noted: “{truncate_user_text(text, 200)}” is {said} ({s.name}, {fmt_day(day)})."))

@@ -23,7 +23,8 @@ from bot.kernel.messages import (
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
 from bot.kernel.timekeeping import TimeInputError, cutoff_at, local_date
-from bot.standups.blockers import Blocker, blocker_in
+from bot.standups.blocker_items import cmd_blockers
+from bot.standups.blockers import Blocker, verdict_of
 from bot.standups.flow import dm, skip_day, start_conversation
 from bot.standups.messages import (
     answer_form,
@@ -49,6 +50,7 @@ from bot.standups.model import (
 )
 from bot.standups.report import EXCUSED, no_stand_up, standing
 from bot.standups.setup import SETUP_KEYS, apply_setup, require_admin, setup_form
+from bot.standups.tracking import day_number, open_items
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -207,11 +209,11 @@ async def cmd_stats(app: Meridian, inv: Invocation, args: list[str]) -> Reply:
         mine = by_member.get(m.id, {})
         start = min(mine, default=team_start)  # from their first stand-up, not from before they joined
         lines.append(Section(rich(Strong(m.name), f": {_participation(app, s, m, mine, start, today, held)}")))
-        blocker = _open_blocker(app, s, mine, today)
+        blocker = _open_blocker(app, s, m)
         if blocker is not None:
-            age, found = blocker
+            n, found = blocker
             mark = "" if found.confirmed else ", unconfirmed"
-            open_blockers.append(Section(rich(Strong(m.name), f" ({age} day{'s' if age != 1 else ''}{mark}): ",
+            open_blockers.append(Section(rich(Strong(m.name), f" (day {n}{mark}): ",
                                               truncate_user_text(found.text, 300))))
     blocks: list[Any] = [Header(f"📊 {s.name} — last {STATS_DAYS} days"), *lines, Divider(),
                          Section(rich(Strong(f"Open blockers ({len(open_blockers)})"))),
@@ -245,20 +247,18 @@ def _participation(app: Meridian, s: Standup, m: Member, mine: dict[date, Standu
     return text
 
 
-def _open_blocker(app: Meridian, s: Standup, mine: dict[date, StandupRun], today: date) -> tuple[int, Blocker] | None:
-    """The blocker in the member's latest answer, and for how many days their answers have carried one."""
-    answered_runs = sorted((r for r in mine.values() if r.status == "answered"), key=lambda r: r.day)
-    if not answered_runs:
+def _open_blocker(app: Meridian, s: Standup, m: Member) -> tuple[int, Blocker] | None:
+    """The member's open blocker (the newest) and which of their stand-up days today is for it.
+
+    The same item the reports and ``/standup blockers`` show: a blocker someone resolved is not open
+    here either, and a day out of office does not age it."""
+    items = open_items(app, s, m.id)
+    if not items:
         return None
-    latest = blocker_in(app, s, answered_runs[-1])
-    if latest is None:
-        return None
-    since = answered_runs[-1].day
-    for r in reversed(answered_runs):
-        if blocker_in(app, s, r) is None:
-            break
-        since = r.day
-    return (today - since).days, latest
+    item = items[-1]
+    run = app.store.get_run(s.workspace, s.name, m.id, item.days[-1]) if item.days else None
+    confirmed = run is None or verdict_of(app, s, run) != "unsure"
+    return day_number(m, s, item, max(local_date(app.now(), m.tz), item.since)), Blocker(item.text, confirmed)
 
 
 def family(owners: ActivityOwners | None = None) -> CommandFamily[Meridian]:
@@ -276,5 +276,8 @@ def family(owners: ActivityOwners | None = None) -> CommandFamily[Meridian]:
                        "a day's report, shown to you only; add public to post it in the channel",
                        partial(cmd_report, owners=owners)),
             Subcommand("stats", "stats", "participation and open blockers over 4 weeks", cmd_stats),
+            Subcommand("blockers", "blockers [NAME]",
+                       "open blockers with their age and owner; press Resolved when one clears",
+                       partial(cmd_blockers, owners=owners)),
         ],
     )

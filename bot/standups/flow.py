@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from bot.kernel.commands import Reply
 from bot.kernel.domain import Member, Standup
 from bot.kernel.messages import Context, Message, rich
-from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem
+from bot.kernel.ports import ActivityOwners, ClaimedItem, DueItem, StandupRun
 from bot.kernel.timekeeping import cutoff_at, is_standup_day
+from bot.standups.blocker_items import after_summary, refresh_posts, track_answer
 from bot.standups.blocker_question import ask_if_unsure
 from bot.standups.blockers import verdict_of
 from bot.standups.messages import (
@@ -34,6 +35,7 @@ from bot.standups.messages import (
     reminder_message,
     summary_message,
     thread_header,
+    with_resolve,
 )
 from bot.standups.model import (
     answer_day,
@@ -96,6 +98,17 @@ async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup,
     padded = [a.strip() for a in answers] + [""] * (len(s.questions) - len(answers))
     run = replace(run, status="answered", answers=tuple(padded[: len(s.questions)]), answered_at=now)
     app.store.save_run(run)
+    ended = track_answer(app, s, m, run)
+    said = await _show_answers(app, owners, s, m, run, was_answered)
+    for item in ended:  # the answer says it is gone: every report that shows it open says so
+        await refresh_posts(app, owners, s, m, item)
+    return said
+
+
+async def _show_answers(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member, run: StandupRun,
+                        was_answered: bool) -> str:
+    """Post the saved answers (or edit their post), and say where they are."""
+    day, now, cut = run.day, app.now(), cutoff_at(m, s, run.day)
     key = answer_key(s, m.id, day)
     if was_answered and app.outbox.sent(key):
         await app.outbox.update(s.workspace, key,
@@ -216,6 +229,7 @@ async def on_summary(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners
                           thread_key=thread_key(s, day))
     await app.outbox.update(s.workspace, thread_key(s, day), thread_header(s, day, headline))
     app.store.kv_set(s.workspace, closed_key(s, day), True)
+    await after_summary(app, owners, s, day)
 
 
 # --- conversation in DMs ---------------------------------------------------------------------
@@ -261,7 +275,7 @@ async def on_dm(app: Meridian, msg: IncomingMessage, *, owners: ActivityOwners |
         done = await _save_edit(app, owners, s, msg.member, day, current, answers)
     else:
         done = await save_answers(app, owners, s, msg.member, day, answers)
-    await dm(app, s, msg.member, day, f"done{tag}", Message.text(done))
+    await dm(app, s, msg.member, day, f"done{tag}", with_resolve(app, s, msg.member, day, done))
     return True
 
 
@@ -339,5 +353,6 @@ async def on_action(app: Meridian, act: Action, *, owners: ActivityOwners | None
         if not any(a.strip() for a in answers):
             return Reply(Message.text("Your answers were empty, so nothing was posted."))
         app.store.kv_delete(act.workspace, conversation_key(act.member.id))
-        return Reply(Message.text(await save_answers(app, owners, s, act.member, day, answers)))
+        done = await save_answers(app, owners, s, act.member, day, answers)
+        return Reply(with_resolve(app, s, act.member, day, done))
     return None

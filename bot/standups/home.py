@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.kernel.domain import Member, Standup, weekday_name
-from bot.kernel.messages import Block, Section, Strong, rich
+from bot.kernel.messages import Block, Section, Strong, rich, truncate_user_text
 from bot.kernel.timekeeping import at_local
+from bot.standups.tracking import day_number, open_items, resolve_actions
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -65,4 +66,16 @@ def standup_blocks(app: Meridian, member: Member) -> list[Block]:
         blocks.append(Section(rich(Strong(standup.name), f" in {standup.channel}"),
                               fields=(rich("Today: ", STATUS_WORDS.get(status, status)),
                                       rich("Next reminder: ", when))))
+        blocks.extend(open_blocker_blocks(app, standup, member, today))
+    return blocks
+
+
+def open_blocker_blocks(app: Meridian, s: Standup, member: Member, today: date) -> list[Block]:
+    """The person's open blockers in this stand-up, each with **Resolved**: the home page is where they look."""
+    blocks: list[Block] = []
+    for item in open_items(app, s, member.id):
+        n = day_number(member, s, item, max(today, item.since))
+        blocks.append(Section(rich(f"🚧 Your open blocker (day {n}, since {item.since:%a} {item.since.day} "
+                                   f"{item.since:%b}): ", truncate_user_text(item.text, 300))))
+        blocks.append(resolve_actions(s, item))
     return blocks

@@ -6,6 +6,7 @@ someone owns (``ActivityOwners``, which RACI offers); without that port they say
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from bot.kernel.messages import (
 )
 from bot.kernel.ports import ActivityOwners, StandupRun
 from bot.kernel.routing import named, route
-from bot.kernel.timekeeping import cutoff_at, reminder_at, zone_label
+from bot.kernel.timekeeping import cutoff_at, reminder_at, zone, zone_label
 from bot.standups.blockers import Blocker, Verdict, blocker_in, blocker_text, classify
 from bot.standups.model import (
     answer_day,
@@ -41,6 +42,7 @@ from bot.standups.model import (
     thread_opened,
 )
 from bot.standups.report import Standing, day_standings, excluded_note, why_away
+from bot.standups.tracking import TrackedBlocker, covering, day_number, resolve_actions
 
 if TYPE_CHECKING:
     from bot.kernel.app import Meridian
@@ -154,12 +156,39 @@ def answer_message(app: Meridian, owners: ActivityOwners | None, s: Standup, m: 
         blocks.append(Section(rich(Strong(q), "\n", truncate_user_text(a) if a.strip() else "—")))
     text = blocker_text(s, run)
     verdict = verdict or (classify(text) if text else "none")
+    item = covering(app, s, m.id, run.day) if verdict != "none" else None
+    if item is not None and not item.is_open:
+        blocks.append(Context(rich("✅ Blocker resolved: ", truncate_user_text(text, 500), resolved_note(s, item))))
+        return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
+    age = f" (day {n})" if item is not None and (n := day_number(m, s, item, run.day)) > 1 else ""
     if verdict == "blocker":
-        blocks.append(Context(rich("🚧 Blocker: ", truncate_user_text(text, 500), *owner_hint(app, owners, s, text))))
+        blocks.append(Context(rich(f"🚧 Blocker{age}: ", truncate_user_text(text, 500),
+                                   *owner_hint(app, owners, s, text))))
     elif verdict == "unsure":
-        blocks.append(Context(rich(f"🚧 Possible blocker (asked {m.name} to confirm): ",
+        blocks.append(Context(rich(f"🚧 Possible blocker{age} (asked {m.name} to confirm): ",
                                    truncate_user_text(text, 500), *owner_hint(app, owners, s, text))))
+    if item is not None:
+        blocks.append(resolve_actions(s, item))
     return Message(tuple(blocks), fallback=f"{m.name} answered the {s.name} stand-up")
+
+
+def with_resolve(app: Meridian, s: Standup, m: Member, day: date, text: str) -> Message:
+    """A reply to the author about their answers, with **Resolved** when the answers name an open blocker."""
+    item = covering(app, s, m.id, day)
+    if item is None or not item.is_open or day not in item.days:
+        return Message.text(text)
+    return Message((Section(rich(text)), Context(rich("🚧 Blocker: ", truncate_user_text(item.text, 300),
+                                                      " — press Resolved when it clears.")),
+                    resolve_actions(s, item)), fallback=text)
+
+
+def resolved_note(s: Standup, item: TrackedBlocker) -> str:
+    """`` — resolved by Ravi, Tue 16 Mar 10:02 GMT`` (the stand-up's zone), or by the author's answer."""
+    if item.resolved_at is None:
+        return ""
+    at = item.resolved_at.astimezone(zone(s.tz))
+    how = "their next answer" if item.resolved_how == "answer" else item.resolved_name
+    return f" — resolved by {how}, {at:%a} {at.day} {at:%b %H:%M} {at.tzname()}"
 
 
 def _names(people: list[Member], mention: bool = False, late: frozenset[str] = frozenset(),
@@ -174,6 +203,46 @@ def _names(people: list[Member], mention: bool = False, late: frozenset[str] = f
         if why and p.id in why:
             parts.append(f" ({why[p.id]})")
     return tuple(parts)
+
+
+@dataclass(frozen=True)
+class DayBlocker:
+    """One blocker in a day's report: named in that day's answer, or carried over from an earlier one."""
+
+    member: Member
+    blocker: Blocker
+    item: TrackedBlocker | None
+    carried: bool = False
+    """Not named that day (no answer): shown because it is still open from an earlier day."""
+
+    def blocks(self, app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> list[Any]:
+        b, item = self.blocker, self.item
+        marks = [] if b.confirmed else ["unconfirmed"]
+        if self.carried:
+            marks.append("carried over")
+        if item is not None and (n := day_number(self.member, s, item, day)) > 1:
+            marks.append(f"day {n}")
+        mark = f" ({', '.join(marks)})" if marks else ""
+        if item is not None and not item.is_open:
+            return [Section(rich("✅ ", Strong(self.member.name), f"{mark}: ", truncate_user_text(b.text, 500),
+                                 resolved_note(s, item)))]
+        section = Section(rich(Strong(self.member.name), f"{mark}: ", truncate_user_text(b.text, 500),
+                               *owner_hint(app, owners, s, b.text)))
+        return [section, resolve_actions(s, item)] if item is not None else [section]
+
+
+def day_blockers(app: Meridian, s: Standup, day: date,
+                 people: list[tuple[Member, Standing, StandupRun | None]]) -> list[DayBlocker]:
+    """Every blocker the report of ``day`` shows, in the team's order."""
+    found: list[DayBlocker] = []
+    for m, kind, run in people:
+        named = blocker_in(app, s, run) if kind == "answered" and run is not None else None
+        item = covering(app, s, m.id, day)
+        if named is not None:
+            found.append(DayBlocker(m, named, item))
+        elif item is not None and kind != "answered" and day not in item.days:
+            found.append(DayBlocker(m, Blocker(item.text, confirmed=True), item, carried=True))
+    return found
 
 
 SECTIONS: tuple[tuple[str, tuple[Standing, ...]], ...] = (
@@ -193,22 +262,20 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
     headline's denominator, and the headline names them.
     """
     standings = day_standings(app, s, day)
-    blockers: list[tuple[Member, Blocker]] = []
-    for m, kind, run in standings.people:
-        found = blocker_in(app, s, run) if kind == "answered" and run is not None else None
-        if found:
-            blockers.append((m, found))
+    blockers = day_blockers(app, s, day, standings.people)
     answered = standings.who("answered")
     late = frozenset(m.id for m, kind, run in standings.people
                      if kind == "answered" and run is not None and is_late(s, m, run))
-    unconfirmed = sum(1 for _, b in blockers if not b.confirmed)
+    unconfirmed = sum(1 for b in blockers if not b.blocker.confirmed)
+    resolved = sum(1 for b in blockers if b.item is not None and not b.item.is_open)
     headline = f"{len(answered)}/{standings.counted()} answered"
     excluded = excluded_note(standings)
     if excluded:
         headline += f" ({excluded})"
     headline += f" · {len(blockers)} blocker{'s' if len(blockers) != 1 else ''}"
-    if unconfirmed:
-        headline += f" ({unconfirmed} unconfirmed)"
+    notes = [f"{n} {what}" for n, what in ((unconfirmed, "unconfirmed"), (resolved, "resolved")) if n]
+    if notes:
+        headline += f" ({', '.join(notes)})"
     so_far = " so far" if standings.who("open", "not yet due") else ""
     blocks: list[Any] = [Header(f"🧾 {s.name} summary{so_far} — {fmt_day(day)}")]
     for title, kinds in SECTIONS:
@@ -221,10 +288,8 @@ def summary_message(app: Meridian, owners: ActivityOwners | None, s: Standup, da
     if blockers:
         blocks.append(Divider())
         blocks.append(Section(rich(Strong(f"🚧 Blockers ({len(blockers)})"))))
-        for m, b in blockers:
-            mark = "" if b.confirmed else " (unconfirmed)"
-            blocks.append(Section(rich(Strong(m.name), f"{mark}: ", truncate_user_text(b.text, 500),
-                                       *owner_hint(app, owners, s, b.text))))
+        for b in blockers:
+            blocks.extend(b.blocks(app, owners, s, day))
     else:
         blocks.append(Context(rich("No blockers reported.")))
     fallback = f"{s.name} summary for {fmt_day(day)}: {headline}"

@@ -22,9 +22,9 @@ from bot.standups.model import find_standup, standup_key
 if TYPE_CHECKING:
     from bot.kernel.app import Action, Meridian
 
-SETUP_KEYS = ("channel", "at", "days", "questions", "cutoff", "nudge", "tz", "members", "mentions")
+SETUP_KEYS = ("channel", "at", "days", "questions", "cutoff", "nudge", "tz", "members", "mentions", "escalate")
 SETTING_OF = {"at": "remind_at", "days": "days", "questions": "questions", "cutoff": "cutoff", "nudge": "nudge_after",
-              "tz": "tz"}
+              "tz": "tz", "escalate": "escalate_after"}
 """Options the team file also has, by the team-file key: both are checked by ``standup_setting``."""
 FIELDS = {**SETTING_OF, "members": "members", "mentions": "mention_missing", "channel": "channel"}
 
@@ -69,6 +69,8 @@ def _setting(app: Meridian, workspace: str, key: str, value: str) -> Any:
         raw: Any = value
         if key == "questions":
             raw = [q.strip() for q in re.split(r"\s*\|\s*|\n", value) if q.strip()]
+        if key == "escalate":
+            raw = 0 if value.strip().lower() in {"never", "off"} else int(value) if value.strip().isdigit() else value
         try:
             return standup_setting(SETTING_OF[key], raw)
         except TimeInputError as err:

@@ -76,6 +76,7 @@ class StandupRow(SQLModel, table=True):
     tz: str = "UTC"
     paused: bool = False
     mention_missing: bool = False
+    escalate_after: int = 2
 
 
 class StandupRunRow(SQLModel, table=True):

@@ -94,7 +94,7 @@ def standup_from_row(row: StandupRow) -> Standup:
         members=tuple(row.members) if row.members is not None else None,
         questions=tuple(row.questions), nudge_after=timedelta(minutes=row.nudge_after_min),
         cutoff=parse_hhmm(row.cutoff) if row.cutoff else None, tz=row.tz, paused=row.paused,
-        mention_missing=row.mention_missing,
+        mention_missing=row.mention_missing, escalate_after=row.escalate_after,
     )
 
 
@@ -310,7 +310,8 @@ class SqlStore:
                 members=list(standup.members) if standup.members is not None else None,
                 questions=list(standup.questions), nudge_after_min=int(standup.nudge_after.total_seconds() // 60),
                 cutoff=f"{standup.cutoff:%H:%M}" if standup.cutoff else None, tz=standup.tz,
-                paused=standup.paused, mention_missing=standup.mention_missing))
+                paused=standup.paused, mention_missing=standup.mention_missing,
+                escalate_after=standup.escalate_after))
 
     def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None:
         with self.one_statement() as c:

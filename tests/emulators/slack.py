@@ -521,6 +521,14 @@ class SlackEmulator:
     def _m_chat_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text", "")}
 
+    def _m_chat_getPermalink(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """A message's permalink as Slack gives it (workspace domain, channel, ``p`` and the ts without its dot)."""
+        channel, ts = str(params.get("channel") or ""), str(params.get("message_ts") or "")
+        if not any(m["ts"] == ts for m in self.messages.get(channel, [])):
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel,
+                "permalink": f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+
     def _m_chat_postEphemeral(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 

@@ -138,7 +138,7 @@ async def test_stats_report_participation_and_open_blocker_age(harness_factory: 
     reply = await h.app.command(Invocation("acme", ravi, "standup", "stats", channel="#ml"))
     text = render_text(reply.message)
     assert "3/4 days answered (75%)" in text
-    assert "Open blockers (1)" in text and "(3 days)" in text
+    assert "Open blockers (1)" in text and "(day 4): blocked on data access" in text  # Mon to Thu in Kolkata
 
 
 async def test_answer_with_mentions_is_kept_literally_and_long_text_is_truncated(harness_factory: Any) -> None:

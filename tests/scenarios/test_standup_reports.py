@@ -103,7 +103,7 @@ def test_no_blocker_answers_are_not_blockers_and_an_unclear_one_is_asked_once(tr
     assert "Possible blocker (asked Alice to confirm): Noor's PR review" in transcript
     assert "Noted: “Noor's PR review” is a blocker (ml-daily, Mon 15 Mar 2027)." in transcript
     monday = next(b for b in bodies(THREAD, transcript) if b.startswith("🧾 ml-daily summary — Mon 15 Mar 2027"))
-    assert monday.endswith("🚧 Blockers (1)\nAlice: Noor's PR review")
+    assert monday.endswith("🚧 Blockers (1)\nAlice: Noor's PR review\n  [Resolved]")
     assert "(6/6 answered · 1 blocker)" in transcript
 
 
@@ -124,8 +124,8 @@ def test_reports_are_private_true_to_the_day_and_say_who_is_not_yet_due(transcri
 
 
 def test_skipped_days_are_excused_in_headlines_and_stats(transcript: str) -> None:
-    assert "(0/5 answered (Ravi skipped) · 0 blockers)" in transcript  # Tue, Wed and Thu headlines
-    assert transcript.count("(0/5 answered (Ravi skipped) · 0 blockers)") == 3
+    # Tue, Wed and Thu headlines: nobody answers, and Alice's Monday blocker, never resolved, is carried over
+    assert transcript.count("(0/5 answered (Ravi skipped) · 1 blocker)") == 3
     stats = bodies(PRIVATE_TO_ALICE, transcript)[-1]
     assert stats.startswith("📊 ml-daily — last 28 days")
     assert "Ravi: 1/1 days answered (100%) · not counted: 3 skipped" in stats

@@ -214,12 +214,13 @@ def test_merging_moves_the_earlier_members_chat_status_unless_the_survivor_has_o
 # --- stand-ups and runs ---------------------------------------------------------------------
 def test_standups_round_trip_and_list_in_workspace_and_name_order(store: Store) -> None:
     daily = Standup(WS, "daily", "#ml", time(9, 15), frozenset({"mon", "fri"}), ("alice", "bea"),
-                    ("Done?", "Next?"), timedelta(minutes=90), time(17, 0), "Europe/Paris", False, True)
+                    ("Done?", "Next?"), timedelta(minutes=90), time(17, 0), "Europe/Paris", False, True, 0)
     store.upsert_standup(daily)
     store.upsert_standup(Standup(WS, "async", "#all"))
     store.upsert_standup(Standup("a-first", "zeta", "#z"))
     assert store.get_standup(WS, "daily") == daily
     assert store.get_standup(WS, "async") == Standup(WS, "async", "#all")
+    assert store.get_standup(WS, "async").escalate_after == 2  # type: ignore[union-attr]
     assert [(s.workspace, s.name) for s in store.list_standups()] == [("a-first", "zeta"), (WS, "async"),
                                                                       (WS, "daily")]
     assert [s.name for s in store.list_standups(WS)] == ["async", "daily"]
