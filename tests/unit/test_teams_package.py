@@ -7,7 +7,9 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from adapters.teams.extension import ASK_OWNER
@@ -118,3 +120,37 @@ def test_the_package_declares_the_message_action_ask_who_owns_this(tmp_path: Pat
     assert len(parameter["name"]) <= 64 and len(parameter["title"]) <= 32 and len(parameter["description"]) <= 128
     assert set(extension) <= {"botId", "commands"} and set(command) <= {
         "id", "type", "title", "description", "context", "fetchTask", "parameters"}
+
+
+MANIFEST_SCHEMA = Path(__file__).resolve().parents[1] / "emulators" / "schemas" / "teams-manifest-1.17.json"
+
+
+def _manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> dict[str, Any]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MicrosoftAppId", APP_ID)
+    assert main(["teams-package", "--out", "meridian.zip", "--version", "1.2.0",
+                 "--website", "https://meridian.example.com", *extra]) == 0
+    with zipfile.ZipFile(tmp_path / "meridian.zip") as z:
+        manifest: dict[str, Any] = json.loads(z.read("manifest.json"))
+    return manifest
+
+
+def schema_errors(manifest: dict[str, Any]) -> list[str]:
+    """Why the manifest is not a valid Teams app manifest v1.17, by Microsoft's own schema (format checks on)."""
+    schema = json.loads(MANIFEST_SCHEMA.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in validator.iter_errors(manifest)]
+
+
+def test_the_package_validates_against_microsofts_v1_17_manifest_schema(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = _manifest(tmp_path, monkeypatch)
+    assert schema_errors(manifest) == []
+    with_tab = _manifest(tmp_path, monkeypatch, "--public-url", "https://meridian.example.com",
+                         "--domain", "meridian.example.com")
+    assert with_tab["staticTabs"] and schema_errors(with_tab) == []
+    # the schema is strict where it matters: it would catch a field the package got wrong
+    broken = {**manifest, "manifestVersion": "1.17", "bots": [{**manifest["bots"][0], "scopes": ["everyone"]}]}
+    assert any("scopes" in e for e in schema_errors(broken))
+    assert any("unexpected" in e or "Additional properties" in e for e in schema_errors({**manifest, "tab": {}}))
