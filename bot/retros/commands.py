@@ -14,6 +14,7 @@ from datetime import timedelta
 from bot.kernel.app import Meridian
 from bot.kernel.commands import CommandError, CommandFamily, Invocation, Refusal, Reply, Subcommand, meant
 from bot.kernel.dates import DateInputError, parse_day
+from bot.kernel.domain import Member
 from bot.kernel.messages import (
     Actions,
     Attachment,
@@ -191,24 +192,23 @@ def _meeting(ctx: RetroContext, inv: Invocation, args: list[str], doing: str) ->
     return r, occ
 
 
-async def cmd_skip(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
-    r, occ = _meeting(ctx, inv, args, "skip")
+async def _call_off(ctx: RetroContext, inv: Invocation, args: list[str], doing: str, may: str,
+                    change: Callable[[RetroContext, Retro, Occurrence, Member], Awaitable[str]]) -> Reply:
+    r, occ = _meeting(ctx, inv, args, doing)
     if not may_run(ctx, r, occ, inv.member):
-        return Reply(Message.text(refusal(ctx, r, occ, "skip a meeting of")))
+        return Reply(Message.text(refusal(ctx, r, occ, may)))
     try:
-        return Reply(Message.text(await skip_meeting(ctx, r, occ, inv.member)))
+        return Reply(Message.text(await change(ctx, r, occ, inv.member)))
     except ValueError as err:
         raise Refusal(sentence(err)) from None
+
+
+async def cmd_skip(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
+    return await _call_off(ctx, inv, args, "skip", "skip a meeting of", skip_meeting)
 
 
 async def cmd_unskip(ctx: RetroContext, inv: Invocation, args: list[str]) -> Reply:
-    r, occ = _meeting(ctx, inv, args, "unskip")
-    if not may_run(ctx, r, occ, inv.member):
-        return Reply(Message.text(refusal(ctx, r, occ, "hold a meeting of")))
-    try:
-        return Reply(Message.text(await unskip_meeting(ctx, r, occ, inv.member)))
-    except ValueError as err:
-        raise Refusal(sentence(err)) from None
+    return await _call_off(ctx, inv, args, "unskip", "hold a meeting of", unskip_meeting)
 
 
 def _name_and_confirm(args: list[str]) -> tuple[str | None, bool]:
