@@ -29,7 +29,7 @@ SCRIPT = """
 :at 2027-03-12T12:00Z
 /retro schedule
 # the thread opens its lead time before the slot; Marta adds an item
-:at 2027-03-13T18:00Z
+:at 2027-03-13T20:00Z
 :as marta
 :channel #ml-team
 :thread
@@ -48,9 +48,10 @@ def transcript(tmp_path_factory: pytest.TempPathFactory) -> list[Line]:
 
 
 def _schedules(lines: list[Line]) -> list[str]:
-    """Ravi's 15 March slot in each `/retro schedule` reply, e.g. `Mon 15 Mar 21:00 IST`."""
+    """Ravi's slot for the 15 March (UTC) meeting in each `/retro schedule` reply, e.g. `Tue 16 Mar 00:30 IST`
+    (the evening in Europe and the Americas is past midnight in Bengaluru)."""
     return [slot for line in lines if "next 6 slots" in line.body
-            for slot in re.findall(r"Mon 15 Mar \d\d:\d\d IST", line.body)]
+            for slot in re.findall(r"(?:Mon 15|Tue 16) Mar \d\d:\d\d IST", line.body)[:1]]
 
 
 def _stamp(line: Line) -> datetime:
@@ -81,11 +82,11 @@ def test_the_thread_reminders_and_summary_keep_to_the_announced_slot(transcript:
     thread = next(line for line in transcript if line.body.startswith("🔁 sprint-retro — Mon 15 Mar 2027"))
     assert _stamp(thread) == slot - timedelta(hours=48)
     assert f"Meeting: Mon 15 Mar {slot:%H:%M} UTC" in thread.body
-    reminders = [line for line in transcript if line.where == "DM ravi"
-                 and re.match(r"🔁 sprint-retro (in 15 minutes|on Monday at)", line.body)]
-    # 24 hours before is Ravi's Sunday: the day-ahead notice came in his last working hour, Friday 17:00 IST.
-    friday = datetime(2027, 3, 12, 11, 30)
-    assert [_stamp(line) for line in reminders] == [friday, slot - timedelta(minutes=15)]
+    reminders = [line for line in transcript if line.where == "DM ravi" and "sprint-retro-2027-03-15.ics" in line.body]
+    # 24 hours before is Ravi's night: the day-ahead notice came in the last hour of his working day before the
+    # meeting (Monday 17:00 IST), the 15 minutes at their time.
+    monday = datetime(2027, 3, 15, 11, 30)
+    assert [_stamp(line) for line in reminders] == [monday, slot - timedelta(minutes=15)]
     assert all(after in line.body for line in reminders)
     summary = [line for line in transcript if line.body.startswith("🧾 sprint-retro summary — Mon 15 Mar 2027")]
     assert summary and all(_stamp(line) == slot + timedelta(hours=1) for line in summary)

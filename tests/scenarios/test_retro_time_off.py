@@ -68,7 +68,7 @@ def test_three_mistakes_get_one_line_each_and_change_nothing(transcript: list[Sa
     mine = [s.body.splitlines()[0] for s in transcript if s.speaker == "Meridian (only Noor sees this)"]
     assert mine[0].startswith('"2027-01-20..2027-01-18" ends before it starts')
     assert mine[1] == 'I can\'t read "nxt week" as a date — try "next week" or 2027-01-11.'
-    assert mine[2] == "`/retro skip` is not a command."
+    assert mine[2] == "Only workspace admins or this round's facilitator (Kenji) can skip a meeting of sprint-retro."
     assert mine[3] == "Out of office 2027-01-18..2027-01-19 (Mon 18 Jan to Tue 19 Jan): no reminders on those days."
 
 
