@@ -24,8 +24,16 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from adapters.teams.pacing import TeamsPacer
-from tests.emulators.teams import ACTIVITY_LIMIT, CARD_TYPE, Call, TeamsClient, TeamsUser, card_errors
-from tests.integration.teams_world import TeamsWorld
+from tests.emulators.teams import (
+    ACTIVITY_LIMIT,
+    CARD_TYPE,
+    CONSENT_TYPE,
+    Call,
+    TeamsClient,
+    TeamsUser,
+    card_errors,
+)
+from tests.integration.teams_world import NO_AUTHORIZATION, TeamsWorld
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ML_TEAM = "19:ml-team@thread.tacv2"
@@ -59,7 +67,8 @@ PEOPLE = {  # member id → (Teams id, name, zone, holiday calendar)
 }
 NOOR_OOO = {date(2027, 3, 17), date(2027, 3, 18), date(2027, 3, 19)}
 FIRST, LAST = date(2027, 3, 1), date(2027, 3, 31)
-START = datetime(2027, 2, 28, 12, 0, tzinfo=UTC)
+START = datetime(2027, 2, 28, 17, 0, tzinfo=UTC)
+"""Sunday 09:00 in Los Angeles: Alice adds Meridian to the team; the others install it in their own time."""
 NIGHT_ENDS, NIGHT_STARTS = 6, 22
 """The default quiet window, 22:00-06:00 each person's time."""
 
@@ -137,14 +146,24 @@ async def answer(w: TeamsWorld, t: TeamsClient, user: TeamsUser, member: str, da
     assert f"Thanks, {PEOPLE[member][1]}!" in w.connector.calls[-1].card_text, w.connector.calls[-1].card_text
 
 
-def dump(w: TeamsWorld) -> None:
-    for c in w.connector.calls:
-        if c.kind in {"member", "members"}:
-            continue
-        print(c.at, c.kind, c.conversation, c.status, c.activity_id, c.answered_id, repr(c.card_text[:300]))
-
-
 Users = dict[str, TeamsUser]
+
+
+def watch_answers(w: TeamsWorld) -> set[int]:
+    """The connector calls made while Meridian answered an activity someone sent: replies, not pings.
+
+    Teams runs the whole turn inside the POST, so what reached the connector meanwhile is the answer."""
+    answers: set[int] = set()
+    post = w.post
+
+    async def posting(activity: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        before = len(w.connector.calls)
+        response = await post(activity, headers)
+        answers.update(id(c) for c in w.connector.calls[before:])
+        return response
+
+    w.post = posting  # type: ignore[method-assign]
+    return answers
 
 
 async def raci_lookup(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
@@ -153,7 +172,12 @@ async def raci_lookup(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
     await w.send(asked)
     reply = w.connector.calls[-1]
     assert reply.kind == "reply" and reply.conversation == f"{ML_TEAM};messageid={asked['id']}"
-    print("LOOKUP", reply.card_text, reply.card.get("msteams") if reply.card else None)
+    assert "churn model retraining" in reply.shown
+    # Those at work are Teams mentions; Alice (midnight in Los Angeles) and Tomás (05:00) are named, not pinged.
+    assert "<at>Ravi</at> — 🟢 in hours, 13:30 in Kolkata" in reply.card_text
+    assert "Alice — 🌙 00:00 in Los Angeles" in reply.card_text and "Tomás — 🌙 05:00" in reply.card_text
+    assert {e["mentioned"]["id"] for e in (reply.card or {})["msteams"]["entities"]} == {"29:ravi", "29:noor",
+                                                                                          "29:marta"}
 
 
 async def raci_edit(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
@@ -162,12 +186,23 @@ async def raci_edit(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
     typed["conversation"]["id"] = dm_conversation(w, "alice")  # in the chat Meridian opened with her
     await w.send(typed)
     opener = w.connector.calls[-1]
-    print("OPENER", opener.kind, opener.conversation, opener.card_text)
+    assert opener.conversation == dm_conversation(w, "alice") and opener.inputs == []
+    # A client without dialogs posts the button's press as a message with a value: the form comes into the chat.
     await w.send(t.press(users["alice"], opener, "Open the form"))
     form = w.connector.calls[-1]
-    print("FORM", form.kind, form.conversation, form.card_text, form.input_values())
+    assert form.input_values() == {"R": "marta", "A": "alice", "C": "", "I": "", "aliases": "", "about": ""}
     await w.send(t.press(users["alice"], form, "Save", C="kenji, ravi", about="Features for every model"))
-    print("SAVED", w.connector.calls[-1].card_text)
+    saved = w.connector.calls[-1].shown
+    assert saved.endswith("Saved.") and "Features for every model" in saved
+    assert "C · Consulted\nKenji — 🌙 05:00 in Sydney\nRavi — 🌙 23:30 in Kolkata" in saved
+
+
+async def raci_after_edit(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
+    """Fri 5 Mar, 08:30 UTC (09:30 in Berlin): Marta looks the edited row up; the chart has Alice's change."""
+    await w.send(t.channel(users["marta"], ML_TEAM, "ml-team", "raci feature store"))
+    shown = w.connector.calls[-1].shown
+    assert "Features for every model" in shown and "<at>Ravi</at>" in w.connector.calls[-1].card_text  # 14:00 IST
+    assert "Kenji — 🌙 19:30 in Sydney" in shown
 
 
 def retro_root(w: TeamsWorld, day: str) -> Call:
@@ -211,7 +246,8 @@ async def retro_votes(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
 
     await w.send(react("ravi", anon.answered_id))  # 👍 on the item Meridian posted
     await w.send(t.press(users["tomas"], anon, "👍 Vote"))  # the item's own button: an Action.Submit in the thread
-    print("VOTED", w.connector.calls[-1].kind, w.connector.calls[-1].conversation, w.connector.calls[-1].shown)
+    voted = w.connector.calls[-1]
+    assert voted.conversation == dm_of("tomas") and "counts" in voted.shown  # said to him alone
     await w.send(react("marta", SENT["ci"]))  # 👍 on a person's reply
     await w.send(react("noor", SENT["ci"], "heart"))  # a heart is not a vote
     await w.send(react("tomas", SENT["harness"]))
@@ -231,15 +267,16 @@ async def retro_close(w: TeamsWorld, t: TeamsClient, users: Users) -> None:
     root = retro_root(w, MARCH_29)
     await w.send(t.channel(users["tomas"], ML_TEAM, "ml-team", "💡 pair on the drift job", thread=root.answered_id))
     await w.send(t.channel(users["alice"], ML_TEAM, "ml-team", "retro close"))
-    asked = w.connector.calls[-1]
-    print("ASKED", asked.kind, asked.conversation, asked.shown)
+    asked = w.connector.calls[-1]  # before the meeting, closing asks first, with a button
+    assert asked.conversation == dm_conversation(w, "alice") and "Closing now ends items and votes" in asked.shown
     await w.send(t.press(users["alice"], asked, "Close now"))
-    print("CLOSED", w.connector.calls[-1].kind, w.connector.calls[-1].conversation, w.connector.calls[-1].shown)
+    assert "Closed sprint-retro: the summary is in #ml-team." in w.connector.calls[-1].shown
 
 
 STEPS: dict[date, tuple[tuple[time, Any], ...]] = {
     date(2027, 3, 3): ((time(8, 0), raci_lookup),),
     date(2027, 3, 4): ((time(18, 0), raci_edit),),
+    date(2027, 3, 5): ((time(8, 30), raci_after_edit),),
     date(2027, 3, 14): ((time(12, 0), retro_items), (time(13, 5), retro_votes)),
     date(2027, 3, 15): ((time(17, 0), retro_action),),
     date(2027, 3, 28): ((time(17, 0), retro_close),),
@@ -253,6 +290,7 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
         # posts in #ml-team are not a burst because the test runs them in a minute.
         loop = asyncio.get_running_loop()
         w.chat.pacer = TeamsPacer(clock=lambda: w.clock.now().timestamp() + loop.time())
+        answers_to_people = watch_answers(w)
         t = w.tenant(TENANT)
         users = {m: w.connector.add_user(tid, name, f"aad-{m}", tenant=TENANT)
                  for m, (tid, name, _zone, _cal) in PEOPLE.items()}
@@ -261,6 +299,10 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
         for m, user in users.items():
             if m != "alice":  # Alice never writes to Meridian first: her 1:1 chat is created for her reminder
                 await w.send(t.installed_personally(user, zone=PEOPLE[m][2]))
+        # Authentication is on: an activity without the Bot Framework's token is refused and does nothing.
+        before = len(w.connector.calls)
+        refused = await w.post(t.personal(users["ravi"], "standup"), headers=NO_AUTHORIZATION)
+        assert refused.status == 401 and len(w.connector.calls) == before
 
         answered: dict[date, set[str]] = {}
         blockers: dict[date, set[str]] = {}
@@ -288,24 +330,113 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
         # --- stand-ups ---------------------------------------------------------------------------------------
         for m in PEOPLE:
             got = [c for c in reminders(w, m) if "Mar 2027" in c.card_text.split("\n", 1)[0]]
-            expected = [nine_thirty(m, d) for d in workdays(m)]
-            assert sorted(c.at for c in got if c.at is not None) == expected, m
+            assert sorted(c.at for c in got if c.at is not None) == [nine_thirty(m, d) for d in workdays(m)], m
             for c in got:
                 assert c.at is not None and local(m, c.at).strftime("%H:%M") == "09:30"
         days = {d: c for d, c in headers(w).items() if d <= LAST}
         assert sorted(days) == [d for d in (FIRST + timedelta(n) for n in range(31)) if d.weekday() < 5]
         for d, root in days.items():
+            expected = [m for m in PEOPLE if d in workdays(m)]
+            assert root.at == min(nine_thirty(m, d) for m in expected), d  # the thread opens with the first reminder
+            who = answered.get(d, set())
             posts = thread(w, root)
             answers = [p for p in posts if "shipped part" in p.card_text]
-            assert len(answers) == len(answered.get(d, ())), (d, [p.card_text for p in answers])
-            summary = [p for p in posts if "Answered (" in p.card_text]
-            assert len(summary) == 1, d
+            assert len(answers) == len(who), (d, [p.card_text for p in answers])  # each answer posted once
+            (summary,) = [p for p in posts if p.card_text.startswith("🧾 ml-daily summary")]
+            if who:
+                assert f"Answered ({len(who)})" in summary.shown, d
+            if len(expected) < len(PEOPLE):
+                assert f"Away ({len(PEOPLE) - len(expected)})" in summary.shown, d
             if d in blockers:
-                assert f"Blockers ({len(blockers[d])})" in summary[0].card_text
-                assert "Waiting on GPU quota for ravi" in summary[0].card_text
+                assert f"Blockers ({len(blockers[d])})" in summary.shown and "Waiting on GPU quota" in summary.shown
+            else:
+                assert "No blockers reported." in summary.shown, d
+            status = [u for u in w.connector.delivered("update", ML_TEAM) if u.activity_id == root.answered_id]
+            assert status and f"{len(who)}/{len(expected)} answered" in status[-1].card_text, d
+        good_friday = next(p for p in thread(w, days[date(2027, 3, 26)]) if "summary" in p.card_text).shown
+        assert "Away (4): Kenji (holiday: Good Friday), Marta (holiday: Good Friday)" in good_friday
+        assert reminders(w, "ravi")[0].card_text.endswith("\nAnswer\nSkip today\nSnooze 1 h")  # as on Slack
+        # Each answer names its author by a Teams mention (what Teams shows as a name one can click).
+        ravi_answers = [p for root in days.values() for p in thread(w, root) if "ravi shipped" in p.card_text]
+        assert len(ravi_answers) == sum("ravi" in who for who in answered.values())
+        for posted in ravi_answers:
+            assert (posted.card or {})["msteams"]["entities"] == [
+                {"type": "mention", "text": "<at>Ravi</at>", "mentioned": {"id": "29:ravi", "name": "Ravi"}}]
 
+        # --- the month's retros --------------------------------------------------------------------------------
+        first = [c for c in w.connector.delivered("send", ML_TEAM) if "sprint-retro summary — Mon 15 Mar" in c.shown]
+        assert len(first) == 1 and first[0].at == datetime(2027, 3, 15, 16, 30, tzinfo=UTC)  # at the meeting's end
+        retro_summary = first[0].shown
+        assert "2 👍  reviews wait too long for the Berlin side" in retro_summary
+        assert "1 👍  flaky CI on the training repo" in retro_summary
+        assert "0 👍  the new eval harness saved hours" in retro_summary  # a heart and a like taken back count 0
+        assert not any(PEOPLE[m][1] in retro_summary for m in PEOPLE)  # nobody's name on an item
+        (action,) = in_retro(w, MARCH_15, "fix the flaky CI test")
+        assert (action.card or {})["msteams"]["entities"][0]["mentioned"]["id"] == "29:ravi"
+        # Its owner is reminded the day before it is due, at the start of his working day (10:00 in Kolkata).
+        (falling_due,) = [c for c in w.connector.delivered("send", dm_of("ravi")) if "Action item due tomorrow" in c.shown]
+        assert falling_due.at == datetime(2027, 3, 23, 4, 30, tzinfo=UTC) and "fix the flaky CI test" in falling_due.shown
+        second = [c for c in w.connector.delivered("send", ML_TEAM) if "sprint-retro summary — Mon 29 Mar" in c.shown]
+        assert len(second) == 1 and second[0].at == datetime(2027, 3, 28, 17, 0, tzinfo=UTC)  # closed early, once
+        assert "0 👍  pair on the drift job" in second[0].shown
+        # Each person has the day-ahead notice once a round, in their own time, with its calendar file to accept
+        # (a consent card: the file reaches their OneDrive only if they allow it).
+        for root_day, opened, meeting in ((MARCH_15, datetime(2027, 3, 13, 15, 30, tzinfo=UTC),
+                                           datetime(2027, 3, 15, 15, 30, tzinfo=UTC)),
+                                          (MARCH_29, datetime(2027, 3, 27, 12, 30, tzinfo=UTC),
+                                           datetime(2027, 3, 29, 12, 30, tzinfo=UTC))):
+            assert retro_root(w, root_day).at == opened  # the thread opens 48 hours before the meeting
+            ics = f"sprint-retro-{meeting.date().isoformat()}.ics"
+            for m in PEOPLE:
+                chat = dm_conversation(w, m)
+                files = {c.at for c in w.connector.delivered("send", chat)
+                         if (c.attachment(CONSENT_TYPE) or {}).get("name") == ics}
+                notices = [c for c in w.connector.delivered("send", chat) if c.at in files
+                           and c.card_text.startswith("🔁 sprint-retro ") and "in 15 minutes" not in c.card_text]
+                if local(m, meeting).date() not in workdays(m):  # Easter Monday for Marta and Kenji: away, not told
+                    assert notices == [], (m, ics)
+                    continue
+                assert len(notices) == 1, (m, ics, [c.card_text for c in notices])
+                assert f"{local(m, meeting):%a %-d %b %H:%M}" in notices[0].shown and "your time" in notices[0].shown
+                assert notices[0].at is not None and notices[0].at <= meeting - timedelta(hours=1), (m, ics)
 
-        for c in w.connector.calls:
-            if "sprint-retro" in c.card_text or "flaky" in c.card_text:
-                print("RETRO", c.at, c.kind, c.conversation, c.card_text[:600])
-        assert False
+        # --- what holds all month --------------------------------------------------------------------------------
+        assert w.connector.rejected() == []
+        sent = [c for c in w.connector.delivered() if c.kind in {"create", "send", "reply", "update"}]
+        for c in sent:
+            assert c.size <= ACTIVITY_LIMIT, (c.size, c.card_text[:200])
+            for att in c.body.get("attachments") or []:
+                if att.get("contentType") == CARD_TYPE:
+                    assert card_errors(att["content"]) == [], c.card_text[:200]
+        # Nothing sent twice: no activity repeated to the same place at the same instant, one reminder a person a day.
+        repeated = Counter((c.kind, c.conversation, c.at, json.dumps(c.body.get("attachments"), sort_keys=True))
+                           for c in sent if c.kind != "update")
+        assert max(repeated.values()) == 1, [k for k, n in repeated.items() if n > 1][:3]
+        for m in PEOPLE:
+            titles = Counter(c.card_text.split("\n", 1)[0] for c in reminders(w, m))
+            assert max(titles.values()) == 1, m
+        # Nobody pinged at night: no 1:1 message Meridian starts lands between 22:00 and 06:00 the person's time,
+        # except what they configured (the stand-up reminder at 09:30, a retro's 15-minute reminder and its file).
+        owner = {dm_conversation(w, m): m for m in PEOPLE}
+        exempt = {(c.conversation, c.at) for c in sent
+                  if c.card_text.startswith("☀️ Stand-up: ") or "in 15 minutes" in c.card_text.split("\n", 1)[0]}
+        for c in sent:
+            started = id(c) not in answers_to_people and (c.conversation, c.at) not in exempt
+            if c.conversation in owner and c.kind == "send" and c.at is not None and started:
+                hour = local(owner[c.conversation], c.at).hour
+                assert NIGHT_ENDS <= hour < NIGHT_STARTS, (owner[c.conversation], c.at, c.card_text[:200])
+        # …and nothing Meridian posts in the channel by itself mentions anyone in their night. (What it posts for
+        # someone — Tomás's action item naming Ravi at 22:30 in Kolkata — carries the mention that person typed.)
+        # One exception stands, and is the core's, not Teams': a retro's opening names its facilitator with a
+        # mention whatever their hour (Kenji, at 23:30 on Easter Saturday in Sydney), where a RACI lookup or a
+        # blocker's owner goes through routing and is named without a ping.
+        by_teams_id = {tid: m for m, (tid, *_rest) in PEOPLE.items()}
+        at_night = []
+        for c in sent:
+            on_its_own = id(c) not in answers_to_people
+            if c.conversation and c.conversation.startswith(ML_TEAM) and c.card and c.at is not None and on_its_own:
+                for entity in c.card.get("msteams", {}).get("entities", []):
+                    m = by_teams_id[entity["mentioned"]["id"]]
+                    if not NIGHT_ENDS <= local(m, c.at).hour < NIGHT_STARTS:
+                        at_night.append((m, c.at, c.card_text.split("\n", 1)[0]))
+        assert at_night == [("kenji", datetime(2027, 3, 27, 12, 30, tzinfo=UTC), "🔁 sprint-retro — Mon 29 Mar 2027")]
