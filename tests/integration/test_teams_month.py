@@ -1,4 +1,4 @@
-"""A month of the demo team on Teams: stand-ups, RACI and a retro, through ``meridian serve``'s Teams entry point.
+"""A month of the demo team on Teams: stand-ups, RACI and retros, through ``meridian serve``'s Teams entry point.
 
 Six people in six zones with their public holidays live March 2027 (the US changes to daylight time on the
 14th, Europe on the 28th; Eid, Holi, Good Friday and Easter Monday fall in it). Everything goes over HTTP
@@ -326,6 +326,8 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
                     blockers.setdefault(day, set()).add(m)
             day += timedelta(days=1)
         await w.advance_to(datetime(2027, 4, 1, 12, 0, tzinfo=UTC))
+        everyone = set().union(*answered.values())
+        assert blockers and everyone & BY_BUTTON == BY_BUTTON and everyone - BY_BUTTON == set(PEOPLE) - BY_BUTTON
 
         # --- stand-ups ---------------------------------------------------------------------------------------
         for m in PEOPLE:
@@ -342,6 +344,8 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
             posts = thread(w, root)
             answers = [p for p in posts if "shipped part" in p.card_text]
             assert len(answers) == len(who), (d, [p.card_text for p in answers])  # each answer posted once
+            flagged = [p for p in answers if "🚧 Blocker: Waiting on GPU quota for ravi" in p.card_text]
+            assert len(flagged) == len(blockers.get(d, ())), d
             (summary,) = [p for p in posts if p.card_text.startswith("🧾 ml-daily summary")]
             if who:
                 assert f"Answered ({len(who)})" in summary.shown, d
