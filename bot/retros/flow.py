@@ -92,7 +92,8 @@ def open_occurrence_for(ctx: RetroContext, workspace: str, member: Member | None
 
 # --- who runs a round ----------------------------------------------------------------------------
 def facilitator_of(ctx: RetroContext, r: Retro, occ: Occurrence) -> Member | None:
-    """The team file's ``facilitator``, else the members in turn (by id), one per round of the series."""
+    """The team file's ``facilitator``, else the members in turn (by id), one per round of the series; whoever's
+    turn falls on a meeting they are away from passes it to the next member present."""
     members = participants(ctx, r)
     if r.facilitator is not None:
         return next((m for m in members if m.id == r.facilitator), None)
@@ -101,7 +102,8 @@ def facilitator_of(ctx: RetroContext, r: Retro, occ: Occurrence) -> Member | Non
     index = 0
     if r.starts is not None and r.every is not None:
         index = max(0, (occ.day - r.starts).days // rotation.parse_every(r.every).days)
-    return members[index % len(members)]
+    turn = [members[(index + k) % len(members)] for k in range(len(members))]
+    return next((m for m in turn if not is_absent(m, occ)), turn[0])
 
 
 def may_run(ctx: RetroContext, r: Retro, occ: Occurrence, member: Member) -> bool:

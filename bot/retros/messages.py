@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.kernel.domain import Member
@@ -29,6 +30,7 @@ from bot.kernel.messages import (
     rich,
     truncate_user_text,
 )
+from bot.kernel.routing import named, route
 from bot.kernel.timekeeping import local_date
 from bot.retros import rotation
 from bot.retros.calendar import CalendarEvent, calendar, event_uid
@@ -88,8 +90,9 @@ async def open_message(ctx: RetroContext, r: Retro, occ: Occurrence, facilitator
     for key, question in r.prompts:
         emoji, label = CATEGORIES[key]
         blocks.append(Section(rich(f"{emoji} ", Strong(label), f" — {question}  (start a reply with {emoji} or {key}:)")))
-    if facilitator is not None:
-        blocks.append(Section(rich("Facilitator: ", Mention(facilitator.id, facilitator.name),
+    if facilitator is not None:  # routed: pinged in their working hours, else named with why not
+        routed = route([(facilitator, "")], ctx.app.now(), partial(ctx.app.store.get_member, r.workspace)).people
+        blocks.append(Section(rich("Facilitator: ", *named(routed[:1]),
                                    " (with the admins, opens and closes this round).")))
     blocks.append(Context(rich("Reply in this thread to add an item. Anonymous: DM me `anon: improve: …` or use "
                                "/retro add --anon … (anonymous items go in together at the next hour mark). "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -336,6 +337,14 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
             for c in got:
                 assert c.at is not None and local(m, c.at).strftime("%H:%M") == "09:30"
         days = {d: c for d, c in headers(w).items() if d <= LAST}
+        # A blocker stays open until Ravi's next answer says nothing is in the way: on the days between, the
+        # summary carries it over.
+        carried, still_open = set(), False
+        for d in sorted(days):
+            if "ravi" in answered.get(d, set()):
+                still_open = d in blockers
+            elif still_open:
+                carried.add(d)
         assert sorted(days) == [d for d in (FIRST + timedelta(n) for n in range(31)) if d.weekday() < 5]
         for d, root in days.items():
             expected = [m for m in PEOPLE if d in workdays(m)]
@@ -344,7 +353,9 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
             posts = thread(w, root)
             answers = [p for p in posts if "shipped part" in p.card_text]
             assert len(answers) == len(who), (d, [p.card_text for p in answers])  # each answer posted once
-            flagged = [p for p in answers if "🚧 Blocker: Waiting on GPU quota for ravi" in p.card_text]
+            # the same blocker named again is the same item, a day older: "🚧 Blocker (day 2): …"
+            flagged = [p for p in answers if re.search(r"🚧 Blocker( \(day \d+\))?: Waiting on GPU quota for ravi",
+                                                       p.card_text)]
             assert len(flagged) == len(blockers.get(d, ())), d
             (summary,) = [p for p in posts if p.card_text.startswith("🧾 ml-daily summary")]
             if who:
@@ -353,6 +364,9 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
                 assert f"Away ({len(PEOPLE) - len(expected)})" in summary.shown, d
             if d in blockers:
                 assert f"Blockers ({len(blockers[d])})" in summary.shown and "Waiting on GPU quota" in summary.shown
+            elif d in carried:
+                if "ravi" in expected:
+                    assert "Ravi (carried over, day " in summary.shown, (d, summary.shown)
             else:
                 assert "No blockers reported." in summary.shown, d
             status = [u for u in w.connector.delivered("update", ML_TEAM) if u.activity_id == root.answered_id]
@@ -431,9 +445,8 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
                 assert NIGHT_ENDS <= hour < NIGHT_STARTS, (owner[c.conversation], c.at, c.card_text[:200])
         # …and nothing Meridian posts in the channel by itself mentions anyone in their night. (What it posts for
         # someone — Tomás's action item naming Ravi at 22:30 in Kolkata — carries the mention that person typed.)
-        # One exception stands, and is the core's, not Teams': a retro's opening names its facilitator with a
-        # mention whatever their hour (Kenji, at 23:30 on Easter Saturday in Sydney), where a RACI lookup or a
-        # blocker's owner goes through routing and is named without a ping.
+        # A retro's opening names its facilitator through routing too: on 29 March (Easter Monday for Kenji, whose
+        # turn it was) the turn passes to the next member present, and is named without a ping off their hours.
         by_teams_id = {tid: m for m, (tid, *_rest) in PEOPLE.items()}
         at_night = []
         for c in sent:
@@ -443,4 +456,4 @@ async def test_a_month_of_stand_ups_raci_and_a_retro_on_teams(sqlite_store: Any)
                     m = by_teams_id[entity["mentioned"]["id"]]
                     if not NIGHT_ENDS <= local(m, c.at).hour < NIGHT_STARTS:
                         at_night.append((m, c.at, c.card_text.split("\n", 1)[0]))
-        assert at_night == [("kenji", datetime(2027, 3, 27, 12, 30, tzinfo=UTC), "🔁 sprint-retro — Mon 29 Mar 2027")]
+        assert at_night == []

@@ -107,7 +107,8 @@ def test_only_an_admin_or_the_facilitator_opens_and_closes(transcript: list[Line
     assert "Only workspace admins or this round's facilitator (Alice) can close sprint-retro." in \
         private(transcript, "Kenji")
     (thread,) = bot(transcript, "🔁 sprint-retro — Mon 29 Mar 2027", "#ml-team")
-    assert "Facilitator: @Alice" in thread.body
+    # the thread opens at 02:00 in San Francisco: Alice is named, not pinged, and told why
+    assert "Facilitator: Alice (off hours, 02:00 in Los Angeles)" in thread.body
 
 
 def test_closing_11_days_early_asks_and_keeps_the_meeting_with_its_reminders(transcript: list[Line]) -> None:
@@ -182,4 +183,4 @@ def test_an_overdue_action_is_flagged_in_retro_actions_and_the_next_thread(trans
     assert "quarantine flaky tests — ⚠️ overdue since Fri 26 Mar 2027" in listed
     (nxt,) = bot(transcript, "🔁 sprint-retro — Mon 12 Apr 2027", "#ml-team")
     assert "Open action items from earlier retros (1, 1 overdue)" in nxt.body
-    assert "Facilitator: @Kenji" in nxt.body  # the rotation's next member
+    assert "Facilitator: Kenji (" in nxt.body  # the rotation's next member, named on his Saturday evening
