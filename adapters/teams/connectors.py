@@ -19,7 +19,12 @@ from typing import Any
 
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botframework.connector.aio import ConnectorClient
-from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity, ConnectorFactory, UserTokenClient
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    ClaimsIdentity,
+    ConnectorFactory,
+    UserTokenClient,
+)
 
 MAX_KEPT = 64
 """Clients kept before the oldest is dropped; a bot talks to a handful of service URLs, so this is a guard."""
