@@ -12,7 +12,8 @@ less than calls / 50 s: the target is at most 1.1 × that bound.
 With ``--pg-rtt-ms 2`` the Teams fan-out runs on PostgreSQL, over loopback and behind a proxy adding
 2 ms to every round trip (``tests/pg_proxy.py``), instead of SQLite; the baseline stays on SQLite.
 
-    python benchmarks/teams_fanout.py [--people 500] [--concurrency 50] [--pg-rtt-ms 2]
+    python benchmarks/teams_fanout.py [--people 500] [--concurrency 50] [--runs 3] [--connector-latency-ms 150]
+                                      [--pg-rtt-ms 2]
 """
 
 from __future__ import annotations
@@ -99,9 +100,10 @@ class TeamsRun:
         return self.creates + sum(self.sends.values())
 
 
-async def teams_fan_out(db: str, people: int, concurrency: int) -> TeamsRun:
+async def teams_fan_out(db: str, people: int, concurrency: int, latency_ms: float = 0.0) -> TeamsRun:
     """The fan-out through the Teams adapter and a local Bot Connector (its own process), on the database ``db``."""
-    connector = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "_teams_connector.py")], cwd=str(ROOT),
+    connector = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "_teams_connector.py"),
+                                  "--latency-ms", str(latency_ms)], cwd=str(ROOT),
                                  env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, text=True)
     assert connector.stdin is not None and connector.stdout is not None
@@ -180,7 +182,8 @@ def side_by_side(people: int, baseline: list[float], slack: list[SlackRun], team
           f"{1000 * statistics.median(r.cpu for r in teams) / people:.1f} ms per DM")
 
 
-async def teams_runs(people: int, concurrency: int, runs: int) -> tuple[list[float], list[TeamsRun]]:
+async def teams_runs(people: int, concurrency: int, runs: int,
+                     latency_ms: float) -> tuple[list[float], list[TeamsRun]]:
     baseline: list[float] = []
     teams: list[TeamsRun] = []
     for n in range(runs):
@@ -191,16 +194,18 @@ async def teams_runs(people: int, concurrency: int, runs: int) -> tuple[list[flo
         baseline.append(await fan_out(base_app, people, concurrency))
         print(f"run {n + 1}: baseline (console chat, SQLite): {baseline[-1]:.2f} s, "
               f"{1000 * baseline[-1] / people:.2f} ms per DM")
-        teams.append(await teams_fan_out(fresh_db(), people, concurrency))
+        teams.append(await teams_fan_out(fresh_db(), people, concurrency, latency_ms))
         report(f"run {n + 1}: SQLite", teams[-1], people, baseline[-1])
     return baseline, teams
 
 
-def main(people: int, concurrency: int, pg_rtt_ms: float | None, runs: int) -> int:
+def main(people: int, concurrency: int, pg_rtt_ms: float | None, runs: int, latency_ms: float) -> int:
     print(f"people: {people}, concurrency: {concurrency}; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if pg_rtt_ms is not None:
         return asyncio.run(on_postgres(people, concurrency, pg_rtt_ms))
-    baseline, teams = asyncio.run(teams_runs(people, concurrency, runs))
+    if latency_ms:
+        print(f"the connector answers each call {latency_ms:g} ms late")
+    baseline, teams = asyncio.run(teams_runs(people, concurrency, runs, latency_ms))
     slack = [slack_fan_out(people) for _ in range(runs)]
     side_by_side(people, baseline, slack, teams)
     met = statistics.median(r.elapsed / teams_bound(r) for r in teams) <= TARGET and all(
@@ -241,5 +246,7 @@ if __name__ == "__main__":
     parser.add_argument("--pg-rtt-ms", type=float, default=None, metavar="MS",
                         help="run on PostgreSQL, over loopback and behind a proxy adding MS to each round trip")
     parser.add_argument("--runs", type=int, default=3, help="repeat the fan-outs this many times; medians are reported")
+    parser.add_argument("--connector-latency-ms", type=float, default=0.0, metavar="MS",
+                        help="the connector answers each create and send MS later, as one across the internet does")
     args = parser.parse_args()
-    sys.exit(main(args.people, args.concurrency, args.pg_rtt_ms, args.runs))
+    sys.exit(main(args.people, args.concurrency, args.pg_rtt_ms, args.runs, args.connector_latency_ms))
