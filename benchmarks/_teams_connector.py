@@ -16,8 +16,9 @@ import asyncio
 import json
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -25,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.emulators.teams import ConnectorEmulator
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Coroutine[Any, Any, web.Response]]
 
 
 def delayed(handler: Handler, seconds: float) -> Handler:
-    async def answer(request: web.Request) -> web.StreamResponse:
+    async def answer(request: web.Request) -> web.Response:
         await asyncio.sleep(seconds)
         return await handler(request)
     return answer
@@ -38,8 +39,8 @@ def delayed(handler: Handler, seconds: float) -> Handler:
 async def serve(latency: float) -> None:
     connector = ConnectorEmulator()
     if latency:  # a connector across the internet answers in tens to hundreds of milliseconds
-        connector._create = delayed(connector._create, latency)  # type: ignore[method-assign,assignment]
-        connector._send = delayed(connector._send, latency)  # type: ignore[method-assign,assignment]
+        connector._create = delayed(connector._create, latency)  # type: ignore[method-assign]
+        connector._send = delayed(connector._send, latency)  # type: ignore[method-assign]
     print(await connector.start(), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the benchmark is done
     await connector.close()

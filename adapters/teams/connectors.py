@@ -38,6 +38,7 @@ from msrest.exceptions import ClientRequestError
 from msrest.pipeline.async_requests import AsyncPipelineRequestsHTTPSender
 from msrest.universal_http import ClientRequest
 from msrest.universal_http.async_requests import AsyncRequestsClientResponse, AsyncRequestsHTTPSender
+from requests.adapters import HTTPAdapter
 
 MAX_KEPT = 64
 """Clients kept before the oldest is dropped; a bot talks to a handful of service URLs, so this is a guard."""
@@ -51,6 +52,12 @@ class _PooledSender(AsyncRequestsHTTPSender):  # type: ignore[misc]
     def __init__(self, config: Any, pool: ThreadPoolExecutor) -> None:
         super().__init__(config)
         self._pool = pool
+
+    def _init_session(self, session: requests.Session) -> None:
+        """Room in the connection pool for every thread (requests keeps ten, and drops the others' connections)."""
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, HTTPAdapter(pool_connections=MAX_KEPT, pool_maxsize=SENDER_THREADS))
+        super()._init_session(session)
 
     async def send(self, request: ClientRequest, **kwargs: Any) -> AsyncRequestsClientResponse:  # type: ignore[override]
         requests_kwargs = self._configure_send(request, **kwargs)
