@@ -39,8 +39,8 @@ def delayed(handler: Handler, seconds: float) -> Handler:
 async def serve(latency: float) -> None:
     connector = ConnectorEmulator()
     if latency:  # a connector across the internet answers in tens to hundreds of milliseconds
-        connector._create = delayed(connector._create, latency)  # type: ignore[method-assign]
-        connector._send = delayed(connector._send, latency)  # type: ignore[method-assign]
+        connector._create = delayed(connector._create, latency)  # type: ignore[method-assign,assignment]
+        connector._send = delayed(connector._send, latency)  # type: ignore[method-assign,assignment]
     print(await connector.start(), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the benchmark is done
     await connector.close()
