@@ -47,8 +47,8 @@ async def test_a_first_day_fan_out_keeps_calls_in_flight_together_on_one_client_
         sqlite_store: Any) -> None:
     world = TeamsWorld(sqlite_store, START)
     flight = InFlight()
-    world.connector._create = flight.slow(world.connector._create)  # type: ignore[method-assign]
-    world.connector._send = flight.slow(world.connector._send)  # type: ignore[method-assign]
+    world.connector._create = flight.slow(world.connector._create)  # type: ignore[method-assign,assignment]
+    world.connector._send = flight.slow(world.connector._send)  # type: ignore[method-assign,assignment]
     async with world as w:
         t = w.tenant(TENANT)
         await w.send(t.installed_in_team(w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)))
