@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.console.chat import ConsoleChat
@@ -90,6 +92,8 @@ class TeamsRun:
     """Calls the connector refused (a card Teams would not take, a 429): none is expected."""
     cpu: float
     """CPU seconds this process (the bot, not the connector) used during the fan-out."""
+    statements: float
+    """SQL statements a DM, each a round trip to the database."""
 
     @property
     def duplicated(self) -> int:
@@ -118,9 +122,18 @@ async def teams_fan_out(db: str, people: int, concurrency: int, latency_ms: floa
     chat.repo.save_conversation(TENANT, "19:general@thread.tacv2", "channel", url,
                                 {"channelId": "msteams", "serviceUrl": url, "bot": {"id": BOT_ID},
                                  "conversation": {"id": "19:general@thread.tacv2"}}, time_now(), label="#general")
+    statements = Counter[str]()  # each one a round trip to the database: what an added latency multiplies
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements[" ".join(statement.split()[:4])] += 1
+
+    for counted in (store.engine, teams_engine):
+        event.listen(counted, "before_cursor_execute", count)
     cpu_start = time.process_time()
     elapsed = await fan_out(app, people, concurrency)
     cpu = time.process_time() - cpu_start
+    if os.environ.get("MERIDIAN_BENCH_STATEMENTS"):
+        print(statements.most_common(20))
     connector.stdin.close()
     heard = json.loads(connector.stdout.readline())
     connector.wait(10)
@@ -128,7 +141,8 @@ async def teams_fan_out(db: str, people: int, concurrency: int, latency_ms: floa
     lost = people - sum(1 for e in entries if e.status == "sent")
     store.engine.dispose()  # a scratch database is dropped next: no connection may linger
     teams_engine.dispose()
-    return TeamsRun(elapsed, heard["creates"], Counter(heard["sends"]), lost, heard["refused"], cpu)
+    return TeamsRun(elapsed, heard["creates"], Counter(heard["sends"]), lost, heard["refused"], cpu,
+                    sum(statements.values()) / people)
 
 
 def teams_bound(run: TeamsRun) -> float:
@@ -146,7 +160,8 @@ def report(label: str, run: TeamsRun, people: int, baseline: float) -> bool:
     bound = teams_bound(run)
     met = teams_met(run, people)
     print(f"{label}: teams (create + send) {run.elapsed:.2f} s, {1000 * run.elapsed / people:.2f} ms per DM, "
-          f"{people / run.elapsed:.0f} DMs/s, CPU {1000 * run.cpu / people:.2f} ms per DM; adapter cost over the "
+          f"{people / run.elapsed:.0f} DMs/s, CPU {1000 * run.cpu / people:.2f} ms and {run.statements:.1f} SQL "
+          f"statements per DM; adapter cost over the "
           f"baseline {1000 * (run.elapsed - baseline) / people:.2f} ms per DM")
     print(f"  connector calls: {run.creates} create, {sum(run.sends.values())} send, {run.refused} refused; "
           f"lost {run.lost}, duplicated {run.duplicated}; the documented limit allows {run.calls} calls in "
