@@ -7,7 +7,8 @@ so some 13 ms a first-day DM, which is two calls), and each comes with new crede
 application with an empty token cache, so outside emulator mode every call would also fetch a fresh
 token from Entra. Kept clients keep their credentials, and MSAL hands out the cached token until it is
 about to expire. The clients are safe to share between concurrent turns: they hold no per-call state,
-and their HTTP sessions are per thread.
+the token is set on their ``requests`` session on the event loop, and the threads that send share
+that session's connection pool, which urllib3 keeps thread-safe.
 
 Each kept client also sends on a thread pool of its own. msrest sends with ``requests`` in the event
 loop's default executor, which has ``min(32, cores + 4)`` threads: six on a two-core machine, so at most
