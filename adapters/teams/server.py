@@ -23,13 +23,15 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.core import serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
+from botframework.connector.auth import ServiceClientCredentialsFactory
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Model
 
 from adapters.teams.bot import TeamsBot
 from adapters.teams.chat import TeamsChat
+from adapters.teams.connectors import KeptConnectors
 from adapters.teams.files import ROUTE as FILES_ROUTE
 from adapters.teams.files import UploadUrls, file_handler
 from adapters.teams.service_urls import ServiceUrls
@@ -95,8 +97,9 @@ def teams_config(settings: Settings) -> TeamsConfig:
     return TeamsConfig(app_id, password, app_type, tenant, emulator_url if not app_id else "")
 
 
-def build_adapter(config: TeamsConfig) -> CloudAdapter:
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+def build_adapter(config: Any, credentials_factory: ServiceClientCredentialsFactory | None = None) -> CloudAdapter:
+    """botbuilder's adapter, keeping its Bot Connector clients between proactive calls (``adapters.teams.connectors``)."""
+    return CloudAdapter(KeptConnectors(config, credentials_factory=credentials_factory))
 
 
 def _body(body: Any) -> Any:

@@ -104,14 +104,18 @@ class TeamsRepo:
         with Session(self.engine) as s:
             row = s.exec(select(TeamsConversationRow).where(
                 TeamsConversationRow.tenant == tenant, TeamsConversationRow.member_id == member_id,
-                TeamsConversationRow.kind == "personal").order_by(col(TeamsConversationRow.updated_at).desc())).first()
+                TeamsConversationRow.kind == "personal").order_by(col(TeamsConversationRow.updated_at).desc()).limit(1)).first()
             return _conversation(row) if row else None
 
     def newest(self, tenant: str) -> Conversation | None:
-        """The conversation the tenant was last heard from: its service URL and the bot's id there."""
+        """The conversation the tenant was last heard from: its service URL and the bot's id there.
+
+        ``LIMIT 1`` matters: without it the ORM builds every row of the tenant (a 1:1 chat per person) to
+        return the first, and a fan-out asks this once per new chat.
+        """
         with Session(self.engine) as s:
             row = s.exec(select(TeamsConversationRow).where(TeamsConversationRow.tenant == tenant)
-                         .order_by(col(TeamsConversationRow.updated_at).desc())).first()
+                         .order_by(col(TeamsConversationRow.updated_at).desc()).limit(1)).first()
             return _conversation(row) if row else None
 
     # --- identities ---------------------------------------------------------------------

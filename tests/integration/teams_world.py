@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 
 from adapters.teams.chat import TeamsChat
 from adapters.teams.files import UploadUrls
@@ -71,7 +71,7 @@ def local_adapter(app_id: str, issuer: BotFrameworkIssuer) -> CloudAdapter:
                                TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL=issuer.metadata_url,
                                TO_CHANNEL_FROM_BOT_LOGIN_URL=f"{issuer.url}/botframework.com",
                                OAUTH_URL=f"{issuer.url}/oauth")
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(config, credentials_factory=issuer.credentials(app_id)))
+    return build_adapter(config, credentials_factory=issuer.credentials(app_id))
 
 
 class TeamsWorld:
