@@ -15,7 +15,7 @@ tests' own (``LocalBotFramework``): production builds its configuration from set
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -39,6 +39,7 @@ from tests.emulators.teams import (
     Call,
     ConnectorEmulator,
     TeamsClient,
+    TeamsUser,
     bot_framework,
     dialog_answer,
 )
@@ -135,3 +136,21 @@ class TeamsWorld:
 
     async def advance_to(self, instant: datetime) -> None:
         await self.app.engine.advance_to(instant, self.clock)
+
+
+RAVI_DM = "a:personal-29:ravi"
+
+
+async def a_day_begins(w: TeamsWorld, tenant: str, team: str) -> tuple[TeamsClient, TeamsUser, TeamsUser, Call]:
+    """Alice adds Meridian to the team and says ``standup help`` in its channel, Ravi installs it in Kolkata;
+    Ravi's 09:30 reminder of Monday 15 March 2027 arrives (04:00Z). The world starts that day, its team loaded."""
+    t = w.tenant(tenant)
+    alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=tenant)
+    ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=tenant)
+    await w.send(t.installed_in_team(alice))
+    await w.send(t.channel(alice, team, "ml-team", "standup help"))
+    await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
+    await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+    reminder = next(c for c in w.connector.delivered("send", RAVI_DM) if "Stand-up" in c.card_text)
+    return t, alice, ravi, reminder
+

@@ -6,22 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.integration.teams_world import TeamsWorld
-from tests.integration.test_teams_standup_day import ML_TEAM, TEAM, TENANT, reminders
+from tests.integration.teams_world import TeamsWorld, a_day_begins
+from tests.integration.test_teams_standup_day import ML_TEAM, TEAM, TENANT
 
 
 async def test_resolved_on_the_teams_summary_card_edits_it(sqlite_store: Any) -> None:
     async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
         w.load(TEAM)
-        t = w.tenant(TENANT)
-        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
-        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
-        await w.send(t.installed_in_team(alice))
-        await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup help"))
-        await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
-        await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
-        ravi_dm = "a:personal-29:ravi"
-        await w.send(t.press(ravi, reminders(w, ravi_dm)[0], "Answer"))
+        t, alice, ravi, reminder = await a_day_begins(w, TENANT, ML_TEAM)
+        await w.send(t.press(ravi, reminder, "Answer"))
         form = w.connector.calls[-1]
         await w.send(t.press(ravi, form, "Submit", q0="Trained churn v7", q1="Evaluate v7", q2="Waiting on GPU quota"))
         thanks = w.connector.calls[-1]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.emulators.teams import Call
-from tests.integration.teams_world import TeamsWorld
+from tests.integration.teams_world import TeamsWorld, a_day_begins
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ML_TEAM = "19:ml-team@thread.tacv2"
@@ -41,14 +41,7 @@ def reminder(w: TeamsWorld) -> Call:
 async def test_a_stand_up_answered_in_a_dialog_with_a_refused_value_shown_again(sqlite_store: Any) -> None:
     async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
         w.load(TEAM)
-        t = w.tenant(TENANT)
-        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
-        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
-        await w.send(t.installed_in_team(alice))
-        await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup help"))
-        await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
-        await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
-        card = reminder(w)
+        t, _alice, ravi, card = await a_day_begins(w, TENANT, ML_TEAM)
         assert card.action("Answer")["msteams"] == {"type": "task/fetch"}
         assert "msteams" not in card.action("Skip today")  # a plain button stays a plain Submit
 

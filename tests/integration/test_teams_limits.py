@@ -17,7 +17,7 @@ from bot.kernel.app import Action, Meridian
 from bot.kernel.commands import Reply
 from bot.kernel.messages import Actions, Button, Form, FormInput, Header, Message
 from tests.emulators.teams import ACTIVITY_LIMIT, Call
-from tests.integration.teams_world import TeamsWorld
+from tests.integration.teams_world import TeamsWorld, a_day_begins
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ML_TEAM = "19:ml-team@thread.tacv2"
@@ -38,23 +38,16 @@ def shown_text(calls: list[Call]) -> str:
     return "".join(c.shown for c in calls)
 
 
-async def a_day_begins(w: TeamsWorld) -> tuple[Any, Any, Call]:
+async def ravis_reminder(w: TeamsWorld) -> tuple[Any, Any, Call]:
     """Alice adds Meridian to the team, Ravi installs it; Ravi's 09:30 reminder arrives."""
     w.load(TEAM)
-    t = w.tenant(TENANT)
-    alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
-    ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
-    await w.send(t.installed_in_team(alice))
-    await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup help"))
-    await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
-    await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
-    reminder = next(c for c in w.connector.delivered("send", "a:personal-29:ravi") if "Stand-up" in c.card_text)
+    t, _alice, ravi, reminder = await a_day_begins(w, TENANT, ML_TEAM)
     return t, ravi, reminder
 
 
 async def test_three_long_japanese_answers_reach_the_thread_in_parts_that_teams_accepts(sqlite_store: Any) -> None:
     async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
-        t, ravi, reminder = await a_day_begins(w)
+        t, ravi, reminder = await ravis_reminder(w)
         await w.send(t.press(ravi, reminder, "Answer"))
         form = w.connector.calls[-1]
         await w.send(t.press(ravi, form, "Submit", q0=JAPANESE, q1=JAPANESE, q2=JAPANESE))
@@ -110,7 +103,7 @@ async def test_sixty_buttons_go_out_as_a_post_and_its_continuations_in_the_threa
 
 async def test_a_stand_up_form_refuses_a_missing_or_too_long_answer_and_stores_nothing(sqlite_store: Any) -> None:
     async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
-        t, ravi, reminder = await a_day_begins(w)
+        t, ravi, reminder = await ravis_reminder(w)
         await w.send(t.press(ravi, reminder, "Answer"))
         form = w.connector.calls[-1]
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.emulators.teams import Call
-from tests.integration.teams_world import TeamsWorld
+from tests.integration.teams_world import TeamsWorld, a_day_begins
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 ML_TEAM = "19:ml-team@thread.tacv2"
@@ -108,15 +108,9 @@ async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_teams(sqli
     """Issue 10 item 2 on Teams: the question is a card with two buttons; the answer corrects the thread post."""
     async with TeamsWorld(sqlite_store, datetime(2027, 3, 15, 0, 0, tzinfo=UTC)) as w:
         w.load(TEAM)
-        t = w.tenant(TENANT)
-        alice = w.connector.add_user("29:alice", "Alice", "aad-alice", tenant=TENANT)
-        ravi = w.connector.add_user("29:ravi", "Ravi", "aad-ravi", tenant=TENANT)
-        await w.send(t.installed_in_team(alice))
-        await w.send(t.channel(alice, ML_TEAM, "ml-team", "standup help"))
-        await w.send(t.installed_personally(ravi, zone="Asia/Kolkata"))
-        await w.advance_to(datetime(2027, 3, 15, 4, 1, tzinfo=UTC))
+        t, _alice, ravi, reminder = await a_day_begins(w, TENANT, ML_TEAM)
         ravi_dm = "a:personal-29:ravi"
-        await w.send(t.press(ravi, reminders(w, ravi_dm)[0], "Answer"))
+        await w.send(t.press(ravi, reminder, "Answer"))
         form = w.connector.calls[-1]
         await w.send(t.press(ravi, form, "Submit", q0="Trained churn v7", q1="Evaluate v7", q2="the labelling vendor"))
         questions = [c for c in w.connector.delivered("send", ravi_dm) if "is this a blocker?" in c.card_text]
