@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from bot.kernel import quiet
 from bot.kernel.domain import WEEKDAYS, Member
 from bot.kernel.ports import DueItem
 from bot.kernel.timekeeping import at_local
@@ -387,8 +388,11 @@ def _events(r: Retro, occ: Occurrence, members: list[Member], start: datetime, n
             for tag, ahead in REMINDERS:
                 at = occ.start - ahead
                 if tag == "24h":
-                    notice = day_ahead_notice(m, occ.start)
-                    at = notice if notice >= start else at  # too late for their working hours: 24 h before
+                    at = day_ahead_notice(m, occ.start)
+                    if at < start:  # planned after those working hours went by: their next waking working hours
+                        at = quiet.next_open(m, max(start, now))
+                        if at >= occ.start - REMINDERS[-1][1]:
+                            continue  # none before the meeting: the 15-minute reminder tells them
                 items.append(DueItem(key(r, occ.day, f"remind{tag}", m.id), "retro.remind", r.workspace,
                                      at, {**payload, "member": m.id, "ahead": tag}))
     items.append(DueItem(key(r, occ.day, "close"), "retro.close", r.workspace, occ.end, payload))
