@@ -3,8 +3,8 @@
 A tiny metrics endpoint in the test exposes ``model_latency_p99_ms``; Prometheus (Debian's
 ``prometheus``) scrapes it every second and evaluates ``ChurnModelLatencyHigh`` every second;
 Alertmanager (Debian's ``prometheus-alertmanager``) groups the alert and delivers it with its bearer
-token to ``/hooks/alertmanager`` of the running app, which posts it to Slack (the emulator) from the
-queue. Silence 1 h is pressed as Slack sends presses and the silence is read back from Alertmanager's
+token to ``/hooks/alertmanager`` of ``meridian serve`` (its own process, as an operator runs it),
+which posts it to Slack (the emulator) from the queue on its scheduler's next pass. Silence 1 h is pressed as Slack sends presses and the silence is read back from Alertmanager's
 API v2; Lift expires it; the gauge falls, Prometheus resolves the alert, Alertmanager sends
 ``resolved`` and the post is edited. Each wait polls, bounded by ``WAIT`` seconds.
 
@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -34,10 +39,9 @@ from aiohttp import web
 from adapters.sources.prometheus import PrometheusSource
 from bot.digests.config import PrometheusConfig, SeriesChoice
 from bot.digests.sources import QueryError
-from bot.kernel.team import apply_team
-from bot.kernel.teamfile import parse_team
-from tests.integration.services import run_alertmanager, run_prometheus
-from tests.integration.slack_harness import SlackHarness
+from tests.emulators.slack import SlackEmulator
+from tests.integration.services import free_port, run_alertmanager, run_prometheus
+from tests.integration.slack_harness import SECRET, block_actions, command_form, signed_headers
 from tests.integration.test_slack_alert_buttons import buttons, shown
 
 pytestmark = pytest.mark.services
@@ -127,14 +131,10 @@ async def serve_gauges(gauges: Gauges) -> tuple[web.AppRunner, str]:
     return runner, f"127.0.0.1:{port}"
 
 
-async def until(what: str, check: Callable[[], Awaitable[T | None]], app: SlackHarness | None = None,
-                timeout: float = WAIT) -> T:
-    """Poll ``check`` until it gives something; the app's clock follows the real one and its due work runs."""
+async def until(what: str, check: Callable[[], Awaitable[T | None]], timeout: float = WAIT) -> T:
+    """Poll ``check`` until it gives something, at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        if app is not None:
-            app.clock.set(datetime.now(UTC))
-            await app.engine.run_due()
         found = await check()
         if found:
             return found
@@ -170,8 +170,75 @@ digests:
 
 
 @dataclass
+class Meridian:
+    """``meridian serve`` in its own process, talking to the Slack emulator."""
+
+    url: str
+    slack: SlackEmulator
+    log: Path
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.slack.calls(method)]
+
+    async def post(self, body: str) -> int:
+        async with aiohttp.ClientSession() as s, s.post(
+                f"{self.url}/slack/events", data=body.encode(),
+                headers=signed_headers(body, "application/x-www-form-urlencoded")) as resp:
+            return resp.status
+
+    async def answer(self, body: str) -> dict[str, Any]:
+        """Send a signed request as Slack does; the one private answer it gets through its response URL."""
+        before = len(self.calls("response_url"))
+        assert await self.post(body) == 200
+        await until("the answer to the presser", lambda: _n_calls(self, "response_url", before))
+        return self.calls("response_url")[before]
+
+    async def press(self, button: dict[str, Any], user: str) -> str:
+        payload = block_actions(button, user, "T0001", CHANNEL, self.slack.response_url())
+        return str((await self.answer(urlencode({"payload": json.dumps(payload)})))["text"])
+
+    async def command(self, command: str, text: str, user: str) -> dict[str, Any]:
+        return await self.answer(urlencode(command_form(text, user, "T0001", command, CHANNEL,
+                                                        self.slack.response_url())))
+
+
+async def _n_calls(meridian: Meridian, method: str, more_than: int) -> bool:
+    return len(meridian.calls(method)) > more_than
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def start_meridian(root: Path, slack: SlackEmulator, team_file: str, port: int) -> subprocess.Popen[bytes]:
+    """``meridian import team.yaml`` and ``meridian serve`` (scheduler on) as an operator runs them."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "Microsoft", "MERIDIAN_", "MLFLOW_", "WANDB_", "PROMETHEUS_", "EVIDENTLY_"))}
+    env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{root / 'meridian.db'}",
+                "SLACK_BOT_TOKEN": "xoxb-T0001-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
+                "MERIDIAN_WEBHOOK_TOKEN": TOKEN})
+    (root / "team.yaml").write_text(team_file, encoding="utf-8")
+    imported = subprocess.run([sys.executable, "-m", "bot", "import", "team.yaml"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0 and "talks on slack" in imported.stdout, imported.stderr
+    with (root / "serve.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    async def healthy() -> bool:
+        assert proc.poll() is None, (root / "serve.log").read_text()
+        try:
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                return resp.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    await until("meridian serve answering /healthz", healthy, timeout=120)
+    return proc
+
+
+@dataclass
 class Stack:
-    slack: SlackHarness
+    meridian: Meridian
     gauges: Gauges
     prometheus: str
     alertmanager: str
@@ -179,35 +246,42 @@ class Stack:
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    """The app (Slack emulator, webhook routes), the metrics endpoint, Alertmanager posting to the app and
-    Prometheus scraping the endpoint and alerting Alertmanager, each on a free port."""
+    """The Slack emulator, ``meridian serve``, the metrics endpoint, Alertmanager posting to ``meridian serve``
+    and Prometheus scraping the endpoint and alerting Alertmanager, each on a free port."""
     gauges = Gauges({"churn-model": 120.0})
-    slack = SlackHarness(tmp_path / "app", datetime.now(UTC), hook_token=TOKEN)
-    (tmp_path / "app").mkdir()
-    await slack.__aenter__()
+    slack = SlackEmulator(ts_clock=time.time)
+    await slack.start()
+    slack.add_user("U0ALICE", "Alice", "UTC")
+    slack.add_user("U0RAVI", "Ravi", "UTC")
     runner, metrics = await serve_gauges(gauges)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    (tmp_path / "meridian").mkdir()
+    proc: subprocess.Popen[bytes] | None = None
     try:
         with ExitStack() as servers:
-            alertmanager = servers.enter_context(run_alertmanager(tmp_path / "alertmanager",
-                                                                  alertmanager_yml(slack.url)))
+            alertmanager = servers.enter_context(run_alertmanager(tmp_path / "alertmanager", alertmanager_yml(url)))
             prometheus = servers.enter_context(run_prometheus(
                 tmp_path / "prometheus", prometheus_yml(metrics, alertmanager.removeprefix("http://")), RULES))
-            slack.emulator.add_user("U0ALICE", "Alice", "UTC")
-            slack.emulator.add_user("U0RAVI", "Ravi", "UTC")
-            apply_team(slack.app, parse_team(team(alertmanager, prometheus), "team.yaml", slack.app.sections),
-                       platform="slack")
-            yield Stack(slack, gauges, prometheus, alertmanager)
+            proc = await start_meridian(tmp_path / "meridian", slack, team(alertmanager, prometheus), port)
+            yield Stack(Meridian(url, slack, tmp_path / "meridian" / "serve.log"), gauges, prometheus, alertmanager)
     finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=20)
         await runner.cleanup()
-        await slack.__aexit__(None, None, None)
+        await slack.stop()
+    log = tmp_path / "meridian" / "serve.log"
+    served = log.read_text() if log.exists() else ""
+    assert "Traceback" not in served, served
 
 
-def alert_posts(slack: SlackHarness) -> list[dict[str, Any]]:
-    return [c.params for c in slack.emulator.calls("chat.postMessage") if c.params.get("channel") == CHANNEL]
+def alert_posts(meridian: Meridian) -> list[dict[str, Any]]:
+    return [c for c in meridian.calls("chat.postMessage") if c.get("channel") == CHANNEL]
 
 
-def updates(slack: SlackHarness) -> list[dict[str, Any]]:
-    return [c.params for c in slack.emulator.calls("chat.update")]
+def updates(meridian: Meridian) -> list[dict[str, Any]]:
+    return meridian.calls("chat.update")
 
 
 def link(params: dict[str, Any], label: str) -> str:
@@ -215,15 +289,6 @@ def link(params: dict[str, Any], label: str) -> str:
     found = re.search(r"<(https?://[^|>]+)\|" + re.escape(label) + ">", shown(params))
     assert found, f"no {label} link in {shown(params)}"
     return html.unescape(found.group(1))
-
-
-async def press(slack: SlackHarness, button: dict[str, Any], user: str) -> str:
-    """Press as Slack does; the presser's one-line answer (the ephemeral reply through the response URL)."""
-    before = len(slack.emulator.calls("response_url"))
-    status, _ = await slack.press(button, user, channel=CHANNEL)
-    assert status == 200
-    await slack.until(lambda: len(slack.emulator.calls("response_url")) > before, timeout=WAIT)
-    return str(slack.emulator.calls("response_url")[before].params["text"])
 
 
 async def manager_alert(alertmanager: str) -> dict[str, Any] | None:
@@ -238,7 +303,7 @@ async def running_silences(alertmanager: str) -> list[dict[str, Any]]:
 
 
 async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) -> None:
-    slack, am = stack.slack, stack.alertmanager
+    slack, am = stack.meridian, stack.alertmanager
 
     # the gauge crosses the threshold: Prometheus fires, Alertmanager delivers, the app posts once
     stack.gauges.latency["churn-model"] = 250.0
@@ -247,7 +312,7 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
         posts = alert_posts(slack)
         return posts[0] if posts else None
 
-    post = await until("the firing alert posted to Slack", posted, slack)
+    post = await until("the firing alert posted to Slack", posted)
     assert "🔥 FIRING ChurnModelLatencyHigh — churn-model: churn-model p99 latency above 200 ms" in shown(post)
     held = await until("the alert in Alertmanager", lambda: manager_alert(am))
     labels = held["labels"]
@@ -262,7 +327,7 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
     assert offered["Runbook"]["url"] == RUNBOOK
 
     # Silence 1 h, pressed as Slack sends it: a silence in Alertmanager for exactly this alert's labels
-    assert (await press(slack, offered["Silence 1 h"], "U0ALICE")).startswith("Silenced until")
+    assert (await slack.press(offered["Silence 1 h"], "U0ALICE")).startswith("Silenced until")
     made = await running_silences(am)
     assert len(made) == 1
     silence = made[0]
@@ -283,7 +348,7 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
     assert list(buttons(silenced)) == ["I'm on it", "Lift silence", "Runbook"]
 
     # Lift, by someone else: expired in Alertmanager, the alert no longer muted
-    assert await press(slack, buttons(silenced)["Lift silence"], "U0RAVI") == \
+    assert await slack.press(buttons(silenced)["Lift silence"], "U0RAVI") == \
         "Silence lifted; the alert notifies again."
     assert await running_silences(am) == []
 
@@ -296,8 +361,7 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
 
     # the gauge falls: Prometheus resolves, Alertmanager sends `resolved`, the same post is edited
     stack.gauges.latency["churn-model"] = 120.0
-    resolved = await until("the post edited to resolved", lambda: _latest(slack, "✅ RESOLVED ChurnModelLatencyHigh"),
-                           slack)
+    resolved = await until("the post edited to resolved", lambda: _latest(slack, "✅ RESOLVED ChurnModelLatencyHigh"))
     assert "churn-model p99 latency above 200 ms" in shown(resolved) and "lasted " in shown(resolved)
     assert "Alice: silenced 1 h" in shown(resolved) and "Ravi: lifted the silence" in shown(resolved)
     assert buttons(resolved) == {}
@@ -305,7 +369,7 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
     assert len(alert_posts(slack)) == 1, "one post for the alert, edited, never a second"
 
 
-async def _latest(slack: SlackHarness, text: str) -> dict[str, Any] | None:
+async def _latest(slack: Meridian, text: str) -> dict[str, Any] | None:
     """The newest edit of the alert's post, when it shows ``text``."""
     edits = updates(slack)
     return edits[-1] if edits and text in shown(edits[-1]) else None
@@ -335,16 +399,13 @@ async def test_the_query_adapter_reads_the_real_server(stack: Stack) -> None:
         with pytest.raises(QueryError, match=r"^Prometheus refused 'rate\(': .*parse error"):
             await source.instant("rate(", now)
         samples = await source.series(QUERY, now - timedelta(seconds=5), now, 1)
-        assert samples and {s.value for s in samples} == {180.0}
+        assert samples and samples[-1].value == 180.0 and {s.value for s in samples} <= {120.0, 180.0}
+        assert [s.at for s in samples] == sorted(s.at for s in samples)
     finally:
         await source.close()
 
     # the drift digest on demand, as a member asks for it on Slack: the reading, and the range query's reason
-    stack.slack.clock.set(datetime.now(UTC))
-    status, _ = await stack.slack.command("churn-model", user="U0ALICE", command="/drift")
-    assert status == 200
-    await stack.slack.until(lambda: bool(stack.slack.emulator.calls("response_url")), timeout=WAIT)
-    digest = stack.slack.emulator.calls("response_url")[0].params
+    digest = await stack.meridian.command("/drift", "churn-model", "U0ALICE")
     lines = str(digest["text"]).splitlines()
     assert lines[1] == "🟡 churn-model WARN — p99 latency (ms) is 180; p99 over 1m: query needs fixing"
     assert "🟡 p99 latency (ms): 180 · graph (" in digest["text"]
