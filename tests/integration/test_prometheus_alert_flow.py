@@ -157,7 +157,7 @@ members:
   - {{id: ravi, name: Ravi, tz: UTC, accounts: {{slack: U0RAVI}}}}
 sources:
   prometheus: {{url: "{prometheus}", timeout: 5s}}
-  alertmanager: {{channel: "{CHANNEL}", url: "{alertmanager}", timeout: 5s}}
+  alertmanager: {{channel: "{CHANNEL}", url: "{alertmanager}", timeout: 5s, check_every: 1s}}
   models:
     - name: churn-model
       owner: alice
@@ -367,6 +367,31 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
     assert buttons(resolved) == {}
     assert link(resolved, "Source") == source
     assert len(alert_posts(slack)) == 1, "one post for the alert, edited, never a second"
+
+
+async def test_an_alert_resolving_while_silenced_is_seen_resolved(stack: Stack) -> None:
+    """Alertmanager sends nothing for a muted alert, its resolution included, and forgets it once resolved:
+    Meridian looks the silenced alert up itself and edits the post."""
+    slack, am = stack.meridian, stack.alertmanager
+    stack.gauges.latency["churn-model"] = 250.0
+
+    async def posted() -> dict[str, Any] | None:
+        posts = alert_posts(slack)
+        return posts[0] if posts else None
+
+    post = await until("the firing alert posted to Slack", posted)
+    assert (await slack.press(buttons(post)["Silence 4 h"], "U0ALICE")).startswith("Silenced until")
+    silence = (await running_silences(am))[0]
+    stack.gauges.latency["churn-model"] = 120.0
+
+    async def gone() -> bool:
+        return await manager_alert(am) is None
+
+    await until("Prometheus resolving the alert in Alertmanager", gone)
+    resolved = await until("the post edited to resolved", lambda: _latest(slack, "✅ RESOLVED ChurnModelLatencyHigh"))
+    assert "🔕 Silenced by Alice until" in shown(resolved) and buttons(resolved) == {}
+    assert [s["id"] for s in await running_silences(am)] == [silence["id"]], "the silence itself is left as set"
+    assert len(alert_posts(slack)) == 1
 
 
 async def _latest(slack: Meridian, text: str) -> dict[str, Any] | None:
