@@ -61,7 +61,7 @@ from bot.digests.sources import (
 from bot.digests.text import clock
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
-from bot.kernel.messages import Inline, Message, Section, plain
+from bot.kernel.messages import Actions, Inline, Message, Section, plain
 from bot.kernel.ports import ActivityOwners, DueItem
 from bot.kernel.routing import Routing, named, route
 from bot.kernel.timekeeping import iso_z
@@ -392,7 +392,9 @@ class DigestService:
         if urgent:
             parts.append(" · critical: pinged at any hour, except those away")
         over = Section(tuple(parts))
-        return Message((*message.blocks, over), fallback=f"{message.fallback}\n{plain(over.text)}")
+        blocks = list(message.blocks)
+        blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), over)  # above the buttons
+        return Message(tuple(blocks), fallback=f"{message.fallback}\n{plain(over.text)}")
 
     # --- webhooks ------------------------------------------------------------------------------
     def _alert_channel(self) -> str | None:

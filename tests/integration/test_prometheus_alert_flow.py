@@ -324,6 +324,9 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
     assert link(post, "Runbook") == RUNBOOK
     offered = buttons(post)
     assert list(offered) == ["I'm on it", "Silence 1 h", "Silence 4 h", "Runbook"]
+    blocks = post["blocks"] if isinstance(post["blocks"], list) else json.loads(post["blocks"])
+    kinds = [b["type"] for b in blocks if "Over to Alice (owner" in json.dumps(b) or b["type"] == "actions"]
+    assert kinds == ["section", "actions"], "who it is over to is said above the buttons"
     assert offered["Runbook"]["url"] == RUNBOOK
 
     # Silence 1 h, pressed as Slack sends it: a silence in Alertmanager for exactly this alert's labels
