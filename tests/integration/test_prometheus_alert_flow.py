@@ -1,16 +1,18 @@
 """From a metric to a resolved Slack post, through a real Prometheus and a real Alertmanager.
 
 A tiny metrics endpoint in the test exposes ``model_latency_p99_ms``; Prometheus (Debian's
-``prometheus``) scrapes it every second and evaluates ``ChurnModelLatencyHigh`` every second;
-Alertmanager (Debian's ``prometheus-alertmanager``) groups the alert and delivers it with its bearer
-token to ``/hooks/alertmanager`` of ``meridian serve`` (its own process, as an operator runs it),
-which posts it to Slack (the emulator) from the queue on its scheduler's next pass. Silence 1 h is pressed as Slack sends presses and the silence is read back from Alertmanager's
-API v2; Lift expires it; the gauge falls, Prometheus resolves the alert, Alertmanager sends
-``resolved`` and the post is edited. Each wait polls, bounded by ``WAIT`` seconds.
+``prometheus``) scrapes it and evaluates ``ChurnModelLatencyHigh`` every second; Alertmanager
+(Debian's ``prometheus-alertmanager``) groups the alert and delivers it with its bearer token to
+``/hooks/alertmanager`` of ``meridian serve`` (its own process, as an operator runs it), which posts
+it to Slack (the emulator) from the queue on its scheduler's next pass (10 s). Silence 1 h is
+pressed as Slack sends presses and the silence is read back from Alertmanager's API v2; Lift
+expires it; the gauge falls, Prometheus resolves the alert, Alertmanager sends ``resolved`` and the
+post is edited. An alert resolving under a silence, which Alertmanager never reports, is found
+resolved by Meridian's own look. Each wait polls, bounded by ``WAIT`` seconds.
 
 The Prometheus query adapter (the drift digest's checks) is run against the same real server: a
 value, several series chosen by labels or combined, a range selector and a refused query each
-giving one clear line.
+giving one clear line, and ``/drift`` showing them.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ pytestmark = pytest.mark.services
 
 T = TypeVar("T")
 WAIT = 60.0
-"""Seconds any one step may take (they take one to three: every interval below is 1 s)."""
+"""Seconds any one step may take (most take one to three, and up to one scheduler pass more)."""
 TOKEN = "am-tok3n"
 CHANNEL = "C0ALERTS"
 RUNBOOK = "https://runbooks.acme.example/churn-model/latency"
@@ -69,22 +71,18 @@ groups:
 """The rule file, as ``docs/sources.md`` shows it."""
 
 
-def prometheus_yml(metrics: str, alertmanager: str | None) -> str:
+def prometheus_yml(metrics: str, alertmanager: str) -> str:
     """Scrape the test's endpoint every second, evaluate every second, send alerts to Alertmanager."""
-    config = f"""\
+    return f"""\
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
 rule_files: [rules.yml]
 scrape_configs:
   - job_name: churn-scorer
     static_configs: [{{targets: ["{metrics}"]}}]
-"""
-    if alertmanager:
-        config += f"""\
 alerting:
   alertmanagers:
     - static_configs: [{{targets: ["{alertmanager}"]}}]
 """
-    return config
 
 
 def alertmanager_yml(meridian: str) -> str:
@@ -111,10 +109,8 @@ class Gauges:
     """The test's metrics endpoint: ``model_latency_p99_ms`` per model, set by the test, scraped by Prometheus."""
 
     latency: dict[str, float] = field(default_factory=dict)
-    scrapes: int = 0
 
     async def metrics(self, _request: web.Request) -> web.Response:
-        self.scrapes += 1
         lines = ["# HELP model_latency_p99_ms p99 scoring latency", "# TYPE model_latency_p99_ms gauge"]
         lines += [f'model_latency_p99_ms{{model="{model}"}} {value}' for model, value in self.latency.items()]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
@@ -175,7 +171,6 @@ class Meridian:
 
     url: str
     slack: SlackEmulator
-    log: Path
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.slack.calls(method)]
@@ -232,7 +227,12 @@ async def start_meridian(root: Path, slack: SlackEmulator, team_file: str, port:
         except aiohttp.ClientError:
             return False
 
-    await until("meridian serve answering /healthz", healthy, timeout=120)
+    try:
+        await until("meridian serve answering /healthz", healthy, timeout=120)
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=20)
+        raise
     return proc
 
 
@@ -264,7 +264,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             prometheus = servers.enter_context(run_prometheus(
                 tmp_path / "prometheus", prometheus_yml(metrics, alertmanager.removeprefix("http://")), RULES))
             proc = await start_meridian(tmp_path / "meridian", slack, team(alertmanager, prometheus), port)
-            yield Stack(Meridian(url, slack, tmp_path / "meridian" / "serve.log"), gauges, prometheus, alertmanager)
+            yield Stack(Meridian(url, slack), gauges, prometheus, alertmanager)
     finally:
         if proc is not None:
             proc.terminate()
