@@ -286,3 +286,36 @@ async def test_an_alert_is_looked_up_by_its_labels_whatever_they_hold(alertmanag
         assert not await api.firing({**labels, "alertname": "Odd"})
     finally:
         await api.close()
+
+
+async def test_a_silenced_alert_is_looked_up_until_alertmanager_no_longer_has_it(slack: SlackHarness,
+                                                                                  alertmanager: str) -> None:
+    """Alertmanager reports nothing about a muted alert: while the silence runs Meridian asks it each
+    ``check_every`` (1 m by default), and the post turns resolved once Alertmanager no longer holds it."""
+    await expire_all(alertmanager)
+
+    async def in_alertmanager(ends: datetime) -> None:
+        async with aiohttp.ClientSession() as s, s.post(f"{alertmanager}/api/v2/alerts", json=[
+                {"labels": LABELS, "endsAt": ends.strftime("%Y-%m-%dT%H:%M:%SZ")}]) as resp:
+            assert resp.status == 200
+
+    await in_alertmanager(datetime.now(UTC) + timedelta(minutes=10))
+    start = slack.clock.now()
+    offered = buttons(await fire(slack, start))
+    assert (await press(slack, offered["Silence 1 h"])).startswith("Silenced until")
+    edits = len(updates(slack))
+    slack.clock.set(start + timedelta(minutes=1))
+    await slack.engine.run_due()
+    assert len(updates(slack)) == edits, "still in Alertmanager: nothing changes"
+
+    await in_alertmanager(datetime.now(UTC) - timedelta(seconds=1))  # resolved there, and not reported (muted)
+    slack.clock.set(start + timedelta(minutes=2))
+    await slack.engine.run_due()
+    resolved = updates(slack)[-1]
+    assert "✅ RESOLVED PredictionLatencyHigh" in shown(resolved) and buttons(resolved) == {}
+    assert "🔕 Silenced by Alice until" in shown(resolved)
+    assert len(await silences(alertmanager, expired=False)) == 1, "the silence is left as it was set"
+    slack.clock.set(start + timedelta(hours=2))
+    await slack.engine.run_due()
+    assert updates(slack)[-1] == resolved and len(slack.emulator.calls("chat.postMessage")) == 1
+    await expire_all(alertmanager)
