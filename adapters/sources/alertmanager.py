@@ -128,5 +128,20 @@ class AlertmanagerApi:
         if status >= 300 and status != 404:
             raise SilenceRefused(_refusal(payload))
 
+    async def firing(self, labels: Mapping[str, str]) -> bool:
+        """``GET /api/v2/alerts`` lists the alerts not yet resolved (silenced and inhibited ones too); the
+        filter narrows them by name and the labels are compared here, whole."""
+        params = {"filter": f'alertname="{matcher_value(labels["alertname"])}"'} if "alertname" in labels else {}
+        status, payload = await self.http.call("GET", "/api/v2/alerts", params=params)
+        if status >= 300 or not isinstance(payload, list):
+            raise SourceUnavailable(self.name, f"HTTP {status} reading alerts")
+        wanted = dict(labels)
+        return any(isinstance(a, dict) and a.get("labels") == wanted for a in payload)
+
     async def close(self) -> None:
         await self.http.close()
+
+
+def matcher_value(value: str) -> str:
+    """A label value inside a quoted matcher (``name="value"``), escaped as Alertmanager's parser reads it."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

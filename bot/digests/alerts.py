@@ -22,6 +22,8 @@ from bot.kernel.messages import Actions, Block, Button, Context, Inline, Link, M
 ALERT_KEEP = timedelta(hours=48)
 ALERTS_RECEIVED = "digest.alertmanager"
 """The due-work kind of a queued webhook delivery."""
+SILENCED_CHECK = "digest.alert-silenced"
+"""The due-work kind of a look in Alertmanager at an alert a silence from Meridian mutes."""
 
 
 def event_to_json(event: AlertEvent) -> dict[str, Any]:

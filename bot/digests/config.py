@@ -201,6 +201,9 @@ class AlertmanagerConfig:
     url: str | None = None
     """Alertmanager's own address (API v2), for the Silence buttons; without it alerts carry no Silence button."""
     timeout: timedelta = timedelta(seconds=10)
+    check_every: timedelta = timedelta(minutes=1)
+    """How often an alert muted by a silence from Meridian is looked up in Alertmanager, which sends
+    nothing for a muted alert, not even its resolution."""
 
 
 @dataclass(frozen=True)
@@ -525,7 +528,8 @@ def parse_sources(raw: Mapping[str, Any], defaults: SourceDefaults | None = None
         a = _Reader(s.get("alertmanager") or {}, ("sources", "alertmanager"))
         am_url = a.url("url", required=False) or defaults.alertmanager_url.rstrip("/") or None
         alertmanager = AlertmanagerConfig(channel=a.text("channel"), url=am_url,
-                                          timeout=a.duration("timeout", timedelta(seconds=10)))
+                                          timeout=a.duration("timeout", timedelta(seconds=10)),
+                                          check_every=a.duration("check_every", timedelta(minutes=1)))
         a.done()
     elif defaults.alertmanager_url:
         alertmanager = AlertmanagerConfig(url=defaults.alertmanager_url.rstrip("/"))

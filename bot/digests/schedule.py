@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.digests.alerts import ALERTS_RECEIVED, event_from_json
+from bot.digests.alerts import ALERTS_RECEIVED, SILENCED_CHECK, event_from_json
 from bot.digests.config import DigestSchedule, SourcesConfig
 from bot.digests.events import RUN_EVENTS, plan_polls
 from bot.digests.messages import DigestMessages
@@ -140,8 +140,14 @@ class DigestJobs:
         async with self._alert_books[item.workspace]:
             await self._service(item.workspace).post_alerts([event_from_json(a) for a in item.payload["alerts"]])
 
+    async def silenced(self, app: Meridian, item: ClaimedItem) -> None:
+        """A look in Alertmanager at an alert muted by a silence from Meridian (it may have resolved unseen)."""
+        async with self._alert_books[item.workspace]:
+            await self._service(item.workspace).check_silenced(item.payload["key"], item.payload["silence"])
+
     def install(self, app: Meridian) -> None:
         app.on_due(ALERTS_RECEIVED, self.alerts)
+        app.on_due(SILENCED_CHECK, self.silenced)
         app.on_due(EXPERIMENTS, self.experiments)
         app.on_due(EXPERIMENTS_RETRY, self.experiments_retry)
         app.on_due(DRIFT, self.drift)

@@ -27,6 +27,7 @@ from bot.digests.alerts import (
     ONIT,
     SILENCE,
     SILENCE_FOR,
+    SILENCED_CHECK,
     AlertBook,
     AlertDesk,
     AlertRecord,
@@ -60,7 +61,7 @@ from bot.digests.sources import (
 from bot.digests.text import clock
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
-from bot.kernel.messages import Inline, Message, Section, plain
+from bot.kernel.messages import Actions, Inline, Message, Section, plain
 from bot.kernel.ports import ActivityOwners, DueItem
 from bot.kernel.routing import Routing, named, route
 from bot.kernel.timekeeping import iso_z
@@ -391,7 +392,9 @@ class DigestService:
         if urgent:
             parts.append(" · critical: pinged at any hour, except those away")
         over = Section(tuple(parts))
-        return Message((*message.blocks, over), fallback=f"{message.fallback}\n{plain(over.text)}")
+        blocks = list(message.blocks)
+        blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), over)  # above the buttons
+        return Message(tuple(blocks), fallback=f"{message.fallback}\n{plain(over.text)}")
 
     # --- webhooks ------------------------------------------------------------------------------
     def _alert_channel(self) -> str | None:
@@ -512,8 +515,44 @@ class DigestService:
             return _Answer(f"Alertmanager refused the silence: {err}. Nothing was silenced.")
         desk.silence = {"id": silence_id, "by": member.id, "name": member.name, "until": until.isoformat(),
                         "at": now.isoformat()}
+        self._check_silenced_at(str(entry["key"]), silence_id, min(now + self._check_every(), until))
         desk.note(member.id, member.name, f"silenced {length.replace('h', ' h')}", now)
         return _Answer(f"Silenced until {clock(until, tz, now)} (Alertmanager silence {silence_id}).", changed=True)
+
+    def _check_every(self) -> timedelta:
+        return self.config.alertmanager.check_every if self.config.alertmanager else timedelta(minutes=1)
+
+    def _check_silenced_at(self, key: str, silence_id: str, at: datetime) -> None:
+        self.app.store.schedule([DueItem(f"alert-silenced:{self.workspace}:{silence_id}:{at.isoformat()}",
+                                         SILENCED_CHECK, self.workspace, at, {"key": key, "silence": silence_id})])
+
+    async def check_silenced(self, key: str, silence_id: str) -> bool:
+        """Alertmanager sends nothing for an alert a silence mutes, not even its resolution, and forgets a
+        resolved alert before the silence ends; so while a silence from Meridian runs, ask Alertmanager
+        every ``check_every`` whether the alert still fires, and edit the post to resolved when it does
+        not. Stops when the silence is lifted or over (Alertmanager notifies again). ``True`` when resolved."""
+        api = self.sources.silences
+        book = AlertBook(self.get("alertmanager"))
+        found = next(((fp, e) for fp, e in book.entries.items() if e.get("key") == key), None)
+        silence = self._desk(key).silence
+        if api is None or found is None or found[1].get("status") != "firing" or not silence \
+                or silence.get("id") != silence_id or silence.get("lifted_at") or silence.get("ended"):
+            return False
+        fingerprint, entry = found
+        now = self.app.now()
+        try:
+            still = await api.firing(entry.get("labels") or {})
+        except SourceUnavailable as err:
+            log.info("could not look up silenced alert %s in Alertmanager: %s", entry.get("name"), err)
+            still = True
+        if not still:
+            await self.post_alerts([AlertEvent(fingerprint, "resolved", str(entry["name"]),
+                                               labels=entry.get("labels") or {}, ends_at=now)])
+            return True
+        until = datetime.fromisoformat(silence["until"])
+        if now < until:  # one look more at its end; after it Alertmanager delivers the resolution itself
+            self._check_silenced_at(key, silence_id, min(now + self._check_every(), until))
+        return False
 
     def _alertmanager_at(self) -> str:
         """Where the buttons reach Alertmanager, for the line a presser reads when it does not answer (the

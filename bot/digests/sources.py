@@ -325,6 +325,10 @@ class Silences(Protocol):
 
     async def expire(self, silence_id: str) -> None: ...
 
+    async def firing(self, labels: Mapping[str, str]) -> bool:
+        """Whether Alertmanager still holds an unresolved alert with exactly these labels, muted or not."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -1,8 +1,11 @@
-"""Real MLflow and Evidently servers for the digest tests, one of each per test session.
+"""Real MLflow, Evidently, Alertmanager and Prometheus servers for the tests, on free ports.
 
-The fixtures reach every integration module through ``tests/integration/conftest.py``.
-They skip only when the ``services`` extra (``mlflow``, ``evidently``) is not installed;
-a server that is installed but does not start is a failure.
+The session fixtures (one MLflow, one Evidently UI, one Alertmanager) reach every integration module
+through ``tests/integration/conftest.py``; ``run_alertmanager`` and ``run_prometheus`` start one with
+a test's own configuration. They skip only when the ``services`` extra (``mlflow``, ``evidently``) or
+the Debian package (``prometheus``, ``prometheus-alertmanager``) is not installed, and with
+``MERIDIAN_REQUIRE_SERVICES`` set a missing package is a failure; a server that is installed but
+does not start is a failure.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,20 +123,29 @@ def alertmanager_binary() -> str | None:
     return shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
 
 
-@pytest.fixture(scope="session")
-def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Alertmanager (API v2) on a free port, clustering off; its URL.
+def prometheus_binary() -> str | None:
+    return shutil.which("prometheus")
 
-    Skips when it is not installed (``apt-get install prometheus-alertmanager``), unless
-    ``MERIDIAN_REQUIRE_SERVICES`` is set (CI installs it), where that is a failure.
-    """
-    exe = alertmanager_binary()
-    if exe is None:
+
+def _need_binary(found: str | None, package: str) -> str:
+    """The binary, or a skip (a failure under ``MERIDIAN_REQUIRE_SERVICES``, which CI sets) when it is missing."""
+    if found is None:
+        why = f"{package} is not installed (apt-get install {package})"
         if os.environ.get("MERIDIAN_REQUIRE_SERVICES"):
-            pytest.fail("Alertmanager is not installed (apt-get install prometheus-alertmanager)")
-        pytest.skip("Alertmanager is not installed (apt-get install prometheus-alertmanager)")
-    root = tmp_path_factory.mktemp("alertmanager")
-    (root / "alertmanager.yml").write_text("route: {receiver: meridian}\nreceivers: [{name: meridian}]\n")
+            pytest.fail(why)
+        pytest.skip(why)
+    return found
+
+
+@contextmanager
+def run_alertmanager(root: Path, config: str) -> Iterator[str]:
+    """A real Alertmanager (API v2) with this ``alertmanager.yml``, on a free port, clustering off; its URL.
+
+    Its data stay under ``root``, so it never shares silences with the system's Alertmanager or another test's.
+    """
+    exe = _need_binary(alertmanager_binary(), "prometheus-alertmanager")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "alertmanager.yml").write_text(config)
     port = free_port()
     log = root / "alertmanager.log"
     with log.open("wb") as out:
@@ -145,3 +158,40 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+
+
+@contextmanager
+def run_prometheus(root: Path, config: str, rules: str = "") -> Iterator[str]:
+    """A real Prometheus server with this ``prometheus.yml`` (and ``rules.yml``), on a free port; its URL.
+
+    Its TSDB stays under ``root``; ``--web.external-url`` is its own address, so an alert's
+    ``generatorURL`` points at a graph page that answers.
+    """
+    exe = _need_binary(prometheus_binary(), "prometheus")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "prometheus.yml").write_text(config)
+    (root / "rules.yml").write_text(rules or "groups: []\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = root / "prometheus.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([exe, f"--config.file={root / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+                                 f"--web.external-url={url}"], stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    try:
+        _wait(f"{url}/-/ready", proc, log)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Alertmanager that notifies nobody (the alert-button tests deliver alerts themselves); its URL.
+
+    Skips when it is not installed (``apt-get install prometheus-alertmanager``), unless
+    ``MERIDIAN_REQUIRE_SERVICES`` is set (CI installs it), where that is a failure.
+    """
+    with run_alertmanager(tmp_path_factory.mktemp("alertmanager"),
+                          "route: {receiver: meridian}\nreceivers: [{name: meridian}]\n") as url:
+        yield url

@@ -50,6 +50,25 @@ def signed_headers(body: str, content_type: str, timestamp: int | None = None, s
             "X-Slack-Signature": signature(body, ts, secret)}
 
 
+def command_form(text: str, user: str, team: str, command: str, channel: str, response_url: str) -> dict[str, str]:
+    """A slash command's form fields, as Slack posts them."""
+    return {"token": "legacy", "team_id": team, "team_domain": "acme", "channel_id": channel,
+            "channel_name": "ml-team", "user_id": user, "user_name": user.lower(), "command": command,
+            "text": text, "api_app_id": "A0001", "is_enterprise_install": "false", "response_url": response_url,
+            "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:8]}"}
+
+
+def block_actions(button: dict[str, Any], user: str, team: str, channel: str, response_url: str) -> dict[str, Any]:
+    """The ``block_actions`` payload Slack sends when ``user`` presses ``button`` (its Block Kit element)."""
+    return {
+        "type": "block_actions", "team": {"id": team, "domain": "acme"}, "user": {"id": user, "team_id": team},
+        "api_app_id": "A0001", "trigger_id": f"{uuid.uuid4().int % 10**12}.trigger",
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1.1"},
+        "channel": {"id": channel}, "response_url": response_url,
+        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b",
+                     "value": button.get("value", ""), "action_ts": "1.2"}]}
+
+
 class SlackHarness:
     def __init__(self, tmp: Path, start: datetime, env: dict[str, str] | None = None,
                  socket_mode: bool = False, hook_token: str | None = None) -> None:
@@ -138,11 +157,7 @@ class SlackHarness:
 
     async def command(self, text: str = "", user: str = "U0ALICE", team: str = "T0001", command: str = "/standup",
                       channel: str = "C0TEAM", **kwargs: Any) -> tuple[int, str]:
-        form = {"token": "legacy", "team_id": team, "team_domain": "acme", "channel_id": channel,
-                "channel_name": "ml-team", "user_id": user, "user_name": user.lower(), "command": command,
-                "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
-                "response_url": self.emulator.response_url(uuid.uuid4().hex),
-                "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:8]}"}
+        form = command_form(text, user, team, command, channel, self.emulator.response_url(uuid.uuid4().hex))
         return await self.post(urlencode(form), "application/x-www-form-urlencoded", **kwargs)
 
     def event_body(self, event: dict[str, Any], team: str = "T0001", event_id: str | None = None) -> str:
@@ -183,13 +198,7 @@ class SlackHarness:
 
     async def press(self, button: dict[str, Any], user: str, team: str = "T0001",
                     channel: str = "D0ALICE") -> tuple[int, str]:
-        return await self.interact({
-            "type": "block_actions", "team": {"id": team, "domain": "acme"}, "user": {"id": user, "team_id": team},
-            "api_app_id": "A0001", "trigger_id": f"{uuid.uuid4().int % 10**12}.trigger",
-            "container": {"type": "message", "channel_id": channel, "message_ts": "1.1"},
-            "channel": {"id": channel}, "response_url": self.emulator.response_url(),
-            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b",
-                         "value": button.get("value", ""), "action_ts": "1.2"}]})
+        return await self.interact(block_actions(button, user, team, channel, self.emulator.response_url()))
 
     async def submit(self, view: dict[str, Any], values: dict[str, str], user: str,
                      team: str = "T0001") -> tuple[int, str]:

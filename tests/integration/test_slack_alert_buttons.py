@@ -5,7 +5,8 @@ Slack from the queue, and its buttons are pressed as Slack sends presses: **I'm 
 for everyone, **Silence 1 h / 4 h** makes a silence through Alertmanager's API v2 (read back from
 Alertmanager itself), **Lift silence** expires it, **Runbook** is a link. Outages, refusals, a
 double press, a press by someone who is no longer a member and an already-ended silence each get
-one line to the presser and record nothing they should not.
+one line to the presser and record nothing they should not. The look-up of a silenced alert by its
+labels is checked against the same Alertmanager.
 """
 
 from __future__ import annotations
@@ -264,3 +265,57 @@ async def test_lifting_a_silence_that_already_ended_says_so(slack: SlackHarness,
     assert clock(slack.clock.now() + timedelta(hours=1), "UTC", slack.clock.now()) not in shown(after).split(
         "ended (")[1][:20], "the time it really ended, not the hour it was set for"
     assert await press(slack, lift, "U0RAVI") == "There is no silence from Meridian to lift on this alert."
+
+
+async def test_an_alert_is_looked_up_by_its_labels_whatever_they_hold(alertmanager: str) -> None:
+    """What the silenced-alert check asks Alertmanager: its name filter is escaped as Alertmanager parses it,
+    and the labels are compared whole (a superset or another value is another alert)."""
+    from adapters.sources.alertmanager import AlertmanagerApi
+    from bot.digests.config import AlertmanagerConfig
+
+    labels = {"alertname": 'Odd "name" \\ here', "model": "churn-model", "job": 'a\\"b'}
+    ends = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    async with aiohttp.ClientSession() as s, s.post(f"{alertmanager}/api/v2/alerts",
+                                                    json=[{"labels": labels, "endsAt": ends}]) as resp:
+        assert resp.status == 200, await resp.text()
+    api = AlertmanagerApi(AlertmanagerConfig(url=alertmanager))
+    try:
+        assert await api.firing(labels)
+        assert not await api.firing({**labels, "model": "fraud-model"})
+        assert not await api.firing({k: v for k, v in labels.items() if k != "job"})
+        assert not await api.firing({**labels, "alertname": "Odd"})
+    finally:
+        await api.close()
+
+
+async def test_a_silenced_alert_is_looked_up_until_alertmanager_no_longer_has_it(slack: SlackHarness,
+                                                                                  alertmanager: str) -> None:
+    """Alertmanager reports nothing about a muted alert: while the silence runs Meridian asks it each
+    ``check_every`` (1 m by default), and the post turns resolved once Alertmanager no longer holds it."""
+    await expire_all(alertmanager)
+
+    async def in_alertmanager(ends: datetime) -> None:
+        async with aiohttp.ClientSession() as s, s.post(f"{alertmanager}/api/v2/alerts", json=[
+                {"labels": LABELS, "endsAt": ends.strftime("%Y-%m-%dT%H:%M:%SZ")}]) as resp:
+            assert resp.status == 200
+
+    await in_alertmanager(datetime.now(UTC) + timedelta(minutes=10))
+    start = slack.clock.now()
+    offered = buttons(await fire(slack, start))
+    assert (await press(slack, offered["Silence 1 h"])).startswith("Silenced until")
+    edits = len(updates(slack))
+    slack.clock.set(start + timedelta(minutes=1))
+    await slack.engine.run_due()
+    assert len(updates(slack)) == edits, "still in Alertmanager: nothing changes"
+
+    await in_alertmanager(datetime.now(UTC) - timedelta(seconds=1))  # resolved there, and not reported (muted)
+    slack.clock.set(start + timedelta(minutes=2))
+    await slack.engine.run_due()
+    resolved = updates(slack)[-1]
+    assert "✅ RESOLVED PredictionLatencyHigh" in shown(resolved) and buttons(resolved) == {}
+    assert "🔕 Silenced by Alice until" in shown(resolved)
+    assert len(await silences(alertmanager, expired=False)) == 1, "the silence is left as it was set"
+    slack.clock.set(start + timedelta(hours=2))
+    await slack.engine.run_due()
+    assert updates(slack)[-1] == resolved and len(slack.emulator.calls("chat.postMessage")) == 1
+    await expire_all(alertmanager)

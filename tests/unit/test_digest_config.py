@@ -212,6 +212,11 @@ def test_alertmanager_address_from_the_team_file_or_the_setting() -> None:
         "http://am.team:9093", "#a", timedelta(seconds=3))
     with pytest.raises(SourcesConfigError, match=r"sources\.alertmanager\.url.*http"):
         parse_sources({"sources": {**models, "alertmanager": {"url": "am.team:9093"}}})
+    assert written.check_every == timedelta(minutes=1), "a silenced alert is looked up every minute by default"
+    often = parse_sources({"sources": {**models, "alertmanager": {"url": "http://am", "check_every": "30s"}}})
+    assert often.alertmanager is not None and often.alertmanager.check_every == timedelta(seconds=30)
+    with pytest.raises(SourcesConfigError, match=r"sources\.alertmanager\.check_every"):
+        parse_sources({"sources": {**models, "alertmanager": {"url": "http://am", "check_every": "often"}}})
     assert load_settings({"MERIDIAN_ALERTMANAGER_URL": "http://am:9093"}, dotenv=None).alertmanager_url == \
         "http://am:9093"
     with pytest.raises(SettingsError, match="MERIDIAN_ALERTMANAGER_URL must be an http"):
