@@ -554,15 +554,15 @@ def _target_sources(models: Sequence[ModelConfig], raw_models: Sequence[Any], tr
         if named is not None and (not isinstance(named, str) or named not in {t.name for t in tracking}):
             raise SourcesConfigError((*path, "tracking"), f"no tracking source named {named!r}")
         if any(t.check is not None for t in model.targets) and prometheus is None:
-            first = next(t for t in model.targets if t.check is not None)
-            raise SourcesConfigError((*path, "targets", first.metric),
+            reads = next(t for t in model.targets if t.check is not None)
+            raise SourcesConfigError((*path, "targets", reads.metric),
                                      "reads Prometheus, which needs sources.prometheus.url (or the PROMETHEUS_URL "
                                      "setting)")
         registry = [t for t in model.targets if t.check is None]
         if not registry:
             out.append(model)
             continue
-        first = registry[0].metric
+        metric = registry[0].metric
         checks = ", ".join(c.name for c in model.prometheus)
         not_a_check = (f"is not one of this model's Prometheus checks ({checks})" if checks
                        else "is not a Prometheus check of this model")
@@ -570,16 +570,16 @@ def _target_sources(models: Sequence[ModelConfig], raw_models: Sequence[Any], tr
             next((t for t in tracking if model.registry_name in t.models), None) or \
             (tracking[0] if len(tracking) == 1 else None)
         if source is None and not tracking:
-            raise SourcesConfigError((*path, "targets", first),
+            raise SourcesConfigError((*path, "targets", metric),
                                      f"{not_a_check}, and there is no tracking source to read it from: add "
                                      "sources.tracking (an MLflow registry), or give it a prometheus: query")
         if source is None:
-            raise SourcesConfigError((*path, "targets", first),
+            raise SourcesConfigError((*path, "targets", metric),
                                      f"{not_a_check}; say which tracking source's registry holds "
                                      f"{model.registry_name!r} with tracking: (one of "
                                      f"{', '.join(t.name for t in tracking)}), or list it in that source's models:")
         if source.kind not in REGISTRY_KINDS:
-            raise SourcesConfigError((*path, "targets", first),
+            raise SourcesConfigError((*path, "targets", metric),
                                      f"{not_a_check}, and tracking source {source.name!r} ({source.kind}) has no "
                                      "model registry Meridian reads: use an MLflow source, or a prometheus: query")
         out.append(replace(model, targets=tuple(t if t.check is not None else replace(t, tracking=source.name)
