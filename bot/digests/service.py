@@ -290,9 +290,10 @@ class DigestService:
         return self.sources.monitoring.get(name) if name else None
 
     def _from_demo(self, models: Sequence[ModelConfig]) -> bool:
-        """Whether any of these models is watched through the demo data."""
+        """Whether any of these models is watched through the demo data (drift reports, or registry targets)."""
         return any(name is not None and self.config.is_demo_monitoring(name)
-                   for name in (self._monitoring_name(m) for m in models))
+                   for name in (self._monitoring_name(m) for m in models)) or \
+            any(t.tracking is not None and self.config.is_demo_tracking([t.tracking]) for m in models for t in m.targets)
 
     async def health(self, only: str | None = None) -> list[ModelHealth]:
         now = self.app.now()
@@ -394,7 +395,8 @@ class DigestService:
             over = self._over_to(health.model)
             if over is not None:
                 message = Message((*message.blocks, over), fallback=f"{message.fallback}\n{plain(over.text)}")
-            if self._from_demo([health.model]):
+            tracking = reading.target.tracking
+            if tracking is not None and self.config.is_demo_tracking([tracking]):
                 message = demo_noted(message)
             posted.append(DriftAlert(health.model.name, f"{reading.metric} {reading.state}", message))
             if not dry_run:
