@@ -359,3 +359,18 @@ def test_a_bad_target_is_one_line_at_its_line_in_the_team_file(sqlite_store: Sto
     assert err.value.errors == ["team.yaml:9: sources.models[0].targets.val_auc: is not a Prometheus check of this "
                                 "model, and there is no tracking source to read it from: add sources.tracking (an "
                                 "MLflow registry), or give it a prometheus: query"]
+
+
+def test_the_published_schema_describes_targets() -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "team.schema.json").read_text())
+    team = {"workspace": "acme-ml", "members": [{"id": "ravi", "tz": "UTC"}], **TARGETED}
+    jsonschema.validate(team, schema)
+    bad = {**team, "sources": {**TARGETED["sources"], "models": [
+        {**TARGETED["sources"]["models"][0], "targets": {"val_auc": "at least 0.8"}}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
