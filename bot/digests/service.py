@@ -184,7 +184,7 @@ class DigestService:
         charts = self.charts
         chart_url = (lambda values: charts.publish(self.workspace, values)) if charts else None
         answered = {t.name for t in self.config.tracking_named(sources)} - set(run.down)
-        targets = await self.registry_targets(answered, now)
+        targets = await self.registry_targets(answered, now) if only is None else []
         run.digest = compose_experiments(run.reports, people, tz, now, error_tag=error_tag, charts=chart_url,
                                          targets=targets)
         if self.config.is_demo_tracking(sources):

@@ -197,18 +197,20 @@ def crossing_of(reading: TargetReading, state: Mapping[str, Any] | None,
                 now: datetime) -> tuple[Crossing | None, dict[str, Any]]:
     """Compare a reading with the stored state of its target: the crossing (if any) and the state to keep.
 
-    Unknown readings change nothing; the first known reading is remembered without a post."""
+    Unknown readings change nothing; the first known reading is remembered without a post, and so is the first
+    after the target's condition was changed in the team file (a new bar is not a crossing)."""
     kept = dict(state or {})
     if reading.state == "unknown":
         return None, kept
     met = reading.state == "met"
-    if "met" not in kept:
-        return None, {"met": met, "since": now.isoformat(), "count": 0}
+    bar = str(reading.target.target)
+    if "met" not in kept or kept.get("target", bar) != bar:
+        return None, {"met": met, "since": now.isoformat(), "count": int(kept.get("count", 0)), "target": bar}
     if kept["met"] == met:
         return None, kept
     since = datetime.fromisoformat(kept["since"]) if kept.get("since") else None
     count = int(kept.get("count", 0)) + 1
-    return Crossing(reading, since, count), {"met": met, "since": now.isoformat(), "count": count}
+    return Crossing(reading, since, count), {"met": met, "since": now.isoformat(), "count": count, "target": bar}
 
 
 def crossing_message(crossing: Crossing, tz: str, now: datetime) -> Message:

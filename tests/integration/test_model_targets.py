@@ -142,6 +142,31 @@ async def test_the_drift_digest_shows_each_target_met_not_met_or_unknown_with_wh
     assert "❔ latency_p99_ms unknown (target ≤ 200): Prometheus unavailable — graph (" in detail
 
 
+async def test_a_changed_condition_is_a_new_bar_not_a_crossing(sqlite_harness, prometheus: Prometheus) -> None:
+    h = sqlite_harness(START)
+    h.load(team(prometheus.url))
+    await h.advance_to(START + timedelta(minutes=15))
+    h.load(team(prometheus.url).replace('latency_p99_ms: "<= 200"', 'latency_p99_ms: "<= 150"'))
+    await h.advance_to(START + timedelta(minutes=45))
+    assert crossings(h) == []
+    prometheus.value = 120.0
+    await h.advance_to(START + timedelta(minutes=60))
+    back, = crossings(h)
+    assert back.startswith("✅ churn-model latency_p99_ms target met again: 120 (target ≤ 150, not met since 08:30")
+
+
+async def test_the_experiments_digest_shows_the_champions_registry_targets(sqlite_harness,
+                                                                          prometheus: Prometheus) -> None:
+    h = sqlite_harness(START)
+    h.load(team(prometheus.url, auc=">= 0.86").replace(
+        'digests:\n', 'digests:\n  - {kind: experiments, channel: "#ml-team", at: "08:30 UTC"}\n'))
+    await h.advance_to(START + timedelta(minutes=31))
+    posts = [m.text for m in h.chat.in_channel("#ml-team")]
+    assert "🎯 Targets: 1 not met (churn-model val_auc)" in posts[0]
+    assert posts[-1].endswith("🎯 Targets:\n❌ churn-model val_auc 0.853 (target ≥ 0.86, not met) — champion v6"), \
+        "the registry targets only: latency is production health, in the drift digest"
+
+
 @pytest.mark.services
 async def test_registry_targets_read_the_champions_run_on_a_real_mlflow_server(mlflow_server, sqlite_store) -> None:
     from mlflow import MlflowClient
