@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from aiohttp import web
@@ -192,11 +192,10 @@ async def test_registry_targets_read_the_champions_run_on_a_real_mlflow_server(m
     client.set_registered_model_alias("targets-churn-model", "champion", "1")
     client.create_model_version("targets-fraud-model", f"runs:/{runs['t-v2']}/model", run_id=runs["t-v2"])
 
-    noor = Member("acme-ml", "noor", "Noor", hours=Hours(datetime.min.time(), datetime.max.time().replace(
-        microsecond=0)), workdays=frozenset(WEEKDAYS))
+    noor = Member("acme-ml", "noor", "Noor", hours=Hours(time(0), time(23, 59)), workdays=frozenset(WEEKDAYS))
     app, _, chat, clock = make_app(sqlite_store, datetime.now(UTC), [noor])
     url = mlflow_server.url
-    installed(app, source_factory(Settings())).registry.configure("acme-ml", {
+    service = installed(app, source_factory(Settings())).registry.configure("acme-ml", {
         "sources": {"tracking": [{"kind": "mlflow", "uri": url, "experiments": ["targets-*"], "metric": "val_auc",
                                   "models": ["targets-churn-model", "targets-fraud-model"]}],
                     "models": [{"name": "targets-churn-model", "owner": "noor",
@@ -209,31 +208,34 @@ async def test_registry_targets_read_the_champions_run_on_a_real_mlflow_server(m
     def due(kind: str, key: str) -> ClaimedItem:
         return ClaimedItem(1, key, kind, "acme-ml", app.now(), {"channel": "#ml-team"}, 0)
 
-    await app.due_handlers["digest.experiments"](app, due("digest.experiments", "digest:experiments:day-1"))
-    headline, *details = (s.message.fallback for s in chat.sent)
-    assert "🎯 Targets: 1 met · 1 not met · 1 unknown (targets-churn-model val_auc)" in headline
-    churn_v1 = f"{url}/#/models/targets-churn-model/versions/1"
-    run_v1 = f"{url}/#/experiments/{exp}/runs/{runs['t-v1']}"
-    assert details[-1].splitlines() == [
-        "🎯 Targets:",
-        f"❌ targets-churn-model val_auc 0.8 (target ≥ 0.82, not met) — targets-churn-model champion v1 ({churn_v1})"
-        f" · run ({run_v1})",
-        "❔ targets-churn-model val_loss unknown (target ≤ 0.3): the run of targets-churn-model champion v1 logged no "
-        f"val_loss — targets-churn-model champion v1 ({churn_v1}) · run ({run_v1})",
-        f"✅ fraud val_auc 0.88 (target ≥ 0.85, met) — targets-fraud-model latest v1 "
-        f"({url}/#/models/targets-fraud-model/versions/1) · run ({url}/#/experiments/{exp}/runs/{runs['t-v2']})",
-    ]
+    try:
+        await app.due_handlers["digest.experiments"](app, due("digest.experiments", "digest:experiments:day-1"))
+        headline, *details = (s.message.fallback for s in chat.sent)
+        assert "🎯 Targets: 1 met · 1 not met · 1 unknown (targets-churn-model val_auc)" in headline
+        churn_v1 = f"{url}/#/models/targets-churn-model/versions/1"
+        run_v1 = f"{url}/#/experiments/{exp}/runs/{runs['t-v1']}"
+        assert details[-1].splitlines() == [
+            "🎯 Targets:",
+            f"❌ targets-churn-model val_auc 0.8 (target ≥ 0.82, not met) — targets-churn-model champion v1 ({churn_v1})"
+            f" · run ({run_v1})",
+            "❔ targets-churn-model val_loss unknown (target ≤ 0.3): the run of targets-churn-model champion v1 logged no "
+            f"val_loss — targets-churn-model champion v1 ({churn_v1}) · run ({run_v1})",
+            f"✅ fraud val_auc 0.88 (target ≥ 0.85, met) — targets-fraud-model latest v1 "
+            f"({url}/#/models/targets-fraud-model/versions/1) · run ({url}/#/experiments/{exp}/runs/{runs['t-v2']})",
+        ]
 
-    sent = len(chat.sent)
-    await app.due_handlers["digest.drift-check"](app, due("digest.drift-check", "drift-check:1"))
-    assert len(chat.sent) == sent, "the first check remembers each target's state"
-    client.set_registered_model_alias("targets-churn-model", "champion", "2")  # the better version is promoted
-    clock.current = clock.current + timedelta(minutes=15)
-    await app.due_handlers["digest.drift-check"](app, due("digest.drift-check", "drift-check:2"))
-    await app.due_handlers["digest.drift-check"](app, due("digest.drift-check", "drift-check:3"))
-    crossing, = (s for s in chat.sent[sent:] if s.channel == "#ml-alerts")
-    assert crossing.message.fallback.startswith(
-        "✅ targets-churn-model val_auc target met again: 0.88 (target ≥ 0.82, not met since ")
-    assert f"targets-churn-model champion v2 ({url}/#/models/targets-churn-model/versions/2)" in \
-        crossing.message.fallback
-    assert crossing.message.fallback.endswith("Over to @Noor (owner)")
+        sent = len(chat.sent)
+        await app.due_handlers["digest.drift-check"](app, due("digest.drift-check", "drift-check:1"))
+        assert len(chat.sent) == sent, "the first check remembers each target's state"
+        client.set_registered_model_alias("targets-churn-model", "champion", "2")  # the better version is promoted
+        clock.current = clock.current + timedelta(minutes=15)
+        await app.due_handlers["digest.drift-check"](app, due("digest.drift-check", "drift-check:2"))
+        await app.due_handlers["digest.drift-check"](app, due("digest.drift-check", "drift-check:3"))
+        crossing, = (s for s in chat.sent[sent:] if s.channel == "#ml-alerts")
+        assert crossing.message.fallback.startswith(
+            "✅ targets-churn-model val_auc target met again: 0.88 (target ≥ 0.82, not met since ")
+        assert f"targets-churn-model champion v2 ({url}/#/models/targets-churn-model/versions/2)" in \
+            crossing.message.fallback
+        assert crossing.message.fallback.endswith("Over to @Noor (owner)")
+    finally:
+        await service.close()
