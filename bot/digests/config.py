@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -179,6 +179,25 @@ class PromCheck:
 
 
 @dataclass(frozen=True)
+class ModelTarget:
+    """A model's target and where its value is read (``sources.models[].targets``).
+
+    With ``check`` set, the value is that Prometheus query's (one of the model's checks, or the
+    target's own ``prometheus:`` query); otherwise it is the metric its registered champion (or,
+    with no champion, its latest version) logged in the run that produced it, read from the
+    tracking source ``tracking``.
+    """
+
+    target: Target
+    check: PromCheck | None = None
+    tracking: str | None = None
+
+    @property
+    def metric(self) -> str:
+        return self.target.metric
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     name: str
     owner: str | None
@@ -192,6 +211,13 @@ class ModelConfig:
     prometheus: tuple[PromCheck, ...] = ()
     activity: str | None = None
     """The RACI activity whose Responsible and Accountable an ALERT mentions; the model name when omitted."""
+    targets: tuple[ModelTarget, ...] = ()
+    registered_model: str | None = None
+    """The model's name in the tracking source's registry; the model name when omitted."""
+
+    @property
+    def registry_name(self) -> str:
+        return self.registered_model or self.name
 
 
 @dataclass(frozen=True)
@@ -465,9 +491,103 @@ def _model(raw: Any, path: tuple[str | int, ...]) -> ModelConfig:
     model = ModelConfig(name=name, owner=r.required("owner"), project=r.text("project", name) or name,
                         monitoring=r.text("monitoring"), drift_share=r.number("drift_share", 0.0, 1.0),
                         stale_after=r.duration("stale_after", timedelta(hours=26)), prometheus=checks,
-                        activity=r.text("activity"))
+                        activity=r.text("activity"), targets=_model_targets(r, checks),
+                        registered_model=r.text("registered_model"))
+    r.get("tracking")  # read against the tracking sources once they are all known (``_target_sources``)
     r.done()
     return model
+
+
+REGISTRY_KINDS = ("mlflow", DEMO)
+"""Tracking sources whose model registry Meridian reads (the W&B adapter reads none)."""
+
+
+def _model_targets(r: _Reader, checks: Sequence[PromCheck]) -> tuple[ModelTarget, ...]:
+    """``targets:``: ``metric: ">= 0.82"``, or ``metric: {condition: "<= 200", prometheus: <query>}``.
+
+    A short-form metric named like one of the model's Prometheus checks reads that check; any other
+    reads the registry (which source is settled by ``_target_sources``, once the tracking sources are known).
+    """
+    value = r.get("targets")
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not value:
+        raise r.fail("targets", 'must be a mapping of metric names to conditions, like {val_auc: ">= 0.82"}')
+    by_name = {c.name: c for c in checks}
+    out: list[ModelTarget] = []
+    for metric, raw in value.items():
+        path = (*r.path, "targets", str(metric))
+        check: PromCheck | None = by_name.get(metric) if isinstance(metric, str) else None
+        text = raw
+        if isinstance(raw, Mapping):
+            t = _Reader(raw, path)
+            text = t.get("condition")
+            if text is None:
+                raise t.fail("condition", 'is required (a comparison and a number, like "<= 200")')
+            query = t.text("prometheus")
+            aggregate = t.get("aggregate")
+            if aggregate is not None and aggregate not in AGGREGATES:
+                raise t.fail("aggregate", f"must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
+            labels = _labels(t, "labels")
+            if query is None and (labels or aggregate):
+                raise t.fail("prometheus", "is required with labels or aggregate (the query they choose among)")
+            if query is not None:
+                check = PromCheck(name=str(metric), query=query, choice=SeriesChoice(labels, aggregate))
+            t.done()
+        try:
+            target = parse_target(metric, text)
+        except ValueError as err:
+            raise SourcesConfigError(path, str(err)) from None
+        out.append(ModelTarget(target, check))
+    return tuple(out)
+
+
+def _target_sources(models: Sequence[ModelConfig], raw_models: Sequence[Any], tracking: Sequence[TrackingConfig],
+                    prometheus: PrometheusConfig | None) -> list[ModelConfig]:
+    """Each registry target with the tracking source it is read from, or the one-line reason it has none.
+
+    The source is the model's ``tracking:``, else the tracking source whose ``models:`` list the model's
+    registered name, else the only tracking source there is.
+    """
+    out: list[ModelConfig] = []
+    for i, model in enumerate(models):
+        raw = raw_models[i] if i < len(raw_models) and isinstance(raw_models[i], Mapping) else {}
+        path: tuple[str | int, ...] = ("sources", "models", i)
+        named = raw.get("tracking")
+        if named is not None and (not isinstance(named, str) or named not in {t.name for t in tracking}):
+            raise SourcesConfigError((*path, "tracking"), f"no tracking source named {named!r}")
+        if any(t.check is not None for t in model.targets) and prometheus is None:
+            reads = next(t for t in model.targets if t.check is not None)
+            raise SourcesConfigError((*path, "targets", reads.metric),
+                                     "reads Prometheus, which needs sources.prometheus.url (or the PROMETHEUS_URL "
+                                     "setting)")
+        registry = [t for t in model.targets if t.check is None]
+        if not registry:
+            out.append(model)
+            continue
+        metric = registry[0].metric
+        checks = ", ".join(c.name for c in model.prometheus)
+        not_a_check = (f"is not one of this model's Prometheus checks ({checks})" if checks
+                       else "is not a Prometheus check of this model")
+        source = next((t for t in tracking if t.name == named), None) if named else \
+            next((t for t in tracking if model.registry_name in t.models), None) or \
+            (tracking[0] if len(tracking) == 1 else None)
+        if source is None and not tracking:
+            raise SourcesConfigError((*path, "targets", metric),
+                                     f"{not_a_check}, and there is no tracking source to read it from: add "
+                                     "sources.tracking (an MLflow registry), or give it a prometheus: query")
+        if source is None:
+            raise SourcesConfigError((*path, "targets", metric),
+                                     f"{not_a_check}; say which tracking source's registry holds "
+                                     f"{model.registry_name!r} with tracking: (one of "
+                                     f"{', '.join(t.name for t in tracking)}), or list it in that source's models:")
+        if source.kind not in REGISTRY_KINDS:
+            raise SourcesConfigError((*path, "targets", metric),
+                                     f"{not_a_check}, and tracking source {source.name!r} ({source.kind}) has no "
+                                     "model registry Meridian reads: use an MLflow source, or a prometheus: query")
+        out.append(replace(model, targets=tuple(t if t.check is not None else replace(t, tracking=source.name)
+                                                for t in model.targets)))
+    return out
 
 
 def _digest(raw: Any, path: tuple[str | int, ...]) -> DigestSchedule:
@@ -511,8 +631,8 @@ def parse_sources(raw: Mapping[str, Any], defaults: SourceDefaults | None = None
                      for i, t in enumerate(_list(s.get("tracking"), ("sources", "tracking"))))
     monitoring = tuple(_monitoring(m, ("sources", "monitoring", i), defaults)
                        for i, m in enumerate(_list(s.get("monitoring"), ("sources", "monitoring"))))
-    models = [_model(m, ("sources", "models", i))
-              for i, m in enumerate(_list(s.get("models"), ("sources", "models")))]
+    raw_models = _list(s.get("models"), ("sources", "models"))
+    models = [_model(m, ("sources", "models", i)) for i, m in enumerate(raw_models)]
     prometheus = None
     if s.get("prometheus") is not None:
         p = _Reader(s.get("prometheus"), ("sources", "prometheus"))
@@ -544,9 +664,10 @@ def parse_sources(raw: Mapping[str, Any], defaults: SourceDefaults | None = None
         if model.prometheus and prometheus is None:
             raise SourcesConfigError(("sources", "models", i, "prometheus"),
                                      "needs sources.prometheus.url (or the PROMETHEUS_URL setting)")
-        if not monitoring and not model.prometheus:
-            raise SourcesConfigError(("sources", "models", i), "has nothing to watch: add a monitoring source "
-                                     "or prometheus queries")
+        if not monitoring and not model.prometheus and not model.targets:
+            raise SourcesConfigError(("sources", "models", i), "has nothing to watch: add a monitoring source, "
+                                     "prometheus queries or targets")
+    models = _target_sources(models, raw_models, tracking, prometheus)
     covered = {(m.monitoring or (monitoring[0].name if monitoring else None), m.project) for m in models}
     for mon in monitoring:
         if mon.project and (mon.name, mon.project) not in covered and (None, mon.project) not in covered:

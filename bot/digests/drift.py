@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import quote, urlencode
 
 from bot.digests.alerts import AlertRecord
 from bot.digests.config import ModelConfig, PromCheck
@@ -26,6 +25,7 @@ from bot.digests.sources import (
     QueryError,
     SourceUnavailable,
 )
+from bot.digests.targets import TargetReading, graph_url, tally, target_section
 from bot.digests.text import clock, duration, number, percent, sparkline
 from bot.kernel.messages import Context, Image, Inline, Link, Message, Section, Strong, plain, rich
 from bot.kernel.routing import Routing, named
@@ -77,6 +77,7 @@ class ModelHealth:
     report_url: str | None = None
     """The latest drift report's page in the monitoring UI."""
     project_url: str | None = None
+    targets: tuple[TargetReading, ...] = ()
 
 
 def _check_status(check: PromCheck, value: float | None) -> Status:
@@ -104,8 +105,10 @@ def drift_trend(snapshots: Sequence[DriftSnapshot], now: datetime, tz: str,
 
 async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, metrics: MetricsSource | None,
                        alerts: Sequence[AlertRecord], now: datetime, tz: str = "UTC",
-                       down: Mapping[str, datetime] | None = None) -> ModelHealth:
-    """OK / WARN / ALERT for one model, with the reasons. Missing data is itself a WARN."""
+                       down: Mapping[str, datetime] | None = None,
+                       targets: Sequence[TargetReading] = ()) -> ModelHealth:
+    """OK / WARN / ALERT for one model, with the reasons. Missing data is itself a WARN, and so is a target
+    not met or that cannot be read (``targets``, read by ``bot.digests.targets``)."""
     statuses: list[Status] = []
     reasons: list[str] = []
     share = threshold = None
@@ -189,9 +192,22 @@ async def assess_model(model: ModelConfig, monitoring: MonitoringSource | None, 
     if firing:
         statuses.append("WARN")
         reasons.append(f"{len(firing)} alert{'s' if len(firing) > 1 else ''} firing")
+    for target in targets:
+        if target.state == "met":
+            continue
+        statuses.append("WARN")
+        if target.state == "not met":
+            reasons.append(f"{target.metric} {number(target.value)} misses its target ({target.target.target})")
+            continue
+        source = (target.why or "").removesuffix(" unavailable")
+        reason = f"{source} unavailable since {clock((down or {}).get(source, now), tz, now)}" \
+            if target.why and target.why.endswith(" unavailable") else f"{target.metric} target unknown"
+        if reason not in reasons:
+            reasons.append(reason)
     return ModelHealth(model=model, status=worst(*statuses), reasons=tuple(reasons), share=share,
                        threshold=threshold, trend=trend, latest_at=latest_at, columns=findings, undecided=undecided,
-                       checks=tuple(readings), alerts=mine, report_url=report_url, project_url=project_url)
+                       checks=tuple(readings), alerts=mine, report_url=report_url, project_url=project_url,
+                       targets=tuple(targets))
 
 
 def column_text(finding: ColumnFinding) -> str:
@@ -207,21 +223,21 @@ def health_line(h: ModelHealth) -> str:
     return f"{ICON[h.status]} {h.model.name} {h.status}{why}{share}"
 
 
-def graph_url(prometheus_url: str, query: str) -> str:
-    """The Prometheus graph page for a query (its expression browser, table tab)."""
-    return f"{prometheus_url.rstrip('/')}/graph?" + urlencode({"g0.expr": query, "g0.tab": "0"}, quote_via=quote)
-
-
 def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime,
                   prometheus_url: str | None = None) -> DigestMessages:
     counts = {s: sum(1 for h in healths if h.status == s) for s in ("ALERT", "WARN", "OK")}
     if healths and counts["OK"] == len(healths):
         n = len(healths)
-        return DigestMessages(Message.text(f"🌊 Drift: all {n} model{'s' if n > 1 else ''} OK."))
+        targets = [t for h in healths for t in h.targets]
+        met = f" 🎯 All {len(targets)} target{'s' if len(targets) > 1 else ''} met." if targets else ""
+        return DigestMessages(Message.text(f"🌊 Drift: all {n} model{'s' if n > 1 else ''} OK.{met}"))
     summary = " · ".join(f"{n} {s}" for s, n in counts.items() if n)
     lines: list[Section | Context | Image] = [Section(rich(Strong(f"🌊 Drift: {summary or 'no models configured'}")))]
     ordered = sorted(healths, key=lambda h: (-_RANK[h.status], h.model.name))
     lines.extend(Section(rich(health_line(h))) for h in ordered)
+    targets = [t for h in ordered for t in h.targets]
+    if targets:
+        lines.append(Section(rich(f"🎯 Targets: {tally(targets)}")))
     lines.append(Context(rich("Details in the thread.")))
     return DigestMessages(message_of(lines), tuple(_drift_detail(h, tz, now, prometheus_url) for h in ordered))
 
@@ -250,6 +266,8 @@ def _drift_detail(h: ModelHealth, tz: str, now: datetime, prometheus_url: str | 
         graph: tuple[Inline, ...] = (" · ", Link(graph_url(prometheus_url, reading.check.query), "graph")) \
             if prometheus_url else ()
         blocks.append(Section(rich(f"{ICON[reading.status]} {reading.check.name}: {value}", *graph)))
+    if h.targets:
+        blocks.append(target_section(h.targets))
     if h.alerts:
         rows = ["Alerts, last 24 h:"]
         for a in sorted(h.alerts, key=lambda a: a.starts_at):

@@ -25,6 +25,7 @@ from typing import Any
 from bot.digests.config import Goal, TrackingConfig
 from bot.digests.messages import ChartUrl, DigestMessages, message_of, unavailable_line
 from bot.digests.sources import ExperimentRecord, RegisteredModel, RunRecord, TrackingSource
+from bot.digests.targets import TargetReading, tally, targets_message
 from bot.digests.text import clock, number, signed, sparkline
 from bot.kernel.domain import Member
 from bot.kernel.messages import Code, Context, Image, Inline, Link, Mention, Message, Section, Strong, rich
@@ -317,8 +318,12 @@ async def _summarise(source: TrackingSource, cfg: TrackingConfig, exp: Experimen
 
 
 def compose_experiments(reports: Sequence[ExperimentsReport], people: TrackingUsers, tz: str, now: datetime,
-                        error_tag: str = "error", charts: ChartUrl | None = None) -> DigestMessages:
-    """One headline (a single line on a quiet day) and a thread message per experiment."""
+                        error_tag: str = "error", charts: ChartUrl | None = None,
+                        targets: Sequence[TargetReading] = ()) -> DigestMessages:
+    """One headline (a single line on a quiet day) and a thread message per experiment.
+
+    ``targets`` are the models' registry targets, read from their champions: counted in the headline (the
+    ones missed named) and listed in the thread after the registry news."""
     live = [r for r in reports if r.unavailable_since is None]
     down = [r for r in reports if r.unavailable_since is not None]
     summaries = [s for r in live for s in r.experiments]
@@ -356,6 +361,9 @@ def compose_experiments(reports: Sequence[ExperimentsReport], people: TrackingUs
                 lines.append(Section(_best_line(summary, run, value, beaten, reports_metric(live, summary), people)))
             if any(not s.quiet for s in summaries) or news:
                 lines.append(Context(rich("Details in the thread.")))
+    if targets:
+        missed = [f"{t.model} {t.metric}" for t in targets if t.state == "not met"]
+        lines.append(Section(rich(f"🎯 Targets: {tally(targets)}" + (f" ({', '.join(missed)})" if missed else ""))))
     for r in down:
         assert r.unavailable_since is not None
         lines.append(Section(rich(unavailable_line(r.source, r.unavailable_since, tz, now))))
@@ -367,6 +375,8 @@ def compose_experiments(reports: Sequence[ExperimentsReport], people: TrackingUs
                 details.append(_experiment_detail(s, report, people, tz, now, error_tag, charts))
         if report.registry:
             details.append(_registry_detail(report.registry))
+    if targets:
+        details.append(targets_message(targets))
     return DigestMessages(message_of(lines), tuple(details))
 
 

@@ -15,8 +15,8 @@ import asyncio
 import fnmatch
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -58,6 +58,7 @@ from bot.digests.sources import (
     SourceSet,
     SourceUnavailable,
 )
+from bot.digests.targets import TargetReading, crossing_message, crossing_of, read_targets
 from bot.digests.text import clock
 from bot.kernel.app import Meridian
 from bot.kernel.domain import Member
@@ -183,10 +184,25 @@ class DigestService:
         people = self.people(self.config.tracking[0].kind if self.config.tracking else "mlflow")
         charts = self.charts
         chart_url = (lambda values: charts.publish(self.workspace, values)) if charts else None
-        run.digest = compose_experiments(run.reports, people, tz, now, error_tag=error_tag, charts=chart_url)
+        answered = {t.name for t in self.config.tracking_named(sources)} - set(run.down)
+        targets = await self.registry_targets(answered, now) if only is None else []
+        run.digest = compose_experiments(run.reports, people, tz, now, error_tag=error_tag, charts=chart_url,
+                                         targets=targets)
         if self.config.is_demo_tracking(sources):
             run.digest = demo_labelled(run.digest)
         return run
+
+    async def registry_targets(self, sources: Collection[str], now: datetime) -> list[TargetReading]:
+        """The registry targets read from these tracking sources (the experiments digest shows them with the
+        versions; Prometheus targets are production health, in the drift digest)."""
+        readings: list[TargetReading] = []
+        configs = {t.name: t for t in self.config.tracking}
+        for model in self.config.models:
+            mine = tuple(t for t in model.targets if t.check is None and t.tracking in sources)
+            if mine:
+                readings.extend(await read_targets(replace(model, targets=mine), self.sources.tracking, configs,
+                                                   None, now))
+        return readings
 
     def commit(self, run: ExperimentsRun) -> None:
         """Keep the watermarks of a digest the outbox now holds, so its runs are never reported again."""
@@ -275,22 +291,39 @@ class DigestService:
         return self.sources.monitoring.get(name) if name else None
 
     def _from_demo(self, models: Sequence[ModelConfig]) -> bool:
-        """Whether any of these models is watched through the demo data."""
+        """Whether any of these models is watched through the demo data (drift reports, or registry targets)."""
         return any(name is not None and self.config.is_demo_monitoring(name)
-                   for name in (self._monitoring_name(m) for m in models))
+                   for name in (self._monitoring_name(m) for m in models)) or \
+            any(t.tracking is not None and self.config.is_demo_tracking([t.tracking]) for m in models for t in m.targets)
 
     async def health(self, only: str | None = None) -> list[ModelHealth]:
         now = self.app.now()
         tz = self.tz("drift")
         alerts = self.alert_records()
         models = [m for m in self.config.models if only is None or m.name == only]
+        configs = {t.name: t for t in self.config.tracking}
+        prometheus = self.config.prometheus.url if self.config.prometheus else None
         healths = []
         for model in models:
+            targets = await read_targets(model, self.sources.tracking, configs, self.sources.metrics, now, prometheus)
+            self._note_target_outages(targets, now)
             health = await assess_model(model, self._monitoring_of(model), self.sources.metrics, alerts, now, tz,
-                                        down=self._downs())
+                                        down=self._downs(), targets=targets)
             healths.append(health)
         self._note_outages(healths, now)
         return healths
+
+    def _note_target_outages(self, readings: Sequence[TargetReading], now: datetime) -> None:
+        """A tracking source that could not be read for a target is down from then; one that answered is up."""
+        for reading in readings:
+            if reading.target.check is not None:
+                continue
+            if reading.why and reading.why.endswith(" unavailable"):
+                self.down_since(reading.why.removesuffix(" unavailable"), now)
+            elif reading.origin:
+                source = self.sources.tracking.get(reading.target.tracking or "")
+                if source is not None:
+                    self._up(source.name)
 
     def _note_outages(self, healths: Sequence[ModelHealth], now: datetime) -> None:
         """Record the start of an outage the first time it is seen, and its end when data flows again."""
@@ -316,7 +349,8 @@ class DigestService:
         now = self.app.now()
         tz = schedule.tz
         posted: list[DriftAlert] = []
-        for health in await self.health():
+        healths = await self.health()
+        for health in healths:
             name = health.model.name
             state = self.get(f"drift-alert:{name}") or {"posted": "OK"}
             last_alert = datetime.fromisoformat(state["alerted_at"]) if state.get("alerted_at") else None
@@ -340,6 +374,36 @@ class DigestService:
                 self.set(f"drift-alert:{name}", state)
                 if health.status == "ALERT":
                     self._log_drift_alert(name, now)
+        for health in healths:
+            posted.extend(await self._target_crossings(health, channel, tz, now, dry_run))
+        return posted
+
+    async def _target_crossings(self, health: ModelHealth, channel: str, tz: str, now: datetime,
+                                dry_run: bool) -> list[DriftAlert]:
+        """Post each target that crossed (met → not met, or back) since the last check, once.
+
+        The post's key counts the target's crossings, so a check re-run after a crash between the post
+        and the state being kept finds the post already in the outbox and sends nothing twice."""
+        posted: list[DriftAlert] = []
+        for reading in health.targets:
+            state_key = f"target:{health.model.name}:{reading.metric}"
+            crossing, state = crossing_of(reading, self.get(state_key), now)
+            if crossing is None:
+                if not dry_run and state != self.get(state_key):
+                    self.set(state_key, state)
+                continue
+            message = crossing_message(crossing, tz, now)
+            over = self._over_to(health.model)
+            if over is not None:
+                message = Message((*message.blocks, over), fallback=f"{message.fallback}\n{plain(over.text)}")
+            tracking = reading.target.tracking
+            if tracking is not None and self.config.is_demo_tracking([tracking]):
+                message = demo_noted(message)
+            posted.append(DriftAlert(health.model.name, f"{reading.metric} {reading.state}", message))
+            if not dry_run:
+                key = f"target:{self.workspace}:{health.model.name}:{reading.metric}:{crossing.count}"
+                await self.app.outbox.post(key, self.workspace, channel, message)
+                self.set(state_key, state)
         return posted
 
     def _log_drift_alert(self, model: str, now: datetime) -> None:
@@ -383,18 +447,23 @@ class DigestService:
         model = next((m for m in self.config.models if m.name == labels.get("model")), None)
         if model is None:
             return message
-        urgent = labels.get("severity", "").lower() == "critical"
+        over = self._over_to(model, labels.get("severity", "").lower() == "critical")
+        if over is None:
+            return message
+        blocks = list(message.blocks)
+        blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), over)  # above the buttons
+        return Message(tuple(blocks), fallback=f"{message.fallback}\n{plain(over.text)}")
+
+    def _over_to(self, model: ModelConfig, urgent: bool = False) -> Section | None:
+        """"Over to @Ravi (R), @Alice (A)": the model's people routed on their clocks (``None`` when nobody)."""
         routing, others = self.routed(model, urgent)
         if not routing.people and not others:
-            return message
+            return None
         parts: list[Inline] = ["Over to ", *named(routing.people, roles=True)]
         parts.extend(f"{', ' if i or routing.people else ''}{who} ({role})" for i, (who, role) in enumerate(others))
         if urgent:
             parts.append(" · critical: pinged at any hour, except those away")
-        over = Section(tuple(parts))
-        blocks = list(message.blocks)
-        blocks.insert(len(blocks) - 1 if blocks and isinstance(blocks[-1], Actions) else len(blocks), over)  # above the buttons
-        return Message(tuple(blocks), fallback=f"{message.fallback}\n{plain(over.text)}")
+        return Section(tuple(parts))
 
     # --- webhooks ------------------------------------------------------------------------------
     def _alert_channel(self) -> str | None:

@@ -274,3 +274,108 @@ def test_run_event_polls_are_planned_on_a_fixed_grid_only_for_sources_with_event
     items = plan_polls("acme-ml", cfg.tracking, start, start + timedelta(minutes=20))
     assert [i.key for i in items] == [f"run-events:acme-ml:mlflow:2027-03-15T08:{m:02d}:00Z" for m in (5, 10, 15, 20)]
     assert items == plan_polls("acme-ml", cfg.tracking, start, start + timedelta(minutes=20)), "planning twice"
+
+
+TARGETED = {"sources": {
+    "tracking": [{"kind": "mlflow", "uri": "http://m:5000", "experiments": ["churn-*"], "metric": "val_auc",
+                  "models": ["churn-model"]}],
+    "prometheus": {"url": "http://p:9090"},
+    "models": [{"name": "churn", "owner": "ravi", "registered_model": "churn-model",
+                "prometheus": [{"name": "latency_p99_ms", "query": "latency_p99 * 1000", "aggregate": "max"}],
+                "targets": {"val_auc": ">= 0.82", "latency_p99_ms": "≤ 200",
+                            "error_rate": {"condition": "< 0.01", "prometheus": "rate(errors[5m])",
+                                           "labels": {"job": "api"}}}}]}}
+
+
+def test_a_models_targets_read_its_prometheus_checks_its_own_queries_or_the_registry() -> None:
+    model, = parse_sources(TARGETED).models
+    auc, latency, errors = model.targets
+    assert (str(auc.target), auc.check, auc.tracking) == ("val_auc ≥ 0.82", None, "mlflow")
+    assert model.registry_name == "churn-model"
+    assert str(latency.target) == "latency_p99_ms ≤ 200" and latency.check == model.prometheus[0]
+    assert latency.tracking is None
+    assert errors.check is not None and (errors.check.query, dict(errors.check.choice.labels)) == (
+        "rate(errors[5m])", {"job": "api"})
+
+
+def test_a_registry_target_reads_the_tracking_source_that_lists_the_model_or_the_one_named() -> None:
+    import copy
+    team = copy.deepcopy(TARGETED)
+    team["sources"]["tracking"].insert(0, {"kind": "demo", "name": "other", "experiments": ["x"], "metric": "auc"})
+    assert parse_sources(team).models[0].targets[0].tracking == "mlflow", "the source whose models: list it"
+    team["sources"]["models"][0]["tracking"] = "other"
+    assert parse_sources(team).models[0].targets[0].tracking == "other"
+    only_targets = {"sources": {"tracking": TARGETED["sources"]["tracking"],
+                                "models": [{"name": "churn-model", "owner": "ravi", "targets": {"val_auc": ">= 0.8"}}]}}
+    assert parse_sources(only_targets).models[0].targets[0].tracking == "mlflow", "targets alone are enough to watch"
+
+
+def _targeted(change) -> dict:
+    import copy
+    team = copy.deepcopy(TARGETED)
+    change(team["sources"])
+    return team
+
+
+@pytest.mark.parametrize(("change", "where", "why"), [
+    (lambda s: s["models"][0]["targets"].update(val_auc="at least 0.82"), "sources.models[0].targets.val_auc",
+     "'at least 0.82' is not a comparison: write one of >=, >, <=, < and a number"),
+    (lambda s: s["models"][0]["targets"].update(val_auc=0.82), "sources.models[0].targets.val_auc",
+     'must be a comparison and a number in quotes, like ">= 0.9", not 0.82'),
+    (lambda s: s["models"][0].update(targets=[">= 0.8"]), "sources.models[0].targets",
+     "must be a mapping of metric names to conditions"),
+    (lambda s: s["models"][0]["targets"].update(p50={"prometheus": "x"}), "sources.models[0].targets.p50.condition",
+     "is required"),
+    (lambda s: s["models"][0]["targets"].update(p50={"condition": "< 1", "querry": "x"}),
+     "sources.models[0].targets.p50.querry", "unknown key"),
+    (lambda s: s.pop("tracking"), "sources.models[0].targets.val_auc",
+     "is not one of this model's Prometheus checks (latency_p99_ms), and there is no tracking source to read it "
+     "from"),
+    (lambda s: s["tracking"].__setitem__(0, {"kind": "wandb", "entity": "acme", "projects": ["churn"],
+                                             "metric": "auc"}),
+     "sources.models[0].targets.val_auc", "tracking source 'wandb' (wandb) has no model registry Meridian reads"),
+    (lambda s: s["tracking"].extend([{**s["tracking"][0], "name": "a", "models": []},
+                                     {**s["tracking"][0], "name": "b", "models": []}]) or s["tracking"].pop(0),
+     "sources.models[0].targets.val_auc", "say which tracking source's registry holds 'churn-model' with tracking:"),
+    (lambda s: s["models"][0].update(tracking="nope"), "sources.models[0].tracking", "no tracking source named 'nope'"),
+    (lambda s: s.pop("prometheus") and s["models"][0].pop("prometheus"), "sources.models[0].targets.error_rate",
+     "reads Prometheus, which needs sources.prometheus.url"),
+])
+def test_target_mistakes_name_their_key(change, where: str, why: str) -> None:
+    with pytest.raises(SourcesConfigError) as err:
+        parse_sources(_targeted(change))
+    assert str(err.value).startswith(f"{where}: ")
+    assert why in str(err.value)
+
+
+def test_a_bad_target_is_one_line_at_its_line_in_the_team_file(sqlite_store: Store) -> None:
+    app, _ = installed_app(sqlite_store)
+    text = (TEAM_HEAD + "sources:\n  tracking: [{kind: demo, experiments: [x], metric: auc}]\n  models:\n"
+            "    - name: churn\n      owner: alice\n      targets:\n        val_auc: '>= 0.8'\n"
+            "        latency_ms: 'under 200'\n")
+    with pytest.raises(TeamFileError) as err:
+        parse_team(text, "team.yaml", app.sections)
+    assert err.value.errors == ["team.yaml:11: sources.models[0].targets.latency_ms: 'under 200' is not a comparison: "
+                                'write one of >=, >, <=, < and a number, like ">= 0.9"']
+    text = text.replace("  tracking: [{kind: demo, experiments: [x], metric: auc}]\n", "").replace(
+        "latency_ms: 'under 200'", "latency_ms: '< 200'")
+    with pytest.raises(TeamFileError) as err:
+        parse_team(text, "team.yaml", app.sections)
+    assert err.value.errors == ["team.yaml:9: sources.models[0].targets.val_auc: is not a Prometheus check of this "
+                                "model, and there is no tracking source to read it from: add sources.tracking (an "
+                                "MLflow registry), or give it a prometheus: query"]
+
+
+def test_the_published_schema_describes_targets() -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "team.schema.json").read_text())
+    team = {"workspace": "acme-ml", "members": [{"id": "ravi", "tz": "UTC"}], **TARGETED}
+    jsonschema.validate(team, schema)
+    bad = {**team, "sources": {**TARGETED["sources"], "models": [
+        {**TARGETED["sources"]["models"][0], "targets": {"val_auc": "at least 0.8"}}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
