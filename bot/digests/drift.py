@@ -224,7 +224,8 @@ def health_line(h: ModelHealth) -> str:
 
 
 def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime,
-                  prometheus_url: str | None = None) -> DigestMessages:
+                  prometheus_url: str | None = None, names: Mapping[str, str] | None = None) -> DigestMessages:
+    """The drift digest; ``names`` turns owners' member ids into the names people know them by."""
     counts = {s: sum(1 for h in healths if h.status == s) for s in ("ALERT", "WARN", "OK")}
     if healths and counts["OK"] == len(healths):
         n = len(healths)
@@ -239,11 +240,13 @@ def compose_drift(healths: Sequence[ModelHealth], tz: str, now: datetime,
     if targets:
         lines.append(Section(rich(f"🎯 Targets: {tally(targets)}")))
     lines.append(Context(rich("Details in the thread.")))
-    return DigestMessages(message_of(lines), tuple(_drift_detail(h, tz, now, prometheus_url) for h in ordered))
+    return DigestMessages(message_of(lines), tuple(_drift_detail(h, tz, now, prometheus_url, names or {})
+                                                          for h in ordered))
 
 
-def _drift_detail(h: ModelHealth, tz: str, now: datetime, prometheus_url: str | None = None) -> Message:
-    owner = f" · owner {h.model.owner}" if h.model.owner else ""
+def _drift_detail(h: ModelHealth, tz: str, now: datetime, prometheus_url: str | None = None,
+                  names: Mapping[str, str] | None = None) -> Message:
+    owner = f" · owner {(names or {}).get(h.model.owner, h.model.owner)}" if h.model.owner else ""
     blocks: list[Section | Context | Image] = [Section(rich(Strong(f"{ICON[h.status]} {h.model.name}"),
                                                             f" {h.status}{owner}"))]
     if h.share is not None:

@@ -337,7 +337,8 @@ class DigestService:
     async def drift(self, only: str | None = None) -> DigestMessages:
         healths = await self.health(only)
         prometheus = self.config.prometheus.url if self.config.prometheus else None
-        digest = compose_drift(healths, self.tz("drift"), self.app.now(), prometheus)
+        names = {m.id: m.name or m.id for m in self.app.store.list_members(self.workspace)}
+        digest = compose_drift(healths, self.tz("drift"), self.app.now(), prometheus, names)
         return demo_labelled(digest) if self._from_demo([h.model for h in healths]) else digest
 
     async def check_drift(self, *, dry_run: bool = False) -> list[DriftAlert]:

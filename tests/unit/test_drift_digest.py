@@ -99,7 +99,7 @@ async def test_drift_digest_statuses_columns_and_trend(world) -> None:
         "Details in the thread.",
     ]
     assert churn.splitlines() == [
-        "🔴 churn-model ALERT · owner alice",
+        "🔴 churn-model ALERT · owner Alice",  # the member's name, not their id
         "Drifted share 67% (threshold 50%), 7-day trend ····▁▅█",
         "Top drifted columns:",
         "• age: K-S p_value 1.00e-09 ≤ 0.05 (persistent)",
