@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from bot.kernel.domain import Member
+from bot.kernel.quiet import is_quiet
 from bot.kernel.timekeeping import at_local, local_date
 from bot.retros.model import Occurrence
 
@@ -25,6 +26,7 @@ DAY_AHEAD = timedelta(hours=24)
 LOOK_BACK_DAYS = 14
 """How far before the meeting a day-ahead notice looks for the member's last working hours."""
 LAST_HOUR = timedelta(hours=1)
+QUIET_STEP = timedelta(minutes=30)
 
 
 def is_absent(m: Member, occ: Occurrence) -> bool:
@@ -74,7 +76,7 @@ def day_ahead_notice(m: Member, start: datetime) -> datetime:
     24 hours before.
     """
     exact = start - DAY_AHEAD
-    if in_working_hours(m, exact):
+    if in_working_hours(m, exact) and not is_quiet(m, exact):
         return exact
     meeting_day = local_date(start, m.tz)
     for back in range(1, LOOK_BACK_DAYS + 1):
@@ -83,5 +85,12 @@ def day_ahead_notice(m: Member, start: datetime) -> datetime:
             continue
         opens, closes = _shift(m, day)
         if closes <= start:
-            return max(opens, closes - LAST_HOUR)
+            # the last hour of that shift, or the latest half hour of it outside their quiet hours (working hours
+            # may reach into the night they set); a shift that is all quiet (a night shift under the default
+            # night) keeps its last hour: the hours they work are when they read
+            last = max(opens, closes - LAST_HOUR)
+            at = last
+            while is_quiet(m, at) and at - QUIET_STEP >= opens:
+                at -= QUIET_STEP
+            return at if not is_quiet(m, at) else last
     return exact
