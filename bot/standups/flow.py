@@ -71,8 +71,8 @@ async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, 
     in the store and each post has its outbox key, so a restart in between loses and repeats nothing.
     """
     await ensure_thread(app, s, day)
-    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day)
-               if r.status == "answered" and app.store.outbox_get(answer_key(s, r.member, day)) is None]
+    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day, status="answered")
+               if app.store.outbox_get(answer_key(s, r.member, day)) is None]
     for run in sorted(waiting, key=lambda r: (r.answered_at or app.now(), r.member)):
         m = app.store.get_member(s.workspace, run.member)
         if m is None or not s.includes(m):
