@@ -61,7 +61,9 @@ if TYPE_CHECKING:
 
 # --- delivery of answers ---------------------------------------------------------------------
 async def ensure_thread(app: Meridian, s: Standup, day: date) -> None:
-    await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
+    # Every reminder of a fan-out comes here: once the thread is out, one read says so.
+    if app.outbox.sent(thread_key(s, day)) is None:
+        await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
 
 
 async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> None:
