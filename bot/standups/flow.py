@@ -184,9 +184,10 @@ def _item_context(app: Meridian, item: ClaimedItem) -> tuple[Standup, Member, da
     return s, m, date.fromisoformat(item.payload["day"])
 
 
-def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date) -> bool:
-    run = app.store.get_run(s.workspace, s.name, m.id, day)
-    if run and run.status in {"answered", "skipped"}:
+def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date, run: StandupRun | None = None) -> bool:
+    """``run``: the member's run for the day when the caller has just read it (each read counts in a fan-out)."""
+    run = run or run_of(app, s, m.id, day)
+    if run.status in {"answered", "skipped"}:
         return False
     until = skipped_until(app, s, m.id)
     # The member may have changed zone, days or out-of-office since the item was planned.
@@ -198,10 +199,11 @@ async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwner
     if ctx is None:
         return
     s, m, day = ctx
-    if run_of(app, s, m.id, day).status == "answered" and not is_closed(app, s, day):
+    run = run_of(app, s, m.id, day)
+    if run.status == "answered" and not is_closed(app, s, day):
         await open_thread(app, owners, s, day)  # answered early: their day has come, so the answer shows
         return
-    if not _needs_reminding(app, s, m, day):
+    if not _needs_reminding(app, s, m, day, run):
         return
     tag = f"reminder{item.payload.get('snooze', '')}"
     await dm(app, s, m, day, tag, reminder_message(app, s, m, day))
