@@ -19,7 +19,12 @@ Two phases, each with the bare bolt app measured beside it:
 
 Targets: Meridian/baseline ≤ 1.2 (p50 and p99) in both phases; Meridian p99 ≤ 100 ms idle.
 
+Meridian's database is a SQLite file; with ``--pg-rtt-ms 2`` it is a new PostgreSQL database
+behind a proxy adding 2 ms to every round trip (``tests/pg_proxy.py``, in a process of its
+own), as a database in the next rack would. The bare bolt app has no database either way.
+
     python benchmarks/slack_ack_latency.py [--rounds 20] [--concurrency 50] [--people 1000] [--no-fanout]
+                                           [--pg-rtt-ms 2]
 """
 
 from __future__ import annotations
@@ -161,11 +166,11 @@ def team_file(path: Path, people: int) -> None:
 
 
 async def fanout_phase(slack: Slack, session: aiohttp.ClientSession, targets: dict[str, str], concurrency: int,
-                       people: int, db: Path) -> tuple[Samples, int, float]:
+                       people: int, db: Path, database_url: str) -> tuple[Samples, int, float]:
     """Import a team whose reminders are due now, then time bursts while the scheduler sends them."""
     team = db.parent / "fanout-team.yaml"
     team_file(team, people)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": TOKEN,
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api}
     subprocess.run([sys.executable, "-m", "bot", "import", str(team), "--platform", "slack"], env=env,
                    cwd=str(db.parent), check=True, stdout=subprocess.DEVNULL)
@@ -210,12 +215,24 @@ def report(title: str, samples: Samples, bare: Samples, absolute_p99: float | No
     return ok
 
 
-async def main(rounds: int, concurrency: int, people: int, fanout: bool) -> int:
+async def main(rounds: int, concurrency: int, people: int, fanout: bool, pg_rtt_ms: float | None) -> int:
+    if pg_rtt_ms is None:
+        return await measure(rounds, concurrency, people, fanout, None)
+    from tests.pg_proxy import proxied, scratch_database
+
+    with scratch_database() as url, proxied(url, rtt_ms=pg_rtt_ms) as proxy:
+        print(f"Meridian's database: PostgreSQL at {pg_rtt_ms:g} ms added RTT ({proxy.added_rtt_ms():.2f} ms measured)")
+        return await measure(rounds, concurrency, people, fanout, proxy.url)
+
+
+async def measure(rounds: int, concurrency: int, people: int, fanout: bool, database_url: str | None) -> int:
+    """Both servers under the same load; Meridian on ``database_url``, or a new SQLite file."""
     slack = Slack()
     tmp = Path(tempfile.mkdtemp(prefix="meridian-bench-"))
     db = tmp / "bench.db"
+    database_url = database_url or f"sqlite:///{db}"
     ours_port, bare_port = free_port(), free_port()
-    ours = serve(ours_port, slack.api, db)  # with its scheduler: the fan-out phase is its work
+    ours = serve(ours_port, slack.api, db, database_url=database_url)  # with its scheduler: the fan-out is its work
     bare = subprocess.Popen([sys.executable, __file__, "--bare", str(bare_port), "--api", slack.api])
     fanned: tuple[Samples, int, float] | None = None
     try:
@@ -235,7 +252,7 @@ async def main(rounds: int, concurrency: int, people: int, fanout: bool) -> int:
             for _ in range(rounds):
                 await one_round(slack, session, targets, concurrency, idle)
             if fanout:
-                fanned = await fanout_phase(slack, session, targets, concurrency, people, db)
+                fanned = await fanout_phase(slack, session, targets, concurrency, people, db, database_url)
             counts = await slack.counts(session)
     finally:
         for proc in (ours, bare):
@@ -262,10 +279,13 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--no-fanout", action="store_true", help="the idle phase only")
+    parser.add_argument("--pg-rtt-ms", type=float, default=None, metavar="MS",
+                        help="run Meridian on a new PostgreSQL database behind this much added round-trip time")
     parser.add_argument("--bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         run_bare(args.bare, args.api)
     else:
-        sys.exit(asyncio.run(main(args.rounds, args.concurrency, args.people, not args.no_fanout)))
+        sys.exit(asyncio.run(main(args.rounds, args.concurrency, args.people, not args.no_fanout,
+                                     args.pg_rtt_ms)))

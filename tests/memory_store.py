@@ -241,14 +241,14 @@ class MemoryStore:
             run, answers=tuple(run.answers), answered_at=_maybe_instant(run.answered_at),
             reminded_at=_maybe_instant(run.reminded_at))
 
-    def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]:
-        return self.runs_between(workspace, standup, day, day)
+    def runs_for_day(self, workspace: str, standup: str, day: date, status: str | None = None) -> list[StandupRun]:
+        return self.runs_between(workspace, standup, day, day, status=status)
 
     def runs_between(self, workspace: str, standup: str, first: date, last: date,
-                     member: str | None = None) -> list[StandupRun]:
+                     member: str | None = None, status: str | None = None) -> list[StandupRun]:
         found = [r for (ws, name, who, day), r in self._state.runs.items()
                  if ws == workspace and name == standup and first <= day <= last
-                 and (member is None or who == member)]
+                 and (member is None or who == member) and (status is None or r.status == status)]
         return [replace(r) for r in sorted(found, key=lambda r: (r.day, r.member))]
 
     def delete_runs_for_member(self, workspace: str, member: str) -> int:

@@ -61,7 +61,9 @@ if TYPE_CHECKING:
 
 # --- delivery of answers ---------------------------------------------------------------------
 async def ensure_thread(app: Meridian, s: Standup, day: date) -> None:
-    await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
+    # Every reminder of a fan-out comes here: once the thread is out, one read says so.
+    if app.outbox.sent(thread_key(s, day)) is None:
+        await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
 
 
 async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> None:
@@ -71,8 +73,8 @@ async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, 
     in the store and each post has its outbox key, so a restart in between loses and repeats nothing.
     """
     await ensure_thread(app, s, day)
-    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day)
-               if r.status == "answered" and app.store.outbox_get(answer_key(s, r.member, day)) is None]
+    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day, status="answered")
+               if app.store.outbox_get(answer_key(s, r.member, day)) is None]
     for run in sorted(waiting, key=lambda r: (r.answered_at or app.now(), r.member)):
         m = app.store.get_member(s.workspace, run.member)
         if m is None or not s.includes(m):
@@ -182,9 +184,10 @@ def _item_context(app: Meridian, item: ClaimedItem) -> tuple[Standup, Member, da
     return s, m, date.fromisoformat(item.payload["day"])
 
 
-def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date) -> bool:
-    run = app.store.get_run(s.workspace, s.name, m.id, day)
-    if run and run.status in {"answered", "skipped"}:
+def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date, run: StandupRun | None = None) -> bool:
+    """``run``: the member's run for the day when the caller has just read it (each read counts in a fan-out)."""
+    run = run or run_of(app, s, m.id, day)
+    if run.status in {"answered", "skipped"}:
         return False
     until = skipped_until(app, s, m.id)
     # The member may have changed zone, days or out-of-office since the item was planned.
@@ -196,10 +199,11 @@ async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwner
     if ctx is None:
         return
     s, m, day = ctx
-    if run_of(app, s, m.id, day).status == "answered" and not is_closed(app, s, day):
+    run = run_of(app, s, m.id, day)
+    if run.status == "answered" and not is_closed(app, s, day):
         await open_thread(app, owners, s, day)  # answered early: their day has come, so the answer shows
         return
-    if not _needs_reminding(app, s, m, day):
+    if not _needs_reminding(app, s, m, day, run):
         return
     tag = f"reminder{item.payload.get('snooze', '')}"
     await dm(app, s, m, day, tag, reminder_message(app, s, m, day))

@@ -330,16 +330,18 @@ class SqlStore:
         with self.one_statement() as c:
             c.execute(stmt)
 
-    def runs_for_day(self, workspace: str, standup: str, day: date) -> list[StandupRun]:
-        return self.runs_between(workspace, standup, day, day)
+    def runs_for_day(self, workspace: str, standup: str, day: date, status: str | None = None) -> list[StandupRun]:
+        return self.runs_between(workspace, standup, day, day, status=status)
 
     def runs_between(self, workspace: str, standup: str, first: date, last: date,
-                     member: str | None = None) -> list[StandupRun]:
+                     member: str | None = None, status: str | None = None) -> list[StandupRun]:
         query = select(table_of(StandupRunRow)).where(
             StandupRunC.workspace == workspace, StandupRunC.standup == standup,
             StandupRunC.day >= first, StandupRunC.day <= last)
         if member is not None:
             query = query.where(StandupRunC.member == member)
+        if status is not None:
+            query = query.where(StandupRunC.status == status)
         with self.one_statement() as c:
             rows = c.execute(query.order_by(StandupRunC.day, StandupRunC.member))
             return [_run_from_row(r) for r in rows]

@@ -244,6 +244,10 @@ def test_runs_are_saved_per_member_and_day_and_read_in_day_order(store: Store) -
     assert [(r.member, r.day) for r in store.runs_between(WS, "daily", d1, d2)] == [
         ("alice", d1), ("alice", d2), ("bea", d2)]
     assert [r.day for r in store.runs_between(WS, "daily", d1, d3, member="alice")] == [d1, d2, d3]
+    assert store.runs_for_day(WS, "daily", d1, status="answered") == [answered]
+    assert store.runs_for_day(WS, "daily", d2, status="answered") == []
+    assert [(r.member, r.day) for r in store.runs_between(WS, "daily", d1, d3, status="pending")] == [
+        ("alice", d2), ("bea", d2), ("alice", d3)]
     assert store.delete_runs_for_member(WS, "alice") == 4
     assert [r.member for r in store.runs_between(WS, "daily", d1, d3)] == ["bea"]
 
