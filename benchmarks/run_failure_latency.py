@@ -5,8 +5,8 @@ Everything is real but Slack: a real ``mlflow server`` (fresh SQLite backend), t
 Slack configured, pointed at the Slack emulator of ``tests/emulators/slack.py``, which runs here and
 timestamps every call it receives). The team's MLflow source has run events every ``--every`` seconds
 (30 s by default, the shortest the team file accepts; the product's default is 2 minutes). Each round creates a run with the real ``mlflow``
-client as ``ravi.k`` (mapped to the member Ravi by ``accounts: {mlflow: ravi.k}``), waits a random
-fraction of the interval (so failures land at every phase of the poll), then times from
+client as ``ravi.k`` (mapped to the member Ravi by ``accounts: {mlflow: ravi.k}``), waits until a random point of
+the next poll period (so failures land at every phase of the poll), then times from
 ``set_terminated(status="FAILED")`` returning to the emulator receiving the ``chat.postMessage`` of
 Ravi's DM about that run.
 
@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import math
 import os
 import random
 import statistics
@@ -117,7 +118,10 @@ async def measure(args: argparse.Namespace, url: str, root: Path) -> list[float]
             name = f"boom-{n}"
             run = await asyncio.to_thread(client.create_run, exp, run_name=name, tags={"mlflow.user": "ravi.k"})
             await asyncio.to_thread(client.set_tag, run.info.run_id, "error", "CUDA out of memory")
-            await asyncio.sleep(rng.uniform(0, args.every))
+            # At a random point of a poll period (polls fall on multiples of `every` since the epoch), not a
+            # fixed time after the last DM: a round that began at the previous DM would hide a late poll.
+            period = math.ceil(time.time() / args.every) * args.every
+            await asyncio.sleep(max(0.0, period + rng.uniform(0, args.every) - time.time()))
             mark = len(slack.recorded)
             await asyncio.to_thread(quietly, client.set_terminated, run.info.run_id, status="FAILED")
             failed = time.monotonic()
