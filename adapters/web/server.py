@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -207,18 +208,49 @@ def _failure_kind(err: Exception) -> str:
     return "slow" if "locked" in str(err).lower() or "busy" in str(err).lower() else "unreachable"
 
 
+TICK_JOB = "meridian-tick"
+WAKE_MARGIN = timedelta(milliseconds=20)
+"""How long after an item's instant the early pass runs, so that the clock has surely reached it."""
+
+
 def start_scheduler(app: Meridian, interval: float = TICK_SECONDS) -> Any:
-    """APScheduler calls the engine's tick on an interval; the engine itself decides what is due."""
+    """APScheduler calls the engine's tick on an interval; the engine itself decides what is due.
+
+    ``interval`` is the longest wait between passes: after each pass the next one is brought forward to the
+    earliest pending item when that comes sooner, so a run-event poll due every 30 s runs on its instant,
+    not up to ``interval`` later."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(app.engine.tick, "interval", seconds=interval, id="meridian-tick", max_instances=1,
+
+    async def tick() -> None:
+        await app.engine.tick()
+        wake_for_next_due(scheduler, app)
+
+    scheduler.add_job(tick, "interval", seconds=interval, id=TICK_JOB, max_instances=1,
                       coalesce=True, misfire_grace_time=None, next_run_time=app.now())
     # Beside the tick, not in it: a long fan-out must not look like a dead worker.
     scheduler.add_job(app.engine.heartbeat, "interval", seconds=app.engine.settings.heartbeat.total_seconds(),
                       id="meridian-heartbeat", max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.start()
     return scheduler
+
+
+def wake_for_next_due(scheduler: Any, app: Meridian) -> None:
+    """Bring the next pass forward to the earliest pending item when it falls before that pass.
+
+    Only a future instant moves it: an item already due that this pass left (another worker holds it,
+    or it waits for a retry) is met by the regular interval, never by a busy loop."""
+    try:
+        due = app.store.next_due_at()
+    except Exception:  # the database is away: the interval's next pass retries and says so
+        return
+    job = scheduler.get_job(TICK_JOB)
+    if due is None or job is None or job.next_run_time is None or due <= app.now():
+        return
+    wake = due + WAKE_MARGIN
+    if wake < job.next_run_time:
+        job.modify(next_run_time=wake)
 
 
 def build_web_app(app: Meridian, settings: Any = None, with_scheduler: bool = False,

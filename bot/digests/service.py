@@ -232,9 +232,11 @@ class DigestService:
             except SourceUnavailable as err:
                 log.warning("run events: %s", err)
                 return 0
-            names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
-            sent = await tell(self.app, self.workspace, poll, cfg, self._events_channel(cfg), self.tz("experiments"),
-                              self.people(cfg.kind), names)
+            sent = 0
+            if poll.events or poll.unknown_targets:  # most polls find nothing: then no members, zone or names are read
+                names = await self._experiment_names(source, cfg, poll.state.experiments) if poll.events else {}
+                sent = await tell(self.app, self.workspace, poll, cfg, self._events_channel(cfg),
+                                  self.tz("experiments"), self.people(cfg.kind), names)
             self.set(key, poll.state.to_json())
         return sent
 

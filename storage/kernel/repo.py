@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, null, select, text, update
@@ -584,10 +585,15 @@ class SqlStore:
             return c.execute(KV_VALUE, {"workspace": workspace, "key": key}).scalar()
 
     def kv_set(self, workspace: str, key: str, value: Any) -> None:
-        stmt = self._insert(KeyValueRow).values(workspace=workspace, key=key, value=value)
         with self.one_statement() as c:  # one upsert, where a merge would read the row first
-            c.execute(stmt.on_conflict_do_update(index_elements=["workspace", "key"],
-                                                 set_={"value": stmt.excluded["value"]}))
+            c.execute(self._kv_upsert, {"workspace": workspace, "key": key, "value": value})
+
+    @cached_property
+    def _kv_upsert(self) -> Any:
+        """Built once with the values as parameters: a statement holding the value itself made SQLAlchemy
+        derive its cache key from the value's type on every call, most of a small write's time."""
+        stmt = self._insert(KeyValueRow)
+        return stmt.on_conflict_do_update(index_elements=["workspace", "key"], set_={"value": stmt.excluded["value"]})
 
     def kv_delete(self, workspace: str, key: str) -> None:
         with self.one_statement() as c:
