@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.digests.install import Digests
 from bot.digests.sources import (
@@ -183,3 +185,17 @@ class FakeMetrics:
 
     async def close(self) -> None:
         return None
+
+
+# --- reading what a fake chat was sent -----------------------------------------------------------
+def plain(text: str) -> str:
+    """A message's text without the links' addresses, as the tests compare it."""
+    return re.sub(r" \(http://[^ )]*\)", "", text)
+
+
+def dms(chat: Any, member: str) -> list[str]:
+    return [plain(s.message.fallback) for s in chat.sent if s.channel == f"dm:{member}"]
+
+
+def channel(chat: Any) -> list[str]:
+    return [plain(s.message.fallback) for s in chat.sent if s.channel == "#ml-team"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from bot.digests.events import RUN_EVENTS
 from bot.kernel.domain import WEEKDAYS, Hours, Member
 from bot.kernel.ports import ClaimedItem
 from bot.settings import Settings
-from tests.digest_fakes import installed, make_app
+from tests.digest_fakes import channel, dms, installed, make_app
 
 pytestmark = pytest.mark.services
 
@@ -31,18 +30,6 @@ def team(url: str) -> dict[str, Any]:
     return {"sources": {"tracking": [{"kind": "mlflow", "uri": url, "experiments": ["events-*"], "metric": "val_auc",
                                       "events": {"every": "2m", "targets": {"val_auc": ">= 0.90"}}}]},
             "digests": [{"kind": "experiments", "channel": "#ml-team", "at": "08:00 UTC"}]}
-
-
-def plain(text: str) -> str:
-    return re.sub(r" \(http://[^ )]*\)", "", text)
-
-
-def dms(chat: Any, member: str) -> list[str]:
-    return [plain(s.message.fallback) for s in chat.sent if s.channel == f"dm:{member}"]
-
-
-def channel(chat: Any) -> list[str]:
-    return [plain(s.message.fallback) for s in chat.sent if s.channel == "#ml-team"]
 
 
 def start(client: Any, exp: str, name: str, user: str, auc: float | None = None) -> str:

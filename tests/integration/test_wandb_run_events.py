@@ -4,7 +4,6 @@ W&B emulator; each run is told once whichever of the two sees it first."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from bot.digests.events import RUN_EVENTS
 from bot.kernel.domain import WEEKDAYS, Hours, Member
 from bot.kernel.ports import ClaimedItem
 from bot.settings import Settings
-from tests.digest_fakes import installed, make_app
+from tests.digest_fakes import channel, dms, installed, make_app
 from tests.emulators.wandb import EmulatedRun, WandbEmulator, automation_request
 
 NOW = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
@@ -42,18 +41,6 @@ def team(url: str) -> dict[str, Any]:
                                       "metric": "val_auc", "page_size": 2,
                                       "events": {"targets": {"val_auc": ">= 0.90"}}}]},
             "digests": [{"kind": "experiments", "channel": "#ml-team", "at": "08:00 UTC"}]}
-
-
-def plain(text: str) -> str:
-    return re.sub(r" \(http://[^ )]*\)", "", text)
-
-
-def dms(chat: Any, member: str) -> list[str]:
-    return [plain(s.message.fallback) for s in chat.sent if s.channel == f"dm:{member}"]
-
-
-def channel(chat: Any) -> list[str]:
-    return [plain(s.message.fallback) for s in chat.sent if s.channel == "#ml-team"]
 
 
 def ended(emu: WandbEmulator, name: str, state: str, minutes_ago: float = 1) -> EmulatedRun:
