@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,3 +196,15 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with run_alertmanager(tmp_path_factory.mktemp("alertmanager"),
                           "route: {receiver: meridian}\nreceivers: [{name: meridian}]\n") as url:
         yield url
+
+
+def finished_runs(client: Any, experiment: str, aucs: dict[str, float]) -> dict[str, str]:
+    """Runs on the real server, each with its ``val_auc`` logged and finished: run name → run id."""
+    ids = {}
+    for name, auc in aucs.items():
+        run = client.create_run(experiment, run_name=name)
+        client.log_metric(run.info.run_id, "val_auc", auc)
+        client.set_terminated(run.info.run_id, "FINISHED")
+        ids[name] = run.info.run_id
+    return ids
+

@@ -47,6 +47,10 @@ from tests.emulators.teams import (
 APP_ID = "3f9c1e52-7b1d-4c8e-9a57-2d0b6e4f8a13"
 """The bot's Microsoft app id in the tests (any GUID: the token service is local)."""
 PUBLIC_URL = "https://meridian.example.com"
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+"""The tenant every Teams test's team lives in."""
+ML_TEAM = "19:ml-team@thread.tacv2"
+"""The team's channel conversation."""
 """Where ``meridian serve`` says it is reached (``MERIDIAN_PUBLIC_URL``): links to the personal tab start here."""
 NO_AUTHORIZATION: dict[str, str] = {}
 """``headers=`` for a request sent without any ``Authorization`` header."""

@@ -16,6 +16,7 @@ from adapters.sources.factory import source_factory
 from adapters.web.hooks import add_hook_routes
 from bot.settings import Settings
 from tests.digest_fakes import installed, make_app
+from tests.integration.services import finished_runs
 
 pytestmark = pytest.mark.services
 
@@ -39,12 +40,7 @@ async def test_every_registry_event_of_the_real_server_is_posted_with_the_champi
 
     client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
     exp = client.create_experiment("reg-churn")
-    runs = {}
-    for name, auc in (("r1", 0.88), ("r2", 0.91)):
-        run = client.create_run(exp, run_name=name)
-        client.log_metric(run.info.run_id, "val_auc", auc)
-        client.set_terminated(run.info.run_id, "FINISHED")
-        runs[name] = run.info.run_id
+    runs = finished_runs(client, exp, {"r1": 0.88, "r2": 0.91})
     app, _, chat, _ = make_app(sqlite_store, datetime.now(UTC))
     digests = installed(app, source_factory(Settings()))
     service = digests.registry.configure("acme-ml", team(mlflow_server.url))

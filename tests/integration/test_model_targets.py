@@ -176,15 +176,11 @@ async def test_registry_targets_read_the_champions_run_on_a_real_mlflow_server(m
     from bot.kernel.ports import ClaimedItem
     from bot.settings import Settings
     from tests.digest_fakes import installed, make_app
+    from tests.integration.services import finished_runs
 
     client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
     exp = client.create_experiment("targets-churn")
-    runs = {}
-    for name, auc in (("t-v1", 0.80), ("t-v2", 0.88)):
-        run = client.create_run(exp, run_name=name)
-        client.log_metric(run.info.run_id, "val_auc", auc)
-        client.set_terminated(run.info.run_id, "FINISHED")
-        runs[name] = run.info.run_id
+    runs = finished_runs(client, exp, {"t-v1": 0.80, "t-v2": 0.88})
     for model in ("targets-churn-model", "targets-fraud-model"):
         client.create_registered_model(model)
     client.create_model_version("targets-churn-model", f"runs:/{runs['t-v1']}/model", run_id=runs["t-v1"])

@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.emulators.teams import Call
-from tests.integration.teams_world import TeamsWorld, a_day_begins
+from tests.integration.teams_world import ML_TEAM, TENANT, TeamsWorld, a_day_begins
 
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-ML_TEAM = "19:ml-team@thread.tacv2"
 TEAM = f"""
 workspace: {TENANT}
 members:

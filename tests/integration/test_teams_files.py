@@ -15,10 +15,8 @@ from urllib.parse import urlsplit
 
 from bot.kernel.messages import Attachment, Message
 from tests.emulators.teams import CONSENT_TYPE, INFO_TYPE, Call
-from tests.integration.teams_world import PUBLIC_URL, TeamsWorld
+from tests.integration.teams_world import ML_TEAM, PUBLIC_URL, TENANT, TeamsWorld
 
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-ML_TEAM = "19:ml-team@thread.tacv2"
 TEAM = f"""
 workspace: {TENANT}
 members:

@@ -34,10 +34,8 @@ from tests.emulators.teams import (
     TeamsUser,
     card_errors,
 )
-from tests.integration.teams_world import NO_AUTHORIZATION, TeamsWorld
+from tests.integration.teams_world import ML_TEAM, NO_AUTHORIZATION, TENANT, TeamsWorld
 
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-ML_TEAM = "19:ml-team@thread.tacv2"
 TEAM = f"""
 workspace: {TENANT}
 members:

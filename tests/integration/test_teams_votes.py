@@ -10,10 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.integration.teams_world import TeamsWorld
+from tests.integration.teams_world import ML_TEAM, TENANT, TeamsWorld
 
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-ML_TEAM = "19:ml-team@thread.tacv2"
 TEAM = f"""
 workspace: {TENANT}
 members:
