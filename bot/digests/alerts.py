@@ -5,7 +5,9 @@ its payload) and posted from there, so the request is answered at once and a res
 nothing. Alertmanager repeats a firing alert on every group interval and sends it once more when it
 resolves; the ``fingerprint`` stays the same throughout. The book below keeps one entry per
 fingerprint (stored as JSON), so a firing alert is posted once and its resolution edits
-that post instead of adding another. Resolved alerts are forgotten after two days.
+that post instead of adding another. An alert that fires again soon after it resolved (a missed
+scrape, a value hovering at the threshold) reopens its post rather than adding one: a flapping alert
+is one post, not one a minute. Resolved alerts are forgotten after two days.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from bot.digests.text import clock, duration
 from bot.kernel.messages import Actions, Block, Button, Context, Inline, Link, Message, Section, plain, rich
 
 ALERT_KEEP = timedelta(hours=48)
+REFIRE_WITHIN = timedelta(minutes=10)
+"""An alert firing again this soon after it resolved reopens its post (``fired again``) instead of a new one."""
 ALERTS_RECEIVED = "digest.alertmanager"
 """The due-work kind of a queued webhook delivery."""
 SILENCED_CHECK = "digest.alert-silenced"
@@ -74,7 +78,12 @@ class AlertBook:
         """Note one delivery; a firing alert that started again (a new ``startsAt``) is a new entry."""
         starts = event.starts_at or now
         entry = self.entries.get(event.fingerprint)
-        if entry is None or (event.status == "firing" and entry["starts_at"] != starts.isoformat()):
+        if entry is not None and _fires_again(entry, event, starts):
+            entry["refired"] = int(entry.get("refired") or 0) + 1
+            entry["refired_at"] = starts.isoformat()
+            entry["ends_at"] = None
+        elif entry is None or (event.status == "firing" and entry["starts_at"] != starts.isoformat()
+                               and entry.get("refired_at") != starts.isoformat()):
             entry = {"name": event.name, "starts_at": starts.isoformat(), "model": event.labels.get("model"),
                      "summary": event.annotations.get("summary") or event.annotations.get("description", ""),
                      "status": event.status, "ends_at": None, "key": None}
@@ -93,6 +102,18 @@ class AlertBook:
                         if e["status"] == "firing" or datetime.fromisoformat(e["ends_at"]) > keep_after}
 
 
+def _fires_again(entry: Mapping[str, Any], event: AlertEvent, starts: datetime) -> bool:
+    """A firing delivery with a new start for a posted alert that resolved within ``REFIRE_WITHIN``, or whose
+    resolution never came (Alertmanager sends only the newest state of a group: a flap inside one group
+    interval arrives as a new start alone)."""
+    if event.status != "firing" or not entry.get("key") or starts.isoformat() in (entry["starts_at"],
+                                                                                  entry.get("refired_at")):
+        return False
+    if entry["status"] == "firing":
+        return starts > datetime.fromisoformat(entry["starts_at"])
+    return bool(entry.get("ends_at")) and starts - datetime.fromisoformat(entry["ends_at"]) <= REFIRE_WITHIN
+
+
 def web_link(url: str | None) -> str | None:
     """An http(s) address fit to be a link; anything else (``javascript:``, text) is not shown as one."""
     if not url or len(url) > 3000 or not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
@@ -108,12 +129,19 @@ def alertmanager_message(entry: Mapping[str, Any], tz: str, now: datetime, desk:
     about = f" — {entry['model']}" if entry.get("model") else ""
     summary = f": {entry['summary']}" if entry.get("summary") else ""
     firing = entry["status"] == "firing"
-    if firing:
+    again = int(entry.get("refired") or 0)
+    if firing and again:
+        refired = datetime.fromisoformat(entry["refired_at"])
+        times = f", {again + 1} times in all" if again > 1 else ""
+        text = (f"🔥 FIRING {entry['name']}{about}{summary} (since {clock(starts, tz, now)}; "
+                f"resolved and fired again {clock(refired, tz, now)}{times})")
+    elif firing:
         text = f"🔥 FIRING {entry['name']}{about}{summary} (since {clock(starts, tz, now)})"
     else:
         ends = datetime.fromisoformat(entry["ends_at"])
+        flapped = f", fired {again + 1} times" if again else ""
         text = (f"✅ RESOLVED {entry['name']}{about}{summary} (fired {clock(starts, tz, now)}, "
-                f"lasted {duration(ends - starts)})")
+                f"lasted {duration(ends - starts)}{flapped})")
     blocks: list[Block] = [Section(rich(text))]
     source, runbook = web_link(entry.get("url")), web_link(entry.get("runbook"))
     links: list[Inline] = []

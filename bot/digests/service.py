@@ -491,9 +491,11 @@ class DigestService:
         kept_before = {e.get("key") for e in book.entries.values()}
         sent = 0
         for event in events:
+            flapped = int((book.entries.get(event.fingerprint) or {}).get("refired") or 0)
             entry = book.record(event, now)
             if channel is None:
                 continue
+            reopened = int(entry.get("refired") or 0) > flapped
             if event.status == "firing" and entry["key"] is None:
                 key = f"alertmanager:{self.workspace}:{event.fingerprint}:{entry['starts_at']}"
                 entry["key"] = key
@@ -502,10 +504,12 @@ class DigestService:
                                            event.labels)
                 await self.app.outbox.post(key, self.workspace, channel, message)
                 sent += 1
-            elif event.status == "resolved" and entry["key"]:
+            elif (event.status == "resolved" or reopened) and entry["key"]:
                 async with self._lock(entry["key"]):
                     message = alertmanager_message(entry, tz, now, self._desk(entry["key"]),
                                                    can_silence=self.sources.silences is not None)
+                    if reopened:  # firing again: who it is over to, as when first posted
+                        message = self.with_owners(message, event.labels)
                     await self.app.outbox.update(self.workspace, entry["key"], message)
                 sent += 1
         book.prune(now)

@@ -397,6 +397,32 @@ async def test_an_alert_resolving_while_silenced_is_seen_resolved(stack: Stack) 
     assert len(alert_posts(slack)) == 1
 
 
+async def test_a_missed_scrape_reopens_the_post_instead_of_posting_again(stack: Stack) -> None:
+    """The series vanishing for a few scrapes (a slow or restarting exporter) resolves the alert in Prometheus and
+    fires it again with a new start: the channel keeps one post, edited, not one per flap."""
+    slack = stack.meridian
+    stack.gauges.latency["churn-model"] = 250.0
+
+    async def posted() -> dict[str, Any] | None:
+        posts = alert_posts(slack)
+        return posts[0] if posts else None
+
+    await until("the firing alert posted to Slack", posted)
+    stack.gauges.latency.pop("churn-model")
+    await until("Prometheus resolving the alert in Alertmanager",
+                lambda: _absent(manager_alert(stack.alertmanager)))
+    stack.gauges.latency["churn-model"] = 250.0
+    reopened = await until("the post edited to firing again",
+                           lambda: _latest(slack, "resolved and fired again"))
+    assert "🔥 FIRING ChurnModelLatencyHigh" in shown(reopened) and "RESOLVED" not in shown(reopened)
+    assert "Silence 1 h" in buttons(reopened)
+    assert len(alert_posts(slack)) == 1
+
+
+async def _absent(found: Awaitable[object | None]) -> bool:
+    return await found is None
+
+
 async def _latest(slack: Meridian, text: str) -> dict[str, Any] | None:
     """The newest edit of the alert's post, when it shows ``text``."""
     edits = updates(slack)

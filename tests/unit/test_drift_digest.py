@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from adapters.sources.evidently import column_drift
+from bot.digests.alerts import REFIRE_WITHIN
 from bot.digests.install import Digests
 from bot.digests.sources import AlertEvent, DriftSnapshot, QueryError, SourceSet
 from bot.kernel.commands import Invocation
@@ -261,6 +262,41 @@ async def test_alertmanager_firing_is_posted_once_and_resolved_updates_it(world)
     assert updated.fallback == "✅ RESOLVED FeatureNullRate — churn-model: nulls in income > 5% (fired 07:35, lasted 35m)"
     reply = await app.command(Invocation("acme-ml", ALICE, "drift", "churn-model"))
     assert "✅ FeatureNullRate 07:35, resolved after 35m" in reply.message.fallback
+
+
+async def test_an_alert_firing_again_soon_after_resolving_reopens_its_post(world) -> None:
+    """A missed scrape or a value hovering at the threshold resolves and refires an alert within minutes:
+    one post, edited, not one post per flap; a new firing after ``REFIRE_WITHIN`` is a new post."""
+    _, _, chat, clock, _, _, w = world
+    service = w.digests.registry.get("acme-ml")
+    assert service is not None
+    labels, notes = {"model": "churn-model", "severity": "warning"}, {"summary": "p99 above 200 ms"}
+
+    def event(status: str, starts: datetime, ends: datetime | None = None) -> AlertEvent:
+        return AlertEvent("fp-flap", status, "LatencyHigh", labels, notes,  # type: ignore[arg-type]
+                          starts_at=starts, ends_at=ends)
+
+    first = T0
+    assert await service.post_alerts([event("firing", first)]) == 1
+    await service.post_alerts([event("resolved", first, first + timedelta(minutes=2))])
+    again = first + timedelta(minutes=3)
+    clock.current = again
+    assert await service.post_alerts([event("firing", again)]) == 1
+    assert await service.post_alerts([event("firing", again)]) == 0, "a repeat of the refired alert changes nothing"
+    assert len(chat.sent) == 1, "the flap reopened the post"
+    message_id, reopened = chat.updates[-1]
+    assert message_id == "1"
+    assert reopened.fallback == ("🔥 FIRING LatencyHigh — churn-model: p99 above 200 ms (since 08:05; resolved and "
+                                 "fired again 08:08)\nOver to @Alice (owner)")
+    await service.post_alerts([event("resolved", again, again + timedelta(minutes=4))])
+    assert chat.updates[-1][1].fallback == ("✅ RESOLVED LatencyHigh — churn-model: p99 above 200 ms (fired 08:05, "
+                                            "lasted 7m, fired 2 times)")
+
+    later = again + timedelta(minutes=4) + REFIRE_WITHIN + timedelta(minutes=1)
+    clock.current = later
+    assert await service.post_alerts([event("firing", later)]) == 1
+    assert len(chat.sent) == 2, "firing again long after it resolved is a new alert, a new post"
+    assert chat.texts()[-1].startswith("🔥 FIRING LatencyHigh — churn-model: p99 above 200 ms (since 08:23)")
 
 
 async def test_a_critical_alertmanager_alert_pings_the_owner_at_night_and_a_warning_does_not(world) -> None:
