@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Hours, Member, Standup, StatusAway, Workspace
-from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun, Store
+from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, P, R, StandupRun, Store
 
 FINISHED_WORK = ("done", "missed", "failed", "cancelled")
 """Due-work states the nightly purge drops once old (as ``SqlStore.purge``)."""
@@ -101,6 +101,10 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._depth = 0
+
+    async def off_loop(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """In place: nothing in memory waits on a network."""
+        return call(*args, **kwargs)
 
     # --- one unit of work ---------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:

@@ -105,8 +105,9 @@ class Engine:
         handled = 0
         while True:
             now = self.clock.now()
-            items = self.store.claim_due(now, self.worker_id, self.batch, self.settings.lease.total_seconds(),
-                                         silent_since=now - self.settings.silent_after)
+            items = await self.store.off_loop(self.store.claim_due, now, self.worker_id, self.batch,
+                                              self.settings.lease.total_seconds(),
+                                              silent_since=now - self.settings.silent_after)
             if not items:
                 return handled
             # Items due at the same instant (a fan-out of reminders) run side by side, so one slow or
@@ -149,12 +150,12 @@ class Engine:
         store = self.store
         if now - item.due_at > self.settings.catch_up:
             log.warning("missed %s (due %s, now %s)", item.key, item.due_at.isoformat(), now.isoformat())
-            store.finish(item.id, "missed", f"older than the catch-up window at {now.isoformat()}")
+            await store.off_loop(store.finish, item.id, "missed", f"older than the catch-up window at {now.isoformat()}")
             metrics.inc("meridian_due_items_total", kind=item.kind, outcome="missed")
             return
         handler = self.handlers.get(item.kind)
         if handler is None:
-            store.finish(item.id, "failed", f"no handler for kind {item.kind}")
+            await store.off_loop(store.finish, item.id, "failed", f"no handler for kind {item.kind}")
             return
         try:
             await handler(item)
@@ -163,12 +164,12 @@ class Engine:
                 raise
             log.exception("handling %s failed", item.key)
             if item.attempts >= MAX_HANDLER_ATTEMPTS:
-                store.finish(item.id, "failed", f"{type(err).__name__}: {err}")
+                await store.off_loop(store.finish, item.id, "failed", f"{type(err).__name__}: {err}")
             else:
                 delay = RETRY_BACKOFF[min(item.attempts - 1, len(RETRY_BACKOFF) - 1)]
-                store.retry_later(item.id, now + delay, f"{type(err).__name__}: {err}")
+                await store.off_loop(store.retry_later, item.id, now + delay, f"{type(err).__name__}: {err}")
             return
-        store.finish(item.id, "done")
+        await store.off_loop(store.finish, item.id, "done")
         metrics.inc("meridian_due_items_total", kind=item.kind, outcome="done")
 
     def beat(self) -> None:

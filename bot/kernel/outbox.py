@@ -79,12 +79,13 @@ class _Attempt:
                 return await call()
             except RateLimited as limited:
                 await asyncio.sleep(max(0.0, limited.retry_after))
-                self._renew()
+                await self._renew()
         raise _StillRateLimited
 
-    def _renew(self) -> None:
+    async def _renew(self) -> None:
         now = self.outbox.clock.now()
-        if not self.outbox.store.outbox_renew_attempt(self.key, self.held_since, now):
+        store = self.outbox.store
+        if not await store.off_loop(store.outbox_renew_attempt, self.key, self.held_since, now):
             raise _LostClaim
         self.held_since = now
 
@@ -144,7 +145,8 @@ class Outbox:
         """Send what failed before (or was cut short by a crash); returns how many went out."""
         done = 0
         now = self.clock.now()
-        for entry in self.store.outbox_retryable(now, limit, self.lease, silent_since=self._silent_since(now)):
+        for entry in await self.store.off_loop(self.store.outbox_retryable, now, limit, self.lease,
+                                               silent_since=self._silent_since(now)):
             if await self._attempt(entry) is not None:
                 done += 1
         return done
@@ -160,10 +162,10 @@ class Outbox:
     async def _send(self, entry: OutboxEntry) -> Posted | None:
         now = self.clock.now()
         if self._worker is None:
-            stored, claimed = self.store.outbox_add(entry, now), False
+            stored, claimed = await self.store.off_loop(self.store.outbox_add, entry, now), False
         else:
             try:  # a new entry is stored already claimed: one round trip, not three
-                stored, claimed = self.store.outbox_add_claimed(entry, now, self._worker)
+                stored, claimed = await self.store.off_loop(self.store.outbox_add_claimed, entry, now, self._worker)
             except Exception:  # the insert may have landed before the connection dropped
                 self._cut_short = True
                 raise
@@ -194,13 +196,13 @@ class Outbox:
     async def _attempt(self, entry: OutboxEntry) -> Posted | None:
         now = self.clock.now()
         try:
-            before = self.store.outbox_begin_attempt(entry.key, now, now - self.lease, self._worker,
-                                                     self._silent_since(now))
+            before = await self.store.off_loop(self.store.outbox_begin_attempt, entry.key, now, now - self.lease,
+                                               self._worker, self._silent_since(now))
         except Exception:  # the claim may have been written before the connection dropped
             self._cut_short = True
             raise
         if before is None:  # another sender holds it, or it went out meanwhile
-            return self.sent(entry.key)
+            return await self._sent_off_loop(entry.key)
         return await self._hold(before, now)
 
     async def _hold(self, before: OutboxEntry, now: datetime) -> Posted | None:
@@ -224,25 +226,29 @@ class Outbox:
                 found = await self._landed_earlier(chat, before, attempt)
                 if found is not None:
                     log.info("%s had already landed; recorded it without sending again", before.key)
-                    return self._sent(before, found)
+                    return await self._sent(before, found)
             posted = await attempt.patiently(lambda: self._call(chat, before, message))
         except _LostClaim:
-            return self.sent(before.key)
+            return await self._sent_off_loop(before.key)
         except _StillRateLimited:
-            return self._failed(before, "still rate limited")
+            return await self._failed(before, "still rate limited")
         except _Gone as err:
-            return self._failed(before, str(err), final=True)
+            return await self._failed(before, str(err), final=True)
         except (DeliveryError, LookupError) as err:
-            return self._failed(before, str(err))
+            return await self._failed(before, str(err))
         except Exception as err:  # an adapter bug or outage must not stop the scheduler
             if self.store.outage(err):  # the database, not the platform: handed back by `release_cut_short`
                 raise
             log.exception("sending %s failed", before.key)
-            return self._failed(before, f"{type(err).__name__}: {err}")
-        return self._sent(before, posted)
+            return await self._failed(before, f"{type(err).__name__}: {err}")
+        return await self._sent(before, posted)
 
-    def _sent(self, entry: OutboxEntry, posted: Posted) -> Posted:
-        self.store.outbox_mark_sent(entry.key, posted.channel, posted.message_id, self.clock.now())
+    async def _sent_off_loop(self, key: str) -> Posted | None:
+        return await self.store.off_loop(self.sent, key)
+
+    async def _sent(self, entry: OutboxEntry, posted: Posted) -> Posted:
+        await self.store.off_loop(self.store.outbox_mark_sent, entry.key, posted.channel, posted.message_id,
+                                  self.clock.now())
         metrics.inc("meridian_messages_sent_total", kind=entry.kind)
         return posted
 
@@ -251,7 +257,7 @@ class Outbox:
         if not isinstance(port, ConfirmsDelivery):
             self._warn_at_least_once(port)
             return None
-        target = self._target(entry)
+        target = await self.store.off_loop(self._target, entry)
         if target is None:  # no member or no thread parent: the send fails the same way, and says why
             return None
         since = (entry.created_at or self.clock.now()) - CLOCK_SKEW
@@ -275,14 +281,14 @@ class Outbox:
 
     async def _call(self, port: ChatPort, entry: OutboxEntry, message: Message) -> Posted:
         if entry.kind == "dm":
-            member = self.store.get_member(entry.workspace, entry.target)
+            member = await self.store.off_loop(self.store.get_member, entry.workspace, entry.target)
             if member is None:
                 raise _Gone(f"{entry.target} is no longer a member")
             if isinstance(port, ConfirmsDelivery):
                 return await port.dm(member, message, key=entry.key)
             return await port.dm(member, message)
         if entry.kind == "update":
-            original = self.sent(entry.target)
+            original = await self._sent_off_loop(entry.target)
             if original is None:
                 raise DeliveryError(f"{entry.target} is not sent yet")
             await port.update(entry.workspace, original, message)
@@ -290,7 +296,7 @@ class Outbox:
         thread: str | None = None
         channel = entry.target
         if entry.thread_key:
-            parent = self.sent(entry.thread_key)
+            parent = await self._sent_off_loop(entry.thread_key)
             if parent is None:
                 raise DeliveryError(f"thread parent {entry.thread_key} is not sent yet")
             channel, thread = parent.channel, parent.message_id
@@ -298,7 +304,7 @@ class Outbox:
             return await port.post(entry.workspace, channel, message, thread=thread, key=entry.key)
         return await port.post(entry.workspace, channel, message, thread=thread)
 
-    def _failed(self, entry: OutboxEntry, error: str, final: bool = False) -> Posted | None:
+    async def _failed(self, entry: OutboxEntry, error: str, final: bool = False) -> Posted | None:
         """Record a failed send; ``final`` when retrying cannot help (the person left: nothing to warn about)."""
         attempts = entry.attempts + 1
         retry_at = None
@@ -306,9 +312,9 @@ class Outbox:
             retry_at = self.clock.now() + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
         if final:
             log.info("dropped %s: %s", entry.key, error)
-            self.store.outbox_mark_failed(entry.key, error, None)
+            await self.store.off_loop(self.store.outbox_mark_failed, entry.key, error, None)
             return None
         log.warning("delivery of %s failed (attempt %d): %s", entry.key, attempts, error)
         metrics.inc("meridian_delivery_failures_total")
-        self.store.outbox_mark_failed(entry.key, error, retry_at)
+        await self.store.off_loop(self.store.outbox_mark_failed, entry.key, error, retry_at)
         return None

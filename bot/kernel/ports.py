@@ -7,11 +7,11 @@ small store protocol next to their use cases; this module holds the shared ones.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Member, Standup, StatusAway, Workspace
@@ -235,8 +235,26 @@ class OutboxEntry:
     """The worker making the latest attempt; one whose heartbeat stopped was cut short too."""
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 class Store(Protocol):
     """The storage the core's shared capabilities need (stand-ups, scheduling, delivery)."""
+
+    async def off_loop(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``call(*args, **kwargs)``, a function of store calls, run where waiting on the database does not hold up
+        the event loop.
+
+        Every store method blocks while its statements make their round trips; on a database across the
+        network (2 ms a round trip) a fan-out whose reminders each wait a dozen of them one after another on
+        the loop falls far behind the platform's rate limit. The hot paths (the engine's claims and outcomes,
+        the outbox, a reminder) hand their store work here in a few pieces, so that many wait at once. A
+        local database (SQLite) runs it in place: its calls take microseconds and its writers would only
+        queue for the file lock. A call that has not answered within the store's per-call timeout raises
+        an outage (``outage`` is true of it); the call itself finishes or fails in the background.
+        """
+        ...
 
     # workspaces and people
     def get_workspace(self, workspace: str) -> Workspace | None: ...

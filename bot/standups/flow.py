@@ -14,7 +14,7 @@ the capability was built with) so a blocker can point at its owner.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 # --- delivery of answers ---------------------------------------------------------------------
 async def ensure_thread(app: Meridian, s: Standup, day: date) -> None:
     # Every reminder of a fan-out comes here: once the thread is out, one read says so.
-    if app.outbox.sent(thread_key(s, day)) is None:
+    if await app.store.off_loop(app.outbox.sent, thread_key(s, day)) is None:
         await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
 
 
@@ -73,14 +73,21 @@ async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, 
     in the store and each post has its outbox key, so a restart in between loses and repeats nothing.
     """
     await ensure_thread(app, s, day)
-    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day, status="answered")
-               if app.store.outbox_get(answer_key(s, r.member, day)) is None]
-    for run in sorted(waiting, key=lambda r: (r.answered_at or app.now(), r.member)):
-        m = app.store.get_member(s.workspace, run.member)
-        if m is None or not s.includes(m):
-            continue
+    for run, m in await app.store.off_loop(_waiting_answers, app, s, day):
         await app.outbox.post(answer_key(s, m.id, day), s.workspace, s.channel, answer_message(app, owners, s, m, run),
                               thread_key=thread_key(s, day))
+
+
+def _waiting_answers(app: Meridian, s: Standup, day: date) -> list[tuple[StandupRun, Member]]:
+    """The day's answers not yet in its thread, oldest first, with their authors (still in the stand-up)."""
+    waiting = [r for r in app.store.runs_for_day(s.workspace, s.name, day, status="answered")
+               if app.store.outbox_get(answer_key(s, r.member, day)) is None]
+    found = []
+    for run in sorted(waiting, key=lambda r: (r.answered_at or app.now(), r.member)):
+        m = app.store.get_member(s.workspace, run.member)
+        if m is not None and s.includes(m):
+            found.append((run, m))
+    return found
 
 
 async def save_answers(app: Meridian, owners: ActivityOwners | None, s: Standup, m: Member, day: date,
@@ -194,22 +201,46 @@ def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date, run: Stand
     return not (until and day <= until) and is_standup_day(m, s, day) and not is_closed(app, s, day)
 
 
-async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners | None) -> None:
+@dataclass(frozen=True)
+class _Due:
+    """What a reminder item comes to, read in one piece off the event loop (``Store.off_loop``)."""
+
+    standup: Standup
+    member: Member
+    day: date
+    message: Message | None
+    """The reminder to send; ``None`` when the member answered early (their day's thread opens, nothing is sent)."""
+
+
+def _reminder_due(app: Meridian, item: ClaimedItem) -> _Due | None:
     ctx = _item_context(app, item)
     if ctx is None:
-        return
+        return None
     s, m, day = ctx
     run = run_of(app, s, m.id, day)
     if run.status == "answered" and not is_closed(app, s, day):
-        await open_thread(app, owners, s, day)  # answered early: their day has come, so the answer shows
-        return
+        return _Due(s, m, day, None)
     if not _needs_reminding(app, s, m, day, run):
-        return
-    tag = f"reminder{item.payload.get('snooze', '')}"
-    await dm(app, s, m, day, tag, reminder_message(app, s, m, day))
+        return None
+    return _Due(s, m, day, reminder_message(app, s, m, day))
+
+
+def _reminded(app: Meridian, s: Standup, m: Member, day: date) -> None:
     run = run_of(app, s, m.id, day)
     app.store.save_run(replace(run, status="reminded", reminded_at=app.now()))
     start_conversation(app, s, m, day, keep_progress=True)
+
+
+async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners | None) -> None:
+    """Every reminder of a fan-out runs this: its store work goes off the loop in three pieces (what is due,
+    what was sent, the thread), so a fan-out's round trips to the database overlap."""
+    due = await app.store.off_loop(_reminder_due, app, item)
+    if due is None:
+        return
+    s, m, day = due.standup, due.member, due.day
+    if due.message is not None:  # else answered early: their day has come, so the answer shows
+        await dm(app, s, m, day, f"reminder{item.payload.get('snooze', '')}", due.message)
+        await app.store.off_loop(_reminded, app, s, m, day)
     await open_thread(app, owners, s, day)
 
 

@@ -9,10 +9,10 @@ thing twice.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, null, select, text, update
@@ -22,10 +22,11 @@ from sqlmodel import SQLModel
 
 from bot.kernel.calendars import HolidayCalendar
 from bot.kernel.domain import Hours, Member, Standup, StatusAway, Workspace
-from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, StandupRun
+from bot.kernel.ports import ClaimedItem, DueItem, OutboxEntry, P, R, StandupRun
 from bot.kernel.timekeeping import parse_date_range, parse_hhmm
 from storage.db import (
     UTCDateTime,
+    ambient_connection,
     as_database_error,
     make_engine,
     session_scope,
@@ -44,6 +45,7 @@ from storage.kernel.models import (
     WorkerBeatRow,
     WorkspaceRow,
 )
+from storage.offload import BlockingCalls
 
 DueWorkC = table_of(DueWorkRow).c
 OutboxC = table_of(OutboxRow).c
@@ -138,9 +140,18 @@ CLAIMABLE_OUTBOX = ("pending", "failed", "dead")
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, calls: BlockingCalls | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.calls = calls if calls is not None else (BlockingCalls() if self.dialect == "postgresql" else None)
+        """Where ``off_loop`` runs calls; ``None`` runs them in place (SQLite: local, one writer at a time)."""
+
+    async def off_loop(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """On the pool of ``calls`` (PostgreSQL); in place on SQLite, and inside a unit of work, whose
+        connection belongs to the task that opened it."""
+        if self.calls is None or ambient_connection(self.engine) is not None:
+            return call(*args, **kwargs)
+        return await self.calls.run(partial(call, *args, **kwargs))
 
     @classmethod
     def from_url(cls, url: str, create: bool = True) -> SqlStore:
