@@ -168,16 +168,21 @@ def build_core(store: SqlStore, clock: Clock, chats: dict[str, ChatPort], settin
     return assemble(store, clock, chats, settings, worker, attach)[0]
 
 
-def open_store(url: str, migrate: bool = True) -> SqlStore:
-    """Open the database; SQLite (the embedded default) is brought up to date on the spot."""
+def open_store(url: str, migrate: bool = True, pause: Callable[[], None] | None = None) -> SqlStore:
+    """Open the database; SQLite (the embedded default) is brought up to date on the spot.
+
+    ``pause``: run before each store call made off the event loop (PostgreSQL; ``Store.off_loop``), on its
+    thread; ``meridian serve`` waits there while its HTTP loop answers."""
     from storage.db import make_engine, normalise_url
     from storage.kernel.repo import SqlStore
     from storage.migrate import upgrade
+    from storage.offload import BlockingCalls
 
     url = normalise_url(url)
     if migrate and url.startswith("sqlite"):
         upgrade(url)
-    return SqlStore(make_engine(url))
+    engine = make_engine(url)
+    return SqlStore(engine, calls=BlockingCalls(pause=pause) if pause and engine.dialect.name == "postgresql" else None)
 
 
 def team_sections(settings: Settings | None = None) -> list[TeamSection]:
@@ -205,11 +210,12 @@ class Composition:
 
 
 def compose(settings: Settings, clock: Clock, *, worker: str | None = None,
-            connections: dict[str, Connection] | None = None) -> Composition:
-    """The app as production builds it: the settings' database and chat platforms, every capability."""
+            connections: dict[str, Connection] | None = None, pause: Callable[[], None] | None = None) -> Composition:
+    """The app as production builds it: the settings' database and chat platforms, every capability
+    (``pause``: see ``open_store``)."""
     if connections is None:
         connections = connect_platforms(settings)
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, pause=pause)
     chats = {name: c.chat for name, c in connections.items()}
     attach = [c.attach for c in connections.values() if c.attach is not None]
     app, installed = assemble(store, clock, chats, settings, worker, attach)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
@@ -43,6 +43,9 @@ from bot.kernel.teamfile import TeamFile, TeamFileError, load_team
 from bot.kernel.timekeeping import TimeInputError, parse_date, parse_instant
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import DatabaseUrlError, as_database_error, ensure_reachable
+
+if TYPE_CHECKING:
+    from adapters.web.server import CoreLoop
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -79,10 +82,11 @@ def _team(path: str, app: Meridian) -> TeamFile:
         raise UserError(str(err)) from None
 
 
-def _compose(settings: Settings, connections: dict[str, Connection] | None = None) -> Composition:
+def _compose(settings: Settings, connections: dict[str, Connection] | None = None,
+             pause: Callable[[], None] | None = None) -> Composition:
     ensure_reachable(settings.database_url)
     try:
-        return compose(settings, SystemClock(), connections=connections)
+        return compose(settings, SystemClock(), connections=connections, pause=pause)
     except SettingsError as err:
         raise UserError(str(err)) from None
 
@@ -242,7 +246,7 @@ def cmd_schedule_preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def web_application(composition: Composition, with_scheduler: bool) -> Any:
+def web_application(composition: Composition, with_scheduler: bool, core: CoreLoop | None = None) -> Any:
     """``meridian serve``'s aiohttp application: health and metrics, each platform's routes, the webhooks.
 
     Everything that touches the store runs on a core loop of its own (``CoreLoop``), so a
@@ -252,15 +256,20 @@ def web_application(composition: Composition, with_scheduler: bool) -> Any:
 
     return build_web_app(composition.app, composition.settings, with_scheduler=with_scheduler,
                          installers=[*composition.routes, hook_routes(composition.capabilities.digests.registry)],
-                         core=CoreLoop(), probe=composition.database_probe)
+                         core=core or CoreLoop(), probe=composition.database_probe)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from adapters.web.server import CoreLoop, GiveWay
+
     settings = _settings()
     _logging(settings.log_level)
-    web_app = web_application(_compose(settings), with_scheduler=not args.no_scheduler)
+    # The core loop and the store's threads (PostgreSQL) both wait while the HTTP loop answers a burst.
+    give_way = GiveWay()
+    web_app = web_application(_compose(settings, pause=give_way.wait), with_scheduler=not args.no_scheduler,
+                              core=CoreLoop(give_way))
     web.run_app(web_app, host=args.host, port=args.port or settings.port, print=None)
     return 0
 

@@ -31,9 +31,13 @@ STORE_CALL_SECONDS = 15.0
 class BlockingCalls:
     """Runs blocking functions on a pool of ``threads``, each awaited for at most ``timeout`` seconds."""
 
-    def __init__(self, threads: int = STORE_THREADS, timeout: float = STORE_CALL_SECONDS) -> None:
+    def __init__(self, threads: int = STORE_THREADS, timeout: float = STORE_CALL_SECONDS,
+                 pause: Callable[[], None] | None = None) -> None:
         self.threads = threads
         self.timeout = timeout
+        self.pause = pause
+        """Called on the thread before each call: ``meridian serve`` waits there while its HTTP loop answers a
+        burst of Slack requests (the threads share one interpreter with it, and Slack times the acks)."""
         self._pool: ThreadPoolExecutor | None = None
         self._made = threading.Lock()
 
@@ -44,13 +48,18 @@ class BlockingCalls:
             return self._pool
 
     async def run(self, call: Callable[[], T]) -> T:
-        running = asyncio.wrap_future(self._executor().submit(call))
+        running = asyncio.wrap_future(self._executor().submit(self._after_pause, call))
         try:
             return await asyncio.wait_for(running, self.timeout)
         except TimeoutError:
             metrics.inc("meridian_store_call_timeouts_total")
             log.warning("a store call did not answer within %g s; its work is retried", self.timeout)
             raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s") from None
+
+    def _after_pause(self, call: Callable[[], T]) -> T:
+        if self.pause is not None:
+            self.pause()
+        return call()
 
     def close(self) -> None:
         if self._pool is not None:

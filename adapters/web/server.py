@@ -108,8 +108,8 @@ class CoreLoop:
     loop, as it did on the server's loop before: nothing is shared across loops.
     """
 
-    def __init__(self) -> None:
-        self.give_way = GiveWay()
+    def __init__(self, give_way: GiveWay | None = None) -> None:
+        self.give_way = give_way or GiveWay()
         self.loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop(_GivingWaySelector(self.give_way))
         self._thread = threading.Thread(target=self._run, name="meridian-core", daemon=True)
 

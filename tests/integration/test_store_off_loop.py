@@ -89,3 +89,34 @@ async def test_on_sqlite_calls_run_in_place(sqlite_store: SqlStore) -> None:
     assert sqlite_store.calls is None
     name, member = await sqlite_store.off_loop(_slow_read, sqlite_store, 0)
     assert name == threading.current_thread().name and member is not None
+
+
+async def test_the_threads_wait_for_the_pause_meridian_serve_gives_them(postgres_url: str) -> None:
+    """``meridian serve`` opens its store with the core loop's ``GiveWay.wait`` (``open_store(pause=…)``): each
+    call off the loop first waits there while the HTTP loop answers a burst."""
+    from adapters.web.server import GiveWay
+    from bot.bootstrap import open_store
+
+    give_way = GiveWay()
+    store = open_store(postgres_url, pause=give_way.wait)
+    try:
+        _with_ada(store)
+        assert store.calls is not None and store.calls.pause == give_way.wait
+        answering_until = time.monotonic() + 0.03
+        started = time.monotonic()
+
+        async def keep_answering() -> None:  # the HTTP loop answering requests for 30 ms
+            while time.monotonic() < answering_until:
+                give_way.touch()
+                await asyncio.sleep(0.001)
+
+        answering = asyncio.ensure_future(keep_answering())
+        await asyncio.sleep(0)
+        member = await store.off_loop(store.get_member, "T1", "ada")
+        waited = time.monotonic() - started
+        await answering
+        assert member is not None
+        assert waited >= 0.03, f"the call went ahead after {waited * 1000:.0f} ms while the HTTP loop answered"
+        assert waited < GiveWay.MAX_WAIT_SECONDS + 0.5, "a steady stream slows the store's work but never stops it"
+    finally:
+        store.engine.dispose()
