@@ -208,15 +208,18 @@ class TeamsChat:
         return conversation
 
     async def personal_conversation(self, member: Member) -> Conversation:
-        """The member's 1:1 chat with the bot, created (and remembered) when there is none yet."""
-        known = self.repo.personal(member.workspace, member.id)
+        """The member's 1:1 chat with the bot, created (and remembered) when there is none yet.
+
+        Every DM of a fan-out comes here: its reads and writes go off the event loop (``Store.off_loop``)."""
+        off_loop = self.store.off_loop
+        known = await off_loop(self.repo.personal, member.workspace, member.id)
         if known is not None:
             return known
-        user_id = self.teams_user_id(member)
+        user_id = await off_loop(self.teams_user_id, member)
         if not user_id:
             raise DeliveryError(f"{member.id} has no Teams account yet")
         tenant = member.workspace
-        anchor = self.repo.newest(tenant)
+        anchor = await off_loop(self.repo.newest, tenant)
         if anchor is None:
             raise DeliveryError(f"Meridian has not heard from Teams tenant {tenant} yet: install the app first")
         self._checked(anchor.service_url)
@@ -236,8 +239,8 @@ class TeamsChat:
         reference = created[0]
         reference.user = ChannelAccount(id=user_id)
         reference.activity_id = None
-        return self.repo.save_conversation(tenant, reference.conversation.id, "personal", anchor.service_url,
-                                           reference.serialize(), now(), member_id=member.id)
+        return await off_loop(self.repo.save_conversation, tenant, reference.conversation.id, "personal",
+                              anchor.service_url, reference.serialize(), now(), member_id=member.id)
 
     @staticmethod
     def _address(activity: Activity, conversation: Conversation, conversation_id: str) -> Activity:
