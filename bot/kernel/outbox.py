@@ -114,8 +114,12 @@ class Outbox:
         return await self._send(OutboxEntry(key, workspace, kind, channel, message.to_json(), "pending", 0,
                                             thread_key=thread_key))
 
-    async def dm(self, key: str, workspace: str, member_id: str, message: Message) -> Posted | None:
-        return await self._send(OutboxEntry(key, workspace, "dm", member_id, message.to_json(), "pending", 0))
+    async def dm(self, key: str, workspace: str, member_id: str, message: Message,
+                 known: Member | None = None) -> Posted | None:
+        """``known``: the member as the caller just read them (a reminder has), so the first attempt does not read
+        them again; a retry reads them afresh (they may have left meanwhile)."""
+        return await self._send(OutboxEntry(key, workspace, "dm", member_id, message.to_json(), "pending", 0),
+                                known if known is not None and known.id == member_id else None)
 
     async def update(self, workspace: str, of_key: str, message: Message) -> Posted | None:
         """Replace the message sent under ``of_key`` (a summary refreshed, an alert resolved)."""
@@ -159,7 +163,7 @@ class Outbox:
     def _silent_since(self, now: datetime) -> datetime | None:
         return now - self._silent_after if self._silent_after is not None else None
 
-    async def _send(self, entry: OutboxEntry) -> Posted | None:
+    async def _send(self, entry: OutboxEntry, known: Member | None = None) -> Posted | None:
         now = self.clock.now()
         if self._worker is None:
             stored, claimed = await self.store.off_loop(self.store.outbox_add, entry, now), False
@@ -172,8 +176,8 @@ class Outbox:
         if stored.status == "sent" and stored.channel and stored.message_id:
             return Posted(stored.channel, stored.message_id)
         if claimed:
-            return await self._hold(stored, now)
-        return await self._attempt(stored)
+            return await self._hold(stored, now, known)
+        return await self._attempt(stored, known)
 
     def release_cut_short(self) -> int:
         """Hand back this worker's attempts that the database lost track of; returns how many.
@@ -193,7 +197,7 @@ class Outbox:
             log.warning("%d sends cut short by the database were handed back for a checked retry", released)
         return released
 
-    async def _attempt(self, entry: OutboxEntry) -> Posted | None:
+    async def _attempt(self, entry: OutboxEntry, known: Member | None = None) -> Posted | None:
         now = self.clock.now()
         try:
             before = await self.store.off_loop(self.store.outbox_begin_attempt, entry.key, now, now - self.lease,
@@ -203,20 +207,20 @@ class Outbox:
             raise
         if before is None:  # another sender holds it, or it went out meanwhile
             return await self._sent_off_loop(entry.key)
-        return await self._hold(before, now)
+        return await self._hold(before, now, known)
 
-    async def _hold(self, before: OutboxEntry, now: datetime) -> Posted | None:
+    async def _hold(self, before: OutboxEntry, now: datetime, known: Member | None = None) -> Posted | None:
         """Make the attempt this worker began at ``now`` on the entry that was ``before``."""
         self._sending.add(before.key)
         try:
-            return await self._make(before, now)
+            return await self._make(before, now, known)
         except Exception:  # a store call failed: the entry is left `sending` by this worker
             self._cut_short = True
             raise
         finally:
             self._sending.discard(before.key)
 
-    async def _make(self, before: OutboxEntry, now: datetime) -> Posted | None:
+    async def _make(self, before: OutboxEntry, now: datetime, known: Member | None = None) -> Posted | None:
         """The attempt this worker holds on ``before``: confirm an earlier one landed, or send."""
         attempt = _Attempt(self, before.key, now)
         chat = self._chat_for(before.workspace)
@@ -227,7 +231,7 @@ class Outbox:
                 if found is not None:
                     log.info("%s had already landed; recorded it without sending again", before.key)
                     return await self._sent(before, found)
-            posted = await attempt.patiently(lambda: self._call(chat, before, message))
+            posted = await attempt.patiently(lambda: self._call(chat, before, message, known))
         except _LostClaim:
             return await self._sent_off_loop(before.key)
         except _StillRateLimited:
@@ -279,9 +283,9 @@ class Outbox:
             return self.sent(entry.thread_key)
         return entry.target
 
-    async def _call(self, port: ChatPort, entry: OutboxEntry, message: Message) -> Posted:
+    async def _call(self, port: ChatPort, entry: OutboxEntry, message: Message, known: Member | None = None) -> Posted:
         if entry.kind == "dm":
-            member = await self.store.off_loop(self.store.get_member, entry.workspace, entry.target)
+            member = known or await self.store.off_loop(self.store.get_member, entry.workspace, entry.target)
             if member is None:
                 raise _Gone(f"{entry.target} is no longer a member")
             if isinstance(port, ConfirmsDelivery):

@@ -168,7 +168,7 @@ def open_session(app: Meridian, m: Member, workspace: str) -> tuple[Standup, dat
 
 
 async def dm(app: Meridian, s: Standup, m: Member, day: date, tag: str, message: Message) -> None:
-    await app.outbox.dm(standup_key(s, "dm", m.id, day, tag), s.workspace, m.id, message)
+    await app.outbox.dm(standup_key(s, "dm", m.id, day, tag), s.workspace, m.id, message, known=m)
 
 
 def skip_day(app: Meridian, s: Standup, m: Member, day: date) -> str:

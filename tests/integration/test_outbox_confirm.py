@@ -114,3 +114,19 @@ def test_one_sender_at_a_time_claims_an_entry_until_its_lease_runs_out(store: Sq
     store.outbox_mark_failed("k", "a late failure from the first sender", later)
     assert store.outbox_get("k").status == "sent"
     assert store.outbox_begin_attempt("k", later, later) is None
+
+
+async def test_the_member_a_reminder_read_is_used_once_and_a_retry_reads_them_afresh(harness_factory: Any) -> None:
+    """``Outbox.dm(known=…)`` spares the first attempt a read of the member the caller just read; a retry, minutes
+    later, reads them again: someone who left meanwhile (``forget-me``) gets nothing more."""
+    h = harness_factory(NOW)
+    team(h)
+    die_before_marks(h.store, 1)
+    with pytest.raises(ProcessDied):
+        await h.app.outbox.dm("hello:alice", "acme", "alice", Message.text("hello"), known=ALICE)
+    assert len(h.dms("alice")) == 1, "the first attempt went out to the member it was given"
+    h.store.delete_member("acme", "alice")
+    h.clock.set(NOW + timedelta(minutes=6))
+    await h.app.outbox.retry_pending()
+    assert len(h.dms("alice")) == 1, "the retry read the member afresh and found them gone"
+    assert h.store.outbox_get("hello:alice").status == "dead"
