@@ -280,6 +280,12 @@ def alert_posts(meridian: Meridian) -> list[dict[str, Any]]:
     return [c for c in meridian.calls("chat.postMessage") if c.get("channel") == CHANNEL]
 
 
+async def first_post(meridian: Meridian) -> dict[str, Any] | None:
+    """The alert's post in the channel, once it is there."""
+    posts = alert_posts(meridian)
+    return posts[0] if posts else None
+
+
 def updates(meridian: Meridian) -> list[dict[str, Any]]:
     return meridian.calls("chat.update")
 
@@ -308,11 +314,7 @@ async def test_a_rule_fires_is_silenced_from_slack_and_resolves(stack: Stack) ->
     # the gauge crosses the threshold: Prometheus fires, Alertmanager delivers, the app posts once
     stack.gauges.latency["churn-model"] = 250.0
 
-    async def posted() -> dict[str, Any] | None:
-        posts = alert_posts(slack)
-        return posts[0] if posts else None
-
-    post = await until("the firing alert posted to Slack", posted)
+    post = await until("the firing alert posted to Slack", lambda: first_post(slack))
     assert "🔥 FIRING ChurnModelLatencyHigh — churn-model: churn-model p99 latency above 200 ms" in shown(post)
     held = await until("the alert in Alertmanager", lambda: manager_alert(am))
     labels = held["labels"]
@@ -378,11 +380,7 @@ async def test_an_alert_resolving_while_silenced_is_seen_resolved(stack: Stack) 
     slack, am = stack.meridian, stack.alertmanager
     stack.gauges.latency["churn-model"] = 250.0
 
-    async def posted() -> dict[str, Any] | None:
-        posts = alert_posts(slack)
-        return posts[0] if posts else None
-
-    post = await until("the firing alert posted to Slack", posted)
+    post = await until("the firing alert posted to Slack", lambda: first_post(slack))
     assert (await slack.press(buttons(post)["Silence 4 h"], "U0ALICE")).startswith("Silenced until")
     silence = (await running_silences(am))[0]
     stack.gauges.latency["churn-model"] = 120.0
@@ -403,11 +401,7 @@ async def test_a_missed_scrape_reopens_the_post_instead_of_posting_again(stack: 
     slack = stack.meridian
     stack.gauges.latency["churn-model"] = 250.0
 
-    async def posted() -> dict[str, Any] | None:
-        posts = alert_posts(slack)
-        return posts[0] if posts else None
-
-    await until("the firing alert posted to Slack", posted)
+    await until("the firing alert posted to Slack", lambda: first_post(slack))
     stack.gauges.latency.pop("churn-model")
     await until("Prometheus resolving the alert in Alertmanager",
                 lambda: _absent(manager_alert(stack.alertmanager)))
