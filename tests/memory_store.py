@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -245,6 +245,11 @@ class MemoryStore:
             run, answers=tuple(run.answers), answered_at=_maybe_instant(run.answered_at),
             reminded_at=_maybe_instant(run.reminded_at))
 
+    def mark_reminded(self, workspace: str, standup: str, member: str, day: date, at: datetime) -> None:
+        run = self._state.runs.get((workspace, standup, member, day)) or StandupRun(workspace, standup, member, day)
+        if run.status not in {"answered", "skipped"}:
+            self.save_run(replace(run, status="reminded", reminded_at=at))
+
     def runs_for_day(self, workspace: str, standup: str, day: date, status: str | None = None) -> list[StandupRun]:
         return self.runs_between(workspace, standup, day, day, status=status)
 
@@ -466,6 +471,13 @@ class MemoryStore:
 
     def kv_set(self, workspace: str, key: str, value: Any) -> None:
         self._state.kv[(workspace, key)] = _json(value)
+
+    def kv_get_many(self, workspace: str, keys: Sequence[str]) -> dict[str, Any]:
+        return {k: _json(self._state.kv[(workspace, k)]) for k in keys if (workspace, k) in self._state.kv}
+
+    def kv_set_many(self, workspace: str, values: Mapping[str, Any]) -> None:
+        for key, value in values.items():
+            self.kv_set(workspace, key, value)
 
     def kv_delete(self, workspace: str, key: str) -> None:
         self._state.kv.pop((workspace, key), None)

@@ -7,7 +7,7 @@ small store protocol next to their use cases; this module holds the shared ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -286,6 +286,10 @@ class Store(Protocol):
     def upsert_standup(self, standup: Standup) -> None: ...
     def get_run(self, workspace: str, standup: str, member: str, day: date) -> StandupRun | None: ...
     def save_run(self, run: StandupRun) -> None: ...
+    def mark_reminded(self, workspace: str, standup: str, member: str, day: date, at: datetime) -> None:
+        """The member was reminded of the day at ``at``: one write, and a run already answered or skipped keeps
+        its status (the answer may land between the reminder's send and this write)."""
+        ...
     def runs_for_day(self, workspace: str, standup: str, day: date, status: str | None = None) -> list[StandupRun]:
         """The day's runs, in member order; only those in ``status`` when it is given (a reminder reads the
         day's answered runs only: reading them all would make a fan-out's reminders quadratic)."""
@@ -385,4 +389,10 @@ class Store(Protocol):
     # small state: conversations in progress, watermarks, settings
     def kv_get(self, workspace: str, key: str) -> Any: ...
     def kv_set(self, workspace: str, key: str, value: Any) -> None: ...
+    def kv_get_many(self, workspace: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The values of those ``keys`` that are set, in one read (a reminder needs several per person)."""
+        ...
+    def kv_set_many(self, workspace: str, values: Mapping[str, Any]) -> None:
+        """Set every key in one write."""
+        ...
     def kv_delete(self, workspace: str, key: str) -> None: ...

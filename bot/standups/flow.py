@@ -48,7 +48,8 @@ from bot.standups.model import (
     is_late,
     run_of,
     sessions_key,
-    skipped_until,
+    skip_key,
+    spans_of,
     standup_key,
     thread_key,
     thread_opened,
@@ -60,20 +61,32 @@ if TYPE_CHECKING:
 
 
 # --- delivery of answers ---------------------------------------------------------------------
-async def ensure_thread(app: Meridian, s: Standup, day: date) -> None:
+@dataclass(frozen=True)
+class _Thread:
+    """The day's thread as the store has it: whether it is out, and the answers waiting for it."""
+
+    out: bool
+    waiting: list[tuple[StandupRun, Member]]
+
+
+def _thread_state(app: Meridian, s: Standup, day: date) -> _Thread:
     # Every reminder of a fan-out comes here: once the thread is out, one read says so.
-    if await app.store.off_loop(app.outbox.sent, thread_key(s, day)) is None:
-        await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
+    return _Thread(app.outbox.sent(thread_key(s, day)) is not None, _waiting_answers(app, s, day))
 
 
-async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date) -> None:
+async def open_thread(app: Meridian, owners: ActivityOwners | None, s: Standup, day: date,
+                      thread: _Thread | None = None) -> None:
     """Start the day's thread and post every answer that waited for it (early ones), once each.
 
     Runs at the day's first reminder, its first on-time answer and its summary; the answers live
     in the store and each post has its outbox key, so a restart in between loses and repeats nothing.
+    ``thread``: its state when the caller has just read it (a reminder reads it with its own writes).
     """
-    await ensure_thread(app, s, day)
-    for run, m in await app.store.off_loop(_waiting_answers, app, s, day):
+    if thread is None:
+        thread = await app.store.off_loop(_thread_state, app, s, day)
+    if not thread.out:
+        await app.outbox.post(thread_key(s, day), s.workspace, s.channel, thread_header(s, day))
+    for run, m in thread.waiting:
         await app.outbox.post(answer_key(s, m.id, day), s.workspace, s.channel, answer_message(app, owners, s, m, run),
                               thread_key=thread_key(s, day))
 
@@ -141,17 +154,17 @@ def start_conversation(app: Meridian, s: Standup, m: Member, day: date, *, edit:
     they type in their DM answers this day's questions, in order. An edit session starts from the
     current answers, each of which can be kept. ``keep_progress`` leaves a session already under way
     for the same day as it is (a snoozed reminder does not throw away half-given answers)."""
-    current = app.store.kv_get(s.workspace, conversation_key(m.id))
+    known = app.store.kv_get_many(s.workspace, [conversation_key(m.id), sessions_key(m.id)])
+    current = known.get(conversation_key(m.id))
     if (keep_progress and current and current.get("standup") == s.name and current.get("day") == day.isoformat()
             and current.get("answers")):
         return dict(current)
-    sid = int(app.store.kv_get(s.workspace, sessions_key(m.id)) or 0) + 1
-    app.store.kv_set(s.workspace, sessions_key(m.id), sid)
+    sid = int(known.get(sessions_key(m.id)) or 0) + 1
     state: dict[str, Any] = {"standup": s.name, "day": day.isoformat(), "index": 0, "answers": [], "seq": 0,
                              "sid": sid}
     if edit:
         state["edit"] = list(run_of(app, s, m.id, day).answers)
-    app.store.kv_set(s.workspace, conversation_key(m.id), state)
+    app.store.kv_set_many(s.workspace, {sessions_key(m.id): sid, conversation_key(m.id): state})
     return state
 
 
@@ -196,9 +209,11 @@ def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date, run: Stand
     run = run or run_of(app, s, m.id, day)
     if run.status in {"answered", "skipped"}:
         return False
-    until = skipped_until(app, s, m.id)
+    known = app.store.kv_get_many(s.workspace, [skip_key(m.id, s.name), closed_key(s, day)])
+    spans = spans_of(known.get(skip_key(m.id, s.name)))
+    until = spans[-1][1] if spans else None
     # The member may have changed zone, days or out-of-office since the item was planned.
-    return not (until and day <= until) and is_standup_day(m, s, day) and not is_closed(app, s, day)
+    return not (until and day <= until) and is_standup_day(m, s, day) and not known.get(closed_key(s, day))
 
 
 @dataclass(frozen=True)
@@ -225,23 +240,25 @@ def _reminder_due(app: Meridian, item: ClaimedItem) -> _Due | None:
     return _Due(s, m, day, reminder_message(app, s, m, day))
 
 
-def _reminded(app: Meridian, s: Standup, m: Member, day: date) -> None:
-    run = run_of(app, s, m.id, day)
-    app.store.save_run(replace(run, status="reminded", reminded_at=app.now()))
-    start_conversation(app, s, m, day, keep_progress=True)
+def _reminded(app: Meridian, due: _Due) -> _Thread:
+    """After the reminder went out: the run says so, the answering session opens, and the thread is read."""
+    s, m, day = due.standup, due.member, due.day
+    if due.message is not None:
+        app.store.mark_reminded(s.workspace, s.name, m.id, day, app.now())
+        start_conversation(app, s, m, day, keep_progress=True)
+    return _thread_state(app, s, day)
 
 
 async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners | None) -> None:
-    """Every reminder of a fan-out runs this: its store work goes off the loop in three pieces (what is due,
-    what was sent, the thread), so a fan-out's round trips to the database overlap."""
+    """Every reminder of a fan-out runs this: its store work goes off the loop in two pieces (what is due;
+    what was sent and the thread), so a fan-out's round trips to the database overlap."""
     due = await app.store.off_loop(_reminder_due, app, item)
     if due is None:
         return
     s, m, day = due.standup, due.member, due.day
     if due.message is not None:  # else answered early: their day has come, so the answer shows
         await dm(app, s, m, day, f"reminder{item.payload.get('snooze', '')}", due.message)
-        await app.store.off_loop(_reminded, app, s, m, day)
-    await open_thread(app, owners, s, day)
+    await open_thread(app, owners, s, day, await app.store.off_loop(_reminded, app, due))
 
 
 async def on_nudge(app: Meridian, item: ClaimedItem) -> None:

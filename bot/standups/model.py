@@ -11,7 +11,7 @@ Los Angeles to Sydney gets one report for the same date.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.kernel.commands import CommandError, Invocation, meant
 from bot.kernel.domain import Member, Standup
@@ -83,7 +83,11 @@ def skip_spans(app: Meridian, s: Standup, member: str) -> list[SkipSpan]:
 
     A skip stored before starts were kept is a bare date, with no known start.
     """
-    raw = app.store.kv_get(s.workspace, skip_key(member, s.name))
+    return spans_of(app.store.kv_get(s.workspace, skip_key(member, s.name)))
+
+
+def spans_of(raw: Any) -> list[SkipSpan]:
+    """The skips as stored under ``skip_key`` (read with other keys at once, in a reminder)."""
     if not raw:
         return []
     if isinstance(raw, str):

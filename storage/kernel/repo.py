@@ -9,7 +9,7 @@ thing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, partial
@@ -123,6 +123,8 @@ RUN_OF_DAY = select(table_of(StandupRunRow)).where(
 OUTBOX_BY_KEY = select(table_of(OutboxRow)).where(OutboxC.key == bindparam("key"))
 KV_VALUE = select(KeyValueC.value).where(KeyValueC.workspace == bindparam("workspace"),
                                          KeyValueC.key == bindparam("key"))
+KV_VALUES = select(KeyValueC.key, KeyValueC.value).where(KeyValueC.workspace == bindparam("workspace"),
+                                                         KeyValueC.key.in_(bindparam("keys", expanding=True)))
 
 BEATS_KEPT = timedelta(days=1)
 """A worker silent this long is forgotten: whatever it held has long been taken over."""
@@ -341,6 +343,19 @@ class SqlStore:
             set_={k: stmt.excluded[k] for k in ("status", "answers", "answered_at", "reminded_at")})
         with self.one_statement() as c:
             c.execute(stmt)
+
+    def mark_reminded(self, workspace: str, standup: str, member: str, day: date, at: datetime) -> None:
+        with self.one_statement() as c:
+            c.execute(self._mark_reminded, {"workspace": workspace, "standup": standup, "member": member, "day": day,
+                                            "status": "reminded", "answers": [], "reminded_at": at})
+
+    @cached_property
+    def _mark_reminded(self) -> Any:
+        stmt = self._insert(StandupRunRow)
+        return stmt.on_conflict_do_update(
+            index_elements=["workspace", "standup", "member", "day"],
+            set_={"status": stmt.excluded.status, "reminded_at": stmt.excluded.reminded_at},
+            where=StandupRunC.status.not_in(["answered", "skipped"]))
 
     def runs_for_day(self, workspace: str, standup: str, day: date, status: str | None = None) -> list[StandupRun]:
         return self.runs_between(workspace, standup, day, day, status=status)
@@ -598,6 +613,15 @@ class SqlStore:
     def kv_set(self, workspace: str, key: str, value: Any) -> None:
         with self.one_statement() as c:  # one upsert, where a merge would read the row first
             c.execute(self._kv_upsert, {"workspace": workspace, "key": key, "value": value})
+
+    def kv_get_many(self, workspace: str, keys: Sequence[str]) -> dict[str, Any]:
+        with self.one_statement() as c:
+            return {row.key: row.value for row in c.execute(KV_VALUES, {"workspace": workspace, "keys": list(keys)})}
+
+    def kv_set_many(self, workspace: str, values: Mapping[str, Any]) -> None:
+        if values:
+            with self.one_statement() as c:  # one statement; the driver sends its rows together
+                c.execute(self._kv_upsert, [{"workspace": workspace, "key": k, "value": v} for k, v in values.items()])
 
     @cached_property
     def _kv_upsert(self) -> Any:

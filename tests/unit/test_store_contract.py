@@ -252,6 +252,33 @@ def test_runs_are_saved_per_member_and_day_and_read_in_day_order(store: Store) -
     assert [r.member for r in store.runs_between(WS, "daily", d1, d3)] == ["bea"]
 
 
+def test_marking_a_reminder_sets_a_run_reminded_but_never_undoes_an_answer_or_a_skip(store: Store) -> None:
+    day = date(2027, 3, 15)
+    answered = StandupRun(WS, "daily", "bea", day, "answered", ("done",), T0)
+    store.save_run(answered)
+    store.save_run(StandupRun(WS, "daily", "carl", day, "skipped"))
+    store.save_run(StandupRun(WS, "daily", "dee", day, "reminded", reminded_at=T0))
+    later = T0 + timedelta(hours=1)
+    for who in ("alice", "bea", "carl", "dee"):
+        store.mark_reminded(WS, "daily", who, day, later)
+    assert store.get_run(WS, "daily", "alice", day) == StandupRun(WS, "daily", "alice", day, "reminded", reminded_at=later)
+    assert store.get_run(WS, "daily", "bea", day) == answered
+    assert getattr(store.get_run(WS, "daily", "carl", day), "status", None) == "skipped"
+    assert store.get_run(WS, "daily", "dee", day) == StandupRun(WS, "daily", "dee", day, "reminded", reminded_at=later)
+    assert store.get_run(WS, "daily", "alice", day + timedelta(days=1)) is None
+
+
+def test_several_keys_are_read_and_written_at_once_per_workspace(store: Store) -> None:
+    store.kv_set_many(WS, {"a": {"n": 1}, "b": "two", "c": [3]})
+    store.kv_set_many(WS, {"b": "deux"})
+    store.kv_set_many(WS, {})
+    store.kv_set("other", "a", "elsewhere")
+    assert store.kv_get_many(WS, ["a", "b", "c", "missing"]) == {"a": {"n": 1}, "b": "deux", "c": [3]}
+    assert store.kv_get_many("other", ["a", "b"]) == {"a": "elsewhere"}
+    assert store.kv_get_many(WS, []) == {}
+    assert store.kv_get(WS, "b") == "deux"
+
+
 def test_instants_come_back_as_aware_utc(store: Store) -> None:
     paris = timezone(timedelta(hours=2))
     store.save_run(StandupRun(WS, "daily", "alice", date(2027, 3, 15), "answered", ("x",),
