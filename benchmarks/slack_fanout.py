@@ -143,7 +143,7 @@ async def fan_out(db: str, people: int, rate: int, concurrency: int, via: str = 
     emulator.terminate()
     emulator.wait(10)
 
-    posted = Counter(str(c["params"]["channel"]) for c in calls if c["method"] == "chat.postMessage")
+    posted = Counter(str(c["where"]) for c in calls if c["method"] == "chat.postMessage")
     if via == "engine":  # every DM and the thread's opening post
         entries = app.store.outbox_entries("T0001")
         unsent = people + 1 - sum(1 for e in entries if e.status == "sent")

@@ -257,8 +257,13 @@ class SlackChat:
         return link if isinstance(link, str) and link.startswith("https://") else None
 
     async def dm(self, member: Member, message: Message, *, key: str | None = None) -> Posted:
-        channel = await self.dm_channel(member)
-        return await self.post(member.workspace, channel, message, key=key)
+        """Posted to the person's user id until Slack has answered with their DM's id: ``conversations.open`` is a
+        Tier 3 method (about 50 a minute), so opening each DM first would hold a fan-out to that pace."""
+        who = (member.workspace, _slack_user(member))
+        posted = await self.post(member.workspace, self._dm_channels.get(who, who[1]), message, key=key)
+        if posted.channel != who[1]:
+            self._dm_channels[who] = posted.channel
+        return posted
 
     async def find_sent(self, workspace: str, key: str, target: Posted | Member | str,
                         since: datetime) -> Posted | None:

@@ -62,6 +62,12 @@ class Call:
     result: dict[str, Any] | None = None
     """What the emulator answered (a posted message's ``ts``, an upload's ``file_id``)."""
 
+    @property
+    def where(self) -> Any:
+        """The conversation the call landed in: as Slack answered it (a post to a user id lands in their DM,
+        ``D…``), else as it was asked."""
+        return (self.result or {}).get("channel") or self.params.get("channel")
+
 
 @dataclass
 class User:
@@ -284,7 +290,8 @@ class SlackEmulator:
     # --- lifecycle --------------------------------------------------------------------
     async def _dump_calls(self, request: web.Request) -> web.Response:
         """Every recorded call, for a test or benchmark that runs this emulator in another process."""
-        return web.json_response([{"method": c.method, "params": c.params, "token": c.token, "at": c.at}
+        return web.json_response([{"method": c.method, "params": c.params, "token": c.token, "at": c.at,
+                                   "where": c.where}
                                   for c in self.recorded])
 
     async def _count_calls(self, request: web.Request) -> web.Response:

@@ -98,7 +98,7 @@ def reminders_to(emulator: SlackEmulator, user: str) -> list[dict[str, object]]:
     """The day's first reminders (not the nudge) that reached this person's DM on Slack."""
     dm = "D" + user[1:]
     return [c.params for c in emulator.calls("chat.postMessage")
-            if c.params.get("channel") in {dm, user} and "Stand-up: ml-daily" in json.dumps(c.params.get("blocks"),
+            if c.where in {dm, user} and "Stand-up: ml-daily" in json.dumps(c.params.get("blocks"),
                                                                                           ensure_ascii=False)]
 
 
@@ -184,7 +184,7 @@ async def test_a_retro_thread_opens_with_the_sprint_in_numbers_from_mlflow_named
     await worker.app.engine.advance_to(utc(2027, 3, 1, 9, 30), clock)
 
     opened = [c.params for c in slack_api.calls("chat.postMessage")
-              if "q1" in str(c.params.get("text")) and c.params.get("channel") == "#ml-team"]
+              if "q1" in str(c.params.get("text")) and c.where == "#ml-team"]
     assert len(opened) == 1, [c.params.get("text") for c in slack_api.calls("chat.postMessage")]
     shown = json.dumps(opened[0]["blocks"], ensure_ascii=False)
     assert "Sprint in numbers" in shown

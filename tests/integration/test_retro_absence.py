@@ -159,7 +159,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
 
 def dms(slack: SlackHarness, channel: str, containing: str) -> list[Any]:
     return [c for c in slack.emulator.calls("chat.postMessage")
-            if c.params["channel"] == channel and containing in json.dumps(c.params, ensure_ascii=False)]
+            if c.where == channel and containing in json.dumps(c.params, ensure_ascii=False)]
 
 
 async def test_on_slack_time_off_stops_the_reminders_and_the_day_ahead_notice_comes_in_working_hours(
@@ -172,7 +172,7 @@ async def test_on_slack_time_off_stops_the_reminders_and_the_day_ahead_notice_co
     marta = dms(slack, "D0MARTA", "sprint-retro on Monday at 07:00")
     assert [datetime.fromtimestamp(c.at, tz=UTC) for c in marta] == [datetime(2027, 1, 1, 14, tzinfo=UTC),
                                                                      datetime(2027, 1, 15, 14, tzinfo=UTC)]
-    ravi = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI"
+    ravi = [c for c in slack.emulator.calls("chat.postMessage") if c.where == "D0RAVI"
             and "sprint-retro" in json.dumps(c.params, ensure_ascii=False)
             and datetime.fromtimestamp(c.at, tz=UTC) > datetime(2027, 1, 12, tzinfo=UTC)]
     assert ravi == []  # away on the 18th: no notice, no 15-minute reminder

@@ -86,7 +86,7 @@ async def fire(slack: SlackHarness, starts: datetime) -> dict[str, Any]:
     assert (status, answer) == (202, {"alerts": 1, "queued": 1})
     await slack.engine.run_due()
     posts = slack.emulator.calls("chat.postMessage")
-    assert len(posts) == 1 and posts[0].params["channel"] == "C0ALERTS"
+    assert len(posts) == 1 and posts[0].where == "C0ALERTS"
     return posts[0].params
 
 

@@ -50,7 +50,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
 
 
 def posts(slack: SlackHarness, channel: str = "C0TEAM") -> list[Call]:
-    return [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == channel]
+    return [c for c in slack.emulator.calls("chat.postMessage") if c.where == channel]
 
 
 def shown(call: Call) -> str:

@@ -78,7 +78,7 @@ async def press(slack: SlackHarness, button: dict[str, Any], user: str) -> str:
 async def answer(slack: SlackHarness, user: str, dm: str, values: dict[str, str]) -> None:
     """Press Answer on the reminder and submit the form."""
     emulator = slack.emulator
-    reminder = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == dm)
+    reminder = next(c for c in emulator.calls("chat.postMessage") if c.where == dm)
     button = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"][0]
     opened = len(emulator.calls("views.open"))
     await slack.press(button, user=user, channel=dm)
@@ -95,15 +95,15 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
 
     def thread_posts() -> list[dict[str, Any]]:
         return [c.params for c in emulator.calls("chat.postMessage")
-                if c.params["channel"] == "C0TEAM" and "thread_ts" in c.params]
+                if c.where == "C0TEAM" and "thread_ts" in c.params]
 
     await slack.until(lambda: any("Compare with champion" in shown(p) for p in thread_posts()))
     posted = next(p for p in thread_posts() if "Compare with champion" in shown(p))
     assert len(resolve_buttons(posted)) == 1 and "<!channel>" not in shown(posted)
     await slack.until(lambda: any("Thanks, Ravi!" in shown(c.params) for c in emulator.calls("chat.postMessage")
-                                  if c.params["channel"] == "D0RAVI"))
+                                  if c.where == "D0RAVI"))
     thanks = next(c.params for c in emulator.calls("chat.postMessage")
-                  if c.params["channel"] == "D0RAVI" and "Thanks, Ravi!" in shown(c.params))
+                  if c.where == "D0RAVI" and "Thanks, Ravi!" in shown(c.params))
     assert len(resolve_buttons(thanks)) == 1, "the author's DM offers Resolved too"
 
     # the summary at Alice's 17:00 PDT cut-off lists the blocker with its button
@@ -119,7 +119,7 @@ async def test_resolved_on_slack_edits_every_post_for_everyone(slack: SlackHarne
     await slack.until(lambda: len(emulator.calls("response_url")) > replies)
     listing = emulator.calls("response_url")[replies].params
     header = next(c for c in emulator.calls("chat.postMessage")
-                  if c.params["channel"] == "C0TEAM" and "thread_ts" not in c.params)
+                  if c.where == "C0TEAM" and "thread_ts" not in c.params)
     ts = str(header.result["ts"]) if header.result else ""
     assert listing["response_type"] == "ephemeral" and resolve_buttons(listing)
     assert "Ravi* · day 2 (since Mon 15 Mar 2027): Blocked on GPU quota &lt;!channel&gt;" in shown(listing)

@@ -40,9 +40,9 @@ async def test_a_429_storm_during_fan_out_delivers_every_reminder_once(slack: Sl
 
     refused = slack.emulator.calls("chat.postMessage#429")
     delivered = [c for c in slack.emulator.calls("chat.postMessage")
-                 if str(c.params["channel"]).startswith("D") and "Stand-up: ml-daily" in json.dumps(c.params)]
+                 if str(c.where).startswith("D") and "Stand-up: ml-daily" in json.dumps(c.params)]
     assert len(refused) >= 4
-    assert sorted(c.params["channel"] for c in delivered) == sorted("D" + u[1:] for u in ["U0ALICE", *TEAM])
+    assert sorted(c.where for c in delivered) == sorted("D" + u[1:] for u in ["U0ALICE", *TEAM])
 
 
 async def test_the_app_home_shows_the_next_reminder_in_the_persons_own_time(slack: SlackHarness) -> None:
@@ -67,7 +67,7 @@ async def test_a_person_without_a_zone_gets_the_default_and_is_asked_once(slack:
     member = slack.app.store.find_member_by_account("T0001", "slack", "U0NOZONE")
     assert member is not None and member.tz == "UTC"
     asks = [c for c in slack.emulator.calls("chat.postMessage") if "/meridian tz" in json.dumps(c.params)]
-    assert len(asks) == 1 and asks[0].params["channel"] == "D0NOZONE"
+    assert len(asks) == 1 and asks[0].where == "D0NOZONE"
 
 
 async def test_user_change_follows_slack_but_never_overrides_meridian_tz(slack: SlackHarness) -> None:
@@ -95,10 +95,10 @@ async def test_answers_typed_in_the_dm_arrive_as_message_im_events(slack: SlackH
         await slack.event({"type": "message", "channel": "D0ALICE", "channel_type": "im", "user": "U0ALICE",
                            "text": text, "ts": f"1790000100.00000{n}"})
         await slack.settle(0.2)
-    await slack.until(lambda: any("evaluate" in json.dumps(c.params) and c.params["channel"] == "C0TEAM"
+    await slack.until(lambda: any("evaluate" in json.dumps(c.params) and c.where == "C0TEAM"
                                   for c in slack.emulator.calls("chat.postMessage")))
     post = next(c for c in slack.emulator.calls("chat.postMessage")
-                if c.params["channel"] == "C0TEAM" and "evaluate" in json.dumps(c.params))
+                if c.where == "C0TEAM" and "evaluate" in json.dumps(c.params))
     posted = json.dumps(post.params)
     assert "fixed the @here loader" in posted  # the person's own @here becomes words, never a ping
     assert "<!here>" not in posted
@@ -128,7 +128,7 @@ async def test_snooze_on_the_reminder_answers_in_place_and_reminds_again_an_hour
     await slack.command("setup ml-daily channel=C0TEAM at=09:30", user="U0ALICE")
     await slack.until(lambda: slack.app.store.get_standup("T0001", "ml-daily") is not None)
     await slack.engine.advance_to(utc(2027, 3, 15, 8, 31), slack.clock)
-    reminder = next(c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0ALICE")
+    reminder = next(c for c in slack.emulator.calls("chat.postMessage") if c.where == "D0ALICE")
     snooze = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"][2]
     slack.emulator.reset()
     await slack.press(snooze, user="U0ALICE", channel="D0ALICE")
@@ -136,7 +136,7 @@ async def test_snooze_on_the_reminder_answers_in_place_and_reminds_again_an_hour
     assert "Snoozed" in json.dumps(slack.emulator.calls("response_url")[0].params)
     slack.emulator.reset()
     await slack.engine.advance_to(utc(2027, 3, 15, 9, 35), slack.clock)
-    again = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0ALICE"]
+    again = [c for c in slack.emulator.calls("chat.postMessage") if c.where == "D0ALICE"]
     assert len(again) == 1 and "Stand-up: ml-daily" in json.dumps(again[0].params)
 
 
@@ -151,7 +151,7 @@ async def test_a_zone_change_in_slack_moves_the_pending_reminder(slack: SlackHar
     await slack.until(lambda: slack.app.store.get_member("T0001", "U0P001").tz == "America/New_York")  # type: ignore[union-attr]
     await slack.engine.advance_to(utc(2027, 3, 15, 14, 0), slack.clock)
     reminders = [c for c in slack.emulator.calls("chat.postMessage")
-                 if c.params["channel"] == "D0P001" and "Stand-up: ml-daily" in json.dumps(c.params)]
+                 if c.where == "D0P001" and "Stand-up: ml-daily" in json.dumps(c.params)]
     assert len(reminders) == 1
     assert slack.clock.now() >= utc(2027, 3, 15, 13, 30)  # 09:30 in New York (EDT), not 08:30Z
     due = [r for r in slack.app.store.due_items("standup:T0001:ml-daily:reminder:U0P001:2027-03-15")]

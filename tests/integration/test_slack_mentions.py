@@ -43,7 +43,7 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
 
 def posts(slack: SlackHarness, channel: str, containing: str = "") -> list[Call]:
     return [c for c in slack.emulator.calls("chat.postMessage")
-            if c.params["channel"] == channel and containing in json.dumps(c.params, ensure_ascii=False)]
+            if c.where == channel and containing in json.dumps(c.params, ensure_ascii=False)]
 
 
 async def open_retro(slack: SlackHarness) -> str:

@@ -73,12 +73,12 @@ async def test_a_reminder_slack_took_before_the_worker_died_is_found_by_its_meta
 
     assert keyed_posts(slack, cut_short.key) == [post]
     (lookup,) = slack.emulator.calls("conversations.history")
-    assert lookup.params["channel"] == post.result["channel"] == "D0ALICE"
+    assert lookup.where == post.result["channel"] == "D0ALICE"
     assert lookup.params["include_all_metadata"] in ("1", "true", True)
     assert float(lookup.params["oldest"]) < float(post.result["ts"])
     entry = slack.app.store.outbox_get(cut_short.key)
     assert entry is not None and (entry.status, entry.message_id) == ("sent", post.result["ts"])
-    reminders = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "D0ALICE"
+    reminders = [c for c in slack.emulator.calls("chat.postMessage") if c.where == "D0ALICE"
                  and "Stand-up: ml-daily" in json.dumps(c.params)]
     assert len(reminders) == 1
 
@@ -100,7 +100,7 @@ async def test_a_thread_reply_whose_answer_was_lost_is_found_in_the_thread_and_n
 
     assert len(keyed_posts(slack, "day:alice")) == 1
     (lookup,) = slack.emulator.calls("conversations.replies")
-    assert (lookup.params["channel"], lookup.params["ts"]) == ("C0TEAM", parent.message_id)
+    assert (lookup.where, lookup.params["ts"]) == ("C0TEAM", parent.message_id)
     reply = [m for m in slack.emulator.posted("C0TEAM") if m.get("thread_ts") == parent.message_id]
     assert [m["ts"] for m in reply] == [slack.app.store.outbox_get("day:alice").message_id]  # type: ignore[union-attr]
 

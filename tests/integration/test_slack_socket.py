@@ -54,4 +54,4 @@ async def test_commands_events_and_modals_work_over_socket_mode(slack: SlackHarn
     await slack.until(lambda: any("wrote the socket test" in json.dumps(c.params)
                                   for c in emulator.calls("chat.postMessage")))
     run_posts = [c for c in emulator.calls("chat.postMessage") if "wrote the socket test" in json.dumps(c.params)]
-    assert run_posts[0].params["channel"] == "C0TEAM" and "thread_ts" in run_posts[0].params
+    assert run_posts[0].where == "C0TEAM" and "thread_ts" in run_posts[0].params

@@ -33,7 +33,7 @@ def dm_times(emulator: SlackEmulator) -> dict[str, datetime]:
     """When each person's first reminder DM went out (simulated instant)."""
     out: dict[str, datetime] = {}
     for call in emulator.calls("chat.postMessage"):
-        channel = str(call.params["channel"])
+        channel = str(call.where)
         if channel.startswith("D") and "Stand-up" in json.dumps(call.params["blocks"]):
             out.setdefault("U" + channel[1:], datetime.fromtimestamp(call.at, tz=utc(2027, 1, 1).tzinfo))
     return out
@@ -68,7 +68,7 @@ async def test_a_stand_up_day_across_three_zones(slack: SlackHarness) -> None:
     }
 
     # Ravi presses "Answer" on his reminder: the modal asks the stand-up's own questions.
-    reminder = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI")
+    reminder = next(c for c in emulator.calls("chat.postMessage") if c.where == "D0RAVI")
     buttons = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Answer", "Skip today", "Snooze 1 h"]
     await slack.press(buttons[0], user="U0RAVI", channel="D0RAVI")
@@ -82,12 +82,12 @@ async def test_a_stand_up_day_across_three_zones(slack: SlackHarness) -> None:
     assert status == 200
 
     # Noor skips today from her reminder.
-    noor = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0NOOR")
+    noor = next(c for c in emulator.calls("chat.postMessage") if c.where == "D0NOOR")
     skip = next(b for b in noor.params["blocks"] if b["type"] == "actions")["elements"][1]
     await slack.press(skip, user="U0NOOR", channel="D0NOOR")
     await slack.settle(0.3)
 
-    channel_posts = [c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "C0TEAM"]
+    channel_posts = [c for c in emulator.calls("chat.postMessage") if c.where == "C0TEAM"]
     answers = [c for c in channel_posts if "thread_ts" in c.params and "Tune the model" in json.dumps(c.params)]
     assert len(answers) == 1
     posted = json.dumps(answers[0].params)
@@ -100,11 +100,11 @@ async def test_a_stand_up_day_across_three_zones(slack: SlackHarness) -> None:
     await slack.engine.advance_to(utc(2027, 3, 16, 3, 0), slack.clock)
     await slack.settle(0.3)
     summaries = [c for c in emulator.calls("chat.postMessage") + emulator.calls("chat.update")
-                 if c.params.get("channel") == "C0TEAM" and "GPU quota" in json.dumps(c.params)
+                 if c.where == "C0TEAM" and "GPU quota" in json.dumps(c.params)
                  and c is not answers[0]]
     assert summaries, "no summary mentioning the blocker was posted"
     # Nobody was reminded twice for the same day.
-    assert len([c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI"
+    assert len([c for c in emulator.calls("chat.postMessage") if c.where == "D0RAVI"
                 and "Stand-up: ml-daily" in json.dumps(c.params["blocks"])]) == 1
 
 
@@ -113,7 +113,7 @@ async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_slack(slac
     await set_up_the_standup(slack)
     emulator = slack.emulator
     await slack.engine.advance_to(utc(2027, 3, 15, 4, 5), slack.clock)
-    reminder = next(c for c in emulator.calls("chat.postMessage") if c.params["channel"] == "D0RAVI")
+    reminder = next(c for c in emulator.calls("chat.postMessage") if c.where == "D0RAVI")
     answer = next(b for b in reminder.params["blocks"] if b["type"] == "actions")["elements"][0]
     await slack.press(answer, user="U0RAVI", channel="D0RAVI")
     await slack.until(lambda: len(emulator.calls("views.open")) == 2)
@@ -122,13 +122,13 @@ async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_slack(slac
 
     def questions() -> list[Any]:
         return [c for c in emulator.calls("chat.postMessage")
-                if c.params["channel"] == "D0RAVI" and "is this a blocker?" in json.dumps(c.params)]
+                if c.where == "D0RAVI" and "is this a blocker?" in json.dumps(c.params)]
 
     await slack.until(lambda: len(questions()) == 1)
     buttons = next(b for b in questions()[0].params["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Blocker", "Not a blocker"]
     posted = next(c for c in emulator.calls("chat.postMessage")
-                  if c.params["channel"] == "C0TEAM" and "Tune the model" in json.dumps(c.params))
+                  if c.where == "C0TEAM" and "Tune the model" in json.dumps(c.params))
     assert "Possible blocker" in json.dumps(posted.params)
 
     await slack.press(buttons[1], user="U0RAVI", channel="D0RAVI")
@@ -139,7 +139,7 @@ async def test_an_unclear_blocker_is_asked_about_once_with_buttons_on_slack(slac
 
 
 def posts_to(emulator: SlackEmulator, channel: str) -> list[str]:
-    return [json.dumps(c.params) for c in emulator.calls("chat.postMessage") if c.params["channel"] == channel]
+    return [json.dumps(c.params) for c in emulator.calls("chat.postMessage") if c.where == channel]
 
 
 async def test_on_slack_editing_prefills_the_form_and_a_dm_after_the_cutoff_is_not_an_answer(

@@ -51,12 +51,12 @@ def reminded(emulator: SlackEmulator, user: str) -> list[date]:
     from zoneinfo import ZoneInfo
     zone = ZoneInfo(PEOPLE[user][1])
     return [datetime.fromtimestamp(c.at, zone).date() for c in emulator.calls("chat.postMessage")
-            if c.params["channel"] == "D" + user[1:] and "Stand-up: ml-daily" in json.dumps(c.params.get("blocks"))]
+            if c.where == "D" + user[1:] and "Stand-up: ml-daily" in json.dumps(c.params.get("blocks"))]
 
 
 def dms_to(emulator: SlackEmulator, user: str, words: str) -> list[str]:
     return [json.dumps(c.params) for c in emulator.calls("chat.postMessage")
-            if c.params["channel"] == "D" + user[1:] and words in json.dumps(c.params)]
+            if c.where == "D" + user[1:] and words in json.dumps(c.params)]
 
 
 def member(slack: SlackHarness, user: str) -> Member:

@@ -53,8 +53,8 @@ async def say(slack: SlackHarness, text: str, user: str, command: str = "/meridi
 
 def reminders_for(slack: SlackHarness, day: str) -> set[str]:
     """Who got a reminder or a nudge for ``day`` (``Tue 26 Jan 2027``), by DM channel."""
-    return {str(c.params["channel"]) for c in slack.emulator.calls("chat.postMessage")
-            if str(c.params["channel"]).startswith("D") and f"ml-daily — {day}" in json.dumps(c.params,
+    return {str(c.where) for c in slack.emulator.calls("chat.postMessage")
+            if str(c.where).startswith("D") and f"ml-daily — {day}" in json.dumps(c.params,
                                                                                           ensure_ascii=False)}
 
 
@@ -66,7 +66,7 @@ async def test_nobody_is_reminded_on_their_holiday_and_the_summary_says_why(slac
     await slack.settle(0.1)
     assert reminders_for(slack, "Tue 26 Jan 2027") == {"D0ALICE"}
     assert reminders_for(slack, "Wed 27 Jan 2027") == {"D0KENJI"}  # back at work (his 09:30 was 22:30Z)
-    summary = [c for c in slack.emulator.calls("chat.postMessage") if c.params["channel"] == "C0TEAM"
+    summary = [c for c in slack.emulator.calls("chat.postMessage") if c.where == "C0TEAM"
                and "ml-daily summary — Tue 26 Jan 2027" in json.dumps(c.params, ensure_ascii=False)]
     assert len(summary) == 1
     text = json.dumps(summary[0].params, ensure_ascii=False)

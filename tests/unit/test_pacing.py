@@ -102,7 +102,7 @@ async def test_a_fan_out_settles_at_slacks_limit_and_delivers_each_dm_once(slack
 
     await asyncio.gather(*(remind(p) for p in people))
     await chat.close()
-    delivered = Counter(str(c.params["channel"]) for c in slack.calls("chat.postMessage"))
+    delivered = Counter(str(c.where) for c in slack.calls("chat.postMessage"))
     assert delivered == Counter({"D" + p.id[1:]: 1 for p in people})
     # unpaced, forty at once against ten a second draw 30 + 20 + 10 refusals; paced, only the
     # calls in flight when Slack first says no, and no more than a stray one later

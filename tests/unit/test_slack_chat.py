@@ -31,7 +31,7 @@ async def test_posts_go_to_the_configured_api_url_with_the_bot_token_and_mention
     posted = await port(slack).post("T0001", "C1", Message.text("hi ", Mention("U0RAVI", "Ravi")))
     (call,) = slack.calls("chat.postMessage")
     assert call.token == "xoxb-T0001-test"
-    assert call.params["channel"] == "C1"
+    assert call.where == "C1"
     assert call.params["blocks"][0]["text"]["text"] == "hi <@U0RAVI>"
     assert posted.channel == "C1" and posted.message_id
 
@@ -45,12 +45,14 @@ async def test_a_long_message_continues_in_its_own_thread(slack: SlackEmulator) 
     assert len(first.params["blocks"]) == 50 and len(second.params["blocks"]) == 20
 
 
-async def test_a_dm_opens_the_conversation_once_per_person(slack: SlackEmulator) -> None:
+async def test_a_dm_goes_to_the_person_then_to_the_dm_slack_named_without_opening_it(slack: SlackEmulator) -> None:
     chat = port(slack)
-    await chat.dm(RAVI, Message.text("one"))
-    await chat.dm(RAVI, Message.text("two"))
-    assert len(slack.calls("conversations.open")) == 1
-    assert [c.params["channel"] for c in slack.calls("chat.postMessage")] == ["D0RAVI", "D0RAVI"]
+    first = await chat.dm(RAVI, Message.text("one"))
+    second = await chat.dm(RAVI, Message.text("two"))
+    assert slack.calls("conversations.open") == []
+    assert [c.params["channel"] for c in slack.calls("chat.postMessage")] == ["U0RAVI", "D0RAVI"]
+    assert first.channel == second.channel == "D0RAVI"
+    assert [m["text"] for m in slack.messages["D0RAVI"]] == ["one", "two"]
 
 
 async def test_a_429_reaches_the_outbox_as_rate_limited_with_retry_after(slack: SlackEmulator) -> None:
