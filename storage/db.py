@@ -195,7 +195,14 @@ def ensure_reachable(url: str) -> None:
         engine.dispose()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+STATEMENT_SECONDS = 30
+"""PostgreSQL ends a statement running longer (``statement_timeout``): twice the deadline a caller waits for a store
+call (``storage.offload.STORE_CALL_SECONDS``), so a hung statement frees its thread and connection soon after its
+caller has been told of the outage, while Meridian's longest statements (a retention purge, a team import) finish
+in a fraction of it. Migrations run without it."""
+
+
+def make_engine(url: str, statement_timeout: float | None = STATEMENT_SECONDS, **kwargs: Any) -> Engine:
     check_url(url)
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -214,6 +221,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
+    if statement_timeout is not None:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={int(statement_timeout * 1000)}"
+        kwargs["connect_args"] = connect_args
     engine = create_engine(url, pool_size=5, max_overflow=5, **kwargs)
     _ping_when_idle(engine)
     return engine

@@ -21,7 +21,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or "sqlite:///meridian.db"
-    engine = make_engine(url)
+    engine = make_engine(url, statement_timeout=None)  # a migration may rewrite a large table
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():

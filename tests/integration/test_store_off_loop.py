@@ -120,3 +120,32 @@ async def test_the_threads_wait_for_the_pause_meridian_serve_gives_them(postgres
         assert waited < GiveWay.MAX_WAIT_SECONDS + 0.5, "a steady stream slows the store's work but never stops it"
     finally:
         store.engine.dispose()
+
+
+async def test_postgres_ends_a_statement_that_runs_past_the_statement_timeout(postgres_url: str) -> None:
+    """A hung statement frees its thread and connection: the store's connections carry ``statement_timeout``
+    (twice a caller's deadline), a migration's do not."""
+    from sqlalchemy import exc, text
+
+    from storage.db import STATEMENT_SECONDS, make_engine
+    from storage.offload import STORE_CALL_SECONDS
+
+    assert STATEMENT_SECONDS >= 2 * STORE_CALL_SECONDS
+    store = SqlStore.from_url(postgres_url, create=False)
+    quick = SqlStore(make_engine(postgres_url, statement_timeout=0.2))
+    unbounded = make_engine(postgres_url, statement_timeout=None)
+    try:
+        with store.engine.connect() as c:
+            assert c.execute(text("SHOW statement_timeout")).scalar() == f"{STATEMENT_SECONDS}s"
+        with unbounded.connect() as c:
+            assert c.execute(text("SHOW statement_timeout")).scalar() == "0"
+        started = time.monotonic()
+        with pytest.raises(exc.OperationalError) as raised, quick.engine.connect() as c:
+            c.execute(text("SELECT pg_sleep(5)"))
+        assert time.monotonic() - started < 2
+        assert quick.outage(raised.value), "to its caller, a statement ended by the database is an outage"
+        with quick.engine.connect() as c:  # the connection went back to the pool fit for the next call
+            assert c.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        for engine in (store.engine, quick.engine, unbounded):
+            engine.dispose()
