@@ -261,13 +261,19 @@ async def on_reminder(app: Meridian, item: ClaimedItem, *, owners: ActivityOwner
     await open_thread(app, owners, s, day, await app.store.off_loop(_reminded, app, due))
 
 
-async def on_nudge(app: Meridian, item: ClaimedItem) -> None:
+def _nudge_due(app: Meridian, item: ClaimedItem) -> _Due | None:
     ctx = _item_context(app, item)
-    if ctx is None:
-        return
+    if ctx is None or not _needs_reminding(app, *ctx):
+        return None
     s, m, day = ctx
-    if _needs_reminding(app, s, m, day):
-        await dm(app, s, m, day, "nudge", reminder_message(app, s, m, day, nudge=True))
+    return _Due(s, m, day, reminder_message(app, s, m, day, nudge=True))
+
+
+async def on_nudge(app: Meridian, item: ClaimedItem) -> None:
+    """A stand-up's nudges come due together, as its reminders do: what is due is read off the loop in one piece."""
+    due = await app.store.off_loop(_nudge_due, app, item)
+    if due is not None and due.message is not None:
+        await dm(app, due.standup, due.member, due.day, "nudge", due.message)
 
 
 async def on_summary(app: Meridian, item: ClaimedItem, *, owners: ActivityOwners | None) -> None:
