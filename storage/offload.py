@@ -28,6 +28,11 @@ STORE_CALL_SECONDS = 15.0
 """A call that has not answered by then is an outage for its caller; the thread finishes it in the background."""
 
 
+class _PoolThread(threading.local):
+    in_pool = False
+    """Whether the current thread is one of the pool's."""
+
+
 class BlockingCalls:
     """Runs blocking functions on a pool of ``threads``, each awaited for at most ``timeout`` seconds."""
 
@@ -40,6 +45,17 @@ class BlockingCalls:
         burst of Slack requests (the threads share one interpreter with it, and Slack times the acks)."""
         self._pool: ThreadPoolExecutor | None = None
         self._made = threading.Lock()
+        self._here = _PoolThread()
+
+    def between_statements(self) -> None:
+        """Before each statement a call of this pool runs: wait for ``pause`` again, as before the call itself.
+
+        A call is several statements, each a round trip after which its thread wants the interpreter back;
+        waiting here as well lets a burst of acks have it within one statement, not one whole call.
+        Anywhere else (the core loop, which gives way on its own) it does nothing.
+        """
+        if self.pause is not None and self._here.in_pool:
+            self.pause()
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._made:
@@ -57,6 +73,7 @@ class BlockingCalls:
             raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s") from None
 
     def _after_pause(self, call: Callable[[], T]) -> T:
+        self._here.in_pool = True
         if self.pause is not None:
             self.pause()
         return call()

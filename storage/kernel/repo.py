@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, null, select, text, update
+from sqlalchemy import bindparam, delete, event, func, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -147,6 +147,9 @@ class SqlStore:
         self.dialect = engine.dialect.name
         self.calls = calls if calls is not None else (BlockingCalls() if self.dialect == "postgresql" else None)
         """Where ``off_loop`` runs calls; ``None`` runs them in place (SQLite: local, one writer at a time)."""
+        if self.calls is not None and self.calls.pause is not None:
+            pool = self.calls
+            event.listen(engine, "before_cursor_execute", lambda *_: pool.between_statements())
 
     async def off_loop(self, call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """On the pool of ``calls`` (PostgreSQL); in place on SQLite, and inside a unit of work, whose

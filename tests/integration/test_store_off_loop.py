@@ -122,6 +122,29 @@ async def test_the_threads_wait_for_the_pause_meridian_serve_gives_them(postgres
         store.engine.dispose()
 
 
+async def test_the_threads_also_give_way_between_the_statements_of_a_call(postgres_url: str) -> None:
+    """A call is several round trips; its thread waits for the pause before each statement too, so a burst of
+    acks has the interpreter within one statement. Calls made in place (the core loop gives way on its own)
+    never wait there."""
+    from bot.bootstrap import open_store
+
+    waits: list[str] = []
+    store = open_store(postgres_url, pause=lambda: waits.append(threading.current_thread().name))
+    try:
+        _with_ada(store)
+        assert waits == [], "a call in place does not wait for the pause"
+
+        def two_reads() -> None:
+            store.get_member("T1", "ada")
+            store.get_workspace("T1")
+
+        await store.off_loop(two_reads)
+        assert len(waits) >= 3, "once before the call and once before each of its statements"
+        assert all(name.startswith("meridian-store") for name in waits)
+    finally:
+        store.engine.dispose()
+
+
 async def test_postgres_ends_a_statement_that_runs_past_the_statement_timeout(postgres_url: str) -> None:
     """A hung statement frees its thread and connection: the store's connections carry ``statement_timeout``
     (twice a caller's deadline), a migration's do not."""
