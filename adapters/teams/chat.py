@@ -288,10 +288,14 @@ class TeamsChat:
 
     # --- ChatPort -------------------------------------------------------------------------
     async def post(self, workspace: str, channel: str, message: Message, thread: str | None = None) -> Posted:
-        return await self._send_all(self._channel(workspace, channel), self.activities(workspace, message), thread)
+        conversation = await self.store.off_loop(self._channel, workspace, channel)
+        return await self._send_all(conversation, self.activities(workspace, message), thread)
+
+    def _posted_in(self, workspace: str, channel: str) -> Conversation:
+        return self.repo.conversation(workspace, channel) or self._channel(workspace, channel)
 
     async def update(self, workspace: str, posted: Posted, message: Message) -> None:
-        conversation = self.repo.conversation(workspace, posted.channel) or self._channel(workspace, posted.channel)
+        conversation = await self.store.off_loop(self._posted_in, workspace, posted.channel)
         rendered = one_card(message, self.mention_accounts(workspace, message))
         activity = self._address(outgoing(rendered), conversation, posted.channel)
         activity.id = posted.message_id
@@ -320,9 +324,13 @@ class TeamsChat:
             return False
         return True
 
-    async def profile(self, member: Member) -> Profile | None:
-        user_id = self.teams_user_id(member)
+    def _profile_route(self, member: Member) -> tuple[str | None, Conversation | None]:
+        """Who to ask about, and through which conversation (theirs, else the tenant's newest)."""
         conversation = self.repo.personal(member.workspace, member.id) or self.repo.newest(member.workspace)
+        return self.teams_user_id(member), conversation
+
+    async def profile(self, member: Member) -> Profile | None:
+        user_id, conversation = await self.store.off_loop(self._profile_route, member)
         if not user_id or conversation is None:
             return None
 
