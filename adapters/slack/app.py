@@ -307,7 +307,7 @@ class SlackAdapter:
             await work(body)
         finally:
             self._running.discard(key)
-            self._finish(key)
+            await self._finish(key)
 
     RECORD_RETRY_SECONDS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300)
     """While the database refuses the record (locked, restarting), the work waits; past the last, the request
@@ -321,8 +321,8 @@ class SlackAdapter:
             return True
         for delay in (*self.RECORD_RETRY_SECONDS, None):
             try:
-                new = self.repo.claim_event(key, body_workspace(body), time.time(), json.dumps(body),
-                                            self.meridian.worker_id)
+                new = await self.meridian.store.off_loop(self.repo.claim_event, key, body_workspace(body), time.time(),
+                                                         json.dumps(body), self.meridian.worker_id)
             except Exception as err:
                 if delay is None:
                     log.error("%s could not be recorded (%s); it waits in the journal for the next start",
@@ -338,9 +338,10 @@ class SlackAdapter:
             return new
         return False
 
-    def _finish(self, key: str) -> None:
+    async def _finish(self, key: str) -> None:
+        """Off the event loop, as the record was: a burst of commands is two round trips each of this alone."""
         try:
-            self.repo.finish_event(key)
+            await self.meridian.store.off_loop(self.repo.finish_event, key)
         except Exception as err:  # it stays owed by this live process; nobody takes it over while it beats
             log.warning("%s done, but not recorded as done: %s", key, type(err).__name__)
 

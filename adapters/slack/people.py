@@ -95,7 +95,7 @@ class People:
 
     async def member(self, workspace: str, user_id: str) -> Member:
         """The member behind a Slack user, created or refreshed from ``users.info`` when needed."""
-        member = self.app.store.find_member_by_account(workspace, PLATFORM, user_id)
+        member = await self.app.store.off_loop(self.app.store.find_member_by_account, workspace, PLATFORM, user_id)
         if member is not None and not self._stale(workspace, user_id):
             return member
         if member is None and was_forgotten(self.app, workspace, PLATFORM, user_id):
