@@ -98,8 +98,7 @@ def reminders_to(emulator: SlackEmulator, user: str) -> list[dict[str, object]]:
     """The day's first reminders (not the nudge) that reached this person's DM on Slack."""
     dm = "D" + user[1:]
     return [c.params for c in emulator.calls("chat.postMessage")
-            if c.where in {dm, user} and "Stand-up: ml-daily" in json.dumps(c.params.get("blocks"),
-                                                                                          ensure_ascii=False)]
+            if c.where in {dm, user} and "Stand-up: ml-daily" in json.dumps(c.params.get("blocks"), ensure_ascii=False)]
 
 
 async def test_an_imported_team_is_reminded_on_slack_once_per_person(
