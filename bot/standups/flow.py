@@ -46,6 +46,7 @@ from bot.standups.model import (
     is_closed,
     is_early,
     is_late,
+    last_skipped_day,
     run_of,
     sessions_key,
     skip_key,
@@ -210,8 +211,7 @@ def _needs_reminding(app: Meridian, s: Standup, m: Member, day: date, run: Stand
     if run.status in {"answered", "skipped"}:
         return False
     known = app.store.kv_get_many(s.workspace, [skip_key(m.id, s.name), closed_key(s, day)])
-    spans = spans_of(known.get(skip_key(m.id, s.name)))
-    until = spans[-1][1] if spans else None
+    until = last_skipped_day(spans_of(known.get(skip_key(m.id, s.name))))
     # The member may have changed zone, days or out-of-office since the item was planned.
     return not (until and day <= until) and is_standup_day(m, s, day) and not known.get(closed_key(s, day))
 

@@ -109,7 +109,10 @@ def save_skip(app: Meridian, s: Standup, member: str, first: date, until: date) 
 
 def skipped_until(app: Meridian, s: Standup, member: str) -> date | None:
     """The last day the member's newest skip covers (reminders up to it are not sent)."""
-    spans = skip_spans(app, s, member)
+    return last_skipped_day(skip_spans(app, s, member))
+
+
+def last_skipped_day(spans: list[SkipSpan]) -> date | None:
     return spans[-1][1] if spans else None
 
 
